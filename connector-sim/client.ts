@@ -1,0 +1,294 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import {
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  ServerFrame,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type ErrorBody,
+  type MethodArgsInput,
+  type MethodName,
+  type MethodResult,
+  type PushFrame,
+  type WelcomeFrame,
+} from '../protocol/index.ts';
+
+/**
+ * The connector library: one persistent session to a dmci server.
+ *
+ * - `connect()` opens the socket, sends `hello` and resolves with `welcome`;
+ * - `request()` sends a request and resolves with its result (many in flight,
+ *   correlated by id; each with a timeout);
+ * - pushes arrive as `push` events;
+ * - with `reconnect` on, a dropped session comes back by itself with
+ *   exponential backoff and jitter, authenticating with the resume token
+ *   (falling back to the password if the token was refused), and emits
+ *   `welcome` again so the caller can catch up with `/changes`.
+ */
+
+export interface DmciClientOptions {
+  url: string;
+  login?: string;
+  password?: string;
+  resumeToken?: string;
+  clientName?: string;
+  clientVersion?: string;
+  versions?: readonly number[];
+  requestTimeoutMs?: number;
+  reconnect?: boolean;
+  reconnectMinDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+  /** Local address to connect from (load tests spread sockets over 127.0.0.x). */
+  localAddress?: string;
+}
+
+export class DmciRequestError extends Error {
+  override readonly name = 'DmciRequestError';
+  readonly code: string;
+  readonly details: unknown;
+  readonly retryAfterMs: number | undefined;
+  constructor(body: ErrorBody) {
+    super(`${body.code}: ${body.message}`);
+    this.code = body.code;
+    this.details = body.details;
+    this.retryAfterMs = body.retryAfterMs;
+  }
+}
+
+/** The session ended or could not start; `closeCode` says why (see CloseCode). */
+export class DmciConnectionError extends Error {
+  override readonly name = 'DmciConnectionError';
+  constructor(
+    message: string,
+    readonly closeCode?: number,
+    readonly errorCode?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Close codes after which reconnecting with the same credentials is pointless. */
+const FINAL_CLOSE_CODES = new Set<number>([CloseCode.UNSUPPORTED_VERSION, CloseCode.ACCOUNT_DISABLED, CloseCode.NORMAL]);
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface DmciClientEvents {
+  welcome: [WelcomeFrame];
+  push: [PushFrame];
+  close: [{ code: number; reason: string; errorCode?: string }];
+  reconnecting: [{ attempt: number; delayMs: number }];
+  error: [Error];
+}
+
+export class DmciClient extends EventEmitter<DmciClientEvents> {
+  private ws: WebSocket | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closedByUser = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  private lastError: { code: string; message: string } | undefined;
+  welcome: WelcomeFrame | undefined;
+  resumeToken: string | undefined;
+
+  constructor(private readonly options: DmciClientOptions) {
+    super();
+    this.resumeToken = options.resumeToken;
+    // An unhandled 'error' event would crash the host; errors also surface through promises.
+    this.on('error', () => {});
+  }
+
+  get connected(): boolean {
+    return this.welcome !== undefined && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Opens the session. Rejects with DmciConnectionError when the server refuses it. */
+  async connect(): Promise<WelcomeFrame> {
+    this.closedByUser = false;
+    return this.open();
+  }
+
+  async request<M extends MethodName>(method: M, args: MethodArgsInput<M>, options: { timeoutMs?: number } = {}): Promise<MethodResult<M>> {
+    return (await this.call(method, args as Record<string, unknown>, options)) as MethodResult<M>;
+  }
+
+  /** An untyped request, for methods named at run time (the CLI's `call`). */
+  call(method: string, args: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.welcome) return Promise.reject(new DmciConnectionError('not connected'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new DmciConnectionError(`${method} got no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      ws.send(encodeFrame({ type: 'request', id, method, args }));
+    });
+  }
+
+  /** Protocol-level ping; resolves with the round-trip time in milliseconds. */
+  async ping(): Promise<number> {
+    const started = performance.now();
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) throw new DmciConnectionError('not connected');
+    const id = `ping-${this.nextId++}`;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DmciConnectionError('no pong')), this.options.requestTimeoutMs ?? 30_000);
+      this.pongWaiters.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.send(encodeFrame({ type: 'ping', id }));
+    });
+    return performance.now() - started;
+  }
+  private readonly pongWaiters = new Map<string, () => void>();
+
+  /** Sends raw bytes: for fuzzing and protocol tests only. */
+  sendRaw(bytes: Uint8Array | string): void {
+    this.ws?.send(bytes);
+  }
+
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(CloseCode.NORMAL, 'client closing');
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private open(): Promise<WelcomeFrame> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.options.url, {
+        perMessageDeflate: false,
+        maxPayload: 64 * 1024 * 1024,
+        ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
+      });
+      ws.binaryType = 'nodebuffer';
+      this.ws = ws;
+      this.welcome = undefined;
+      let settled = false;
+      const settle = (error?: Error, welcome?: WelcomeFrame) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve(welcome!);
+      };
+
+      const usedResume = this.resumeToken !== undefined;
+      ws.on('open', () => {
+        const auth =
+          this.resumeToken !== undefined
+            ? { method: 'resume' as const, token: this.resumeToken }
+            : { method: 'password' as const, login: this.options.login ?? '', password: this.options.password ?? '' };
+        ws.send(
+          encodeFrame({
+            type: 'hello',
+            versions: [...(this.options.versions ?? SUPPORTED_PROTOCOL_VERSIONS)],
+            client: { name: this.options.clientName ?? 'dmci-sim', version: this.options.clientVersion ?? '0.1.0' },
+            auth,
+          }),
+        );
+      });
+      ws.on('message', (data: Buffer) => {
+        let frame: ServerFrame;
+        try {
+          frame = ServerFrame.parse(decodeFrame(data));
+        } catch (error) {
+          this.emit('error', new Error(`undecodable frame from server: ${(error as Error).message}`));
+          return;
+        }
+        this.onFrame(frame, (welcome) => settle(undefined, welcome));
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        settle(new DmciConnectionError(`server refused the upgrade: HTTP ${res.statusCode}`));
+        ws.terminate();
+      });
+      ws.on('error', (error) => {
+        this.emit('error', error);
+        settle(new DmciConnectionError(error.message));
+      });
+      ws.on('close', (code, reasonBuffer) => {
+        const reason = reasonBuffer.toString();
+        const errorCode = this.lastError?.code;
+        this.lastError = undefined;
+        this.welcome = undefined;
+        for (const [id, pending] of this.pending) {
+          clearTimeout(pending.timer);
+          pending.reject(new DmciConnectionError(`connection closed (${code}) before a response`, code));
+          this.pending.delete(id);
+        }
+        settle(new DmciConnectionError(reason || `connection closed with ${code}`, code, errorCode));
+        this.emit('close', { code, reason, ...(errorCode ? { errorCode } : {}) });
+        if (code === CloseCode.AUTH_FAILED || code === CloseCode.SESSION_REVOKED) {
+          // The token is dead. With a password we can still come back; without one this is final.
+          this.resumeToken = undefined;
+          if (this.options.password === undefined) return;
+          if (code === CloseCode.AUTH_FAILED && !usedResume) return; // the password itself was refused
+        }
+        this.scheduleReconnect(code);
+      });
+    });
+  }
+
+  private onFrame(frame: ServerFrame, onWelcome: (welcome: WelcomeFrame) => void): void {
+    switch (frame.type) {
+      case 'welcome':
+        this.welcome = frame;
+        this.resumeToken = frame.resumeToken;
+        this.attempts = 0;
+        onWelcome(frame);
+        this.emit('welcome', frame);
+        return;
+      case 'response': {
+        const pending = this.pending.get(Number(frame.id));
+        if (!pending) return;
+        this.pending.delete(Number(frame.id));
+        clearTimeout(pending.timer);
+        if (frame.ok) pending.resolve(frame.result);
+        else pending.reject(new DmciRequestError(frame.error));
+        return;
+      }
+      case 'push':
+        this.emit('push', frame);
+        return;
+      case 'pong': {
+        const waiter = frame.id !== undefined ? this.pongWaiters.get(String(frame.id)) : undefined;
+        if (waiter) {
+          this.pongWaiters.delete(String(frame.id));
+          waiter();
+        }
+        return;
+      }
+      case 'error':
+        this.lastError = { code: frame.code, message: frame.message };
+        return;
+    }
+  }
+
+  private scheduleReconnect(code: number): void {
+    if (this.closedByUser || !this.options.reconnect || FINAL_CLOSE_CODES.has(code)) return;
+    const min = this.options.reconnectMinDelayMs ?? 250;
+    const max = this.options.reconnectMaxDelayMs ?? 30_000;
+    const delayMs = Math.round(Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() / 2));
+    this.attempts++;
+    this.emit('reconnecting', { attempt: this.attempts, delayMs });
+    this.reconnectTimer = setTimeout(() => {
+      this.open().catch((error: Error) => this.emit('error', error));
+    }, delayMs);
+  }
+}

@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as accounts from './2026-11-21_0001_accounts.ts';
+import * as syncScopes from './2026-11-21_0002_sync_scopes.ts';
+
+/**
+ * Every migration, by name. Names sort in the order they run; never rename or
+ * edit one that has shipped — add a new one.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-21_0001_accounts': accounts,
+  '2026-11-21_0002_sync_scopes': syncScopes,
+};

@@ -1,0 +1,11 @@
+export * from './close-codes.ts';
+export * from './codec.ts';
+export * from './envelope.ts';
+export * from './errors.ts';
+export * from './limits.ts';
+export * from './methods/index.ts';
+export type { MethodDefinition } from './methods/define.ts';
+export * from './methods/admin.ts';
+export * from './schemas.ts';
+export * from './schema-hashes.ts';
+export * from './version.ts';

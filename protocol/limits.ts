@@ -1,0 +1,33 @@
+/**
+ * Defaults for the limits the server enforces and announces in `welcome.limits`.
+ * The server may be configured with other values; clients must obey what the
+ * `welcome` frame says, not these constants.
+ */
+export const DefaultLimits = {
+  /** Largest WebSocket message accepted, in bytes. Larger: closed with 1009. */
+  maxFrameBytes: 1024 * 1024,
+  /** Requests in flight on one socket before TOO_MANY_IN_FLIGHT. */
+  maxInFlight: 64,
+  /** Sustained requests per second per connection (token bucket refill). */
+  requestsPerSecond: 100,
+  /** Token bucket size: the burst a connection may send at once. */
+  requestBurst: 200,
+  /** Milliseconds a socket may stay unauthenticated. */
+  authDeadlineMs: 10_000,
+  /** Server ping interval; a socket that misses one pong is terminated. */
+  heartbeatMs: 30_000,
+  /** Objects in one `/set` call (creates + updates + destroys). */
+  maxObjectsInSet: 500,
+  /** Largest `maxChanges` a client may ask for. */
+  maxChangesPerCall: 5_000,
+} as const;
+
+/** Decoder limits for msgpack: a hostile frame cannot make the decoder allocate much. */
+export const DecoderLimits = {
+  maxStrLength: 512 * 1024,
+  maxBinLength: 512 * 1024,
+  maxArrayLength: 10_000,
+  maxMapLength: 1_000,
+  maxExtLength: 0,
+  maxDepth: 16,
+} as const;

@@ -1,0 +1,94 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { AccountUpdate, NewAccountRow } from './account.table.ts';
+
+const accountColumns = [
+  'accounts.id',
+  'accounts.domain_id',
+  'accounts.email',
+  'accounts.display_name',
+  'accounts.password_hash',
+  'accounts.enabled',
+  'accounts.role',
+  'accounts.password_changed_at',
+  'accounts.created_at',
+  'accounts.updated_at',
+  'domains.name as domain_name',
+] as const;
+
+function withDomain(db: Db) {
+  return db.selectFrom('accounts').innerJoin('domains', 'domains.id', 'accounts.domain_id').select(accountColumns);
+}
+export type AccountWithDomain = NonNullable<Awaited<ReturnType<typeof findAccountByEmail>>>;
+
+export async function findAccountByEmail(db: Db, email: string) {
+  return withDomain(db).where('accounts.email', '=', email.toLowerCase()).executeTakeFirst();
+}
+
+export async function findAccountById(db: Db, id: string) {
+  return withDomain(db).where('accounts.id', '=', id).executeTakeFirst();
+}
+
+export async function insertAccount(db: Db, row: NewAccountRow) {
+  return db.insertInto('accounts').values(row).returning('id').executeTakeFirstOrThrow();
+}
+
+export async function updateAccount(db: Db, id: string, changes: AccountUpdate) {
+  await db
+    .updateTable('accounts')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Stores a new hash and returns the new password_changed_at (the database's clock). */
+export async function setPasswordHash(db: Db, id: string, passwordHash: string): Promise<Date> {
+  const row = await db
+    .updateTable('accounts')
+    .set({ password_hash: passwordHash, password_changed_at: sql<Date>`clock_timestamp()`, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returning('password_changed_at')
+    .executeTakeFirstOrThrow();
+  return row.password_changed_at;
+}
+
+export async function listAccounts(db: Db, filter: { domainId?: string; after?: string; limit: number }) {
+  let query = withDomain(db).orderBy('accounts.email').limit(filter.limit + 1);
+  if (filter.domainId) query = query.where('accounts.domain_id', '=', filter.domainId);
+  if (filter.after) query = query.where('accounts.email', '>', filter.after);
+  const rows = await query.execute();
+  return { rows: rows.slice(0, filter.limit), hasMore: rows.length > filter.limit };
+}
+
+/** Of the given accounts, those that must lose their sessions: disabled, or password changed since `since`. */
+export async function findRevokedAccounts(db: Db, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db.selectFrom('accounts').select(['id', 'enabled', 'password_changed_at']).where('id', 'in', [...ids]).execute();
+}
+
+// ---- resume tokens ----
+
+export async function insertResumeToken(db: Db, row: { token_hash: Buffer; account_id: string; session_id: string; client_name: string; expires_at: Date }) {
+  await db.insertInto('resume_tokens').values(row).execute();
+}
+
+export async function findResumeToken(db: Db, tokenHash: Buffer) {
+  return db.selectFrom('resume_tokens').selectAll().where('token_hash', '=', tokenHash).where('expires_at', '>', sql<Date>`now()`).executeTakeFirst();
+}
+
+export async function deleteResumeToken(db: Db, tokenHash: Buffer) {
+  await db.deleteFrom('resume_tokens').where('token_hash', '=', tokenHash).execute();
+}
+
+export async function deleteResumeTokensOfSession(db: Db, accountId: string, sessionId: string) {
+  await db.deleteFrom('resume_tokens').where('account_id', '=', accountId).where('session_id', '=', sessionId).execute();
+}
+
+export async function deleteResumeTokensOf(db: Db, accountId: string) {
+  await db.deleteFrom('resume_tokens').where('account_id', '=', accountId).execute();
+}
+
+export async function deleteExpiredResumeTokens(db: Db) {
+  const result = await db.deleteFrom('resume_tokens').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

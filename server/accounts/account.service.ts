@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { ErrorCode, type Account, type Role } from '../../protocol/index.ts';
+import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
+import type { Db } from '../db/database.ts';
+import { findDomainByName } from '../domains/domain.repository.ts';
+import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
+import { requireAdmin, requireDomainAdmin, requireMayGrant, type Actor } from './actor.ts';
+import {
+  deleteResumeToken,
+  deleteResumeTokensOf,
+  deleteResumeTokensOfSession,
+  findAccountByEmail,
+  findAccountById,
+  findResumeToken,
+  insertAccount,
+  insertResumeToken,
+  listAccounts,
+  setPasswordHash,
+  updateAccount,
+  type AccountWithDomain,
+} from './account.repository.ts';
+import type { PasswordHasher } from './password-hasher.ts';
+
+export type { AccountWithDomain };
+
+/** Hooks other features run inside the transaction that creates or changes an account. */
+export type AccountHook = (trx: Db, account: AccountWithDomain) => Promise<void>;
+
+export type AuthOutcome =
+  | { ok: true; account: AccountWithDomain }
+  | { ok: false; reason: 'bad_credentials' | 'disabled' };
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+export class AccountService {
+  private readonly createdHooks: AccountHook[] = [];
+  private readonly changedHooks: AccountHook[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly hasher: PasswordHasher,
+    private readonly resumeTokenTtlMs: number,
+  ) {}
+
+  /** Runs inside the creating transaction: the default calendar, the GAL entry, ... */
+  onAccountCreated(hook: AccountHook): void {
+    this.createdHooks.push(hook);
+  }
+
+  /** Runs inside the transaction that changes name, role or enabled state. */
+  onAccountChanged(hook: AccountHook): void {
+    this.changedHooks.push(hook);
+  }
+
+  // ---- authentication ----
+
+  /**
+   * Checks a password. Unknown logins cost the same as known ones; whether an
+   * account is disabled is only revealed to someone who knows its password.
+   */
+  async authenticate(login: string, password: string): Promise<AuthOutcome> {
+    const account = await findAccountByEmail(this.db, login);
+    if (!account) {
+      await this.hasher.verifyDummy(password);
+      return { ok: false, reason: 'bad_credentials' };
+    }
+    if (!(await this.hasher.verify(account.password_hash, password))) return { ok: false, reason: 'bad_credentials' };
+    if (!account.enabled) return { ok: false, reason: 'disabled' };
+    return { ok: true, account };
+  }
+
+  /** Issues a resume token: 32 random bytes, only their SHA-256 stored. */
+  async issueResumeToken(accountId: string, sessionId: string, clientName: string): Promise<IssuedToken> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.resumeTokenTtlMs);
+    await insertResumeToken(this.db, { token_hash: hashToken(token), account_id: accountId, session_id: sessionId, client_name: clientName, expires_at: expiresAt });
+    return { token, expiresAt };
+  }
+
+  /**
+   * Redeems a resume token and rotates it: the old token stops working, and
+   * the caller gets a new one (with a fresh expiry) to send in `welcome`.
+   */
+  async redeemResumeToken(token: string): Promise<(AuthOutcome & { sessionId?: string }) | undefined> {
+    const tokenHash = hashToken(token);
+    const stored = await findResumeToken(this.db, tokenHash);
+    if (!stored) return undefined;
+    await deleteResumeToken(this.db, tokenHash);
+    const account = await findAccountById(this.db, stored.account_id);
+    if (!account) return undefined;
+    if (!account.enabled) return { ok: false, reason: 'disabled' };
+    return { ok: true, account, sessionId: stored.session_id };
+  }
+
+  async revokeSessionTokens(accountId: string, sessionId: string): Promise<void> {
+    await deleteResumeTokensOfSession(this.db, accountId, sessionId);
+  }
+
+  /** Returns the new password_changed_at, which the calling session adopts so that only the other sessions close. */
+  async changeOwnPassword(accountId: string, currentPassword: string, newPassword: string): Promise<Date> {
+    const account = await findAccountById(this.db, accountId);
+    if (!account) throw notFound('account');
+    if (!(await this.hasher.verify(account.password_hash, currentPassword))) {
+      throw new DmciError(ErrorCode.FORBIDDEN, 'the current password is wrong');
+    }
+    return this.replacePassword(account.id, newPassword);
+  }
+
+  // ---- administration ----
+
+  async create(
+    actor: Actor,
+    input: { email: string; displayName: string; password: string; role: Role; ifNotExists?: boolean },
+  ): Promise<{ account: Account; created: boolean }> {
+    requireAdmin(actor);
+    requireMayGrant(actor, input.role);
+    const domainName = input.email.split('@')[1]!;
+    const domain = await findDomainByName(this.db, domainName);
+    if (!domain) throw notFound(`domain ${domainName}`);
+    requireDomainAdmin(actor, domain.id);
+
+    const existing = await findAccountByEmail(this.db, input.email);
+    if (existing) {
+      if (input.ifNotExists) return { account: toAccount(existing), created: false };
+      throw new DmciError(ErrorCode.ALREADY_EXISTS, `account ${input.email} already exists`);
+    }
+    const passwordHash = await this.hasher.hash(input.password);
+    try {
+      const account = await this.db.transaction().execute(async (trx) => {
+        const { id } = await insertAccount(trx, {
+          domain_id: domain.id,
+          email: input.email,
+          display_name: input.displayName,
+          password_hash: passwordHash,
+          role: input.role,
+        });
+        const row = (await findAccountById(trx, id))!;
+        for (const hook of this.createdHooks) await hook(trx, row);
+        return row;
+      });
+      return { account: toAccount(account), created: true };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const raced = await findAccountByEmail(this.db, input.email);
+        if (raced && input.ifNotExists) return { account: toAccount(raced), created: false };
+        throw new DmciError(ErrorCode.ALREADY_EXISTS, `account ${input.email} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  async get(actor: Actor, email: string): Promise<Account> {
+    return toAccount(await this.requireManageable(actor, email));
+  }
+
+  async list(actor: Actor, filter: { domain?: string; after?: string; limit: number }): Promise<{ accounts: Account[]; hasMore: boolean }> {
+    requireAdmin(actor);
+    let domainId: string | undefined;
+    if (filter.domain) {
+      const domain = await findDomainByName(this.db, filter.domain);
+      if (!domain) throw notFound(`domain ${filter.domain}`);
+      domainId = domain.id;
+    }
+    if (actor.kind === 'account' && actor.role === 'domain_admin') {
+      if (domainId && domainId !== actor.domainId) requireDomainAdmin(actor, domainId);
+      domainId = actor.domainId;
+    }
+    const page = await listAccounts(this.db, { domainId, after: filter.after, limit: filter.limit });
+    return { accounts: page.rows.map(toAccount), hasMore: page.hasMore };
+  }
+
+  async update(actor: Actor, email: string, changes: { displayName?: string; role?: Role }): Promise<Account> {
+    const account = await this.requireManageable(actor, email);
+    if (changes.role) requireMayGrant(actor, changes.role);
+    return this.change(account.id, {
+      ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
+      ...(changes.role !== undefined ? { role: changes.role } : {}),
+    });
+  }
+
+  /** Disables an account; every node closes its sessions on the NOTIFY sent at commit. */
+  async setEnabled(actor: Actor, email: string, enabled: boolean): Promise<Account> {
+    const account = await this.requireManageable(actor, email);
+    if (actor.kind === 'account' && actor.accountId === account.id && !enabled) {
+      throw new DmciError(ErrorCode.FORBIDDEN, 'an admin cannot disable their own account');
+    }
+    return this.change(account.id, { enabled }, { revokeSessions: !enabled });
+  }
+
+  async setPassword(actor: Actor, email: string, password: string): Promise<Account> {
+    const account = await this.requireManageable(actor, email);
+    await this.replacePassword(account.id, password);
+    return toAccount((await findAccountById(this.db, account.id))!);
+  }
+
+  private async replacePassword(accountId: string, password: string): Promise<Date> {
+    const passwordHash = await this.hasher.hash(password);
+    return this.db.transaction().execute(async (trx) => {
+      const changedAt = await setPasswordHash(trx, accountId, passwordHash);
+      await deleteResumeTokensOf(trx, accountId);
+      await announceAccountChange(trx, accountId);
+      return changedAt;
+    });
+  }
+
+  private async change(accountId: string, changes: Parameters<typeof updateAccount>[2], options: { revokeSessions?: boolean } = {}): Promise<Account> {
+    const row = await this.db.transaction().execute(async (trx) => {
+      await updateAccount(trx, accountId, changes);
+      if (options.revokeSessions) await deleteResumeTokensOf(trx, accountId);
+      const updated = (await findAccountById(trx, accountId))!;
+      for (const hook of this.changedHooks) await hook(trx, updated);
+      await announceAccountChange(trx, accountId);
+      return updated;
+    });
+    return toAccount(row);
+  }
+
+  private async requireManageable(actor: Actor, email: string): Promise<AccountWithDomain> {
+    requireAdmin(actor);
+    const account = await findAccountByEmail(this.db, email);
+    if (!account) throw notFound(`account ${email}`);
+    requireDomainAdmin(actor, account.domain_id);
+    if (account.role === 'global_admin') requireMayGrant(actor, 'global_admin');
+    return account;
+  }
+}
+
+/**
+ * Tells every node (and the CLI's absence of one does not matter: this rides
+ * on the transaction) that an account changed, so live sessions are checked
+ * at once. Account changes are rare admin actions, so an in-transaction
+ * NOTIFY is fine here, unlike on the sync write path.
+ */
+async function announceAccountChange(trx: Db, accountId: string): Promise<void> {
+  await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'account', accountId })})`.execute(trx);
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+export function toAccount(row: AccountWithDomain): Account {
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    domain: row.domain_name,
+    role: row.role,
+    enabled: row.enabled,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,126 @@
+import { sql } from 'kysely';
+import type pg from 'pg';
+import { AccountService } from './accounts/account.service.ts';
+import { adminHandlers } from './accounts/admin.handlers.ts';
+import { coreHandlers } from './accounts/account.handlers.ts';
+import { PasswordHasher } from './accounts/password-hasher.ts';
+import { ClusterBus } from './cluster/cluster-bus.ts';
+import type { Config } from './config/config.ts';
+import { createDatabase, type Db } from './db/database.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { DomainService } from './domains/domain.service.ts';
+import { Dispatcher } from './gateway/dispatcher.ts';
+import { Gateway } from './gateway/gateway.ts';
+import type { HandlerTable } from './gateway/request-context.ts';
+import type { Logger } from './log/logger.ts';
+import { Metrics } from './ops/metrics.ts';
+import { OpsServer, type Readiness } from './ops/ops-server.ts';
+import { IpScreen } from './security/ip-screen.ts';
+import { LoginGuard } from './security/login-guard.ts';
+import type { Services } from './services.ts';
+import { SessionRegistry } from './sessions/session-registry.ts';
+import { MaintenanceJobs } from './maintenance.ts';
+
+export const DMCI_VERSION = '0.1.0';
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  databaseUrl: string;
+}
+
+export interface RunningApp {
+  readonly port: number;
+  readonly opsPort: number;
+  readonly db: Db;
+  readonly services: Services;
+  readonly gateway: Gateway;
+  /** Drains and stops everything this app started (not the database server itself). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every service once and wires the doors to
+ * them. Nothing else constructs services, so tests start exactly what
+ * `dmci start` runs.
+ */
+export async function startApp({ config, log, databaseUrl }: AppOptions): Promise<RunningApp> {
+  const applicationName = `dmci:${config.nodeId}`;
+  const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName });
+  if (config.DMCI_RUN_MIGRATIONS) await migrateToLatest(db);
+
+  const metrics = new Metrics();
+  const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
+  await bus.start();
+
+  const hasher = new PasswordHasher({ concurrency: config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
+  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
+  const domains = new DomainService(db);
+  const services: Services = { accounts, domains, nodeId: config.nodeId };
+
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services) };
+  const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
+  const gateway = new Gateway({
+    config,
+    log,
+    metrics,
+    accounts,
+    sessions,
+    dispatcher: new Dispatcher(handlers, metrics),
+    loginGuard: new LoginGuard({
+      failures: config.DMCI_SCREEN_FAILURES,
+      windowMs: config.DMCI_SCREEN_WINDOW_MS,
+      blockMs: config.DMCI_SCREEN_BLOCK_MS,
+      maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
+    }),
+    ipScreen: new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS }),
+  });
+  const jobs = new MaintenanceJobs(db, log);
+
+  const startedAt = new Date().toISOString();
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Readiness['checks'] = {};
+    try {
+      await sql`select 1`.execute(db);
+      checks.database = { ok: true };
+      const pending = await pendingMigrations(db);
+      checks.migrations = pending.length === 0 ? { ok: true } : { ok: false, detail: `pending: ${pending.join(', ')}` };
+    } catch (error) {
+      checks.database = { ok: false, detail: (error as Error).message };
+    }
+    checks.listen = bus.listening ? { ok: true } : { ok: false, detail: 'LISTEN connection down (reconnecting)' };
+    checks.draining = gateway.isDraining ? { ok: false, detail: 'shutting down' } : { ok: true };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  };
+  const ops = new OpsServer({
+    metrics,
+    log,
+    readiness,
+    status: () => ({ nodeId: config.nodeId, version: DMCI_VERSION, startedAt, connections: gateway.connectionCount, sessions: sessions.size, draining: gateway.isDraining }),
+  });
+
+  const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
+  const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
+  jobs.start();
+  log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    opsPort,
+    db,
+    services,
+    gateway,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info({}, 'draining');
+        await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
+        jobs.stop();
+        sessions.stop();
+        await ops.close();
+        await bus.stop();
+        await db.destroy();
+        log.info({}, 'stopped');
+      })()),
+  };
+}

@@ -1,0 +1,126 @@
+import { isIP } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { DefaultLimits } from '../../protocol/index.ts';
+
+/**
+ * Every setting comes from an environment variable; docs/operations.md has the
+ * table. A bad value stops start-up with ConfigError naming the variable.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const cidrList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+
+/** name → [schema, default]. Order is the order of docs/operations.md. */
+const settings = {
+  DMCI_HOST: [z.string().min(1), '0.0.0.0'],
+  DMCI_PORT: [port, '8390'],
+  DMCI_OPS_PORT: [port, '8391'],
+  DMCI_OPS_HOST: [z.string().min(1), '0.0.0.0'],
+  DMCI_LDAP_PORT: [port, '1389'],
+  DMCI_LDAPS_PORT: [port, '1636'],
+  DMCI_DATA_DIR: [z.string().min(1), './.dmci'],
+  DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(), undefined],
+  DMCI_EMBEDDED_PG_PORT: [port.refine((p) => p !== 0, 'must be a fixed port'), '8392'],
+  DMCI_DB_POOL_SIZE: [positiveInt.max(200), '10'],
+  DMCI_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
+  DMCI_TLS_CERT: [z.string().min(1).optional(), undefined],
+  DMCI_TLS_KEY: [z.string().min(1).optional(), undefined],
+  DMCI_NODE_ID: [z.string().min(1).max(64).optional(), undefined],
+  DMCI_MAX_PAYLOAD: [positiveInt.max(16 * 1024 * 1024), String(DefaultLimits.maxFrameBytes)],
+  DMCI_MAX_IN_FLIGHT: [positiveInt.max(10_000), String(DefaultLimits.maxInFlight)],
+  DMCI_REQUESTS_PER_SECOND: [positiveInt, String(DefaultLimits.requestsPerSecond)],
+  DMCI_REQUEST_BURST: [positiveInt, String(DefaultLimits.requestBurst)],
+  DMCI_AUTH_DEADLINE_MS: [positiveInt, String(DefaultLimits.authDeadlineMs)],
+  DMCI_HEARTBEAT_MS: [positiveInt.min(100), String(DefaultLimits.heartbeatMs)],
+  DMCI_REQUEST_TIMEOUT_MS: [positiveInt, '30000'],
+  DMCI_HIGH_WATER_BYTES: [positiveInt, String(4 * 1024 * 1024)],
+  DMCI_CLOSE_WATER_BYTES: [positiveInt, String(16 * 1024 * 1024)],
+  DMCI_MAX_SESSIONS_PER_USER: [positiveInt, '20'],
+  DMCI_MAX_CONNECTIONS_PER_IP: [positiveInt, '10000'],
+  DMCI_RESUME_TOKEN_TTL_HOURS: [positiveInt, String(24 * 30)],
+  DMCI_HASH_CONCURRENCY: [positiveInt.max(64), '4'],
+  DMCI_TRUSTED_HOSTS: [cidrList, ''],
+  DMCI_IP_ALLOW: [cidrList, ''],
+  DMCI_IP_DENY: [cidrList, ''],
+  DMCI_SCREEN_FAILURES: [positiveInt, '10'],
+  DMCI_SCREEN_WINDOW_MS: [positiveInt, String(10 * 60_000)],
+  DMCI_SCREEN_BLOCK_MS: [positiveInt, String(15 * 60_000)],
+  DMCI_LOGIN_DELAY_MAX_MS: [z.coerce.number().int().min(0), '15000'],
+  DMCI_SHUTDOWN_GRACE_MS: [positiveInt, '10000'],
+  DMCI_POLL_INTERVAL_MS: [positiveInt, '2000'],
+  DMCI_NOTIFY_BATCH_MS: [z.coerce.number().int().min(0), '5'],
+  DMCI_ARGON2_MEMORY_KIB: [positiveInt.min(1024), '19456'],
+  DMCI_RUN_MIGRATIONS: [bool, 'true'],
+} as const;
+
+type Settings = typeof settings;
+export type RawConfig = { [K in keyof Settings]: z.output<Settings[K][0]> };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`invalid ${variable}: ${problem}`);
+  }
+}
+
+export interface Config extends RawConfig {
+  /** DMCI_DATA_DIR resolved to an absolute path. */
+  dataDir: string;
+  /** Present when both DMCI_TLS_CERT and DMCI_TLS_KEY are set. */
+  tls: { certPath: string; keyPath: string } | undefined;
+  nodeId: string;
+}
+
+/** Reads the configuration from an environment, throwing ConfigError on the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [name, [schema, fallback]] of Object.entries(settings)) {
+    const value = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    const parsed = (schema as z.ZodType).safeParse(value);
+    if (!parsed.success) {
+      throw new ConfigError(name, `${JSON.stringify(value)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    raw[name] = parsed.data;
+  }
+  const config = raw as RawConfig;
+  if (Boolean(config.DMCI_TLS_CERT) !== Boolean(config.DMCI_TLS_KEY)) {
+    throw new ConfigError(config.DMCI_TLS_CERT ? 'DMCI_TLS_KEY' : 'DMCI_TLS_CERT', 'TLS needs both DMCI_TLS_CERT and DMCI_TLS_KEY');
+  }
+  if (config.DMCI_CLOSE_WATER_BYTES <= config.DMCI_HIGH_WATER_BYTES) {
+    throw new ConfigError('DMCI_CLOSE_WATER_BYTES', 'must be larger than DMCI_HIGH_WATER_BYTES');
+  }
+  for (const name of ['DMCI_TRUSTED_HOSTS', 'DMCI_IP_ALLOW', 'DMCI_IP_DENY'] as const) {
+    for (const cidr of config[name]) {
+      if (!isValidCidr(cidr)) throw new ConfigError(name, `${JSON.stringify(cidr)} is not an IP address or CIDR block`);
+    }
+  }
+  const dataDir = isAbsolute(config.DMCI_DATA_DIR) ? config.DMCI_DATA_DIR : resolve(cwd, config.DMCI_DATA_DIR);
+  return {
+    ...config,
+    dataDir,
+    tls: config.DMCI_TLS_CERT && config.DMCI_TLS_KEY ? { certPath: config.DMCI_TLS_CERT, keyPath: config.DMCI_TLS_KEY } : undefined,
+    nodeId: config.DMCI_NODE_ID ?? `node-${Math.random().toString(36).slice(2, 10)}`,
+  };
+}
+
+/** Names, defaults and the schema's description of every setting, for `dmci config` and the docs test. */
+export function settingNames(): Array<{ name: string; default: string | undefined }> {
+  return Object.entries(settings).map(([name, [, fallback]]) => ({ name, default: fallback }));
+}
+
+function isValidCidr(text: string): boolean {
+  const [address, bits, ...rest] = text.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}

@@ -1,0 +1,11 @@
+import type { AccountTable, ResumeTokenTable } from '../accounts/account.table.ts';
+import type { DomainTable } from '../domains/domain.table.ts';
+import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
+
+/** Every table kysely knows, composed from the feature modules' *.table.ts files. */
+export interface Database {
+  domains: DomainTable;
+  accounts: AccountTable;
+  resume_tokens: ResumeTokenTable;
+  sync_scopes: SyncScopeTable;
+}

@@ -1,0 +1,25 @@
+import type { Db } from '../db/database.ts';
+
+export async function insertDomain(db: Db, name: string) {
+  return db.insertInto('domains').values({ name }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findDomainByName(db: Db, name: string) {
+  return db.selectFrom('domains').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export async function findDomainById(db: Db, id: string) {
+  return db.selectFrom('domains').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listDomainsWithCounts(db: Db, onlyId?: string) {
+  let query = db
+    .selectFrom('domains')
+    .leftJoin('accounts', 'accounts.domain_id', 'domains.id')
+    .select(['domains.id', 'domains.name', 'domains.created_at'])
+    .select((eb) => eb.fn.count<number>('accounts.id').as('account_count'))
+    .groupBy('domains.id')
+    .orderBy('domains.name');
+  if (onlyId) query = query.where('domains.id', '=', onlyId);
+  return query.execute();
+}

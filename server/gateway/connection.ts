@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  ClientFrame,
+  CloseCode,
+  decodeFrame,
+  encodeFrame,
+  ErrorCode,
+  HandshakeErrorCode,
+  methodFamilies,
+  negotiateVersion,
+  type ErrorBody,
+  type HelloFrame,
+  type RequestFrame,
+  type RequestId,
+  type WelcomeFrame,
+} from '../../protocol/index.ts';
+import type { Actor } from '../accounts/actor.ts';
+import type { AccountWithDomain } from '../accounts/account.service.ts';
+import type { Logger } from '../log/logger.ts';
+import { TokenBucket } from '../security/token-bucket.ts';
+import type { Session, SessionTransport } from '../sessions/session.ts';
+import type { GatewayContext } from './gateway-context.ts';
+
+type State = 'awaiting-hello' | 'authenticating' | 'open' | 'closed';
+
+/**
+ * One WebSocket connection on 8390, from upgrade to close. It owns the
+ * handshake and the request loop; every failure in it ends either as an error
+ * response (the session lives on) or as a documented close code (the socket
+ * ends) — nothing thrown here escapes to ws or the process.
+ */
+export class Connection implements SessionTransport {
+  state: State = 'awaiting-hello';
+  /** Cleared by each heartbeat round and set again by the pong. */
+  alive = true;
+  readonly openedAt = Date.now();
+  session: Session | undefined;
+  private inFlight = 0;
+  private bucket: TokenBucket | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly connId: string,
+    readonly remoteAddress: string,
+    private readonly ctx: GatewayContext,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
+    ws.on('close', () => this.onClosed());
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  get log(): Logger {
+    return this.session?.log ?? this.ctx.log.child({ connId: this.connId });
+  }
+
+  sendEncoded(bytes: Uint8Array): boolean {
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(bytes, { binary: true });
+    this.ctx.metrics.bytesOut.inc(bytes.byteLength);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    try {
+      this.ws.close(code, reason.slice(0, 120));
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  /** Sends a final `error` frame, then closes with `code`. */
+  fail(code: number, errorCode: string, message: string, retryAfterMs?: number): void {
+    if (this.state === 'closed') return;
+    this.sendEncoded(encodeFrame({ type: 'error', code: errorCode, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }));
+    this.close(code, message);
+  }
+
+  terminate(): void {
+    this.state = 'closed';
+    this.ws.terminate();
+  }
+
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.ctx.metrics.bytesIn.inc(data.length);
+    if (this.state === 'closed') return;
+    try {
+      if (!isBinary) return this.protocolError(CloseCode.PROTOCOL_ERROR, 'text frames are not accepted: send binary msgpack frames');
+      let raw: Record<string, unknown>;
+      try {
+        raw = decodeFrame(data);
+      } catch (error) {
+        return this.protocolError(CloseCode.PROTOCOL_ERROR, (error as Error).message);
+      }
+      const parsed = ClientFrame.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return this.protocolError(CloseCode.PROTOCOL_ERROR, `invalid frame: ${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'bad shape'}`);
+      }
+      const frame = parsed.data;
+      if (this.state !== 'open') {
+        if (frame.type === 'hello' && this.state === 'awaiting-hello') {
+          this.state = 'authenticating';
+          this.authenticate(frame).catch((error: unknown) => {
+            this.log.error({ err: error }, 'handshake failed');
+            this.fail(1011, ErrorCode.INTERNAL, 'internal error during the handshake');
+          });
+          return;
+        }
+        return this.protocolError(CloseCode.NOT_AUTHENTICATED, 'only a hello frame is accepted before the welcome');
+      }
+      if (frame.type === 'request') return this.onRequest(frame);
+      if (frame.type === 'ping') {
+        this.sendEncoded(encodeFrame({ type: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}), serverTime: new Date().toISOString() }));
+        return;
+      }
+      return this.protocolError(CloseCode.PROTOCOL_ERROR, 'hello after the session was established');
+    } catch (error) {
+      this.log.error({ err: error }, 'unexpected error handling a frame');
+      this.fail(1011, ErrorCode.INTERNAL, 'internal error');
+    }
+  }
+
+  private protocolError(code: number, message: string): void {
+    this.ctx.metrics.protocolErrors.inc({ reason: closeCodeName(code) });
+    if (!this.session && !this.ctx.ipScreen.isTrusted(this.remoteAddress)) this.ctx.loginGuard.recordFailure(this.remoteAddress);
+    this.log.warn({ closeCode: code, reason: message }, 'closing connection for a protocol violation');
+    this.fail(code, closeCodeName(code), message);
+  }
+
+  // ---- handshake ----
+
+  private async authenticate(hello: HelloFrame): Promise<void> {
+    const { ctx } = this;
+    const version = negotiateVersion(hello.versions);
+    if (version === null) {
+      ctx.metrics.authFailures.inc({ reason: 'unsupported_version' });
+      return this.fail(CloseCode.UNSUPPORTED_VERSION, HandshakeErrorCode.UNSUPPORTED_VERSION, `no common protocol version; this server speaks ${ctx.supportedVersions.join(', ')}`);
+    }
+    const trusted = ctx.ipScreen.isTrusted(this.remoteAddress);
+    const blockedFor = trusted ? 0 : ctx.loginGuard.blockedFor(this.remoteAddress);
+    if (blockedFor > 0) {
+      ctx.metrics.authFailures.inc({ reason: 'blocked' });
+      return this.fail(CloseCode.BLOCKED, HandshakeErrorCode.BLOCKED, 'too many failed attempts from this address', blockedFor);
+    }
+
+    const outcome =
+      hello.auth.method === 'password'
+        ? await ctx.accounts.authenticate(hello.auth.login, hello.auth.password)
+        : ((await ctx.accounts.redeemResumeToken(hello.auth.token)) ?? { ok: false as const, reason: 'bad_credentials' as const });
+    if (this.state !== 'authenticating') return; // the socket closed meanwhile
+
+    if (!outcome.ok) {
+      ctx.metrics.authFailures.inc({ reason: outcome.reason === 'disabled' ? 'disabled' : hello.auth.method === 'password' ? 'bad_password' : 'bad_token' });
+      if (!trusted) {
+        const delayMs = ctx.loginGuard.recordFailure(this.remoteAddress);
+        await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
+      }
+      this.log.warn({ method: hello.auth.method, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
+      if (outcome.reason === 'disabled') return this.fail(CloseCode.ACCOUNT_DISABLED, HandshakeErrorCode.ACCOUNT_DISABLED, 'this account is disabled');
+      return this.fail(CloseCode.AUTH_FAILED, HandshakeErrorCode.AUTH_FAILED, hello.auth.method === 'password' ? 'wrong login or password' : 'resume token unknown, expired or revoked');
+    }
+    if (!trusted) ctx.loginGuard.recordSuccess(this.remoteAddress);
+
+    const account = outcome.account;
+    if (ctx.sessions.countForAccount(account.id) >= ctx.config.DMCI_MAX_SESSIONS_PER_USER) {
+      ctx.metrics.authFailures.inc({ reason: 'too_many_sessions' });
+      return this.fail(CloseCode.TOO_MANY_SESSIONS, HandshakeErrorCode.TOO_MANY_SESSIONS, `at most ${ctx.config.DMCI_MAX_SESSIONS_PER_USER} sessions per account on one node`);
+    }
+    if (ctx.isDraining()) {
+      return this.fail(CloseCode.GOING_AWAY, ErrorCode.UNAVAILABLE, 'server is shutting down; reconnect to another node');
+    }
+
+    const sessionId = randomBytes(16).toString('base64url');
+    const issued = await ctx.accounts.issueResumeToken(account.id, sessionId, hello.client.name);
+    if (this.state !== 'authenticating') return;
+
+    this.session = createSession(this, sessionId, account, version, hello.client.name, ctx.log);
+    this.bucket = new TokenBucket(ctx.config.DMCI_REQUESTS_PER_SECOND, ctx.config.DMCI_REQUEST_BURST);
+    this.state = 'open';
+    ctx.sessions.add(this.session);
+    ctx.metrics.authSuccesses.inc({ method: hello.auth.method });
+    const welcome: WelcomeFrame = {
+      type: 'welcome',
+      version,
+      sessionId,
+      heartbeatMs: ctx.config.DMCI_HEARTBEAT_MS,
+      limits: ctx.limits,
+      capabilities: methodFamilies(),
+      account: { id: account.id, email: account.email, displayName: account.display_name, role: account.role, domain: account.domain_name },
+      resumeToken: issued.token,
+      resumeTokenExpiresAt: issued.expiresAt.toISOString(),
+    };
+    this.sendEncoded(encodeFrame(welcome));
+    this.session.log.info({ version, client: hello.client, method: hello.auth.method }, 'session opened');
+  }
+
+  // ---- requests ----
+
+  private onRequest(frame: RequestFrame): void {
+    const session = this.session!;
+    if (this.ctx.isDraining()) return this.respondError(frame.id, { code: ErrorCode.UNAVAILABLE, message: 'server is shutting down; reconnect to another node' });
+    const waitMs = this.bucket!.take();
+    if (waitMs > 0) {
+      return this.respondError(frame.id, { code: ErrorCode.RATE_LIMITED, message: `more than ${this.ctx.config.DMCI_REQUESTS_PER_SECOND} requests per second`, retryAfterMs: waitMs });
+    }
+    if (this.inFlight >= this.ctx.config.DMCI_MAX_IN_FLIGHT) {
+      return this.respondError(frame.id, { code: ErrorCode.TOO_MANY_IN_FLIGHT, message: `at most ${this.ctx.config.DMCI_MAX_IN_FLIGHT} requests in flight per connection` });
+    }
+    this.inFlight++;
+    const requestCtx = { session, actor: session.actor, log: session.log };
+    withTimeout(this.ctx.dispatcher.dispatch(frame.method, frame.args, requestCtx), this.ctx.config.DMCI_REQUEST_TIMEOUT_MS)
+      .then((outcome) => {
+        if (outcome === 'timeout') {
+          return this.respondError(frame.id, { code: ErrorCode.TIMEOUT, message: `no result within ${this.ctx.config.DMCI_REQUEST_TIMEOUT_MS} ms` });
+        }
+        if (outcome.ok) this.respond(frame.id, outcome.result);
+        else this.respondError(frame.id, outcome.error);
+      })
+      .catch((error: unknown) => {
+        session.log.error({ err: error }, 'failed to send a response');
+        this.respondError(frame.id, { code: ErrorCode.INTERNAL, message: 'internal server error' });
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight === 0) this.ctx.onIdle(this);
+      });
+  }
+
+  private respond(id: RequestId, result: unknown): void {
+    this.sendEncoded(encodeFrame({ type: 'response', id, ok: true, result }));
+  }
+
+  private respondError(id: RequestId, error: ErrorBody): void {
+    this.sendEncoded(encodeFrame({ type: 'response', id, ok: false, error }));
+  }
+
+  private onClosed(): void {
+    this.state = 'closed';
+    if (this.session) {
+      this.ctx.sessions.remove(this.session);
+      this.session.log.info({}, 'session closed');
+    }
+    this.ctx.onConnectionClosed(this);
+  }
+}
+
+function createSession(transport: Connection, id: string, account: AccountWithDomain, version: number, clientName: string, rootLog: Logger): Session {
+  const actor: Actor = { kind: 'account', accountId: account.id, role: account.role, domainId: account.domain_id, email: account.email };
+  let log: Logger | undefined;
+  return {
+    id,
+    connId: transport.connId,
+    account: { id: account.id, email: account.email, displayName: account.display_name, role: account.role, domain: account.domain_name, domainId: account.domain_id },
+    actor,
+    version,
+    clientName,
+    authenticatedAt: new Date(),
+    passwordChangedAt: account.password_changed_at,
+    remoteAddress: transport.remoteAddress,
+    // Created on first use: most idle sessions never log, and 20,000 child loggers are not free.
+    get log() {
+      return (log ??= rootLog.child({ connId: transport.connId, sessionId: id, userId: account.id }));
+    },
+    transport,
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const closeCodeNames = new Map<number, string>();
+export function closeCodeName(code: number): string {
+  if (closeCodeNames.size === 0) for (const [name, value] of Object.entries(CloseCode)) closeCodeNames.set(value, name);
+  return closeCodeNames.get(code) ?? String(code);
+}

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CloseCode, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
+import type { AccountService } from '../accounts/account.service.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import type { SessionRegistry } from '../sessions/session-registry.ts';
+import { Connection } from './connection.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { GatewayContext } from './gateway-context.ts';
+
+export interface GatewayDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  accounts: AccountService;
+  sessions: SessionRegistry;
+  dispatcher: Dispatcher;
+  loginGuard: LoginGuard;
+  ipScreen: IpScreen;
+}
+
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * The DMCI door on 8390: an HTTP(S) server whose only business is the
+ * WebSocket upgrade. Screening happens before the upgrade; one timer sweeps
+ * every connection for auth deadlines, and one heartbeat timer pings them all
+ * (no per-socket timers: they cost memory at 20,000 sockets).
+ */
+export class Gateway {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly context: GatewayContext;
+  private draining = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private nextConnId = 1;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { config } = deps;
+    this.server = config.tls
+      ? createHttpsServer({ cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) })
+      : createHttpServer();
+    // Slowloris: a client must finish its headers and its request promptly.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 15_000;
+    this.server.keepAliveTimeout = 5_000;
+    this.server.on('request', (req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('dmci speaks msgpack over WebSocket on this port; see docs/protocol.md\n');
+    });
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.DMCI_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+
+    const limits: AnnouncedLimits = {
+      maxFrameBytes: config.DMCI_MAX_PAYLOAD,
+      maxInFlight: config.DMCI_MAX_IN_FLIGHT,
+      requestsPerSecond: config.DMCI_REQUESTS_PER_SECOND,
+      requestBurst: config.DMCI_REQUEST_BURST,
+      maxObjectsInSet: 500,
+      maxChangesPerCall: 5000,
+    };
+    this.context = {
+      ...deps,
+      limits,
+      supportedVersions: SUPPORTED_PROTOCOL_VERSIONS,
+      isDraining: () => this.draining,
+      onIdle: () => this.notifyIfIdle(),
+      onConnectionClosed: (connection) => this.forget(connection),
+    };
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.deps.config.DMCI_HEARTBEAT_MS);
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections and requests, let in-flight
+   * requests finish (up to `graceMs`), then close every socket with GOING_AWAY
+   * so connectors reconnect elsewhere.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    clearInterval(this.sweepTimer);
+    clearInterval(this.heartbeatTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.race([this.waitForIdle(), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+    for (const connection of this.connections) connection.close(CloseCode.GOING_AWAY, 'server shutting down; reconnect elsewhere');
+    // Give close frames a moment to leave, then cut whatever is left.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, graceMs)));
+    for (const connection of this.connections) connection.terminate();
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const address = normaliseAddress(req.socket.remoteAddress);
+    const { ipScreen, loginGuard, config, log } = this.deps;
+    if (this.draining) return rejectUpgrade(socket, 503, 'draining');
+    const refusal = ipScreen.refusal(address);
+    if (refusal) {
+      log.warn({ remoteAddress: address, refusal }, 'connection refused by the IP screen');
+      return rejectUpgrade(socket, 403, refusal);
+    }
+    const trusted = ipScreen.isTrusted(address);
+    if (!trusted && loginGuard.blockedFor(address) > 0) return rejectUpgrade(socket, 429, 'temporarily blocked after failed logins');
+    const count = this.perAddress.get(address) ?? 0;
+    if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address');
+
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = new Connection(ws, `c${this.nextConnId++}`, address, this.context);
+      this.connections.add(connection);
+      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+      this.deps.metrics.connectionsOpen.inc();
+    });
+  }
+
+  private forget(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    const remaining = (this.perAddress.get(connection.remoteAddress) ?? 1) - 1;
+    if (remaining <= 0) this.perAddress.delete(connection.remoteAddress);
+    else this.perAddress.set(connection.remoteAddress, remaining);
+    this.deps.metrics.connectionsOpen.dec();
+    this.notifyIfIdle();
+  }
+
+  /** Closes sockets that did not authenticate within the deadline. */
+  private sweep(): void {
+    const deadline = Date.now() - this.deps.config.DMCI_AUTH_DEADLINE_MS;
+    for (const connection of this.connections) {
+      if (connection.state !== 'open' && connection.state !== 'closed' && connection.openedAt < deadline) {
+        if (!this.deps.ipScreen.isTrusted(connection.remoteAddress)) this.deps.loginGuard.recordFailure(connection.remoteAddress);
+        connection.fail(CloseCode.AUTH_TIMEOUT, 'AUTH_TIMEOUT', `no successful hello within ${this.deps.config.DMCI_AUTH_DEADLINE_MS} ms`);
+      }
+    }
+  }
+
+  /** A socket that did not answer the previous ping is terminated; the others are pinged. */
+  private heartbeat(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.log.info({}, 'terminating a connection that missed its heartbeat');
+        connection.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ping();
+    }
+  }
+
+  private waitForIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    for (const connection of this.connections) if (connection.requestsInFlight > 0) return false;
+    return true;
+  }
+
+  private notifyIfIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
+  const text = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+}

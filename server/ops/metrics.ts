@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric dmci exports, in one place so names stay consistent.
+ * Method labels come from the protocol's method table (unknown names are
+ * counted as "unknown"), so a hostile client cannot grow label cardinality.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connectionsOpen = new Gauge({ name: 'dmci_connections_open', help: 'Open WebSocket connections on 8390, authenticated or not', registers: [this.registry] });
+  readonly sessionsAuthenticated = new Gauge({ name: 'dmci_sessions_authenticated', help: 'Authenticated sessions on this node', registers: [this.registry] });
+  readonly sessionsByVersion = new Gauge({ name: 'dmci_sessions_by_protocol_version', help: 'Authenticated sessions by negotiated protocol version', labelNames: ['version'] as const, registers: [this.registry] });
+  readonly authFailures = new Counter({ name: 'dmci_auth_failures_total', help: 'Failed handshakes by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly authSuccesses = new Counter({ name: 'dmci_auth_successes_total', help: 'Successful handshakes by method (password, resume)', labelNames: ['method'] as const, registers: [this.registry] });
+  readonly requests = new Counter({ name: 'dmci_requests_total', help: 'Requests by method and outcome (ok or an error code)', labelNames: ['method', 'outcome'] as const, registers: [this.registry] });
+  readonly requestDuration = new Histogram({
+    name: 'dmci_request_duration_seconds',
+    help: 'Request latency from decode to response by method',
+    labelNames: ['method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({ name: 'dmci_bytes_received_total', help: 'WebSocket payload bytes received', registers: [this.registry] });
+  readonly bytesOut = new Counter({ name: 'dmci_bytes_sent_total', help: 'WebSocket payload bytes sent', registers: [this.registry] });
+  readonly protocolErrors = new Counter({ name: 'dmci_protocol_errors_total', help: 'Sockets closed for a protocol violation, by close code name', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly pushFrames = new Counter({ name: 'dmci_push_frames_total', help: 'Push frames sent, by kind (delta or resync)', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly slowConsumers = new Counter({ name: 'dmci_slow_consumer_closes_total', help: 'Sockets closed because their send buffer kept growing', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'dmci_' });
+  }
+}

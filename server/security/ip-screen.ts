@@ -1,0 +1,52 @@
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * Static allow/deny lists checked before the WebSocket upgrade, plus the
+ * trusted hosts that are exempt from screening and tarpits (never from
+ * authentication). An empty allow list allows everyone not denied.
+ */
+export class IpScreen {
+  private readonly allow: BlockList | undefined;
+  private readonly deny: BlockList;
+  private readonly trusted: BlockList;
+
+  constructor(lists: { allow: string[]; deny: string[]; trusted: string[] }) {
+    this.allow = lists.allow.length > 0 ? toBlockList(lists.allow) : undefined;
+    this.deny = toBlockList(lists.deny);
+    this.trusted = toBlockList(lists.trusted);
+  }
+
+  isTrusted(address: string): boolean {
+    return matches(this.trusted, address);
+  }
+
+  /** Why the address is refused, or undefined when it may connect. */
+  refusal(address: string): string | undefined {
+    if (this.isTrusted(address)) return undefined;
+    if (matches(this.deny, address)) return 'address is on the deny list';
+    if (this.allow && !matches(this.allow, address)) return 'address is not on the allow list';
+    return undefined;
+  }
+}
+
+export function normaliseAddress(address: string | undefined): string {
+  if (!address) return '0.0.0.0';
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+function toBlockList(cidrs: string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split('/') as [string, string | undefined];
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return list;
+}
+
+function matches(list: BlockList, address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}

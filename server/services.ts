@@ -1,0 +1,9 @@
+import type { AccountService } from './accounts/account.service.ts';
+import type { DomainService } from './domains/domain.service.ts';
+
+/** The services handlers and the LDAP door call. Built once in app.ts. */
+export interface Services {
+  accounts: AccountService;
+  domains: DomainService;
+  nodeId: string;
+}

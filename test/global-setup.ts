@@ -1,0 +1,68 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { createDatabase } from '../server/db/database.ts';
+import { openEmbeddedPostgres, type EmbeddedPostgres } from '../server/db/embedded-postgres.ts';
+import { migrateToLatest } from '../server/db/migrate.ts';
+import { createLogger } from '../server/log/logger.ts';
+
+/**
+ * One PostgreSQL per test run: TEST_DATABASE_URL when set, else an embedded
+ * one in a temporary directory on a free port. A migrated template database
+ * is made once; each test file clones it (test/helpers/database.ts).
+ */
+export const TEMPLATE_DB = 'dmci_test_template';
+
+let embedded: EmbeddedPostgres | undefined;
+let dataDir: string | undefined;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    pgTemplate: string;
+  }
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) {
+    dataDir = await mkdtemp(join(tmpdir(), 'dmci-test-pg-'));
+    embedded = await openEmbeddedPostgres({ dataDir, port: await freePort(), log: createLogger('warn'), applicationName: 'dmci-test-setup' });
+    adminUrl = embedded.url.replace(/\/dmci$/, '/postgres');
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
+  await admin.query(`create database ${TEMPLATE_DB}`);
+  await admin.end();
+  const { db } = createDatabase({ url: withDatabase(adminUrl, TEMPLATE_DB), poolSize: 1, applicationName: 'dmci-test-setup' });
+  await migrateToLatest(db);
+  await db.destroy();
+  project.provide('pgAdminUrl', adminUrl);
+  project.provide('pgTemplate', TEMPLATE_DB);
+}
+
+export async function teardown(): Promise<void> {
+  await embedded?.release();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
