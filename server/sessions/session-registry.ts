@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { CloseCode } from '../../protocol/index.ts';
 import { findRevokedAccounts } from '../accounts/account.repository.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
@@ -11,7 +12,11 @@ import type { Session } from './session.ts';
  * sessions when it is disabled or its password changes: on the NOTIFY hint at
  * once, and by a periodic check as a backstop should a hint be lost.
  */
-export class SessionRegistry {
+export interface SessionRegistryEvents {
+  removed: [Session];
+}
+
+export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   private readonly byId = new Map<string, Session>();
   private readonly byAccount = new Map<string, Set<Session>>();
   private readonly checkTimer: NodeJS.Timeout;
@@ -19,6 +24,7 @@ export class SessionRegistry {
   constructor(
     private readonly deps: { db: Db; bus: ClusterBus; log: Logger; metrics: Metrics; checkIntervalMs: number },
   ) {
+    super();
     deps.bus.on('hint', (hint) => {
       if (hint.kind === 'account' && this.byAccount.has(hint.accountId)) this.checkAccounts([hint.accountId]);
     });
@@ -43,6 +49,7 @@ export class SessionRegistry {
     if (set?.size === 0) this.byAccount.delete(session.account.id);
     this.deps.metrics.sessionsAuthenticated.dec();
     this.deps.metrics.sessionsByVersion.dec({ version: String(session.version) });
+    this.emit('removed', session);
   }
 
   get(id: string): Session | undefined {
