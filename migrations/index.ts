@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as accounts from './2026-11-21_0001_accounts.ts';
 import * as syncScopes from './2026-11-21_0002_sync_scopes.ts';
+import * as directory from './2026-11-21_0200_directory.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -9,4 +10,5 @@ import * as syncScopes from './2026-11-21_0002_sync_scopes.ts';
 export const migrations: Record<string, Migration> = {
   '2026-11-21_0001_accounts': accounts,
   '2026-11-21_0002_sync_scopes': syncScopes,
+  '2026-11-21_0200_directory': directory,
 };

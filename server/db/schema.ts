@@ -1,4 +1,5 @@
 import type { AccountTable, ResumeTokenTable } from '../accounts/account.table.ts';
+import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 
@@ -8,4 +9,7 @@ export interface Database {
   accounts: AccountTable;
   resume_tokens: ResumeTokenTable;
   sync_scopes: SyncScopeTable;
+  directory_entries: DirectoryEntryTable;
+  directory_aliases: DirectoryAliasTable;
+  directory_members: DirectoryMemberTable;
 }

@@ -1,0 +1,78 @@
+import type { Generated, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The Global Address List tables (migrations/2026-11-21_0200_directory.ts).
+ *
+ * Rules every reader and writer follows:
+ * - Readers outside the admin write path filter on `visible` (false for
+ *   hidden entries, disabled accounts and tombstones): hidden entries never
+ *   appear in the protocol, LDAP or exports.
+ * - Writers go through DirectoryService: it bumps the domain's GAL scope
+ *   (`gal:<domainId>`, see galScopeId) first, stamps changed rows with the new
+ *   modseq, and deletes by tombstoning (deleted = true, deleted_at = now()).
+ * - `email`, `alias` are stored lower-case; prefix searches compare
+ *   `lower(column) like 'prefix%'` (escaped), which the text_pattern_ops
+ *   indexes serve for display_name, given_name, surname, email, department
+ *   and directory_aliases.alias.
+ * - `modseq` doubles as the entry's version for conditional updates.
+ */
+export type DirectoryKind = 'person' | 'group' | 'resource';
+export type ResourceType = 'room' | 'equipment';
+export type PhotoType = 'image/jpeg' | 'image/png';
+
+export interface DirectoryEntryTable {
+  id: Generated<string>;
+  domain_id: string;
+  kind: DirectoryKind;
+  /** Set for people backed by an account: email and display name follow the account. */
+  account_id: string | null;
+  /** Import identity for entries without an email (an LDIF DN, an HR id). */
+  source_key: string | null;
+  email: string | null;
+  display_name: string;
+  given_name: string | null;
+  surname: string | null;
+  title: string | null;
+  department: string | null;
+  company: string | null;
+  office: string | null;
+  business_phone: string | null;
+  mobile_phone: string | null;
+  manager_id: string | null;
+  /** At most 100 KiB (a CHECK enforces it); JPEG or PNG. */
+  photo: Buffer | null;
+  photo_type: PhotoType | null;
+  hidden: Generated<boolean>;
+  account_disabled: Generated<boolean>;
+  resource_type: ResourceType | null;
+  capacity: number | null;
+  location: string | null;
+  modseq: number;
+  deleted: Generated<boolean>;
+  deleted_at: Date | null;
+  /** not hidden and not account_disabled and not deleted (a stored generated column). */
+  visible: GeneratedAlways<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+export type DirectoryEntryRow = Selectable<DirectoryEntryTable>;
+export type NewDirectoryEntryRow = Insertable<DirectoryEntryTable>;
+export type DirectoryEntryUpdate = Updateable<DirectoryEntryTable>;
+
+/** Further addresses of an entry; unique per domain (and never equal to another entry's email). */
+export interface DirectoryAliasTable {
+  domain_id: string;
+  alias: string;
+  entry_id: string;
+}
+
+/** Group membership; nesting allowed, cycles rejected by DirectoryService. */
+export interface DirectoryMemberTable {
+  group_id: string;
+  member_id: string;
+}
+
+/** The sync scope that carries a domain's GAL. */
+export function galScopeId(domainId: string): string {
+  return `gal:${domainId}`;
+}
