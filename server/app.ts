@@ -20,6 +20,8 @@ import { LoginGuard } from './security/login-guard.ts';
 import type { Services } from './services.ts';
 import { SessionRegistry } from './sessions/session-registry.ts';
 import { MaintenanceJobs } from './maintenance.ts';
+import { PushHub } from './sync/push-hub.ts';
+import { pushHandlers } from './sync/push.handlers.ts';
 
 export const DMCI_VERSION = '0.1.0';
 
@@ -35,6 +37,8 @@ export interface RunningApp {
   readonly db: Db;
   readonly services: Services;
   readonly gateway: Gateway;
+  readonly pushHub: PushHub;
+  readonly bus: ClusterBus;
   /** Drains and stops everything this app started (not the database server itself). */
   stop(): Promise<void>;
 }
@@ -58,8 +62,19 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const domains = new DomainService(db);
   const services: Services = { accounts, domains, nodeId: config.nodeId };
 
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services) };
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
+  const pushHub = new PushHub({
+    db,
+    bus,
+    sessions,
+    metrics,
+    log,
+    highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
+    closeWaterBytes: config.DMCI_CLOSE_WATER_BYTES,
+    pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
+    maxScopesPerSession: 1000,
+  });
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub) };
   const gateway = new Gateway({
     config,
     log,
@@ -111,11 +126,14 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     db,
     services,
     gateway,
+    pushHub,
+    bus,
     stop: () =>
       (stopping ??= (async () => {
         log.info({}, 'draining');
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
         jobs.stop();
+        pushHub.stop();
         sessions.stop();
         await ops.close();
         await bus.stop();

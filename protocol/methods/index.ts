@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { adminMethods } from './admin.ts';
 import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
+import { pushMethods } from './push.ts';
 
 /**
  * Every method of the protocol, by name. Feature families live in their own
@@ -12,6 +13,7 @@ import type { MethodDefinition } from './define.ts';
 export const Methods = {
   ...coreMethods,
   ...adminMethods,
+  ...pushMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;
