@@ -37,6 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('manager_id', 'uuid', (c) => c.references('directory_entries.id').onDelete('set null'))
     .addColumn('photo', 'bytea', (c) => c.check(sql`octet_length(photo) <= 102400`))
     .addColumn('photo_type', 'text', (c) => c.check(sql`photo_type in ('image/jpeg', 'image/png')`))
+    // A hash of the photo, so clients refetch it only when it changed.
+    .addColumn('photo_etag', 'text')
     .addColumn('hidden', 'boolean', (c) => c.notNull().defaultTo(false))
     // Mirrors accounts.enabled (kept by the account hooks) so readers need no join.
     .addColumn('account_disabled', 'boolean', (c) => c.notNull().defaultTo(false))
@@ -44,6 +46,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('capacity', 'integer', (c) => c.check(sql`capacity >= 0`))
     .addColumn('location', 'text')
     .addColumn('modseq', 'bigint', (c) => c.notNull())
+    // The modseq that created the row: /changes reports it as created (not updated) to a client older than this.
+    .addColumn('created_modseq', 'bigint')
     .addColumn('deleted', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('deleted_at', 'timestamptz')
     .addColumn('visible', 'boolean', (c) => c.generatedAlwaysAs(sql`not hidden and not account_disabled and not deleted`).stored().notNull())
@@ -87,8 +91,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Existing domains get their GAL scope, and existing accounts their entries, stamped modseq 1.
   await sql`insert into sync_scopes (id) select 'gal:' || id from domains on conflict (id) do nothing`.execute(db);
   await sql`
-    insert into directory_entries (domain_id, kind, account_id, email, display_name, account_disabled, modseq)
-    select domain_id, 'person', id, email, display_name, not enabled, 1 from accounts`.execute(db);
+    insert into directory_entries (domain_id, kind, account_id, email, display_name, account_disabled, modseq, created_modseq)
+    select domain_id, 'person', id, email, display_name, not enabled, 1, 1 from accounts`.execute(db);
   await sql`
     update sync_scopes set modseq = greatest(modseq, 1)
     where id in (select distinct 'gal:' || domain_id from accounts)`.execute(db);

@@ -42,12 +42,16 @@ export interface DirectoryEntryTable {
   /** At most 100 KiB (a CHECK enforces it); JPEG or PNG. */
   photo: Buffer | null;
   photo_type: PhotoType | null;
+  /** Hash of the photo bytes; changes exactly when the photo does. */
+  photo_etag: string | null;
   hidden: Generated<boolean>;
   account_disabled: Generated<boolean>;
   resource_type: ResourceType | null;
   capacity: number | null;
   location: string | null;
   modseq: number;
+  /** The modseq of the write that created the row (null only if written by hand). */
+  created_modseq: number | null;
   deleted: Generated<boolean>;
   deleted_at: Date | null;
   /** not hidden and not account_disabled and not deleted (a stored generated column). */
