@@ -95,6 +95,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
   private lastError: { code: string; message: string } | undefined;
   welcome: WelcomeFrame | undefined;
   resumeToken: string | undefined;
+  /** How long the last (re)connect took: TCP + WebSocket upgrade, then hello → welcome. */
+  timings: { connectMs: number; authMs: number } | undefined;
 
   constructor(private readonly options: DmciClientOptions) {
     super();
@@ -181,6 +183,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
       ws.binaryType = 'nodebuffer';
       this.ws = ws;
       this.welcome = undefined;
+      const startedAt = performance.now();
+      let openedAt = startedAt;
       let settled = false;
       const settle = (error?: Error, welcome?: WelcomeFrame) => {
         if (settled) return;
@@ -191,6 +195,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
 
       const usedResume = this.resumeToken !== undefined;
       ws.on('open', () => {
+        openedAt = performance.now();
         const auth =
           this.resumeToken !== undefined
             ? { method: 'resume' as const, token: this.resumeToken }
@@ -212,7 +217,11 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
           this.emit('error', new Error(`undecodable frame from server: ${(error as Error).message}`));
           return;
         }
-        this.onFrame(frame, (welcome) => settle(undefined, welcome));
+        this.onFrame(frame, (welcome) => {
+          const now = performance.now();
+          this.timings = { connectMs: openedAt - startedAt, authMs: now - openedAt };
+          settle(undefined, welcome);
+        });
       });
       ws.on('unexpected-response', (_req, res) => {
         settle(new DmciConnectionError(`server refused the upgrade: HTTP ${res.statusCode}`));
