@@ -1,0 +1,164 @@
+import { tooBig } from './errors.ts';
+import { DAY, dayOf, formatIsoLocal } from './local-time.ts';
+import { canonicalRid, endOf, type EventModel, type ObjectModel } from './model.ts';
+import { iterateRule } from './rrule-iterate.ts';
+import { isoInZone, toLocal, toUtc } from './timezones.ts';
+import type { IcalLimits, Instance } from './types.ts';
+
+/**
+ * The recurrence set of one object (RFC 5545 §3.8.5): DTSTART, RRULE and
+ * RDATE instances minus EXDATE, with overrides replacing the instance their
+ * RECURRENCE-ID names and RANGE=THISANDFUTURE overrides shifting every later
+ * instance the way they shift their own. An override always yields its own
+ * instance, even when its RECURRENCE-ID matches no generated instance:
+ * dropping data a client sent would be worse than showing it.
+ */
+
+interface Raw {
+  ridText: string;
+  start: number;
+  end: number;
+  model: EventModel;
+  isOverride: boolean;
+}
+
+/** Slack around a window so instances starting before it (long ones, shifted ones) are still seen. */
+const ZONE_SLACK = 2 * DAY;
+
+function durationOf(m: EventModel): number {
+  return m.duration.kind === 'exact' ? m.duration.ms : m.duration.days * DAY + m.duration.ms + DAY;
+}
+
+function pastUntilFor(master: EventModel): ((local: number) => boolean) | undefined {
+  const until = master.rule?.until;
+  if (!until) return undefined;
+  if (until.kind === 'utc') return (local) => toUtc(master.zone, local) > until.local;
+  // A DATE UNTIL on a timed series keeps the whole day (senders mean "until and including that day").
+  if (until.kind === 'date' && master.kind !== 'date') return (local) => dayOf(local) > dayOf(until.local);
+  return (local) => local > until.local;
+}
+
+/**
+ * Calls `visit` for every instance overlapping [from, to) (in no particular
+ * order); `visit` returns false to stop early.
+ */
+export function forEachInstance(model: ObjectModel, from: number, to: number, visit: (r: Raw) => boolean | void, maxSteps?: number): void {
+  const overlaps = (start: number, end: number): boolean => start < to && (end > from || (end === start && start >= from));
+  const exact = new Set(model.overrides.map((o) => o.rid));
+  const ranges = model.overrides.filter((o) => o.event.thisAndFuture).sort((a, b) => a.rid! - b.rid!);
+  const master = model.master;
+
+  if (master) {
+    const shifts = ranges.map((r) => Math.abs(r.startUtc - r.rid!) + durationOf(r));
+    const slack = Math.max(durationOf(master), ...shifts) + ZONE_SLACK;
+    const excluded = (rid: number): boolean =>
+      master.exdates.has(rid) || (master.exdateDays.size > 0 && master.exdateDays.has(dayOf(toLocal(master.zone, rid))));
+    const emit = (rid: number, periodEnd: number | null): boolean | void => {
+      if (excluded(rid) || exact.has(rid)) return;
+      const ridText = canonicalRid(rid, master.kind);
+      let range: EventModel | undefined;
+      for (const r of ranges) if (r.rid! <= rid) range = r;
+      if (range) {
+        // Shift the way the THISANDFUTURE override shifted its own instance, in wall-clock time.
+        const shift = toLocal(master.zone, range.startUtc) - toLocal(master.zone, range.rid!);
+        const start = toUtc(master.zone, toLocal(master.zone, rid) + shift);
+        const end = start + (range.event.end.getTime() - range.startUtc);
+        if (overlaps(start, end)) return visit({ ridText, start, end, model: range, isOverride: true });
+        return;
+      }
+      const end = periodEnd ?? endOf(master.duration, master.zone, rid, toLocal(master.zone, rid));
+      if (overlaps(rid, end)) return visit({ ridText, start: rid, end, model: master, isOverride: false });
+    };
+
+    const rdateRids = new Set(master.rdates.map((r) => r.rid));
+    for (const r of master.rdates) {
+      if (r.rid >= from - slack && r.rid < to + slack && emit(r.rid, r.end) === false) return;
+    }
+    if (master.rule) {
+      const isDate = master.kind === 'date';
+      let prev = NaN;
+      const opts = {
+        ...(Number.isFinite(from) ? { fromLocal: from - slack } : {}),
+        ...(Number.isFinite(to) ? { toLocal: to + slack } : {}),
+        ...(maxSteps === undefined ? {} : { maxSteps }),
+        pastUntil: pastUntilFor(master),
+      };
+      for (const local of iterateRule(master.rule, master.startLocal, isDate, opts)) {
+        if (local > to + slack) break;
+        const rid = toUtc(master.zone, local);
+        // Two wall-clock values can name one instant next to a DST gap; an instance is listed once.
+        if (rid === prev || rdateRids.has(rid)) continue;
+        prev = rid;
+        if (emit(rid, null) === false) return;
+      }
+    } else if (!rdateRids.has(master.startUtc) && emit(master.startUtc, null) === false) {
+      return;
+    }
+  }
+
+  for (const o of model.overrides) {
+    const start = o.startUtc;
+    const end = o.event.end.getTime();
+    if (overlaps(start, end) && visit({ ridText: o.event.recurrenceId!, start, end, model: o, isOverride: true }) === false) return;
+  }
+}
+
+function toInstance(r: Raw): Instance {
+  const m = r.model;
+  const e = m.event;
+  return {
+    recurrenceId: r.ridText,
+    start: new Date(r.start),
+    end: new Date(r.end),
+    startLocal: e.allDay ? formatIsoLocal(r.start, true) : isoInZone(m.zone, r.start, false),
+    endLocal: isoInZone(m.zone, r.end, e.allDay),
+    tzid: e.tzid,
+    allDay: e.allDay,
+    floating: e.floating,
+    busyType: e.busyType,
+    transparent: e.transparent,
+    status: e.status,
+    classification: e.classification,
+    isOverride: r.isOverride,
+    summary: e.summary,
+    location: e.location,
+  };
+}
+
+export function expandModel(model: ObjectModel, from: Date, to: Date, limits: IcalLimits): Instance[] {
+  const raws: Raw[] = [];
+  forEachInstance(model, from.getTime(), to.getTime(), (r) => {
+    raws.push(r);
+    if (raws.length > limits.maxInstancesPerExpansion) {
+      throw tooBig(`expansion yields more than ${limits.maxInstancesPerExpansion} instances; ask for a smaller window`);
+    }
+  });
+  raws.sort((a, b) => a.start - b.start || (a.ridText < b.ridText ? -1 : a.ridText > b.ridText ? 1 : 0));
+  return raws.map(toInstance);
+}
+
+/** Work allowed when computing an object's bounds at parse time; beyond it the series counts as unbounded. */
+const BOUNDS_STEPS = 200_000;
+
+export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd: number | null } {
+  let firstStart = Infinity;
+  let seen = 0;
+  // Instances come nearly in order; the first few hold the earliest (shifts and RDATEs included).
+  forEachInstance(model, -Infinity, Infinity, (r) => {
+    firstStart = Math.min(firstStart, r.start);
+    return ++seen < 64;
+  });
+  const master = model.master;
+  if (!Number.isFinite(firstStart)) firstStart = master?.startUtc ?? Math.min(...model.overrides.map((o) => o.startUtc));
+
+  const unbounded = master?.rule && master.rule.count === null && master.rule.until === null;
+  if (unbounded) return { firstStart, lastEnd: null };
+  let lastEnd = -Infinity;
+  try {
+    forEachInstance(model, -Infinity, Infinity, (r) => void (lastEnd = Math.max(lastEnd, r.end)), BOUNDS_STEPS);
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && e.code === 'LIMIT_EXCEEDED') return { firstStart, lastEnd: null };
+    throw e;
+  }
+  return { firstStart, lastEnd: Number.isFinite(lastEnd) ? lastEnd : firstStart };
+}
