@@ -15,10 +15,9 @@ import {
   type RequestId,
   type WelcomeFrame,
 } from '../../protocol/index.ts';
-import type { Actor } from '../accounts/actor.ts';
-import type { AccountWithDomain } from '../accounts/account.service.ts';
 import type { Logger } from '../log/logger.ts';
 import { TokenBucket } from '../security/token-bucket.ts';
+import { LiveSession } from '../sessions/live-session.ts';
 import type { Session, SessionTransport } from '../sessions/session.ts';
 import type { GatewayContext } from './gateway-context.ts';
 
@@ -45,12 +44,11 @@ export class Connection implements SessionTransport {
     readonly remoteAddress: string,
     private readonly ctx: GatewayContext,
   ) {
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('error', (error) => this.log.debug({ err: error }, 'socket error'));
-    ws.on('close', () => this.onClosed());
+    (ws as ConnectedSocket)[connectionOf] = this;
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onSocketPong);
+    ws.on('error', onSocketError);
+    ws.on('close', onSocketClose);
   }
 
   get bufferedAmount(): number {
@@ -98,7 +96,8 @@ export class Connection implements SessionTransport {
     if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** @internal called by the shared socket listeners below */
+  onMessage(data: Buffer, isBinary: boolean): void {
     this.ctx.metrics.bytesIn.inc(data.length);
     if (this.state === 'closed') return;
     try {
@@ -192,8 +191,15 @@ export class Connection implements SessionTransport {
     const issued = await ctx.accounts.issueResumeToken(account.id, sessionId, hello.client.name);
     if (this.state !== 'authenticating') return;
 
-    this.session = createSession(this, sessionId, account, version, hello.client.name, ctx.log);
-    this.bucket = new TokenBucket(ctx.config.DMCI_REQUESTS_PER_SECOND, ctx.config.DMCI_REQUEST_BURST);
+    this.session = new LiveSession(
+      sessionId,
+      this,
+      { id: account.id, email: account.email, displayName: account.display_name, role: account.role, domain: account.domain_name, domainId: account.domain_id },
+      version,
+      hello.client.name,
+      account.password_changed_at,
+      ctx.log,
+    );
     this.state = 'open';
     ctx.sessions.add(this.session);
     ctx.metrics.authSuccesses.inc({ method: hello.auth.method });
@@ -217,7 +223,9 @@ export class Connection implements SessionTransport {
   private onRequest(frame: RequestFrame): void {
     const session = this.session!;
     if (this.ctx.isDraining()) return this.respondError(frame.id, { code: ErrorCode.UNAVAILABLE, message: 'server is shutting down; reconnect to another node' });
-    const waitMs = this.bucket!.take();
+    // Created on the first request: most sessions sit idle, and idle sessions should cost next to nothing.
+    this.bucket ??= new TokenBucket(this.ctx.config.DMCI_REQUESTS_PER_SECOND, this.ctx.config.DMCI_REQUEST_BURST);
+    const waitMs = this.bucket.take();
     if (waitMs > 0) {
       return this.respondError(frame.id, { code: ErrorCode.RATE_LIMITED, message: `more than ${this.ctx.config.DMCI_REQUESTS_PER_SECOND} requests per second`, retryAfterMs: waitMs });
     }
@@ -252,7 +260,8 @@ export class Connection implements SessionTransport {
     this.sendEncoded(encodeFrame({ type: 'response', id, ok: false, error }));
   }
 
-  private onClosed(): void {
+  /** @internal */
+  onClosed(): void {
     this.state = 'closed';
     if (this.session) {
       this.ctx.sessions.remove(this.session);
@@ -262,25 +271,25 @@ export class Connection implements SessionTransport {
   }
 }
 
-function createSession(transport: Connection, id: string, account: AccountWithDomain, version: number, clientName: string, rootLog: Logger): Session {
-  const actor: Actor = { kind: 'account', accountId: account.id, role: account.role, domainId: account.domain_id, email: account.email };
-  let log: Logger | undefined;
-  return {
-    id,
-    connId: transport.connId,
-    account: { id: account.id, email: account.email, displayName: account.display_name, role: account.role, domain: account.domain_name, domainId: account.domain_id },
-    actor,
-    version,
-    clientName,
-    authenticatedAt: new Date(),
-    passwordChangedAt: account.password_changed_at,
-    remoteAddress: transport.remoteAddress,
-    // Created on first use: most idle sessions never log, and 20,000 child loggers are not free.
-    get log() {
-      return (log ??= rootLog.child({ connId: transport.connId, sessionId: id, userId: account.id }));
-    },
-    transport,
-  };
+/**
+ * Socket listeners shared by every connection (the socket carries its
+ * connection): one closure per socket and event would cost memory at 20,000
+ * sockets for nothing.
+ */
+const connectionOf = Symbol('dmci.connection');
+type ConnectedSocket = WebSocket & { [connectionOf]: Connection };
+
+function onSocketMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
+  (this as ConnectedSocket)[connectionOf].onMessage(data as Buffer, isBinary);
+}
+function onSocketPong(this: WebSocket): void {
+  (this as ConnectedSocket)[connectionOf].alive = true;
+}
+function onSocketError(this: WebSocket, error: Error): void {
+  (this as ConnectedSocket)[connectionOf].log.debug({ err: error }, 'socket error');
+}
+function onSocketClose(this: WebSocket): void {
+  (this as ConnectedSocket)[connectionOf].onClosed();
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
