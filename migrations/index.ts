@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as accounts from './2026-11-21_0001_accounts.ts';
 import * as syncScopes from './2026-11-21_0002_sync_scopes.ts';
+import * as calendars from './2026-11-21_0100_calendars.ts';
 import * as directory from './2026-11-21_0200_directory.ts';
 
 /**
@@ -10,5 +11,6 @@ import * as directory from './2026-11-21_0200_directory.ts';
 export const migrations: Record<string, Migration> = {
   '2026-11-21_0001_accounts': accounts,
   '2026-11-21_0002_sync_scopes': syncScopes,
+  '2026-11-21_0100_calendars': calendars,
   '2026-11-21_0200_directory': directory,
 };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { adminMethods } from './admin.ts';
+import { calendarMethods } from './calendar.ts';
 import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
 import { pushMethods } from './push.ts';
@@ -13,6 +14,7 @@ import { pushMethods } from './push.ts';
 export const Methods = {
   ...coreMethods,
   ...adminMethods,
+  ...calendarMethods,
   ...pushMethods,
 } as const;
 

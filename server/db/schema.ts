@@ -1,4 +1,6 @@
 import type { AccountTable, ResumeTokenTable } from '../accounts/account.table.ts';
+import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '../calendar/calendar.table.ts';
+import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
 import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
@@ -9,6 +11,11 @@ export interface Database {
   accounts: AccountTable;
   resume_tokens: ResumeTokenTable;
   sync_scopes: SyncScopeTable;
+  calendars: CalendarTable;
+  calendar_grants: CalendarGrantTable;
+  calendar_list_entries: CalendarListEntryTable;
+  calendar_events: CalendarEventTable;
+  event_instances: EventInstanceTable;
   directory_entries: DirectoryEntryTable;
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;

@@ -1,0 +1,151 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { AccessRight, CalendarRow, NewCalendarRow } from './calendar.table.ts';
+
+/** Calendars, grants and the per-account calendar list. Plain functions; `db` may be a transaction. */
+
+export async function insertCalendar(db: Db, row: NewCalendarRow): Promise<CalendarRow> {
+  return db.insertInto('calendars').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findCalendar(db: Db, id: string): Promise<CalendarRow | undefined> {
+  return db.selectFrom('calendars').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Locks a calendar row for a metadata change. FOR NO KEY UPDATE does not
+ * conflict with the key-share locks event inserts take, so event writers
+ * never wait on it.
+ */
+export async function lockCalendar(db: Db, id: string, mode: 'no key update' | 'update'): Promise<CalendarRow | undefined> {
+  const query = db.selectFrom('calendars').selectAll().where('id', '=', id);
+  return (mode === 'update' ? query.forUpdate() : query.forNoKeyUpdate()).executeTakeFirst();
+}
+
+export async function countCalendarsOf(db: Db, accountId: string): Promise<number> {
+  const row = await db.selectFrom('calendars').select(sql<number>`count(*)::int`.as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+export async function updateCalendarRow(db: Db, id: string, changes: { name?: string; color?: string | null; description?: string | null }): Promise<void> {
+  await db.updateTable('calendars').set({ ...changes, updated_at: sql`now()` }).where('id', '=', id).execute();
+}
+
+export async function deleteCalendarRow(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('calendars').where('id', '=', id).execute();
+}
+
+export type CalendarWithOwner = CalendarRow & { owner_email: string };
+
+/** Calendars by id with their owner's email; callers filter by access. */
+export async function findCalendarsWithOwner(db: Db, ids: readonly string[]): Promise<CalendarWithOwner[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('calendars')
+    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
+    .selectAll('calendars')
+    .select('accounts.email as owner_email')
+    .where('calendars.id', 'in', [...ids])
+    .execute();
+}
+
+// ---- grants ----
+
+export async function findGrantForAccount(db: Db, calendarId: string, accountId: string) {
+  return db
+    .selectFrom('calendar_grants')
+    .select(['access_right', 'is_delegate', 'private_access'])
+    .where('calendar_id', '=', calendarId)
+    .where('grantee_kind', '=', 'account')
+    .where('grantee_id', '=', accountId)
+    .executeTakeFirst();
+}
+
+export interface GrantWithEmail {
+  calendar_id: string;
+  grantee_id: string;
+  email: string;
+  access_right: AccessRight;
+  is_delegate: boolean;
+  private_access: boolean;
+}
+
+export async function grantsOf(db: Db, calendarIds: readonly string[]): Promise<GrantWithEmail[]> {
+  if (calendarIds.length === 0) return [];
+  return db
+    .selectFrom('calendar_grants')
+    .innerJoin('accounts', 'accounts.id', 'calendar_grants.grantee_id')
+    .select(['calendar_grants.calendar_id', 'calendar_grants.grantee_id', 'accounts.email', 'access_right', 'is_delegate', 'private_access'])
+    .where('calendar_id', 'in', [...calendarIds])
+    .where('grantee_kind', '=', 'account')
+    .orderBy('accounts.email')
+    .execute();
+}
+
+export async function upsertGrant(db: Db, calendarId: string, accountId: string, grant: { right: AccessRight; delegate: boolean; privateAccess: boolean }): Promise<void> {
+  await db
+    .insertInto('calendar_grants')
+    .values({ calendar_id: calendarId, grantee_kind: 'account', grantee_id: accountId, access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess })
+    .onConflict((oc) =>
+      oc.columns(['calendar_id', 'grantee_kind', 'grantee_id']).doUpdateSet({ access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess }),
+    )
+    .execute();
+}
+
+export async function deleteGrant(db: Db, calendarId: string, accountId: string): Promise<void> {
+  await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', 'account').where('grantee_id', '=', accountId).execute();
+}
+
+// ---- the per-account calendar list (scope calendars:<accountId>) ----
+
+export function listScopeOf(accountId: string): string {
+  return `calendars:${accountId}`;
+}
+
+/** Stamps (or tombstones) the calendar in each account's list with that list scope's new modseq. */
+export async function stampListEntries(db: Db, calendarId: string, modseqByAccount: ReadonlyMap<string, number>, deleted: boolean): Promise<void> {
+  for (const [accountId, modseq] of modseqByAccount) {
+    await db
+      .insertInto('calendar_list_entries')
+      .values({ account_id: accountId, calendar_id: calendarId, modseq, created_modseq: modseq, deleted, deleted_at: deleted ? sql<Date>`now()` : null })
+      .onConflict((oc) =>
+        oc.columns(['account_id', 'calendar_id']).doUpdateSet({
+          modseq,
+          deleted,
+          deleted_at: deleted ? sql<Date>`now()` : null,
+          // An entry that comes back after a tombstone is new to the client again.
+          created_modseq: sql<number>`case when calendar_list_entries.deleted then excluded.created_modseq else calendar_list_entries.created_modseq end`,
+        }),
+      )
+      .execute();
+  }
+}
+
+export async function liveListEntryIds(db: Db, accountId: string): Promise<string[]> {
+  const rows = await db.selectFrom('calendar_list_entries').select('calendar_id').where('account_id', '=', accountId).where('deleted', '=', false).execute();
+  return rows.map((r) => r.calendar_id);
+}
+
+export async function listEntryChangesPage(db: Db, accountId: string, after: { modseq: number; id: string | null }, upTo: number, limit: number) {
+  let query = db
+    .selectFrom('calendar_list_entries')
+    .select(['calendar_id', 'modseq', 'created_modseq', 'deleted'])
+    .where('account_id', '=', accountId)
+    .where('modseq', '<=', upTo)
+    .orderBy('modseq')
+    .orderBy('calendar_id')
+    .limit(limit + 1);
+  query = after.id
+    ? query.where(sql<boolean>`(modseq, calendar_id) > (${after.modseq}, ${after.id}::uuid)`)
+    : query.where('modseq', '>', after.modseq);
+  return query.execute();
+}
+
+/** Deletes list tombstones older than the cutoff; returns the highest pruned modseq per account. */
+export async function pruneListTombstones(db: Db, cutoff: Date): Promise<Array<{ account_id: string; max_modseq: number }>> {
+  const result = await sql<{ account_id: string; max_modseq: number }>`
+    with gone as (delete from calendar_list_entries where deleted and deleted_at < ${cutoff} returning account_id, modseq)
+    select account_id, max(modseq)::bigint as max_modseq from gone group by account_id
+  `.execute(db);
+  return result.rows;
+}

@@ -1,0 +1,24 @@
+import type { IcalLimits, ParsedCalendarObject } from './ical/index.ts';
+import { parseCalendarObject } from './ical/index.ts';
+import type { EventColumns } from './event.repository.ts';
+import { mostRestrictive } from './event-render.ts';
+
+/** Parses a client's iCalendar text; throws DmciError INVALID_ICALENDAR / LIMIT_EXCEEDED. */
+export function parseEventText(text: string, limits: IcalLimits): ParsedCalendarObject {
+  return parseCalendarObject(text, limits);
+}
+
+/** The columns stored beside the text (expanded_until is set by the index writer). */
+export function columnsOf(obj: ParsedCalendarObject): EventColumns {
+  const components = [...(obj.master ? [obj.master] : []), ...obj.overrides];
+  return {
+    uid: obj.uid,
+    ics: obj.text,
+    summary: components[0]?.summary ?? null,
+    first_start: obj.firstStart,
+    last_end: obj.lastEnd,
+    recurring: obj.recurring,
+    classification: mostRestrictive(components.map((c) => c.classification)),
+    expanded_until: null,
+  };
+}

@@ -1,0 +1,236 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
+import type { Actor } from '../accounts/actor.ts';
+import type { ClusterBus } from '../cluster/cluster-bus.ts';
+import type { Db } from '../db/database.ts';
+import { DmciError, forbidden } from '../errors.ts';
+import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
+import { eventViewLevel, requireAccess } from './calendar-access.ts';
+import { CalendarLimits } from './calendar-limits.ts';
+import { decodePlainState, plainState } from './calendar-state.ts';
+import { eventChanges } from './event-changes.ts';
+import { columnsOf, parseEventText } from './event-columns.ts';
+import { queryInstances } from './event-query.ts';
+import { renderEvent } from './event-render.ts';
+import {
+  findEventByIdempotencyKey,
+  findLiveEventByUid,
+  findLiveEvents,
+  insertEvent,
+  setExpandedUntil,
+  tombstoneEvent,
+  updateEvent,
+} from './event.repository.ts';
+import { defaultIcalLimits, type IcalLimits, type ParsedCalendarObject } from './ical/index.ts';
+import { writeIndex } from './instance-index.ts';
+import { deleteInstances } from './instance.repository.ts';
+
+export interface CalendarEventServiceOptions {
+  db: Db;
+  bus: Pick<ClusterBus, 'publish'>;
+  /** How far ahead recurring events are indexed at write time (DMCI_INSTANCE_HORIZON_DAYS). */
+  horizonDays: number;
+  icalLimits?: IcalLimits;
+}
+
+export function calendarScope(calendarId: string): string {
+  return `cal:${calendarId}`;
+}
+
+/** Thrown inside a write transaction to roll it back when no object changed (the modseq stays). */
+class NothingChanged extends Error {}
+
+type Parsed = { ok: true; obj: ParsedCalendarObject } | { ok: false; error: SetError };
+
+/**
+ * Events: reads, writes and the change log (DESIGN §4, §5).
+ *
+ * CalendarEvent/set runs in ONE transaction per call. Its first statement
+ * bumps the calendar's scope (`cal:<id>`), whose row lock serialises every
+ * writer of the calendar until commit, so all checks made after it
+ * (ifInState, UID uniqueness, versions, idempotency keys) are race-free.
+ * Objects that fail a check are reported per object and the others commit
+ * together, stamped with the one new modseq; if none changed, the
+ * transaction rolls back and the state does not move. The push hint goes out
+ * after COMMIT, never inside the transaction.
+ */
+export class CalendarEventService {
+  /** The clock the window sync and the index horizon use; tests may replace it. */
+  clock: () => Date = () => new Date();
+  readonly limits: IcalLimits;
+
+  constructor(private readonly options: CalendarEventServiceOptions) {
+    this.limits = options.icalLimits ?? defaultIcalLimits;
+  }
+
+  get db(): Db {
+    return this.options.db;
+  }
+
+  get horizonDays(): number {
+    return this.options.horizonDays;
+  }
+
+  async get(actor: Actor, args: MethodArgs<'CalendarEvent/get'>): Promise<MethodResult<'CalendarEvent/get'>> {
+    const accountId = accountOf(actor);
+    const access = await requireAccess(this.db, args.calendarId, accountId, 'read');
+    const rows = await findLiveEvents(this.db, args.calendarId, args.ids);
+    const state = await readScope(this.db, calendarScope(args.calendarId));
+    const list: CalendarEvent[] = [];
+    for (const row of rows) {
+      const level = eventViewLevel(access, row.classification);
+      if (level !== 'none') list.push(renderEvent(row, level));
+    }
+    const found = new Set(list.map((e) => e.id));
+    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
+  }
+
+  async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
+    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), 'read');
+    return eventChanges(this, access, args);
+  }
+
+  async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
+    const accountId = accountOf(actor);
+    const accesses = [];
+    for (const id of new Set(args.calendarIds)) accesses.push(await requireAccess(this.db, id, accountId, 'read'));
+    return queryInstances(this, accesses, args);
+  }
+
+  async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
+    const { calendarId } = args;
+    await requireAccess(this.db, calendarId, accountOf(actor), 'write');
+    const creates = Object.entries(args.create ?? {});
+    const updates = Object.entries(args.update ?? {});
+    const destroys = (args.destroy ?? []).map((d) => (typeof d === 'string' ? { id: d, ifVersion: undefined } : d));
+    const total = creates.length + updates.length + destroys.length;
+    if (total > CalendarLimits.maxObjectsInSet) {
+      throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
+    }
+    const ifInState = args.ifInState === undefined ? undefined : decodePlainState(args.ifInState);
+
+    // Parsing is pure CPU: done before the transaction so the scope lock is held briefly.
+    const parsedCreates = new Map<string, Parsed>();
+    const parsedUpdates = new Map<string, Parsed>();
+    let parsedCount = 0;
+    for (const [key, value] of creates) {
+      parsedCreates.set(key, this.parse(value.ics));
+      if (++parsedCount % 20 === 0) await yieldToLoop();
+    }
+    for (const [id, value] of updates) {
+      parsedUpdates.set(id, this.parse(value.ics));
+      if (++parsedCount % 20 === 0) await yieldToLoop();
+    }
+
+    const result: MethodResult<'CalendarEvent/set'> = {
+      calendarId,
+      oldState: '',
+      newState: '',
+      created: {},
+      updated: {},
+      destroyed: [],
+      notCreated: {},
+      notUpdated: {},
+      notDestroyed: {},
+    };
+    const scope = calendarScope(calendarId);
+    const now = this.clock();
+    let committed: number | undefined;
+    try {
+      committed = await this.db.transaction().execute(async (trx) => {
+        const modseq = await bumpScope(trx, scope); // FIRST: takes the scope lock until commit
+        if (ifInState !== undefined && ifInState !== modseq - 1) {
+          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
+        }
+        let changed = 0;
+
+        for (const [key, value] of creates) {
+          const parsed = parsedCreates.get(key)!;
+          if (value.idempotencyKey) {
+            const earlier = await findEventByIdempotencyKey(trx, calendarId, value.idempotencyKey);
+            if (earlier) {
+              // A retry of a create that committed: the original answer, no duplicate.
+              result.created[key] = { id: earlier.id, uid: earlier.uid, version: 1 };
+              continue;
+            }
+          }
+          if (!parsed.ok) {
+            result.notCreated[key] = parsed.error;
+            continue;
+          }
+          if (await findLiveEventByUid(trx, calendarId, parsed.obj.uid)) {
+            result.notCreated[key] = { code: ErrorCode.ALREADY_EXISTS, message: `an event with UID ${parsed.obj.uid} already exists in this calendar` };
+            continue;
+          }
+          const row = await insertEvent(trx, calendarId, modseq, columnsOf(parsed.obj), value.idempotencyKey ?? null);
+          await setExpandedUntil(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.obj, now, this.horizonDays, this.limits));
+          result.created[key] = { id: row.id, uid: row.uid, version: row.version };
+          changed++;
+        }
+
+        const live = new Map((await findLiveEvents(trx, calendarId, [...updates.map(([id]) => id), ...destroys.map((d) => d.id)])).map((r) => [r.id, r]));
+        for (const [id, value] of updates) {
+          const parsed = parsedUpdates.get(id)!;
+          const row = live.get(id);
+          if (!row) result.notUpdated[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+          else if (value.ifVersion !== undefined && value.ifVersion !== row.version) result.notUpdated[id] = versionMismatch(row.version, value.ifVersion);
+          else if (!parsed.ok) result.notUpdated[id] = parsed.error;
+          else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
+          else {
+            const columns = columnsOf(parsed.obj);
+            columns.expanded_until = await writeIndex(trx, calendarId, id, parsed.obj, now, this.horizonDays, this.limits);
+            const version = await updateEvent(trx, id, modseq, columns);
+            row.version = version;
+            result.updated[id] = { version };
+            changed++;
+          }
+        }
+
+        for (const { id, ifVersion } of destroys) {
+          const row = live.get(id);
+          if (!row || result.destroyed.includes(id)) result.notDestroyed[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+          else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
+          else {
+            await deleteInstances(trx, id);
+            await tombstoneEvent(trx, id, modseq);
+            result.destroyed.push(id);
+            changed++;
+          }
+        }
+        if (changed === 0) throw new NothingChanged();
+        return modseq;
+      });
+    } catch (error) {
+      if (!(error instanceof NothingChanged)) throw error;
+    }
+
+    if (committed !== undefined) {
+      this.options.bus.publish({ kind: 'scope', scope, modseq: committed });
+      result.oldState = plainState(committed - 1);
+      result.newState = plainState(committed);
+    } else {
+      const state = plainState((await readScope(this.db, scope))?.modseq ?? 0);
+      result.oldState = state;
+      result.newState = state;
+    }
+    return result;
+  }
+
+  private parse(text: string): Parsed {
+    try {
+      return { ok: true, obj: parseEventText(text, this.limits) };
+    } catch (error) {
+      if (error instanceof DmciError) return { ok: false, error: error.toBody() };
+      throw error;
+    }
+  }
+}
+
+function versionMismatch(current: number, expected: number): SetError {
+  return { code: ErrorCode.VERSION_MISMATCH, message: `the event is at version ${current}, not ${expected}`, details: { currentVersion: current } };
+}
+
+export function accountOf(actor: Actor): string {
+  if (actor.kind !== 'account') throw forbidden('calendars belong to accounts; the system actor has none');
+  return actor.accountId;
+}

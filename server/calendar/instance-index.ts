@@ -1,0 +1,125 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Db } from '../db/database.ts';
+import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
+import { expandInstances, type IcalLimits, type Instance, type ParsedCalendarObject } from './ical/index.ts';
+import { deleteInstances, insertInstances, type InstanceRowInput } from './instance.repository.ts';
+
+/**
+ * Turning a parsed event into occurrence-index rows (DESIGN §5).
+ *
+ * A bounded series is indexed whole; an unbounded one up to a horizon (two
+ * years ahead by default), recorded as the event's `expanded_until` and
+ * pushed forward by the horizon job. An instance belongs to the index when
+ * it STARTS before `expanded_until`; whatever starts later is expanded on
+ * the fly by readers. Expansion runs in windows of `expansionChunkDays`,
+ * yielding to the event loop between windows, and stops storing at
+ * `maxIndexedInstancesPerEvent` rows (the index then ends where it stopped).
+ */
+
+export interface IndexPlan {
+  rows: InstanceRowInput[];
+  /** null = every instance is in `rows`. */
+  expandedUntil: Date | null;
+}
+
+/** Longest instance of the object: how far before a window an overlapping instance can start. */
+function longestInstanceMs(obj: ParsedCalendarObject): number {
+  let longest = 0;
+  for (const ev of [obj.master, ...obj.overrides]) if (ev) longest = Math.max(longest, ev.end.getTime() - ev.start.getTime());
+  // Wall-clock (floating, all-day) values shift by up to a day against UTC; DST adds an hour.
+  return longest + DAY_MS;
+}
+
+/**
+ * Instances that START in [from, to). Whatever the engine's own window
+ * semantics (start-in or overlap), asking from `from − longest` and keeping
+ * start-in rows gives each instance to exactly one window.
+ */
+export function instancesStartingIn(obj: ParsedCalendarObject, from: Date, to: Date, limits: IcalLimits): Instance[] {
+  if (to <= from) return [];
+  const pad = longestInstanceMs(obj);
+  return expandInstances(obj, new Date(from.getTime() - pad), to, limits).filter((i) => i.start >= from && i.start < to);
+}
+
+/** Instances OVERLAPPING [from, to) (non-empty overlap, or a zero-length instance inside). */
+export function instancesOverlapping(obj: ParsedCalendarObject, from: Date, to: Date, limits: IcalLimits): Instance[] {
+  const pad = longestInstanceMs(obj);
+  return expandInstances(obj, new Date(from.getTime() - pad), to, limits).filter((i) => overlaps(i.start, i.end, from, to));
+}
+
+function isLimitExceeded(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'LIMIT_EXCEEDED';
+}
+
+export function overlaps(start: Date, end: Date, from: Date, to: Date): boolean {
+  if (start.getTime() === end.getTime()) return start >= from && start < to;
+  return start < to && end > from;
+}
+
+export function toRowInput(instance: Instance): InstanceRowInput {
+  return {
+    recurrenceId: instance.recurrenceId,
+    start: instance.start,
+    end: instance.end,
+    startLocal: instance.startLocal,
+    endLocal: instance.endLocal,
+    tzid: instance.tzid,
+    allDay: instance.allDay,
+    floating: instance.floating,
+    busyType: instance.busyType,
+    transparent: instance.transparent,
+    status: instance.status ?? null,
+    classification: instance.classification,
+    isOverride: instance.isOverride,
+    summary: instance.summary,
+    location: instance.location,
+  };
+}
+
+/**
+ * Expands [from, until) (until = null: to the end of a bounded series) in
+ * chunks. Stops early at `maxRows`, returning where the stored part ends.
+ */
+export async function planIndex(obj: ParsedCalendarObject, from: Date, until: Date | null, limits: IcalLimits, maxRows: number): Promise<IndexPlan> {
+  const end = until ?? (obj.lastEnd ? new Date(obj.lastEnd.getTime() + 1) : null);
+  if (!end) throw new Error('planIndex needs an end for an unbounded series');
+  const rows: InstanceRowInput[] = [];
+  let chunkMs = CalendarLimits.expansionChunkDays * DAY_MS;
+  let cursor = from;
+  let first = true;
+  while (cursor < end) {
+    if (!first) await yieldToLoop();
+    first = false;
+    const next = new Date(Math.min(cursor.getTime() + chunkMs, end.getTime()));
+    let chunk: Instance[];
+    try {
+      chunk = instancesStartingIn(obj, cursor, next, limits);
+    } catch (error) {
+      // A dense series overflows one expansion: halve the window (the engine caps instances per call).
+      if (isLimitExceeded(error) && chunkMs > 3_600_000) {
+        chunkMs = Math.floor(chunkMs / 2);
+        continue;
+      }
+      throw error;
+    }
+    if (rows.length + chunk.length > maxRows) return { rows, expandedUntil: cursor };
+    for (const instance of chunk) rows.push(toRowInput(instance));
+    cursor = next;
+  }
+  return { rows, expandedUntil: until };
+}
+
+/** Where the index of an object should reach when written at `now`: null = all of it. */
+export function indexTarget(obj: ParsedCalendarObject, now: Date, horizonDays: number): Date | null {
+  const horizon = new Date(now.getTime() + horizonDays * DAY_MS);
+  if (obj.lastEnd && obj.lastEnd <= horizon) return null;
+  return horizon;
+}
+
+/** Replaces an event's index rows (inside the writing transaction); returns its expanded_until. */
+export async function writeIndex(trx: Db, calendarId: string, eventId: string, obj: ParsedCalendarObject, now: Date, horizonDays: number, limits: IcalLimits): Promise<Date | null> {
+  const plan = await planIndex(obj, obj.firstStart, indexTarget(obj, now, horizonDays), limits, CalendarLimits.maxIndexedInstancesPerEvent);
+  await deleteInstances(trx, eventId);
+  await insertInstances(trx, calendarId, eventId, plan.rows);
+  return plan.expandedUntil;
+}
