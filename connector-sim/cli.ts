@@ -3,12 +3,13 @@ import { DmciConnectionError } from './client.ts';
 import { createContext, describeConnectionError, UsageError, type CommandFamily } from './commands/context.ts';
 import { loadCommands } from './commands/load.ts';
 import { sessionCommands } from './commands/session.ts';
+import { calendarCommands } from './commands/calendar.ts';
 
 /**
  * Command families of `dmci-sim`, one file each under commands/. To add
  * subcommands, write a CommandFamily and list it here.
  */
-const families: CommandFamily[] = [sessionCommands, loadCommands];
+const families: CommandFamily[] = [sessionCommands, loadCommands, calendarCommands];
 
 /**
  * The `dmci-sim` command: a simulated connector for trying a server by hand

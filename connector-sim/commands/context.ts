@@ -18,7 +18,7 @@ export interface SimContext {
   /** Prints `value` as JSON with --json, else `text`. */
   print(value: unknown, text: string): void;
   /** A connected client for --user/--password; throws UsageError when they are missing. */
-  connect(options?: { clientName?: string }): Promise<DmciClient>;
+  connect(options?: { clientName?: string; reconnect?: boolean }): Promise<DmciClient>;
 }
 
 /**
@@ -52,7 +52,7 @@ export function createContext(program: Command, env: NodeJS.ProcessEnv, setExitC
       const { url, user, password } = globals();
       if (!user) throw new UsageError('no user: pass --user or set DMCI_USER');
       if (password === undefined) throw new UsageError('no password: pass --password or set DMCI_PASSWORD');
-      const client = new DmciClient({ url, login: user, password, clientName: options.clientName ?? 'dmci-sim', requestTimeoutMs: 30_000 });
+      const client = new DmciClient({ url, login: user, password, clientName: options.clientName ?? 'dmci-sim', requestTimeoutMs: 30_000, reconnect: options.reconnect ?? false });
       await client.connect();
       return client;
     },
