@@ -38,11 +38,19 @@ function pastUntilFor(master: EventModel): ((local: number) => boolean) | undefi
   return (local) => local > until.local;
 }
 
+export interface VisitOptions {
+  /** Work budget of the RRULE iteration (rrule-iterate.ts). */
+  maxSteps?: number;
+  /** Stop the RRULE part after this many visited instances (RDATEs and overrides are still visited). */
+  maxRuleVisits?: number;
+}
+
 /**
- * Calls `visit` for every instance overlapping [from, to) (in no particular
- * order); `visit` returns false to stop early.
+ * Calls `visit` for every instance overlapping [from, to), in no particular
+ * order; `visit` returns false to stop early.
  */
-export function forEachInstance(model: ObjectModel, from: number, to: number, visit: (r: Raw) => boolean | void, maxSteps?: number): void {
+export function forEachInstance(model: ObjectModel, from: number, to: number, visit: (r: Raw) => boolean | void, options: VisitOptions = {}): void {
+  const { maxSteps, maxRuleVisits = Infinity } = options;
   const overlaps = (start: number, end: number): boolean => start < to && (end > from || (end === start && start >= from));
   const exact = new Set(model.overrides.map((o) => o.rid));
   const ranges = model.overrides.filter((o) => o.event.thisAndFuture).sort((a, b) => a.rid! - b.rid!);
@@ -53,7 +61,13 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
     const slack = Math.max(durationOf(master), ...shifts) + ZONE_SLACK;
     const excluded = (rid: number): boolean =>
       master.exdates.has(rid) || (master.exdateDays.size > 0 && master.exdateDays.has(dayOf(toLocal(master.zone, rid))));
+    let visited = 0;
     const emit = (rid: number, periodEnd: number | null): boolean | void => {
+      const result = emitOne(rid, periodEnd);
+      if (result !== undefined) visited++;
+      return result;
+    };
+    const emitOne = (rid: number, periodEnd: number | null): boolean | void => {
       if (excluded(rid) || exact.has(rid)) return;
       const ridText = canonicalRid(rid, master.kind);
       let range: EventModel | undefined;
@@ -63,11 +77,11 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
         const shift = toLocal(master.zone, range.startUtc) - toLocal(master.zone, range.rid!);
         const start = toUtc(master.zone, toLocal(master.zone, rid) + shift);
         const end = start + (range.event.end.getTime() - range.startUtc);
-        if (overlaps(start, end)) return visit({ ridText, start, end, model: range, isOverride: true });
+        if (overlaps(start, end)) return visit({ ridText, start, end, model: range, isOverride: true }) ?? true;
         return;
       }
       const end = periodEnd ?? endOf(master.duration, master.zone, rid, toLocal(master.zone, rid));
-      if (overlaps(rid, end)) return visit({ ridText, start: rid, end, model: master, isOverride: false });
+      if (overlaps(rid, end)) return visit({ ridText, start: rid, end, model: master, isOverride: false }) ?? true;
     };
 
     const rdateRids = new Set(master.rdates.map((r) => r.rid));
@@ -77,6 +91,7 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
     if (master.rule) {
       const isDate = master.kind === 'date';
       let prev = NaN;
+      let visits = 0;
       const opts = {
         ...(Number.isFinite(from) ? { fromLocal: from - slack } : {}),
         ...(Number.isFinite(to) ? { toLocal: to + slack } : {}),
@@ -89,7 +104,9 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
         // Two wall-clock values can name one instant next to a DST gap; an instance is listed once.
         if (rid === prev || rdateRids.has(rid)) continue;
         prev = rid;
+        const before = visited;
         if (emit(rid, null) === false) return;
+        if (visited > before && ++visits >= maxRuleVisits) break;
       }
     } else if (!rdateRids.has(master.startUtc) && emit(master.startUtc, null) === false) {
       return;
@@ -142,12 +159,8 @@ const BOUNDS_STEPS = 200_000;
 
 export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd: number | null } {
   let firstStart = Infinity;
-  let seen = 0;
-  // Instances come nearly in order; the first few hold the earliest (shifts and RDATEs included).
-  forEachInstance(model, -Infinity, Infinity, (r) => {
-    firstStart = Math.min(firstStart, r.start);
-    return ++seen < 64;
-  });
+  // RRULE instances come in order, so the first few hold the earliest (THISANDFUTURE shifts are monotonic too).
+  forEachInstance(model, -Infinity, Infinity, (r) => void (firstStart = Math.min(firstStart, r.start)), { maxRuleVisits: 2 });
   const master = model.master;
   if (!Number.isFinite(firstStart)) firstStart = master?.startUtc ?? Math.min(...model.overrides.map((o) => o.startUtc));
 
@@ -155,7 +168,7 @@ export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd:
   if (unbounded) return { firstStart, lastEnd: null };
   let lastEnd = -Infinity;
   try {
-    forEachInstance(model, -Infinity, Infinity, (r) => void (lastEnd = Math.max(lastEnd, r.end)), BOUNDS_STEPS);
+    forEachInstance(model, -Infinity, Infinity, (r) => void (lastEnd = Math.max(lastEnd, r.end)), { maxSteps: BOUNDS_STEPS });
   } catch (e) {
     if (e instanceof Error && 'code' in e && e.code === 'LIMIT_EXCEEDED') return { firstStart, lastEnd: null };
     throw e;

@@ -20,24 +20,41 @@ export interface Fields {
   second: number;
 }
 
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's
+ * civil-calendar algorithms). Pure arithmetic: expansion calls these per
+ * candidate day, and allocating a Date each time showed up in profiles.
+ */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+export function civilFromDays(days: number): { year: number; month: number; day: number } {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
 export function localOf(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
-  // Date.UTC maps years 0..99 to 1900+; setUTCFullYear avoids that for old VTIMEZONE rules.
-  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second);
-  const d = new Date(Date.UTC(2000, 0, 1, hour, minute, second));
-  d.setUTCFullYear(year, month - 1, day);
-  return d.getTime();
+  return daysFromCivil(year, month, day) * DAY + hour * HOUR + minute * MINUTE + second * SECOND;
 }
 
 export function fieldsOf(local: number): Fields {
-  const d = new Date(local);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-  };
+  const days = Math.floor(local / DAY);
+  const { year, month, day } = civilFromDays(days);
+  const t = Math.floor((local - days * DAY) / SECOND);
+  return { year, month, day, hour: Math.floor(t / 3600), minute: Math.floor(t / 60) % 60, second: t % 60 };
 }
 
 /** Day number (days since 1970-01-01) of a local value. */
@@ -45,7 +62,7 @@ export const dayOf = (local: number): number => Math.floor(local / DAY);
 export const timeOfDay = (local: number): number => local - dayOf(local) * DAY;
 /** 0 = Monday … 6 = Sunday. */
 export const weekdayOfDay = (day: number): number => (((day + 3) % 7) + 7) % 7; // 1970-01-01 was a Thursday
-export const dayOfDate = (year: number, month: number, day: number): number => dayOf(localOf(year, month, day));
+export const dayOfDate = daysFromCivil;
 
 export function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;

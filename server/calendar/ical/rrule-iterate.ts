@@ -2,6 +2,7 @@ import { tooBig } from './errors.ts';
 import {
   DAY,
   HOUR,
+  civilFromDays,
   MINUTE,
   SECOND,
   dayOf,
@@ -143,9 +144,11 @@ function dayMatches(p: Plan, d: DayInfo): boolean {
 }
 
 function infoOf(day: number): DayInfo {
-  const f = fieldsOf(day * DAY);
+  const f = civilFromDays(day);
   return { day, year: f.year, month: f.month, mday: f.day, yday: day - dayOfDate(f.year, 1, 1) + 1 };
 }
+
+const MAX_DAY = dayOfDate(MAX_YEAR + 1, 1, 1);
 
 /** Days of one period of a DAILY-or-coarser rule, in order. `k` counts periods of `interval` from DTSTART's period. */
 function periodStartDay(rule: Rule, origin: DayInfo, k: number): number {
@@ -178,6 +181,8 @@ function periodDays(p: Plan, start: number): DayInfo[] {
       const n = daysInMonth(first.year, month);
       for (let i = 0; i < n; i++) push({ day: day0 + i, year: first.year, month, mday: i + 1, yday: yday0 + i });
     }
+  } else if (freq === 'DAILY' && !p.hasDayFilter) {
+    out.push({ day: start, year: 0, month: 0, mday: 0, yday: 0 }); // no filter reads the fields
   } else {
     const n = freq === 'WEEKLY' ? 7 : 1;
     for (let i = 0; i < n; i++) push(infoOf(start + i));
@@ -263,7 +268,7 @@ export function* iterateRule(rule: Rule, dtstart: number, isDate: boolean, opts:
     }
     const start = periodStartDay(rule, origin, k);
     if (opts.toLocal !== undefined && start * DAY > opts.toLocal) return;
-    if (infoOf(start).year > MAX_YEAR) return;
+    if (start >= MAX_DAY) return;
     iterationStats.periods++;
     const days = periodDays(plan, start);
     spend(1 + days.length * plan.times.length);
@@ -303,11 +308,10 @@ function* iterateSubDaily(
   let empty = 0;
   for (; ; day++) {
     if (opts.toLocal !== undefined && day * DAY > opts.toLocal) return;
-    const info = infoOf(day);
-    if (info.year > MAX_YEAR) return;
+    if (day >= MAX_DAY) return;
     iterationStats.periods++;
     spend(1);
-    if (p.hasDayFilter && !dayMatches(p, info)) {
+    if (p.hasDayFilter && !dayMatches(p, infoOf(day))) {
       if (++empty > EMPTY_LIMIT.DAILY!) return;
       continue;
     }
