@@ -7,7 +7,7 @@ import { DecoderLimits } from './limits.ts';
  * Decoding is bounded: string, binary, array and map lengths are capped by
  * DecoderLimits, extension types are refused (dates travel as ISO strings),
  * `__proto__` keys are refused by the decoder, and nesting deeper than
- * DecoderLimits.maxDepth is refused after decoding. A decoded frame is still
+ * DecoderLimits.maxDepth is refused before decoding. A decoded frame is still
  * untrusted: it must pass its schema before anything reads it.
  */
 const decoder = new Decoder({
@@ -32,6 +32,12 @@ export function encodeFrame(frame: unknown): Uint8Array {
 
 /** Decodes one frame into a plain object, or throws FrameDecodeError. */
 export function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
+  // Depth is checked on the raw bytes, before decoding: a 1 MiB frame of nested
+  // one-element arrays would otherwise build a million arrays (~150 MB, ~0.4 s
+  // of a blocked event loop) before any check could refuse it.
+  if (nestsDeeperThan(bytes, DecoderLimits.maxDepth)) {
+    throw new FrameDecodeError(`a frame may nest at most ${DecoderLimits.maxDepth} levels`);
+  }
   let value: unknown;
   try {
     value = decoder.decode(bytes);
@@ -41,20 +47,64 @@ export function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
     throw new FrameDecodeError('a frame must be a msgpack map');
   }
-  if (depthExceeds(value, DecoderLimits.maxDepth)) {
-    throw new FrameDecodeError(`a frame may nest at most ${DecoderLimits.maxDepth} levels`);
-  }
   return value as Record<string, unknown>;
 }
 
-function depthExceeds(root: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (value === null || typeof value !== 'object' || value instanceof Uint8Array) continue;
-    if (depth > maxDepth) return true;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) stack.push([child, depth + 1]);
+/**
+ * Walks msgpack bytes without decoding them and tells whether a map or array
+ * sits deeper than `maxDepth` (the outermost value is level 1). Malformed or
+ * truncated input is left for the decoder to refuse. O(length), no allocation
+ * beyond one counter per open level.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const open: number[] = []; // values still expected by each open container
+  const length = bytes.length;
+  let pos = 0;
+  while (pos < length) {
+    const b = bytes[pos]!;
+    let size: number; // bytes of this value's header and inline payload
+    let children = -1; // -1: a scalar; otherwise a container of that many values
+    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) size = 1;
+    else if (b <= 0x8f) [size, children] = [1, (b & 0x0f) * 2];
+    else if (b <= 0x9f) [size, children] = [1, b & 0x0f];
+    else if (b <= 0xbf) size = 1 + (b & 0x1f);
+    else if (b === 0xc4 || b === 0xd9) size = 2 + u8(view, pos);
+    else if (b === 0xc5 || b === 0xda) size = 3 + u16(view, pos);
+    else if (b === 0xc6 || b === 0xdb) size = 5 + u32(view, pos);
+    else if (b === 0xc7) size = 3 + u8(view, pos);
+    else if (b === 0xc8) size = 4 + u16(view, pos);
+    else if (b === 0xc9) size = 6 + u32(view, pos);
+    else if (b === 0xca || b === 0xce || b === 0xd2) size = 5;
+    else if (b === 0xcb || b === 0xcf || b === 0xd3) size = 9;
+    else if (b === 0xcc || b === 0xd0) size = 2;
+    else if (b === 0xcd || b === 0xd1) size = 3;
+    else if (b >= 0xd4 && b <= 0xd8) size = 2 + 2 ** (b - 0xd4);
+    else if (b === 0xdc) [size, children] = [3, u16(view, pos)];
+    else if (b === 0xdd) [size, children] = [5, u32(view, pos)];
+    else if (b === 0xde) [size, children] = [3, u16(view, pos) * 2];
+    else if (b === 0xdf) [size, children] = [5, u32(view, pos) * 2];
+    else return false; // 0xc1 is never valid: the decoder reports it
+    pos += size;
+    if (children >= 0) {
+      if (open.length + 1 > maxDepth) return true;
+      if (children > 0) {
+        open.push(children);
+        continue;
+      }
+    }
+    // A value is complete: count it against its container, closing every container it completes.
+    while (open.length > 0) {
+      const top = open.length - 1;
+      if (--open[top]! > 0) break;
+      open.pop();
+    }
+    if (open.length === 0) return false;
   }
   return false;
 }
+
+// The length that follows a header byte at `pos` (0 when truncated: the decoder reports that).
+const u8 = (view: DataView, pos: number) => (pos + 1 < view.byteLength ? view.getUint8(pos + 1) : 0);
+const u16 = (view: DataView, pos: number) => (pos + 2 < view.byteLength ? view.getUint16(pos + 1) : 0);
+const u32 = (view: DataView, pos: number) => (pos + 4 < view.byteLength ? view.getUint32(pos + 1) : 0);

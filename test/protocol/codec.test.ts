@@ -1,0 +1,55 @@
+import { encode } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, DecoderLimits, encodeFrame, FrameDecodeError, nestsDeeperThan } from '../../protocol/index.ts';
+import { Random } from '../helpers/random.ts';
+
+function depth(value: unknown): number {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + Math.max(0, ...children.map(depth));
+}
+
+/** A random msgpack-able value; `budget` bounds the total number of nodes. */
+function randomValue(random: Random, maxDepth: number, budget = { nodes: 200 }): unknown {
+  budget.nodes--;
+  const kind = random.int(maxDepth > 0 && budget.nodes > 0 ? 12 : 8);
+  switch (kind) {
+    case 0: return null;
+    case 1: return random.bool();
+    case 2: return random.int(300) - 150;
+    case 3: return random.int(2 ** 31) * (random.bool() ? 1 : -1) * 3;
+    case 4: return random.next();
+    case 5: return 'x'.repeat(random.pick([0, 5, 31, 32, 255, 256, 70_000].slice(0, budget.nodes > 150 ? 7 : 6)));
+    case 6: return new Uint8Array(random.pick([0, 3, 255, 256, 70_000].slice(0, budget.nodes > 150 ? 5 : 4)));
+    case 7: return 2 ** 40 + random.int(1000);
+    case 8: case 9: return Array.from({ length: random.pick([0, 1, 3, 15, 16, 17]) }, () => randomValue(random, maxDepth - 1, budget));
+    default: return Object.fromEntries(Array.from({ length: random.pick([0, 1, 2, 15, 16, 17]) }, (_, i) => [`k${i}`, randomValue(random, maxDepth - 1, budget)]));
+  }
+}
+
+describe('codec', () => {
+  it('measures nesting on the raw bytes exactly as a decoded walk would', () => {
+    const random = new Random(7);
+    for (let i = 0; i < 2000; i++) {
+      const value = randomValue(random, random.int(22));
+      const bytes = encode(value);
+      const d = depth(value);
+      for (const limit of [d - 1, d, 16].filter((l) => l >= 0)) expect(nestsDeeperThan(bytes, limit), `depth ${d}, limit ${limit}`).toBe(d > limit);
+    }
+  });
+
+  it('refuses a megabyte of nested arrays without building them', () => {
+    const bytes = Buffer.alloc(1024 * 1024, 0x91);
+    bytes[0] = 0x81; // {…: [[[[…
+    expect(() => decodeFrame(bytes)).toThrow(FrameDecodeError);
+    expect(() => decodeFrame(bytes)).toThrow(/nest at most/);
+  });
+
+  it('round-trips a frame and refuses non-maps, ext types and __proto__', () => {
+    expect(decodeFrame(encodeFrame({ type: 'ping', id: 1 }))).toEqual({ type: 'ping', id: 1 });
+    expect(() => decodeFrame(encode([1]))).toThrow(/msgpack map/);
+    expect(() => decodeFrame(encode({ at: new Date(0) }))).toThrow(FrameDecodeError);
+    expect(() => decodeFrame(encode(JSON.parse('{"__proto__":{"x":1}}')))).toThrow(FrameDecodeError);
+    expect(() => decodeFrame(encode({ s: 'x'.repeat(DecoderLimits.maxStrLength + 1) }))).toThrow(FrameDecodeError);
+  });
+});
