@@ -20,11 +20,11 @@ import { LoginGuard } from './security/login-guard.ts';
 import type { Services } from './services.ts';
 import { SessionRegistry } from './sessions/session-registry.ts';
 import { MaintenanceJobs } from './maintenance.ts';
-import { calendarJobs } from './calendar/calendar-jobs.ts';
-import { calendarFeed } from './calendar/calendar.feed.ts';
-import { calendarHandlers } from './calendar/calendar.handlers.ts';
-import { CalendarService } from './calendar/calendar.service.ts';
-import { CalendarEventService } from './calendar/event.service.ts';
+import { registerAccountEntries } from './directory/account-entries.ts';
+import { galFeed } from './directory/directory.feed.ts';
+import { directoryHandlers } from './directory/directory.handlers.ts';
+import { DirectoryService } from './directory/directory.service.ts';
+import { galTombstonePruneJob } from './directory/tombstone-prune.job.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
 
@@ -65,10 +65,9 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const hasher = new PasswordHasher({ concurrency: config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
   const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
   const domains = new DomainService(db);
-  const calendars = new CalendarService(db, bus);
-  accounts.onAccountCreated(calendars.createDefaultCalendar);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
-  const services: Services = { accounts, domains, calendars, calendarEvents, nodeId: config.nodeId };
+  registerAccountEntries(accounts, domains);
+  const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
+  const services: Services = { accounts, domains, directory, nodeId: config.nodeId };
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
   const pushHub = new PushHub({
@@ -82,8 +81,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...calendarHandlers(services) };
-  pushHub.registerFeed('cal', calendarFeed(calendarEvents));
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory) };
+  pushHub.registerFeed('gal', galFeed(db));
   const gateway = new Gateway({
     config,
     log,
@@ -100,7 +99,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     ipScreen: new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS }),
   });
   const jobs = new MaintenanceJobs(db, log);
-  for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
+  jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { adminMethods } from './admin.ts';
-import { calendarMethods } from './calendar.ts';
 import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
+import { directoryMethods } from './directory.ts';
 import { pushMethods } from './push.ts';
 
 /**
@@ -14,8 +14,8 @@ import { pushMethods } from './push.ts';
 export const Methods = {
   ...coreMethods,
   ...adminMethods,
-  ...calendarMethods,
   ...pushMethods,
+  ...directoryMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.ts';
 import { createDatabase, type Db } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { resolveDatabase } from '../db/resolve-database.ts';
+import { registerAccountEntries } from '../directory/account-entries.ts';
 import { DomainService } from '../domains/domain.service.ts';
 import type { Logger } from '../log/logger.ts';
 
@@ -25,7 +26,11 @@ export async function withServices<T>(config: Config, log: Logger, task: (servic
   try {
     await migrateToLatest(db);
     const hasher = new PasswordHasher({ concurrency: 2, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
-    return await task({ db, accounts: new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000), domains: new DomainService(db) });
+    const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
+    const domains = new DomainService(db);
+    // The same hooks as the server: accounts and domains made here appear in the GAL too.
+    registerAccountEntries(accounts, domains);
+    return await task({ db, accounts, domains });
   } finally {
     await db.destroy();
     await location.release();

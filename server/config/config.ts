@@ -53,11 +53,10 @@ const settings = {
   DMCI_LOGIN_DELAY_MAX_MS: [z.coerce.number().int().min(0), '15000'],
   DMCI_SHUTDOWN_GRACE_MS: [positiveInt, '10000'],
   DMCI_POLL_INTERVAL_MS: [positiveInt, '2000'],
+  DMCI_GAL_TOMBSTONE_DAYS: [positiveInt.max(3650), '30'],
   DMCI_NOTIFY_BATCH_MS: [z.coerce.number().int().min(0), '5'],
   DMCI_ARGON2_MEMORY_KIB: [positiveInt.min(1024), '19456'],
   DMCI_RUN_MIGRATIONS: [bool, 'true'],
-  DMCI_TOMBSTONE_RETENTION_DAYS: [positiveInt.max(3650), '30'],
-  DMCI_INSTANCE_HORIZON_DAYS: [positiveInt.min(30).max(3650), '730'],
 } as const;
 
 type Settings = typeof settings;

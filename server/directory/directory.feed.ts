@@ -1,0 +1,33 @@
+import { ErrorCode } from '../../protocol/index.ts';
+import type { Db } from '../db/database.ts';
+import { DmciError } from '../errors.ts';
+import type { Session } from '../sessions/session.ts';
+import type { ScopeFeed } from '../sync/push-hub.ts';
+import { encodeState } from '../sync/state-token.ts';
+import { readChangesPage } from './directory-changes.ts';
+import { galScopeId } from './directory.table.ts';
+
+/** Largest delta pushed; beyond it the client gets a resync mark and calls Directory/changes. */
+export const MAX_PUSH_CHANGES = 500;
+
+/**
+ * Push for `gal:<domainId>`: every account of the domain may follow its own
+ * GAL and sees the same view (hidden entries never appear), so all followers
+ * share one view key and one encoded frame. The changes payload has the
+ * shape of a Directory/changes page, so a client applies a push and a page
+ * the same way.
+ */
+export function galFeed(db: Db): ScopeFeed {
+  return {
+    async authorize(session: Session, scopeId: string): Promise<string> {
+      if (scopeId !== galScopeId(session.account.domainId)) throw new DmciError(ErrorCode.NOT_FOUND, `no such scope ${scopeId}`);
+      return 'gal';
+    },
+    async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
+      const domainId = scopeId.slice('gal:'.length);
+      const body = await readChangesPage(db, domainId, { modseq: fromModseq }, toModseq, MAX_PUSH_CHANGES, false);
+      if (body.hasMoreChanges) return null;
+      return { scope: scopeId, oldState: encodeState(fromModseq), ...body, newState: encodeState(toModseq) };
+    },
+  };
+}

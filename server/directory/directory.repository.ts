@@ -1,0 +1,383 @@
+import { sql, type SqlBool } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
+
+/**
+ * Plain queries on the GAL tables. Writers call these inside a transaction
+ * that has already bumped the domain's GAL scope (DirectoryService does);
+ * `modseq` arguments are that bump's value.
+ */
+
+/** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
+const entryColumns = [
+  'e.id',
+  'e.domain_id',
+  'e.kind',
+  'e.account_id',
+  'e.source_key',
+  'e.email',
+  'e.display_name',
+  'e.given_name',
+  'e.surname',
+  'e.title',
+  'e.department',
+  'e.company',
+  'e.office',
+  'e.business_phone',
+  'e.mobile_phone',
+  'e.manager_id',
+  'e.photo_type',
+  'e.photo_etag',
+  'e.hidden',
+  'e.account_disabled',
+  'e.resource_type',
+  'e.capacity',
+  'e.location',
+  'e.modseq',
+  'e.created_modseq',
+  'e.deleted',
+  'e.visible',
+  'e.updated_at',
+] as const;
+
+function entries(db: Db) {
+  return db
+    .selectFrom('directory_entries as e')
+    .select(entryColumns)
+    // octet_length reads the TOAST header only, not the photo.
+    .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
+    // The manager as readers see it: null unless the manager is visible.
+    .select((eb) =>
+      eb
+        .selectFrom('directory_entries as m')
+        .select('m.id')
+        .whereRef('m.id', '=', 'e.manager_id')
+        .where('m.visible', '=', true)
+        .as('visible_manager_id'),
+    );
+}
+export type EntryRow = Awaited<ReturnType<typeof findEntryById>> & {};
+
+export async function findEntryById(db: Db, id: string) {
+  return entries(db).where('e.id', '=', id).executeTakeFirst();
+}
+
+export async function findEntriesByIds(db: Db, domainId: string, ids: readonly string[], options: { visibleOnly: boolean }) {
+  if (ids.length === 0) return [];
+  let query = entries(db).where('e.domain_id', '=', domainId).where('e.id', 'in', [...ids]);
+  query = options.visibleOnly ? query.where('e.visible', '=', true) : query.where('e.deleted', '=', false);
+  return query.execute();
+}
+
+export async function findEntryByAccount(db: Db, accountId: string) {
+  return entries(db).where('e.account_id', '=', accountId).executeTakeFirst();
+}
+
+/** A live entry of the domain whose email or alias is `address` (lower-case). */
+export async function findEntryByAddress(db: Db, domainId: string, address: string, options: { visibleOnly: boolean }) {
+  let query = entries(db)
+    .where('e.domain_id', '=', domainId)
+    .where('e.deleted', '=', false)
+    .where((eb) =>
+      eb.or([
+        eb('e.email', '=', address),
+        eb.exists(eb.selectFrom('directory_aliases as a').select('a.entry_id').whereRef('a.entry_id', '=', 'e.id').where('a.domain_id', '=', domainId).where('a.alias', '=', address)),
+      ]),
+    );
+  if (options.visibleOnly) query = query.where('e.visible', '=', true);
+  return query.executeTakeFirst();
+}
+
+export async function findEntryBySourceKey(db: Db, domainId: string, sourceKey: string) {
+  return entries(db).where('e.domain_id', '=', domainId).where('e.source_key', '=', sourceKey).where('e.deleted', '=', false).executeTakeFirst();
+}
+
+/** Live entries of the domain matching any of the addresses (emails or aliases); for bulk import. */
+export async function findEntriesByAddresses(db: Db, domainId: string, addresses: readonly string[]) {
+  if (addresses.length === 0) return [];
+  const list = [...addresses];
+  return entries(db)
+    .where('e.domain_id', '=', domainId)
+    .where('e.deleted', '=', false)
+    .where((eb) =>
+      eb.or([
+        eb('e.email', 'in', list),
+        eb('e.id', 'in', eb.selectFrom('directory_aliases').select('entry_id').where('domain_id', '=', domainId).where('alias', 'in', list)),
+      ]),
+    )
+    .execute();
+}
+
+export async function findEntriesBySourceKeys(db: Db, domainId: string, keys: readonly string[]) {
+  if (keys.length === 0) return [];
+  return entries(db).where('e.domain_id', '=', domainId).where('e.source_key', 'in', [...keys]).where('e.deleted', '=', false).execute();
+}
+
+/** Who holds each address (as email or alias) among live entries of the domain. */
+export async function addressOwners(db: Db, domainId: string, addresses: readonly string[]): Promise<Map<string, string>> {
+  const owners = new Map<string, string>();
+  if (addresses.length === 0) return owners;
+  const list = [...addresses];
+  const byEmail = await db.selectFrom('directory_entries').select(['id', 'email']).where('domain_id', '=', domainId).where('deleted', '=', false).where('email', 'in', list).execute();
+  for (const row of byEmail) owners.set(row.email!, row.id);
+  const byAlias = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('domain_id', '=', domainId).where('alias', 'in', list).execute();
+  for (const row of byAlias) owners.set(row.alias, row.entry_id);
+  return owners;
+}
+
+export async function aliasesOf(db: Db, entryIds: readonly string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  if (entryIds.length === 0) return result;
+  const rows = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('entry_id', 'in', [...entryIds]).orderBy('alias').execute();
+  for (const row of rows) {
+    const list = result.get(row.entry_id);
+    if (list) list.push(row.alias);
+    else result.set(row.entry_id, [row.alias]);
+  }
+  return result;
+}
+
+/** Direct members of the groups; with visibleOnly, only members readers may see. */
+export async function membersOf(db: Db, groupIds: readonly string[], options: { visibleOnly: boolean }): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return result;
+  let query = db
+    .selectFrom('directory_members as dm')
+    .innerJoin('directory_entries as m', 'm.id', 'dm.member_id')
+    .select(['dm.group_id', 'dm.member_id'])
+    .where('dm.group_id', 'in', [...groupIds])
+    .orderBy('dm.group_id')
+    .orderBy(sql`lower(m.display_name)`)
+    .orderBy('m.id');
+  if (options.visibleOnly) query = query.where('m.visible', '=', true);
+  for (const row of await query.execute()) result.get(row.group_id)!.push(row.member_id);
+  return result;
+}
+
+export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<string> {
+  const inserted = await db.insertInto('directory_entries').values(row).returning('id').executeTakeFirstOrThrow();
+  return inserted.id;
+}
+
+/** Inserts many rows in one statement; returns their ids in order. */
+export async function insertEntries(db: Db, rows: readonly NewDirectoryEntryRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const inserted = await db.insertInto('directory_entries').values([...rows]).returning('id').execute();
+  return inserted.map((r) => r.id);
+}
+
+export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number): Promise<void> {
+  await db
+    .updateTable('directory_entries')
+    .set({ ...changes, modseq, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Stamps entries whose shown form changed because of another entry (a member or a manager). */
+export async function stampEntries(db: Db, ids: readonly string[], modseq: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('directory_entries').set({ modseq, updated_at: sql`now()` }).where('id', 'in', [...ids]).where('deleted', '=', false).execute();
+}
+
+/** Groups that contain the entry, and entries it manages: their shown form depends on its visibility. */
+export async function dependentsOf(db: Db, entryId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('directory_members')
+    .select('group_id as id')
+    .where('member_id', '=', entryId)
+    .union(db.selectFrom('directory_entries').select('id').where('manager_id', '=', entryId).where('deleted', '=', false))
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function replaceAliases(db: Db, domainId: string, entryId: string, aliases: readonly string[]): Promise<void> {
+  await db.deleteFrom('directory_aliases').where('entry_id', '=', entryId).execute();
+  if (aliases.length > 0) {
+    await db
+      .insertInto('directory_aliases')
+      .values(aliases.map((alias) => ({ domain_id: domainId, alias, entry_id: entryId })))
+      .execute();
+  }
+}
+
+export async function replaceMembers(db: Db, groupId: string, memberIds: readonly string[]): Promise<void> {
+  await db.deleteFrom('directory_members').where('group_id', '=', groupId).execute();
+  if (memberIds.length > 0) {
+    await db
+      .insertInto('directory_members')
+      .values([...new Set(memberIds)].map((member_id) => ({ group_id: groupId, member_id })))
+      .execute();
+  }
+}
+
+/** True when `groupId` is reachable from any of `memberIds` through memberships: adding them would close a cycle. */
+export async function wouldCloseCycle(db: Db, groupId: string, memberIds: readonly string[]): Promise<boolean> {
+  if (memberIds.length === 0) return false;
+  if (memberIds.includes(groupId)) return true;
+  const row = await sql<{ hit: number }>`
+    with recursive reach(id) as (
+      select unnest(${sql.val([...memberIds])}::uuid[])
+      union
+      select m.member_id from directory_members m join reach r on m.group_id = r.id
+    )
+    select 1 as hit from reach where id = ${groupId} limit 1`.execute(db);
+  return row.rows.length > 0;
+}
+
+/**
+ * Turns an entry into a tombstone: it keeps its id and modseq so /changes
+ * reports it destroyed; its addresses are freed, it leaves every group, and
+ * the entries it managed lose their manager.
+ */
+export async function tombstoneEntry(db: Db, id: string, modseq: number): Promise<void> {
+  await db.deleteFrom('directory_aliases').where('entry_id', '=', id).execute();
+  await db.deleteFrom('directory_members').where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
+  await db
+    .updateTable('directory_entries')
+    .set({ manager_id: null, modseq, updated_at: sql`now()` })
+    .where('manager_id', '=', id)
+    .execute();
+  await db
+    .updateTable('directory_entries')
+    .set({ deleted: true, deleted_at: sql`now()`, photo: null, photo_type: null, photo_etag: null, modseq, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** A position in the change log: everything up to (modseq, afterId) was seen; no afterId = all of modseq. */
+export interface ChangeCursor {
+  modseq: number;
+  afterId?: string;
+}
+
+/** Changed rows after the cursor, up to `upTo`, in (modseq, id) order; `limit + 1` rows to tell whether more follow. */
+export async function listChanges(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, limit: number, options: { visibleOnly: boolean }) {
+  let query = entries(db)
+    .where('e.domain_id', '=', domainId)
+    .where('e.modseq', '<=', upTo)
+    .orderBy('e.modseq')
+    .orderBy('e.id')
+    .limit(limit + 1);
+  query = cursor.afterId
+    ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(cursor.modseq, cursor.afterId!)))
+    : query.where('e.modseq', '>', cursor.modseq);
+  if (options.visibleOnly) query = query.where('e.visible', '=', true);
+  return query.execute();
+}
+
+export interface SearchOptions {
+  domainId: string;
+  /** Lower-case prefix; empty = everything. */
+  prefix: string;
+  kinds?: readonly DirectoryKind[];
+  /** Keyset cursor: entries after (lower(display_name), id). */
+  after?: { name: string; id: string };
+  offset: number;
+  limit: number;
+  /** Admin listings see hidden entries and disabled accounts (never tombstones). */
+  includeHidden?: boolean;
+}
+
+/** Escapes LIKE wildcards so user text matches literally. */
+export function likePrefix(text: string): string {
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Entry ids whose searchable columns start with the prefix. A UNION of one
+ * indexed range scan per column (text_pattern_ops indexes), so the cost
+ * follows the number of matches, not the size of the directory. "ann smi"
+ * also matches given name "ann*" with surname "smi*" (and the reverse).
+ */
+function matchingIds(db: Db, domainId: string, prefix: string) {
+  const pattern = likePrefix(prefix);
+  const column = (name: 'display_name' | 'given_name' | 'surname' | 'email' | 'department') =>
+    db.selectFrom('directory_entries').select('id').where('domain_id', '=', domainId).where(sql<SqlBool>`lower(${sql.ref(name)}) like ${pattern}`);
+  let union = column('display_name')
+    .union(column('given_name'))
+    .union(column('surname'))
+    .union(column('email'))
+    .union(column('department'))
+    .union(db.selectFrom('directory_aliases').select('entry_id as id').where('domain_id', '=', domainId).where(sql<SqlBool>`alias like ${pattern}`));
+  const words = prefix.split(/\s+/).filter(Boolean);
+  if (words.length === 2) {
+    const [a, b] = words.map(likePrefix) as [string, string];
+    const pair = (first: string, last: string) =>
+      db
+        .selectFrom('directory_entries')
+        .select('id')
+        .where('domain_id', '=', domainId)
+        .where(sql<SqlBool>`lower(given_name) like ${first}`)
+        .where(sql<SqlBool>`lower(surname) like ${last}`);
+    union = union.union(pair(a, b)).union(pair(b, a));
+  }
+  return union;
+}
+
+function searchBase(db: Db, options: SearchOptions) {
+  let query = entries(db).where('e.domain_id', '=', options.domainId);
+  query = options.includeHidden ? query.where('e.deleted', '=', false) : query.where('e.visible', '=', true);
+  if (options.prefix) query = query.where('e.id', 'in', matchingIds(db, options.domainId, options.prefix));
+  if (options.kinds?.length) query = query.where('e.kind', 'in', [...options.kinds]);
+  return query;
+}
+
+export async function searchEntries(db: Db, options: SearchOptions) {
+  let query = searchBase(db, options)
+    .select(sql<string>`lower(e.display_name)`.as('sort_name'))
+    .orderBy(sql`lower(e.display_name)`)
+    .orderBy('e.id')
+    .offset(options.offset)
+    .limit(options.limit + 1);
+  if (options.after) {
+    const { name, id } = options.after;
+    query = query.where(sql<SqlBool>`(lower(e.display_name), e.id) > (${name}, ${id}::uuid)`);
+  }
+  const rows = await query.execute();
+  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+}
+
+export async function countEntries(db: Db, options: SearchOptions): Promise<number> {
+  const row = await searchBase(db, options)
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Visible entries whose display name equals `name` (case-insensitively). */
+export async function findByDisplayName(db: Db, domainId: string, name: string, kinds: readonly DirectoryKind[] | undefined, limit: number) {
+  let query = entries(db)
+    .where('e.domain_id', '=', domainId)
+    .where('e.visible', '=', true)
+    .where(sql<SqlBool>`lower(e.display_name) = ${name}`)
+    .orderBy('e.id')
+    .limit(limit);
+  if (kinds?.length) query = query.where('e.kind', 'in', [...kinds]);
+  return query.execute();
+}
+
+/** Photos of visible entries. */
+export async function findPhotos(db: Db, domainId: string, ids: readonly string[]) {
+  return db
+    .selectFrom('directory_entries')
+    .select(['id', 'photo', 'photo_type', 'photo_etag'])
+    .where('domain_id', '=', domainId)
+    .where('id', 'in', [...ids])
+    .where('visible', '=', true)
+    .where('photo', 'is not', null)
+    .execute();
+}
+
+/** Removes up to `limit` tombstones deleted before `before`; returns how many, and per domain the highest modseq removed. */
+export async function pruneTombstones(db: Db, before: Date, limit: number): Promise<{ count: number; byDomain: Map<string, number> }> {
+  const rows = await sql<{ domain_id: string; modseq: number }>`
+    delete from directory_entries
+    where id in (select id from directory_entries where deleted and deleted_at < ${before} order by deleted_at limit ${limit})
+    returning domain_id, modseq`.execute(db);
+  const result = new Map<string, number>();
+  for (const row of rows.rows) result.set(row.domain_id, Math.max(result.get(row.domain_id) ?? 0, Number(row.modseq)));
+  return { count: rows.rows.length, byDomain: result };
+}
+

@@ -1,0 +1,360 @@
+import {
+  DirectoryLimits,
+  ErrorCode,
+  type AdminDirectoryEntry,
+  type DirectoryChangesPage,
+  type DirectoryEntry,
+  type DirectoryFields,
+  type DirectoryKind,
+  type MethodArgs,
+  type MethodResult,
+} from '../../protocol/index.ts';
+import { requireAdmin, requireDomainAdmin, type Actor } from '../accounts/actor.ts';
+import type { Db } from '../db/database.ts';
+import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
+import { DmciError, forbidden, notFound } from '../errors.ts';
+import { readScope } from '../sync/sync-scope.repository.ts';
+import { encodeState } from '../sync/state-token.ts';
+import { readChangesPage } from './directory-changes.ts';
+import { checkKindColumns, fieldsToColumns, normalizeAliases } from './directory-fields.ts';
+import { cursorCovered, decodeCursor } from './directory-state.ts';
+import { galScopeId } from './directory.table.ts';
+import {
+  addressOwners,
+  aliasesOf,
+  countEntries,
+  dependentsOf,
+  findByDisplayName,
+  findEntriesByIds,
+  findEntryByAddress,
+  findEntryById,
+  findEntryBySourceKey,
+  findPhotos,
+  insertEntry,
+  membersOf,
+  replaceAliases,
+  replaceMembers,
+  searchEntries,
+  stampEntries,
+  tombstoneEntry,
+  updateEntry,
+  wouldCloseCycle,
+  type EntryRow,
+} from './directory.repository.ts';
+import { toAdminEntry, toDirectoryEntry } from './directory.mapper.ts';
+import { decodeQueryCursor, encodeQueryCursor } from './query-cursor.ts';
+import { expandGroup } from './group-expansion.ts';
+import { writeGal, type ScopePublisher } from './gal-write.ts';
+
+/**
+ * The GAL: reads for every account of a domain (its own domain only), writes
+ * for domain admins (their domain) and global admins (all). Readers never see
+ * hidden entries, disabled accounts or tombstones. Every write goes through
+ * writeGal (bump first, stamp, tombstone, publish after commit).
+ */
+export class DirectoryService {
+  constructor(
+    private readonly db: Db,
+    private readonly publish: ScopePublisher,
+  ) {}
+
+  // ---- reading (Directory/*) ----
+
+  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
+    const domainId = readerDomain(actor);
+    const scope = galScopeId(domainId);
+    const cursor = args.sinceState === undefined ? { modseq: 0 } : decodeCursor(args.sinceState);
+    // One snapshot for the scope's modseq and the rows, so newState matches exactly what was read.
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        const state = await readScope(trx, scope);
+        if (!state) throw notFound('GAL');
+        if (args.sinceState !== undefined && (cursor.modseq > state.modseq || !cursorCovered(cursor, state.minModseq))) {
+          throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this state is older than the retained change log (or unknown): sync again without sinceState');
+        }
+        const body = await readChangesPage(trx, domainId, cursor, state.modseq, args.maxChanges, args.sinceState === undefined);
+        return { scope, oldState: args.sinceState ?? encodeState(0), ...body };
+      });
+  }
+
+  async get(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/get'>> {
+    const domainId = readerDomain(actor);
+    const state = await readScope(this.db, galScopeId(domainId));
+    const rows = await findEntriesByIds(this.db, domainId, ids, { visibleOnly: true });
+    const found = new Set(rows.map((r) => r.id));
+    return {
+      state: encodeState(state?.modseq ?? 0),
+      list: await this.toEntries(rows),
+      notFound: [...new Set(ids)].filter((id) => !found.has(id)),
+    };
+  }
+
+  async getPhotos(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/getPhotos'>> {
+    const domainId = readerDomain(actor);
+    const rows = await findPhotos(this.db, domainId, ids);
+    const found = new Set(rows.map((r) => r.id));
+    return {
+      photos: rows.map((r) => ({ id: r.id, type: r.photo_type!, etag: r.photo_etag!, data: new Uint8Array(r.photo!) })),
+      notFound: [...new Set(ids)].filter((id) => !found.has(id)),
+    };
+  }
+
+  async query(actor: Actor, args: MethodArgs<'Directory/query'>): Promise<MethodResult<'Directory/query'>> {
+    const domainId = readerDomain(actor);
+    const search = {
+      domainId,
+      prefix: normalizeText(args.text ?? ''),
+      kinds: args.kinds,
+      after: args.after === undefined ? undefined : decodeQueryCursor(args.after),
+      offset: args.after === undefined ? args.position : 0,
+      limit: args.limit,
+    };
+    const page = await searchEntries(this.db, search);
+    const last = page.rows[page.rows.length - 1];
+    return {
+      entries: await this.toEntries(page.rows),
+      position: search.offset,
+      hasMore: page.hasMore,
+      ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}),
+      ...(args.calculateTotal ? { total: await countEntries(this.db, search) } : {}),
+    };
+  }
+
+  /**
+   * "Check names": a full email address or alias → that entry; else an exact
+   * display name (one → exact, several → ambiguous); else a prefix search
+   * (one match → exact, several → ambiguous, none → notFound).
+   */
+  async resolve(actor: Actor, args: MethodArgs<'Directory/resolve'>): Promise<MethodResult<'Directory/resolve'>> {
+    const domainId = readerDomain(actor);
+    const results: MethodResult<'Directory/resolve'>['results'] = [];
+    for (const name of args.names) {
+      const match = await this.resolveOne(domainId, name, args.kinds, args.maxCandidates);
+      if (match.status === 'exact') {
+        const result: (typeof results)[number] = { name, status: 'exact', entry: (await this.toEntries([match.row]))[0]! };
+        if (args.expandGroups && match.row.kind === 'group') {
+          const expansion = await expandGroup(this.db, domainId, match.row.id, args.maxMembers);
+          result.members = await this.toEntries(expansion.rows);
+          result.truncated = expansion.truncated;
+        }
+        results.push(result);
+      } else if (match.status === 'ambiguous') {
+        results.push({ name, status: 'ambiguous', candidates: await this.toEntries(match.rows) });
+      } else {
+        results.push({ name, status: 'notFound' });
+      }
+    }
+    return { results };
+  }
+
+  private async resolveOne(
+    domainId: string,
+    typed: string,
+    kinds: readonly DirectoryKind[] | undefined,
+    maxCandidates: number,
+  ): Promise<{ status: 'exact'; row: EntryRow } | { status: 'ambiguous'; rows: EntryRow[] } | { status: 'notFound' }> {
+    const text = normalizeText(typed);
+    if (!text) return { status: 'notFound' };
+    // "Ann Smith <ann@example.com>" and bare addresses resolve by address.
+    const address = /<([^<>\s]+@[^<>\s]+)>$/.exec(text)?.[1] ?? (/^[^\s@]+@[^\s@]+$/.test(text) ? text : undefined);
+    if (address) {
+      const row = await findEntryByAddress(this.db, domainId, address, { visibleOnly: true });
+      if (row && (!kinds || kinds.includes(row.kind))) return { status: 'exact', row };
+    }
+    const named = await findByDisplayName(this.db, domainId, text, kinds, maxCandidates + 1);
+    if (named.length === 1) return { status: 'exact', row: named[0]! };
+    if (named.length > 1) return { status: 'ambiguous', rows: named.slice(0, maxCandidates) };
+    const page = await searchEntries(this.db, { domainId, prefix: text, kinds, offset: 0, limit: maxCandidates });
+    if (page.rows.length === 1 && !page.hasMore) return { status: 'exact', row: page.rows[0]! };
+    if (page.rows.length > 0) return { status: 'ambiguous', rows: page.rows };
+    return { status: 'notFound' };
+  }
+
+  /** Rows → reader entries, with aliases and visible members loaded in two queries. */
+  private async toEntries(rows: readonly EntryRow[]): Promise<DirectoryEntry[]> {
+    const aliases = await aliasesOf(this.db, rows.map((r) => r.id));
+    const members = await membersOf(this.db, rows.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
+    return rows.map((row) => toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
+  }
+
+  // ---- administration (Admin/directory*) ----
+
+  async adminGet(actor: Actor, id: string): Promise<AdminDirectoryEntry> {
+    const row = await this.requireManageable(actor, id);
+    return this.toAdmin(this.db, row);
+  }
+
+  async adminList(actor: Actor, args: MethodArgs<'Admin/directoryList'>): Promise<MethodResult<'Admin/directoryList'>> {
+    const domain = await findDomainByName(this.db, args.domain);
+    if (!domain) throw notFound(`domain ${args.domain}`);
+    requireDomainAdmin(actor, domain.id);
+    const page = await searchEntries(this.db, {
+      domainId: domain.id,
+      prefix: '',
+      kinds: args.kinds,
+      after: args.after === undefined ? undefined : decodeQueryCursor(args.after),
+      offset: 0,
+      limit: args.limit,
+      includeHidden: true,
+    });
+    const entries = await Promise.all(page.rows.map((row) => this.toAdmin(this.db, row, domain.name)));
+    const last = page.rows[page.rows.length - 1];
+    return { entries, ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
+  }
+
+  async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<AdminDirectoryEntry> {
+    const domain = await findDomainByName(this.db, args.domain);
+    if (!domain) throw notFound(`domain ${args.domain}`);
+    requireDomainAdmin(actor, domain.id);
+    if (args.memberIds?.length && args.kind !== 'group') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'only groups have members');
+    const columns = fieldsToColumns(args.fields);
+    checkKindColumns(args.kind, columns);
+    return writeGal(this.db, this.publish, domain.id, async (trx, modseq) => {
+      const aliases = normalizeAliases(args.fields.aliases ?? [], columns.email);
+      await requireAddressesFree(trx, domain.id, [columns.email, ...aliases], undefined);
+      if (columns.source_key && (await findEntryBySourceKey(trx, domain.id, columns.source_key))) {
+        throw new DmciError(ErrorCode.ALREADY_EXISTS, `an entry with source key ${columns.source_key} already exists`);
+      }
+      if (columns.manager_id) await requireManager(trx, domain.id, columns.manager_id, undefined);
+      const id = await insertEntry(trx, {
+        ...columns,
+        display_name: args.fields.displayName,
+        domain_id: domain.id,
+        kind: args.kind,
+        account_id: null,
+        modseq,
+        created_modseq: modseq,
+        deleted_at: null,
+      } as Parameters<typeof insertEntry>[1]);
+      await replaceAliases(trx, domain.id, id, aliases);
+      if (args.memberIds?.length) {
+        await requireMembers(trx, domain.id, args.memberIds);
+        await replaceMembers(trx, id, args.memberIds);
+      }
+      return this.toAdmin(trx, (await findEntryById(trx, id))!, domain.name);
+    });
+  }
+
+  async adminUpdate(actor: Actor, id: string, fields: DirectoryFields, ifVersion?: number): Promise<AdminDirectoryEntry> {
+    const before = await this.requireManageable(actor, id);
+    const columns = fieldsToColumns(fields);
+    return writeGal(this.db, this.publish, before.domain_id, async (trx, modseq) => {
+      const current = await this.lockedEntry(trx, id, ifVersion);
+      if (current.account_id && (columns.email !== undefined || columns.display_name !== undefined)) {
+        throw new DmciError(ErrorCode.INVALID_ARGUMENTS, "an account's email and display name follow the account: change them with Admin/accountUpdate");
+      }
+      checkKindColumns(current.kind, { ...current, ...columns });
+      const email = columns.email === undefined ? current.email : columns.email;
+      const aliases = fields.aliases === undefined ? undefined : normalizeAliases(fields.aliases, email);
+      await requireAddressesFree(trx, current.domain_id, [columns.email, ...(aliases ?? [])], current.id);
+      if (columns.source_key && columns.source_key !== current.source_key) {
+        const holder = await findEntryBySourceKey(trx, current.domain_id, columns.source_key);
+        if (holder && holder.id !== current.id) throw new DmciError(ErrorCode.ALREADY_EXISTS, `an entry with source key ${columns.source_key} already exists`);
+      }
+      if (columns.manager_id) await requireManager(trx, current.domain_id, columns.manager_id, current.id);
+      await updateEntry(trx, current.id, columns, modseq);
+      if (aliases) await replaceAliases(trx, current.domain_id, current.id, aliases);
+      if (columns.hidden !== undefined && columns.hidden !== current.hidden) {
+        // Groups listing it and people it manages show it (or not) through it.
+        await stampEntries(trx, await dependentsOf(trx, current.id), modseq);
+      }
+      return this.toAdmin(trx, (await findEntryById(trx, current.id))!);
+    });
+  }
+
+  async adminHide(actor: Actor, id: string, hidden: boolean): Promise<AdminDirectoryEntry> {
+    return this.adminUpdate(actor, id, { hidden });
+  }
+
+  async adminSetMembers(actor: Actor, id: string, memberIds: readonly string[], ifVersion?: number): Promise<AdminDirectoryEntry> {
+    const before = await this.requireManageable(actor, id);
+    if (before.kind !== 'group') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'only groups have members');
+    return writeGal(this.db, this.publish, before.domain_id, async (trx, modseq) => {
+      const group = await this.lockedEntry(trx, id, ifVersion);
+      await requireMembers(trx, group.domain_id, memberIds);
+      // Checked under the scope lock, so two concurrent changes cannot close a cycle between them.
+      if (await wouldCloseCycle(trx, group.id, memberIds)) {
+        throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'a group cannot contain itself, directly or through nested groups', { details: { reason: 'cycle' } });
+      }
+      await replaceMembers(trx, group.id, memberIds);
+      await updateEntry(trx, group.id, {}, modseq);
+      return this.toAdmin(trx, (await findEntryById(trx, group.id))!);
+    });
+  }
+
+  async adminDelete(actor: Actor, id: string, ifVersion?: number): Promise<void> {
+    const before = await this.requireManageable(actor, id);
+    if (before.account_id) throw forbidden("an account's entry cannot be deleted: disable the account or hide the entry");
+    await writeGal(this.db, this.publish, before.domain_id, async (trx, modseq) => {
+      const entry = await this.lockedEntry(trx, id, ifVersion);
+      const dependents = await dependentsOf(trx, entry.id);
+      await tombstoneEntry(trx, entry.id, modseq);
+      await stampEntries(trx, dependents, modseq);
+    });
+  }
+
+  private async requireManageable(actor: Actor, id: string): Promise<EntryRow> {
+    const row = await findEntryById(this.db, id);
+    if (!row || row.deleted) throw notFound('directory entry');
+    requireAdmin(actor);
+    // A domain admin of another domain learns nothing about the entry, not even that it exists.
+    if (actor.kind === 'account' && actor.role === 'domain_admin' && actor.domainId !== row.domain_id) throw notFound('directory entry');
+    return row;
+  }
+
+  /** Re-reads the entry after the scope lock is held, and checks a conditional write's version. */
+  private async lockedEntry(trx: Db, id: string, ifVersion: number | undefined): Promise<EntryRow> {
+    const row = await findEntryById(trx, id);
+    if (!row || row.deleted) throw notFound('directory entry');
+    if (ifVersion !== undefined && row.modseq !== ifVersion) {
+      throw new DmciError(ErrorCode.VERSION_MISMATCH, `the entry is at version ${row.modseq}, not ${ifVersion}`, { details: { version: row.modseq } });
+    }
+    return row;
+  }
+
+  private async toAdmin(db: Db, row: EntryRow, domainName?: string): Promise<AdminDirectoryEntry> {
+    const name = domainName ?? (await findDomainById(db, row.domain_id))!.name;
+    const aliases = await aliasesOf(db, [row.id]);
+    const members = row.kind === 'group' ? await membersOf(db, [row.id], { visibleOnly: false }) : undefined;
+    return toAdminEntry(row, name, aliases.get(row.id) ?? [], members?.get(row.id));
+  }
+}
+
+/** Readers read their own domain's GAL only. */
+function readerDomain(actor: Actor): string {
+  if (actor.kind !== 'account') throw forbidden('the GAL is read by accounts');
+  return actor.domainId;
+}
+
+/** Lower-case, trimmed, inner whitespace collapsed: how search and resolve compare text. */
+export function normalizeText(text: string): string {
+  return text.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/** Email and aliases are unique per domain across both (an address names one entry). */
+export async function requireAddressesFree(db: Db, domainId: string, addresses: ReadonlyArray<string | null | undefined>, self: string | undefined): Promise<void> {
+  const wanted = [...new Set(addresses.filter((a): a is string => Boolean(a)))];
+  const owners = await addressOwners(db, domainId, wanted);
+  for (const [address, owner] of owners) {
+    if (owner !== self) throw new DmciError(ErrorCode.ALREADY_EXISTS, `${address} already names another directory entry`, { details: { address } });
+  }
+}
+
+async function requireManager(db: Db, domainId: string, managerId: string, self: string | undefined): Promise<void> {
+  if (managerId === self) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'an entry cannot be its own manager');
+  const [manager] = await findEntriesByIds(db, domainId, [managerId], { visibleOnly: false });
+  if (!manager || manager.kind !== 'person') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'managerId must name a person of the same domain');
+}
+
+async function requireMembers(db: Db, domainId: string, memberIds: readonly string[]): Promise<void> {
+  if (memberIds.length > DirectoryLimits.maxMembers) throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `a group may have at most ${DirectoryLimits.maxMembers} members`);
+  const unique = [...new Set(memberIds)];
+  const found = await findEntriesByIds(db, domainId, unique, { visibleOnly: false });
+  if (found.length !== unique.length) {
+    const known = new Set(found.map((r) => r.id));
+    throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'every member must be an entry of the same domain', { details: { unknown: unique.filter((id) => !known.has(id)) } });
+  }
+}
