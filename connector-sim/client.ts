@@ -29,6 +29,11 @@ import {
 
 export interface DmciClientOptions {
   url: string;
+  /**
+   * Further server URLs (other nodes of the cluster). Reconnects rotate
+   * through url, then these, as a client behind no load balancer would.
+   */
+  fallbackUrls?: readonly string[];
   login?: string;
   password?: string;
   resumeToken?: string;
@@ -94,6 +99,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
   private attempts = 0;
   private lastError: { code: string; message: string } | undefined;
   welcome: WelcomeFrame | undefined;
+  private urlIndex = 0;
   resumeToken: string | undefined;
   /** How long the last (re)connect took: TCP + WebSocket upgrade, then hello → welcome. */
   timings: { connectMs: number; authMs: number } | undefined;
@@ -175,7 +181,9 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
 
   private open(): Promise<WelcomeFrame> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.options.url, {
+      const urls = [this.options.url, ...(this.options.fallbackUrls ?? [])];
+      const url = urls[this.urlIndex % urls.length]!;
+      const ws = new WebSocket(url, {
         perMessageDeflate: false,
         maxPayload: 64 * 1024 * 1024,
         ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
@@ -295,6 +303,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
     const max = this.options.reconnectMaxDelayMs ?? 30_000;
     const delayMs = Math.round(Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() / 2));
     this.attempts++;
+    // The node we lost may be gone for good (4100 says so outright): try the next one.
+    if ((this.options.fallbackUrls?.length ?? 0) > 0) this.urlIndex++;
     this.emit('reconnecting', { attempt: this.attempts, delayMs });
     this.reconnectTimer = setTimeout(() => {
       this.open().catch((error: Error) => this.emit('error', error));

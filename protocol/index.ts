@@ -6,6 +6,7 @@ export * from './limits.ts';
 export * from './methods/index.ts';
 export type { MethodDefinition } from './methods/define.ts';
 export * from './methods/admin.ts';
+export * from './methods/calendar.ts';
 export * from './methods/push.ts';
 export * from './methods/directory.ts';
 export * from './schemas.ts';

@@ -25,6 +25,11 @@ import { galFeed } from './directory/directory.feed.ts';
 import { directoryHandlers } from './directory/directory.handlers.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { galTombstonePruneJob } from './directory/tombstone-prune.job.ts';
+import { calendarJobs } from './calendar/calendar-jobs.ts';
+import { calendarFeed } from './calendar/calendar.feed.ts';
+import { calendarHandlers } from './calendar/calendar.handlers.ts';
+import { CalendarService } from './calendar/calendar.service.ts';
+import { CalendarEventService } from './calendar/event.service.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
 
@@ -67,7 +72,10 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const domains = new DomainService(db);
   registerAccountEntries(accounts, domains);
   const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
-  const services: Services = { accounts, domains, directory, nodeId: config.nodeId };
+  const calendars = new CalendarService(db, bus);
+  accounts.onAccountCreated(calendars.createDefaultCalendar);
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
+  const services: Services = { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
   const pushHub = new PushHub({
@@ -81,7 +89,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
+  pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('gal', galFeed(db));
   const gateway = new Gateway({
     config,
@@ -100,6 +109,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   });
   const jobs = new MaintenanceJobs(db, log);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
+  for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {

@@ -1,4 +1,6 @@
 import type { AccountService } from './accounts/account.service.ts';
+import type { CalendarService } from './calendar/calendar.service.ts';
+import type { CalendarEventService } from './calendar/event.service.ts';
 import type { DirectoryService } from './directory/directory.service.ts';
 import type { DomainService } from './domains/domain.service.ts';
 
@@ -7,5 +9,7 @@ export interface Services {
   accounts: AccountService;
   domains: DomainService;
   directory: DirectoryService;
+  calendars: CalendarService;
+  calendarEvents: CalendarEventService;
   nodeId: string;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { adminMethods } from './admin.ts';
+import { calendarMethods } from './calendar.ts';
 import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
 import { directoryMethods } from './directory.ts';
@@ -14,6 +15,7 @@ import { pushMethods } from './push.ts';
 export const Methods = {
   ...coreMethods,
   ...adminMethods,
+  ...calendarMethods,
   ...pushMethods,
   ...directoryMethods,
 } as const;

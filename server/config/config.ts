@@ -57,6 +57,8 @@ const settings = {
   DMCI_NOTIFY_BATCH_MS: [z.coerce.number().int().min(0), '5'],
   DMCI_ARGON2_MEMORY_KIB: [positiveInt.min(1024), '19456'],
   DMCI_RUN_MIGRATIONS: [bool, 'true'],
+  DMCI_TOMBSTONE_RETENTION_DAYS: [positiveInt.max(3650), '30'],
+  DMCI_INSTANCE_HORIZON_DAYS: [positiveInt.min(30).max(3650), '730'],
 } as const;
 
 type Settings = typeof settings;
