@@ -31,6 +31,7 @@ import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { CalendarService } from './calendar/calendar.service.ts';
 import { CalendarEventService } from './calendar/event.service.ts';
 import { PushHub } from './sync/push-hub.ts';
+import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
 
 export const DMCI_VERSION = '0.1.0';
@@ -47,6 +48,9 @@ export interface RunningApp {
   readonly db: Db;
   readonly services: Services;
   readonly gateway: Gateway;
+  /** The LDAP door's port, and LDAPS's when a certificate is configured. */
+  readonly ldapPort: number;
+  readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
   readonly bus: ClusterBus;
   /** Drains and stops everything this app started (not the database server itself). */
@@ -92,6 +96,14 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('gal', galFeed(db));
+  // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
+  const loginGuard = new LoginGuard({
+    failures: config.DMCI_SCREEN_FAILURES,
+    windowMs: config.DMCI_SCREEN_WINDOW_MS,
+    blockMs: config.DMCI_SCREEN_BLOCK_MS,
+    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
+  });
+  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
   const gateway = new Gateway({
     config,
     log,
@@ -99,13 +111,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     accounts,
     sessions,
     dispatcher: new Dispatcher(handlers, metrics),
-    loginGuard: new LoginGuard({
-      failures: config.DMCI_SCREEN_FAILURES,
-      windowMs: config.DMCI_SCREEN_WINDOW_MS,
-      blockMs: config.DMCI_SCREEN_BLOCK_MS,
-      maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
-    }),
-    ipScreen: new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS }),
+    loginGuard,
+    ipScreen,
   });
   const jobs = new MaintenanceJobs(db, log);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
@@ -135,6 +142,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
 
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
+  const ldapDoor = await startLdapDoor({ config, log, db, accounts, loginGuard, ipScreen, version: DMCI_VERSION });
   jobs.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
@@ -145,12 +153,15 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     db,
     services,
     gateway,
+    ldapPort: ldapDoor.port,
+    ldapsPort: ldapDoor.tlsPort,
     pushHub,
     bus,
     stop: () =>
       (stopping ??= (async () => {
         log.info({}, 'draining');
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
+        await ldapDoor.close();
         jobs.stop();
         pushHub.stop();
         sessions.stop();

@@ -1,0 +1,88 @@
+import type { AccountService } from '../accounts/account.service.ts';
+import type { Logger } from '../log/logger.ts';
+import type { IpScreen } from '../security/ip-screen.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import { locateDn, parseDn } from './ldap-dn.ts';
+import type { LdapIdentity } from './ldap-identity.ts';
+import { LdapError, ResultCode } from './ldap-result.ts';
+
+export interface LdapBinderDeps {
+  accounts: AccountService;
+  loginGuard: LoginGuard;
+  ipScreen: IpScreen;
+  allowAnonymous: boolean;
+  log: Logger;
+}
+
+/**
+ * Simple binds (RFC 4513 §5.1). The bind name is an entry DN
+ * (`mail=alice@example.com,ou=gal,dc=example,dc=com`), a bare address
+ * (`alice@example.com`) or `uid=`/`userPrincipalName=` holding one; the
+ * password is checked by AccountService (argon2id, a dummy hash for unknown
+ * logins). Failures go through the same LoginGuard as the WebSocket door: a
+ * delay that doubles per failure, and dynamic blocking of an address.
+ */
+export class LdapBinder {
+  constructor(private readonly deps: LdapBinderDeps) {}
+
+  /** Resolves to the identity, or undefined for an allowed anonymous bind; throws LdapError otherwise. */
+  async bind(name: string, password: string, address: string): Promise<LdapIdentity | undefined> {
+    const { loginGuard, ipScreen, accounts, log } = this.deps;
+    if (name.trim() === '' && password === '') {
+      if (this.deps.allowAnonymous) return undefined;
+      throw new LdapError(ResultCode.unwillingToPerform, 'anonymous bind is disabled on this server (DMCI_LDAP_ALLOW_ANONYMOUS)');
+    }
+    if (password === '') {
+      // RFC 4513 §5.1.2: a name with an empty password is an "unauthenticated" bind, a classic way to slip past naive checks.
+      throw new LdapError(ResultCode.unwillingToPerform, 'unauthenticated bind (a name without a password) is not allowed');
+    }
+    const trusted = ipScreen.isTrusted(address);
+    if (!trusted && loginGuard.blockedFor(address) > 0) {
+      throw new LdapError(ResultCode.unwillingToPerform, 'too many failed logins from this address; try again later');
+    }
+    const login = loginOf(name);
+    const outcome = login ? await accounts.authenticate(login, password) : undefined;
+    if (!outcome?.ok) {
+      if (!trusted) await sleep(loginGuard.recordFailure(address));
+      const reason = outcome?.reason ?? 'bad_bind_name';
+      log.warn({ remoteAddress: address, reason }, 'LDAP bind failed');
+      throw new LdapError(ResultCode.invalidCredentials, reason === 'disabled' ? 'this account is disabled' : 'wrong bind name or password');
+    }
+    if (!trusted) loginGuard.recordSuccess(address);
+    const account = outcome.account;
+    return {
+      accountId: account.id,
+      email: account.email,
+      role: account.role,
+      domainId: account.domain_id,
+      domain: account.domain_name,
+      passwordChangedAt: account.password_changed_at,
+    };
+  }
+}
+
+/**
+ * The account login a bind name stands for, or undefined. A DN below a GAL
+ * base must name the entry in that base's own domain.
+ */
+export function loginOf(name: string): string | undefined {
+  let rdns;
+  try {
+    rdns = parseDn(name);
+  } catch {
+    return undefined;
+  }
+  const location = locateDn(rdns);
+  if (location.kind === 'entry') {
+    if (location.by !== 'mail' || !location.value.endsWith(`@${location.domain}`)) return undefined;
+    return location.value;
+  }
+  if (rdns.length !== 1 || rdns[0]!.length !== 1) return undefined;
+  const { type, value } = rdns[0]![0]!;
+  if (!['mail', 'uid', 'userprincipalname', 'email'].includes(type) || !/^[^@\s]+@[^@\s]+$/.test(value)) return undefined;
+  return value.toLowerCase();
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import type { AccountService } from '../accounts/account.service.ts';
+import type { Config } from '../config/config.ts';
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../log/logger.ts';
+import type { IpScreen } from '../security/ip-screen.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import { LdapBinder } from './ldap-bind.ts';
+import type { LdapLimits } from './ldap-limits.ts';
+import { LdapSearch } from './ldap-search.ts';
+import { LdapServer } from './ldap-server.ts';
+
+export interface LdapDoor {
+  port: number;
+  /** LDAPS port, when a certificate is configured. */
+  tlsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+export function ldapLimits(config: Config): LdapLimits {
+  return {
+    allowAnonymous: config.DMCI_LDAP_ALLOW_ANONYMOUS,
+    maxSize: config.DMCI_LDAP_MAX_SIZE,
+    maxTimeMs: config.DMCI_LDAP_MAX_TIME_MS,
+    maxFilterDepth: config.DMCI_LDAP_MAX_FILTER_DEPTH,
+    maxFilterBytes: config.DMCI_LDAP_MAX_FILTER_BYTES,
+    idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
+    maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
+  };
+}
+
+/**
+ * Starts the LDAP door (and LDAPS when DMCI_TLS_CERT/KEY are set) on the
+ * same services and the same failed-login guard as the WebSocket door, so
+ * guessing passwords over LDAP blocks an address on both.
+ */
+export async function startLdapDoor(deps: {
+  config: Config;
+  log: Logger;
+  db: Db;
+  accounts: AccountService;
+  loginGuard: LoginGuard;
+  ipScreen: IpScreen;
+  version: string;
+}): Promise<LdapDoor> {
+  const { config, log } = deps;
+  const limits = ldapLimits(config);
+  const ldapLog = log.child({ door: 'ldap' });
+  const server = new LdapServer({
+    limits,
+    log: ldapLog,
+    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, ipScreen: deps.ipScreen, allowAnonymous: limits.allowAnonymous, log: ldapLog }),
+    search: new LdapSearch({ db: deps.db, limits, vendorVersion: deps.version }),
+    ipScreen: deps.ipScreen,
+    loginGuard: deps.loginGuard,
+  });
+  const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
+  const { port, tlsPort } = await server.listen({ host: config.DMCI_HOST, port: config.DMCI_LDAP_PORT, ...(tls ? { tls } : {}) });
+  ldapLog.info({ port, tlsPort: tlsPort ?? null }, 'LDAP listening');
+  return { port, tlsPort, close: () => server.close() };
+}

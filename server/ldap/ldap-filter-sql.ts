@@ -1,0 +1,238 @@
+import { sql, type RawBuilder } from 'kysely';
+import { isUuid, locateDn, parseDn } from './ldap-dn.ts';
+import { parseGeneralizedTime } from './ldap-entry.ts';
+import type { FilterNode } from './ldap-filter.ts';
+import { matchesEntry, syntheticEntry } from './ldap-match.ts';
+import { kindsWhere, lookupAttribute, type AttributeSource } from './ldap-schema.ts';
+
+/**
+ * Translates a filter into one parameterised SQL condition over
+ * `directory_entries e` (with the visible manager joined as `m`), so the
+ * database does the searching and its indexes do the work: equality,
+ * substrings with an initial part and approx on names, email, department
+ * are range scans of the `lower(col) text_pattern_ops` indexes.
+ *
+ * LDAP filters have three values (RFC 4511 §4.5.1.7: an unknown attribute,
+ * a missing one or an unusable assertion is Undefined, and NOT Undefined is
+ * still Undefined). Each node therefore becomes two two-valued conditions:
+ * `t` (the filter is TRUE) and `f` (it is FALSE). AND, OR and NOT combine
+ * them without ever negating SQL NULL, and a filter with no NOT in it turns
+ * into plain `t` conditions the planner can OR together over indexes.
+ */
+export interface SqlFilterContext {
+  /** The one domain being searched; every subquery stays inside it. */
+  domainId: string;
+  /** Its name, for recognising DNs in manager/member assertions. */
+  domain: string;
+}
+
+type Cond = RawBuilder<boolean> | boolean;
+interface Pair {
+  t: Cond;
+  f: Cond;
+}
+
+export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBuilder<boolean> {
+  return toSql(translate(node, context).t);
+}
+
+function translate(node: FilterNode, context: SqlFilterContext): Pair {
+  switch (node.type) {
+    case 'and': {
+      const pairs = node.children.map((child) => translate(child, context));
+      return { t: all(pairs.map((p) => p.t)), f: any(pairs.map((p) => p.f)) };
+    }
+    case 'or': {
+      const pairs = node.children.map((child) => translate(child, context));
+      return { t: any(pairs.map((p) => p.t)), f: all(pairs.map((p) => p.f)) };
+    }
+    case 'not': {
+      const inner = translate(node.child, context);
+      return { t: inner.f, f: inner.t };
+    }
+    case 'undefined':
+      return UNDEFINED;
+    default: {
+      const def = lookupAttribute(node.attribute);
+      if (!def) return UNDEFINED;
+      const leaf = translateLeaf(node, def.source, context);
+      if (!leaf) return UNDEFINED;
+      // A presence test is FALSE when the attribute is absent; any other test when it is there and no value matches.
+      if (node.type === 'present') return { t: leaf.present, f: negate(leaf.present) };
+      return { t: leaf.t, f: all([leaf.present, negate(leaf.t)]) };
+    }
+  }
+}
+
+const UNDEFINED: Pair = { t: false, f: false };
+
+type Leaf = Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefined' }>;
+
+/** `t`: some value matches; `present`: the entry has the attribute. Undefined when the assertion cannot be evaluated. */
+function translateLeaf(node: Leaf, source: AttributeSource, context: SqlFilterContext): { t: Cond; present: Cond } | undefined {
+  switch (source.kind) {
+    case 'text': {
+      const column = sql.ref(`e.${source.column}`);
+      const present = sql<boolean>`${column} <> ''`;
+      if (node.type === 'present') return { t: present, present };
+      const test = textTest(node, sql`lower(${column})`);
+      return test && { t: test, present };
+    }
+    case 'integer': {
+      const column = sql.ref(`e.${source.column}`);
+      const present = sql<boolean>`${column} is not null`;
+      if (node.type === 'present') return { t: present, present };
+      if (node.type === 'substrings' || !/^-?\d{1,9}$/.test(node.value.trim())) return undefined;
+      const value = Number(node.value.trim());
+      const op = node.type === 'gte' ? sql`>=` : node.type === 'lte' ? sql`<=` : sql`=`;
+      return { t: sql<boolean>`${column} ${op} ${value}`, present };
+    }
+    case 'objectClass': {
+      if (node.type === 'present') return { t: true, present: true };
+      if (node.type === 'gte' || node.type === 'lte') return undefined;
+      const kinds = kindsWhere((name) => matchesEntry(node, syntheticEntry({ objectClass: [name] })));
+      return { t: kindIn(kinds), present: true };
+    }
+    case 'aliases': {
+      const present = sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`;
+      if (node.type === 'present') return { t: present, present };
+      const test = textTest(node, sql`a.alias`);
+      // Uncorrelated, so PostgreSQL runs it once over the alias prefix index and hashes the ids.
+      return test && { t: sql<boolean>`e.id in (select a.entry_id from directory_aliases a where a.domain_id = ${context.domainId} and ${test})`, present };
+    }
+    case 'proxyAddresses': {
+      const hasAliases = sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`;
+      const present = any([sql<boolean>`e.email <> ''`, hasAliases]);
+      if (node.type === 'present') return { t: present, present };
+      const primary = textTest(node, sql`('smtp:' || lower(e.email))`);
+      const alias = textTest(node, sql`('smtp:' || a.alias)`);
+      if (!primary || !alias) return undefined;
+      return { t: any([primary, sql<boolean>`e.id in (select a.entry_id from directory_aliases a where a.domain_id = ${context.domainId} and ${alias})`]), present };
+    }
+    case 'members': {
+      const visibleMembers = sql`from directory_members dm join directory_entries x on x.id = dm.member_id and x.visible where dm.group_id = e.id`;
+      const present = sql<boolean>`exists (select 1 ${visibleMembers})`;
+      if (node.type === 'present') return { t: present, present };
+      if (node.type !== 'equality') return undefined;
+      const target = entryAssertion(node.value, context);
+      if (target === undefined) return undefined;
+      if (target === null) return { t: false, present };
+      const match = target.by === 'mail' ? sql`x.email = ${target.value}` : sql`x.id = ${target.value}::uuid`;
+      return { t: sql<boolean>`exists (select 1 ${visibleMembers} and ${match})`, present };
+    }
+    case 'manager': {
+      const present = sql<boolean>`m.id is not null`;
+      if (node.type === 'present') return { t: present, present };
+      if (node.type !== 'equality') return undefined;
+      const target = entryAssertion(node.value, context);
+      if (target === undefined) return undefined;
+      if (target === null) return { t: false, present };
+      return { t: target.by === 'mail' ? sql<boolean>`m.email = ${target.value}` : sql<boolean>`m.id = ${target.value}::uuid`, present };
+    }
+    case 'photo': {
+      const present = source.jpegOnly ? sql<boolean>`e.photo is not null and e.photo_type = 'image/jpeg'` : sql<boolean>`e.photo is not null`;
+      return node.type === 'present' ? { t: present, present } : undefined;
+    }
+    case 'id': {
+      if (node.type === 'present') return { t: true, present: true };
+      if (node.type === 'equality' || node.type === 'approx') {
+        const value = node.value.trim().toLowerCase();
+        return { t: isUuid(value) ? sql<boolean>`e.id = ${value}::uuid` : false, present: true };
+      }
+      if (node.type === 'substrings') return { t: sql<boolean>`e.id::text like ${likePattern(node).toLowerCase()}`, present: true };
+      return undefined;
+    }
+    case 'timestamp': {
+      if (node.type === 'present') return { t: true, present: true };
+      if (node.type === 'substrings' || node.type === 'approx') return undefined;
+      const date = parseGeneralizedTime(node.value.trim());
+      if (!date) return undefined;
+      const column = sql.ref(`e.${source.column}`);
+      // GeneralizedTime in entries has whole seconds; compare at that precision.
+      const truncated = sql`date_trunc('second', ${column})`;
+      const op = node.type === 'gte' ? sql`>=` : node.type === 'lte' ? sql`<=` : sql`=`;
+      return { t: sql<boolean>`${truncated} ${op} ${date}`, present: true };
+    }
+    case 'computed':
+      return node.type === 'present' ? { t: true, present: true } : undefined;
+  }
+}
+
+/**
+ * Case-insensitive string matching (caseIgnoreMatch and friends). Both sides
+ * go through PostgreSQL's lower(), so the comparison agrees with the
+ * `lower(col)` indexes whatever the database's locale. Ordering uses the
+ * byte-wise pattern operators, which the same text_pattern_ops indexes serve.
+ */
+function textTest(node: Exclude<Leaf, { type: 'present' }>, lowered: RawBuilder<unknown>): RawBuilder<boolean> | undefined {
+  switch (node.type) {
+    case 'equality':
+      return node.value === '' ? undefined : sql<boolean>`${lowered} = lower(${node.value})`;
+    case 'approx':
+      // dmci's approximate match: a case-insensitive prefix (what "check names" wants).
+      return node.value === '' ? undefined : sql<boolean>`${lowered} like lower(${`${escapeLike(node.value)}%`})`;
+    case 'substrings':
+      return sql<boolean>`${lowered} like lower(${likePattern(node)})`;
+    case 'gte':
+      return sql<boolean>`${lowered} ~>=~ lower(${node.value})`;
+    case 'lte':
+      return sql<boolean>`${lowered} ~<=~ lower(${node.value})`;
+  }
+}
+
+export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
+  return `${escapeLike(node.initial ?? '')}%${node.any.map((part) => `${escapeLike(part)}%`).join('')}${escapeLike(node.final ?? '')}`;
+}
+
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * A DN assertion naming an entry of the searched domain: its RDN. `null`
+ * for a well-formed DN that names nothing here (the match is FALSE),
+ * undefined for one that is not a DN at all (Undefined).
+ */
+function entryAssertion(value: string, context: SqlFilterContext): { by: 'mail' | 'uid'; value: string } | null | undefined {
+  let location;
+  try {
+    location = locateDn(parseDn(value));
+  } catch {
+    return undefined;
+  }
+  if (location.kind !== 'entry' || location.domain !== context.domain) return null;
+  if (location.by === 'uid' && !isUuid(location.value)) return null;
+  return { by: location.by, value: location.value };
+}
+
+function kindIn(kinds: string[]): Cond {
+  if (kinds.length === 0) return false;
+  if (kinds.length === 3) return true;
+  return sql<boolean>`e.kind in (${sql.join(kinds)})`;
+}
+
+function all(conds: Cond[]): Cond {
+  if (conds.includes(false)) return false;
+  const parts = conds.filter((c): c is RawBuilder<boolean> => c !== true);
+  if (parts.length === 0) return true;
+  if (parts.length === 1) return parts[0]!;
+  return sql<boolean>`(${sql.join(parts, sql` and `)})`;
+}
+
+function any(conds: Cond[]): Cond {
+  if (conds.includes(true)) return true;
+  const parts = conds.filter((c): c is RawBuilder<boolean> => c !== false);
+  if (parts.length === 0) return false;
+  if (parts.length === 1) return parts[0]!;
+  return sql<boolean>`(${sql.join(parts, sql` or `)})`;
+}
+
+/** NOT for a condition that may be NULL: NULL (no value) counts as not matching. */
+function negate(cond: Cond): Cond {
+  if (typeof cond === 'boolean') return !cond;
+  return sql<boolean>`not coalesce(${cond}, false)`;
+}
+
+function toSql(cond: Cond): RawBuilder<boolean> {
+  return typeof cond === 'boolean' ? (cond ? sql<boolean>`true` : sql<boolean>`false`) : cond;
+}

@@ -1,0 +1,30 @@
+/**
+ * The LDAP door's limits. ldapjs enforces none of them (it neither caps
+ * results nor times out searches), so dmci does. The first group comes from
+ * configuration (docs/operations.md); the constants below are fixed.
+ */
+export interface LdapLimits {
+  /** DMCI_LDAP_ALLOW_ANONYMOUS: anonymous binds and unauthenticated searches of the GAL. */
+  allowAnonymous: boolean;
+  /** DMCI_LDAP_MAX_SIZE: entries per search (and per page of a paged search). */
+  maxSize: number;
+  /** DMCI_LDAP_MAX_TIME_MS: wall time per search, enforced as the database statement_timeout. */
+  maxTimeMs: number;
+  /** DMCI_LDAP_MAX_FILTER_DEPTH: nesting of &, |, ! in a filter. */
+  maxFilterDepth: number;
+  /** DMCI_LDAP_MAX_FILTER_BYTES: size of the BER-encoded filter. */
+  maxFilterBytes: number;
+  /** DMCI_LDAP_IDLE_TIMEOUT_MS: a connection with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** DMCI_LDAP_MAX_CONNECTIONS: open LDAP and LDAPS connections on this node, together. */
+  maxConnections: number;
+}
+
+/** One LDAP message (a BER PDU) may not exceed this; a bigger one closes the connection. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Operations one connection may have in progress at once; more are answered with busy (51). */
+export const MAX_OPERATIONS_PER_CONNECTION = 8;
+/** Domains listed in a global admin's root DSE namingContexts. */
+export const MAX_NAMING_CONTEXTS = 1000;
+/** TLS handshake deadline for LDAPS. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -1,0 +1,91 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { GalRow } from './ldap-entry.ts';
+
+/**
+ * The LDAP door's reads of the GAL tables (owned by server/directory/).
+ * Only `visible` rows are ever read (not hidden, not a disabled account, not
+ * a tombstone), and a visible entry's manager and members are only shown
+ * when they are visible too. Every query is bounded by a LIMIT and runs
+ * under the statement_timeout set by `openSearch`.
+ */
+
+export interface SearchPrelude {
+  domainId: string | null;
+  /** null when there is no account (anonymous) or it no longer exists. */
+  accountEnabled: boolean | null;
+  passwordChangedAt: Date | null;
+}
+
+/**
+ * First statement of a search transaction: arms the time limit for the
+ * rest of the transaction and reads what the search needs to know before
+ * it starts, in one round trip.
+ */
+export async function openSearch(trx: Db, input: { timeoutMs: number; domain: string; accountId: string | undefined }): Promise<SearchPrelude> {
+  const { rows } = await sql<{ domain_id: string | null; enabled: boolean | null; password_changed_at: Date | null }>`
+    select set_config('statement_timeout', ${String(Math.max(1, Math.ceil(input.timeoutMs)))}, true) as timeout,
+      (select id from domains where name = ${input.domain}) as domain_id,
+      (select enabled from accounts where id = ${input.accountId ?? null}::uuid) as enabled,
+      (select password_changed_at from accounts where id = ${input.accountId ?? null}::uuid) as password_changed_at`.execute(trx);
+  const row = rows[0]!;
+  return { domainId: row.domain_id, accountEnabled: row.enabled, passwordChangedAt: row.password_changed_at };
+}
+
+export interface GalQuery {
+  domainId: string;
+  where: RawBuilder<boolean>;
+  /** A base-scope search of one entry. */
+  only?: { by: 'mail' | 'uid'; value: string };
+  /** Keyset cursor: rows strictly after this (sort name, id). */
+  after?: { name: string; id: string };
+  limit: number;
+  needs: { aliases: boolean; members: boolean; photo: boolean };
+}
+
+export type GalResultRow = GalRow & { sort_name: string };
+
+/** Visible entries matching `where`, in (lower(display_name), id) order: the order of the browse index, and a stable paging key. */
+export async function searchGal(db: Db, query: GalQuery): Promise<GalResultRow[]> {
+  const { needs } = query;
+  const only = query.only
+    ? query.only.by === 'mail'
+      ? sql`and e.email = ${query.only.value}`
+      : sql`and e.id = ${query.only.value}::uuid`
+    : sql``;
+  const after = query.after ? sql`and (lower(e.display_name), e.id) > (${query.after.name}, ${query.after.id}::uuid)` : sql``;
+  const { rows } = await sql<GalResultRow>`
+    select e.id, e.kind, e.email, e.display_name, e.given_name, e.surname, e.title, e.department, e.company, e.office,
+      e.business_phone, e.mobile_phone, e.resource_type, e.capacity, e.location, e.created_at, e.updated_at, e.photo_type,
+      ${needs.photo ? sql`e.photo` : sql`null::bytea`} as photo,
+      m.email as manager_email, m.id as manager_id,
+      ${needs.aliases ? sql`array(select a.alias from directory_aliases a where a.entry_id = e.id order by a.alias)` : sql`null`} as aliases,
+      ${
+        needs.members
+          ? sql`case when e.kind = 'group' then (
+              select coalesce(json_agg(json_build_array(x.email, x.id) order by x.email, x.id), '[]'::json)
+              from directory_members dm join directory_entries x on x.id = dm.member_id and x.visible and x.domain_id = e.domain_id
+              where dm.group_id = e.id) end`
+          : sql`null`
+      } as members,
+      lower(e.display_name) as sort_name
+    from directory_entries e
+    left join directory_entries m on m.id = e.manager_id and m.visible and m.domain_id = e.domain_id
+    where e.domain_id = ${query.domainId} and e.visible and ${query.where} ${only} ${after}
+    order by lower(e.display_name), e.id
+    limit ${query.limit}`.execute(db);
+  return rows;
+}
+
+/** Whether a visible entry with this RDN exists (to tell noSuchObject from an empty result). */
+export async function galEntryExists(db: Db, domainId: string, by: 'mail' | 'uid', value: string): Promise<boolean> {
+  const match = by === 'mail' ? sql`email = ${value}` : sql`id = ${value}::uuid`;
+  const { rows } = await sql`select 1 from directory_entries where domain_id = ${domainId} and visible and ${match} limit 1`.execute(db);
+  return rows.length > 0;
+}
+
+/** Names of all domains, for a global admin's root DSE. Bounded: the root DSE is not a listing API. */
+export async function listDomainNames(db: Db, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('domains').select('name').orderBy('name').limit(limit).execute();
+  return rows.map((r) => r.name);
+}

@@ -1,0 +1,198 @@
+import type { Db } from '../db/database.ts';
+import { parseAttributeSelection } from './ldap-attributes.ts';
+import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn } from './ldap-dn.ts';
+import { galEntry, rowNeeds, type LdapEntry } from './ldap-entry.ts';
+import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
+import { filterToSql } from './ldap-filter-sql.ts';
+import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
+import { MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
+import { matchesEntry, syntheticEntry } from './ldap-match.ts';
+import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
+import { LdapError, ResultCode } from './ldap-result.ts';
+import { galEntryExists, listDomainNames, openSearch, searchGal } from './ldap-search.repository.ts';
+import { galBaseEntry, rootDse, subschemaEntry, syntheticToEntry, type Synthetic } from './ldap-special-entries.ts';
+
+export type SearchScope = 'base' | 'one' | 'sub';
+
+export interface LdapSearchRequest {
+  base: string;
+  scope: SearchScope;
+  filter: FilterNode;
+  attributes: string[];
+  typesOnly: boolean;
+  /** The client's size limit; 0 = none (dmci's own cap still applies). */
+  sizeLimit: number;
+  /** The client's time limit in seconds; 0 = none. */
+  timeLimitSeconds: number;
+  /** The paged results control, when the client sent one. */
+  paged?: { size: number; cookie: Buffer };
+}
+
+export interface LdapSearchDone {
+  code: ResultCode;
+  message: string;
+  /** Set (possibly empty) when the request was paged: the cookie for the next page. */
+  cookie?: Buffer;
+}
+
+/**
+ * Answers searches: resolves the base DN in dmci's tree (ldap-dn.ts), checks
+ * the caller may read that domain, and pages through matching entries with
+ * one SQL query per request (page), never holding the directory in memory.
+ * Size and time limits are dmci's own, since ldapjs enforces neither.
+ */
+export class LdapSearch {
+  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string }) {}
+
+  async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: LdapEntry) => void): Promise<LdapSearchDone> {
+    const { limits } = this.deps;
+    const started = Date.now();
+    const clientTimeMs = request.timeLimitSeconds > 0 ? request.timeLimitSeconds * 1000 : Infinity;
+    const deadline = started + Math.min(clientTimeMs, limits.maxTimeMs);
+    checkFilterLimits(request.filter, { maxDepth: limits.maxFilterDepth });
+    const selection = parseAttributeSelection(request.attributes);
+    const location = locateDn(parseDn(request.base));
+
+    const sendSynthetic = (entry: Synthetic, lenient: boolean) => {
+      if (matchesEntry(request.filter, syntheticEntry(entry.attributes))) send(syntheticToEntry(entry, selection, request.typesOnly, lenient));
+    };
+    const done = (code: ResultCode = ResultCode.success, message = ''): LdapSearchDone =>
+      request.paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message };
+
+    if (location.kind === 'root') {
+      if (request.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, 'the root DSE has no children: search a naming context (see namingContexts)');
+      sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion), true);
+      return done();
+    }
+    if (location.kind === 'subschema') {
+      if (request.scope !== 'one') sendSynthetic(subschemaEntry(), true);
+      return done();
+    }
+    if (!identity && !limits.allowAnonymous) {
+      throw new LdapError(ResultCode.insufficientAccessRights, 'bind first: anonymous access to the GAL is disabled');
+    }
+    if (location.kind === 'outside' && location.domain === undefined) {
+      throw new LdapError(ResultCode.noSuchObject, `no such entry; dmci serves ${identity ? galBaseDn(identity.domain) : 'ou=gal,dc=<domain>'} (see namingContexts)`);
+    }
+    const domain = location.domain!;
+    // Another tenant's GAL does not exist as far as this caller can tell.
+    if (identity && !mayReadDomain(identity, domain)) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
+
+    try {
+      return await this.deps.db.transaction().execute(async (trx) => {
+        const prelude = await openSearch(trx, { timeoutMs: deadline - Date.now(), domain, accountId: identity?.accountId });
+        if (identity && (prelude.accountEnabled !== true || prelude.passwordChangedAt?.getTime() !== identity.passwordChangedAt.getTime())) {
+          throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled or its password changed: bind again');
+        }
+        if (!prelude.domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
+        const baseDn = galBaseDn(domain);
+        if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', baseDn);
+        const where = filterToSql(request.filter, { domainId: prelude.domainId, domain });
+        const needs = rowNeeds(selection);
+        const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
+
+        if (location.kind === 'entry') {
+          if ((location.by === 'uid' && !isUuid(location.value)) || !(await galEntryExists(trx, prelude.domainId, location.by, location.value))) {
+            throw new LdapError(ResultCode.noSuchObject, 'no such entry', baseDn);
+          }
+          if (request.scope !== 'one') {
+            const rows = await searchGal(trx, { domainId: prelude.domainId, where, only: { by: location.by, value: location.value }, limit: 1, needs });
+            for (const row of rows) send(toEntry(row));
+          }
+          return done();
+        }
+
+        const base = galBaseEntry(domain);
+        const baseMatches = request.scope !== 'one' && matchesEntry(request.filter, syntheticEntry(base.attributes));
+        if (request.scope === 'base') {
+          if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
+          return done();
+        }
+        return this.page(request, {
+          who: identity?.accountId ?? '',
+          deadline,
+          baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
+          rows: async (after, limit) => {
+            const rows = await searchGal(trx, { domainId: prelude.domainId!, where, after, limit, needs });
+            return rows.map((row) => ({ entry: toEntry(row), key: { name: row.sort_name, id: row.id } }));
+          },
+          send,
+        });
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code === '57014') {
+        return done(ResultCode.timeLimitExceeded, `search took longer than ${Math.min(clientTimeMs, limits.maxTimeMs)} ms`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A one- or sub-level search under a GAL base: the base entry itself (sub
+   * scope, first page only), then rows in key order, within the page size,
+   * the client's size limit (across pages) and dmci's cap.
+   */
+  private async page(
+    request: LdapSearchRequest,
+    context: {
+      who: string;
+      deadline: number;
+      baseEntry: LdapEntry | undefined;
+      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: LdapEntry; key: { name: string; id: string } }>>;
+      send: (entry: LdapEntry) => void;
+    },
+  ): Promise<LdapSearchDone> {
+    const { limits } = this.deps;
+    const clientLimit = request.sizeLimit > 0 ? request.sizeLimit : Infinity;
+    const fingerprint = searchFingerprint({
+      who: context.who,
+      base: normaliseDn(parseDn(request.base)),
+      scope: request.scope,
+      filter: filterToString(request.filter),
+      attributes: request.attributes,
+      typesOnly: request.typesOnly,
+      sizeLimit: request.sizeLimit,
+    });
+    const paged = request.paged;
+    const finished = (code: ResultCode, message = ''): LdapSearchDone => (paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message });
+    if (paged && paged.size <= 0) return finished(ResultCode.success); // RFC 2696 §6: size 0 abandons the search
+    const cursor = paged && paged.cookie.length > 0 ? decodeCookie(paged.cookie, fingerprint) : undefined;
+    const sentBefore = cursor?.sent ?? 0;
+    const budget = paged ? Math.min(paged.size, limits.maxSize, clientLimit - sentBefore) : Math.min(clientLimit, limits.maxSize);
+    if (budget <= 0) return this.limitDone(request, 'client');
+
+    let sent = 0;
+    if (!cursor && context.baseEntry) {
+      context.send(context.baseEntry);
+      sent++;
+    }
+    const room = budget - sent;
+    const rows = await context.rows(cursor?.after, room + 1);
+    let last = cursor?.after;
+    for (const row of rows.slice(0, room)) {
+      if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
+      context.send(row.entry);
+      sent++;
+      last = row.key;
+    }
+    if (rows.length <= room) return finished(ResultCode.success);
+    const total = sentBefore + sent;
+    if (paged && total < clientLimit) {
+      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint, { ...(last ? { after: last } : {}), sent: total }) };
+    }
+    return this.limitDone(request, total >= clientLimit ? 'client' : 'size');
+  }
+
+  private limitDone(request: LdapSearchRequest, which: 'client' | 'size'): LdapSearchDone {
+    const message =
+      which === 'client' ? `size limit of ${request.sizeLimit} reached` : `more than ${this.deps.limits.maxSize} entries match: narrow the filter or use the paged results control`;
+    return { code: ResultCode.sizeLimitExceeded, message, ...(request.paged ? { cookie: Buffer.alloc(0) } : {}) };
+  }
+
+  /** A bound user sees their own domain's base; a global admin every domain's; an anonymous client none (domains are not advertised). */
+  private async namingContexts(identity: LdapIdentity | undefined): Promise<string[]> {
+    if (!identity) return [];
+    if (identity.role !== 'global_admin') return [galBaseDn(identity.domain)];
+    return (await listDomainNames(this.deps.db, MAX_NAMING_CONTEXTS)).map(galBaseDn);
+  }
+}

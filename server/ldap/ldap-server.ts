@@ -1,0 +1,481 @@
+import type { AddressInfo, Socket } from 'node:net';
+import ldapjs from 'ldapjs';
+import type { Logger } from '../log/logger.ts';
+import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
+import type { LoginGuard } from '../security/login-guard.ts';
+import type { LdapBinder } from './ldap-bind.ts';
+import type { LdapEntry } from './ldap-entry.ts';
+import type { FilterNode } from './ldap-filter.ts';
+import type { LdapIdentity } from './ldap-identity.ts';
+import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, type LdapLimits } from './ldap-limits.ts';
+import { MessageSplitter } from './ldap-framing.ts';
+import { PAGED_RESULTS_OID } from './ldap-paging.ts';
+import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
+import type { LdapSearch, LdapSearchRequest } from './ldap-search.ts';
+
+/**
+ * The LDAP door (1389, LDAPS 1636): the only file that imports ldapjs
+ * (DESIGN §2, enforced by lint). It adapts ldapjs's requests to dmci's own
+ * types (a FilterNode tree, plain strings) and hands them to LdapBinder and
+ * LdapSearch; everything it sends back comes from an LdapEntry or an
+ * LdapError. Known ldapjs 3.0.7 pitfalls handled here:
+ *
+ * - its server turns a search filter from BER into a string and parses that
+ *   string again, which mangles values holding `\`, non-BMP characters or
+ *   stray UTF-8 bytes; we parse the BER filter once, ourselves (patchParsers);
+ * - a malformed filter, base DN or attribute name, or a SASL bind, makes its
+ *   parser throw and drop the connection without an answer; we answer with
+ *   protocolError, invalidDNSyntax or authMethodNotSupported instead;
+ * - it answers anonymous binds with success before any handler runs; we route
+ *   every bind to LdapBinder;
+ * - its parser buffers without bound and recurses per message; we feed it
+ *   one bounded message at a time (MessageSplitter);
+ * - it logs every request, bind passwords included, at debug level; it gets
+ *   a logger that drops debug and trace;
+ * - it enforces no size or time limit; LdapSearch does.
+ */
+
+export interface LdapServerDeps {
+  limits: LdapLimits;
+  log: Logger;
+  binder: LdapBinder;
+  search: LdapSearch;
+  ipScreen: IpScreen;
+  loginGuard: LoginGuard;
+}
+
+// ---- the parts of ldapjs we use, typed locally (its @types describe 2.x) ----
+
+interface BerReader {
+  peek(): number;
+  readSequence(tag?: number): number;
+  readString(tag?: number, asBuffer?: boolean): string;
+  readEnumeration(): number;
+  readInt(): number;
+  readBoolean(): boolean;
+  readRawBuffer(tag: number): Buffer;
+  offset: number;
+  length: number;
+}
+interface LdapjsFilter {
+  type: string;
+  attribute?: string;
+  value?: string;
+  initial?: string;
+  any?: string[];
+  final?: string;
+  clauses?: LdapjsFilter[];
+  filter?: LdapjsFilter;
+  matchingRule?: string;
+  dnAttributes?: boolean;
+}
+interface LdapjsControl {
+  type: string;
+  criticality: boolean;
+  value: { size?: number; cookie?: Buffer } | null;
+}
+interface LdapjsConnection extends Socket {
+  parser: { write(data: Buffer): void };
+}
+interface LdapjsRequest {
+  connection: LdapjsConnection;
+  messageId: number;
+  controls: LdapjsControl[];
+  // bind
+  version?: number;
+  name?: { toString(): string };
+  credentials?: string;
+  // search
+  baseObject?: { toString(): string };
+  scope?: number;
+  filter?: LdapjsFilter;
+  attributes?: string[];
+  sizeLimit?: number;
+  timeLimit?: number;
+  typesOnly?: boolean;
+  protocolOp: number;
+}
+interface LdapjsResponse {
+  messageId: number;
+  matchedDN: string;
+  diagnosticMessage: string;
+  addControl(control: unknown): void;
+  send(entry: unknown): void;
+  end(status?: number): void;
+}
+type Handler = (req: LdapjsRequest, res: LdapjsResponse, next: () => void) => void;
+interface LdapjsServer {
+  listen(port: number, host: string, callback: () => void): void;
+  close(callback?: () => void): void;
+  address(): AddressInfo;
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  newConnection(socket: Socket): void;
+  bind(name: string, handler: Handler): void;
+  search(name: string, handler: Handler): void;
+  add(name: string, handler: Handler): void;
+  modify(name: string, handler: Handler): void;
+  del(name: string, handler: Handler): void;
+  modifyDN(name: string, handler: Handler): void;
+  compare(name: string, handler: Handler): void;
+  _getHandlerChain(req: LdapjsRequest, res: LdapjsResponse): { backend: unknown; handlers: Handler[] };
+  server: { maxConnections: number; on(event: string, listener: (...args: unknown[]) => void): void };
+}
+interface MessageClass {
+  parseToPojo(ber: BerReader): Record<string, unknown>;
+}
+interface LdapjsModule {
+  createServer(options: Record<string, unknown>): LdapjsServer;
+  SearchRequest: MessageClass;
+  BindRequest: MessageClass;
+  SearchEntry: new (options: { messageId: number; objectName: string; attributes: unknown[] }) => unknown;
+  Attribute: new (options: { type: string; values: Array<string | Buffer> }) => unknown;
+  PagedResultsControl: new (options: { value: { size: number; cookie: Buffer } }) => unknown;
+  PresenceFilter: new (options: { attribute: string }) => LdapjsFilter;
+  filters: { parseBer(reader: BerReader): LdapjsFilter };
+  DN: { fromString(text: string): unknown };
+  operations: Record<string, number>;
+}
+const ldap = ldapjs as unknown as LdapjsModule;
+
+// ---- parser patches (process-wide, installed once) ----
+
+/** What went wrong while parsing a request, keyed by the placeholder object ldapjs carries instead. */
+const parseProblems = new WeakMap<object, LdapError>();
+/** BER size of each parsed filter, checked against the configured limit by the search handler. */
+const filterSizes = new WeakMap<object, number>();
+const INVALID_BASE = 'cn=dmci-invalid-base';
+const UNSUPPORTED_AUTH = 'cn=dmci-unsupported-authentication';
+let patched = false;
+
+function patchParsers(): void {
+  if (patched) return;
+  patched = true;
+
+  ldap.SearchRequest.parseToPojo = (ber: BerReader) => {
+    const protocolOp = ber.readSequence();
+    let baseObject = ber.readString();
+    const scope = ber.readEnumeration();
+    const derefAliases = ber.readEnumeration();
+    const sizeLimit = ber.readInt();
+    const timeLimit = ber.readInt();
+    const typesOnly = ber.readBoolean();
+    const filterBuffer = ber.readRawBuffer(ber.peek());
+    let filter: LdapjsFilter;
+    try {
+      const Reader = (ber as object).constructor as new (buffer: Buffer) => BerReader;
+      filter = ldap.filters.parseBer(new Reader(filterBuffer));
+    } catch (error) {
+      filter = new ldap.PresenceFilter({ attribute: 'objectClass' });
+      parseProblems.set(filter, new LdapError(ResultCode.protocolError, `malformed search filter: ${(error as Error).message}`));
+    }
+    filterSizes.set(filter, filterBuffer.length);
+    try {
+      ldap.DN.fromString(baseObject);
+    } catch {
+      parseProblems.set(filter, new LdapError(ResultCode.invalidDNSyntax, `invalid base DN ${JSON.stringify(baseObject.slice(0, 200))}`));
+      baseObject = INVALID_BASE;
+    }
+    const attributes: string[] = [];
+    ber.readSequence();
+    const end = ber.offset + ber.length;
+    while (ber.offset < end) {
+      const name = ber.readString();
+      // ldapjs throws on names outside RFC 4512; RFC 4511 says unknown ones are simply not returned.
+      if (['*', '+', '1.1'].includes(name) || /^[A-Za-z][\w.;-]*$/.test(name)) attributes.push(name);
+    }
+    if (!Number.isInteger(scope) || scope < 0 || scope > 2) parseProblems.set(filter, new LdapError(ResultCode.protocolError, `invalid search scope ${scope}`));
+    return { protocolOp, baseObject, scope: scope >= 0 && scope <= 2 ? scope : 0, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+  };
+
+  ldap.BindRequest.parseToPojo = (ber: BerReader) => {
+    const protocolOp = ber.readSequence();
+    const version = ber.readInt();
+    let name = ber.readString();
+    const tag = ber.peek();
+    let credentials = '';
+    if (tag === 0x80) {
+      credentials = ber.readString(0x80);
+    } else {
+      // SASL (0xa3) or an unknown choice: answered with authMethodNotSupported by the bind handler.
+      name = UNSUPPORTED_AUTH;
+    }
+    // A bare address is not a DN; ldapjs would reject it before any handler. Carry it as mail=<address>.
+    if (name !== '') {
+      try {
+        ldap.DN.fromString(name);
+      } catch {
+        name = `mail=${name.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]/, (c) => `\\${c}`)}`;
+        try {
+          ldap.DN.fromString(name);
+        } catch {
+          name = 'mail=invalid';
+        }
+      }
+    }
+    return { protocolOp, version, name, authentication: 'simple', credentials };
+  };
+}
+
+// ---- filter conversion ----
+
+/** ldapjs filter object → dmci's FilterNode. Recursion is bounded: the filter's BER size was checked first. */
+export function toFilterNode(filter: LdapjsFilter): FilterNode {
+  switch (filter.type) {
+    case 'AndFilter':
+      return { type: 'and', children: (filter.clauses ?? []).map(toFilterNode) };
+    case 'OrFilter':
+      return { type: 'or', children: (filter.clauses ?? []).map(toFilterNode) };
+    case 'NotFilter':
+      return { type: 'not', child: toFilterNode(filter.filter!) };
+    case 'EqualityFilter':
+      return { type: 'equality', attribute: filter.attribute!, value: filter.value ?? '' };
+    case 'ApproximateFilter':
+      return { type: 'approx', attribute: filter.attribute!, value: filter.value ?? '' };
+    case 'GreaterThanEqualsFilter':
+      return { type: 'gte', attribute: filter.attribute!, value: filter.value ?? '' };
+    case 'LessThanEqualsFilter':
+      return { type: 'lte', attribute: filter.attribute!, value: filter.value ?? '' };
+    case 'PresenceFilter':
+      return { type: 'present', attribute: filter.attribute! };
+    case 'SubstringFilter':
+      return {
+        type: 'substrings',
+        attribute: filter.attribute!,
+        ...(filter.initial ? { initial: filter.initial } : {}),
+        any: filter.any ?? [],
+        ...(filter.final ? { final: filter.final } : {}),
+      };
+    case 'ExtensibleFilter': {
+      // (attr:=value) and (attr:caseIgnoreMatch:=value) are plain equality; other matching rules and dn-attributes are Undefined.
+      const rule = filter.matchingRule?.toLowerCase();
+      if (filter.attribute && !filter.dnAttributes && (!rule || ['caseignorematch', '2.5.13.2', 'caseignoreia5match', '1.3.6.1.4.1.1466.109.114.2'].includes(rule))) {
+        return { type: 'equality', attribute: filter.attribute, value: filter.value ?? '' };
+      }
+      return { type: 'undefined', description: `${filter.attribute ?? ''}:${filter.matchingRule ?? ''}:=` };
+    }
+    default:
+      return { type: 'undefined', description: filter.type };
+  }
+}
+
+function toScope(scope: number | undefined): LdapSearchRequest['scope'] {
+  return scope === 2 ? 'sub' : scope === 1 ? 'one' : 'base';
+}
+
+// ---- the server ----
+
+interface ConnectionState {
+  identity: LdapIdentity | undefined;
+  inFlight: number;
+  address: string;
+}
+
+export class LdapServer {
+  private readonly servers: LdapjsServer[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly states = new WeakMap<Socket, ConnectionState>();
+  private closing = false;
+
+  constructor(private readonly deps: LdapServerDeps) {
+    patchParsers();
+  }
+
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Starts plain LDAP, and LDAPS when a certificate is given; resolves to the bound ports. */
+  async listen(options: { host: string; port: number; tls?: { port: number; cert: Buffer; key: Buffer } }): Promise<{ port: number; tlsPort: number | undefined }> {
+    const port = await this.start(this.create(undefined), options.port, options.host);
+    const tlsPort = options.tls ? await this.start(this.create(options.tls), options.tls.port, options.host) : undefined;
+    return { port, tlsPort };
+  }
+
+  /** Stops listening and closes every open connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private create(tls: { cert: Buffer; key: Buffer } | undefined): LdapjsServer {
+    const { log } = this.deps;
+    const server = ldap.createServer({
+      log: ldapjsLogger(log),
+      connectionRouter: (socket: Socket) => this.accept(server, socket),
+      ...(tls ? { certificate: tls.cert, key: tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : {}),
+    });
+    // ldapjs re-emits parser errors as 'error' on the server; unheard, they would crash the process.
+    server.on('error', (error) => log.debug({ err: String(error) }, 'LDAP request could not be parsed'));
+    server.on('clientError', () => {});
+    server.server.on('tlsClientError', () => {});
+    server.server.maxConnections = this.deps.limits.maxConnections;
+
+    // Every bind goes to our handler, the anonymous one included (ldapjs would accept that on its own).
+    const route = server._getHandlerChain.bind(server);
+    const bindOp = ldap.operations.LDAP_REQ_BIND;
+    server._getHandlerChain = (req, res) => (req.protocolOp === bindOp ? { backend: server, handlers: [this.handler((q, s) => this.onBind(q, s))] } : route(req, res));
+
+    server.search('', this.handler((req, res) => this.onSearch(req, res)));
+    const readOnly = this.handler(async () => {
+      throw new LdapError(ResultCode.unwillingToPerform, 'the GAL is read-only over LDAP: change it through the dmci protocol or `dmci import`');
+    });
+    server.add('', readOnly);
+    server.modify('', readOnly);
+    server.del('', readOnly);
+    server.modifyDN('', readOnly);
+    server.compare('', readOnly);
+    this.servers.push(server);
+    return server;
+  }
+
+  private start(server: LdapjsServer, port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.server.on('error', reject);
+      server.listen(port, host, () => resolve(server.address().port));
+    });
+  }
+
+  /** Screening before ldapjs sees the connection, as the gateway does before the WebSocket upgrade. */
+  private accept(server: LdapjsServer, socket: Socket): void {
+    const { ipScreen, loginGuard, limits, log } = this.deps;
+    socket.on('error', () => socket.destroy());
+    const address = normaliseAddress(socket.remoteAddress);
+    const refusal = this.closing ? 'shutting down' : ipScreen.refusal(address);
+    if (refusal || (!ipScreen.isTrusted(address) && loginGuard.blockedFor(address) > 0)) {
+      log.info({ remoteAddress: address, refusal: refusal ?? 'blocked after failed logins' }, 'LDAP connection refused');
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.states.set(socket, { identity: undefined, inFlight: 0, address });
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setTimeout(limits.idleTimeoutMs);
+    socket.setNoDelay(true);
+    server.newConnection(socket);
+    // Replace ldapjs's unbounded stream reader with one that hands over one whole message at a time.
+    const connection = socket as LdapjsConnection;
+    socket.removeAllListeners('data');
+    const splitter = new MessageSplitter();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const message of splitter.push(chunk)) connection.parser.write(message);
+      } catch (error) {
+        log.info({ remoteAddress: address, err: (error as Error).message }, 'LDAP connection closed: not speaking LDAP within limits');
+        socket.destroy();
+      }
+    });
+  }
+
+  /** Wraps an async handler: one response per request, whatever happens, and never an unhandled rejection. */
+  private handler(handle: (req: LdapjsRequest, res: LdapjsResponse) => Promise<void>): Handler {
+    return (req, res, next) => {
+      const state = this.states.get(req.connection);
+      if (!state) {
+        res.end(ResultCode.other);
+        return next();
+      }
+      if (state.inFlight >= MAX_OPERATIONS_PER_CONNECTION) {
+        res.diagnosticMessage = `at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once per connection`;
+        res.end(ResultCode.busy);
+        return next();
+      }
+      state.inFlight++;
+      handle(req, res)
+        .catch((error: unknown) => {
+          if (error instanceof LdapError) {
+            res.matchedDN = error.matchedDN;
+            res.diagnosticMessage = error.message;
+            res.end(error.code);
+            return;
+          }
+          this.deps.log.error({ err: error, remoteAddress: state.address }, 'LDAP operation failed');
+          res.diagnosticMessage = 'internal server error';
+          res.end(ResultCode.other);
+        })
+        .finally(() => {
+          state.inFlight--;
+          next();
+        });
+    };
+  }
+
+  private async onBind(req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
+    const state = this.states.get(req.connection)!;
+    // RFC 4511 §4.2.1: a bind, even a failed one, first drops the current authentication.
+    state.identity = undefined;
+    if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'dmci speaks LDAPv3 only');
+    const name = req.name?.toString() ?? '';
+    if (name === UNSUPPORTED_AUTH) throw new LdapError(ResultCode.authMethodNotSupported, 'only simple bind is supported (no SASL)');
+    state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address);
+    this.deps.log.info({ remoteAddress: state.address, userId: state.identity?.accountId ?? null }, 'LDAP bind');
+    res.end(ResultCode.success);
+  }
+
+  private async onSearch(req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
+    const state = this.states.get(req.connection)!;
+    const filter = req.filter!;
+    const problem = parseProblems.get(filter);
+    if (problem) throw problem;
+    const filterBytes = filterSizes.get(filter) ?? 0;
+    if (filterBytes > this.deps.limits.maxFilterBytes) {
+      throw new LdapError(ResultCode.adminLimitExceeded, `search filter is ${filterBytes} bytes; the limit is ${this.deps.limits.maxFilterBytes} (DMCI_LDAP_MAX_FILTER_BYTES)`);
+    }
+    let paged: LdapSearchRequest['paged'];
+    for (const control of req.controls) {
+      if (control.type === PAGED_RESULTS_OID) paged = { size: control.value?.size ?? 0, cookie: control.value?.cookie ?? Buffer.alloc(0) };
+      else if (control.criticality) throw new LdapError(ResultCode.unavailableCriticalExtension, `critical control ${control.type} is not supported`);
+    }
+    const started = Date.now();
+    let count = 0;
+    const done = await this.deps.search.search(
+      state.identity,
+      {
+        base: req.baseObject?.toString() ?? '',
+        scope: toScope(req.scope),
+        filter: toFilterNode(filter),
+        attributes: req.attributes ?? [],
+        typesOnly: req.typesOnly ?? false,
+        sizeLimit: Math.max(0, req.sizeLimit ?? 0),
+        timeLimitSeconds: Math.max(0, req.timeLimit ?? 0),
+        ...(paged ? { paged } : {}),
+      },
+      (entry) => {
+        count++;
+        res.send(toSearchEntry(entry, res.messageId));
+      },
+    );
+    if (done.cookie) res.addControl(new ldap.PagedResultsControl({ value: { size: 0, cookie: done.cookie } }));
+    res.diagnosticMessage = done.message;
+    res.end(done.code);
+    this.deps.log.debug(
+      { remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries: count, result: resultCodeName(done.code), ms: Date.now() - started },
+      'LDAP search',
+    );
+  }
+}
+
+function toSearchEntry(entry: LdapEntry, messageId: number): unknown {
+  return new ldap.SearchEntry({
+    messageId,
+    objectName: entry.dn,
+    attributes: entry.attributes.map((attribute) => new ldap.Attribute({ type: attribute.type, values: attribute.values })),
+  });
+}
+
+/**
+ * ldapjs logs each request and response at debug, bind passwords included,
+ * and computes the text eagerly. Only its warnings and errors reach our log,
+ * and only their message, never the objects it passes along.
+ */
+function ldapjsLogger(log: Logger): Record<string, unknown> {
+  const forward = (level: 'warn' | 'error') => (...args: unknown[]) => {
+    const text = args.find((a): a is string => typeof a === 'string') ?? '';
+    const error = args.find((a): a is Error => a instanceof Error);
+    log[level]({ component: 'ldapjs', err: error?.message }, text.replace(/%[sjd]/g, '').trim() || 'ldapjs');
+  };
+  const logger: Record<string, unknown> = { trace() {}, debug() {}, info() {}, warn: forward('warn'), error: forward('error'), fatal: forward('error') };
+  logger.child = () => logger;
+  return logger;
+}
