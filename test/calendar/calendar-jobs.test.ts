@@ -1,0 +1,85 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DmciClient } from '../../connector-sim/client.ts';
+import { extendInstanceHorizon, pruneCalendarTombstones } from '../../server/calendar/calendar-jobs.ts';
+import type { Db } from '../../server/db/database.ts';
+import { openTestDb } from '../helpers/database.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { defaultCalendarId, simpleEvent } from './helpers.ts';
+
+const DAY = 86_400_000;
+let server: TestServer;
+let db: Db;
+let alice: DmciClient;
+let calendarId: string;
+
+beforeAll(async () => {
+  // A short horizon keeps the index small and lets the test reach past it.
+  server = await startTestServer({ DMCI_INSTANCE_HORIZON_DAYS: '60' });
+  db = openTestDb(server.databaseUrl);
+  await server.createAccount('alice@example.com');
+  alice = await server.connect('alice@example.com');
+  calendarId = await defaultCalendarId(alice);
+});
+afterAll(async () => {
+  await db.destroy();
+  await server.stop();
+});
+
+describe('tombstone pruning', () => {
+  it('deletes old tombstones, raises min_modseq, and sends older clients to a full resync', async () => {
+    const old = (await alice.request('CalendarEvent/changes', { calendarId })).newState;
+    const { created } = await alice.request('CalendarEvent/set', { calendarId, create: { a: { ics: simpleEvent() }, b: { ics: simpleEvent() } } });
+    const destroyed = await alice.request('CalendarEvent/set', { calendarId, destroy: [created.a!.id] });
+    const recent = destroyed.newState;
+
+    // Nothing is old enough yet.
+    expect(await pruneCalendarTombstones(db, 30)).toBe(0);
+    await db.updateTable('calendar_events').set({ deleted_at: sql<Date>`now() - interval '31 days'` }).where('id', '=', created.a!.id).execute();
+    expect(await pruneCalendarTombstones(db, 30)).toBe(1);
+
+    const scope = await db.selectFrom('sync_scopes').selectAll().where('id', '=', `cal:${calendarId}`).executeTakeFirstOrThrow();
+    expect(scope.min_modseq).toBe(Number(recent));
+    await expect(alice.request('CalendarEvent/changes', { calendarId, sinceState: old })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+    // A client at or after min_modseq still gets its changes; a fresh sync works.
+    expect((await alice.request('CalendarEvent/changes', { calendarId, sinceState: recent })).destroyed).toEqual([]);
+    const fresh = await alice.request('CalendarEvent/changes', { calendarId });
+    expect(fresh.created.map((e) => e.id)).toEqual([created.b!.id]);
+  });
+});
+
+describe('the occurrence index horizon', () => {
+  it('indexes an unbounded series up to the horizon, expands past it on the fly, and the job extends it', async () => {
+    const now = Date.parse('2027-01-01T00:00:00Z');
+    server.app.services.calendarEvents.clock = () => new Date(now);
+    const { created } = await alice.request('CalendarEvent/set', {
+      calendarId,
+      create: { d: { ics: simpleEvent({ uid: 'daily@h', start: '2027-01-01T09:00:00Z', minutes: 30, rrule: 'FREQ=DAILY' }) } },
+    });
+    const id = created.d!.id;
+    const row = await db.selectFrom('calendar_events').select('expanded_until').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.expanded_until!.getTime()).toBe(now + 60 * DAY);
+    const indexed = async () => (await db.selectFrom('event_instances').select('recurrence_id').where('event_id', '=', id).execute()).length;
+    expect(await indexed()).toBe(60);
+
+    // March 2027 is past the horizon: expanded on the fly.
+    const query = { calendarIds: [calendarId], from: '2027-03-10T00:00:00Z', to: '2027-03-15T00:00:00Z' };
+    const onTheFly = await alice.request('CalendarEvent/query', query);
+    expect(onTheFly.instances.map((i) => i.start)).toEqual(['10', '11', '12', '13', '14'].map((d) => `2027-03-${d}T09:00:00.000Z`));
+    expect(onTheFly.instances[0]).toMatchObject({ eventId: id, uid: 'daily@h', recurrenceId: '20270310T090000Z' });
+
+    // A window straddling the horizon gets every instance exactly once.
+    const straddle = await alice.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2027-02-27T00:00:00Z', to: '2027-03-04T00:00:00Z' });
+    expect(straddle.instances.map((i) => i.start.slice(0, 10))).toEqual(['2027-02-27', '2027-02-28', '2027-03-01', '2027-03-02', '2027-03-03']);
+
+    // Six weeks later the job pushes the index forward (the job runs hourly; here it is called directly).
+    const later = new Date(now + 45 * DAY);
+    expect(await extendInstanceHorizon(db, 60, server.app.services.calendarEvents.limits, later)).toBeGreaterThanOrEqual(1);
+    const extended = await db.selectFrom('calendar_events').select('expanded_until').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(extended.expanded_until!.getTime()).toBe(later.getTime() + 60 * DAY);
+    expect(await indexed()).toBe(105);
+    expect((await alice.request('CalendarEvent/query', query)).instances).toEqual(onTheFly.instances);
+    // Not due again until the horizon comes within the slack.
+    expect(await extendInstanceHorizon(db, 60, server.app.services.calendarEvents.limits, later)).toBe(0);
+  });
+});
