@@ -75,7 +75,12 @@ export function calendarJobs(options: { retentionDays: number; horizonDays: numb
       intervalMs: CalendarLimits.horizonJobIntervalMs,
       run: async (db: Db, log: Logger) => {
         let extended = 0;
-        for (let n = -1; n !== 0; ) extended += n = await extendInstanceHorizon(db, options.horizonDays, options.limits, options.clock());
+        // Batches until nothing is due; bounded so one run cannot spin (a dense series needs several passes).
+        for (let pass = 0; pass < 50; pass++) {
+          const n = await extendInstanceHorizon(db, options.horizonDays, options.limits, options.clock());
+          extended += n;
+          if (n === 0) break;
+        }
         if (extended > 0) log.info({ extended }, 'extended the occurrence index horizon');
       },
     },

@@ -102,7 +102,8 @@ export async function planIndex(obj: ParsedCalendarObject, from: Date, until: Da
       }
       throw error;
     }
-    if (rows.length + chunk.length > maxRows) return { rows, expandedUntil: cursor };
+    // The first window is always taken, so every call makes progress.
+    if (rows.length > 0 && rows.length + chunk.length > maxRows) return { rows, expandedUntil: cursor };
     for (const instance of chunk) rows.push(toRowInput(instance));
     cursor = next;
   }
