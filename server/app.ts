@@ -26,7 +26,7 @@ import { directoryHandlers } from './directory/directory.handlers.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { galTombstonePruneJob } from './directory/tombstone-prune.job.ts';
 import { calendarJobs } from './calendar/calendar-jobs.ts';
-import { calendarFeed } from './calendar/calendar.feed.ts';
+import { calendarFeed, calendarListFeed } from './calendar/calendar.feed.ts';
 import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { CalendarService } from './calendar/calendar.service.ts';
 import { CalendarEventService } from './calendar/event.service.ts';
@@ -95,6 +95,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   });
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
+  pushHub.registerFeed('calendars', calendarListFeed(calendars));
   pushHub.registerFeed('gal', galFeed(db));
   // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
   const loginGuard = new LoginGuard({
