@@ -1,6 +1,10 @@
+import { ErrorCode } from '../../protocol/index.ts';
+import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
 import type { ScopeFeed } from '../sync/push-hub.ts';
 import { requireAccess, viewerOfKey, viewKeyOf } from './calendar-access.ts';
+import { CalendarLimits } from './calendar-limits.ts';
+import type { CalendarService } from './calendar.service.ts';
 import { changesForPush } from './event-changes.ts';
 import type { CalendarEventService } from './event.service.ts';
 
@@ -19,6 +23,24 @@ export function calendarFeed(events: CalendarEventService): ScopeFeed {
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number, viewKey: string): Promise<unknown> {
       return changesForPush(events, scopeId.slice('cal:'.length), fromModseq, toModseq, viewerOfKey(viewKey));
+    },
+  };
+}
+
+/**
+ * Push for `calendars:<accountId>` (an account's calendar list): only the
+ * account itself may follow it. The payload is a Calendar/changes result for
+ * (from, to], or null above maxPushChanges entries.
+ */
+export function calendarListFeed(calendars: CalendarService): ScopeFeed {
+  return {
+    async authorize(session: Session, scopeId: string): Promise<string> {
+      if (scopeId !== `calendars:${session.account.id}`) throw new DmciError(ErrorCode.FORBIDDEN, 'only its account may follow a calendar list');
+      return 'self';
+    },
+    async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
+      const result = await calendars.listChanges(scopeId.slice('calendars:'.length), { sinceState: String(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
+      return result.hasMoreChanges ? null : result;
     },
   };
 }

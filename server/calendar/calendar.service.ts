@@ -75,7 +75,11 @@ export class CalendarService {
   }
 
   async changes(actor: Actor, args: MethodArgs<'Calendar/changes'>): Promise<MethodResult<'Calendar/changes'>> {
-    const accountId = accountOf(actor);
+    return this.listChanges(accountOf(actor), args);
+  }
+
+  /** Calendar/changes for an account; `upTo` bounds the answer (push sends exactly (from, to]). */
+  async listChanges(accountId: string, args: MethodArgs<'Calendar/changes'>, upTo?: number): Promise<MethodResult<'Calendar/changes'>> {
     const since = args.sinceState !== undefined ? decodeCursor(args.sinceState) : null;
     if (since && (since.initial || since.window)) throw new DmciError(ErrorCode.INVALID_STATE, 'not a calendar-list state');
     return this.db
@@ -83,7 +87,7 @@ export class CalendarService {
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
         const scope = await readScope(trx, listScopeOf(accountId));
-        const modseq = scope?.modseq ?? 0;
+        const modseq = Math.min(scope?.modseq ?? 0, upTo ?? Infinity);
         if (!since) {
           const ids = await liveListEntryIds(trx, accountId);
           const rendered = await renderCalendars(trx, accountId, ids);

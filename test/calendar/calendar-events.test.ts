@@ -248,6 +248,20 @@ describe('CalendarEvent/query over the samples', () => {
     expect(before.instances.filter((i) => i.allDay)).toEqual([]);
   });
 
+  it('places a floating event in the query zone, matching the range precisely', async () => {
+    const ics = simpleEvent({ uid: 'floating@test', start: '2026-12-05T09:00:00Z' }).replace(/(DTSTART|DTEND):(\d{8}T\d{6})Z/g, '$1:$2');
+    const set = await alice.request('CalendarEvent/set', { calendarId, create: { f: { ics } } });
+    const id = set.created.f!.id;
+    const find = async (from: string, to: string, timeZone: string) =>
+      (await alice.request('CalendarEvent/query', { calendarIds: [calendarId], from, to, timeZone })).instances.filter((i) => i.eventId === id);
+    expect(await find('2026-12-05T13:00:00Z', '2026-12-05T15:00:00Z', 'America/New_York')).toMatchObject([
+      { start: '2026-12-05T14:00:00.000Z', end: '2026-12-05T15:00:00.000Z', floating: true, tzid: null, startLocal: '2026-12-05T09:00:00' },
+    ]);
+    expect(await find('2026-12-05T09:00:00Z', '2026-12-05T10:00:00Z', 'America/New_York')).toEqual([]);
+    expect(await find('2026-12-05T09:00:00Z', '2026-12-05T10:00:00Z', 'UTC')).toHaveLength(1);
+    expect(await find('2026-12-04T18:00:00Z', '2026-12-04T20:00:00Z', 'Pacific/Kiritimati')).toMatchObject([{ start: '2026-12-04T19:00:00.000Z' }]);
+  });
+
   it('refuses a bad range and an unknown zone', async () => {
     await expect(alice.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2026-12-20T00:00:00Z', to: '2026-12-01T00:00:00Z' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENTS' });
     await expect(alice.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2026-01-01T00:00:00Z', to: '2030-01-01T00:00:00Z' })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });

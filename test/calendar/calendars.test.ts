@@ -98,3 +98,20 @@ describe('calendars', () => {
     expect(self.notUpdated[id]!.code).toBe('INVALID_ARGUMENTS');
   });
 });
+
+describe('push for the calendar list', () => {
+  it('pushes calendars:<accountId> changes to its own account only', async () => {
+    const listScope = `calendars:${bob.welcome!.account.id}`;
+    const sub = await bob.request('Push/subscribe', { scopes: [{ scope: listScope }] });
+    expect(sub.subscribed.map((s) => s.scope)).toEqual([listScope]);
+    const refused = await alice.request('Push/subscribe', { scopes: [{ scope: listScope }] });
+    expect(refused.notSubscribed[listScope]!.code).toBe('FORBIDDEN');
+
+    const received = new Promise<{ scope: string; changes?: unknown }>((resolve) => bob.once('push', resolve));
+    const shared = (await alice.request('Calendar/set', { create: { s: { name: 'Shared later' } } })).created.s!;
+    await alice.request('Calendar/set', { update: { [shared.id]: { shareWith: { 'bob@example.com': 'read' } } } });
+    const push = await received;
+    expect(push.scope).toBe(listScope);
+    expect((push.changes as { created: Array<{ id: string }> }).created.map((c) => c.id)).toEqual([shared.id]);
+  });
+});
