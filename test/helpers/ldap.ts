@@ -46,7 +46,7 @@ export function parseLdif(text: string): LdifEntry[] {
   const entries: LdifEntry[] = [];
   for (const block of unfolded.split(/\n\s*\n/)) {
     const lines = block.split('\n').filter((l) => l && !l.startsWith('#'));
-    if (lines.length === 0 || !/^dn::? /.test(lines[0]!)) continue;
+    if (lines.length === 0 || !/^dn::?( |$)/.test(lines[0]!)) continue;
     const value = (line: string) => {
       const b64 = /^[^:]+:: (.*)$/.exec(line);
       if (b64) {
@@ -54,7 +54,7 @@ export function parseLdif(text: string): LdifEntry[] {
         const textValue = bytes.toString('utf8');
         return Buffer.from(textValue, 'utf8').equals(bytes) ? textValue : `base64:${b64[1]}`;
       }
-      return line.slice(line.indexOf(': ') + 2);
+      return line.includes(': ') ? line.slice(line.indexOf(': ') + 2) : '';
     };
     const entry: LdifEntry = { dn: value(lines[0]!), attrs: {} };
     for (const line of lines.slice(1)) {
