@@ -1,9 +1,8 @@
-import { PasswordHasher } from '../server/accounts/password-hasher.ts';
-import { AccountService } from '../server/accounts/account.service.ts';
 import { systemActor } from '../server/accounts/actor.ts';
-import { createDatabase } from '../server/db/database.ts';
-import { migrateToLatest } from '../server/db/migrate.ts';
-import { DomainService } from '../server/domains/domain.service.ts';
+import { withServices } from '../server/cli/cli-context.ts';
+import { loadConfig } from '../server/config/config.ts';
+import { createLogger } from '../server/log/logger.ts';
+import { BENCH_PASSWORD, prepareDatabase } from './support/cluster-setup.ts';
 import { BenchChild } from './support/child.ts';
 import { benchDatabase } from './support/database.ts';
 import { percentiles, round } from './support/stats.ts';
@@ -24,7 +23,6 @@ import { percentiles, round } from './support/stats.ts';
 const SOCKETS_PER_WORKER = 5000;
 const SOURCE_ADDRESSES = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 1}`);
 const SESSIONS_PER_USER = 100;
-const PASSWORD = 'bench password 1';
 
 interface Memory {
   heapUsed: number;
@@ -59,13 +57,11 @@ export async function run(args: string[]): Promise<object> {
 }
 
 async function createUsers(url: string, count: number): Promise<Array<{ login: string; password: string }>> {
-  const { db } = createDatabase({ url, poolSize: 4, applicationName: 'dmci-bench' });
-  await migrateToLatest(db);
-  const accounts = new AccountService(db, new PasswordHasher({ concurrency: 4, memoryKiB: 1024 }), 3_600_000);
-  await new DomainService(db).create(systemActor, 'bench.example');
-  const users = Array.from({ length: count }, (_, i) => ({ login: `user${i}@bench.example`, password: PASSWORD }));
-  for (const user of users) await accounts.create(systemActor, { email: user.login, displayName: user.login, password: PASSWORD, role: 'user' });
-  await db.destroy();
+  const users = Array.from({ length: count }, (_, i) => ({ login: `user${i}@bench.example`, password: BENCH_PASSWORD }));
+  await prepareDatabase(url);
+  await withServices(loadConfig({ DATABASE_URL: url, DMCI_ARGON2_MEMORY_KIB: '1024' }), createLogger('warn'), async ({ accounts }) => {
+    for (const user of users) await accounts.create(systemActor, { email: user.login, displayName: user.login, password: BENCH_PASSWORD, role: 'user' });
+  });
   return users;
 }
 
