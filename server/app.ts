@@ -1,14 +1,11 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { AccountService } from './accounts/account.service.ts';
 import { adminHandlers } from './accounts/admin.handlers.ts';
 import { coreHandlers } from './accounts/account.handlers.ts';
-import { PasswordHasher } from './accounts/password-hasher.ts';
 import { ClusterBus } from './cluster/cluster-bus.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Db } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
-import { DomainService } from './domains/domain.service.ts';
 import { Dispatcher } from './gateway/dispatcher.ts';
 import { Gateway } from './gateway/gateway.ts';
 import type { HandlerTable } from './gateway/request-context.ts';
@@ -17,19 +14,15 @@ import { Metrics } from './ops/metrics.ts';
 import { OpsServer, type Readiness } from './ops/ops-server.ts';
 import { IpScreen } from './security/ip-screen.ts';
 import { LoginGuard } from './security/login-guard.ts';
-import type { Services } from './services.ts';
+import { createServices, type Services } from './services.ts';
 import { SessionRegistry } from './sessions/session-registry.ts';
 import { MaintenanceJobs } from './maintenance.ts';
-import { registerAccountEntries } from './directory/account-entries.ts';
 import { galFeed } from './directory/directory.feed.ts';
 import { directoryHandlers } from './directory/directory.handlers.ts';
-import { DirectoryService } from './directory/directory.service.ts';
 import { galTombstonePruneJob } from './directory/tombstone-prune.job.ts';
 import { calendarJobs } from './calendar/calendar-jobs.ts';
 import { calendarFeed, calendarListFeed } from './calendar/calendar.feed.ts';
 import { calendarHandlers } from './calendar/calendar.handlers.ts';
-import { CalendarService } from './calendar/calendar.service.ts';
-import { CalendarEventService } from './calendar/event.service.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
@@ -71,15 +64,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
   await bus.start();
 
-  const hasher = new PasswordHasher({ concurrency: config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
-  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
-  const domains = new DomainService(db);
-  registerAccountEntries(accounts, domains);
-  const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
-  const calendars = new CalendarService(db, bus);
-  accounts.onAccountCreated(calendars.createDefaultCalendar);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
-  const services: Services = { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
+  const services = createServices({ db, bus, config });
+  const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
   const pushHub = new PushHub({
@@ -94,9 +80,9 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     maxScopesPerSession: 1000,
   });
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
+  pushHub.registerFeed('gal', galFeed(db));
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('calendars', calendarListFeed(calendars));
-  pushHub.registerFeed('gal', galFeed(db));
   // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
   const loginGuard = new LoginGuard({
     failures: config.DMCI_SCREEN_FAILURES,
@@ -116,8 +102,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     ipScreen,
   });
   const jobs = new MaintenanceJobs(db, log);
-  jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
   for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
+  jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {
