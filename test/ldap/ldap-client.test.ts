@@ -328,6 +328,19 @@ describe('limits and paging', () => {
     expect(pages).toBe(Math.ceil((VISIBLE_IN_EXAMPLE + 1) / 7));
   });
 
+  it('answers timeLimitExceeded (3) when the database cannot finish within the time limit', async () => {
+    // Another transaction holds the table, so the search waits until its statement_timeout (the client's 1 s) fires.
+    const { sql } = await import('kysely');
+    const locked = server.app.db.transaction().execute(async (trx) => {
+      await sql`lock table directory_entries in access exclusive mode`.execute(trx);
+      await sql`select pg_sleep(3)`.execute(trx);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const result = await (await boundAs()).search(BASE, { filter: '(cn=ab*)', timeLimit: 1 });
+    expect(result.code).toBe(3);
+    await locked;
+  });
+
   it('refuses a cookie from another search', async () => {
     const c = await boundAs();
     const first = await c.search(BASE, { filter: '(sn=Filler)', attributes: ['1.1'] }, [pagedControl(5)]);
