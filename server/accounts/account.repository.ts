@@ -72,12 +72,12 @@ export async function insertResumeToken(db: Db, row: { token_hash: Buffer; accou
   await db.insertInto('resume_tokens').values(row).execute();
 }
 
-export async function findResumeToken(db: Db, tokenHash: Buffer) {
-  return db.selectFrom('resume_tokens').selectAll().where('token_hash', '=', tokenHash).where('expires_at', '>', sql<Date>`now()`).executeTakeFirst();
-}
-
-export async function deleteResumeToken(db: Db, tokenHash: Buffer) {
-  await db.deleteFrom('resume_tokens').where('token_hash', '=', tokenHash).execute();
+/**
+ * Removes an unexpired token and returns it, in one statement: of two
+ * concurrent redemptions of the same token only one gets the row.
+ */
+export async function takeResumeToken(db: Db, tokenHash: Buffer) {
+  return db.deleteFrom('resume_tokens').where('token_hash', '=', tokenHash).where('expires_at', '>', sql<Date>`now()`).returningAll().executeTakeFirst();
 }
 
 export async function deleteResumeTokensOfSession(db: Db, accountId: string, sessionId: string) {

@@ -7,16 +7,15 @@ import { findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
 import { requireAdmin, requireDomainAdmin, requireMayGrant, type Actor } from './actor.ts';
 import {
-  deleteResumeToken,
   deleteResumeTokensOf,
   deleteResumeTokensOfSession,
   findAccountByEmail,
   findAccountById,
-  findResumeToken,
   insertAccount,
   insertResumeToken,
   listAccounts,
   setPasswordHash,
+  takeResumeToken,
   updateAccount,
   type AccountWithDomain,
 } from './account.repository.ts';
@@ -87,9 +86,8 @@ export class AccountService {
    */
   async redeemResumeToken(token: string): Promise<(AuthOutcome & { sessionId?: string }) | undefined> {
     const tokenHash = hashToken(token);
-    const stored = await findResumeToken(this.db, tokenHash);
+    const stored = await takeResumeToken(this.db, tokenHash);
     if (!stored) return undefined;
-    await deleteResumeToken(this.db, tokenHash);
     const account = await findAccountById(this.db, stored.account_id);
     if (!account) return undefined;
     if (!account.enabled) return { ok: false, reason: 'disabled' };
