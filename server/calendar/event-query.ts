@@ -67,11 +67,14 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
     if (found.length > max) throw tooMany();
   };
 
-  const indexed = await queryIndexedInstances(svc.db, calendarIds, from, to, slack, max + 1);
-  if (indexed.length > max) throw tooMany();
+  // Wider than the answer by the slack: allow for the rows the precise filter drops.
+  const indexed = await queryIndexedInstances(svc.db, calendarIds, from, to, slack, 2 * max);
+  if (indexed.length >= 2 * max) throw tooMany();
   for (const row of indexed) add(row);
 
   // Past the horizon: expand on the fly whatever starts after each event's index ends.
+  // One expansion may yield as many instances as a whole query may return.
+  const expandLimits = { ...svc.limits, maxInstancesPerExpansion: max };
   const wideFrom = new Date(from.getTime() - slack);
   const wideTo = new Date(to.getTime() + slack);
   for (const event of await eventsExpandedBefore(svc.db, calendarIds, wideTo, wideFrom)) {
@@ -79,7 +82,7 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
     const indexedUntil = event.expanded_until!;
     const obj = parseCalendarObject(event.ics!, svc.limits);
     const windowFrom = wideFrom > indexedUntil ? wideFrom : indexedUntil;
-    for (const inst of instancesOverlapping(obj, windowFrom, wideTo, svc.limits)) {
+    for (const inst of instancesOverlapping(obj, windowFrom, wideTo, expandLimits)) {
       if (inst.start < indexedUntil) continue;
       add({
         event_id: event.id,

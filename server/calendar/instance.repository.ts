@@ -85,9 +85,10 @@ export interface IndexedInstance {
 }
 
 /**
- * Indexed instances overlapping [from, to) in the given calendars; wall-clock
- * rows (floating, all-day) are matched against the range widened by `slackMs`
- * and must be placed and filtered precisely by the caller.
+ * Indexed instances that may overlap [from, to) in the given calendars: one
+ * GiST range probe widened by `slackMs` (wall-clock rows — floating, all-day —
+ * can sit that far from their real instant). The caller places wall-clock rows
+ * in the viewer's zone and filters every row precisely.
  */
 export async function queryIndexedInstances(db: Db, calendarIds: readonly string[], from: Date, to: Date, slackMs: number, limit: number): Promise<IndexedInstance[]> {
   const wideFrom = new Date(from.getTime() - slackMs);
@@ -98,10 +99,7 @@ export async function queryIndexedInstances(db: Db, calendarIds: readonly string
            i.classification, e.classification as event_classification, i.is_override, i.summary, i.location
       from event_instances i join calendar_events e on e.id = i.event_id
      where i.calendar_id = any(${[...calendarIds]}::uuid[])
-       and (
-         (not i.floating and not i.all_day and i.during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)'))
-         or ((i.floating or i.all_day) and i.during && tstzrange(${wideFrom}::timestamptz, ${wideTo}::timestamptz, '[)'))
-       )
+       and i.during && tstzrange(${wideFrom}::timestamptz, ${wideTo}::timestamptz, '[)')
      limit ${limit}
   `.execute(db);
   return result.rows;

@@ -42,7 +42,13 @@ export async function eventsInWindow(db: Db, calendarId: string, window: WindowD
     if (found.has(row.id) || (only && !only.has(row.id)) || !row.ics || !row.expanded_until) continue;
     const indexedUntil = row.expanded_until;
     const obj = parseCalendarObject(row.ics, limits);
-    if (instancesOverlapping(obj, from > indexedUntil ? from : indexedUntil, to, limits).some((i) => i.start >= indexedUntil)) found.add(row.id);
+    try {
+      if (instancesOverlapping(obj, from > indexedUntil ? from : indexedUntil, to, limits).some((i) => i.start >= indexedUntil)) found.add(row.id);
+    } catch (error) {
+      // Too many instances to list in the window: it certainly touches it.
+      if ((error as { code?: string }).code !== 'LIMIT_EXCEEDED') throw error;
+      found.add(row.id);
+    }
   }
   return found;
 }

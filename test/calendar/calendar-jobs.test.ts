@@ -83,3 +83,17 @@ describe('the occurrence index horizon', () => {
     expect(await extendInstanceHorizon(db, 60, server.app.services.calendarEvents.limits, later)).toBe(0);
   });
 });
+
+describe('the occurrence index', () => {
+  it('answers time-range probes through the GiST index on (calendar_id, during)', async () => {
+    const plan = await db.connection().execute(async (conn) => {
+      await sql`set enable_seqscan = off`.execute(conn);
+      const result = await sql<{ 'QUERY PLAN': string }>`
+        explain select event_id from event_instances
+         where calendar_id = any(${[calendarId]}::uuid[]) and during && tstzrange('2027-03-01', '2027-04-01', '[)')`.execute(conn);
+      await sql`reset enable_seqscan`.execute(conn);
+      return result.rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('event_instances_during');
+  });
+});
