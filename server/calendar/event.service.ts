@@ -99,7 +99,10 @@ export class CalendarEventService {
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
     const { calendarId } = args;
-    await requireAccess(this.db, calendarId, accountOf(actor), 'write');
+    const access = await requireAccess(this.db, calendarId, accountOf(actor), 'write');
+    // You cannot change what you cannot see: private events only for those who may read them.
+    const hidden = (row: { classification: string }) => eventViewLevel(access, row.classification) !== 'full';
+    const hiddenError = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} is private: only the owner and delegates with private access may change it` });
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
     const destroys = (args.destroy ?? []).map((d) => (typeof d === 'string' ? { id: d, ifVersion: undefined } : d));
@@ -173,6 +176,7 @@ export class CalendarEventService {
           const parsed = parsedUpdates.get(id)!;
           const row = live.get(id);
           if (!row) result.notUpdated[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+          else if (hidden(row)) result.notUpdated[id] = hiddenError(id);
           else if (value.ifVersion !== undefined && value.ifVersion !== row.version) result.notUpdated[id] = versionMismatch(row.version, value.ifVersion);
           else if (!parsed.ok) result.notUpdated[id] = parsed.error;
           else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
@@ -189,6 +193,7 @@ export class CalendarEventService {
         for (const { id, ifVersion } of destroys) {
           const row = live.get(id);
           if (!row || result.destroyed.includes(id)) result.notDestroyed[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+          else if (hidden(row)) result.notDestroyed[id] = hiddenError(id);
           else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
           else {
             await deleteInstances(trx, id);

@@ -111,6 +111,21 @@ describe('the owner and a delegate with private access', () => {
   });
 });
 
+describe('a writer without private access', () => {
+  it('may not change or destroy a private event it sees as time only', async () => {
+    await server.createAccount('erin@example.com');
+    const erin = await server.connect('erin@example.com');
+    await alice.request('Calendar/set', { update: { [calendarId]: { shareWith: { 'erin@example.com': 'write' } } } });
+    const update = await erin.request('CalendarEvent/set', { calendarId, update: { [privateId]: { ics: sample('private-tentative-kolkata.ics') } } });
+    expect(update.notUpdated[privateId]!.code).toBe('FORBIDDEN');
+    const destroy = await erin.request('CalendarEvent/set', { calendarId, destroy: [privateId] });
+    expect(destroy.notDestroyed[privateId]!.code).toBe('FORBIDDEN');
+    // The delegate with private access may.
+    const byDelegate = await carol.request('CalendarEvent/set', { calendarId, update: { [privateId]: { ics: sample('private-tentative-kolkata.ics') } } });
+    expect(Object.keys(byDelegate.updated)).toEqual([privateId]);
+  });
+});
+
 describe('a free/busy-only grantee', () => {
   it('sees the calendar in its list but no events', async () => {
     await server.createAccount('dave@example.com');
