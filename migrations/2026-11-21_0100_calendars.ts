@@ -95,6 +95,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create unique index calendar_events_uid on calendar_events (calendar_id, uid) where not deleted`.execute(db);
   await sql`create unique index calendar_events_idempotency on calendar_events (calendar_id, idempotency_key) where idempotency_key is not null`.execute(db);
   await db.schema.createIndex('calendar_events_changes').on('calendar_events').columns(['calendar_id', 'modseq', 'id']).execute();
+  // Initial syncs page live events by id.
+  await sql`create index calendar_events_live on calendar_events (calendar_id, id) where not deleted`.execute(db);
   await sql`create index calendar_events_horizon on calendar_events (expanded_until) where expanded_until is not null and not deleted`.execute(db);
   await sql`create index calendar_events_tombstones on calendar_events (deleted_at) where deleted`.execute(db);
 
