@@ -47,6 +47,12 @@ export type GalResultRow = GalRow & { sort_name: string };
 
 /** Visible entries matching `where`, in (lower(display_name), id) order: the order of the browse index, and a stable paging key. */
 export async function searchGal(db: Db, query: GalQuery): Promise<GalResultRow[]> {
+  const { rows } = await galQuery(query).execute(db);
+  return rows;
+}
+
+/** The statement searchGal runs (exported so tests can EXPLAIN it). */
+export function galQuery(query: GalQuery): RawBuilder<GalResultRow> {
   const { needs } = query;
   const only = query.only
     ? query.only.by === 'mail'
@@ -54,7 +60,7 @@ export async function searchGal(db: Db, query: GalQuery): Promise<GalResultRow[]
       : sql`and e.id = ${query.only.value}::uuid`
     : sql``;
   const after = query.after ? sql`and (lower(e.display_name), e.id) > (${query.after.name}, ${query.after.id}::uuid)` : sql``;
-  const { rows } = await sql<GalResultRow>`
+  return sql<GalResultRow>`
     select e.id, e.kind, e.email, e.display_name, e.given_name, e.surname, e.title, e.department, e.company, e.office,
       e.business_phone, e.mobile_phone, e.resource_type, e.capacity, e.location, e.created_at, e.updated_at, e.photo_type,
       ${needs.photo ? sql`e.photo` : sql`null::bytea`} as photo,
@@ -73,8 +79,7 @@ export async function searchGal(db: Db, query: GalQuery): Promise<GalResultRow[]
     left join directory_entries m on m.id = e.manager_id and m.visible and m.domain_id = e.domain_id
     where e.domain_id = ${query.domainId} and e.visible and ${query.where} ${only} ${after}
     order by lower(e.display_name), e.id
-    limit ${query.limit}`.execute(db);
-  return rows;
+    limit ${query.limit}`;
 }
 
 /** Whether a visible entry with this RDN exists (to tell noSuchObject from an empty result). */
