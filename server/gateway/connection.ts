@@ -23,6 +23,8 @@ import type { GatewayContext } from './gateway-context.ts';
 
 type State = 'awaiting-hello' | 'authenticating' | 'open' | 'closed';
 
+const BINARY = { binary: true } as const;
+
 /**
  * One WebSocket connection on 8390, from upgrade to close. It owns the
  * handshake and the request loop; every failure in it ends either as an error
@@ -65,7 +67,7 @@ export class Connection implements SessionTransport {
 
   sendEncoded(bytes: Uint8Array): boolean {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
-    this.ws.send(bytes, { binary: true });
+    this.ws.send(bytes, BINARY);
     this.ctx.metrics.bytesOut.inc(bytes.byteLength);
     return true;
   }

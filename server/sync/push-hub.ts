@@ -211,7 +211,7 @@ export class PushHub {
       group.members.push(follower);
     }
     let resyncBytes: Uint8Array | undefined;
-    const resync = () => (resyncBytes ??= encodeFrame({ type: 'push', scope: entry.id, newState: encodeState(target), resync: true } satisfies PushFrame));
+    const resync = () => (resyncBytes ??= asBuffer(encodeFrame({ type: 'push', scope: entry.id, newState: encodeState(target), resync: true } satisfies PushFrame)));
 
     for (const group of groups.values()) {
       const ready: Follower[] = [];
@@ -221,7 +221,7 @@ export class PushHub {
           this.options.metrics.slowConsumers.inc();
           follower.session.transport.close(CloseCode.SLOW_CONSUMER, 'send buffer kept growing; reconnect and call /changes');
         } else if (buffered >= this.options.highWaterBytes) {
-          this.send(follower, resync(), target, 'resync');
+          if (this.send(follower, resync(), target)) this.options.metrics.pushFrames.inc({ kind: 'resync' });
         } else {
           ready.push(follower);
         }
@@ -234,16 +234,18 @@ export class PushHub {
       const bytes =
         changes === null
           ? resync()
-          : encodeFrame({ type: 'push', scope: entry.id, oldState: encodeState(group.from), newState: encodeState(target), changes } satisfies PushFrame);
-      for (const follower of ready) this.send(follower, bytes, target, changes === null ? 'resync' : 'delta');
+          : asBuffer(encodeFrame({ type: 'push', scope: entry.id, oldState: encodeState(group.from), newState: encodeState(target), changes } satisfies PushFrame));
+      let sent = 0;
+      for (const follower of ready) if (this.send(follower, bytes, target)) sent++;
+      this.options.metrics.pushFrames.inc({ kind: changes === null ? 'resync' : 'delta' }, sent);
     }
   }
 
-  private send(follower: Follower, bytes: Uint8Array, target: number, kind: 'delta' | 'resync'): void {
+  private send(follower: Follower, bytes: Uint8Array, target: number): boolean {
     // The follower may have unsubscribed or closed while changes were loading.
-    if (this.options.sessions.get(follower.session.id) !== follower.session) return;
-    if (follower.session.transport.sendEncoded(bytes)) this.options.metrics.pushFrames.inc({ kind });
+    if (this.options.sessions.get(follower.session.id) !== follower.session) return false;
     follower.sentModseq = target;
+    return follower.session.transport.sendEncoded(bytes);
   }
 
   private closeScope(entry: FollowedScope): void {
@@ -255,4 +257,9 @@ export class PushHub {
     entry.followers.clear();
     this.scopes.delete(entry.id);
   }
+}
+
+/** ws would wrap a plain Uint8Array in a new Buffer on every send: wrap it once for the whole fan-out. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
