@@ -8,6 +8,7 @@ import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { runServer } from '../main.ts';
 import { withServices } from './cli-context.ts';
+import { registerDirectoryCommands } from './directory-commands.ts';
 import { readPassword } from './read-password.ts';
 import { printTable } from './output.ts';
 
@@ -124,6 +125,8 @@ export async function main(argv: string[]): Promise<number> {
         print(json, account, `password of ${account.email} changed; its sessions were closed`);
       })(),
     );
+
+  registerDirectoryCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
 
   try {
     await program.parseAsync(argv);
