@@ -16,7 +16,7 @@ export interface LdapLimits {
   maxFilterBytes: number;
   /** DMCI_LDAP_IDLE_TIMEOUT_MS: a connection with no traffic for this long is closed. */
   idleTimeoutMs: number;
-  /** DMCI_LDAP_MAX_CONNECTIONS: open LDAP and LDAPS connections on this node, together. */
+  /** DMCI_LDAP_MAX_CONNECTIONS: open connections per port (LDAP and LDAPS each) on this node. */
   maxConnections: number;
 }
 
