@@ -45,6 +45,7 @@ export class Gateway {
   private sweepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
+  private emptyWaiters: Array<() => void> = [];
   private nextConnId = 1;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -119,10 +120,17 @@ export class Gateway {
     clearInterval(this.sweepTimer);
     clearInterval(this.heartbeatTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await Promise.race([this.waitForIdle(), new Promise((resolve) => setTimeout(resolve, graceMs))]);
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([this.waitForIdle(), new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(graceTimer); // else it holds the process open for the whole grace period after a quick drain
     for (const connection of this.connections) connection.close(CloseCode.GOING_AWAY, 'server shutting down; reconnect elsewhere');
-    // Give close frames a moment to leave, then cut whatever is left.
-    await new Promise((resolve) => setTimeout(resolve, Math.min(500, graceMs)));
+    // Give close frames a moment to leave (until every client answered, at most 500 ms), then cut whatever is left.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.connections.size === 0 ? resolve() : this.emptyWaiters.push(resolve))),
+      new Promise((resolve) => (timer = setTimeout(resolve, Math.min(500, graceMs)))),
+    ]);
+    clearTimeout(timer);
     for (const connection of this.connections) connection.terminate();
     this.server.closeAllConnections();
     await closed;
@@ -158,6 +166,7 @@ export class Gateway {
     else this.perAddress.set(connection.remoteAddress, remaining);
     this.deps.metrics.connectionsOpen.dec();
     this.notifyIfIdle();
+    if (this.connections.size === 0 && this.emptyWaiters.length > 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
   }
 
   /** Closes sockets that did not authenticate within the deadline. */
