@@ -86,7 +86,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('deleted', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('deleted_at', 'timestamptz')
     .addColumn('idempotency_key', 'text')
-    // Instances starting before this instant are in event_instances; null = all of them.
+    // event_instances holds the instances starting in [expanded_from, expanded_until); null = unbounded on that side.
+    .addColumn('expanded_from', 'timestamptz')
     .addColumn('expanded_until', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -98,6 +99,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Initial syncs page live events by id.
   await sql`create index calendar_events_live on calendar_events (calendar_id, id) where not deleted`.execute(db);
   await sql`create index calendar_events_horizon on calendar_events (expanded_until) where expanded_until is not null and not deleted`.execute(db);
+  await sql`create index calendar_events_index_start on calendar_events (calendar_id, expanded_from) where expanded_from is not null and not deleted`.execute(db);
   await sql`create index calendar_events_tombstones on calendar_events (deleted_at) where deleted`.execute(db);
 
   await db.schema

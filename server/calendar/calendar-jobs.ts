@@ -4,7 +4,7 @@ import type { MaintenanceJob } from '../maintenance.ts';
 import { raiseMinModseq } from '../sync/sync-scope.repository.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { listScopeOf, pruneListTombstones } from './calendar.repository.ts';
-import { lockEventsToExtend, pruneEventTombstones, setExpandedUntil } from './event.repository.ts';
+import { lockEventsToExtend, pruneEventTombstones, setIndexBounds } from './event.repository.ts';
 import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
 import { planIndex } from './instance-index.ts';
 import { insertInstances } from './instance.repository.ts';
@@ -54,7 +54,7 @@ export async function extendInstanceHorizon(db: Db, horizonDays: number, limits:
       const target = obj.lastEnd && obj.lastEnd <= horizon ? null : horizon;
       const plan = await planIndex(obj, from, target, limits, CalendarLimits.maxIndexedInstancesPerEvent);
       await insertInstances(trx, event.calendar_id, event.id, plan.rows);
-      await setExpandedUntil(trx, event.id, plan.expandedUntil);
+      await setIndexBounds(trx, event.id, { until: plan.expandedUntil });
     }
     return events.length;
   });

@@ -12,6 +12,8 @@ export const CalendarLimits = {
   maxQueryRangeDays: 732,
   /** Instances one query may gather before paging; more → LIMIT_EXCEEDED (narrow the range). */
   maxQueryInstances: 20_000,
+  /** The index reaches this far into the past at write time; older instances are expanded on the fly. */
+  indexPastDays: 366,
   /** Instance rows the write path stores per event; the rest is expanded on the fly. */
   maxIndexedInstancesPerEvent: 5_000,
   /** Expansion works in windows of this many days, yielding to the event loop between them. */

@@ -8,7 +8,7 @@ export function parseEventText(text: string, limits: IcalLimits): ParsedCalendar
   return parseCalendarObject(text, limits);
 }
 
-/** The columns stored beside the text (expanded_until is set by the index writer). */
+/** The columns stored beside the text (the index bounds are set by the index writer). */
 export function columnsOf(obj: ParsedCalendarObject): EventColumns {
   const components = [...(obj.master ? [obj.master] : []), ...obj.overrides];
   return {
@@ -19,6 +19,7 @@ export function columnsOf(obj: ParsedCalendarObject): EventColumns {
     last_end: obj.lastEnd,
     recurring: obj.recurring,
     classification: mostRestrictive(components.map((c) => c.classification)),
+    expanded_from: null,
     expanded_until: null,
   };
 }

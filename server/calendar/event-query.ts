@@ -4,22 +4,22 @@ import { DmciError } from '../errors.ts';
 import { eventViewLevel, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { opaqueUid } from './event-render.ts';
-import { eventsExpandedBefore } from './event.repository.ts';
+import { eventsNotFullyIndexed } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
 import { parseCalendarObject } from './ical/index.ts';
-import { instancesOverlapping, overlaps } from './instance-index.ts';
+import { overlaps, unindexedInstances } from './instance-index.ts';
 import { queryIndexedInstances, type IndexedInstance } from './instance.repository.ts';
 import { checkTimeZone, wallClockToInstant } from './zoned-time.ts';
 
 /**
  * CalendarEvent/query: expanded instances overlapping [from, to).
  *
- * Reads the occurrence index (GiST on (calendar_id, during)), so its cost
- * follows the size of the answer, not of the store. Events whose index ends
- * before `to` (unbounded series past the horizon) are expanded on the fly for
- * the part after their `expanded_until`. Floating and all-day rows are stored
- * as UTC wall clock: the index is read ±14 h wider for them, then each is
- * placed in the query's `timeZone` and filtered precisely.
+ * Reads the occurrence index (GiST on (calendar_id, during)), which sorts and
+ * cuts the page in PostgreSQL, so the cost follows the size of the range and
+ * the page, not of the store. The parts of a series the index does not hold
+ * (past its horizon, or more than a year back) are expanded on the fly and
+ * merged in. Floating and all-day instances are placed in the query's
+ * `timeZone` (stored as UTC wall clock; the index is probed ±14 h wider).
  */
 export async function queryInstances(svc: CalendarEventService, accesses: CalendarAccess[], args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
   const from = new Date(args.from);
@@ -28,69 +28,39 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
   if (to.getTime() - from.getTime() > CalendarLimits.maxQueryRangeDays * DAY_MS) {
     throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `a query covers at most ${CalendarLimits.maxQueryRangeDays} days`, { details: { limit: CalendarLimits.maxQueryRangeDays } });
   }
+  const max = CalendarLimits.maxQueryInstances;
+  const end = args.position + args.limit;
+  if (end > max) throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `position + limit may not exceed ${max}: narrow the range`, { details: { limit: max } });
   checkTimeZone(args.timeZone);
   const byCalendar = new Map(accesses.map((a) => [a.calendar.id, a]));
   const calendarIds = [...byCalendar.keys()];
-  const slack = CalendarLimits.floatingSlackMs;
-  const max = CalendarLimits.maxQueryInstances;
-  const tooMany = () => new DmciError(ErrorCode.LIMIT_EXCEEDED, `more than ${max} instances in range: narrow it`, { details: { limit: max } });
+  const slackMs = CalendarLimits.floatingSlackMs;
 
-  const found: EventInstance[] = [];
-  const add = (row: IndexedInstance) => {
-    const wall = row.floating || row.all_day;
-    const start = wall ? wallClockToInstant(row.start_at, args.timeZone) : row.start_at;
-    const end = wall ? wallClockToInstant(row.end_at, args.timeZone) : row.end_at;
-    if (!overlaps(start, end, from, to)) return;
-    const level = eventViewLevel(byCalendar.get(row.calendar_id)!, row.event_classification);
-    if (level === 'none') return;
-    const shown = level === 'full' || level === 'details';
-    found.push({
-      calendarId: row.calendar_id,
-      eventId: row.event_id,
-      uid: level === 'full' ? row.uid : opaqueUid(row.event_id),
-      recurrenceId: row.recurrence_id,
-      start: start.toISOString(),
-      end: end.toISOString(),
-      startLocal: row.start_local,
-      endLocal: row.end_local,
-      tzid: row.tzid,
-      allDay: row.all_day,
-      floating: row.floating,
-      busyType: row.busy_type as EventInstance['busyType'],
-      transparent: row.transparent,
-      status: row.status,
-      isOverride: row.is_override,
-      view: level,
-      summary: shown ? row.summary : null,
-      location: shown ? row.location : null,
-    });
-    if (found.length > max) throw tooMany();
-  };
+  // The first `end + 1` indexed rows suffice: the page is cut from their union with the on-the-fly rows.
+  const rows: IndexedInstance[] = await queryIndexedInstances(svc.db, calendarIds, { from, to, timeZone: args.timeZone, slackMs }, end + 1).catch((error: unknown) => {
+    if ((error as { code?: string }).code === '22023') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `unknown time zone ${JSON.stringify(args.timeZone)}`);
+    throw error;
+  });
 
-  // Wider than the answer by the slack: allow for the rows the precise filter drops.
-  const indexed = await queryIndexedInstances(svc.db, calendarIds, from, to, slack, 2 * max);
-  if (indexed.length >= 2 * max) throw tooMany();
-  for (const row of indexed) add(row);
-
-  // Past the horizon: expand on the fly whatever starts after each event's index ends.
   // One expansion may yield as many instances as a whole query may return.
   const expandLimits = { ...svc.limits, maxInstancesPerExpansion: max };
-  const wideFrom = new Date(from.getTime() - slack);
-  const wideTo = new Date(to.getTime() + slack);
-  for (const event of await eventsExpandedBefore(svc.db, calendarIds, wideTo, wideFrom)) {
+  const wideFrom = new Date(from.getTime() - slackMs);
+  const wideTo = new Date(to.getTime() + slackMs);
+  for (const event of await eventsNotFullyIndexed(svc.db, calendarIds, wideFrom, wideTo)) {
     await yieldToLoop();
-    const indexedUntil = event.expanded_until!;
     const obj = parseCalendarObject(event.ics!, svc.limits);
-    const windowFrom = wideFrom > indexedUntil ? wideFrom : indexedUntil;
-    for (const inst of instancesOverlapping(obj, windowFrom, wideTo, expandLimits)) {
-      if (inst.start < indexedUntil) continue;
-      add({
+    for (const inst of unindexedInstances(obj, { from: event.expanded_from, until: event.expanded_until }, wideFrom, wideTo, expandLimits)) {
+      const wall = inst.floating || inst.allDay;
+      const start = wall ? wallClockToInstant(inst.start, args.timeZone) : inst.start;
+      const instEnd = wall ? wallClockToInstant(inst.end, args.timeZone) : inst.end;
+      if (!overlaps(start, instEnd, from, to)) continue;
+      rows.push({
         event_id: event.id,
         calendar_id: event.calendar_id,
         uid: event.uid,
         recurrence_id: inst.recurrenceId,
-        start_at: inst.start,
-        end_at: inst.end,
+        start_at: start,
+        end_at: instEnd,
         start_local: inst.startLocal,
         end_local: inst.endLocal,
         tzid: inst.tzid,
@@ -105,10 +75,40 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
         summary: inst.summary,
         location: inst.location,
       });
+      if (rows.length > max + end + 1) throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `more than ${max} instances in range: narrow it`, { details: { limit: max } });
     }
   }
 
-  found.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : a.recurrenceId < b.recurrenceId ? -1 : 1));
-  const instances = found.slice(args.position, args.position + args.limit);
-  return { instances, position: args.position, hasMore: args.position + args.limit < found.length };
+  rows.sort(
+    (a, b) =>
+      a.start_at.getTime() - b.start_at.getTime() ||
+      (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : a.recurrence_id < b.recurrence_id ? -1 : a.recurrence_id > b.recurrence_id ? 1 : 0),
+  );
+  const instances: EventInstance[] = [];
+  for (const row of rows.slice(args.position, end)) {
+    const level = eventViewLevel(byCalendar.get(row.calendar_id)!, row.event_classification);
+    if (level === 'none') continue; // readers only get here; kept so the policy stays the one gate
+    const shown = level === 'full' || level === 'details';
+    instances.push({
+      calendarId: row.calendar_id,
+      eventId: row.event_id,
+      uid: level === 'full' ? row.uid : opaqueUid(row.event_id),
+      recurrenceId: row.recurrence_id,
+      start: row.start_at.toISOString(),
+      end: row.end_at.toISOString(),
+      startLocal: row.start_local,
+      endLocal: row.end_local,
+      tzid: row.tzid,
+      allDay: row.all_day,
+      floating: row.floating,
+      busyType: row.busy_type as EventInstance['busyType'],
+      transparent: row.transparent,
+      status: row.status,
+      isOverride: row.is_override,
+      view: level,
+      summary: shown ? row.summary : null,
+      location: shown ? row.location : null,
+    });
+  }
+  return { instances, position: args.position, hasMore: rows.length > end };
 }

@@ -12,6 +12,7 @@ export interface EventColumns {
   last_end: Date | null;
   recurring: boolean;
   classification: string;
+  expanded_from: Date | null;
   expanded_until: Date | null;
 }
 
@@ -51,13 +52,17 @@ export async function updateEvent(db: Db, id: string, modseq: number, columns: E
 export async function tombstoneEvent(db: Db, id: string, modseq: number): Promise<void> {
   await db
     .updateTable('calendar_events')
-    .set({ ics: null, summary: null, deleted: true, deleted_at: sql<Date>`now()`, modseq, version: sql<number>`version + 1`, expanded_until: null, updated_at: sql<Date>`now()` })
+    .set({ ics: null, summary: null, deleted: true, deleted_at: sql<Date>`now()`, modseq, version: sql<number>`version + 1`, expanded_from: null, expanded_until: null, updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .execute();
 }
 
-export async function setExpandedUntil(db: Db, id: string, until: Date | null): Promise<void> {
-  await db.updateTable('calendar_events').set({ expanded_until: until }).where('id', '=', id).execute();
+export async function setIndexBounds(db: Db, id: string, bounds: { from?: Date | null; until: Date | null }): Promise<void> {
+  await db
+    .updateTable('calendar_events')
+    .set({ ...(bounds.from !== undefined ? { expanded_from: bounds.from } : {}), expanded_until: bounds.until })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Rows (live and tombstones) with (modseq, id) after the cursor and modseq <= upTo, in log order. */
@@ -104,17 +109,20 @@ export async function liveEventsUpTo(db: Db, calendarId: string, cursor: { modse
     .execute();
 }
 
-/** Live events whose index stops before `before` and that may still have instances then. */
-export async function eventsExpandedBefore(db: Db, calendarIds: readonly string[], before: Date, from: Date): Promise<CalendarEventRow[]> {
+/**
+ * Live events that may have instances in [from, to) the index does not hold:
+ * their index ends before `to` or starts after `from`, and the series itself
+ * reaches into the range.
+ */
+export async function eventsNotFullyIndexed(db: Db, calendarIds: readonly string[], from: Date, to: Date): Promise<CalendarEventRow[]> {
   if (calendarIds.length === 0) return [];
   return db
     .selectFrom('calendar_events')
     .selectAll()
     .where('calendar_id', 'in', [...calendarIds])
     .where('deleted', '=', false)
-    .where('expanded_until', 'is not', null)
-    .where('expanded_until', '<', before)
-    .where('first_start', '<', before)
+    .where((eb) => eb.or([eb('expanded_until', '<', to), eb('expanded_from', '>', from)]))
+    .where('first_start', '<', to)
     .where((eb) => eb.or([eb('last_end', 'is', null), eb('last_end', '>', from)]))
     .execute();
 }

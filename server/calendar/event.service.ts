@@ -17,7 +17,7 @@ import {
   findLiveEventByUid,
   findLiveEvents,
   insertEvent,
-  setExpandedUntil,
+  setIndexBounds,
   tombstoneEvent,
   updateEvent,
 } from './event.repository.ts';
@@ -166,7 +166,7 @@ export class CalendarEventService {
             continue;
           }
           const row = await insertEvent(trx, calendarId, modseq, columnsOf(parsed.obj), value.idempotencyKey ?? null);
-          await setExpandedUntil(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.obj, now, this.horizonDays, this.limits));
+          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.obj, now, this.horizonDays, this.limits));
           result.created[key] = { id: row.id, uid: row.uid, version: row.version };
           changed++;
         }
@@ -182,7 +182,9 @@ export class CalendarEventService {
           else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
           else {
             const columns = columnsOf(parsed.obj);
-            columns.expanded_until = await writeIndex(trx, calendarId, id, parsed.obj, now, this.horizonDays, this.limits);
+            const bounds = await writeIndex(trx, calendarId, id, parsed.obj, now, this.horizonDays, this.limits);
+            columns.expanded_from = bounds.from;
+            columns.expanded_until = bounds.until;
             const version = await updateEvent(trx, id, modseq, columns);
             row.version = version;
             result.updated[id] = { version };

@@ -20,7 +20,8 @@ export interface CalendarEventTable {
   deleted: Generated<boolean>;
   deleted_at: Date | null;
   idempotency_key: string | null;
-  /** Instances starting before this are indexed; null = all of them. */
+  /** event_instances holds the instances starting in [expanded_from, expanded_until); null = unbounded on that side. */
+  expanded_from: Date | null;
   expanded_until: Date | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;

@@ -7,11 +7,12 @@ import { deleteInstances, insertInstances, type InstanceRowInput } from './insta
 /**
  * Turning a parsed event into occurrence-index rows (DESIGN §5).
  *
- * A bounded series is indexed whole; an unbounded one up to a horizon (two
- * years ahead by default), recorded as the event's `expanded_until` and
- * pushed forward by the horizon job. An instance belongs to the index when
- * it STARTS before `expanded_until`; whatever starts later is expanded on
- * the fly by readers. Expansion runs in windows of `expansionChunkDays`,
+ The index holds the instances that START in [expanded_from,
+ * expanded_until): from `indexPastDays` (one year) back — older history is
+ * rarely asked for, and a ten-year-old daily series would otherwise store
+ * thousands of dead rows — to a horizon (two years ahead by default), which
+ * the horizon job pushes forward. Readers expand whatever lies outside on the
+ * fly (unindexedInstances). Expansion runs in windows of `expansionChunkDays`,
  * yielding to the event loop between windows, and stops storing at
  * `maxIndexedInstancesPerEvent` rows (the index then ends where it stopped).
  */
@@ -110,17 +111,47 @@ export async function planIndex(obj: ParsedCalendarObject, from: Date, until: Da
   return { rows, expandedUntil: until };
 }
 
-/** Where the index of an object should reach when written at `now`: null = all of it. */
-export function indexTarget(obj: ParsedCalendarObject, now: Date, horizonDays: number): Date | null {
-  const horizon = new Date(now.getTime() + horizonDays * DAY_MS);
-  if (obj.lastEnd && obj.lastEnd <= horizon) return null;
-  return horizon;
+export interface IndexBounds {
+  /** Instances starting before this are not indexed; null = from the first instance. */
+  from: Date | null;
+  /** Instances starting at or after this are not indexed; null = to the last instance. */
+  until: Date | null;
 }
 
-/** Replaces an event's index rows (inside the writing transaction); returns its expanded_until. */
-export async function writeIndex(trx: Db, calendarId: string, eventId: string, obj: ParsedCalendarObject, now: Date, horizonDays: number, limits: IcalLimits): Promise<Date | null> {
-  const plan = await planIndex(obj, obj.firstStart, indexTarget(obj, now, horizonDays), limits, CalendarLimits.maxIndexedInstancesPerEvent);
+/**
+ * The part of an object's instances the index should hold when written at
+ * `now`: from `indexPastDays` back (history is expanded on the fly) to the
+ * horizon `horizonDays` ahead.
+ */
+export function indexTarget(obj: ParsedCalendarObject, now: Date, horizonDays: number): IndexBounds {
+  const horizon = new Date(now.getTime() + horizonDays * DAY_MS);
+  const past = new Date(now.getTime() - CalendarLimits.indexPastDays * DAY_MS);
+  return { from: obj.firstStart < past ? past : null, until: obj.lastEnd && obj.lastEnd <= horizon ? null : horizon };
+}
+
+/** Replaces an event's index rows (inside the writing transaction); returns the bounds to store. */
+export async function writeIndex(trx: Db, calendarId: string, eventId: string, obj: ParsedCalendarObject, now: Date, horizonDays: number, limits: IcalLimits): Promise<IndexBounds> {
+  const target = indexTarget(obj, now, horizonDays);
+  const plan = await planIndex(obj, target.from ?? obj.firstStart, target.until, limits, CalendarLimits.maxIndexedInstancesPerEvent);
   await deleteInstances(trx, eventId);
   await insertInstances(trx, calendarId, eventId, plan.rows);
-  return plan.expandedUntil;
+  return { from: target.from, until: plan.expandedUntil };
+}
+
+/**
+ * Instances overlapping [from, to) that the index does NOT hold (those
+ * starting before `bounds.from` or at/after `bounds.until`): what readers
+ * expand on the fly.
+ */
+export function unindexedInstances(obj: ParsedCalendarObject, bounds: IndexBounds, from: Date, to: Date, limits: IcalLimits): Instance[] {
+  const out: Instance[] = [];
+  if (bounds.from) {
+    const end = to < bounds.from ? to : bounds.from;
+    if (from < end) out.push(...instancesOverlapping(obj, from, end, limits).filter((i) => i.start < bounds.from!));
+  }
+  if (bounds.until) {
+    const start = from > bounds.until ? from : bounds.until;
+    if (start < to) out.push(...instancesOverlapping(obj, start, to, limits).filter((i) => i.start >= bounds.until!));
+  }
+  return out;
 }

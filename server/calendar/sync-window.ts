@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.ts';
 import { DAY_MS } from './calendar-limits.ts';
-import { eventsExpandedBefore } from './event.repository.ts';
-import { instancesOverlapping } from './instance-index.ts';
+import { eventsNotFullyIndexed } from './event.repository.ts';
+import { unindexedInstances } from './instance-index.ts';
 import { eventIdsTouching } from './instance.repository.ts';
 import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
 
@@ -31,19 +31,18 @@ export function sameWindow(a: WindowDays, b: WindowDays): boolean {
 /**
  * Events (optionally among `onlyIds`) with an instance touching the window:
  * the occurrence index, plus an on-the-fly expansion for events whose index
- * stops inside the window.
+ * does not cover the whole window.
  */
 export async function eventsInWindow(db: Db, calendarId: string, window: WindowDays, limits: IcalLimits, onlyIds?: readonly string[]): Promise<Set<string>> {
   const from = new Date(window.startDay * DAY_MS);
   const to = new Date(window.endDay * DAY_MS);
   const found = await eventIdsTouching(db, calendarId, from, to, onlyIds);
   const only = onlyIds ? new Set(onlyIds) : undefined;
-  for (const row of await eventsExpandedBefore(db, [calendarId], to, from)) {
-    if (found.has(row.id) || (only && !only.has(row.id)) || !row.ics || !row.expanded_until) continue;
-    const indexedUntil = row.expanded_until;
+  for (const row of await eventsNotFullyIndexed(db, [calendarId], from, to)) {
+    if (found.has(row.id) || (only && !only.has(row.id)) || !row.ics) continue;
     const obj = parseCalendarObject(row.ics, limits);
     try {
-      if (instancesOverlapping(obj, from > indexedUntil ? from : indexedUntil, to, limits).some((i) => i.start >= indexedUntil)) found.add(row.id);
+      if (unindexedInstances(obj, { from: row.expanded_from, until: row.expanded_until }, from, to, limits).length > 0) found.add(row.id);
     } catch (error) {
       // Too many instances to list in the window: it certainly touches it.
       if ((error as { code?: string }).code !== 'LIMIT_EXCEEDED') throw error;

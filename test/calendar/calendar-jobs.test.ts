@@ -84,6 +84,35 @@ describe('the occurrence index horizon', () => {
   });
 });
 
+describe('history before the index', () => {
+  it('indexes an old series from one year back and expands older history on the fly', async () => {
+    const now = Date.parse('2027-06-01T00:00:00Z');
+    server.app.services.calendarEvents.clock = () => new Date(now);
+    const { created } = await alice.request('CalendarEvent/set', {
+      calendarId,
+      create: { w: { ics: simpleEvent({ uid: 'weekly-old@h', start: '2024-01-01T08:00:00Z', minutes: 60, rrule: 'FREQ=WEEKLY;COUNT=400' }) } },
+    });
+    const id = created.w!.id;
+    const row = await db.selectFrom('calendar_events').select(['expanded_from', 'expanded_until']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.expanded_from!.getTime()).toBe(now - 366 * DAY);
+    const first = await db.selectFrom('event_instances').select(sql<Date>`min(lower(during))`.as('first')).where('event_id', '=', id).executeTakeFirstOrThrow();
+    expect(first.first.getTime()).toBeGreaterThanOrEqual(now - 366 * DAY);
+
+    // January 2025 is before the index: on the fly; a range straddling expanded_from gets each week once.
+    const old = await alice.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2025-01-01T00:00:00Z', to: '2025-02-01T00:00:00Z' });
+    expect(old.instances.filter((i) => i.eventId === id).map((i) => i.start.slice(0, 10))).toEqual(['2025-01-06', '2025-01-13', '2025-01-20', '2025-01-27']);
+    const edge = row.expanded_from!;
+    const straddle = await alice.request('CalendarEvent/query', {
+      calendarIds: [calendarId],
+      from: new Date(edge.getTime() - 21 * DAY).toISOString(),
+      to: new Date(edge.getTime() + 21 * DAY).toISOString(),
+    });
+    const starts = straddle.instances.filter((i) => i.eventId === id).map((i) => i.start);
+    expect(starts).toHaveLength(6);
+    expect(new Set(starts).size).toBe(6);
+  });
+});
+
 describe('the occurrence index', () => {
   it('answers time-range probes through the GiST index on (calendar_id, during)', async () => {
     const plan = await db.connection().execute(async (conn) => {
