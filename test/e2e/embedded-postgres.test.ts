@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DmciClient } from '../../connector-sim/client.ts';
+import { cleanEnv, REPO_ROOT, runCommand } from '../helpers/run.ts';
+
+/**
+ * Issue 2 §3: with DATABASE_URL unset, `dmci start` runs a real PostgreSQL
+ * under its data directory: it comes up, the CLI works against it while the
+ * server runs, SIGTERM stops both cleanly, and a restart finds the data. As
+ * root (PostgreSQL then runs as `postgres`) and as an ordinary user.
+ */
+const ORDINARY_USER = 'dmcitest';
+const PASSWORD = 'embedded password';
+const started: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface Node {
+  env: Record<string, string>;
+  asUser?: string;
+}
+
+async function makeNode(asUser?: string): Promise<Node> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'dmci-embedded-'));
+  dirs.push(dataDir);
+  if (asUser) {
+    const uid = Number(execFileSync('id', ['-u', asUser]).toString());
+    const gid = Number(execFileSync('id', ['-g', asUser]).toString());
+    await chown(dataDir, uid, gid);
+    await chmod(dataDir, 0o700);
+  }
+  const [port, opsPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+  return {
+    asUser,
+    env: {
+      DMCI_DATA_DIR: dataDir,
+      DMCI_PORT: String(port),
+      DMCI_OPS_PORT: String(opsPort),
+      DMCI_EMBEDDED_PG_PORT: String(pgPort),
+      DMCI_LDAP_PORT: '0',
+      DMCI_LDAPS_PORT: '0',
+      DMCI_HOST: '127.0.0.1',
+      DMCI_OPS_HOST: '127.0.0.1',
+      DMCI_ARGON2_MEMORY_KIB: '1024',
+      DMCI_SHUTDOWN_GRACE_MS: '2000',
+      DMCI_LOG_LEVEL: 'info',
+    },
+  };
+}
+
+/** argv for running `bin/dmci.mjs …` as the node's user. */
+function command(node: Node, args: string[]): [string, string[]] {
+  const script = [join(REPO_ROOT, 'bin/dmci.mjs'), ...args];
+  return node.asUser ? ['runuser', ['-u', node.asUser, '--', process.execPath, ...script]] : [process.execPath, script];
+}
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  /** The node process itself (runuser forks it as a child). */
+  pid(): number;
+}
+
+async function start(node: Node): Promise<Running> {
+  const [cmd, args] = command(node, ['start']);
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: cleanEnv(node.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const opsUrl = `http://127.0.0.1:${node.env.DMCI_OPS_PORT}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dmci start exited with ${child.exitCode}:\n${output}`);
+    const ready = await fetch(`${opsUrl}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`dmci start not ready after 90 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    child,
+    output: () => output,
+    exited,
+    pid() {
+      if (!node.asUser) return child.pid!;
+      return Number(execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n')[0]);
+    },
+  };
+}
+
+async function stop(running: Running, node: Node): Promise<void> {
+  process.kill(running.pid(), 'SIGTERM');
+  const code = await running.exited;
+  expect(code, running.output()).toBe(0);
+  expect(running.output()).toContain('"msg":"stopped"');
+  expect(running.output()).toContain('stopping embedded PostgreSQL');
+  expect(await portOpen(Number(node.env.DMCI_EMBEDDED_PG_PORT))).toBe(false);
+  expect(existsSync(join(node.env.DMCI_DATA_DIR!, 'postgres', 'postmaster.pid'))).toBe(false);
+}
+
+async function cli(node: Node, args: string[], input?: string) {
+  const [cmd, argv] = command(node, args);
+  const result = await runCommand(cmd, argv, { env: node.env, ...(input !== undefined ? { input } : {}), timeoutMs: 90_000 });
+  expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+  return result;
+}
+
+async function login(node: Node, email: string): Promise<void> {
+  const client = new DmciClient({ url: `ws://127.0.0.1:${node.env.DMCI_PORT}`, login: email, password: PASSWORD });
+  const welcome = await client.connect();
+  expect(welcome.account.email).toBe(email);
+  await client.close();
+}
+
+async function lifecycle(node: Node): Promise<void> {
+  const first = await start(node);
+  expect(existsSync(join(node.env.DMCI_DATA_DIR!, 'postgres', 'PG_VERSION'))).toBe(true);
+  // The CLI attaches to the cluster the server runs, and leaves it running.
+  await cli(node, ['domain', 'add', 'embedded.example']);
+  await cli(node, ['user', 'add', 'emma@embedded.example', '--name', 'Emma'], `${PASSWORD}\n`);
+  await login(node, 'emma@embedded.example');
+  await stop(first, node);
+
+  const second = await start(node);
+  await login(node, 'emma@embedded.example'); // persistent across restarts
+  await stop(second, node);
+}
+
+describe('embedded PostgreSQL', () => {
+  it('as the current user: starts, serves the CLI while running, stops cleanly on SIGTERM, keeps its data', async () => {
+    await lifecycle(await makeNode());
+  }, 240_000);
+
+  it.runIf(userInfo().uid === 0)(`as an ordinary user (${ORDINARY_USER}, created if missing)`, async () => {
+    try {
+      execFileSync('id', [ORDINARY_USER], { stdio: 'ignore' });
+    } catch {
+      execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', ORDINARY_USER]);
+    }
+    await lifecycle(await makeNode(ORDINARY_USER));
+  }, 240_000);
+
+  it.skipIf(userInfo().uid === 0)('(the ordinary-user case needs root to create and switch to a user: run the suite as root to include it)', () => {});
+});
