@@ -189,10 +189,14 @@ export class LdapSearch {
     return { code: ResultCode.sizeLimitExceeded, message, ...(request.paged ? { cookie: Buffer.alloc(0) } : {}) };
   }
 
-  /** A bound user sees their own domain's base; a global admin every domain's; an anonymous client none (domains are not advertised). */
+  /**
+   * A bound user sees their own domain's base; a global admin every domain's.
+   * Before a bind, domains are not advertised, unless anonymous access is on
+   * (then every GAL is open anyway).
+   */
   private async namingContexts(identity: LdapIdentity | undefined): Promise<string[]> {
-    if (!identity) return [];
-    if (identity.role !== 'global_admin') return [galBaseDn(identity.domain)];
+    if (!identity && !this.deps.limits.allowAnonymous) return [];
+    if (identity && identity.role !== 'global_admin') return [galBaseDn(identity.domain)];
     return (await listDomainNames(this.deps.db, MAX_NAMING_CONTEXTS)).map(galBaseDn);
   }
 }

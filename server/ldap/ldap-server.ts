@@ -100,7 +100,6 @@ interface LdapjsResponse {
   matchedDN: string;
   diagnosticMessage: string;
   addControl(control: unknown): void;
-  send(entry: unknown): void;
   end(status?: number): void;
 }
 type Handler = (req: LdapjsRequest, res: LdapjsResponse, next: () => void) => void;
@@ -443,7 +442,8 @@ export class LdapServer {
       },
       (entry) => {
         count++;
-        res.send(toSearchEntry(entry, res.messageId));
+        // Written directly: ldapjs's res.send re-filters attribute names (case-sensitively) and builds a log object per entry.
+        req.connection.write((toSearchEntry(entry, res.messageId) as { toBer(): { buffer: Buffer } }).toBer().buffer);
       },
     );
     if (done.cookie) res.addControl(new ldap.PagedResultsControl({ value: { size: 0, cookie: done.cookie } }));

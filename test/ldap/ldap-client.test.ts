@@ -331,14 +331,21 @@ describe('limits and paging', () => {
   it('answers timeLimitExceeded (3) when the database cannot finish within the time limit', async () => {
     // Another transaction holds the table, so the search waits until its statement_timeout (the client's 1 s) fires.
     const { sql } = await import('kysely');
-    const locked = server.app.db.transaction().execute(async (trx) => {
+    const c = await boundAs();
+    let held!: () => void;
+    let release!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const locker = server.app.db.transaction().execute(async (trx) => {
       await sql`lock table directory_entries in access exclusive mode`.execute(trx);
-      await sql`select pg_sleep(3)`.execute(trx);
+      held();
+      await released;
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const result = await (await boundAs()).search(BASE, { filter: '(cn=ab*)', timeLimit: 1 });
+    await isHeld;
+    const result = await c.search(BASE, { filter: '(cn=ab*)', timeLimit: 1 });
+    release();
+    await locker;
     expect(result.code).toBe(3);
-    await locked;
   });
 
   it('refuses a cookie from another search', async () => {

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LdapTestClient } from '../helpers/ldap.ts';
+import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** DMCI_LDAP_ALLOW_ANONYMOUS=true: anonymous binds succeed and every GAL is readable without one. */
+let server: TestServer;
+let client: LdapTestClient;
+
+beforeAll(async () => {
+  server = await startTestServer({ DMCI_LDAP_ALLOW_ANONYMOUS: 'true' });
+  await server.createAccount('alice@example.com', DEFAULT_PASSWORD, 'user', 'Alice Anders');
+  await server.createAccount('olga@other.test', DEFAULT_PASSWORD, 'user', 'Olga Other');
+  client = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
+});
+afterAll(async () => {
+  await client?.close();
+  await server?.stop();
+});
+
+it('accepts an anonymous bind, and still refuses an unauthenticated one', async () => {
+  expect((await client.bind('', '')).code).toBe(0);
+  const other = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
+  expect((await other.bind('alice@example.com', '')).code).toBe(53);
+  await other.close();
+});
+
+it('lets anonymous clients read every GAL and advertises every base', async () => {
+  const result = await client.search('ou=gal,dc=other,dc=test', { filter: '(mail=*)', attributes: ['mail'] });
+  expect(result.code).toBe(0);
+  expect(result.entries.map((e) => e.attrs.mail?.[0])).toEqual(['olga@other.test']);
+  const dse = await client.search('', { scope: 'base', attributes: ['namingContexts'] });
+  expect(dse.entries[0]!.attrs.namingContexts!.sort()).toEqual(['ou=gal,dc=example,dc=com', 'ou=gal,dc=other,dc=test']);
+});
