@@ -141,7 +141,11 @@ export class CalendarEventService {
     let committed: number | undefined;
     try {
       committed = await this.db.transaction().execute(async (trx) => {
-        const modseq = await bumpScope(trx, scope); // FIRST: takes the scope lock until commit
+        // FIRST: takes the scope lock until commit. A calendar destroyed meanwhile has no scope row left.
+        const modseq = await bumpScope(trx, scope).catch((error: unknown) => {
+          if (error instanceof Error && error.message.endsWith('does not exist')) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+          throw error;
+        });
         if (ifInState !== undefined && ifInState !== modseq - 1) {
           throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
         }
