@@ -89,6 +89,13 @@ export default tseslint.config(
     },
   },
   {
+    // Examples show what an integrator writes: the protocol and connector-sim only.
+    files: ['docs/examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/test/**'], message: 'examples use only protocol/ and connector-sim/, as an integrator would' }] }],
+    },
+  },
+  {
     files: ['migrations/**/*.ts'],
     rules: {
       'no-restricted-imports': [
