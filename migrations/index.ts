@@ -3,6 +3,7 @@ import * as accounts from './2026-11-21_0001_accounts.ts';
 import * as syncScopes from './2026-11-21_0002_sync_scopes.ts';
 import * as calendars from './2026-11-21_0100_calendars.ts';
 import * as directory from './2026-11-21_0200_directory.ts';
+import * as directoryFullSyncIndex from './2026-11-21_0201_directory_full_sync_index.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21_0002_sync_scopes': syncScopes,
   '2026-11-21_0100_calendars': calendars,
   '2026-11-21_0200_directory': directory,
+  '2026-11-21_0201_directory_full_sync_index': directoryFullSyncIndex,
 };

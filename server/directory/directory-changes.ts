@@ -1,8 +1,8 @@
 import type { DirectoryChangesPage, DirectoryEntry } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import { encodeState } from '../sync/state-token.ts';
-import { encodeCursor } from './directory-state.ts';
-import { aliasesOf, listChanges, membersOf, type ChangeCursor, type EntryRow } from './directory.repository.ts';
+import { encodeCursor, encodeInitialCursor, type InitialCursor } from './directory-state.ts';
+import { aliasesOf, listChanges, listLiveById, membersOf, type ChangeCursor, type EntryRow } from './directory.repository.ts';
 import { toDirectoryEntry } from './directory.mapper.ts';
 
 /**
@@ -14,34 +14,41 @@ export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 export type ChangesBody = Omit<DirectoryChangesPage, 'scope' | 'oldState'>;
 
 /**
+ * One page of a full sync (directory-state.ts, InitialCursor): live visible
+ * rows as of `cursor.upTo`, by id. The last page's state is `upTo` itself;
+ * hasMoreChanges stays true while the scope has moved past it, so the client
+ * continues through the log from there.
+ */
+export async function readInitialPage(db: Db, domainId: string, cursor: InitialCursor, current: number, maxChanges: number): Promise<ChangesBody> {
+  const rows = await listLiveById(db, domainId, cursor.upTo, cursor.afterId, maxChanges);
+  const take = pageLength(rows, maxChanges);
+  const page = rows.slice(0, take);
+  const more = rows.length > take;
+  const { created } = await toEntries(db, page, () => true);
+  return {
+    newState: more ? encodeInitialCursor({ upTo: cursor.upTo, afterId: page[page.length - 1]!.id }) : encodeState(cursor.upTo),
+    hasMoreChanges: more || current > cursor.upTo,
+    created,
+    updated: [],
+    destroyed: [],
+  };
+}
+
+/**
  * Reads one page of the GAL change log after `cursor`, up to the scope's
  * committed `upTo`. Callers that need the page and the scope's modseq to
  * agree run this in the same REPEATABLE READ transaction that read upTo.
- * `initial` (no client state) lists only visible entries and no tombstones.
  */
-export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, maxChanges: number, initial: boolean): Promise<ChangesBody> {
-  const rows = await listChanges(db, domainId, cursor, upTo, maxChanges, { visibleOnly: initial });
-  let take = Math.min(rows.length, maxChanges);
-  let bytes = 0;
-  for (let i = 0; i < take; i++) {
-    bytes += estimateBytes(rows[i]!);
-    if (bytes > MAX_PAGE_BYTES && i > 0) take = i;
-  }
+export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, maxChanges: number): Promise<ChangesBody> {
+  const rows = await listChanges(db, domainId, cursor, upTo, maxChanges, { visibleOnly: false });
+  const take = pageLength(rows, maxChanges);
   const page = rows.slice(0, take);
   const hasMoreChanges = rows.length > take;
 
-  const visible = page.filter((r) => r.visible);
-  const aliases = await aliasesOf(db, visible.map((r) => r.id));
-  const members = await membersOf(db, visible.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
-  const created: DirectoryEntry[] = [];
-  const updated: DirectoryEntry[] = [];
-  const destroyed: string[] = [];
   // Entries created after the client's state are new to it; an entry becoming visible again is sent as updated (clients upsert both).
   const seenUpTo = cursor.afterId ? cursor.modseq - 1 : cursor.modseq;
-  for (const row of page) {
-    if (!row.visible) destroyed.push(row.id);
-    else (initial || (row.created_modseq ?? 0) > seenUpTo ? created : updated).push(toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
-  }
+  const { created, updated } = await toEntries(db, page, (row) => (row.created_modseq ?? 0) > seenUpTo);
+  const destroyed = page.filter((r) => !r.visible).map((r) => r.id);
 
   let newState: string;
   if (!hasMoreChanges) newState = encodeState(upTo);
@@ -52,6 +59,28 @@ export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCu
     newState = next.modseq !== last.modseq ? encodeState(last.modseq) : encodeCursor({ modseq: last.modseq, afterId: last.id });
   }
   return { newState, hasMoreChanges, created, updated, destroyed };
+}
+
+/** How many of the rows fit the page: at most maxChanges, and about MAX_PAGE_BYTES (at least one). */
+function pageLength(rows: readonly EntryRow[], maxChanges: number): number {
+  const limit = Math.min(rows.length, maxChanges);
+  let bytes = 0;
+  for (let i = 0; i < limit; i++) {
+    bytes += estimateBytes(rows[i]!);
+    if (bytes > MAX_PAGE_BYTES && i > 0) return i;
+  }
+  return limit;
+}
+
+/** Visible rows → entries (aliases and visible members in two queries), split into created and updated. */
+async function toEntries(db: Db, rows: readonly EntryRow[], isNew: (row: EntryRow) => boolean): Promise<{ created: DirectoryEntry[]; updated: DirectoryEntry[] }> {
+  const visible = rows.filter((r) => r.visible);
+  const aliases = await aliasesOf(db, visible.map((r) => r.id));
+  const members = await membersOf(db, visible.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
+  const created: DirectoryEntry[] = [];
+  const updated: DirectoryEntry[] = [];
+  for (const row of visible) (isNew(row) ? created : updated).push(toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
+  return { created, updated };
 }
 
 function estimateBytes(row: EntryRow): number {

@@ -14,6 +14,29 @@ import type { ChangeCursor } from './directory.repository.ts';
  * is false, when newState is always complete.
  */
 const PARTIAL = /^(\d{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const INITIAL = /^i(\d{1,15})(?:\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))?$/;
+
+/**
+ * A full sync does not walk the change log: after pruning, old live rows
+ * carry modseqs below min_modseq, and a log cursor there would be refused
+ * forever. It walks the live rows by id as of the modseq the sync started at
+ * (`i<modseq>.<last id>`); rows changed meanwhile have a higher modseq and
+ * come from the log afterwards, from that modseq.
+ */
+export interface InitialCursor {
+  upTo: number;
+  afterId?: string;
+}
+
+export function encodeInitialCursor(cursor: InitialCursor): string {
+  return `i${cursor.upTo}${cursor.afterId ? `.${cursor.afterId}` : ''}`;
+}
+
+/** An initial-sync state token, or undefined for any other token. */
+export function decodeInitialCursor(state: string): InitialCursor | undefined {
+  const match = INITIAL.exec(state);
+  return match ? { upTo: Number(match[1]), ...(match[2] ? { afterId: match[2] } : {}) } : undefined;
+}
 
 export function encodeCursor(cursor: ChangeCursor): string {
   return cursor.afterId ? `${cursor.modseq}.${cursor.afterId}` : encodeState(cursor.modseq);

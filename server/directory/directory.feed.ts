@@ -25,7 +25,7 @@ export function galFeed(db: Db): ScopeFeed {
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
       const domainId = scopeId.slice('gal:'.length);
-      const body = await readChangesPage(db, domainId, { modseq: fromModseq }, toModseq, MAX_PUSH_CHANGES, false);
+      const body = await readChangesPage(db, domainId, { modseq: fromModseq }, toModseq, MAX_PUSH_CHANGES);
       if (body.hasMoreChanges) return null;
       return { scope: scopeId, oldState: encodeState(fromModseq), ...body, newState: encodeState(toModseq) };
     },

@@ -266,6 +266,18 @@ export async function listChanges(db: Db, domainId: string, cursor: ChangeCursor
   return query.execute();
 }
 
+/** Live visible rows with modseq <= upTo after `afterId`, in id order: one page of a full sync. */
+export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | undefined, limit: number) {
+  let query = entries(db)
+    .where('e.domain_id', '=', domainId)
+    .where('e.visible', '=', true)
+    .where('e.modseq', '<=', upTo)
+    .orderBy('e.id')
+    .limit(limit + 1);
+  if (afterId) query = query.where('e.id', '>', afterId);
+  return query.execute();
+}
+
 export interface SearchOptions {
   domainId: string;
   /** Lower-case prefix; empty = everything. */

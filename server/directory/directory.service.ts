@@ -15,9 +15,9 @@ import { findDomainById, findDomainByName } from '../domains/domain.repository.t
 import { DmciError, forbidden, notFound } from '../errors.ts';
 import { readScope } from '../sync/sync-scope.repository.ts';
 import { encodeState } from '../sync/state-token.ts';
-import { readChangesPage } from './directory-changes.ts';
+import { readChangesPage, readInitialPage } from './directory-changes.ts';
 import { checkKindColumns, fieldsToColumns, normalizeAliases } from './directory-fields.ts';
-import { cursorCovered, decodeCursor } from './directory-state.ts';
+import { cursorCovered, decodeCursor, decodeInitialCursor } from './directory-state.ts';
 import { galScopeId } from './directory.table.ts';
 import {
   addressOwners,
@@ -63,7 +63,8 @@ export class DirectoryService {
   async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
     const domainId = readerDomain(actor);
     const scope = galScopeId(domainId);
-    const cursor = args.sinceState === undefined ? { modseq: 0 } : decodeCursor(args.sinceState);
+    const initial = args.sinceState === undefined ? undefined : decodeInitialCursor(args.sinceState);
+    const cursor = args.sinceState === undefined || initial ? undefined : decodeCursor(args.sinceState);
     // One snapshot for the scope's modseq and the rows, so newState matches exactly what was read.
     return this.db
       .transaction()
@@ -72,10 +73,16 @@ export class DirectoryService {
       .execute(async (trx) => {
         const state = await readScope(trx, scope);
         if (!state) throw notFound('GAL');
-        if (args.sinceState !== undefined && (cursor.modseq > state.modseq || !cursorCovered(cursor, state.minModseq))) {
-          throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this state is older than the retained change log (or unknown): sync again without sinceState');
+        const refuse = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this state is older than the retained change log (or unknown): sync again without sinceState');
+        let body;
+        if (cursor) {
+          if (cursor.modseq > state.modseq || !cursorCovered(cursor, state.minModseq)) throw refuse();
+          body = await readChangesPage(trx, domainId, cursor, state.modseq, args.maxChanges);
+        } else {
+          // A full sync (or its next page) ends at a state the log must still cover afterwards.
+          if (initial && (initial.upTo > state.modseq || initial.upTo < state.minModseq)) throw refuse();
+          body = await readInitialPage(trx, domainId, initial ?? { upTo: state.modseq }, state.modseq, args.maxChanges);
         }
-        const body = await readChangesPage(trx, domainId, cursor, state.modseq, args.maxChanges, args.sinceState === undefined);
         return { scope, oldState: args.sinceState ?? encodeState(0), ...body };
       });
   }

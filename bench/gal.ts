@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { DmciClient } from '../connector-sim/client.ts';
+import { createDatabase } from '../server/db/database.ts';
+import { searchEntries } from '../server/directory/directory.repository.ts';
+import { importDirectory } from '../server/directory/import/importer.ts';
+import { sql } from 'kysely';
+import { prepareDatabase, startBenchServer } from './support/cluster-setup.ts';
+import { benchDatabase } from './support/database.ts';
+import { percentiles, round } from './support/stats.ts';
+
+/**
+ * `npm run bench -- gal [entries]`: issue 4's GAL figures on a generated
+ * 100,000-entry directory (the LDAP searches are in bench/ldap.ts):
+ *
+ * - import: the 100,000 entries as one CSV through `dmci import`'s code path
+ *   (target ≤ 60 s), then the same file again (idempotent: all unchanged);
+ * - Directory/query: the prefix searches a connector sends while a name is
+ *   typed (two letters, limit 50) over the WebSocket against a dmci node in a
+ *   child process, sequential (p50/p99) and CLIENTS at once (searches/s);
+ *   baseline in the same run: the same SQL (the repository's query) sent
+ *   straight to PostgreSQL;
+ * - Directory/changes: a fresh connector's initial sync of the whole GAL in
+ *   pages of 5000 (target ≤ 5 s); baseline: one SQL read of the same rows.
+ */
+const ENTRIES = 100_000;
+const WARMUP = 50;
+const SEQUENTIAL = 500;
+const CLIENTS = 4;
+const CONCURRENT_PER_CLIENT = 250;
+const LIMIT = 50;
+const SYNC_RUNS = 3;
+const DOMAIN = 'bench.example';
+/** Names use the letters a..p, so a two-letter prefix matches about 1/256 of each name field. */
+const LETTERS = 'abcdefghijklmnop';
+
+function word(seed: string, length: number): string {
+  const hex = createHash('md5').update(seed).digest('hex').slice(0, length);
+  return [...hex].map((c) => LETTERS[parseInt(c, 16)]).join('');
+}
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+function generateCsv(entries: number): string {
+  const rows = ['email,displayName,givenName,surname,title,department'];
+  for (let n = 1; n <= entries; n++) {
+    const [g, s] = [word(`g${n}`, 7), word(`s${n}`, 9)];
+    rows.push(`${g}.${s}.${n}@${DOMAIN},${cap(g)} ${cap(s)},${cap(g)},${cap(s)},Title ${n % 50},Dept ${n % 40}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+export async function run(args: string[]): Promise<object> {
+  const entries = Number(args[0] ?? ENTRIES);
+  const database = await benchDatabase();
+  const { admin } = await prepareDatabase(database.url);
+  const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench' });
+  let server: Awaited<ReturnType<typeof startBenchServer>>['server'] | undefined;
+  const clients: DmciClient[] = [];
+  try {
+    // ---- import ----
+    const csv = generateCsv(entries);
+    let started = performance.now();
+    const imported = await importDirectory(db, csv, { format: 'csv', publish: () => undefined });
+    const importSeconds = (performance.now() - started) / 1000;
+    if (imported.created !== entries) throw new Error(`import created ${imported.created} of ${entries}: ${JSON.stringify(imported.lines.find((l) => l.action === 'error'))}`);
+    started = performance.now();
+    const again = await importDirectory(db, csv, { format: 'csv', publish: () => undefined });
+    const reimportSeconds = (performance.now() - started) / 1000;
+    if (again.unchanged !== entries) throw new Error(`re-import changed ${entries - again.unchanged} entries`);
+    await sql`analyze directory_entries`.execute(db);
+    const domainId = (await sql<{ id: string }>`select id from domains where name = ${DOMAIN}`.execute(db)).rows[0]!.id;
+    const galSize = Number((await sql<{ n: string }>`select count(*) as n from directory_entries where domain_id = ${domainId} and visible`.execute(db)).rows[0]!.n);
+
+    // ---- Directory/query vs the same SQL ----
+    const { server: child, url } = await startBenchServer(database.url);
+    server = child;
+    for (let k = 0; k < CLIENTS; k++) {
+      const client = new DmciClient({ url, ...admin, requestTimeoutMs: 120_000 });
+      await client.connect();
+      clients.push(client);
+    }
+    let prefixIndex = 0;
+    const nextPrefix = () => {
+      const k = prefixIndex++ % (LETTERS.length * LETTERS.length);
+      return LETTERS[Math.floor(k / LETTERS.length)]! + LETTERS[k % LETTERS.length]!;
+    };
+    const viaProtocol = async (client: DmciClient, prefix: string) => (await client.request('Directory/query', { text: prefix, limit: LIMIT })).entries.length;
+    const viaSql = async (prefix: string) => (await searchEntries(db, { domainId, prefix, offset: 0, limit: LIMIT })).rows.length;
+
+    const measure = async (search: (prefix: string, k: number) => Promise<number>) => {
+      for (let i = 0; i < WARMUP; i++) await search(nextPrefix(), 0);
+      const latencies: number[] = [];
+      let hits = 0;
+      for (let i = 0; i < SEQUENTIAL; i++) {
+        const t = performance.now();
+        hits += await search(nextPrefix(), 0);
+        latencies.push(performance.now() - t);
+      }
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async (_, k) => {
+          for (let i = 0; i < CONCURRENT_PER_CLIENT; i++) await search(nextPrefix(), k);
+        }),
+      );
+      const seconds = (performance.now() - t) / 1000;
+      return {
+        latencyMs: percentiles(latencies, [50, 90, 99]),
+        meanResults: round(hits / SEQUENTIAL, 1),
+        searchesPerSecond: round((CLIENTS * CONCURRENT_PER_CLIENT) / seconds, 0),
+      };
+    };
+    const protocol = await measure((prefix, k) => viaProtocol(clients[k]!, prefix));
+    const rawSql = await measure((prefix) => viaSql(prefix));
+
+    // ---- Directory/changes initial sync vs one SQL read ----
+    const syncMs: number[] = [];
+    const sqlMs: number[] = [];
+    for (let r = 0; r < SYNC_RUNS; r++) {
+      const reader = new DmciClient({ url, ...admin, requestTimeoutMs: 120_000 });
+      await reader.connect();
+      const replica = new Map<string, unknown>();
+      const t = performance.now();
+      let page = await reader.request('Directory/changes', { maxChanges: 5000 });
+      for (;;) {
+        for (const entry of [...page.created, ...page.updated]) replica.set(entry.id, entry);
+        for (const id of page.destroyed) replica.delete(id);
+        if (!page.hasMoreChanges) break;
+        page = await reader.request('Directory/changes', { sinceState: page.newState, maxChanges: 5000 });
+      }
+      syncMs.push(performance.now() - t);
+      if (replica.size !== galSize) throw new Error(`the initial sync brought ${replica.size} entries, the GAL has ${galSize}`);
+      await reader.close();
+      const s = performance.now();
+      await sql`select * from directory_entries where domain_id = ${domainId} and visible order by modseq, id`.execute(db);
+      sqlMs.push(performance.now() - s);
+    }
+
+    return {
+      entries: galSize,
+      import: {
+        seconds: round(importSeconds, 1),
+        entriesPerSecond: round(entries / importSeconds, 0),
+        targetSeconds: 60,
+        reimportUnchangedSeconds: round(reimportSeconds, 1),
+        batchSize: 1000,
+      },
+      query: {
+        what: `Directory/query two-letter prefix, limit ${LIMIT}, ${SEQUENTIAL} sequential + ${CLIENTS}×${CONCURRENT_PER_CLIENT} concurrent`,
+        protocol,
+        rawSql,
+        p50Ratio: round(protocol.latencyMs.p50! / rawSql.latencyMs.p50!, 2),
+        throughputRatio: round(protocol.searchesPerSecond / rawSql.searchesPerSecond, 2),
+      },
+      initialSync: {
+        what: 'Directory/changes from nothing, pages of 5000, into a replica',
+        ms: { min: round(Math.min(...syncMs), 0), runs: syncMs.map((v) => round(v, 0)) },
+        targetMs: 5000,
+        rawSqlMs: { min: round(Math.min(...sqlMs), 0), runs: sqlMs.map((v) => round(v, 0)) },
+        ratio: round(Math.min(...syncMs) / Math.min(...sqlMs), 2),
+      },
+    };
+  } finally {
+    for (const client of clients) await client.close().catch(() => {});
+    await server?.stop();
+    await db.destroy();
+    await database.release();
+  }
+}
