@@ -15,7 +15,10 @@ import type { IcalLimits, Instance } from './types.ts';
  */
 
 interface Raw {
-  ridText: string;
+  /** Numeric recurrence id (model.ts); its text form is made only for returned instances. */
+  rid: number;
+  /** Text form when already known (overrides). */
+  ridText: string | null;
   start: number;
   end: number;
   model: EventModel;
@@ -69,7 +72,6 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
     };
     const emitOne = (rid: number, periodEnd: number | null): boolean | void => {
       if (excluded(rid) || exact.has(rid)) return;
-      const ridText = canonicalRid(rid, master.kind);
       let range: EventModel | undefined;
       for (const r of ranges) if (r.rid! <= rid) range = r;
       if (range) {
@@ -77,11 +79,11 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
         const shift = toLocal(master.zone, range.startUtc) - toLocal(master.zone, range.rid!);
         const start = toUtc(master.zone, toLocal(master.zone, rid) + shift);
         const end = start + (range.event.end.getTime() - range.startUtc);
-        if (overlaps(start, end)) return visit({ ridText, start, end, model: range, isOverride: true }) ?? true;
+        if (overlaps(start, end)) return visit({ rid, ridText: null, start, end, model: range, isOverride: true }) ?? true;
         return;
       }
       const end = periodEnd ?? endOf(master.duration, master.zone, rid, toLocal(master.zone, rid));
-      if (overlaps(rid, end)) return visit({ ridText, start: rid, end, model: master, isOverride: false }) ?? true;
+      if (overlaps(rid, end)) return visit({ rid, ridText: null, start: rid, end, model: master, isOverride: false }) ?? true;
     };
 
     const rdateRids = new Set(master.rdates.map((r) => r.rid));
@@ -116,15 +118,15 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
   for (const o of model.overrides) {
     const start = o.startUtc;
     const end = o.event.end.getTime();
-    if (overlaps(start, end) && visit({ ridText: o.event.recurrenceId!, start, end, model: o, isOverride: true }) === false) return;
+    if (overlaps(start, end) && visit({ rid: o.rid!, ridText: o.event.recurrenceId!, start, end, model: o, isOverride: true }) === false) return;
   }
 }
 
-function toInstance(r: Raw): Instance {
+function toInstance(r: Raw, master: EventModel | null): Instance {
   const m = r.model;
   const e = m.event;
   return {
-    recurrenceId: r.ridText,
+    recurrenceId: r.ridText ?? canonicalRid(r.rid, master!.kind),
     start: new Date(r.start),
     end: new Date(r.end),
     startLocal: e.allDay ? formatIsoLocal(r.start, true) : isoInZone(m.zone, r.start, false),
@@ -150,12 +152,19 @@ export function expandModel(model: ObjectModel, from: Date, to: Date, limits: Ic
       throw tooBig(`expansion yields more than ${limits.maxInstancesPerExpansion} instances; ask for a smaller window`);
     }
   });
-  raws.sort((a, b) => a.start - b.start || (a.ridText < b.ridText ? -1 : a.ridText > b.ridText ? 1 : 0));
-  return raws.map(toInstance);
+  raws.sort((a, b) => a.start - b.start || a.rid - b.rid);
+  return raws.map((r) => toInstance(r, model.master));
 }
 
 /** Work allowed when computing an object's bounds at parse time; beyond it the series counts as unbounded. */
-const BOUNDS_STEPS = 200_000;
+const BOUNDS_STEPS = 100_000;
+const PERIOD_MS: Record<string, number> = { YEARLY: 366 * DAY, MONTHLY: 31 * DAY, WEEKLY: 7 * DAY, DAILY: DAY, HOURLY: DAY / 24, MINUTELY: 60_000, SECONDLY: 1000 };
+
+function latestEnd(model: ObjectModel, from: number): number | null {
+  let lastEnd = -Infinity;
+  forEachInstance(model, from, Infinity, (r) => void (lastEnd = Math.max(lastEnd, r.end)), { maxSteps: BOUNDS_STEPS });
+  return Number.isFinite(lastEnd) ? lastEnd : null;
+}
 
 export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd: number | null } {
   let firstStart = Infinity;
@@ -164,14 +173,21 @@ export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd:
   const master = model.master;
   if (!Number.isFinite(firstStart)) firstStart = master?.startUtc ?? Math.min(...model.overrides.map((o) => o.startUtc));
 
-  const unbounded = master?.rule && master.rule.count === null && master.rule.until === null;
-  if (unbounded) return { firstStart, lastEnd: null };
-  let lastEnd = -Infinity;
+  const rule = master?.rule;
+  if (rule && rule.count === null && rule.until === null) return { firstStart, lastEnd: null };
   try {
-    forEachInstance(model, -Infinity, Infinity, (r) => void (lastEnd = Math.max(lastEnd, r.end)), { maxSteps: BOUNDS_STEPS });
+    // With UNTIL (and no COUNT) the last instances lie just before it: look there first, widening.
+    // Any instance overlapping [from, ∞) ends after everything that does not, so a hit is the answer.
+    if (rule?.until && rule.count === null) {
+      const until = rule.until.local + 2 * DAY;
+      for (let span = 2 * rule.interval * PERIOD_MS[rule.freq]! + 2 * DAY, i = 0; i < 8; i++, span *= 4) {
+        const found = latestEnd(model, until - span);
+        if (found !== null) return { firstStart, lastEnd: found };
+      }
+    }
+    return { firstStart, lastEnd: latestEnd(model, -Infinity) ?? firstStart };
   } catch (e) {
     if (e instanceof Error && 'code' in e && e.code === 'LIMIT_EXCEEDED') return { firstStart, lastEnd: null };
     throw e;
   }
-  return { firstStart, lastEnd: Number.isFinite(lastEnd) ? lastEnd : firstStart };
 }

@@ -190,6 +190,17 @@ function periodDays(p: Plan, start: number): DayInfo[] {
   return out;
 }
 
+const HOURS = range(24);
+const MINUTES = range(60);
+
+/** Values in [0, n) on the grid first, first + step, …, restricted to `only` when given; walks whichever is shorter. */
+function aligned(n: number, first: number, step: number, only: number[] | null): number[] {
+  if (only && only.length < (n - first) / step) return only.filter((v) => v >= first && (v - first) % step === 0);
+  const out: number[] = [];
+  for (let v = first; v < n; v += step) if (!only || only.includes(v)) out.push(v);
+  return out;
+}
+
 function pickSetPos<T>(items: T[], positions: number[] | null): T[] {
   if (!positions) return items;
   const picked = new Set<number>();
@@ -317,27 +328,27 @@ function* iterateSubDaily(
     }
     // One group per grid unit (an hour, minute or second): BYSETPOS applies within it.
     const groups: number[][] = [];
-    const dayUnit = (day * DAY) / unit;
-    const first = mod(startUnit - dayUnit, step);
+    const base = day * DAY;
     if (r.freq === 'HOURLY') {
-      for (let h = first; h < 24; h += step) {
-        if (p.hours && !p.hours.includes(h)) continue;
+      for (const h of aligned(24, mod(startUnit - base / unit, step), step, p.hours)) {
         const g: number[] = [];
-        for (const m of p.minutes!) for (const s of p.seconds!) g.push(day * DAY + h * HOUR + m * MINUTE + s * SECOND);
+        for (const m of p.minutes!) for (const s of p.seconds!) g.push(base + h * HOUR + m * MINUTE + s * SECOND);
         groups.push(g.sort((a, b) => a - b));
       }
     } else {
-      const perHour = r.freq === 'MINUTELY' ? 60 : 3600;
-      for (const h of p.hours ?? range(24)) {
-        const hourStart = day * DAY + h * HOUR;
-        const firstInHour = mod(startUnit - hourStart / unit, step);
-        spend(1);
-        for (let i = firstInHour; i < perHour; i += step) {
-          const offset = i * unit;
-          const t = hourStart + offset;
-          if (p.minutes && !p.minutes.includes(Math.floor(offset / MINUTE))) continue;
-          if (r.freq === 'MINUTELY') groups.push(p.seconds!.map((s) => t + s * SECOND));
-          else if (!p.seconds || p.seconds.includes((offset % MINUTE) / SECOND)) groups.push([t]);
+      for (const h of p.hours ?? HOURS) {
+        const hourStart = base + h * HOUR;
+        if (r.freq === 'MINUTELY') {
+          spend(1);
+          for (const m of aligned(60, mod(startUnit - hourStart / unit, step), step, p.minutes)) {
+            groups.push(p.seconds!.map((s) => hourStart + m * MINUTE + s * SECOND));
+          }
+        } else {
+          for (const m of p.minutes ?? MINUTES) {
+            const minuteStart = hourStart + m * MINUTE;
+            spend(1);
+            for (const s of aligned(60, mod(startUnit - minuteStart / unit, step), step, p.seconds)) groups.push([minuteStart + s * SECOND]);
+          }
         }
       }
     }
