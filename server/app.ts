@@ -129,7 +129,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
 
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
-  const ldapDoor = await startLdapDoor({ config, log, db, accounts, loginGuard, ipScreen, version: DMCI_VERSION });
+  const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION });
   jobs.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
-import type { Db } from '../db/database.ts';
+import { createDatabase } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 import type { IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import { LdapBinder } from './ldap-bind.ts';
-import type { LdapLimits } from './ldap-limits.ts';
+import { LDAP_DB_POOL_SIZE, type LdapLimits } from './ldap-limits.ts';
 import { LdapSearch } from './ldap-search.ts';
 import { LdapServer } from './ldap-server.ts';
 
@@ -37,7 +37,7 @@ export function ldapLimits(config: Config): LdapLimits {
 export async function startLdapDoor(deps: {
   config: Config;
   log: Logger;
-  db: Db;
+  databaseUrl: string;
   accounts: AccountService;
   loginGuard: LoginGuard;
   ipScreen: IpScreen;
@@ -46,16 +46,33 @@ export async function startLdapDoor(deps: {
   const { config, log } = deps;
   const limits = ldapLimits(config);
   const ldapLog = log.child({ door: 'ldap' });
+  // A pool of its own whose sessions carry dmci's time cap, so a search needs no extra statement to arm it.
+  const { db } = createDatabase({ url: withStatementTimeout(deps.databaseUrl, limits.maxTimeMs), poolSize: LDAP_DB_POOL_SIZE, applicationName: `dmci:${config.nodeId}:ldap` });
   const server = new LdapServer({
     limits,
     log: ldapLog,
     binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, ipScreen: deps.ipScreen, allowAnonymous: limits.allowAnonymous, log: ldapLog }),
-    search: new LdapSearch({ db: deps.db, limits, vendorVersion: deps.version }),
+    search: new LdapSearch({ db, limits, vendorVersion: deps.version }),
     ipScreen: deps.ipScreen,
     loginGuard: deps.loginGuard,
   });
   const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const { port, tlsPort } = await server.listen({ host: config.DMCI_HOST, port: config.DMCI_LDAP_PORT, ...(tls ? { tls } : {}) });
   ldapLog.info({ port, tlsPort: tlsPort ?? null }, 'LDAP listening');
-  return { port, tlsPort, close: () => server.close() };
+  return {
+    port,
+    tlsPort,
+    close: async () => {
+      await server.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** The database URL with `options=-c statement_timeout=<ms>` (libpq's startup options, which node-postgres passes on). */
+export function withStatementTimeout(url: string, timeoutMs: number): string {
+  const parsed = new URL(url);
+  const existing = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', `${existing ? `${existing} ` : ''}-c statement_timeout=${timeoutMs}`);
+  return parsed.toString();
 }

@@ -6,30 +6,25 @@ import type { GalRow } from './ldap-entry.ts';
  * The LDAP door's reads of the GAL tables (owned by server/directory/).
  * Only `visible` rows are ever read (not hidden, not a disabled account, not
  * a tombstone), and a visible entry's manager and members are only shown
- * when they are visible too. Every query is bounded by a LIMIT and runs
- * under the statement_timeout set by `openSearch`.
+ * when they are visible too. Every query is bounded by a LIMIT and runs on
+ * the LDAP door's own pool, whose connections carry statement_timeout =
+ * DMCI_LDAP_MAX_TIME_MS (a client's shorter limit is set per transaction).
  */
 
-export interface SearchPrelude {
-  domainId: string | null;
-  /** null when there is no account (anonymous) or it no longer exists. */
-  accountEnabled: boolean | null;
-  passwordChangedAt: Date | null;
+/** Arms a time limit for the rest of the transaction (the pool's own statement_timeout is DMCI_LDAP_MAX_TIME_MS). */
+export async function setStatementTimeout(trx: Db, timeoutMs: number): Promise<void> {
+  await sql`select set_config('statement_timeout', ${String(Math.max(1, Math.ceil(timeoutMs)))}, true)`.execute(trx);
 }
 
-/**
- * First statement of a search transaction: arms the time limit for the
- * rest of the transaction and reads what the search needs to know before
- * it starts, in one round trip.
- */
-export async function openSearch(trx: Db, input: { timeoutMs: number; domain: string; accountId: string | undefined }): Promise<SearchPrelude> {
-  const { rows } = await sql<{ domain_id: string | null; enabled: boolean | null; password_changed_at: Date | null }>`
-    select set_config('statement_timeout', ${String(Math.max(1, Math.ceil(input.timeoutMs)))}, true) as timeout,
-      (select id from domains where name = ${input.domain}) as domain_id,
-      (select enabled from accounts where id = ${input.accountId ?? null}::uuid) as enabled,
-      (select password_changed_at from accounts where id = ${input.accountId ?? null}::uuid) as password_changed_at`.execute(trx);
-  const row = rows[0]!;
-  return { domainId: row.domain_id, accountEnabled: row.enabled, passwordChangedAt: row.password_changed_at };
+export async function findDomainId(db: Db, name: string): Promise<string | undefined> {
+  const row = await db.selectFrom('domains').select('id').where('name', '=', name).executeTakeFirst();
+  return row?.id;
+}
+
+/** What a bound connection's account looks like now: a disabled account or a changed password ends the binding. */
+export async function readAccountState(db: Db, accountId: string): Promise<{ enabled: boolean; passwordChangedAt: Date } | undefined> {
+  const row = await db.selectFrom('accounts').select(['enabled', 'password_changed_at']).where('id', '=', accountId).executeTakeFirst();
+  return row && { enabled: row.enabled, passwordChangedAt: row.password_changed_at };
 }
 
 export interface GalQuery {

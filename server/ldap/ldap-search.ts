@@ -1,15 +1,15 @@
 import type { Db } from '../db/database.ts';
 import { parseAttributeSelection } from './ldap-attributes.ts';
-import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn } from './ldap-dn.ts';
+import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn, type DnLocation } from './ldap-dn.ts';
 import { galEntry, rowNeeds, type LdapEntry } from './ldap-entry.ts';
 import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
 import { filterToSql } from './ldap-filter-sql.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
-import { MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
+import { ACCOUNT_RECHECK_MS, DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
-import { galEntryExists, listDomainNames, openSearch, searchGal } from './ldap-search.repository.ts';
+import { findDomainId, galEntryExists, listDomainNames, readAccountState, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
 import { galBaseEntry, rootDse, subschemaEntry, syntheticToEntry, type Synthetic } from './ldap-special-entries.ts';
 
 export type SearchScope = 'base' | 'one' | 'sub';
@@ -42,6 +42,10 @@ export interface LdapSearchDone {
  * Size and time limits are dmci's own, since ldapjs enforces neither.
  */
 export class LdapSearch {
+  private readonly accountChecks = new WeakMap<LdapIdentity, number>();
+  private readonly domainIds = new Map<string, { id: string; at: number }>();
+
+  /** `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs. */
   constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string }) {}
 
   async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: LdapEntry) => void): Promise<LdapSearchDone> {
@@ -79,45 +83,16 @@ export class LdapSearch {
     if (identity && !mayReadDomain(identity, domain)) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
 
     try {
+      await this.checkAccount(identity);
+      const domainId = await this.domainId(domain);
+      if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
+      if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
+      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, domain, domainId, deadline }, send);
+      // The LDAP pool's statement_timeout is dmci's cap; only a client asking for less needs a transaction to lower it.
+      if (clientTimeMs >= limits.maxTimeMs) return await below(this.deps.db);
       return await this.deps.db.transaction().execute(async (trx) => {
-        const prelude = await openSearch(trx, { timeoutMs: deadline - Date.now(), domain, accountId: identity?.accountId });
-        if (identity && (prelude.accountEnabled !== true || prelude.passwordChangedAt?.getTime() !== identity.passwordChangedAt.getTime())) {
-          throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled or its password changed: bind again');
-        }
-        if (!prelude.domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
-        const baseDn = galBaseDn(domain);
-        if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', baseDn);
-        const where = filterToSql(request.filter, { domainId: prelude.domainId, domain });
-        const needs = rowNeeds(selection);
-        const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
-
-        if (location.kind === 'entry') {
-          if ((location.by === 'uid' && !isUuid(location.value)) || !(await galEntryExists(trx, prelude.domainId, location.by, location.value))) {
-            throw new LdapError(ResultCode.noSuchObject, 'no such entry', baseDn);
-          }
-          if (request.scope !== 'one') {
-            const rows = await searchGal(trx, { domainId: prelude.domainId, where, only: { by: location.by, value: location.value }, limit: 1, needs });
-            for (const row of rows) send(toEntry(row));
-          }
-          return done();
-        }
-
-        const base = galBaseEntry(domain);
-        const baseMatches = request.scope !== 'one' && matchesEntry(request.filter, syntheticEntry(base.attributes));
-        if (request.scope === 'base') {
-          if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
-          return done();
-        }
-        return this.page(request, {
-          who: identity?.accountId ?? '',
-          deadline,
-          baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
-          rows: async (after, limit) => {
-            const rows = await searchGal(trx, { domainId: prelude.domainId!, where, after, limit, needs });
-            return rows.map((row) => ({ entry: toEntry(row), key: { name: row.sort_name, id: row.id } }));
-          },
-          send,
-        });
+        await setStatementTimeout(trx, deadline - Date.now());
+        return below(trx);
       });
     } catch (error) {
       if ((error as { code?: string }).code === '57014') {
@@ -125,6 +100,75 @@ export class LdapSearch {
       }
       throw error;
     }
+  }
+
+  /** A search based at a domain's GAL base or at one of its entries. */
+  private async searchBelowBase(
+    db: Db,
+    identity: LdapIdentity | undefined,
+    request: LdapSearchRequest,
+    context: { location: Extract<DnLocation, { kind: 'base' | 'entry' }>; domain: string; domainId: string; deadline: number },
+    send: (entry: LdapEntry) => void,
+  ): Promise<LdapSearchDone> {
+    const { location, domain, domainId } = context;
+    const selection = parseAttributeSelection(request.attributes);
+    const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
+    const where = filterToSql(request.filter, { domainId, domain });
+    const needs = rowNeeds(selection);
+    const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
+
+    if (location.kind === 'entry') {
+      if ((location.by === 'uid' && !isUuid(location.value)) || !(await galEntryExists(db, domainId, location.by, location.value))) {
+        throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
+      }
+      if (request.scope !== 'one') {
+        const rows = await searchGal(db, { domainId, where, only: { by: location.by, value: location.value }, limit: 1, needs });
+        for (const row of rows) send(toEntry(row));
+      }
+      return done();
+    }
+
+    const base = galBaseEntry(domain);
+    const baseMatches = request.scope !== 'one' && matchesEntry(request.filter, syntheticEntry(base.attributes));
+    if (request.scope === 'base') {
+      if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
+      return done();
+    }
+    return this.page(request, {
+      who: identity?.accountId ?? '',
+      deadline: context.deadline,
+      baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
+      rows: async (after, limit) => {
+        const rows = await searchGal(db, { domainId, where, after, limit, needs });
+        return rows.map((row) => ({ entry: toEntry(row), key: { name: row.sort_name, id: row.id } }));
+      },
+      send,
+    });
+  }
+
+  /**
+   * A bound connection keeps its rights only while its account is enabled
+   * and its password unchanged: re-read at most every ACCOUNT_RECHECK_MS.
+   */
+  private async checkAccount(identity: LdapIdentity | undefined): Promise<void> {
+    if (!identity) return;
+    const checkedAt = this.accountChecks.get(identity) ?? 0;
+    if (Date.now() - checkedAt < ACCOUNT_RECHECK_MS) return;
+    const state = await readAccountState(this.deps.db, identity.accountId);
+    if (!state?.enabled || state.passwordChangedAt.getTime() !== identity.passwordChangedAt.getTime()) {
+      throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled or its password changed: bind again');
+    }
+    this.accountChecks.set(identity, Date.now());
+  }
+
+  /** Domain ids by name; only found ones are remembered, so a new domain is seen at once. */
+  private async domainId(name: string): Promise<string | undefined> {
+    const cached = this.domainIds.get(name);
+    if (cached && Date.now() - cached.at < DOMAIN_CACHE_MS) return cached.id;
+    const id = await findDomainId(this.deps.db, name);
+    if (id) this.domainIds.set(name, { id, at: Date.now() });
+    else this.domainIds.delete(name);
+    return id;
   }
 
   /**

@@ -1,13 +1,18 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LdapTestClient } from '../helpers/ldap.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
-/** DMCI_LDAP_ALLOW_ANONYMOUS=true: anonymous binds succeed and every GAL is readable without one. */
+/**
+ * DMCI_LDAP_ALLOW_ANONYMOUS=true: anonymous binds succeed and every GAL is
+ * readable without one. Also DMCI_LDAP_MAX_TIME_MS, enforced by the LDAP
+ * pool's statement_timeout when the client sets no limit of its own.
+ */
 let server: TestServer;
 let client: LdapTestClient;
 
 beforeAll(async () => {
-  server = await startTestServer({ DMCI_LDAP_ALLOW_ANONYMOUS: 'true' });
+  server = await startTestServer({ DMCI_LDAP_ALLOW_ANONYMOUS: 'true', DMCI_LDAP_MAX_TIME_MS: '1000' });
   await server.createAccount('alice@example.com', DEFAULT_PASSWORD, 'user', 'Alice Anders');
   await server.createAccount('olga@other.test', DEFAULT_PASSWORD, 'user', 'Olga Other');
   client = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
@@ -30,4 +35,23 @@ it('lets anonymous clients read every GAL and advertises every base', async () =
   expect(result.entries.map((e) => e.attrs.mail?.[0])).toEqual(['olga@other.test']);
   const dse = await client.search('', { scope: 'base', attributes: ['namingContexts'] });
   expect(dse.entries[0]!.attrs.namingContexts!.sort()).toEqual(['ou=gal,dc=example,dc=com', 'ou=gal,dc=other,dc=test']);
+});
+
+it("answers timeLimitExceeded (3) at dmci's own time cap when the client sets none", async () => {
+  let held!: () => void;
+  let release!: () => void;
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const locker = server.app.db.transaction().execute(async (trx) => {
+    await sql`lock table directory_entries in access exclusive mode`.execute(trx);
+    held();
+    await released;
+  });
+  await isHeld;
+  const result = await client.search('ou=gal,dc=example,dc=com', { filter: '(mail=*)' });
+  release();
+  await locker;
+  expect(result.code).toBe(3);
+  // ... and the next search is fine.
+  expect((await client.search('ou=gal,dc=example,dc=com', { filter: '(mail=*)' })).code).toBe(0);
 });

@@ -1,4 +1,5 @@
 import ldap from 'ldapjs';
+import { systemActor } from '../../server/accounts/actor.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LdapTestClient, pagedControl, rawExchange, type ClientSearchResult } from '../helpers/ldap.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -470,5 +471,16 @@ describe('bad input', () => {
     await rawExchange(server.app.ldapPort, Buffer.concat(Array.from({ length: 20_000 }, () => abandon)), 500);
     const result = await (await boundAs()).search(BASE, { filter: '(mail=bob@example.com)' });
     expect(mails(result)).toEqual(['bob@example.com']);
+  });
+});
+
+describe('account changes', () => {
+  it('a connection bound to an account that is then disabled loses access (50)', async () => {
+    await server.createAccount('erin@example.com', PASSWORD, 'user', 'Erin Exit');
+    const c = await boundAs('erin@example.com');
+    await server.app.services.accounts.setEnabled(systemActor, 'erin@example.com', false);
+    const result = await c.search(BASE, { filter: '(mail=bob@example.com)' });
+    expect(result.code).toBe(50);
+    expect((await c.bind('erin@example.com', PASSWORD)).code).toBe(49);
   });
 });
