@@ -64,7 +64,7 @@ export async function findEntryById(db: Db, id: string) {
 
 export async function findEntriesByIds(db: Db, domainId: string, ids: readonly string[], options: { visibleOnly: boolean }) {
   if (ids.length === 0) return [];
-  let query = entries(db).where('e.domain_id', '=', domainId).where('e.id', 'in', [...ids]);
+  let query = entries(db).where('e.domain_id', '=', domainId).where('e.id', '=', sql<string>`any(${sql.val([...ids])}::uuid[])`);
   query = options.visibleOnly ? query.where('e.visible', '=', true) : query.where('e.deleted', '=', false);
   return query.execute();
 }
@@ -92,25 +92,32 @@ export async function findEntryBySourceKey(db: Db, domainId: string, sourceKey: 
   return entries(db).where('e.domain_id', '=', domainId).where('e.source_key', '=', sourceKey).where('e.deleted', '=', false).executeTakeFirst();
 }
 
-/** Live entries of the domain matching any of the addresses (emails or aliases); for bulk import. */
+/**
+ * Live entries of the domain matching any of the addresses (emails or
+ * aliases); for bulk import. Two index lookups rather than one OR, which the
+ * planner answers with a scan of the whole domain.
+ */
 export async function findEntriesByAddresses(db: Db, domainId: string, addresses: readonly string[]) {
   if (addresses.length === 0) return [];
-  const list = [...addresses];
-  return entries(db)
-    .where('e.domain_id', '=', domainId)
-    .where('e.deleted', '=', false)
-    .where((eb) =>
-      eb.or([
-        eb('e.email', 'in', list),
-        eb('e.id', 'in', eb.selectFrom('directory_aliases').select('entry_id').where('domain_id', '=', domainId).where('alias', 'in', list)),
-      ]),
-    )
-    .execute();
+  const byEmail = await entries(db).where('e.domain_id', '=', domainId).where('e.deleted', '=', false).where('e.email', '=', anyOf(addresses)).execute();
+  const aliased = await db.selectFrom('directory_aliases').select('entry_id').where('domain_id', '=', domainId).where('alias', '=', anyOf(addresses)).execute();
+  const seen = new Set(byEmail.map((r) => r.id));
+  const more = aliased.map((a) => a.entry_id).filter((id) => !seen.has(id));
+  return more.length === 0 ? byEmail : [...byEmail, ...(await findEntriesByIds(db, domainId, more, { visibleOnly: false }))];
+}
+
+/**
+ * `= any($1)` with one array parameter: a list of thousands of values stays
+ * one parameter (an IN list of 5000 would be 5000 parameters to send, parse
+ * and plan).
+ */
+function anyOf(values: readonly string[]) {
+  return sql<string>`any(${sql.val([...values])})`;
 }
 
 export async function findEntriesBySourceKeys(db: Db, domainId: string, keys: readonly string[]) {
   if (keys.length === 0) return [];
-  return entries(db).where('e.domain_id', '=', domainId).where('e.source_key', 'in', [...keys]).where('e.deleted', '=', false).execute();
+  return entries(db).where('e.domain_id', '=', domainId).where('e.source_key', '=', anyOf(keys)).where('e.deleted', '=', false).execute();
 }
 
 /** Who holds each address (as email or alias) among live entries of the domain. */
@@ -118,9 +125,9 @@ export async function addressOwners(db: Db, domainId: string, addresses: readonl
   const owners = new Map<string, string>();
   if (addresses.length === 0) return owners;
   const list = [...addresses];
-  const byEmail = await db.selectFrom('directory_entries').select(['id', 'email']).where('domain_id', '=', domainId).where('deleted', '=', false).where('email', 'in', list).execute();
+  const byEmail = await db.selectFrom('directory_entries').select(['id', 'email']).where('domain_id', '=', domainId).where('deleted', '=', false).where('email', '=', anyOf(list)).execute();
   for (const row of byEmail) owners.set(row.email!, row.id);
-  const byAlias = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('domain_id', '=', domainId).where('alias', 'in', list).execute();
+  const byAlias = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('domain_id', '=', domainId).where('alias', '=', anyOf(list)).execute();
   for (const row of byAlias) owners.set(row.alias, row.entry_id);
   return owners;
 }
@@ -128,7 +135,7 @@ export async function addressOwners(db: Db, domainId: string, addresses: readonl
 export async function aliasesOf(db: Db, entryIds: readonly string[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>();
   if (entryIds.length === 0) return result;
-  const rows = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('entry_id', 'in', [...entryIds]).orderBy('alias').execute();
+  const rows = await db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('entry_id', '=', sql<string>`any(${sql.val([...entryIds])}::uuid[])`).orderBy('alias').execute();
   for (const row of rows) {
     const list = result.get(row.entry_id);
     if (list) list.push(row.alias);
@@ -145,7 +152,7 @@ export async function membersOf(db: Db, groupIds: readonly string[], options: { 
     .selectFrom('directory_members as dm')
     .innerJoin('directory_entries as m', 'm.id', 'dm.member_id')
     .select(['dm.group_id', 'dm.member_id'])
-    .where('dm.group_id', 'in', [...groupIds])
+    .where('dm.group_id', '=', sql<string>`any(${sql.val([...groupIds])}::uuid[])`)
     .orderBy('dm.group_id')
     .orderBy(sql`lower(m.display_name)`)
     .orderBy('m.id');
