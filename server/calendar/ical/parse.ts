@@ -57,7 +57,8 @@ export function parseInternal(input: string, limits: IcalLimits): { obj: ParsedC
   if (typeof input !== 'string') throw invalid('iCalendar text must be a string');
   const bytes = Buffer.byteLength(input, 'utf8');
   if (bytes > limits.maxBytes) throw tooBig(`iCalendar object is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
-  const root = lex(input);
+  // A UTF-8 byte order mark is common in files exported on Windows; ical.js rejects it.
+  const root = lex(input.replace(/^\uFEFF/, ''));
 
   const vtimezones = new Map<string, JComp>();
   for (const tz of subs(root, 'vtimezone')) {

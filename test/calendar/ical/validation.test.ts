@@ -24,8 +24,9 @@ function rejects(text: string, code: ErrorCode, message: RegExp, limits?: Parame
 const INVALID = ErrorCode.INVALID_ICALENDAR;
 
 describe('validation', () => {
-  it('accepts a minimal event', () => {
+  it('accepts a minimal event, also with a byte order mark and LF line ends', () => {
     expect(parseCalendarObject(cal(...ok())).uid).toBe('a');
+    expect(parseCalendarObject(`\uFEFF${cal(...ok()).replace(/\r\n/g, '\n')}`).text).toMatch(/^BEGIN:VCALENDAR\r\n/);
   });
 
   it('rejects unparsable text', () => {
