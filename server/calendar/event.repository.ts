@@ -79,7 +79,14 @@ export async function eventChangesPage(db: Db, calendarId: string, after: { mods
   return query.execute();
 }
 
-/** Live rows by id order for an initial sync pinned at `upTo`, optionally restricted to some ids. */
+/**
+ * Live rows by id order for an initial sync pinned at `upTo`: every object
+ * that existed at `upTo` and still does, in its current version (a later
+ * edit then also shows up in the log from `upTo` as an update, harmlessly).
+ * Filtering on created_modseq, not modseq, matters: an object edited after
+ * `upTo` but before its page was read must still be sent here, since the log
+ * will only call it "updated".
+ */
 export async function liveEventsPage(db: Db, calendarId: string, afterId: string | null, upTo: number, limit: number, onlyIds?: readonly string[]): Promise<CalendarEventRow[]> {
   if (onlyIds && onlyIds.length === 0) return [];
   let query = db
@@ -87,7 +94,7 @@ export async function liveEventsPage(db: Db, calendarId: string, afterId: string
     .selectAll()
     .where('calendar_id', '=', calendarId)
     .where('deleted', '=', false)
-    .where('modseq', '<=', upTo)
+    .where('created_modseq', '<=', upTo)
     .orderBy('id')
     .limit(limit);
   if (afterId) query = query.where('id', '>', afterId);

@@ -179,6 +179,32 @@ describe('CalendarEvent/changes', () => {
     expect(initial.size).toBe(7);
   });
 
+  it('does not lose an object edited between the pages of an initial sync', async () => {
+    const client = await server.connect('alice@example.com');
+    const { id: calId } = (await client.request('Calendar/set', { create: { c: { name: 'Initial' } } })).created.c!;
+    const created = await client.request('CalendarEvent/set', { calendarId: calId, create: Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`k${i}`, { ics: simpleEvent({ uid: `init-${i}@test` }) }])) });
+    const ids = Object.values(created.created).map((c) => c.id).sort();
+    const first = await client.request('CalendarEvent/changes', { calendarId: calId, maxChanges: 2 });
+    expect(first.hasMoreChanges).toBe(true);
+    // Edit an object the next page will hold.
+    const pending = ids.find((id) => !first.created.some((e) => e.id === id))!;
+    const uid = Object.values(created.created).find((c) => c.id === pending)!.uid;
+    await client.request('CalendarEvent/set', { calendarId: calId, update: { [pending]: { ics: simpleEvent({ uid, summary: 'edited' }) } } });
+    // A strict client: `updated` only touches objects it holds.
+    const replica = new Map<string, number>(first.created.map((e) => [e.id, e.version]));
+    let state = first.newState;
+    for (let more = true; more; ) {
+      const page = await client.request('CalendarEvent/changes', { calendarId: calId, sinceState: state, maxChanges: 2 });
+      for (const e of page.created) replica.set(e.id, e.version);
+      for (const e of page.updated) if (replica.has(e.id)) replica.set(e.id, e.version);
+      for (const id of page.destroyed) replica.delete(id);
+      state = page.newState;
+      more = page.hasMoreChanges;
+    }
+    expect([...replica.keys()].sort()).toEqual(ids);
+    expect(replica.get(pending)).toBe(2);
+  });
+
   it('reports updates and destroys, and omits objects created and destroyed since the state', async () => {
     const before = String(await scopeModseq());
     const { created } = await alice.request('CalendarEvent/set', { calendarId, create: { a: { ics: simpleEvent() }, b: { ics: simpleEvent() } } });
