@@ -15,7 +15,7 @@ export const CloseCode = {
   AUTH_FAILED: 4002,
   /** No successful `hello` within the pre-auth deadline. */
   AUTH_TIMEOUT: 4003,
-  /** A frame other than `hello` (or `ping`) arrived before authentication. */
+  /** A frame other than `hello` arrived before the `welcome` (a `ping` included), or a second `hello` while the first is checked. */
   NOT_AUTHENTICATED: 4004,
   /** The account is disabled. Final. */
   ACCOUNT_DISABLED: 4005,

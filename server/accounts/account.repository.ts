@@ -72,6 +72,11 @@ export async function insertResumeToken(db: Db, row: { token_hash: Buffer; accou
   await db.insertInto('resume_tokens').values(row).execute();
 }
 
+/** An unexpired token, left in place. */
+export async function findResumeToken(db: Db, tokenHash: Buffer) {
+  return db.selectFrom('resume_tokens').selectAll().where('token_hash', '=', tokenHash).where('expires_at', '>', sql<Date>`now()`).executeTakeFirst();
+}
+
 /**
  * Removes an unexpired token and returns it, in one statement: of two
  * concurrent redemptions of the same token only one gets the row.

@@ -11,6 +11,7 @@ import {
   deleteResumeTokensOfSession,
   findAccountByEmail,
   findAccountById,
+  findResumeToken,
   insertAccount,
   insertResumeToken,
   listAccounts,
@@ -81,17 +82,22 @@ export class AccountService {
   }
 
   /**
-   * Redeems a resume token and rotates it: the old token stops working, and
-   * the caller gets a new one (with a fresh expiry) to send in `welcome`.
+   * Checks a resume token without using it up, so that a handshake refused
+   * for another reason (too many sessions, the node draining) does not burn
+   * the client's token. `consumeResumeToken` then takes it.
    */
-  async redeemResumeToken(token: string): Promise<(AuthOutcome & { sessionId?: string }) | undefined> {
-    const tokenHash = hashToken(token);
-    const stored = await takeResumeToken(this.db, tokenHash);
+  async checkResumeToken(token: string): Promise<AuthOutcome | undefined> {
+    const stored = await findResumeToken(this.db, hashToken(token));
     if (!stored) return undefined;
     const account = await findAccountById(this.db, stored.account_id);
     if (!account) return undefined;
     if (!account.enabled) return { ok: false, reason: 'disabled' };
-    return { ok: true, account, sessionId: stored.session_id };
+    return { ok: true, account };
+  }
+
+  /** Uses a resume token up; false when it is gone (another hello took it first, or it was revoked meanwhile). */
+  async consumeResumeToken(token: string): Promise<boolean> {
+    return (await takeResumeToken(this.db, hashToken(token))) !== undefined;
   }
 
   async revokeSessionTokens(accountId: string, sessionId: string): Promise<void> {

@@ -165,7 +165,7 @@ export class Connection implements SessionTransport {
     const outcome =
       hello.auth.method === 'password'
         ? await ctx.accounts.authenticate(hello.auth.login, hello.auth.password)
-        : ((await ctx.accounts.redeemResumeToken(hello.auth.token)) ?? { ok: false as const, reason: 'bad_credentials' as const });
+        : ((await ctx.accounts.checkResumeToken(hello.auth.token)) ?? { ok: false as const, reason: 'bad_credentials' as const });
     if (this.state !== 'authenticating') return; // the socket closed meanwhile
 
     if (!outcome.ok) {
@@ -188,6 +188,13 @@ export class Connection implements SessionTransport {
     if (ctx.isDraining()) {
       return this.fail(CloseCode.GOING_AWAY, ErrorCode.UNAVAILABLE, 'server is shutting down; reconnect to another node');
     }
+    // A resume token is used up only now, once nothing else can refuse the handshake.
+    if (hello.auth.method === 'resume' && !(await ctx.accounts.consumeResumeToken(hello.auth.token))) {
+      if (this.state !== 'authenticating') return;
+      ctx.metrics.authFailures.inc({ reason: 'bad_token' });
+      return this.fail(CloseCode.AUTH_FAILED, HandshakeErrorCode.AUTH_FAILED, 'resume token unknown, expired or revoked');
+    }
+    if (this.state !== 'authenticating') return;
 
     const sessionId = randomBytes(16).toString('base64url');
     const issued = await ctx.accounts.issueResumeToken(account.id, sessionId, hello.client.name);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DmciRequestError } from '../../connector-sim/client.ts';
+import { DmciClient, type DmciRequestError } from '../../connector-sim/client.ts';
 import { CloseCode } from '../../protocol/index.ts';
 import { helloFrame, openRaw } from '../helpers/raw-socket.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -18,10 +18,11 @@ beforeAll(async () => {
     // Nothing authenticates on this one: a short deadline must not race a handshake under load.
     startTestServer({ DMCI_AUTH_DEADLINE_MS: '300' }),
     startTestServer({ DMCI_HEARTBEAT_MS: '400', DMCI_REQUESTS_PER_SECOND: '1', DMCI_REQUEST_BURST: '3', DMCI_TRUSTED_HOSTS: '127.0.0.1/32' }),
-    startTestServer({ DMCI_MAX_IN_FLIGHT: '2' }),
+    startTestServer({ DMCI_MAX_IN_FLIGHT: '2', DMCI_MAX_SESSIONS_PER_USER: '1' }),
   ]);
   await quick.createAccount('hank@example.com');
   await narrow.createAccount('ivan@example.com', undefined, 'global_admin');
+  await narrow.createAccount('jill@example.com');
 });
 afterAll(() => Promise.all([deadline.stop(), quick.stop(), narrow.stop()]));
 
@@ -73,7 +74,18 @@ describe('limits', () => {
     expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThanOrEqual(2);
     expect(outcomes).toContain('TOO_MANY_IN_FLIGHT');
     expect(outcomes.filter((o) => o !== 'ok' && o !== 'TOO_MANY_IN_FLIGHT')).toEqual([]);
-    expect((await client.request('Admin/accountList', {})).accounts.length).toBe(1);
+    expect((await client.request('Admin/accountList', {})).accounts.map((a) => a.email)).toEqual(['ivan@example.com', 'jill@example.com']);
     await client.close();
+  });
+
+  it('refuses a session over DMCI_MAX_SESSIONS_PER_USER with 4010, without burning the resume token it presented', async () => {
+    const first = await narrow.connect('jill@example.com');
+    const token = first.welcome!.resumeToken;
+    const second = new DmciClient({ url: narrow.url, resumeToken: token });
+    await expect(second.connect()).rejects.toMatchObject({ closeCode: CloseCode.TOO_MANY_SESSIONS, errorCode: 'TOO_MANY_SESSIONS' });
+    await first.close();
+    const resumed = new DmciClient({ url: narrow.url, resumeToken: token });
+    expect((await resumed.connect()).account.email).toBe('jill@example.com');
+    await resumed.close();
   });
 });
