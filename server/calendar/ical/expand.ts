@@ -1,7 +1,7 @@
 import { tooBig } from './errors.ts';
 import { DAY, dayOf, formatIsoLocal } from './local-time.ts';
 import { canonicalRid, endOf, type EventModel, type ObjectModel } from './model.ts';
-import { iterateRule } from './rrule-iterate.ts';
+import { countEndEstimate, iterateRule } from './rrule-iterate.ts';
 import { isoInZone, toLocal, toUtc } from './timezones.ts';
 import type { IcalLimits, Instance } from './types.ts';
 
@@ -178,8 +178,10 @@ export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd:
   try {
     // With UNTIL (and no COUNT) the last instances lie just before it: look there first, widening.
     // Any instance overlapping [from, ∞) ends after everything that does not, so a hit is the answer.
-    if (rule?.until && rule.count === null) {
-      const until = rule.until.local + 2 * DAY;
+    // Likewise for a COUNT rule whose end can be estimated (iteration then skips whole periods up to the window).
+    const anchor = !rule ? null : rule.count === null ? (rule.until?.local ?? null) : countEndEstimate(rule, master!.startLocal, master!.kind === 'date');
+    if (rule && anchor !== null) {
+      const until = anchor + 2 * DAY;
       for (let span = 2 * rule.interval * PERIOD_MS[rule.freq]! + 2 * DAY, i = 0; i < 8; i++, span *= 4) {
         const found = latestEnd(model, until - span);
         if (found !== null) return { firstStart, lastEnd: found };

@@ -240,6 +240,19 @@ function uniformPerPeriod(p: Plan): number | null {
   return null;
 }
 
+/**
+ * For a COUNT rule whose periods all yield the same number of instances, a
+ * local value at or after its last instance (within two periods); else null.
+ * Lets callers find the end of a long COUNT series without walking it.
+ */
+export function countEndEstimate(rule: Rule, dtstart: number, isDate: boolean): number | null {
+  if (rule.count === null) return null;
+  const perPeriod = uniformPerPeriod(makePlan(rule, dtstart, isDate));
+  if (!perPeriod) return null;
+  const periodMs = rule.freq === 'DAILY' ? DAY : 7 * DAY;
+  return dtstart + (Math.ceil(rule.count / perPeriod) + 1) * rule.interval * periodMs;
+}
+
 export function* iterateRule(rule: Rule, dtstart: number, isDate: boolean, opts: IterateOptions = {}): Generator<number, void, undefined> {
   const pastUntil = opts.pastUntil ?? (() => false);
   const maxSteps = opts.maxSteps ?? 2_000_000;
