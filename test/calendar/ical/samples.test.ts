@@ -87,6 +87,16 @@ describe('shared samples', () => {
     expect(got.map(span)).toEqual(['2026-11-03T16:00/16:30', '2026-11-16T14:30/15:00']);
   });
 
+  it('the stored text parses back to the same object', () => {
+    for (const name of ['outlook-weekly-exception.ics', 'outlook-no-vtimezone.ics', 'allday-oof.ics', 'private-tentative-kolkata.ics']) {
+      const obj = parseCalendarObject(sample(name));
+      const again = parseCalendarObject(obj.text);
+      expect(again, name).toEqual(obj);
+      expect(again.master?.description ?? null, name).toBe(obj.master?.description ?? null);
+    }
+    expect(parseCalendarObject(sample('outlook-weekly-exception.ics')).master?.description).toBe('Weekly team sync.\n');
+  });
+
   it('expansion works on a copy of the parsed object (re-parses the stored text)', () => {
     const obj = { ...parseCalendarObject(sample('outlook-weekly-exception.ics')) };
     expect(expandInstances(obj, YEAR_FROM, YEAR_TO)).toHaveLength(7);
