@@ -18,14 +18,19 @@ export interface CliServices extends Services {
  * made here reach running nodes through the same NOTIFY hints a node sends
  * (flushed before exit), so connected sessions see them at once.
  */
-export async function withServices<T>(config: Config, log: Logger, task: (services: CliServices) => Promise<T>): Promise<T> {
+export async function withServices<T>(
+  config: Config,
+  log: Logger,
+  task: (services: CliServices) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const applicationName = `dmci-cli:${process.pid}`;
   const location = await resolveDatabase(config, log, applicationName);
   const { db, pool } = createDatabase({ url: location.url, poolSize: 2, applicationName });
   // Publish-only: the CLI never LISTENs, it only tells the nodes what it committed.
   const bus = new ClusterBus({ url: location.url, pool: pool as pg.Pool, batchMs: 0, log, applicationName });
   try {
-    await migrateToLatest(db);
+    if (options.migrate ?? true) await migrateToLatest(db);
     return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2 }) });
   } finally {
     await bus.stop();

@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('apply pending database migrations and exit')
     .action(
       run(async (config, json) => {
-        const result = await withServices(config, cliLog(), ({ db }) => migrateToLatest(db));
+        const result = await withServices(config, cliLog(), ({ db }) => migrateToLatest(db), { migrate: false });
         const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
         print(json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
       }),
