@@ -55,6 +55,25 @@ describe('zones', () => {
     expect(a).toEqual(b);
   });
 
+  it('a VTIMEZONE with several observances and UNTIL-bounded rules (the 2007 US change) agrees with the tz database', () => {
+    const vtz = [
+      'BEGIN:VTIMEZONE', 'TZID:US-Eastern', 'X-LIC-LOCATION:America/New_York',
+      'BEGIN:DAYLIGHT', 'TZOFFSETFROM:-0500', 'TZOFFSETTO:-0400', 'DTSTART:19870405T020000', 'RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;UNTIL=20060402T070000Z', 'END:DAYLIGHT',
+      'BEGIN:DAYLIGHT', 'TZOFFSETFROM:-0500', 'TZOFFSETTO:-0400', 'DTSTART:20070311T020000', 'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU', 'END:DAYLIGHT',
+      'BEGIN:STANDARD', 'TZOFFSETFROM:-0400', 'TZOFFSETTO:-0500', 'DTSTART:19671029T020000', 'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU;UNTIL=20061029T060000Z', 'END:STANDARD',
+      'BEGIN:STANDARD', 'TZOFFSETFROM:-0400', 'TZOFFSETTO:-0500', 'DTSTART:20071104T020000', 'RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU', 'END:STANDARD',
+      'END:VTIMEZONE',
+    ];
+    const embedded = parseCalendarObject(ics(['DTSTART;TZID=US-Eastern:20050101T013000', 'RRULE:FREQ=DAILY'], vtz));
+    expect(embedded.master?.tzid).toBe('America/New_York'); // named through X-LIC-LOCATION
+    const iana = parseCalendarObject(ics(['DTSTART;TZID=America/New_York:20050101T013000', 'RRULE:FREQ=DAILY']));
+    const from = new Date('2005-01-01T00:00:00Z');
+    const to = new Date('2009-01-01T00:00:00Z');
+    const a = expandInstances(embedded, from, to).map((i) => i.start.toISOString());
+    expect(a).toEqual(expandInstances(iana, from, to).map((i) => i.start.toISOString()));
+    expect(a).toContain('2006-10-29T05:30:00.000Z'); // 01:30 on the fall-back day: the first (EDT) one
+  });
+
   it('converts wall-clock time per RFC 5545 §3.3.5 (gap forward, overlap first)', () => {
     const ny = ianaZone('America/New_York')!;
     expect(new Date(toUtc(ny, localOf(2007, 3, 11, 2, 30))).toISOString()).toBe('2007-03-11T07:30:00.000Z'); // 3:30 EDT
