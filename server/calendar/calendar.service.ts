@@ -94,7 +94,7 @@ export class CalendarService {
           return { oldState: null, newState: plainState(modseq), hasMoreChanges: false, created: [...rendered.values()], updated: [], destroyed: [] };
         }
         if (since.modseq > modseq) throw new DmciError(ErrorCode.INVALID_STATE, 'this state is newer than the calendar list');
-        if (since.modseq < (scope?.minModseq ?? 0)) throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the calendar list log no longer reaches back to this state: resync');
+        if (since.afterId ? since.modseq <= (scope?.minModseq ?? 0) : since.modseq < (scope?.minModseq ?? 0)) throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the calendar list log no longer reaches back to this state: resync');
         const rows = await listEntryChangesPage(trx, accountId, { modseq: since.modseq, id: since.afterId }, modseq, args.maxChanges);
         const hasMoreChanges = rows.length > args.maxChanges;
         const page = rows.slice(0, args.maxChanges);
@@ -106,15 +106,18 @@ export class CalendarService {
         const created: Calendar[] = [];
         const updated: Calendar[] = [];
         const destroyed: string[] = [];
+        // Same rules as CalendarEvent/changes (event-changes.ts): omit a tombstone only if created
+        // after the cursor position; call an entry "created" if created after the read began.
+        const base = since.base ?? since.modseq;
         for (const row of page) {
-          const isNew = row.created_modseq > since.modseq || (row.created_modseq === since.modseq && since.afterId !== null && row.calendar_id > since.afterId);
+          const afterCursor = row.created_modseq > since.modseq || (row.created_modseq === since.modseq && since.afterId !== null && row.calendar_id > since.afterId);
           const calendar = rendered.get(row.calendar_id);
           if (row.deleted || !calendar) {
-            if (!isNew) destroyed.push(row.calendar_id);
-          } else (isNew ? created : updated).push(calendar);
+            if (!afterCursor) destroyed.push(row.calendar_id);
+          } else (row.created_modseq > base ? created : updated).push(calendar);
         }
         const last = page.at(-1);
-        const newState = hasMoreChanges && last ? encodeCursor({ modseq: last.modseq, afterId: last.calendar_id, initial: false, window: null }) : plainState(modseq);
+        const newState = hasMoreChanges && last ? encodeCursor({ modseq: last.modseq, afterId: last.calendar_id, base, initial: false, window: null }) : plainState(modseq);
         return { oldState: args.sinceState ?? null, newState, hasMoreChanges, created, updated, destroyed };
       });
   }

@@ -37,7 +37,8 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
       const scope = await readScope(trx, `cal:${calendarId}`);
       if (!scope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (since && since.modseq > scope.modseq) throw new DmciError(ErrorCode.INVALID_STATE, 'this state is newer than the calendar: it belongs to another calendar');
-      if (since && !since.initial && since.modseq < scope.minModseq) {
+      // A mid-page cursor at min_modseq may miss pruned tombstones of its own group, hence <=.
+      if (since && !since.initial && (since.afterId ? since.modseq <= scope.minModseq : since.modseq < scope.minModseq)) {
         throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the change log no longer reaches back to this state: resync', { details: { minState: String(scope.minModseq) } });
       }
       const out: Result = { calendarId, oldState: args.sinceState ?? null, newState: '', hasMoreChanges: false, created: [], updated: [], destroyed: [] };
@@ -90,27 +91,28 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
             page.filter((r) => !r.deleted).map((r) => r.id),
           )
         : undefined;
+      const base = since.base ?? since.modseq;
       for (const row of page) {
-        const isNew = createdAfter(row, since);
         if (row.deleted || (inWindow && !inWindow.has(row.id))) {
-          // An object created since the state (and gone, or outside the window) was never seen: omit it.
-          if (!isNew) out.destroyed.push(row.id);
+          // Created after the cursor (and gone, or outside the window): no page can have sent it.
+          if (!createdAfter(row, since)) out.destroyed.push(row.id);
         } else {
-          pushRendered(isNew ? out.created : out.updated, row, access);
+          // Created after the read began: maybe never sent (an edit may have moved it past a page), so "created".
+          pushRendered(row.created_modseq > base ? out.created : out.updated, row, access);
         }
       }
       const last = page.at(-1);
       const next: SyncCursor = out.hasMoreChanges
         ? last
-          ? { initial: false, modseq: last.modseq, afterId: last.id, window: cursorWindow }
-          : { initial: false, modseq: since.modseq, afterId: since.afterId, window: cursorWindow }
+          ? { initial: false, modseq: last.modseq, afterId: last.id, base, window: cursorWindow }
+          : { initial: false, modseq: since.modseq, afterId: since.afterId, base, window: cursorWindow }
         : { initial: false, modseq: scope.modseq, afterId: null, window: cursorWindow };
       out.newState = encodeCursor(next);
       return out;
     });
 }
 
-/** Was the row created after the cursor (so the replica cannot have it)? */
+/** Was the row created after the cursor position (so no page can have sent any version of it)? */
 function createdAfter(row: CalendarEventRow, since: SyncCursor): boolean {
   if (row.created_modseq !== since.modseq || !since.afterId) return row.created_modseq > since.modseq;
   return row.id > since.afterId;

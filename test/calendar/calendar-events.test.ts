@@ -205,6 +205,29 @@ describe('CalendarEvent/changes', () => {
     expect(replica.get(pending)).toBe(2);
   });
 
+  it('calls an object created since the state "created" on a later page, even after an edit moved it there', async () => {
+    const client = await server.connect('alice@example.com');
+    const { id: calId } = (await client.request('Calendar/set', { create: { c: { name: 'Pages' } } })).created.c!;
+    const start = (await client.request('CalendarEvent/changes', { calendarId: calId })).newState;
+    const x = (await client.request('CalendarEvent/set', { calendarId: calId, create: { x: { ics: simpleEvent({ uid: 'x@pages' }) } } })).created.x!;
+    await client.request('CalendarEvent/set', { calendarId: calId, create: { y: { ics: simpleEvent({ uid: 'y@pages' }) }, z: { ics: simpleEvent({ uid: 'z@pages' }) } } });
+    await client.request('CalendarEvent/set', { calendarId: calId, update: { [x.id]: { ics: simpleEvent({ uid: 'x@pages', summary: 'edited' }) } } });
+    // X now sorts after Y and Z (its modseq moved past theirs) but was created before them.
+    const created: string[] = [];
+    const updated: string[] = [];
+    let state = start;
+    for (let more = true; more; ) {
+      const page = await client.request('CalendarEvent/changes', { calendarId: calId, sinceState: state, maxChanges: 1 });
+      created.push(...page.created.map((e) => e.id));
+      updated.push(...page.updated.map((e) => e.id));
+      state = page.newState;
+      more = page.hasMoreChanges;
+    }
+    expect(created).toHaveLength(3);
+    expect(created).toContain(x.id);
+    expect(updated).toEqual([]);
+  });
+
   it('reports updates and destroys, and omits objects created and destroyed since the state', async () => {
     const before = String(await scopeModseq());
     const { created } = await alice.request('CalendarEvent/set', { calendarId, create: { a: { ics: simpleEvent() }, b: { ics: simpleEvent() } } });

@@ -14,11 +14,13 @@ describe('calendar state tokens', () => {
     { modseq: 9, afterId: id, initial: true, window: null },
     { modseq: 0, afterId: null, initial: false, window: { startDay: 20500, endDay: 20520 } },
     { modseq: 12, afterId: id, initial: true, window: { startDay: 1, endDay: 2 } },
+    { modseq: 57, afterId: id, base: 40, initial: false, window: null },
+    { modseq: 57, afterId: id, base: 40, initial: false, window: { startDay: 3, endDay: 9 } },
   ])('round-trips %j', (cursor) => {
     expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
   });
 
-  it.each(['', 'x', '-1', '57-', '57-nothex', 'i57', 'w1.57', '1e3', '12345678901234567'])('refuses %j with INVALID_STATE', (state) => {
+  it.each(['', 'x', '-1', '57-', '57-nothex', 'i57', 'w1.57', '1e3', '12345678901234567', 'b40.57', `b60.57-${id}`, `b1.i57-${id}`])('refuses %j with INVALID_STATE', (state) => {
     expect(() => decodeCursor(state)).toThrow(expect.objectContaining({ code: 'INVALID_STATE' }));
   });
 
