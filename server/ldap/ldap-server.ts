@@ -4,7 +4,7 @@ import type { Logger } from '../log/logger.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { LdapBinder } from './ldap-bind.ts';
-import type { LdapEntry } from './ldap-entry.ts';
+import { encodeSearchEntry } from './ldap-ber.ts';
 import type { FilterNode } from './ldap-filter.ts';
 import type { LdapIdentity } from './ldap-identity.ts';
 import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, type LdapLimits } from './ldap-limits.ts';
@@ -126,8 +126,6 @@ interface LdapjsModule {
   createServer(options: Record<string, unknown>): LdapjsServer;
   SearchRequest: MessageClass;
   BindRequest: MessageClass;
-  SearchEntry: new (options: { messageId: number; objectName: string; attributes: unknown[] }) => unknown;
-  Attribute: new (options: { type: string; values: Array<string | Buffer> }) => unknown;
   PagedResultsControl: new (options: { value: { size: number; cookie: Buffer } }) => unknown;
   PresenceFilter: new (options: { attribute: string }) => LdapjsFilter;
   filters: { parseBer(reader: BerReader): LdapjsFilter };
@@ -442,8 +440,8 @@ export class LdapServer {
       },
       (entry) => {
         count++;
-        // Written directly: ldapjs's res.send re-filters attribute names (case-sensitively) and builds a log object per entry.
-        req.connection.write((toSearchEntry(entry, res.messageId) as { toBer(): { buffer: Buffer } }).toBer().buffer);
+        // Encoded and written by us: ldapjs's res.send re-filters attribute names (case-sensitively), and its encoder costs more than the query.
+        req.connection.write(encodeSearchEntry(res.messageId, entry));
       },
     );
     if (done.cookie) res.addControl(new ldap.PagedResultsControl({ value: { size: 0, cookie: done.cookie } }));
@@ -454,14 +452,6 @@ export class LdapServer {
       'LDAP search',
     );
   }
-}
-
-function toSearchEntry(entry: LdapEntry, messageId: number): unknown {
-  return new ldap.SearchEntry({
-    messageId,
-    objectName: entry.dn,
-    attributes: entry.attributes.map((attribute) => new ldap.Attribute({ type: attribute.type, values: attribute.values })),
-  });
 }
 
 /**

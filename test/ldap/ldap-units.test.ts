@@ -1,6 +1,7 @@
 import ldap from 'ldapjs';
 import { describe, expect, it } from 'vitest';
 import { parseAttributeSelection, wantsAttribute } from '../../server/ldap/ldap-attributes.ts';
+import { encodeSearchEntry } from '../../server/ldap/ldap-ber.ts';
 import { loginOf } from '../../server/ldap/ldap-bind.ts';
 import { entryDn, escapeDnValue, formatDn, galBaseDn, locateDn, normaliseDn, parseDn } from '../../server/ldap/ldap-dn.ts';
 import { generalizedTime, parseGeneralizedTime } from '../../server/ldap/ldap-entry.ts';
@@ -199,5 +200,26 @@ describe('message framing', () => {
     expect(() => new MessageSplitter(100).push(long)).toThrow(/larger than 100/);
     expect(() => new MessageSplitter(1024).push(Buffer.from('GET /'))).toThrow(/not an LDAP message/);
     expect(() => new MessageSplitter(1024).push(Buffer.from([0x30, 0x80]))).toThrow(/invalid BER length/);
+  });
+});
+
+describe('entry encoding', () => {
+  it('writes the same bytes as ldapjs', () => {
+    const lib = ldap as unknown as {
+      SearchEntry: new (options: { messageId: number; objectName: string; attributes: unknown[] }) => { toBer(): { buffer: Buffer } };
+      Attribute: new (options: { type: string; values: Array<string | Buffer> }) => unknown;
+    };
+    const cases = [
+      { dn: 'mail=a@example.com,ou=gal,dc=example,dc=com', attributes: [{ type: 'cn', values: ['Zoë 🦄'] }, { type: 'objectClass', values: ['top', 'person'] }] },
+      { dn: 'uid=1,ou=gal,dc=x', attributes: [{ type: 'jpegPhoto', values: [Buffer.alloc(300, 7)] }, { type: 'sn', values: [] }] },
+      { dn: 'mail=big@x,ou=gal,dc=x', attributes: [{ type: 'thumbnailPhoto', values: [Buffer.alloc(70_000, 1)] }] },
+      { dn: 'cn=x', attributes: [] },
+    ];
+    for (const messageId of [1, 127, 128, 255, 256, 65_535, 2 ** 31 - 1]) {
+      for (const entry of cases) {
+        const theirs = new lib.SearchEntry({ messageId, objectName: entry.dn, attributes: entry.attributes.map((a) => new lib.Attribute(a)) }).toBer().buffer;
+        expect(encodeSearchEntry(messageId, entry).equals(theirs), `${messageId} ${entry.dn}`).toBe(true);
+      }
+    }
   });
 });
