@@ -19,11 +19,15 @@ import { zoneFromVtimezone } from './vtimezone-read.ts';
 const UNSUPPORTED = new Set(['vtodo', 'vjournal', 'vfreebusy']);
 
 function lex(text: string): JComp {
+  const first = /^\s*([^\r\n]*)/.exec(text)?.[1] ?? '';
+  if (first !== '' && !/^BEGIN:/i.test(first)) throw invalid('could not parse iCalendar: the text does not start with BEGIN:VCALENDAR');
   let parsed: unknown;
   try {
     parsed = ICAL.parse(text);
   } catch (e) {
-    throw invalid(`could not parse iCalendar: ${e instanceof Error ? e.message : String(e)}`);
+    // ical.js's own ParserError messages name the offending line; anything else (a TypeError deep inside it) would only leak internals.
+    const own = e instanceof Error && e.name === 'ParserError';
+    throw invalid(`could not parse iCalendar${own ? `: ${e.message}` : ''}`);
   }
   if (!Array.isArray(parsed) || parsed.length === 0) throw invalid('could not parse iCalendar: no component found');
   if (Array.isArray(parsed[0])) throw invalid('expected one VCALENDAR, found several top-level components');
