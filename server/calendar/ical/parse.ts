@@ -25,8 +25,9 @@ function lex(text: string): JComp {
   try {
     parsed = ICAL.parse(text);
   } catch (e) {
-    // ical.js's own ParserError messages name the offending line; anything else (a TypeError deep inside it) would only leak internals.
-    const own = e instanceof Error && e.name === 'ParserError';
+    // ical.js's own errors (ParserError, plain Error for bad RRULE values) name the offending text;
+    // a TypeError from deep inside it would only leak internals.
+    const own = e instanceof Error && (e.name === 'ParserError' || e.constructor === Error);
     throw invalid(`could not parse iCalendar${own ? `: ${e.message}` : ''}`);
   }
   if (!Array.isArray(parsed) || parsed.length === 0) throw invalid('could not parse iCalendar: no component found');
