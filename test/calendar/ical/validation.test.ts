@@ -33,6 +33,9 @@ describe('validation', () => {
     rejects('hello world', INVALID, /could not parse/);
     rejects('', INVALID, /could not parse/);
     rejects('BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\n', INVALID, /could not parse/);
+    rejects('PRODID:x\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', INVALID, /does not start with BEGIN:VCALENDAR/);
+    // A property after the calendar ends makes ical.js fail with a TypeError: reported without its internals.
+    rejects(`${cal(...ok())}PRODID:x\r\n`, INVALID, /^could not parse iCalendar$/);
   });
 
   it('rejects what is not a VCALENDAR', () => {
