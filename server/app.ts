@@ -83,6 +83,8 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   pushHub.registerFeed('gal', galFeed(db));
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('calendars', calendarListFeed(calendars));
+  // Every grant change commits to the grantee's calendar list: re-check what that account follows.
+  pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
   // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
   const loginGuard = new LoginGuard({
     failures: config.DMCI_SCREEN_FAILURES,

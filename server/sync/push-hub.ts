@@ -73,13 +73,17 @@ export interface PushHubOptions {
  */
 export class PushHub {
   private readonly feeds = new Map<string, ScopeFeed>();
+  private readonly accessPrefixes = new Map<string, (scopeId: string) => string>();
   private readonly scopes = new Map<string, FollowedScope>();
   private readonly bySession = new Map<string, Set<string>>();
   private readonly pollTimer: NodeJS.Timeout;
 
   constructor(private readonly options: PushHubOptions) {
     options.bus.on('hint', (hint) => {
-      if (hint.kind === 'scope') this.markDirty(hint.scope, hint.modseq);
+      if (hint.kind !== 'scope') return;
+      this.markDirty(hint.scope, hint.modseq);
+      const accountOf = this.accessPrefixes.get(hint.scope.slice(0, hint.scope.indexOf(':')));
+      if (accountOf) this.reauthorizeAccount(accountOf(hint.scope));
     });
     options.bus.on('resync', () => this.pollAll());
     options.sessions.on('removed', (session) => this.dropSession(session));
@@ -89,6 +93,16 @@ export class PushHub {
 
   registerFeed(prefix: string, feed: ScopeFeed): void {
     this.feeds.set(prefix, feed);
+  }
+
+  /**
+   * Declares that a commit in a scope with this prefix may change what an
+   * account may follow (a calendar shared or unshared, private access
+   * granted or taken): that account's followers are authorized again, so a
+   * revoked reader stops receiving pushes at once, on every node.
+   */
+  registerAccessScope(prefix: string, accountOf: (scopeId: string) => string): void {
+    this.accessPrefixes.set(prefix, accountOf);
   }
 
   /** Follows a scope from the client's `state` (or from now). Returns the scope's current state. */
@@ -147,6 +161,39 @@ export class PushHub {
 
   stop(): void {
     clearInterval(this.pollTimer);
+  }
+
+  /**
+   * Runs `authorize` again for every scope the account's sessions follow on
+   * this node. A follower that lost access is dropped and sent a resync mark
+   * (its `/changes` call then answers FORBIDDEN or NOT_FOUND); one whose view
+   * level changed gets the new level, and a resync mark so it re-reads at it.
+   */
+  private reauthorizeAccount(accountId: string): void {
+    for (const entry of this.scopes.values()) {
+      for (const follower of entry.followers.values()) {
+        if (follower.session.account.id !== accountId) continue;
+        entry.feed.authorize(follower.session, entry.id).then(
+          (viewKey) => {
+            if (viewKey === follower.viewKey || entry.followers.get(follower.session.id) !== follower) return;
+            entry.followers.set(follower.session.id, { session: follower.session, viewKey, sentModseq: follower.sentModseq });
+            this.sendResyncMark(follower.session, entry);
+          },
+          (error: unknown) => {
+            if (toDmciError(error).code === ErrorCode.INTERNAL) {
+              this.options.log.warn({ err: error, scope: entry.id }, 'could not re-check a follower; keeping it until the next change');
+              return;
+            }
+            this.unfollow(follower.session, entry.id);
+            this.sendResyncMark(follower.session, entry);
+          },
+        );
+      }
+    }
+  }
+
+  private sendResyncMark(session: Session, entry: FollowedScope): void {
+    session.transport.sendEncoded(encodeFrame({ type: 'push', scope: entry.id, newState: encodeState(entry.knownModseq), resync: true } satisfies PushFrame));
   }
 
   private dropSession(session: Session): void {
