@@ -126,7 +126,7 @@ export async function run(args: string[]): Promise<object> {
         throughputLdapOverSql: round(ldapPerSecond / sqlPerSecond, 2),
       },
       notes:
-        'LDAP latency includes the ldapjs client in the benchmark process, the bind-checked transaction (BEGIN, statement_timeout + account check, search, COMMIT) and BER encoding; the baseline is the search statement alone.',
+        'LDAP latency includes the ldapjs client (encoding the request, parsing 50 entries) in the benchmark process, the server process (request parsing, filter to SQL, the same statement, entry encoding) and the hops between them; the baseline is the statement alone from the benchmark process. The machine is 2 shared cores: compare the same-run ratios, not absolute times.',
     };
   } finally {
     await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.unbind(() => resolve()))));
