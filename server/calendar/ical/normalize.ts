@@ -11,6 +11,7 @@ export function normalizedText(calendarProps: JProp[], timezones: JComp[], event
   if (!kept.some((p) => p[0] === 'prodid')) kept.unshift(['prodid', {}, 'text', '-//dmci//EN']);
   if (!kept.some((p) => p[0] === 'version')) kept.unshift(['version', {}, 'text', '2.0']);
   const out = ICAL.stringify(['vcalendar', kept, [...timezones, ...events]] as unknown as Parameters<typeof ICAL.stringify>[0]);
-  const crlf = out.replace(/\r?\n/g, '\r\n');
+  // ical.js writes CRLF already; this only guards against a change of its default.
+  const crlf = /(^|[^\r])\n/.test(out) ? out.replace(/\r?\n/g, '\r\n') : out;
   return crlf.endsWith('\r\n') ? crlf : `${crlf}\r\n`;
 }

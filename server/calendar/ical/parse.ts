@@ -37,6 +37,23 @@ function lex(text: string): JComp {
   return root;
 }
 
+/**
+ * VTIMEZONEs repeat across objects (Outlook sends the same one with every
+ * event), and a built zone caches its onsets: share built zones by content.
+ */
+const vtimezoneCache = new Map<string, Zone>();
+
+function vtimezoneZone(vtz: JComp): Zone {
+  const key = JSON.stringify(vtz);
+  let zone = vtimezoneCache.get(key);
+  if (!zone) {
+    if (vtimezoneCache.size >= 500) vtimezoneCache.clear();
+    zone = zoneFromVtimezone(vtz);
+    vtimezoneCache.set(key, zone);
+  }
+  return zone;
+}
+
 function zoneResolver(vtimezones: Map<string, JComp>, used: Set<string>): ZoneResolver {
   const built = new Map<string, Zone>();
   return (tzid) => {
@@ -45,7 +62,7 @@ function zoneResolver(vtimezones: Map<string, JComp>, used: Set<string>): ZoneRe
       const vtz = vtimezones.get(tzid);
       // An embedded VTIMEZONE wins over any name the runtime knows (RFC 5545 §3.2.19).
       if (vtz) {
-        zone = zoneFromVtimezone(vtz);
+        zone = vtimezoneZone(vtz);
         used.add(tzid);
       } else {
         const iana = ianaNameFor(tzid);
