@@ -20,7 +20,8 @@ afterAll(() => dropTestDatabase(databaseUrl));
 const dmci = (args: string[], input?: string, url = databaseUrl) =>
   runBin('dmci', args, { env: { DATABASE_URL: url, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
 
-describe('dmci CLI', () => {
+// Each test runs several CLI processes (about a second of CPU each); on a busy machine that takes a while.
+describe('dmci CLI', { timeout: 180_000 }, () => {
   it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
     const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
     await admin.connect();

@@ -63,7 +63,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('dmci start with a bad setting', () => {
+describe('dmci start with a bad setting', { timeout: 120_000 }, () => {
   it('exits 2 with a message naming the variable', async () => {
     const result = await runBin('dmci', ['start'], { env: { DMCI_PORT: 'abc' } });
     expect(result.code).toBe(2);

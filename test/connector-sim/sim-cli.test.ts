@@ -14,7 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-describe('dmci-sim', () => {
+// Child processes: slow on a busy machine.
+describe('dmci-sim', { timeout: 120_000 }, () => {
   it('login prints the welcome summary, as text and as JSON', async () => {
     const [text, json] = await Promise.all([runBin('dmci-sim', ['login'], { env }), runBin('dmci-sim', ['--json', 'login'], { env })]);
     expect(text.code, text.stderr).toBe(0);

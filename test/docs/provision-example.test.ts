@@ -16,7 +16,7 @@ const provision = () =>
     env: { DMCI_URL: server.url, DMCI_USER: 'root@ops.example', DMCI_PASSWORD: DEFAULT_PASSWORD, PROVISION_DOMAIN: 'acme.example' },
   });
 
-describe('docs/examples/provision.ts', () => {
+describe('docs/examples/provision.ts', { timeout: 120_000 }, () => {
   it('creates the domain and accounts, disables the leaver, and is idempotent', async () => {
     const first = await provision();
     expect(first.code, first.stderr).toBe(0);

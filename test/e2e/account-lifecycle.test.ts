@@ -57,7 +57,8 @@ async function resumeError(token: string): Promise<DmciConnectionError> {
 
 const cli = (args: string[], input?: string) => runBin('dmci', args, { env: { DATABASE_URL: server.databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
 
-describe('disabling an account', () => {
+// Some tests run the dmci CLI as a child process: give them room on a busy machine.
+describe('disabling an account', { timeout: 120_000 }, () => {
   it('over the protocol: live sessions close with 4005 within a second, new logins get ACCOUNT_DISABLED, enabling restores', async () => {
     const a = await server.connect('dora@example.com');
     const b = await server.connect('dora@example.com');
@@ -105,7 +106,7 @@ describe('disabling an account', () => {
   });
 });
 
-describe('changing a password', () => {
+describe('changing a password', { timeout: 120_000 }, () => {
   it('Admin/accountSetPassword revokes resume tokens and closes every session with 4006', async () => {
     const a = await server.connect('pat@example.com');
     const b = await server.connect('pat@example.com');

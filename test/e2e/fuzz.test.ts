@@ -96,7 +96,7 @@ function softMutate(random: Random, frame: Record<string, unknown>): Uint8Array 
 }
 
 function mutate(random: Random, frame: Record<string, unknown>, authenticated: boolean): Uint8Array | string {
-  if (authenticated && random.int(10) < 7) return frame.type === 'request' ? softMutate(random, frame) : encodeFrame(frame);
+  if (authenticated && random.int(4) < 3) return frame.type === 'request' ? softMutate(random, frame) : encodeFrame(frame);
   const bytes = encodeFrame(frame);
   switch (random.int(9)) {
     case 0:
@@ -149,7 +149,7 @@ describe('fuzzing a live server', () => {
         const socket = await openRaw(server.url);
         sockets++;
         let authenticated = false;
-        if (random.int(4) > 0) {
+        if (random.int(8) > 0) {
           // Authenticate properly, then fuzz the request loop. Resume when we can: it costs no argon2.
           const token = resumeToken;
           resumeToken = undefined;
@@ -196,5 +196,5 @@ describe('fuzzing a live server', () => {
     expect(internal, JSON.stringify(internal.slice(0, 3))).toEqual([]);
     // Decoding stays within the codec: nothing like __proto__ leaked into prototypes.
     expect((decode(encode({})) as Record<string, unknown>).polluted).toBeUndefined();
-  }, 60_000);
+  }, 180_000);
 });
