@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import type { DirectoryEntry, PushFrame } from '../../protocol/index.ts';
 import { systemActor } from '../../server/accounts/actor.ts';
+import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** The GAL over the protocol, as a connector and an admin script use it. */
@@ -164,6 +165,28 @@ describe('the GAL over the protocol', () => {
     const frame = await pushed;
     expect(frame).toMatchObject({ scope: page.scope, oldState: state });
     expect(frame.changes).toMatchObject({ oldState: state, newState: frame.newState, hasMoreChanges: false, created: [{ id: gina.id }], destroyed: [] });
+  });
+
+  it('sends a resync mark instead of a delta too large to push (one import batch of 501 entries)', async () => {
+    const reader = await server.connect('bob@gal.test');
+    const { state } = await fullSync(reader);
+    const { scope } = await reader.request('Directory/changes', { sinceState: state });
+    await reader.request('Push/subscribe', { scopes: [{ scope, state }] });
+    const pushed = new Promise<PushFrame>((resolve) => reader.once('push', resolve));
+    const rows = Array.from({ length: 501 }, (_, i) => `bulkpush${i}@gal.test,Bulk Push ${i}`);
+    const report = await importDirectory(server.app.db, `email,displayName\n${rows.join('\n')}\n`, {
+      format: 'csv',
+      publish: (s, modseq) => server.app.bus.publish({ kind: 'scope', scope: s, modseq }),
+    });
+    expect(report.created).toBe(501);
+    const frame = await pushed;
+    expect(frame).toMatchObject({ scope, resync: true });
+    expect(frame.changes).toBeUndefined();
+    // The client catches up with /changes from its own state, in pages.
+    const page = await reader.request('Directory/changes', { sinceState: state, maxChanges: 300 });
+    expect(page.hasMoreChanges).toBe(true);
+    expect(page.newState).toContain('.');
+    await reader.close();
   });
 
   it('keeps plain users out of Admin/* and domain admins out of other domains', async () => {
