@@ -233,6 +233,17 @@ roomCapacity: many
 
   it('exports the visible GAL (no hidden entries) as LDIF that re-imports to the same state', async () => {
     await csv('email,displayName,hidden\nsecret@imp.test,Secret Person,true\n');
+    // A hidden member and a hidden manager are not in the export, and survive its re-import.
+    await csv('email,displayName,type,members,manager\nmixed@imp.test,Mixed List,group,ann@imp.test;secret@imp.test,\nben@imp.test,,,,secret@imp.test\n');
+    const adminView = async () => {
+      const [list] = await find('mixed list');
+      const [ben] = await find('ben brown');
+      const admin: Actor = { ...(actor as Extract<Actor, { kind: 'account' }>), role: 'domain_admin' };
+      return { members: (await directory.adminGet(admin, list!.id)).memberIds!.length, manager: (await directory.adminGet(admin, ben!.id)).managerId };
+    };
+    const hiddenBefore = await adminView();
+    expect(hiddenBefore.members).toBe(2);
+    expect(hiddenBefore.manager).not.toBeNull();
     const exportText = async () => {
       let text = '';
       for await (const chunk of exportLdif(db, [{ id: domainId, name: 'imp.test' }])) text += chunk;
@@ -250,6 +261,7 @@ roomCapacity: many
     const again = await ldif(await readFile(file, 'utf8'));
     expect(again).toMatchObject({ created: 0, updated: 0, deleted: 0, errors: 0 });
     expect(await snapshot()).toBe(before);
+    expect(await adminView()).toEqual(hiddenBefore);
 
     // Into a fresh domain under another name: the same entries appear, and a second import changes nothing.
     const renamed = text.replaceAll('imp.test', 'other.test').replaceAll('dc=imp,dc=test', 'dc=other,dc=test');

@@ -217,13 +217,17 @@ export async function applyReferences(
   const entries = new Map((await findEntriesByIds(db, domainId, items.map((i) => i.result.entryId!), { visibleOnly: false })).map((r) => [r.id, r]));
   const groupIds = items.filter(({ record }) => record.members !== undefined).map((i) => i.result.entryId!);
   const currentMembers = await membersOf(db, groupIds, { visibleOnly: false });
+  const visibleMembers = await membersOf(db, groupIds, { visibleOnly: true });
   let changed = false;
   for (const { record, result } of items) {
     const entry = entries.get(result.entryId!);
     if (!entry) continue;
     const fail = (message: string) => Object.assign(result, { action: 'error' as const, message: result.action === 'create' || result.action === 'update' ? `attributes imported, but ${message}` : message });
     let touched = false;
-    if (record.manager !== undefined) {
+    // Files (our own export included) never show hidden entries, so a hidden manager or
+    // member is not missing from the file: an import keeps it rather than dropping it.
+    const hiddenManager = entry.manager_id !== null && entry.visible_manager_id === null;
+    if (record.manager !== undefined && !(record.manager === null && hiddenManager)) {
       const manager = record.manager === null ? null : resolved.get(record.manager);
       if (manager === undefined) fail(`manager ${record.manager} names no entry`);
       else if (manager && (manager.kind !== 'person' || manager.id === entry.id)) fail(`manager ${record.manager} must be another person`);
@@ -234,7 +238,9 @@ export async function applyReferences(
     }
     if (record.members !== undefined && result.action !== 'error') {
       const missing = record.members.filter((m) => !resolved.has(m));
-      const memberIds = [...new Set(record.members.flatMap((m) => (resolved.has(m) ? [resolved.get(m)!.id] : [])))];
+      const shown = new Set(visibleMembers.get(entry.id) ?? []);
+      const hidden = (currentMembers.get(entry.id) ?? []).filter((id) => !shown.has(id));
+      const memberIds = [...new Set([...record.members.flatMap((m) => (resolved.has(m) ? [resolved.get(m)!.id] : [])), ...hidden])];
       if (entry.kind !== 'group') {
         if (record.members.length > 0) fail('only groups have members');
       }
