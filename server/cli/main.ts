@@ -6,7 +6,6 @@ import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
-import { runServer } from '../main.ts';
 import { withServices } from './cli-context.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import { readPassword } from './read-password.ts';
@@ -35,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('start')
     .description('run a dmci node (embedded PostgreSQL unless DATABASE_URL is set)')
     .action(async () => {
+      // Loaded only here: the other commands need none of the doors, and loading them costs every CLI call a second.
+      const { runServer } = await import('../main.ts');
       exitCode = await runServer();
     });
 
