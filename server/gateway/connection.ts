@@ -271,6 +271,12 @@ export class Connection implements SessionTransport {
 
   /** @internal */
   onClosed(): void {
+    // The client hung up without ever sending a hello: what a reconnect storm or a
+    // scanner looks like, so it counts as a failed login (DESIGN §7). Closes the
+    // server started have already set 'closed'.
+    if (this.state === 'awaiting-hello' && !this.ctx.ipScreen.isTrusted(this.remoteAddress)) {
+      this.ctx.loginGuard.recordFailure(this.remoteAddress);
+    }
     this.state = 'closed';
     if (this.session) {
       this.ctx.sessions.remove(this.session);

@@ -58,6 +58,16 @@ describe('failed-login screening', () => {
     expect(metrics).toMatch(/dmci_auth_failures_total\{reason="blocked"\} [1-9]/);
   });
 
+  it('counts rapid reconnects that never say hello as failures', async () => {
+    const address = { localAddress: '127.0.0.9' };
+    for (let i = 0; i < 3; i++) {
+      const socket = await openRaw(screened.url, address);
+      socket.ws.close();
+      await socket.closed;
+    }
+    await expect(openRaw(screened.url, address)).rejects.toThrow('HTTP 429');
+  });
+
   it('exempts trusted hosts: failures never block them', async () => {
     for (let i = 0; i < 6; i++) expect((await failLogin(trusted, 'tess@example.com')).closeCode).toBe(CloseCode.AUTH_FAILED);
     const client = await trusted.connect('tess@example.com');
