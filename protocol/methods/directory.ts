@@ -36,6 +36,8 @@ export const DirectoryLimits = {
   maxExpandDepth: 16,
   /** Members of one group. */
   maxMembers: 5_000,
+  /** Member ids in one Directory/get, /query or /resolve answer (groups together); more → LIMIT_EXCEEDED. */
+  maxMemberIdsPerResponse: 100_000,
   /** Aliases of one entry. */
   maxAliases: 50,
   /** Length of a search or resolve string. */

@@ -2,7 +2,7 @@ import type { DirectoryChangesPage, DirectoryEntry } from '../../protocol/index.
 import type { Db } from '../db/database.ts';
 import { encodeState } from '../sync/state-token.ts';
 import { encodeCursor, encodeInitialCursor, type InitialCursor } from './directory-state.ts';
-import { aliasesOf, listChanges, listLiveById, membersOf, type ChangeCursor, type EntryRow } from './directory.repository.ts';
+import { aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type ChangeCursor, type EntryRow } from './directory.repository.ts';
 import { toDirectoryEntry } from './directory.mapper.ts';
 
 /**
@@ -21,7 +21,7 @@ export type ChangesBody = Omit<DirectoryChangesPage, 'scope' | 'oldState'>;
  */
 export async function readInitialPage(db: Db, domainId: string, cursor: InitialCursor, current: number, maxChanges: number): Promise<ChangesBody> {
   const rows = await listLiveById(db, domainId, cursor.upTo, cursor.afterId, maxChanges);
-  const take = pageLength(rows, maxChanges);
+  const take = await pageLength(db, rows, maxChanges);
   const page = rows.slice(0, take);
   const more = rows.length > take;
   const { created } = await toEntries(db, page, () => true);
@@ -41,7 +41,7 @@ export async function readInitialPage(db: Db, domainId: string, cursor: InitialC
  */
 export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, maxChanges: number): Promise<ChangesBody> {
   const rows = await listChanges(db, domainId, cursor, upTo, maxChanges, { visibleOnly: false });
-  const take = pageLength(rows, maxChanges);
+  const take = await pageLength(db, rows, maxChanges);
   const page = rows.slice(0, take);
   const hasMoreChanges = rows.length > take;
 
@@ -61,12 +61,18 @@ export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCu
   return { newState, hasMoreChanges, created, updated, destroyed };
 }
 
-/** How many of the rows fit the page: at most maxChanges, and about MAX_PAGE_BYTES (at least one). */
-function pageLength(rows: readonly EntryRow[], maxChanges: number): number {
+/**
+ * How many of the rows fit the page: at most maxChanges, and about
+ * MAX_PAGE_BYTES (at least one row). A group's size depends on its member
+ * count, read in one query for the groups among the rows.
+ */
+async function pageLength(db: Db, rows: readonly EntryRow[], maxChanges: number): Promise<number> {
   const limit = Math.min(rows.length, maxChanges);
+  const counts = await memberCounts(db, rows.slice(0, limit).filter((r) => r.kind === 'group').map((r) => r.id));
   let bytes = 0;
   for (let i = 0; i < limit; i++) {
-    bytes += estimateBytes(rows[i]!);
+    // ~400 bytes of keys and values, ~40 per member id.
+    bytes += 400 + 40 * (counts.get(rows[i]!.id) ?? 0);
     if (bytes > MAX_PAGE_BYTES && i > 0) return i;
   }
   return limit;
@@ -81,9 +87,4 @@ async function toEntries(db: Db, rows: readonly EntryRow[], isNew: (row: EntryRo
   const updated: DirectoryEntry[] = [];
   for (const row of visible) (isNew(row) ? created : updated).push(toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
   return { created, updated };
-}
-
-function estimateBytes(row: EntryRow): number {
-  // Fixed keys and ids ~400 bytes, plus a generous share for member ids (fetched later).
-  return 400 + (row.kind === 'group' ? 2_000 : 0);
 }

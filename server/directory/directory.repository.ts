@@ -161,6 +161,18 @@ export async function membersOf(db: Db, groupIds: readonly string[], options: { 
   return result;
 }
 
+/** Number of members (hidden ones included: an upper bound) of each group. */
+export async function memberCounts(db: Db, groupIds: readonly string[]): Promise<Map<string, number>> {
+  if (groupIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('directory_members')
+    .select(['group_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('group_id', '=', sql<string>`any(${sql.val([...groupIds])}::uuid[])`)
+    .groupBy('group_id')
+    .execute();
+  return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
+}
+
 export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<string> {
   const inserted = await db.insertInto('directory_entries').values(row).returning('id').executeTakeFirstOrThrow();
   return inserted.id;

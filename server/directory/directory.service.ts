@@ -184,6 +184,12 @@ export class DirectoryService {
   private async toEntries(rows: readonly EntryRow[]): Promise<DirectoryEntry[]> {
     const aliases = await aliasesOf(this.db, rows.map((r) => r.id));
     const members = await membersOf(this.db, rows.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
+    const total = [...members.values()].reduce((n, list) => n + list.length, 0);
+    if (total > DirectoryLimits.maxMemberIdsPerResponse) {
+      throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `these groups have ${total} members together, more than ${DirectoryLimits.maxMemberIdsPerResponse} in one answer: ask for fewer`, {
+        details: { limit: DirectoryLimits.maxMemberIdsPerResponse, actual: total },
+      });
+    }
     return rows.map((row) => toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
   }
 

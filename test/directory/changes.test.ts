@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectoryChangesPage, DirectoryEntry } from '../../protocol/index.ts';
 import { AccountService } from '../../server/accounts/account.service.ts';
@@ -146,6 +147,28 @@ describe('the GAL change log', () => {
     expect(states[states.length - 1]).toMatch(/^\d+$/);
   });
 
+  it('ends a page early when large groups would make it too big', async () => {
+    const domainId = (actor as { domainId: string }).domainId;
+    const state = await follow(new Map(), undefined, 5000);
+    await writeGal(db, () => undefined, domainId, async (trx, modseq) => {
+      await sql`insert into directory_entries (domain_id, kind, display_name, modseq, created_modseq)
+        select ${domainId}, 'person', 'Member ' || n, ${modseq}, ${modseq} from generate_series(1, 3000) n`.execute(trx);
+      await sql`insert into directory_entries (domain_id, kind, display_name, modseq, created_modseq)
+        select ${domainId}, 'group', 'Big ' || n, ${modseq}, ${modseq} from generate_series(1, 20) n`.execute(trx);
+      await sql`insert into directory_members (group_id, member_id)
+        select g.id, p.id from directory_entries g, directory_entries p
+        where g.domain_id = ${domainId} and g.display_name like 'Big %' and p.domain_id = ${domainId} and p.display_name like 'Member %'`.execute(trx);
+    });
+    const first = await directory.changes(actor, { sinceState: state, maxChanges: 5000 });
+    expect(first.hasMoreChanges).toBe(true);
+    const groups = first.created.filter((e) => e.kind === 'group');
+    expect(groups.reduce((n, g) => n + g.memberIds!.length, 0)).toBeLessThanOrEqual((2 * 1024 * 1024) / 40);
+    const replica: Replica = new Map();
+    apply(replica, first);
+    await follow(replica, first.newState, 5000);
+    expect([...replica.values()].filter((e) => e.kind === 'group' && e.displayName.startsWith('Big '))).toHaveLength(20);
+  });
+
   it('prunes tombstones, raises min_modseq, and sends an older state to a full resync', async () => {
     const doomed = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Doomed' } });
     const replica = await fullSync();
@@ -164,7 +187,7 @@ describe('the GAL change log', () => {
     expect(fresh.has(doomed.id)).toBe(false);
     // A full sync in small pages still works although most live rows now sit below min_modseq.
     const paged: Replica = new Map();
-    await follow(paged, undefined, 2);
+    await follow(paged, undefined, 150);
     expect(new Map([...paged].sort())).toEqual(new Map([...fresh].sort()));
   });
 });
