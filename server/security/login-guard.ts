@@ -16,6 +16,8 @@ export interface LoginGuardSettings {
   blockMs: number;
   maxDelayMs: number;
   now?: () => number;
+  /** Addresses and neighbourhoods tracked at most (memory bound); default 100,000. */
+  maxTracked?: number;
 }
 
 interface Record {
@@ -65,7 +67,7 @@ export class LoginGuard {
     const now = this.now();
     let record = this.records.get(key);
     if (!record) {
-      if (this.records.size >= MAX_TRACKED) this.evictOldest();
+      if (this.records.size >= (this.settings.maxTracked ?? MAX_TRACKED)) this.evict();
       record = { failureTimes: [], delayMs: 0, blockedUntil: 0, blocks: 0 };
       this.records.set(key, record);
     }
@@ -79,12 +81,27 @@ export class LoginGuard {
     return record;
   }
 
-  private evictOldest(): void {
+  /**
+   * Halves the table: records that block nothing go first, then, if blocks
+   * alone fill it (many addresses, as from an IPv6 range), the oldest blocks.
+   * Without the second pass every new address would rescan a full table.
+   */
+  private evict(): void {
     const now = this.now();
+    const target = (this.settings.maxTracked ?? MAX_TRACKED) / 2;
     for (const [key, record] of this.records) {
+      if (this.records.size < target) return;
       if (record.blockedUntil < now) this.records.delete(key);
-      if (this.records.size < MAX_TRACKED / 2) return;
     }
+    for (const key of this.records.keys()) {
+      if (this.records.size < target) return;
+      this.records.delete(key);
+    }
+  }
+
+  /** Addresses and neighbourhoods currently tracked. */
+  get size(): number {
+    return this.records.size;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LoginGuard, neighbourhood } from '../../server/security/login-guard.ts';
 
-function guard(settings: Partial<{ failures: number; windowMs: number; blockMs: number; maxDelayMs: number }> = {}) {
+function guard(settings: Partial<{ failures: number; windowMs: number; blockMs: number; maxDelayMs: number; maxTracked: number }> = {}) {
   let now = 1_000_000;
   const instance = new LoginGuard({ failures: 10, windowMs: 600_000, blockMs: 900_000, maxDelayMs: 15_000, ...settings, now: () => now });
   return { guard: instance, advance: (ms: number) => (now += ms) };
@@ -63,5 +63,12 @@ describe('LoginGuard', () => {
     expect(g.blockedFor('192.0.3.1')).toBe(0);
     expect(neighbourhood('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
     expect(neighbourhood('2001:db8::1')).toBe('2001:db8:0:0::/64');
+  });
+
+  it('stays bounded when blocked addresses alone fill the table', () => {
+    const { guard: g } = guard({ failures: 1, maxTracked: 1000 });
+    for (let i = 0; i < 5000; i++) g.recordFailure(`2001:db8:${i.toString(16)}::1`); // every failure blocks its address and /64
+    expect(g.size).toBeLessThanOrEqual(1000);
+    expect(g.blockedFor('2001:db8:1387::1')).toBeGreaterThan(0); // the newest blocks survive
   });
 });
