@@ -174,7 +174,9 @@ export class Gateway {
     const deadline = Date.now() - this.deps.config.DMCI_AUTH_DEADLINE_MS;
     for (const connection of this.connections) {
       if (connection.state !== 'open' && connection.state !== 'closed' && connection.openedAt < deadline) {
-        if (!this.deps.ipScreen.isTrusted(connection.remoteAddress)) this.deps.loginGuard.recordFailure(connection.remoteAddress);
+        // Only a socket that never sent hello is suspicious; one whose hello waits in the
+        // password-hashing queue is the server being slow (a login burst), not the client.
+        if (connection.state === 'awaiting-hello' && !this.deps.ipScreen.isTrusted(connection.remoteAddress)) this.deps.loginGuard.recordFailure(connection.remoteAddress);
         connection.fail(CloseCode.AUTH_TIMEOUT, 'AUTH_TIMEOUT', `no successful hello within ${this.deps.config.DMCI_AUTH_DEADLINE_MS} ms`);
       }
     }
