@@ -213,15 +213,17 @@ export const directoryMethods = {
   }),
 
   'Admin/directoryCreate': defineMethod({
-    summary: 'Creates an external contact, a group or a resource in a domain (people with accounts appear by themselves).',
+    summary:
+      'Creates an external contact, a group or a resource in a domain (people with accounts appear by themselves). With ifNotExists, an entry of that kind already holding the email or sourceKey is returned instead (created: false), so a retried create never makes a duplicate.',
     args: z.strictObject({
       domain: DomainName,
       kind: DirectoryKind,
       fields: DirectoryFields.extend({ displayName: text() }),
       /** Groups: initial members (entry ids of the same domain). */
       memberIds: z.array(EntryId).max(DirectoryLimits.maxMembers).optional(),
+      ifNotExists: z.boolean().default(false),
     }),
-    result: z.strictObject({ entry: AdminDirectoryEntry }),
+    result: z.strictObject({ entry: AdminDirectoryEntry, created: z.boolean() }),
   }),
   'Admin/directoryGet': defineMethod({
     summary: 'Reads one entry as an admin sees it (hidden entries included).',

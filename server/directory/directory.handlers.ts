@@ -25,7 +25,7 @@ export function directoryHandlers(directory: DirectoryService): DirectoryHandler
     'Directory/getPhotos': async (args, { actor }) => directory.getPhotos(actor, args.ids),
     'Directory/query': async (args, { actor }) => directory.query(actor, args),
     'Directory/resolve': async (args, { actor }) => directory.resolve(actor, args),
-    'Admin/directoryCreate': async (args, { actor }) => ({ entry: await directory.adminCreate(actor, args) }),
+    'Admin/directoryCreate': async (args, { actor }) => directory.adminCreate(actor, args),
     'Admin/directoryGet': async (args, { actor }) => ({ entry: await directory.adminGet(actor, args.id) }),
     'Admin/directoryList': async (args, { actor }) => directory.adminList(actor, args),
     'Admin/directoryUpdate': async (args, { actor }) => ({ entry: await directory.adminUpdate(actor, args.id, args.fields, args.ifVersion) }),

@@ -218,7 +218,7 @@ export class DirectoryService {
     return { entries, ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
   }
 
-  async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<AdminDirectoryEntry> {
+  async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<MethodResult<'Admin/directoryCreate'>> {
     const domain = await findDomainByName(this.db, args.domain);
     if (!domain) throw notFound(`domain ${args.domain}`);
     requireDomainAdmin(actor, domain.id);
@@ -226,6 +226,13 @@ export class DirectoryService {
     const columns = fieldsToColumns(args.fields);
     checkKindColumns(args.kind, columns);
     return writeGal(this.db, this.publish, domain.id, async (trx, modseq) => {
+      if (args.ifNotExists) {
+        // Checked under the scope lock: a retry racing its original still finds one entry.
+        const existing =
+          (columns.email ? await findEntryByAddress(trx, domain.id, columns.email, { visibleOnly: false }) : undefined) ??
+          (columns.source_key ? await findEntryBySourceKey(trx, domain.id, columns.source_key) : undefined);
+        if (existing && existing.kind === args.kind) throw new ExistingEntry(await this.toAdmin(trx, existing, domain.name));
+      }
       const aliases = normalizeAliases(args.fields.aliases ?? [], columns.email);
       await requireAddressesFree(trx, domain.id, [columns.email, ...aliases], undefined);
       if (columns.source_key && (await findEntryBySourceKey(trx, domain.id, columns.source_key))) {
@@ -247,7 +254,11 @@ export class DirectoryService {
         await requireMembers(trx, domain.id, args.memberIds);
         await replaceMembers(trx, id, args.memberIds);
       }
-      return this.toAdmin(trx, (await findEntryById(trx, id))!, domain.name);
+      return { entry: await this.toAdmin(trx, (await findEntryById(trx, id))!, domain.name), created: true };
+    }).catch((error: unknown) => {
+      // Nothing was written: the transaction rolled back and the scope did not move.
+      if (error instanceof ExistingEntry) return { entry: error.entry, created: false };
+      throw error;
     });
   }
 
@@ -333,6 +344,13 @@ export class DirectoryService {
     const aliases = await aliasesOf(db, [row.id]);
     const members = row.kind === 'group' ? await membersOf(db, [row.id], { visibleOnly: false }) : undefined;
     return toAdminEntry(row, name, aliases.get(row.id) ?? [], members?.get(row.id));
+  }
+}
+
+/** Thrown inside a create's transaction to roll it back and answer with the entry that exists. */
+class ExistingEntry extends Error {
+  constructor(readonly entry: AdminDirectoryEntry) {
+    super('exists');
   }
 }
 

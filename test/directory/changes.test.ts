@@ -80,10 +80,11 @@ describe('the GAL change log', () => {
         const op = mine.length < 3 ? 0 : random.int(6);
         if (op === 0 || op === 1) {
           const kind = random.pick(['person', 'person', 'group', 'resource'] as const);
-          const entry = await directory.adminCreate(actor, {
+          const { entry } = await directory.adminCreate(actor, {
             domain: 'changes.test',
             kind,
             fields: { displayName: `W${seed} ${i}`, ...(kind === 'resource' ? { capacity: i } : {}), ...(random.bool() ? { hidden: true } : {}) },
+            ifNotExists: false,
           });
           mine.push(entry.id);
         } else if (op === 2) {
@@ -170,7 +171,7 @@ describe('the GAL change log', () => {
   });
 
   it('prunes tombstones, raises min_modseq, and sends an older state to a full resync', async () => {
-    const doomed = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Doomed' } });
+    const { entry: doomed } = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Doomed' }, ifNotExists: false });
     const replica = await fullSync();
     const state = await follow(replica, undefined, 5000);
     await directory.adminDelete(actor, doomed.id);

@@ -189,6 +189,15 @@ describe('the GAL over the protocol', () => {
     await reader.close();
   });
 
+  it('makes a retried create idempotent with ifNotExists', async () => {
+    const args = { domain: 'gal.test', kind: 'person' as const, fields: { displayName: 'Retry Contact', sourceKey: 'hr-4711' }, ifNotExists: true };
+    const first = await admin.request('Admin/directoryCreate', args);
+    const second = await admin.request('Admin/directoryCreate', args);
+    expect([first.created, second.created]).toEqual([true, false]);
+    expect(second.entry.id).toBe(first.entry.id);
+    await expect(admin.request('Admin/directoryCreate', { ...args, ifNotExists: false })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+  });
+
   it('keeps plain users out of Admin/* and domain admins out of other domains', async () => {
     await expect(alice.request('Admin/directoryCreate', { domain: 'gal.test', kind: 'person', fields: { displayName: 'Nope' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     const carol = await server.connect('carol@other.test');
