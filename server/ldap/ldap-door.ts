@@ -26,6 +26,7 @@ export function ldapLimits(config: Config): LdapLimits {
     maxFilterBytes: config.DMCI_LDAP_MAX_FILTER_BYTES,
     idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
     maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.DMCI_MAX_CONNECTIONS_PER_IP,
   };
 }
 

@@ -18,6 +18,8 @@ export interface LdapLimits {
   idleTimeoutMs: number;
   /** DMCI_LDAP_MAX_CONNECTIONS: open connections per port (LDAP and LDAPS each) on this node. */
   maxConnections: number;
+  /** DMCI_MAX_CONNECTIONS_PER_IP (shared with the WebSocket door's setting): LDAP connections from one address; trusted hosts exempt. */
+  maxConnectionsPerAddress: number;
 }
 
 /** One LDAP message (a BER PDU) may not exceed this; a bigger one closes the connection. */

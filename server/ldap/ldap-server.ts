@@ -271,6 +271,7 @@ export class LdapServer {
   private readonly servers: LdapjsServer[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly states = new WeakMap<Socket, ConnectionState>();
+  private readonly perAddress = new Map<string, number>();
   private closing = false;
 
   constructor(private readonly deps: LdapServerDeps) {
@@ -339,15 +340,26 @@ export class LdapServer {
     const { ipScreen, loginGuard, limits, log } = this.deps;
     socket.on('error', () => socket.destroy());
     const address = normaliseAddress(socket.remoteAddress);
-    const refusal = this.closing ? 'shutting down' : ipScreen.refusal(address);
-    if (refusal || (!ipScreen.isTrusted(address) && loginGuard.blockedFor(address) > 0)) {
-      log.info({ remoteAddress: address, refusal: refusal ?? 'blocked after failed logins' }, 'LDAP connection refused');
+    const trusted = ipScreen.isTrusted(address);
+    const open = this.perAddress.get(address) ?? 0;
+    const refusal = this.closing
+      ? 'shutting down'
+      : (ipScreen.refusal(address) ??
+        (trusted ? undefined : loginGuard.blockedFor(address) > 0 ? 'blocked after failed logins' : open >= limits.maxConnectionsPerAddress ? 'too many connections from this address' : undefined));
+    if (refusal) {
+      log.info({ remoteAddress: address, refusal }, 'LDAP connection refused');
       socket.destroy();
       return;
     }
     this.sockets.add(socket);
+    this.perAddress.set(address, open + 1);
     this.states.set(socket, { identity: undefined, inFlight: 0, address });
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      const remaining = (this.perAddress.get(address) ?? 1) - 1;
+      if (remaining <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, remaining);
+    });
     socket.setTimeout(limits.idleTimeoutMs);
     socket.setNoDelay(true);
     server.newConnection(socket);
