@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddressList, percentiles } from '../../connector-sim/load.ts';
+import { openSessions, parseAddressList, percentiles, runLoad } from '../../connector-sim/load.ts';
+import { systemActor } from '../../server/accounts/actor.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 import { runBin } from '../helpers/run.ts';
 
@@ -99,5 +100,21 @@ describe('load helpers', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(percentiles(values)).toEqual({ count: 100, p50: 50, p90: 90, p99: 99, max: 100 });
     expect(percentiles([])).toEqual({ count: 0, p50: 0, p90: 0, p99: 0, max: 0 });
+  });
+
+  it('runLoad ramps and reports; openSessions counts sessions the server drops', async () => {
+    const credentials = (i: number) => ({ login: `load${(i % 3) + 1}@example.com`, password: DEFAULT_PASSWORD });
+    const report = await runLoad({ url: server.url, clients: 4, durationMs: 0, rampPerSecond: 40, maxPending: 2, credentials });
+    expect(report).toMatchObject({ requested: 4, connected: 4, failed: 0, dropped: 0, failures: {} });
+    expect(report.auth.count).toBe(4);
+
+    await server.createAccount('leaver@example.com');
+    const set = await openSessions({ url: server.url, clients: 3, credentials: () => ({ login: 'leaver@example.com', password: DEFAULT_PASSWORD }) });
+    expect(set.clients).toHaveLength(3);
+    const closed = Promise.all(set.clients.map((c) => new Promise((resolve) => c.once('close', resolve))));
+    await server.app.services.accounts.setEnabled(systemActor, 'leaver@example.com', false);
+    await closed;
+    expect(set.dropped).toBe(3);
+    await set.closeAll();
   });
 });
