@@ -4,6 +4,7 @@ import { DmciClient, DmciConnectionError, DmciRequestError } from '../../connect
 import { Replica, verifyReplica, type ScopeSource } from '../../connector-sim/replica.ts';
 import type { Calendar, CalendarEvent } from '../../protocol/index.ts';
 import { runCli, startNode, type NodeProcess } from '../helpers/cluster.ts';
+import { decodeCursor } from '../../server/calendar/calendar-state.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { freePort } from '../helpers/ports.ts';
 import { Random } from '../helpers/random.ts';
@@ -121,7 +122,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     connector.replica = new Replica(connector.client, {
       onApplied: (scope, page) => {
         const key = `${connector.email} ${scope}`;
-        const modseq = Number(page.newState.split('.')[0]);
+        const modseq = decodeCursor(page.newState).modseq;
         if (modseq < (lastState.get(key) ?? 0)) {
           report.modseqRegressions++;
           report.problems.push(`${key}: state went from ${lastState.get(key)} to ${modseq}`);
