@@ -14,12 +14,13 @@ import { checkTimeZone, wallClockToInstant } from './zoned-time.ts';
 /**
  * CalendarEvent/query: expanded instances overlapping [from, to).
  *
- * Reads the occurrence index (GiST on (calendar_id, during)), which sorts and
- * cuts the page in PostgreSQL, so the cost follows the size of the range and
- * the page, not of the store. The parts of a series the index does not hold
- * (past its horizon, or more than a year back) are expanded on the fly and
- * merged in. Floating and all-day instances are placed in the query's
- * `timeZone` (stored as UTC wall clock; the index is probed ±14 h wider).
+ * Reads the occurrence index in start order (queryIndexedInstances), which
+ * cuts the page in PostgreSQL, so the cost follows position + limit, not the
+ * number of instances in the range nor the size of the store. The parts of a
+ * series the index does not hold (past its horizon, or more than a year back)
+ * are expanded on the fly and merged in. Floating and all-day instances are
+ * placed in the query's `timeZone` (stored as UTC wall clock, within ±14 h of
+ * where they land).
  */
 export async function queryInstances(svc: CalendarEventService, accesses: CalendarAccess[], args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
   const from = new Date(args.from);
@@ -35,17 +36,17 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
   const byCalendar = new Map(accesses.map((a) => [a.calendar.id, a]));
   const calendarIds = [...byCalendar.keys()];
   const slackMs = CalendarLimits.floatingSlackMs;
+  // More than `max` instances beyond the page's end: the range is too wide to page through.
+  const tooMany = max + end + 1;
+  const tooManyError = () => new DmciError(ErrorCode.LIMIT_EXCEEDED, `more than ${max} instances in range: narrow it`, { details: { limit: max } });
 
-  // The first `end + 1` indexed rows suffice: the page is cut from their union with the on-the-fly rows.
-  const rows: IndexedInstance[] = await queryIndexedInstances(svc.db, calendarIds, { from, to, timeZone: args.timeZone, slackMs }, end + 1).catch((error: unknown) => {
-    if ((error as { code?: string }).code === '22023') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `unknown time zone ${JSON.stringify(args.timeZone)}`);
-    throw error;
-  });
-
+  // The page is cut from the merge of the index's answer order with the instances the index does not hold.
+  // Those (usually none) are expanded first: how many there are says how far into the index's order the page can start.
   // One expansion may yield as many instances as a whole query may return.
   const expandLimits = { ...svc.limits, maxInstancesPerExpansion: max };
   const wideFrom = new Date(from.getTime() - slackMs);
   const wideTo = new Date(to.getTime() + slackMs);
+  const onTheFly: IndexedInstance[] = [];
   for (const event of await eventsNotFullyIndexed(svc.db, calendarIds, wideFrom, wideTo)) {
     await yieldToLoop();
     const obj = parseCalendarObject(event.ics!, svc.limits);
@@ -54,7 +55,7 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
       const start = wall ? wallClockToInstant(inst.start, args.timeZone) : inst.start;
       const instEnd = wall ? wallClockToInstant(inst.end, args.timeZone) : inst.end;
       if (!overlaps(start, instEnd, from, to)) continue;
-      rows.push({
+      onTheFly.push({
         event_id: event.id,
         calendar_id: event.calendar_id,
         uid: event.uid,
@@ -75,17 +76,38 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
         summary: inst.summary,
         location: inst.location,
       });
-      if (rows.length > max + end + 1) throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `more than ${max} instances in range: narrow it`, { details: { limit: max } });
+      if (onTheFly.length > tooMany) throw tooManyError();
     }
   }
+  onTheFly.sort(answerOrder);
 
-  rows.sort(
-    (a, b) =>
-      a.start_at.getTime() - b.start_at.getTime() ||
-      (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : a.recurrence_id < b.recurrence_id ? -1 : a.recurrence_id > b.recurrence_id ? 1 : 0),
-  );
+  // The first `end + 1` of the answer order suffice (the extra one says whether there is more). Of the index's
+  // part, positions before `position − onTheFly.length` are before the page whatever the merge: they are skipped
+  // in PostgreSQL (an index walk), and only the rows from there on are fetched.
+  const skip = Math.max(0, args.position - onTheFly.length);
+  const indexed = await queryIndexedInstances(svc.db, calendarIds, { from, to, timeZone: args.timeZone, slackMs }, { skip, first: end + 1 }).catch((error: unknown) => {
+    if ((error as { code?: string }).code === '22023') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `unknown time zone ${JSON.stringify(args.timeZone)}`);
+    throw error;
+  });
+  if (indexed.counted + onTheFly.length > tooMany) throw tooManyError();
+  // `base`: the answer position of rows[0]. Skipped index rows and the on-the-fly rows ordered before the first
+  // fetched index row come before it; every other on-the-fly row is merged in.
+  let base = 0;
+  let rows = onTheFly;
+  if (skip === 0) {
+    rows = [...indexed.rows, ...onTheFly].sort(answerOrder);
+  } else if (indexed.rows.length > 0) {
+    const firstFetched = indexed.rows[0]!;
+    const ahead = onTheFly.filter((row) => answerOrder(row, firstFetched) < 0).length;
+    base = skip + ahead;
+    rows = [...indexed.rows, ...onTheFly.slice(ahead)].sort(answerOrder);
+  } else {
+    // The index holds at most `skip` rows: with every on-the-fly row that is at most `position` in all.
+    rows = [];
+    base = args.position;
+  }
   const instances: EventInstance[] = [];
-  for (const row of rows.slice(args.position, end)) {
+  for (const row of rows.slice(args.position - base, end - base)) {
     const level = eventViewLevel(byCalendar.get(row.calendar_id)!, row.event_classification);
     if (level === 'none') continue; // readers only get here; kept so the policy stays the one gate
     const shown = level === 'full' || level === 'details';
@@ -110,5 +132,13 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
       location: shown ? row.location : null,
     });
   }
-  return { instances, position: args.position, hasMore: rows.length > end };
+  return { instances, position: args.position, hasMore: indexed.counted + onTheFly.length > end };
+}
+
+/** The answer order: start, then event id, then recurrence id (as PostgreSQL orders them with collate "C"). */
+function answerOrder(a: IndexedInstance, b: IndexedInstance): number {
+  return (
+    a.start_at.getTime() - b.start_at.getTime() ||
+    (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : a.recurrence_id < b.recurrence_id ? -1 : a.recurrence_id > b.recurrence_id ? 1 : 0)
+  );
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Selectable } from 'kysely';
 
 /** Kysely types for calendar_events and event_instances. */
 
@@ -34,6 +34,8 @@ export interface EventInstanceTable {
   recurrence_id: string;
   /** tstzrange '[start,end)'; written as text, read back as text. */
   during: ColumnType<string, string, string>;
+  /** lower(during), stored by PostgreSQL: what the start-ordered indexes hold. */
+  during_start: GeneratedAlways<Date>;
   start_local: string;
   end_local: string;
   tzid: string | null;

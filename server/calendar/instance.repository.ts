@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 
 /**
@@ -82,41 +82,128 @@ export interface IndexedInstance {
   location: string | null;
 }
 
+export interface IndexedSlice {
+  /** The indexed instances at answer positions [skip, first), in answer order. */
+  rows: IndexedInstance[];
+  /** How many indexed instances overlap the range, counted up to `first`. */
+  counted: number;
+}
+
 /**
- * The first `limit` indexed instances overlapping [from, to), in answer order
- * (start, event id, recurrence id). One GiST probe on (calendar_id, during),
- * widened by `slackMs` because wall-clock rows (floating, all-day) are stored
- * as UTC and can sit that far from their real instant; those rows are placed
- * in `timeZone` by PostgreSQL, then every row is filtered precisely, sorted
- * and cut here, so only the page travels to the server.
+ * The indexed instances at positions [skip, first) of the answer order
+ * (start, event id, recurrence id) among those overlapping [from, to), and
+ * how many there are up to `first`. Cost follows `first`, not the number of
+ * instances in the range: no step reads more than `first` rows plus what a
+ * slack's worth of time holds.
+ *
+ * - Timed instances are read per calendar from a btree on (calendar_id,
+ *   during_start, event_id, recurrence_id): those starting in [from, to) are
+ *   already in answer order, an index-only range scan LIMITed to `first`;
+ *   PostgreSQL merges the calendars (Merge Append). Those starting before
+ *   `from` but still running are the few rows of the GiST probe for the
+ *   instant `from`.
+ * - Floating and all-day instances are stored as UTC wall clock, `slack` at
+ *   most from where they land in `timeZone`, so their stored order is only
+ *   nearly the answer order. From their own index: the first `first` of them
+ *   that overlap the range, in stored order, end at some stored start s; any
+ *   later than s + 2·slack lands after all of those, and any later than
+ *   (the `first`-th timed start) + slack lands after `first` timed ones. The
+ *   rows up to the smaller bound (plus the GiST probe for `from − slack`) are
+ *   placed, sorted and cut exactly.
+ * - Only the rows of the slice are joined to their details and calendar_events.
  */
 export async function queryIndexedInstances(
   db: Db,
   calendarIds: readonly string[],
   range: { from: Date; to: Date; timeZone: string; slackMs: number },
-  limit: number,
-): Promise<IndexedInstance[]> {
+  slice: { skip: number; first: number },
+): Promise<IndexedSlice> {
   const { from, to, timeZone } = range;
+  const ids = [...new Set(calendarIds)];
+  if (ids.length === 0) return { rows: [], counted: 0 };
+  const first = slice.first;
+  const slack = sql`(${range.slackMs} * interval '1 millisecond')`;
   const wideFrom = new Date(from.getTime() - range.slackMs);
   const wideTo = new Date(to.getTime() + range.slackMs);
-  const result = await sql<IndexedInstance>`
-    with r as (
-      select i.event_id, i.calendar_id, e.uid, i.recurrence_id,
-             case when i.floating or i.all_day then (lower(i.during) at time zone 'UTC') at time zone ${timeZone} else lower(i.during) end as start_at,
+  // Where a stored wall-clock value lands in the viewer's zone.
+  const placed = (stored: RawBuilder<unknown>) => sql`((${stored} at time zone 'UTC') at time zone ${timeZone})`;
+  const overlapping = (start: RawBuilder<unknown>, end: RawBuilder<unknown>) =>
+    sql`((${start} < ${to}::timestamptz and ${end} > ${from}::timestamptz) or (${start} = ${end} and ${start} >= ${from}::timestamptz and ${start} < ${to}::timestamptz))`;
+  const timedStartingIn = ids.map(
+    (id) => sql`(
+      select during_start as t, event_id, recurrence_id, recurrence_id collate "C" as rid from event_instances
+       where calendar_id = ${id}::uuid and not floating and not all_day and during_start >= ${from}::timestamptz and during_start < ${to}::timestamptz
+       order by during_start, event_id, recurrence_id collate "C" limit ${first})`,
+  );
+  const wallInStoredOrder = ids.map(
+    (id) => sql`(
+      select during_start as s from event_instances
+       where calendar_id = ${id}::uuid and (floating or all_day)
+         and during_start >= ${wideFrom}::timestamptz and during_start < ${wideTo}::timestamptz and during_start <= (select wall_until from timed_bound)
+         and ${overlapping(placed(sql`during_start`), placed(sql`upper(during)`))}
+       order by during_start limit ${first})`,
+  );
+  const result = await sql<IndexedInstance & { counted: string; rid: string }>`
+    with timed as materialized (
+      select * from (
+        ${sql.join(timedStartingIn, sql` union all `)}
+        union all
+        select i.during_start, i.event_id, i.recurrence_id, i.recurrence_id collate "C"
+          from unnest(${ids}::uuid[]) as c(id)
+          cross join lateral (
+            select during_start, event_id, recurrence_id from event_instances
+             where calendar_id = c.id and not floating and not all_day and during @> ${from}::timestamptz and lower(during) < ${from}::timestamptz
+          ) i
+      ) x
+      order by t, event_id, rid limit ${first}
+    ),
+    timed_bound as (
+      select case when count(*) = ${first} then max(t) + ${slack} else 'infinity'::timestamptz end as wall_until from timed
+    ),
+    wall_bound as (
+      select case when count(*) = ${first} then max(s) + 2 * ${slack} else 'infinity'::timestamptz end as wall_until
+        from (select s from (${sql.join(wallInStoredOrder, sql` union all `)}) w order by s limit ${first}) f
+    ),
+    wall as (
+      select t, event_id, recurrence_id, rid from (
+        select ${placed(sql`during_start`)} as t, ${placed(sql`upper(during)`)} as e, event_id, recurrence_id, recurrence_id collate "C" as rid
+          from event_instances
+         where calendar_id = any(${ids}::uuid[]) and (floating or all_day)
+           and during_start >= ${wideFrom}::timestamptz and during_start < ${wideTo}::timestamptz
+           and during_start <= least((select wall_until from timed_bound), (select wall_until from wall_bound))
+        union all
+        select ${placed(sql`i.during_start`)}, ${placed(sql`i.upper_during`)}, i.event_id, i.recurrence_id, i.recurrence_id collate "C"
+          from unnest(${ids}::uuid[]) as c(id)
+          cross join lateral (
+            select during_start, upper(during) as upper_during, event_id, recurrence_id from event_instances
+             where calendar_id = c.id and (floating or all_day) and during @> ${wideFrom}::timestamptz and lower(during) < ${wideFrom}::timestamptz
+          ) i
+      ) w
+      where ${overlapping(sql.ref('t'), sql.ref('e'))}
+      order by t, event_id, rid limit ${first}
+    ),
+    ranked as materialized (
+      select * from (select * from timed union all select * from wall) u order by t, event_id, rid limit ${first}
+    ),
+    page as (
+      select t, event_id, recurrence_id, rid from ranked order by t, event_id, rid offset ${slice.skip}
+    )
+    -- One row even for an empty slice, so the count always comes back.
+    select n.counted, d.* from (select count(*) as counted from ranked) n
+    left join lateral (
+      select p.event_id, i.calendar_id, e.uid, p.recurrence_id, p.t as start_at,
              case when i.floating or i.all_day then (upper(i.during) at time zone 'UTC') at time zone ${timeZone} else upper(i.during) end as end_at,
              i.start_local, i.end_local, i.tzid, i.all_day, i.floating, i.busy_type, i.transparent, i.status,
-             i.classification, e.classification as event_classification, i.is_override, i.summary, i.location
-        from event_instances i join calendar_events e on e.id = i.event_id
-       where i.calendar_id = any(${[...calendarIds]}::uuid[])
-         and i.during && tstzrange(${wideFrom}::timestamptz, ${wideTo}::timestamptz, '[)')
-    )
-    select * from r
-     where (start_at < ${to}::timestamptz and end_at > ${from}::timestamptz)
-        or (start_at = end_at and start_at >= ${from}::timestamptz and start_at < ${to}::timestamptz)
-     order by start_at, event_id, recurrence_id collate "C"
-     limit ${limit}
+             i.classification, e.classification as event_classification, i.is_override, i.summary, i.location, p.rid
+        from page p
+        join event_instances i on i.event_id = p.event_id and i.recurrence_id = p.recurrence_id
+        join calendar_events e on e.id = p.event_id
+    ) d on true
+     order by d.start_at, d.event_id, d.rid
   `.execute(db);
-  return result.rows;
+  const counted = Number(result.rows[0]?.counted ?? 0);
+  const rows = result.rows.filter((r) => r.event_id !== null).map(({ counted: _counted, rid: _rid, ...row }) => row);
+  return { rows, counted };
 }
 
 /** Ids of events (optionally among `eventIds`) with an indexed instance overlapping [from, to). */

@@ -126,3 +126,59 @@ describe('the occurrence index', () => {
     expect(plan).toContain('event_instances_during');
   });
 });
+
+describe('paging across the edges of the index', () => {
+  it('pages through instances the index holds and ones expanded on the fly exactly as one query returns them', async () => {
+    // Two series indexed at different times have different horizons, so past the earlier one on-the-fly
+    // instances interleave with indexed ones; before the index's one year of history everything is on the fly.
+    const now = Date.parse('2027-06-01T00:00:00Z');
+    const { id: cal } = (await alice.request('Calendar/set', { create: { c: { name: 'Paging' } } })).created.c!;
+    const floating = (ics: string) => ics.replace(/(DTSTART|DTEND):(\d{8}T\d{6})Z/g, '$1:$2');
+    const allDay = (uid: string, day: string) =>
+      simpleEvent({ uid, rrule: 'FREQ=WEEKLY' }).replace(/DTSTART:\d{8}T\d{6}Z/, `DTSTART;VALUE=DATE:${day}`).replace(/DTEND:\d{8}T\d{6}Z/, `DTEND;VALUE=DATE:${day.slice(0, 6)}${String(Number(day.slice(6)) + 2).padStart(2, '0')}`);
+    server.app.services.calendarEvents.clock = () => new Date(now);
+    const early = await alice.request('CalendarEvent/set', {
+      calendarId: cal,
+      create: {
+        hist: { ics: simpleEvent({ uid: 'paging-hist@h', start: '2025-01-01T08:00:00Z', minutes: 60, rrule: 'FREQ=DAILY;COUNT=1500' }) },
+        float: { ics: floating(simpleEvent({ uid: 'paging-float@h', start: '2025-01-01T09:00:00Z', minutes: 30, rrule: 'FREQ=DAILY' })) },
+        weekly: { ics: allDay('paging-allday@h', '20250103') },
+      },
+    });
+    expect(early.notCreated).toEqual({});
+    server.app.services.calendarEvents.clock = () => new Date(now + 30 * DAY);
+    const late = await alice.request('CalendarEvent/set', {
+      calendarId: cal,
+      create: {
+        late: { ics: simpleEvent({ uid: 'paging-late@h', start: '2025-06-01T08:00:00Z', minutes: 60, rrule: 'FREQ=DAILY' }) },
+        twice: { ics: simpleEvent({ uid: 'paging-twice@h', start: '2025-06-01T07:30:00Z', minutes: 15, rrule: 'FREQ=DAILY;BYHOUR=7,20' }) },
+      },
+    });
+    expect(late.notCreated).toEqual({});
+
+    const ranges = [
+      [now - 366 * DAY - 4 * DAY, now - 366 * DAY + 4 * DAY],
+      [now + 56 * DAY, now + 64 * DAY],
+    ];
+    for (const [from, to] of ranges) {
+      for (const timeZone of ['UTC', 'Europe/Berlin', 'Pacific/Auckland']) {
+        const query = { calendarIds: [cal], from: new Date(from!).toISOString(), to: new Date(to!).toISOString(), timeZone };
+        const whole = await alice.request('CalendarEvent/query', { ...query, limit: 1000 });
+        expect(whole.hasMore).toBe(false);
+        expect(whole.instances.length).toBeGreaterThan(30);
+        for (const limit of [1, 3, 7]) {
+          const paged = [];
+          for (let position = 0; ; ) {
+            const page = await alice.request('CalendarEvent/query', { ...query, position, limit });
+            expect(page.position).toBe(position);
+            paged.push(...page.instances);
+            position += page.instances.length;
+            if (!page.hasMore) break;
+            expect(page.instances).toHaveLength(limit);
+          }
+          expect(paged).toEqual(whole.instances);
+        }
+      }
+    }
+  });
+});
