@@ -137,7 +137,7 @@ export class Gateway {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const address = normaliseAddress(req.socket.remoteAddress);
     const { ipScreen, loginGuard, config, log } = this.deps;
     if (this.draining) return rejectUpgrade(socket, 503, 'draining');
@@ -211,6 +211,11 @@ export class Gateway {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** Shared by every upgrading socket: a closure per socket would outlive the upgrade for nothing. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
