@@ -97,6 +97,8 @@ export class Gateway {
         resolve();
       });
     });
+    // A failed accept() (ENOBUFS, ENOMEM, ...) is emitted here; unheard, it would kill the process.
+    this.server.on('error', (error) => this.deps.log.warn({ err: error }, 'connector door: accept failed'));
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.deps.config.DMCI_HEARTBEAT_MS);
     return (this.server.address() as AddressInfo).port;

@@ -47,8 +47,12 @@ export class OpsServer {
   async listen(port: number, host: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
+    this.server.on('error', (error) => this.deps.log.warn({ err: error }, 'ops door: accept failed'));
     return (this.server.address() as AddressInfo).port;
   }
 
