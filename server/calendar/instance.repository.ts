@@ -153,6 +153,7 @@ export async function queryIndexedInstances(
           cross join lateral (
             select during_start, event_id, recurrence_id from event_instances
              where calendar_id = c.id and not floating and not all_day and during @> ${from}::timestamptz and lower(during) < ${from}::timestamptz
+            offset 0
           ) i
       ) x
       order by t, event_id, rid limit ${first}
@@ -177,6 +178,7 @@ export async function queryIndexedInstances(
           cross join lateral (
             select during_start, upper(during) as upper_during, event_id, recurrence_id from event_instances
              where calendar_id = c.id and (floating or all_day) and during @> ${wideFrom}::timestamptz and lower(during) < ${wideFrom}::timestamptz
+            offset 0
           ) i
       ) w
       where ${overlapping(sql.ref('t'), sql.ref('e'))}
