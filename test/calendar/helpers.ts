@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DmciClient } from '../../connector-sim/client.ts';
 
-export const SAMPLES = join(import.meta.dirname, '../../../shared/samples');
+/** Copies of ../shared/samples (with their README of expected answers), so a clone anywhere can run the suite. */
+export const SAMPLES = join(import.meta.dirname, '../fixtures/samples');
 
 export function sample(name: string): string {
   return readFileSync(join(SAMPLES, name), 'utf8');

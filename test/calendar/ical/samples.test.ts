@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { expandInstances, parseCalendarObject, type Instance } from '../../../server/calendar/ical/index.ts';
 
-/** The shared samples, with exactly the instances /work/shared/samples/README.md lists. */
-const sample = (name: string): string => readFileSync(new URL(`../../../../shared/samples/${name}`, import.meta.url), 'utf8');
+/** The shared samples (copied to test/fixtures/samples), with exactly the instances their README lists. */
+const sample = (name: string): string => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url), 'utf8');
 const span = (i: Instance): string => `${i.start.toISOString().slice(0, 16)}/${i.end.toISOString().slice(11, 16)}`;
 const YEAR_FROM = new Date('2026-01-01T00:00:00Z');
 const YEAR_TO = new Date('2028-01-01T00:00:00Z');
