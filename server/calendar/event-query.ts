@@ -93,7 +93,7 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
   // `base`: the answer position of rows[0]. Skipped index rows and the on-the-fly rows ordered before the first
   // fetched index row come before it; every other on-the-fly row is merged in.
   let base = 0;
-  let rows = onTheFly;
+  let rows: IndexedInstance[];
   if (skip === 0) {
     rows = [...indexed.rows, ...onTheFly].sort(answerOrder);
   } else if (indexed.rows.length > 0) {
