@@ -3,9 +3,11 @@ import type { Db } from '../db/database.ts';
 
 /**
  * The occurrence index (DESIGN §5): one row per instance with its
- * `tstzrange`, read through the GiST index on (calendar_id, during).
- * Floating and all-day instances are stored as their wall clock read as UTC
- * (with `floating`/`all_day` set); readers widen the range for them.
+ * `tstzrange`, read through the GiST index on (calendar_id, during) for
+ * overlap probes and through btrees on its stored start (`during_start`) for
+ * time-range pages. Floating and all-day instances are stored as their wall
+ * clock read as UTC (with `floating`/`all_day` set); readers widen the range
+ * for them.
  */
 
 export interface InstanceRowInput {
