@@ -69,15 +69,15 @@ beforeAll(async () => {
         const minutes = pick([0, 30, 60, 60, 90, 60 * 30, 60 * 50]);
         rows.push({ start, end: new Date(start.getTime() + minutes * 60_000), allDay: false, floating: kind === 'floating' });
       }
-      for (const [n, row] of rows.entries()) {
-        await sql`
-          insert into event_instances (event_id, calendar_id, recurrence_id, during, start_local, end_local, tzid, all_day, floating,
-                                       busy_type, transparent, status, classification, is_override, summary, location)
-          values (${event.rows[0]!.id}::uuid, ${calendarId}::uuid, ${`r${String(n).padStart(2, '0')}`},
+      const values = rows.map(
+        (row, n) => sql`(${event.rows[0]!.id}::uuid, ${calendarId}::uuid, ${`r${String(n).padStart(2, '0')}`},
                   tstzrange(${row.start}::timestamptz, ${row.end}::timestamptz, ${row.start.getTime() === row.end.getTime() ? '[]' : '[)'}),
-                  ${row.start.toISOString()}, ${row.end.toISOString()}, null, ${row.allDay}, ${row.floating}, 'BUSY', false, null, 'PUBLIC', false, ${`s${n}`}, null)
-          on conflict do nothing`.execute(db);
-      }
+                  ${row.start.toISOString()}, ${row.end.toISOString()}, null, ${row.allDay}, ${row.floating}, 'BUSY', false, null, 'PUBLIC', false, ${`s${n}`}, null)`,
+      );
+      await sql`
+        insert into event_instances (event_id, calendar_id, recurrence_id, during, start_local, end_local, tzid, all_day, floating,
+                                     busy_type, transparent, status, classification, is_override, summary, location)
+        values ${sql.join(values)}`.execute(db);
     }
   }
   await sql`analyze`.execute(db);
