@@ -2,7 +2,7 @@ import { systemActor } from '../server/accounts/actor.ts';
 import { withServices } from '../server/cli/cli-context.ts';
 import { loadConfig } from '../server/config/config.ts';
 import { createLogger } from '../server/log/logger.ts';
-import { BENCH_PASSWORD, prepareDatabase } from './support/cluster-setup.ts';
+import { BENCH_PASSWORD, prepareDatabase, startBenchServer } from './support/cluster-setup.ts';
 import { BenchChild } from './support/child.ts';
 import { benchDatabase } from './support/database.ts';
 import { percentiles, round } from './support/stats.ts';
@@ -66,22 +66,10 @@ async function createUsers(url: string, count: number): Promise<Array<{ login: s
 }
 
 async function measureServer(kind: 'dmci' | 'bare', steps: number[], users: Array<{ login: string; password: string }>, databaseUrl?: string) {
-  const { child: server, ready } =
+  const { server, url } =
     kind === 'bare'
-      ? await BenchChild.start('./bare-ws-server.ts')
-      : await BenchChild.start('./dmci-server.ts', {
-          DATABASE_URL: databaseUrl!,
-          DMCI_PORT: '0',
-          DMCI_OPS_PORT: '0',
-          DMCI_LDAP_PORT: '0',
-          DMCI_HOST: '127.0.0.1',
-          DMCI_LOG_LEVEL: 'warn',
-          DMCI_ARGON2_MEMORY_KIB: '1024',
-          DMCI_MAX_SESSIONS_PER_USER: String(SESSIONS_PER_USER),
-          DMCI_MAX_CONNECTIONS_PER_IP: '20000',
-          DMCI_AUTH_DEADLINE_MS: '120000',
-        });
-  const url = `ws://127.0.0.1:${ready.port as number}`;
+      ? await BenchChild.start('./bare-ws-server.ts').then(({ child, ready }) => ({ server: child, url: `ws://127.0.0.1:${ready.port as number}` }))
+      : await startBenchServer(databaseUrl!, { DMCI_MAX_SESSIONS_PER_USER: String(SESSIONS_PER_USER) });
   const workers: BenchChild[] = [];
   const connectMs: number[] = [];
   const authMs: number[] = [];
@@ -106,7 +94,8 @@ async function measureServer(kind: 'dmci' | 'bare', steps: number[], users: Arra
           count,
           addresses: SOURCE_ADDRESSES,
           credentials: users,
-          concurrency: 64,
+          concurrency: 16,
+          credentialOffset: open,
         });
         if (reply.failed > 0) process.stderr.write(`${kind}: ${reply.failed} connections failed, e.g. ${reply.firstErrors.join('; ')}\n`);
         (worker as BenchChild & { held?: number }).held = held + count;

@@ -16,6 +16,8 @@ interface OpenRequest {
   addresses: string[];
   credentials: Array<{ login: string; password: string }>;
   concurrency: number;
+  /** Index of this batch's first socket in the whole run, so accounts are used evenly across workers. */
+  credentialOffset: number;
 }
 
 const sockets: WebSocket[] = [];
@@ -52,6 +54,7 @@ function openOne(request: OpenRequest): Promise<{ connectMs: number; authMs: num
 }
 
 async function openMany(request: OpenRequest) {
+  credentialCursor = request.credentialOffset;
   const connectMs: number[] = [];
   const authMs: number[] = [];
   const errors: string[] = [];
