@@ -58,7 +58,10 @@ export async function run(args: string[]): Promise<object> {
       // 100 changes by another session, then the reader catches up with /changes.
       replica.detach();
       const ids = Object.keys(replica.objectsOf(calendar.scope)).slice(run * 100, run * 100 + 100);
-      await writer.request('CalendarEvent/set', { calendarId: calendar.id, update: Object.fromEntries(ids.map((id, k) => [id, { ics: eventIcs(run * 100 + k, `changed in run ${run}`) }])) });
+      const objects = replica.objectsOf<{ uid: string }>(calendar.scope);
+      const update = Object.fromEntries(ids.map((id) => [id, { ics: eventIcs(Number(/^bench-(\d+)@/.exec(objects[id]!.uid)![1]), `changed in run ${run}`) }]));
+      const updated = await writer.request('CalendarEvent/set', { calendarId: calendar.id, update });
+      if (Object.keys(updated.updated).length !== 100) throw new Error(`updates refused: ${JSON.stringify(Object.values(updated.notUpdated)[0])}`);
       started = performance.now();
       await replica.catchUp(calendar.scope);
       incrementalMs.push(performance.now() - started);
