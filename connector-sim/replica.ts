@@ -118,11 +118,17 @@ export class Replica {
     for (const [scope, state] of Object.entries(snapshot)) this.data.set(scope, state);
   }
 
-  async save(file: string): Promise<void> {
-    // Write-then-rename: a crash mid-write never leaves a half replica behind.
-    await writeFile(`${file}.tmp`, JSON.stringify(this.snapshot()));
-    await rename(`${file}.tmp`, file);
+  /** Saves to a JSON file. Saves run one after another, each writing the replica as it is when its turn comes. */
+  save(file: string): Promise<void> {
+    const run = this.saving.then(async () => {
+      // Write-then-rename: a crash mid-write never leaves a half replica behind.
+      await writeFile(`${file}.tmp`, JSON.stringify(this.snapshot()));
+      await rename(`${file}.tmp`, file);
+    });
+    this.saving = run.catch(() => {});
+    return run;
   }
+  private saving: Promise<void> = Promise.resolve();
 
   async load(file: string): Promise<boolean> {
     try {

@@ -63,7 +63,7 @@ export const calendarCommands: CommandFamily = (program: Command, ctx) => {
 
   program
     .command('sync')
-    .description('replicate your calendars (all, or --calendar) and print what changed; --watch keeps following pushes')
+    .description('replicate your calendars (all, or --calendar) and print what changed (NDJSON with --json); --watch keeps following pushes')
     .option('--calendar <id...>', 'only these calendars')
     .option('--replica <file>', 'keep the replica in this JSON file (resumes from it)')
     .option('--watch', 'keep running and apply pushes as they come (Ctrl-C to stop)')
@@ -75,7 +75,7 @@ export const calendarCommands: CommandFamily = (program: Command, ctx) => {
           onApplied: (scope, page) => {
             if (!ctx.globals().json) process.stdout.write(`${scope}: +${page.created} ~${page.updated} -${page.destroyed} → state ${page.newState} (${page.via})\n`);
             else process.stdout.write(JSON.stringify({ scope, ...page }) + '\n');
-            if (options.replica) void replica.save(options.replica);
+            if (options.replica) replica.save(options.replica).catch((error: unknown) => process.stderr.write(`cannot save the replica: ${(error as Error).message}\n`));
           },
           onError: (scope, error) => process.stderr.write(`${scope}: ${(error as Error).message}\n`),
         });
@@ -85,7 +85,9 @@ export const calendarCommands: CommandFamily = (program: Command, ctx) => {
         if (options.replica) await replica.save(options.replica);
         const total = calendars.reduce((n, c) => n + Object.keys(replica.objectsOf(c.scope)).length, 0);
         if (!options.watch) {
-          ctx.print({ calendars: calendars.length, events: total, counters: replica.counters }, `${calendars.length} calendars, ${total} events in the replica`);
+          // With --json the whole output is NDJSON: one line per applied page, then this summary.
+          const summary = { calendars: calendars.length, events: total, counters: replica.counters };
+          process.stdout.write(ctx.globals().json ? JSON.stringify(summary) + '\n' : `${calendars.length} calendars, ${total} events in the replica\n`);
           return;
         }
         await new Promise<void>((resolve) => {
