@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { runBin } from './run.ts';
 
 /**
  * Real dmci nodes as child processes (`node bin/dmci.mjs start`), for tests
@@ -78,16 +79,6 @@ export async function startNode(name: string, databaseUrl: string, extra: Record
 
 /** Runs `dmci ARGS…` against a database and returns its exit code and output. */
 export async function runCli(args: string[], databaseUrl: string, options: { stdin?: string; env?: Record<string, string> } = {}) {
-  const child = spawn(process.execPath, [DMCI_BIN, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...nodeEnv(databaseUrl), DMCI_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(options.stdin ?? '');
-  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
-  return { code, stdout, stderr };
+  const result = await runBin('dmci', args, { env: { ...nodeEnv(databaseUrl), DMCI_LOG_LEVEL: 'warn', ...options.env }, input: options.stdin ?? '' });
+  return { code: result.code ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
