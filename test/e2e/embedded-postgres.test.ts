@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DmciClient } from '../../connector-sim/client.ts';
 import { cleanEnv, REPO_ROOT, runCommand } from '../helpers/run.ts';
@@ -152,14 +152,35 @@ describe('embedded PostgreSQL', () => {
     await lifecycle(await makeNode());
   }, 240_000);
 
+  // Needs root to create the user and switch to it (CI runs as root); skipped otherwise.
   it.runIf(userInfo().uid === 0)(`as an ordinary user (${ORDINARY_USER}, created if missing)`, async () => {
     try {
       execFileSync('id', [ORDINARY_USER], { stdio: 'ignore' });
     } catch {
       execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', ORDINARY_USER]);
     }
-    await lifecycle(await makeNode(ORDINARY_USER));
+    // The user runs the repository's code: a checkout inside a private directory (mktemp -d) must let it through meanwhile.
+    const restore = await openPathTo(REPO_ROOT);
+    try {
+      await lifecycle(await makeNode(ORDINARY_USER));
+    } finally {
+      await restore();
+    }
   }, 240_000);
 
-  it.skipIf(userInfo().uid === 0)('(the ordinary-user case needs root to create and switch to a user: run the suite as root to include it)', () => {});
 });
+
+/** Adds search permission for others to every directory above `path` that lacks it; returns a function putting the modes back. */
+async function openPathTo(path: string): Promise<() => Promise<void>> {
+  const changed: Array<[string, number]> = [];
+  for (let dir = path; dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      changed.push([dir, mode & 0o7777]);
+      await chmod(dir, (mode & 0o7777) | 0o001);
+    }
+  }
+  return async () => {
+    for (const [dir, mode] of changed) await chmod(dir, mode);
+  };
+}
