@@ -12,6 +12,7 @@ import type { HandlerTable } from './gateway/request-context.ts';
 import type { Logger } from './log/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { OpsServer, type Readiness } from './ops/ops-server.ts';
+import { HostScreen } from './security/host-screen.ts';
 import { IpScreen } from './security/ip-screen.ts';
 import { LoginGuard } from './security/login-guard.ts';
 import { createServices, type Services } from './services.ts';
@@ -93,6 +94,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
   });
   const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,
     log,
@@ -102,6 +104,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     dispatcher: new Dispatcher(handlers, metrics),
     loginGuard,
     ipScreen,
+    hostScreen,
   });
   const jobs = new MaintenanceJobs(db, log);
   for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DefaultLimits } from '../../protocol/index.ts';
+import { isHostPattern } from '../security/host-screen.ts';
 
 /**
  * Every setting comes from an environment variable; docs/operations.md has the
@@ -55,6 +56,9 @@ const settings = {
   DMCI_TRUSTED_HOSTS: [cidrList, ''],
   DMCI_IP_ALLOW: [cidrList, ''],
   DMCI_IP_DENY: [cidrList, ''],
+  DMCI_HOST_ALLOW: [cidrList, ''],
+  DMCI_HOST_DENY: [cidrList, ''],
+  DMCI_HOST_SCREEN_TTL_MS: [positiveInt, String(5 * 60_000)],
   DMCI_SCREEN_FAILURES: [positiveInt, '10'],
   DMCI_SCREEN_WINDOW_MS: [positiveInt, String(10 * 60_000)],
   DMCI_SCREEN_BLOCK_MS: [positiveInt, String(15 * 60_000)],
@@ -111,6 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   for (const name of ['DMCI_TRUSTED_HOSTS', 'DMCI_IP_ALLOW', 'DMCI_IP_DENY'] as const) {
     for (const cidr of config[name]) {
       if (!isValidCidr(cidr)) throw new ConfigError(name, `${JSON.stringify(cidr)} is not an IP address or CIDR block`);
+    }
+  }
+  for (const name of ['DMCI_HOST_ALLOW', 'DMCI_HOST_DENY'] as const) {
+    for (const pattern of config[name]) {
+      if (!isHostPattern(pattern)) throw new ConfigError(name, `${JSON.stringify(pattern)} is not a host name or a *.domain pattern`);
     }
   }
   const dataDir = isAbsolute(config.DMCI_DATA_DIR) ? config.DMCI_DATA_DIR : resolve(cwd, config.DMCI_DATA_DIR);

@@ -9,6 +9,7 @@ import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import type { HostScreen } from '../security/host-screen.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
@@ -25,6 +26,8 @@ export interface GatewayDeps {
   dispatcher: Dispatcher;
   loginGuard: LoginGuard;
   ipScreen: IpScreen;
+  /** Host-name allow/deny lists (FCrDNS); absent or empty = no lookups. */
+  hostScreen?: HostScreen;
 }
 
 const SWEEP_INTERVAL_MS = 1000;
@@ -153,6 +156,24 @@ export class Gateway {
     const count = this.perAddress.get(address) ?? 0;
     if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address');
 
+    const { hostScreen } = this.deps;
+    if (trusted || !hostScreen?.enabled) return this.accept(req, socket, head, address);
+    hostScreen.refusal(address).then(
+      (hostRefusal) => {
+        if (socket.destroyed) return;
+        if (!hostRefusal) return this.accept(req, socket, head, address);
+        log.warn({ remoteAddress: address, refusal: hostRefusal }, 'connection refused by the host screen');
+        rejectUpgrade(socket, 403, hostRefusal);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'host screen failed');
+        rejectUpgrade(socket, 503, 'host screen unavailable');
+      },
+    );
+  }
+
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, address: string): void {
+    if (this.draining) return rejectUpgrade(socket, 503, 'draining');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new Connection(ws, `c${this.nextConnId++}`, address, this.context);
       this.connections.add(connection);
