@@ -10,7 +10,7 @@
  * accounts get a random initial password, printed once.
  */
 import { randomBytes } from 'node:crypto';
-import { DmciClient, DmciRequestError } from '../../connector-sim/client.ts';
+import { DmciClient } from '../../connector-sim/client.ts';
 
 const domain = process.env.PROVISION_DOMAIN ?? 'example.com';
 const staff = [
@@ -30,14 +30,8 @@ const client = new DmciClient({
 try {
   await client.connect();
 
-  // Domains have no ifNotExists: ALREADY_EXISTS means the work is done.
-  try {
-    await client.request('Admin/domainCreate', { name: domain });
-    console.log(`domain ${domain}: created`);
-  } catch (error) {
-    if (!(error instanceof DmciRequestError && error.code === 'ALREADY_EXISTS')) throw error;
-    console.log(`domain ${domain}: exists`);
-  }
+  const { created: domainCreated } = await client.request('Admin/domainCreate', { name: domain, ifNotExists: true });
+  console.log(`domain ${domain}: ${domainCreated ? 'created' : 'exists'}`);
 
   for (const person of staff) {
     const password = randomBytes(12).toString('base64url');

@@ -48,9 +48,9 @@ const AccountRef = z.strictObject({ email: EmailAddress });
 
 export const adminMethods = {
   'Admin/domainCreate': defineMethod({
-    summary: 'Creates a mail domain. Global admins only.',
-    args: z.strictObject({ name: DomainName }),
-    result: z.strictObject({ domain: Domain }),
+    summary: 'Creates a mail domain. Global admins only. Idempotent when `ifNotExists` is true (an existing domain is returned with created: false).',
+    args: z.strictObject({ name: DomainName, ifNotExists: z.boolean().default(false) }),
+    result: z.strictObject({ domain: Domain, created: z.boolean() }),
   }),
   'Admin/domainList': defineMethod({
     summary: 'Lists domains (a domain admin sees its own).',

@@ -17,7 +17,7 @@ type AdminHandlers = Pick<
 /** Provisioning over the protocol: thin adapters; the services check rights. */
 export function adminHandlers({ accounts, domains }: Services): AdminHandlers {
   return {
-    'Admin/domainCreate': async (args, { actor }) => ({ domain: await domains.create(actor, args.name) }),
+    'Admin/domainCreate': async (args, { actor }) => domains.createIfMissing(actor, args.name, args),
     'Admin/domainList': async (_args, { actor }) => ({ domains: await domains.list(actor) }),
     'Admin/accountCreate': async (args, { actor }) => accounts.create(actor, args),
     'Admin/accountGet': async (args, { actor }) => ({ account: await accounts.get(actor, args.email) }),

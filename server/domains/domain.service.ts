@@ -16,6 +16,17 @@ export class DomainService {
     this.createdHooks.push(hook);
   }
 
+  /** Creates a domain; with `ifNotExists`, an existing one is returned instead (`created: false`), which makes provisioning idempotent. */
+  async createIfMissing(actor: Actor, name: string, options: { ifNotExists: boolean }): Promise<{ domain: Domain; created: boolean }> {
+    try {
+      return { domain: await this.create(actor, name), created: true };
+    } catch (error) {
+      if (!(options.ifNotExists && error instanceof DmciError && error.code === ErrorCode.ALREADY_EXISTS)) throw error;
+      const [existing] = await listDomainsWithCounts(this.db, (await this.requireByName(name)).id);
+      return { domain: { id: existing!.id, name: existing!.name, createdAt: existing!.created_at.toISOString(), accountCount: Number(existing!.account_count) }, created: false };
+    }
+  }
+
   async create(actor: Actor, name: string): Promise<Domain> {
     requireGlobalAdmin(actor);
     let row;

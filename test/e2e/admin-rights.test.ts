@@ -97,4 +97,12 @@ describe('admin rights', () => {
     expect(racing.filter((r) => r.created)).toHaveLength(1);
     await expect(root.request('Admin/accountCreate', { email: 'ghost@nowhere.example', displayName: 'G', password: PASSWORD })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('makes domain creation idempotent with ifNotExists', async () => {
+    const created = await root.request('Admin/domainCreate', { name: 'Idem-Domain.example', ifNotExists: true });
+    const again = await root.request('Admin/domainCreate', { name: 'idem-domain.example', ifNotExists: true });
+    expect(created).toMatchObject({ created: true, domain: { name: 'idem-domain.example' } });
+    expect(again).toMatchObject({ created: false, domain: { id: created.domain.id, name: 'idem-domain.example' } });
+    await expect(domainAdmin.request('Admin/domainCreate', { name: 'idem-domain.example', ifNotExists: true })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
 });
