@@ -33,6 +33,8 @@ interface Follower {
   readonly viewKey: string;
   /** The state this follower's replica has, as far as pushes go. */
   sentModseq: number;
+  /** Got a resync mark and has not caught up since: it needs no second one. */
+  marked?: boolean;
 }
 
 interface FollowedScope {
@@ -268,7 +270,12 @@ export class PushHub {
           this.options.metrics.slowConsumers.inc();
           follower.session.transport.close(CloseCode.SLOW_CONSUMER, 'send buffer kept growing; reconnect and call /changes');
         } else if (buffered >= this.options.highWaterBytes) {
-          if (this.send(follower, resync(), target)) this.options.metrics.pushFrames.inc({ kind: 'resync' });
+          // One mark per lag: it already tells the client to call /changes, more would only fill the buffer.
+          if (follower.marked) follower.sentModseq = target;
+          else if (this.send(follower, resync(), target)) {
+            follower.marked = true;
+            this.options.metrics.pushFrames.inc({ kind: 'resync' });
+          }
         } else {
           ready.push(follower);
         }
@@ -283,7 +290,10 @@ export class PushHub {
           ? resync()
           : asBuffer(encodeFrame({ type: 'push', scope: entry.id, oldState: encodeState(group.from), newState: encodeState(target), changes } satisfies PushFrame));
       let sent = 0;
-      for (const follower of ready) if (this.send(follower, bytes, target)) sent++;
+      for (const follower of ready) {
+        if (this.send(follower, bytes, target)) sent++;
+        follower.marked = changes === null;
+      }
       this.options.metrics.pushFrames.inc({ kind: changes === null ? 'resync' : 'delta' }, sent);
     }
   }
