@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -41,19 +41,9 @@ export interface EmbeddedPostgresOptions {
 }
 
 export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const clusterDir = join(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
   const runAs = await systemUser();
-  if (runAs.uid !== undefined) {
-    // As root PostgreSQL runs as the `postgres` user, which must be able to reach its cluster directory.
-    const { mode } = await stat(options.dataDir);
-    if ((mode & 0o011) !== 0o011) await chmod(options.dataDir, mode | 0o711);
-    if (!(await reachableByOthers(options.dataDir))) {
-      throw new Error(
-        `as root, PostgreSQL runs as the "postgres" user, which cannot reach ${options.dataDir} (a directory above it is private): set DMCI_DATA_DIR to a directory it can reach, e.g. /var/lib/dmci`,
-      );
-    }
-  }
+  const clusterDir = await clusterDirectory(options.dataDir, runAs, options.log);
   const password = await readOrCreatePassword(options.dataDir);
   const binaries = await locateBinaries(runAs);
 
@@ -95,6 +85,33 @@ export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Pr
     },
   };
 }
+
+/**
+ * The cluster lives in DATA_DIR/postgres. As root, PostgreSQL runs as the
+ * `postgres` user, which must reach that directory; when a directory above
+ * the data directory is private (a checkout in /root, say), the cluster goes
+ * to /var/lib/dmci/<hash of the data directory>/postgres instead — the same
+ * place for the same data directory on every start — and DATA_DIR/postgres
+ * becomes a symbolic link to it, so the data is still found from the data
+ * directory.
+ */
+async function clusterDirectory(dataDir: string, runAs: RunAs, log: Logger): Promise<string> {
+  const inDataDir = join(dataDir, 'postgres');
+  if (runAs.uid === undefined) return inDataDir;
+  const { mode } = await stat(dataDir);
+  if ((mode & 0o011) !== 0o011) await chmod(dataDir, mode | 0o711);
+  if (await reachableByOthers(dataDir)) {
+    // A link left by an earlier start from a private place still points at the cluster.
+    return existsSync(inDataDir) ? await realpath(inDataDir) : inDataDir;
+  }
+  const outside = join(SHARED_CLUSTER_ROOT, createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  await mkdir(outside, { recursive: true, mode: 0o755 });
+  if (!existsSync(inDataDir)) await symlink(join(outside, 'postgres'), inDataDir);
+  log.info({ dataDir, clusterDir: join(outside, 'postgres') }, 'the data directory is private: keeping the PostgreSQL cluster where the postgres user can reach it');
+  return realpath(inDataDir).catch(() => join(outside, 'postgres'));
+}
+
+const SHARED_CLUSTER_ROOT = '/var/lib/dmci';
 
 function postgresOptions(port: number): string {
   // TCP on loopback only, no Unix socket: nothing to clash with a system PostgreSQL's /tmp socket.

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -150,6 +150,19 @@ async function lifecycle(node: Node): Promise<void> {
 describe('embedded PostgreSQL', () => {
   it('as the current user: starts, serves the CLI while running, stops cleanly on SIGTERM, keeps its data', async () => {
     await lifecycle(await makeNode());
+  }, 240_000);
+
+  it.runIf(userInfo().uid === 0)('as root with a data directory inside a private directory (a checkout in /root): the cluster lives in /var/lib/dmci', async () => {
+    const node = await makeNode();
+    const privateParent = await mkdtemp(join(tmpdir(), 'dmci-private-'));
+    dirs.push(privateParent);
+    await chmod(privateParent, 0o700);
+    node.env.DMCI_DATA_DIR = join(privateParent, 'data');
+    await lifecycle(node);
+    const cluster = await realpath(join(node.env.DMCI_DATA_DIR, 'postgres'));
+    expect(cluster).toMatch(/^\/var\/lib\/dmci\/[0-9a-f]{16}\/postgres$/);
+    expect(existsSync(join(cluster, 'PG_VERSION'))).toBe(true);
+    dirs.push(dirname(cluster));
   }, 240_000);
 
   // Needs root to create the user and switch to it (CI runs as root); skipped otherwise.
