@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
+import { listenOn } from '../net/listen.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { HostScreen } from '../security/host-screen.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
@@ -93,18 +93,10 @@ export class Gateway {
   }
 
   async listen(port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    // A failed accept() (ENOBUFS, ENOMEM, ...) is emitted here; unheard, it would kill the process.
-    this.server.on('error', (error) => this.deps.log.warn({ err: error }, 'connector door: accept failed'));
+    const boundPort = await listenOn(this.server, port, host, this.deps.log, 'connector door');
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.deps.config.DMCI_HEARTBEAT_MS);
-    return (this.server.address() as AddressInfo).port;
+    return boundPort;
   }
 
   get connectionCount(): number {

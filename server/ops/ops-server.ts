@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.ts';
+import { listenOn } from '../net/listen.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface Readiness {
@@ -45,15 +45,7 @@ export class OpsServer {
   }
 
   async listen(port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server.on('error', (error) => this.deps.log.warn({ err: error }, 'ops door: accept failed'));
-    return (this.server.address() as AddressInfo).port;
+    return listenOn(this.server, port, host, this.deps.log, 'ops door');
   }
 
   async close(): Promise<void> {
