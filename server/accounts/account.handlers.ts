@@ -2,6 +2,9 @@ import { CloseCode } from '../../protocol/index.ts';
 import type { HandlerTable } from '../gateway/request-context.ts';
 import type { Services } from '../services.ts';
 
+/** The latest instant a Date can hold. */
+const LATEST_DATE = new Date(8.64e15);
+
 type CoreHandlers = Pick<HandlerTable, 'Core/echo' | 'Session/get' | 'Session/logout' | 'Account/changePassword'>;
 
 export function coreHandlers(services: Services): CoreHandlers {
@@ -20,7 +23,16 @@ export function coreHandlers(services: Services): CoreHandlers {
       return {};
     },
     'Account/changePassword': async (args, { session }) => {
-      session.passwordChangedAt = await services.accounts.changeOwnPassword(session.account.id, args.currentPassword, args.newPassword);
+      // The commit's NOTIFY can reach this node's revocation check before this handler resumes:
+      // until the new timestamp is known, this session counts as newer than any change.
+      const before = session.passwordChangedAt;
+      session.passwordChangedAt = LATEST_DATE;
+      try {
+        session.passwordChangedAt = await services.accounts.changeOwnPassword(session.account.id, args.currentPassword, args.newPassword);
+      } catch (error) {
+        session.passwordChangedAt = before;
+        throw error;
+      }
       const issued = await services.accounts.issueResumeToken(session.account.id, session.id, session.clientName);
       return { resumeToken: issued.token, resumeTokenExpiresAt: issued.expiresAt.toISOString() };
     },
