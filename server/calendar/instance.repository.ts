@@ -1,5 +1,7 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { EventInstanceTable } from './event.table.ts';
+import type { Instance } from './ical/index.ts';
 
 /**
  * The occurrence index (DESIGN §5): one row per instance with its
@@ -10,23 +12,11 @@ import type { Db } from '../db/database.ts';
  * for them.
  */
 
-export interface InstanceRowInput {
-  recurrenceId: string;
-  start: Date;
-  end: Date;
-  startLocal: string;
-  endLocal: string;
-  tzid: string | null;
-  allDay: boolean;
-  floating: boolean;
-  busyType: string;
-  transparent: boolean;
-  status: string | null;
-  classification: string;
-  isOverride: boolean;
-  summary: string | null;
-  location: string | null;
-}
+/** What the index stores of an expanded instance. */
+export type InstanceRowInput = Pick<
+  Instance,
+  'recurrenceId' | 'start' | 'end' | 'startLocal' | 'endLocal' | 'tzid' | 'allDay' | 'floating' | 'busyType' | 'transparent' | 'status' | 'classification' | 'isOverride' | 'summary' | 'location'
+>;
 
 const INSERT_BATCH = 5_000;
 
@@ -61,28 +51,14 @@ export async function deleteInstances(db: Db, eventId: string): Promise<void> {
   await db.deleteFrom('event_instances').where('event_id', '=', eventId).execute();
 }
 
-export interface IndexedInstance {
-  event_id: string;
-  calendar_id: string;
+/** An index row as a query reads it: placed in the viewer's zone (start_at, end_at) and joined to its event. */
+export type IndexedInstance = Omit<Selectable<EventInstanceTable>, 'during' | 'during_start'> & {
   uid: string;
-  recurrence_id: string;
   start_at: Date;
   end_at: Date;
-  start_local: string;
-  end_local: string;
-  tzid: string | null;
-  all_day: boolean;
-  floating: boolean;
-  busy_type: string;
-  transparent: boolean;
-  status: string | null;
-  classification: string;
   /** The object's most restrictive class: what privacy decisions use. */
   event_classification: string;
-  is_override: boolean;
-  summary: string | null;
-  location: string | null;
-}
+};
 
 export interface IndexedSlice {
   /** The indexed instances at answer positions [skip, first), in answer order. */

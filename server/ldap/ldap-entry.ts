@@ -1,4 +1,4 @@
-import type { DirectoryKind } from '../directory/directory.table.ts';
+import type { DirectoryEntryRow } from '../directory/directory.table.ts';
 import { wantsAttribute, type AttributeSelection } from './ldap-attributes.ts';
 import { entryDn, SUBSCHEMA_DN } from './ldap-dn.ts';
 import { ATTRIBUTES, KIND_CLASSES, type AttributeDef } from './ldap-schema.ts';
@@ -9,36 +9,38 @@ export interface LdapEntry {
   attributes: Array<{ type: string; values: Array<string | Buffer> }>;
 }
 
-/** A directory row as ldap-search.repository.ts reads it for LDAP. */
-export interface GalRow {
-  id: string;
-  kind: DirectoryKind;
-  email: string | null;
-  display_name: string;
-  given_name: string | null;
-  surname: string | null;
-  title: string | null;
-  department: string | null;
-  company: string | null;
-  office: string | null;
-  business_phone: string | null;
-  mobile_phone: string | null;
-  resource_type: string | null;
-  capacity: number | null;
-  location: string | null;
-  created_at: Date;
-  updated_at: Date;
+/** A directory row as ldap-search.repository.ts reads it for LDAP: the table's columns, plus what joins add. */
+export type GalRow = Pick<
+  DirectoryEntryRow,
+  | 'id'
+  | 'kind'
+  | 'email'
+  | 'display_name'
+  | 'given_name'
+  | 'surname'
+  | 'title'
+  | 'department'
+  | 'company'
+  | 'office'
+  | 'business_phone'
+  | 'mobile_phone'
+  | 'resource_type'
+  | 'capacity'
+  | 'location'
+  | 'created_at'
+  | 'updated_at'
+  | 'photo_type'
+  | 'manager_id'
+> & {
   /** Only read when a photo attribute is wanted. */
   photo?: Buffer | null;
-  photo_type: string | null;
   /** The manager when it is visible; a hidden manager is no manager. */
   manager_email: string | null;
-  manager_id: string | null;
   /** Only read when wanted. */
   aliases?: string[] | null;
   /** Visible members as [email, id] pairs; only read when wanted. */
   members?: Array<[string | null, string]> | null;
-}
+};
 
 /** Which costly parts of a row a selection needs, so the query reads nothing else. */
 export function rowNeeds(selection: AttributeSelection): { aliases: boolean; members: boolean; photo: boolean } {
