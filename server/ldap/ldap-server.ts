@@ -1,5 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import ldapjs from 'ldapjs';
+import { ErrorCode } from '../../protocol/index.ts';
+import { DmciError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
@@ -397,6 +399,12 @@ export class LdapServer {
             res.matchedDN = error.matchedDN;
             res.diagnosticMessage = error.message;
             res.end(error.code);
+            return;
+          }
+          if (error instanceof DmciError && error.code !== ErrorCode.INTERNAL) {
+            // A refusal by a shared check (NUL in a value, a limit): the client's fault, not a failure.
+            res.diagnosticMessage = error.message;
+            res.end(ResultCode.unwillingToPerform);
             return;
           }
           this.deps.log.error({ err: error, remoteAddress: state.address }, 'LDAP operation failed');

@@ -79,6 +79,8 @@ export function parseInternal(input: string, limits: IcalLimits): { obj: ParsedC
   if (typeof input !== 'string') throw invalid('iCalendar text must be a string');
   const bytes = Buffer.byteLength(input, 'utf8');
   if (bytes > limits.maxBytes) throw tooBig(`iCalendar object is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
+  // RFC 5545 §3.1 allows no control characters but HTAB in values; NUL cannot even be stored.
+  if (input.includes('\0')) throw invalid('iCalendar text must not contain NUL (U+0000) characters');
   // A UTF-8 byte order mark is common in files exported on Windows; ical.js rejects it.
   const root = lex(input.replace(/^\uFEFF/, ''));
 
