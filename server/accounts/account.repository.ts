@@ -93,7 +93,28 @@ export async function deleteResumeTokensOf(db: Db, accountId: string) {
   await db.deleteFrom('resume_tokens').where('account_id', '=', accountId).execute();
 }
 
-export async function deleteExpiredResumeTokens(db: Db) {
-  const result = await db.deleteFrom('resume_tokens').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst();
+/**
+ * Deletes every token that can no longer be redeemed: expired, of a disabled
+ * or deleted-password account, or issued before the account's last password
+ * change. Revocation deletes tokens at once; this catches any a crash, a
+ * manual database edit or an older node left behind, so no dead secret hash
+ * lingers for the whole TTL.
+ */
+export async function deleteDeadResumeTokens(db: Db) {
+  const result = await db
+    .deleteFrom('resume_tokens')
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<=', sql<Date>`now()`),
+        eb.exists(
+          eb
+            .selectFrom('accounts')
+            .select('accounts.id')
+            .whereRef('accounts.id', '=', 'resume_tokens.account_id')
+            .where((a) => a.or([a('accounts.enabled', '=', false), a('accounts.password_changed_at', '>', a.ref('resume_tokens.created_at'))])),
+        ),
+      ]),
+    )
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

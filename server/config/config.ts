@@ -21,7 +21,8 @@ const settings = {
   DMCI_HOST: [z.string().min(1), '0.0.0.0'],
   DMCI_PORT: [port, '8390'],
   DMCI_OPS_PORT: [port, '8391'],
-  DMCI_OPS_HOST: [z.string().min(1), '0.0.0.0'],
+  // Loopback by default: the ops door has no authentication (issue 7 §10). Set an interface address to expose it.
+  DMCI_OPS_HOST: [z.string().min(1), '127.0.0.1'],
   DMCI_LDAP_PORT: [port, '1389'],
   DMCI_LDAPS_PORT: [port, '1636'],
   // LDAP door limits (docs/ldap.md): ldapjs enforces none itself.
