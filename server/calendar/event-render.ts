@@ -33,6 +33,18 @@ const TIME_PROPERTIES = new Set([
   'x-microsoft-cdo-alldayevent',
 ]);
 const DETAIL_PROPERTIES = new Set([...TIME_PROPERTIES, 'summary', 'location']);
+/**
+ * The only parameters a redacted property keeps: what is needed to read its
+ * value in time (zone, value type, an override's range). Anything else —
+ * X- parameters, ALTREP, LANGUAGE, CN — can carry what the policy hides.
+ */
+const KEPT_PARAMETERS = new Set(['tzid', 'value', 'range']);
+
+function keptParameters(params: unknown): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params as Record<string, unknown>)) if (KEPT_PARAMETERS.has(name)) kept[name] = value;
+  return kept;
+}
 
 export function opaqueUid(eventId: string): string {
   return `redacted-${eventId}@dmci.invalid`;
@@ -49,7 +61,7 @@ export function redactIcs(ics: string, eventId: string, level: 'details' | 'time
     if (component[0] === 'vtimezone') {
       components.push(component);
     } else if (component[0] === 'vevent') {
-      const props = component[1].filter(([name]) => keep.has(name));
+      const props = component[1].filter(([name]) => keep.has(name)).map(([name, params, ...rest]) => [name, keptParameters(params), ...rest] as [string, ...unknown[]]);
       props.push(['uid', {}, 'text', uid]);
       // Nested components (VALARM) are dropped.
       components.push(['vevent', props, []]);

@@ -11,7 +11,7 @@ import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
 import { columnsOf, parseEventText } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
-import { renderEvent } from './event-render.ts';
+import { opaqueUid, renderEvent } from './event-render.ts';
 import {
   findEventByIdempotencyKey,
   findLiveEventByUid,
@@ -156,8 +156,9 @@ export class CalendarEventService {
           if (value.idempotencyKey) {
             const earlier = await findEventByIdempotencyKey(trx, calendarId, value.idempotencyKey);
             if (earlier) {
-              // A retry of a create that committed: the original answer, no duplicate.
-              result.created[key] = { id: earlier.id, uid: earlier.uid, version: 1 };
+              // A retry of a create that committed: the original answer, no duplicate. Keys are per
+              // calendar, so the caller may not be the creator: the UID as this caller sees it.
+              result.created[key] = { id: earlier.id, uid: hidden(earlier) ? opaqueUid(earlier.id) : earlier.uid, version: 1 };
               continue;
             }
           }
