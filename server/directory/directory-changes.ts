@@ -48,7 +48,8 @@ export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCu
   // Entries created after the client's state are new to it; an entry becoming visible again is sent as updated (clients upsert both).
   const seenUpTo = cursor.afterId ? cursor.modseq - 1 : cursor.modseq;
   const { created, updated } = await toEntries(db, page, (row) => (row.created_modseq ?? 0) > seenUpTo);
-  const destroyed = page.filter((r) => !r.visible).map((r) => r.id);
+  // Only entries the client could have held: an edit of an entry that stays hidden names nothing.
+  const destroyed = page.filter((r) => !r.visible && (r.visibility_modseq ?? 0) > seenUpTo).map((r) => r.id);
 
   let newState: string;
   if (!hasMoreChanges) newState = encodeState(upTo);

@@ -37,6 +37,7 @@ const entryColumns = [
   'e.created_modseq',
   'e.deleted',
   'e.visible',
+  'e.visibility_modseq',
   'e.updated_at',
 ] as const;
 

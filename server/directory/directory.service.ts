@@ -9,7 +9,8 @@ import {
   type MethodArgs,
   type MethodResult,
 } from '../../protocol/index.ts';
-import { requireAdmin, requireDomainAdmin, type Actor } from '../accounts/actor.ts';
+import { findAccountById } from '../accounts/account.repository.ts';
+import { requireAdmin, requireMayGrant, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
 import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
@@ -196,14 +197,12 @@ export class DirectoryService {
   // ---- administration (Admin/directory*) ----
 
   async adminGet(actor: Actor, id: string): Promise<AdminDirectoryEntry> {
-    const row = await this.requireManageable(actor, id);
+    const row = await this.requireManageable(actor, id, 'read');
     return this.toAdmin(this.db, row);
   }
 
   async adminList(actor: Actor, args: MethodArgs<'Admin/directoryList'>): Promise<MethodResult<'Admin/directoryList'>> {
-    const domain = await findDomainByName(this.db, args.domain);
-    if (!domain) throw notFound(`domain ${args.domain}`);
-    requireDomainAdmin(actor, domain.id);
+    const domain = await this.manageableDomain(actor, args.domain);
     const page = await searchEntries(this.db, {
       domainId: domain.id,
       prefix: '',
@@ -219,9 +218,7 @@ export class DirectoryService {
   }
 
   async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<MethodResult<'Admin/directoryCreate'>> {
-    const domain = await findDomainByName(this.db, args.domain);
-    if (!domain) throw notFound(`domain ${args.domain}`);
-    requireDomainAdmin(actor, domain.id);
+    const domain = await this.manageableDomain(actor, args.domain);
     if (args.memberIds?.length && args.kind !== 'group') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'only groups have members');
     const columns = fieldsToColumns(args.fields);
     checkKindColumns(args.kind, columns);
@@ -320,13 +317,31 @@ export class DirectoryService {
     });
   }
 
-  private async requireManageable(actor: Actor, id: string): Promise<EntryRow> {
+  /**
+   * The entry an admin may read or change. Non-admins are refused before the
+   * lookup and a domain admin of another domain gets the same NOT_FOUND as
+   * for an unknown id, so neither learns whether an id exists. Changing the
+   * entry of a global admin's account takes a global admin.
+   */
+  private async requireManageable(actor: Actor, id: string, purpose: 'read' | 'write' = 'write'): Promise<EntryRow> {
+    requireAdmin(actor);
     const row = await findEntryById(this.db, id);
     if (!row || row.deleted) throw notFound('directory entry');
-    requireAdmin(actor);
-    // A domain admin of another domain learns nothing about the entry, not even that it exists.
     if (actor.kind === 'account' && actor.role === 'domain_admin' && actor.domainId !== row.domain_id) throw notFound('directory entry');
+    if (purpose === 'write' && row.account_id) {
+      const account = await findAccountById(this.db, row.account_id);
+      if (account?.role === 'global_admin') requireMayGrant(actor, 'global_admin');
+    }
     return row;
+  }
+
+  /** A domain by name for an admin; a domain admin gets the same FORBIDDEN for another domain and for one that does not exist. */
+  private async manageableDomain(actor: Actor, name: string) {
+    requireAdmin(actor);
+    const domain = await findDomainByName(this.db, name);
+    if (actor.kind === 'account' && actor.role === 'domain_admin' && domain?.id !== actor.domainId) throw forbidden('a domain admin may only manage its own domain');
+    if (!domain) throw notFound(`domain ${name}`);
+    return domain;
   }
 
   /** Re-reads the entry after the scope lock is held, and checks a conditional write's version. */

@@ -54,6 +54,8 @@ export interface DirectoryEntryTable {
   created_modseq: number | null;
   deleted: Generated<boolean>;
   deleted_at: Date | null;
+  /** The modseq at which `visible` last changed (null: never visible); kept by a trigger (migration 1300). */
+  visibility_modseq: Generated<number | null>;
   /** not hidden and not account_disabled and not deleted (a stored generated column). */
   visible: GeneratedAlways<boolean>;
   created_at: Generated<Date>;
