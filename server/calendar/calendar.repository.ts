@@ -51,6 +51,26 @@ export async function findCalendarsWithOwner(db: Db, ids: readonly string[]): Pr
 
 // ---- grants ----
 
+/**
+ * The account a calendar of `ownerId` may be shared with, by email: enabled,
+ * not hidden from its GAL, and in the owner's domain — or in another domain
+ * when both domains allow cross-domain sharing. Undefined otherwise, for
+ * every reason alike, so the answer never tells whether the account exists.
+ */
+export async function findShareableAccount(db: Db, email: string, ownerId: string): Promise<{ id: string } | undefined> {
+  return db
+    .selectFrom('accounts as a')
+    .innerJoin('domains as d', 'd.id', 'a.domain_id')
+    .innerJoin('accounts as owner', (join) => join.on('owner.id', '=', ownerId))
+    .innerJoin('domains as od', 'od.id', 'owner.domain_id')
+    .select('a.id')
+    .where('a.email', '=', email.toLowerCase())
+    .where('a.enabled', '=', true)
+    .where((eb) => eb.or([eb('a.domain_id', '=', eb.ref('owner.domain_id')), eb.and([eb('d.cross_domain_sharing', '=', true), eb('od.cross_domain_sharing', '=', true)])]))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('directory_entries as e').select('e.id').whereRef('e.account_id', '=', 'a.id').where('e.hidden', '=', true))))
+    .executeTakeFirst();
+}
+
 export async function findGrantForAccount(db: Db, calendarId: string, accountId: string) {
   return db
     .selectFrom('calendar_grants')

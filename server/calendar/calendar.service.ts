@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { ErrorCode, type Calendar, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
-import { findAccountByEmail, type AccountWithDomain } from '../accounts/account.repository.ts';
+import type { AccountWithDomain } from '../accounts/account.repository.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
@@ -14,6 +14,7 @@ import { decodeCursor, encodeCursor, plainState } from './calendar-state.ts';
 import {
   countCalendarsOf,
   deleteCalendarRow,
+  findShareableAccount,
   deleteGrant,
   grantsOf,
   insertCalendar,
@@ -203,8 +204,14 @@ export class CalendarService {
       const before = await grantsOf(trx, [calendarId]);
       const changes = new Map<string, { accountId: string; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }>();
       for (const [email, value] of Object.entries(input.shareWith ?? {})) {
-        const grantee = await findAccountByEmail(trx, email);
-        if (!grantee) throw new DmciError(ErrorCode.NOT_FOUND, `no account ${email}`, { details: { email } });
+        // A revoke finds the current grantee whoever they are now; a grant only someone shareable
+        // (issue 7 §9: one answer for "no such account" and "not allowed", so nothing is probed).
+        const current = before.find((g) => g.email === email.toLowerCase());
+        const grantee = value === null ? (current ? { id: current.grantee_id } : undefined) : await findShareableAccount(trx, email, calendar.account_id);
+        if (!grantee) {
+          if (value === null) continue;
+          throw new DmciError(ErrorCode.NOT_FOUND, `no account ${email} this calendar can be shared with`, { details: { email } });
+        }
         if (grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
         if (grant?.privateAccess && access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may grant private access');

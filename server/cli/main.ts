@@ -71,6 +71,20 @@ export async function main(argv: string[]): Promise<number> {
       }),
     );
 
+  domain
+    .command('set <name>')
+    .description("change a domain's settings")
+    .addOption(
+      new Option('--cross-domain-sharing <on|off>', 'let calendars be shared with accounts of other domains that allow it too (default off)').choices(['on', 'off']).makeOptionMandatory(),
+    )
+    .action((name: string, options: { crossDomainSharing: 'on' | 'off' }) =>
+      run(async (config, json) => {
+        const crossDomainSharing = options.crossDomainSharing === 'on';
+        const updated = await withServices(config, cliLog(), ({ domains }) => domains.update(systemActor, parse(DomainName, name, 'domain name'), { crossDomainSharing }));
+        print(json, updated, `domain ${updated.name}: cross-domain sharing ${updated.crossDomainSharing ? 'on' : 'off'}`);
+      })(),
+    );
+
   const user = program.command('user').description('manage accounts');
   user
     .command('add <email>')
