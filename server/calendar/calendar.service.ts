@@ -5,6 +5,7 @@ import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
+import type { Logger } from '../log/logger.ts';
 import { DmciError, toDmciError } from '../errors.ts';
 import { bumpScope, bumpScopes, createScope, readScope } from '../sync/sync-scope.repository.ts';
 import { hasRight, resolveAccess } from './calendar-access.ts';
@@ -123,7 +124,14 @@ export class CalendarService {
       });
   }
 
-  async set(actor: Actor, args: MethodArgs<'Calendar/set'>): Promise<MethodResult<'Calendar/set'>> {
+  /**
+   * Each object is its own transaction (docs: Calendar/set), so the answer
+   * must say exactly which committed: an object's answer is rendered inside
+   * its transaction, and an unexpected failure of one object is logged and
+   * reported for that object (INTERNAL) rather than failing a call whose
+   * earlier objects have already committed.
+   */
+  async set(actor: Actor, args: MethodArgs<'Calendar/set'>, log?: Logger): Promise<MethodResult<'Calendar/set'>> {
     const accountId = accountOf(actor);
     const result: MethodResult<'Calendar/set'> = {
       oldState: await this.listState(accountId),
@@ -137,22 +145,20 @@ export class CalendarService {
     };
     const failure = (error: unknown): SetError => {
       const e = toDmciError(error);
-      if (e.code === ErrorCode.INTERNAL) throw error;
+      if (e.code === ErrorCode.INTERNAL) log?.error({ err: error, method: 'Calendar/set' }, 'one object of the call failed');
       const body = e.toBody();
       return body.details === undefined ? { code: body.code, message: body.message } : { code: body.code, message: body.message, details: body.details };
     };
     for (const [key, input] of Object.entries(args.create ?? {})) {
       try {
-        const id = await this.create(accountId, input);
-        result.created[key] = (await renderCalendars(this.db, accountId, [id])).get(id)!;
+        result.created[key] = await this.create(accountId, input);
       } catch (error) {
         result.notCreated[key] = failure(error);
       }
     }
     for (const [id, input] of Object.entries(args.update ?? {})) {
       try {
-        await this.update(accountId, id, input);
-        const rendered = (await renderCalendars(this.db, accountId, [id])).get(id);
+        const rendered = await this.update(accountId, id, input);
         if (rendered) result.updated[id] = rendered;
       } catch (error) {
         result.notUpdated[id] = failure(error);
@@ -174,9 +180,9 @@ export class CalendarService {
     return plainState((await readScope(this.db, listScopeOf(accountId)))?.modseq ?? 0);
   }
 
-  private async create(accountId: string, input: { name: string; color?: string | null | undefined; description?: string | null | undefined }): Promise<string> {
+  private async create(accountId: string, input: { name: string; color?: string | null | undefined; description?: string | null | undefined }): Promise<Calendar> {
     const listScope = listScopeOf(accountId);
-    const { id, modseq } = await this.db.transaction().execute(async (trx) => {
+    const { calendar, modseq } = await this.db.transaction().execute(async (trx) => {
       const modseq = await bumpScope(trx, listScope); // first: serialises this account's list writers
       if ((await countCalendarsOf(trx, accountId)) >= CalendarLimits.maxCalendarsPerAccount) {
         throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `an account may own at most ${CalendarLimits.maxCalendarsPerAccount} calendars`);
@@ -184,18 +190,18 @@ export class CalendarService {
       const row = await insertCalendar(trx, { account_id: accountId, name: input.name, color: input.color ?? null, description: input.description ?? null });
       await createScope(trx, calendarScope(row.id));
       await stampListEntries(trx, row.id, new Map([[accountId, modseq]]), false);
-      return { id: row.id, modseq };
+      return { calendar: (await renderCalendars(trx, accountId, [row.id])).get(row.id)!, modseq };
     });
     this.bus.publish({ kind: 'scope', scope: listScope, modseq });
-    return id;
+    return calendar;
   }
 
   private async update(
     accountId: string,
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
-  ): Promise<void> {
-    const published = await this.db.transaction().execute(async (trx) => {
+  ): Promise<Calendar | undefined> {
+    const { modseqs: published, rendered } = await this.db.transaction().execute(async (trx) => {
       const calendar = await lockCalendar(trx, calendarId, 'no key update');
       const access = calendar ? await resolveAccess(trx, calendarId, accountId) : undefined;
       if (!calendar || !access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
@@ -239,9 +245,10 @@ export class CalendarService {
       for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(listScopeOf(id))!);
       await stampListEntries(trx, calendarId, live, false);
       await stampListEntries(trx, calendarId, gone, true);
-      return modseqs;
+      return { modseqs, rendered: (await renderCalendars(trx, accountId, [calendarId])).get(calendarId) };
     });
     for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
+    return rendered;
   }
 
   private async destroy(accountId: string, calendarId: string): Promise<void> {
