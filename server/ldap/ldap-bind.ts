@@ -44,7 +44,7 @@ export class LdapBinder {
     if (!outcome?.ok) {
       if (!trusted) await sleep(loginGuard.recordFailure(address));
       const reason = outcome?.reason ?? 'bad_bind_name';
-      log.warn({ remoteAddress: address, reason }, 'LDAP bind failed');
+      log.warn({ remoteAddress: address, login: login ?? name.slice(0, 256), reason }, 'LDAP bind failed');
       throw new LdapError(ResultCode.invalidCredentials, reason === 'disabled' ? 'this account is disabled' : 'wrong bind name or password');
     }
     if (!trusted) loginGuard.recordSuccess(address);
