@@ -23,7 +23,15 @@ export class RestoreError extends Error {
  * migrations this dmci has beyond the backup's — which is also how a backup
  * moves data to a newer dmci version.
  */
-export async function restoreBackup(databaseUrl: string, file: string): Promise<BackupSummary> {
+/**
+ * With `resync`, every sync scope's modseq and min_modseq jump by this much:
+ * more changes than the old server could have made after the backup, so
+ * every state token issued before the restore (by either server) is older
+ * than the log and gets CANNOT_CALCULATE_CHANGES: connectors sync afresh.
+ */
+export const RESYNC_MODSEQ_JUMP = 1_000_000_000;
+
+export async function restoreBackup(databaseUrl: string, file: string, options: { resync?: boolean } = {}): Promise<BackupSummary> {
   const lines = readLines(file);
   const header = parseHeader(await next(lines, file));
   const unknown = header.migrations.filter((name) => !(name in knownMigrations));
@@ -70,6 +78,7 @@ export async function restoreBackup(databaseUrl: string, file: string): Promise<
       }
     }
     if (!complete) throw new RestoreError('the backup file is incomplete');
+    if (options.resync) await client.query(`update sync_scopes set modseq = modseq + ${RESYNC_MODSEQ_JUMP}, min_modseq = modseq + ${RESYNC_MODSEQ_JUMP}`);
     await client.query('commit');
     // Anything this dmci adds beyond the backup's schema: restoring is also how data moves to a newer version.
     await migrateToLatest(db);

@@ -38,12 +38,13 @@ export function registerBackupCommands(program: Command, { run, cliLog }: Backup
     .command('restore <file>')
     .description('restore a backup into an empty database (a new data directory, or --database NAME on the same PostgreSQL)')
     .option('--database <name>', 'restore into this database of the same PostgreSQL server, created if missing')
-    .action((file: string, options: { database?: string }) =>
+    .option('--resync', 'make every connector sync afresh (their state tokens may be newer than the backup)')
+    .action((file: string, options: { database?: string; resync?: boolean }) =>
       run(async (config, json) => {
         const location = await resolveDatabase(config, cliLog(), `dmci-cli:${process.pid}`, { create: true });
         try {
           const url = options.database ? await ensureNamedDatabase(location.url, options.database) : location.url;
-          const summary = await restoreBackup(url, file);
+          const summary = await restoreBackup(url, file, { resync: Boolean(options.resync) });
           process.stdout.write(json ? JSON.stringify(summary) + '\n' : `restored ${summary.rows} rows of ${summary.tables} tables from ${file}\n`);
         } finally {
           await location.release();

@@ -5,6 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DmciClient } from '../../connector-sim/client.ts';
+import { RESYNC_MODSEQ_JUMP } from '../../server/backup/restore.ts';
 import { withDatabase } from '../global-setup.ts';
 import { simpleEvent } from '../calendar/helpers.ts';
 import { dropTestDatabase } from '../helpers/database.ts';
@@ -106,6 +107,29 @@ describe('backup and restore', { timeout: 300_000 }, () => {
     const bob = await restored.connect('bob@example.com', DEFAULT_PASSWORD);
     const bobs = await bob.request('Calendar/get', {});
     expect(bobs.list.find((c) => c.id === team.id)).toBeDefined();
+  });
+
+  it('with --resync, every old state token gets CANNOT_CALCULATE_CHANGES and a fresh sync works', async () => {
+    const name = `${RESTORED_DB}_r`;
+    const url = withDatabase(inject('pgAdminUrl'), name);
+    databases.push(url);
+    const result = await dmci(['restore', join(dir, 'dmci.backup'), '--database', name, '--resync'], { DATABASE_URL: withDatabase(inject('pgAdminUrl'), 'postgres') });
+    expect(result.code, result.stderr).toBe(0);
+    const server = await startTestServer({}, { databaseUrl: url });
+    try {
+      const alice = await server.connect('alice@example.com');
+      const team = (await alice.request('Calendar/get', {})).list.find((c) => c.name === 'Team')!;
+      const fresh = await alice.request('CalendarEvent/changes', { calendarId: team.id });
+      expect(fresh.created).toHaveLength(2);
+      await expect(alice.call('CalendarEvent/changes', { calendarId: team.id, sinceState: String(Number(fresh.newState) - RESYNC_MODSEQ_JUMP) })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+      await expect(alice.call('Calendar/changes', { sinceState: '1' })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+      expect(await alice.request('CalendarEvent/changes', { calendarId: team.id, sinceState: fresh.newState })).toMatchObject({ created: [], newState: fresh.newState });
+      let gal = await alice.request('Directory/changes', {});
+      while (gal.hasMoreChanges) gal = await alice.request('Directory/changes', { sinceState: gal.newState });
+      expect(await alice.request('Directory/changes', { sinceState: gal.newState })).toMatchObject({ created: [], updated: [], destroyed: [] });
+    } finally {
+      await server.stop();
+    }
   });
 
   it('refuses a truncated or foreign file and leaves the target empty', async () => {

@@ -47,7 +47,7 @@ describe('dmci start: failed start-ups exit', { timeout: 180_000 }, () => {
   it('with the connector port in use: exit 1, and the embedded PostgreSQL it started is stopped', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'dmci-startfail-'));
     dirs.push(dataDir);
-    const env = { ...(await baseEnv()), DMCI_DATA_DIR: dataDir };
+    const env: Record<string, string> = { ...(await baseEnv()), DMCI_DATA_DIR: dataDir };
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(Number(env.DMCI_PORT), '127.0.0.1', resolve));
     try {
