@@ -27,8 +27,10 @@ import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
+import { OpenedResources } from './opened-resources.ts';
+import { DMCI_VERSION } from './version.ts';
 
-export const DMCI_VERSION = '0.1.0';
+export { DMCI_VERSION } from './version.ts';
 
 export interface AppOptions {
   config: Config;
@@ -56,19 +58,33 @@ export interface RunningApp {
  * them. Nothing else constructs services, so tests start exactly what
  * `dmci start` runs.
  */
-export async function startApp({ config, log, databaseUrl }: AppOptions): Promise<RunningApp> {
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  // A start-up that fails part-way closes what it opened, so the process can exit (a service manager must not see a live process serving nothing).
+  const opened = new OpenedResources();
+  try {
+    return await startAppWith(options, opened);
+  } catch (error) {
+    await opened.closeAll();
+    throw error;
+  }
+}
+
+async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: OpenedResources): Promise<RunningApp> {
   const applicationName = `dmci:${config.nodeId}`;
   const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName });
+  opened.add(() => db.destroy());
   if (config.DMCI_RUN_MIGRATIONS) await migrateToLatest(db);
 
-  const metrics = new Metrics();
+  const metrics = new Metrics({ version: DMCI_VERSION });
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
+  opened.add(() => bus.stop());
   await bus.start();
 
   const services = createServices({ db, bus, config });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
+  opened.add(() => sessions.stop());
   const pushHub = new PushHub({
     db,
     bus,
@@ -80,6 +96,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
+  opened.add(() => pushHub.stop());
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
   pushHub.registerFeed('gal', galFeed(db));
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
@@ -106,6 +123,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     ipScreen,
     hostScreen,
   });
+  opened.add(() => gateway.drain(0));
   const jobs = new MaintenanceJobs(db, log);
   for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
@@ -125,6 +143,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     checks.draining = gateway.isDraining ? { ok: false, detail: 'shutting down' } : { ok: true };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
+  metrics.watchReadiness(readiness);
   const ops = new OpsServer({
     metrics,
     log,
@@ -133,8 +152,9 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   });
 
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
+  opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
-  const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION });
+  const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   jobs.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 

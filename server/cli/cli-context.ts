@@ -22,10 +22,12 @@ export async function withServices<T>(
   config: Config,
   log: Logger,
   task: (services: CliServices) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; create?: boolean } = {},
 ): Promise<T> {
   const applicationName = `dmci-cli:${process.pid}`;
-  const location = await resolveDatabase(config, log, applicationName);
+  // Only `migrate` (and `start`, `restore`) may create the embedded cluster: any other command run
+  // from the wrong directory must say where it looked, not work on a new, empty database.
+  const location = await resolveDatabase(config, log, applicationName, { create: options.create ?? false });
   const { db, pool } = createDatabase({ url: location.url, poolSize: 2, applicationName });
   // Publish-only: the CLI never LISTENs, it only tells the nodes what it committed.
   const bus = new ClusterBus({ url: location.url, pool: pool as pg.Pool, batchMs: 0, log, applicationName });

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DefaultLimits } from '../../protocol/index.ts';
 import { isHostPattern } from '../security/host-screen.ts';
+import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 /**
  * Every setting comes from an environment variable; docs/operations.md has the
@@ -33,9 +34,10 @@ const settings = {
   DMCI_LDAP_MAX_FILTER_BYTES: [positiveInt.max(65_536), '4096'],
   DMCI_LDAP_IDLE_TIMEOUT_MS: [positiveInt, '300000'],
   DMCI_LDAP_MAX_CONNECTIONS: [positiveInt, '1000'],
+  DMCI_LDAP_REQUIRE_TLS: [bool, 'false'],
   DMCI_DATA_DIR: [z.string().min(1), './.dmci'],
   DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(), undefined],
-  DMCI_EMBEDDED_PG_PORT: [port.refine((p) => p !== 0, 'must be a fixed port'), '8392'],
+  DMCI_DB_WAIT_MS: [z.coerce.number().int().min(0).max(600_000), '10000'],
   DMCI_DB_POOL_SIZE: [positiveInt.max(200), '10'],
   DMCI_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   DMCI_TLS_CERT: [z.string().min(1).optional(), undefined],
@@ -93,13 +95,26 @@ export interface Config extends RawConfig {
   /** Present when both DMCI_TLS_CERT and DMCI_TLS_KEY are set. */
   tls: { certPath: string; keyPath: string } | undefined;
   nodeId: string;
+  /** The config file read (config-file.ts), if any, and every place looked at. */
+  configFile: string | undefined;
+  configSearched: string[];
 }
 
-/** Reads the configuration from an environment, throwing ConfigError on the first bad value. */
+/**
+ * Reads the configuration: the environment, over the config file
+ * (config-file.ts), over the defaults. Throws ConfigError on the first bad value.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let file;
+  try {
+    file = readConfigFile(env, cwd, new Set(Object.keys(settings)));
+  } catch (error) {
+    if (error instanceof ConfigFileError) throw new ConfigError('DMCI_CONFIG', error.message);
+    throw error;
+  }
   const raw: Record<string, unknown> = {};
   for (const [name, [schema, fallback]] of Object.entries(settings)) {
-    const value = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    const value = env[name] !== undefined && env[name] !== '' ? env[name] : (file.values[name] ?? fallback);
     const parsed = (schema as z.ZodType).safeParse(value);
     if (!parsed.success) {
       throw new ConfigError(name, `${JSON.stringify(value)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
@@ -129,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     tls: config.DMCI_TLS_CERT && config.DMCI_TLS_KEY ? { certPath: config.DMCI_TLS_CERT, keyPath: config.DMCI_TLS_KEY } : undefined,
     nodeId: config.DMCI_NODE_ID ?? `node-${Math.random().toString(36).slice(2, 10)}`,
+    configFile: file.path,
+    configSearched: file.searched,
   };
 }
 

@@ -39,6 +39,8 @@ export class Connection implements SessionTransport {
   session: Session | undefined;
   private inFlight = 0;
   private bucket: TokenBucket | undefined;
+  /** The close code this side sent, for the "session closed" log line. */
+  private closeCodeSent: number | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -75,6 +77,7 @@ export class Connection implements SessionTransport {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.closeCodeSent = code;
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
@@ -91,6 +94,7 @@ export class Connection implements SessionTransport {
 
   terminate(): void {
     this.state = 'closed';
+    this.closeCodeSent ??= 1006; // no close frame: what the client sees
     this.ws.terminate();
   }
 
@@ -174,7 +178,9 @@ export class Connection implements SessionTransport {
         const delayMs = ctx.loginGuard.recordFailure(this.remoteAddress);
         await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
       }
-      this.log.warn({ method: hello.auth.method, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
+      // The login tried (never the password) and the address: what an admin needs to tell a typo from an attack.
+      const login = hello.auth.method === 'password' ? hello.auth.login : undefined;
+      this.log.warn({ method: hello.auth.method, login, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
       if (outcome.reason === 'disabled') return this.fail(CloseCode.ACCOUNT_DISABLED, HandshakeErrorCode.ACCOUNT_DISABLED, 'this account is disabled');
       return this.fail(CloseCode.AUTH_FAILED, HandshakeErrorCode.AUTH_FAILED, hello.auth.method === 'password' ? 'wrong login or password' : 'resume token unknown, expired or revoked');
     }
@@ -270,7 +276,7 @@ export class Connection implements SessionTransport {
   }
 
   /** @internal */
-  onClosed(): void {
+  onClosed(code: number): void {
     // The client hung up without ever sending a hello: what a reconnect storm or a
     // scanner looks like, so it counts as a failed login (DESIGN §7). Closes the
     // server started have already set 'closed'.
@@ -280,7 +286,8 @@ export class Connection implements SessionTransport {
     this.state = 'closed';
     if (this.session) {
       this.ctx.sessions.remove(this.session);
-      this.session.log.info({}, 'session closed');
+      // The code the server sent when it closed, else the client's (1006: the connection just dropped).
+      this.session.log.info({ closeCode: this.closeCodeSent ?? code, closedBy: this.closeCodeSent === undefined ? 'client' : 'server' }, 'session closed');
     }
     this.ctx.onConnectionClosed(this);
   }
@@ -303,8 +310,8 @@ function onSocketPong(this: WebSocket): void {
 function onSocketError(this: WebSocket, error: Error): void {
   (this as ConnectedSocket)[connectionOf].log.debug({ err: error }, 'socket error');
 }
-function onSocketClose(this: WebSocket): void {
-  (this as ConnectedSocket)[connectionOf].onClosed();
+function onSocketClose(this: WebSocket, code: number): void {
+  (this as ConnectedSocket)[connectionOf].onClosed(code);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

@@ -10,7 +10,6 @@ export interface LdapBinderDeps {
   accounts: AccountService;
   loginGuard: LoginGuard;
   ipScreen: IpScreen;
-  allowAnonymous: boolean;
   log: Logger;
 }
 
@@ -28,10 +27,10 @@ export class LdapBinder {
   /** Resolves to the identity, or undefined for an allowed anonymous bind; throws LdapError otherwise. */
   async bind(name: string, password: string, address: string): Promise<LdapIdentity | undefined> {
     const { loginGuard, ipScreen, accounts, log } = this.deps;
-    if (name.trim() === '' && password === '') {
-      if (this.deps.allowAnonymous) return undefined;
-      throw new LdapError(ResultCode.unwillingToPerform, 'anonymous bind is disabled on this server (DMCI_LDAP_ALLOW_ANONYMOUS)');
-    }
+    // Anonymous binds always succeed, as on Active Directory and OpenLDAP: address books bind
+    // anonymously to read the root DSE. What an anonymous client may search is LdapSearch's
+    // decision (only the root DSE and the subschema unless DMCI_LDAP_ALLOW_ANONYMOUS).
+    if (name.trim() === '' && password === '') return undefined;
     if (password === '') {
       // RFC 4513 §5.1.2: a name with an empty password is an "unauthenticated" bind, a classic way to slip past naive checks.
       throw new LdapError(ResultCode.unwillingToPerform, 'unauthenticated bind (a name without a password) is not allowed');
@@ -45,7 +44,7 @@ export class LdapBinder {
     if (!outcome?.ok) {
       if (!trusted) await sleep(loginGuard.recordFailure(address));
       const reason = outcome?.reason ?? 'bad_bind_name';
-      log.warn({ remoteAddress: address, reason }, 'LDAP bind failed');
+      log.warn({ remoteAddress: address, login: login ?? name.slice(0, 256), reason }, 'LDAP bind failed');
       throw new LdapError(ResultCode.invalidCredentials, reason === 'disabled' ? 'this account is disabled' : 'wrong bind name or password');
     }
     if (!trusted) loginGuard.recordSuccess(address);

@@ -18,6 +18,8 @@ export interface LdapLimits {
   idleTimeoutMs: number;
   /** DMCI_LDAP_MAX_CONNECTIONS: open connections per port (LDAP and LDAPS each) on this node. */
   maxConnections: number;
+  /** DMCI_LDAP_REQUIRE_TLS: a bind with a password on a connection without TLS (LDAPS or StartTLS) is refused with confidentialityRequired (13). */
+  requireTls: boolean;
   /** DMCI_MAX_CONNECTIONS_PER_IP (shared with the WebSocket door's setting): LDAP connections from one address; trusted hosts exempt. */
   maxConnectionsPerAddress: number;
 }

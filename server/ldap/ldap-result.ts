@@ -13,6 +13,7 @@ export const ResultCode = {
   authMethodNotSupported: 7,
   adminLimitExceeded: 11,
   unavailableCriticalExtension: 12,
+  confidentialityRequired: 13,
   noSuchObject: 32,
   invalidDNSyntax: 34,
   invalidCredentials: 49,

@@ -46,7 +46,7 @@ export class LdapSearch {
   private readonly domainIds = new Map<string, { id: string; at: number }>();
 
   /** `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs. */
-  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string }) {}
+  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[] }) {}
 
   async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: LdapEntry) => void): Promise<LdapSearchDone> {
     const { limits } = this.deps;
@@ -65,7 +65,7 @@ export class LdapSearch {
 
     if (location.kind === 'root') {
       if (request.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, 'the root DSE has no children: search a naming context (see namingContexts)');
-      sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion), true);
+      sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion, this.deps.supportedExtensions), true);
       return done();
     }
     if (location.kind === 'subschema') {

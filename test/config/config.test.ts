@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     [{ DMCI_TRUSTED_HOSTS: 'example.com' }, 'DMCI_TRUSTED_HOSTS'],
     [{ DMCI_HEARTBEAT_MS: '10' }, 'DMCI_HEARTBEAT_MS'],
     [{ DMCI_RUN_MIGRATIONS: 'maybe' }, 'DMCI_RUN_MIGRATIONS'],
-    [{ DMCI_EMBEDDED_PG_PORT: '0' }, 'DMCI_EMBEDDED_PG_PORT'],
+    [{ DMCI_DB_WAIT_MS: '-1' }, 'DMCI_DB_WAIT_MS'],
     [{ DMCI_HIGH_WATER_BYTES: '100', DMCI_CLOSE_WATER_BYTES: '50' }, 'DMCI_CLOSE_WATER_BYTES'],
   ])('refuses %j, naming %s', (env, variable) => {
     const error = configError(env);
