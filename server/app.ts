@@ -65,7 +65,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
   await bus.start();
 
-  const services = createServices({ db, bus, config });
+  const services = createServices({ db, bus, config, log });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -157,6 +157,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
         jobs.stop();
         pushHub.stop();
         sessions.stop();
+        await services.icalWork.close();
         await ops.close();
         await bus.stop();
         await db.destroy();
