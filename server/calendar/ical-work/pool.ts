@@ -29,6 +29,8 @@ interface Slot {
   worker: Worker;
   job: Job | null;
   timer: NodeJS.Timeout | undefined;
+  /** Loaded and listening (it posts 'ready'). */
+  ready: boolean;
 }
 
 /** Retry advice when the queue is full: about one task's time. */
@@ -90,8 +92,10 @@ export class IcalWorkerPool {
   }
 
   private pump(): void {
+    // Workers start as work arrives; a starting worker joins `idle` once loaded (its start-up is no task's time).
+    while (this.slots.size < Math.min(this.options.size, this.busyCount() + this.queue.length)) this.spawn();
     while (this.queue.length > 0) {
-      const slot = this.idle.pop() ?? (this.slots.size < this.options.size ? this.spawn() : undefined);
+      const slot = this.idle.pop();
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
@@ -102,17 +106,28 @@ export class IcalWorkerPool {
     }
   }
 
-  private spawn(): Slot {
+  private busyCount(): number {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.job || !slot.ready) busy++;
+    return busy;
+  }
+
+  private spawn(): void {
     const worker = new Worker(bootstrap(), { eval: true, name: 'dmci-ical' });
-    const slot: Slot = { worker, job: null, timer: undefined };
+    const slot: Slot = { worker, job: null, timer: undefined, ready: false };
     this.slots.add(slot);
-    worker.on('message', (reply: TaskReply) => this.onReply(slot, reply));
+    worker.on('message', (reply: TaskReply | 'ready') => {
+      if (reply !== 'ready') return this.onReply(slot, reply);
+      slot.ready = true;
+      slot.worker.unref();
+      this.idle.push(slot);
+      this.pump();
+    });
     worker.on('error', (error) => {
       this.options.log.error({ err: error }, 'calendar worker failed');
       this.discard(slot, new DmciError(ErrorCode.INTERNAL, 'internal server error', { cause: error }));
     });
     worker.on('exit', () => this.discard(slot, new DmciError(ErrorCode.INTERNAL, 'internal server error')));
-    return slot;
   }
 
   private onReply(slot: Slot, reply: TaskReply): void {

@@ -3,8 +3,8 @@ import { DmciError } from '../../errors.ts';
 import { tasks, type TaskName } from './tasks.ts';
 
 /**
- * The entry of one calendar worker thread (pool.ts): runs one task at a time
- * and answers with its output or its error. A DmciError travels as its body;
+ * The entry of one calendar worker thread (pool.ts): says 'ready' once
+ * loaded, then runs one task at a time and answers with its output or its error. A DmciError travels as its body;
  * anything else as INTERNAL with the stack, for the main thread to log.
  */
 export interface TaskMessage {
@@ -29,3 +29,4 @@ port.on('message', (message: TaskMessage) => {
   }
   port.postMessage(reply);
 });
+port.postMessage('ready');
