@@ -20,6 +20,12 @@ export const DefaultLimits = {
   maxObjectsInSet: 500,
   /** Largest `maxChanges` a client may ask for. */
   maxChangesPerCall: 5_000,
+  /**
+   * Largest frame accepted before authentication, in bytes: room for any valid
+   * `hello`. Checked on the frame's length before it is decoded; larger:
+   * an `error` frame and close 4008 (POLICY_VIOLATION).
+   */
+  maxHelloBytes: 4096,
 } as const;
 
 /** Decoder limits for msgpack: a hostile frame cannot make the decoder allocate much. */
@@ -30,4 +36,10 @@ export const DecoderLimits = {
   maxMapLength: 1_000,
   maxExtLength: 0,
   maxDepth: 16,
+  /**
+   * Values in one frame at most, counted over every level (map keys and
+   * values, array items, containers): a frame of a million empty values is
+   * refused from its raw bytes, before anything is decoded.
+   */
+  maxElements: 100_000,
 } as const;

@@ -80,7 +80,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   opened.add(() => bus.stop());
   await bus.start();
 
-  const services = createServices({ db, bus, config });
+  const services = createServices({ db, bus, config, log });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -177,6 +177,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
         jobs.stop();
         pushHub.stop();
         sessions.stop();
+        await services.icalWork.close();
         await ops.close();
         await bus.stop();
         await db.destroy();

@@ -2,12 +2,14 @@ import { AccountService } from './accounts/account.service.ts';
 import { PasswordHasher } from './accounts/password-hasher.ts';
 import { CalendarService } from './calendar/calendar.service.ts';
 import { CalendarEventService } from './calendar/event.service.ts';
+import { IcalWorkerPool } from './calendar/ical-work/pool.ts';
 import type { ClusterBus } from './cluster/cluster-bus.ts';
 import type { Config } from './config/config.ts';
 import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import { createLogger, type Logger } from './log/logger.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -16,6 +18,8 @@ export interface Services {
   directory: DirectoryService;
   calendars: CalendarService;
   calendarEvents: CalendarEventService;
+  /** Worker threads for calendar parsing and expansion; closed on shutdown. */
+  icalWork: IcalWorkerPool;
   nodeId: string;
 }
 
@@ -25,7 +29,7 @@ export interface Services {
  * domain gets its GAL scope, ...). The server and the `dmci` CLI both build
  * their services here, so an account made by either is complete.
  */
-export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number }): Services {
+export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log?: Logger }): Services {
   const { db, bus, config } = options;
   const hasher = new PasswordHasher({ concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
   const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
@@ -34,6 +38,12 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
   const calendars = new CalendarService(db, bus);
   accounts.onAccountCreated(calendars.createDefaultCalendar);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
-  return { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
+  const icalWork = new IcalWorkerPool({
+    size: config.DMCI_ICAL_WORKERS,
+    maxQueue: config.DMCI_ICAL_QUEUE,
+    taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
+    log: options.log ?? createLogger(config.DMCI_LOG_LEVEL),
+  });
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork });
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, nodeId: config.nodeId };
 }

@@ -6,7 +6,7 @@ import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { listScopeOf, pruneListTombstones } from './calendar.repository.ts';
 import { lockEventsToExtend, pruneEventTombstones, setIndexBounds } from './event.repository.ts';
 import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
-import { planIndex } from './instance-index.ts';
+import { planIndex } from './index-plan.ts';
 import { insertInstances } from './instance.repository.ts';
 
 const PRUNE_BATCH = 5_000;

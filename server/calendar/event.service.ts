@@ -1,4 +1,3 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
@@ -9,7 +8,7 @@ import { eventViewLevel, requireAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
-import { columnsOf, parseEventText } from './event-columns.ts';
+import { columnsOf } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
 import { opaqueUid, renderEvent } from './event-render.ts';
 import {
@@ -21,7 +20,9 @@ import {
   tombstoneEvent,
   updateEvent,
 } from './event.repository.ts';
-import { defaultIcalLimits, type IcalLimits, type ParsedCalendarObject } from './ical/index.ts';
+import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
+import type { IcalWorkerPool } from './ical-work/pool.ts';
+import type { PreparedWrite } from './ical-work/tasks.ts';
 import { writeIndex } from './instance-index.ts';
 import { deleteInstances } from './instance.repository.ts';
 
@@ -31,6 +32,8 @@ export interface CalendarEventServiceOptions {
   /** How far ahead recurring events are indexed at write time (DMCI_INSTANCE_HORIZON_DAYS). */
   horizonDays: number;
   icalLimits?: IcalLimits;
+  /** Where objects are parsed and their index planned: worker threads, off the event loop. */
+  icalWork: Pick<IcalWorkerPool, 'run'>;
 }
 
 export function calendarScope(calendarId: string): string {
@@ -39,8 +42,6 @@ export function calendarScope(calendarId: string): string {
 
 /** Thrown inside a write transaction to roll it back when no object changed (the modseq stays). */
 class NothingChanged extends Error {}
-
-type Parsed = { ok: true; obj: ParsedCalendarObject } | { ok: false; error: SetError };
 
 /**
  * Events: reads, writes and the change log (DESIGN §4, §5).
@@ -112,18 +113,12 @@ export class CalendarEventService {
     }
     const ifInState = args.ifInState === undefined ? undefined : decodePlainState(args.ifInState);
 
-    // Parsing is pure CPU: done before the transaction so the scope lock is held briefly.
-    const parsedCreates = new Map<string, Parsed>();
-    const parsedUpdates = new Map<string, Parsed>();
-    let parsedCount = 0;
-    for (const [key, value] of creates) {
-      parsedCreates.set(key, this.parse(value.ics));
-      if (++parsedCount % 20 === 0) await yieldToLoop();
-    }
-    for (const [id, value] of updates) {
-      parsedUpdates.set(id, this.parse(value.ics));
-      if (++parsedCount % 20 === 0) await yieldToLoop();
-    }
+    // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
+    // stalls no other session, and before the transaction, so the scope lock is held briefly.
+    const now = this.clock();
+    const prepared = await this.prepare([...creates.map(([, value]) => value.ics), ...updates.map(([, value]) => value.ics)], now);
+    const parsedCreates = new Map(creates.map(([key], i) => [key, prepared[i]!]));
+    const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
     const result: MethodResult<'CalendarEvent/set'> = {
       calendarId,
@@ -137,7 +132,6 @@ export class CalendarEventService {
       notDestroyed: {},
     };
     const scope = calendarScope(calendarId);
-    const now = this.clock();
     let committed: number | undefined;
     try {
       committed = await this.db.transaction().execute(async (trx) => {
@@ -171,7 +165,7 @@ export class CalendarEventService {
             continue;
           }
           const row = await insertEvent(trx, calendarId, modseq, columnsOf(parsed.obj), value.idempotencyKey ?? null);
-          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.obj, now, this.horizonDays, this.limits));
+          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
           result.created[key] = { id: row.id, uid: row.uid, version: row.version };
           changed++;
         }
@@ -187,7 +181,7 @@ export class CalendarEventService {
           else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
           else {
             const columns = columnsOf(parsed.obj);
-            const bounds = await writeIndex(trx, calendarId, id, parsed.obj, now, this.horizonDays, this.limits);
+            const bounds = await writeIndex(trx, calendarId, id, parsed.index);
             columns.expanded_from = bounds.from;
             columns.expanded_until = bounds.until;
             const version = await updateEvent(trx, id, modseq, columns);
@@ -228,13 +222,17 @@ export class CalendarEventService {
     return result;
   }
 
-  private parse(text: string): Parsed {
-    try {
-      return { ok: true, obj: parseEventText(text, this.limits) };
-    } catch (error) {
-      if (error instanceof DmciError) return { ok: false, error: error.toBody() };
-      throw error;
-    }
+  /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
+  private async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+    if (texts.length === 0) return [];
+    const { results } = await this.options.icalWork.run('prepareWrites', {
+      texts,
+      limits: this.limits,
+      maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
+      now: now.getTime(),
+      horizonDays: this.horizonDays,
+    });
+    return results;
   }
 }
 

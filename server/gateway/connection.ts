@@ -4,6 +4,7 @@ import {
   ClientFrame,
   CloseCode,
   decodeFrame,
+  DefaultLimits,
   encodeFrame,
   ErrorCode,
   HandshakeErrorCode,
@@ -108,6 +109,7 @@ export class Connection implements SessionTransport {
     if (this.state === 'closed') return;
     try {
       if (!isBinary) return this.protocolError(CloseCode.PROTOCOL_ERROR, 'text frames are not accepted: send binary msgpack frames');
+      if (this.state !== 'open' && this.refusedBeforeAuth(data.length)) return;
       let raw: Record<string, unknown>;
       try {
         raw = decodeFrame(data);
@@ -141,6 +143,25 @@ export class Connection implements SessionTransport {
       this.log.error({ err: error }, 'unexpected error handling a frame');
       this.fail(1011, ErrorCode.INTERNAL, 'internal error');
     }
+  }
+
+  /**
+   * Before authentication only a small hello is accepted, and each address
+   * has a budget of frames and bytes (security/preauth-budget.ts): both are
+   * checked on the frame's length, before anything is decoded.
+   */
+  private refusedBeforeAuth(bytes: number): boolean {
+    const trusted = this.ctx.ipScreen.isTrusted(this.remoteAddress);
+    const overBudget = trusted ? null : this.ctx.preAuth.admitFrame(this.remoteAddress, bytes);
+    if (overBudget) {
+      this.protocolError(CloseCode.POLICY_VIOLATION, `too many unauthenticated ${overBudget} from this address: retry later`);
+      return true;
+    }
+    if (bytes > DefaultLimits.maxHelloBytes) {
+      this.protocolError(CloseCode.POLICY_VIOLATION, `before authentication a frame may hold at most ${DefaultLimits.maxHelloBytes} bytes (one hello)`);
+      return true;
+    }
+    return false;
   }
 
   private protocolError(code: number, message: string): void {

@@ -12,6 +12,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { HostScreen } from '../security/host-screen.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
+import { PreAuthBudget } from '../security/preauth-budget.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
 import { Connection } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -44,6 +45,7 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly context: GatewayContext;
+  private readonly preAuth: PreAuthBudget;
   private draining = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -82,8 +84,15 @@ export class Gateway {
       maxObjectsInSet: 500,
       maxChangesPerCall: 5000,
     };
+    this.preAuth = new PreAuthBudget({
+      windowMs: config.DMCI_PREAUTH_WINDOW_MS,
+      maxConnections: config.DMCI_PREAUTH_MAX_CONNECTIONS,
+      maxFrames: config.DMCI_PREAUTH_MAX_FRAMES,
+      maxBytes: config.DMCI_PREAUTH_MAX_BYTES,
+    });
     this.context = {
       ...deps,
+      preAuth: this.preAuth,
       limits,
       supportedVersions: SUPPORTED_PROTOCOL_VERSIONS,
       isDraining: () => this.draining,
@@ -147,6 +156,11 @@ export class Gateway {
     if (!trusted && loginGuard.blockedFor(address) > 0) return rejectUpgrade(socket, 429, 'temporarily blocked after failed logins');
     const count = this.perAddress.get(address) ?? 0;
     if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address');
+    const overBudget = trusted ? null : this.preAuth.admitConnection(address);
+    if (overBudget) {
+      log.warn({ remoteAddress: address, budget: overBudget }, 'connection refused: pre-authentication budget of the address spent');
+      return rejectUpgrade(socket, 429, `too many unauthenticated ${overBudget} from this address`, this.preAuth.retryAfterMs(address));
+    }
 
     const { hostScreen } = this.deps;
     if (trusted || !hostScreen?.enabled) return this.accept(req, socket, head, address);
@@ -233,7 +247,8 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
-function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
+function rejectUpgrade(socket: Duplex, status: number, reason: string, retryAfterMs?: number): void {
   const text = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+  const retryAfter = retryAfterMs === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(retryAfterMs / 1000))}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${retryAfter}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
 }

@@ -1,7 +1,13 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, DecoderLimits, encodeFrame, FrameDecodeError, nestsDeeperThan } from '../../protocol/index.ts';
+import { decodeFrame, DecoderLimits, encodeFrame, FrameDecodeError, nestsDeeperThan, shapeViolation } from '../../protocol/index.ts';
 import { Random } from '../helpers/random.ts';
+
+function elements(value: unknown): number {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 1;
+  if (Array.isArray(value)) return 1 + value.reduce((n: number, v) => n + elements(v), 0);
+  return 1 + Object.values(value).reduce((n: number, v) => n + 1 + elements(v), 0); // a key is a value too
+}
 
 function depth(value: unknown): number {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0;
@@ -36,6 +42,26 @@ describe('codec', () => {
       const d = depth(value);
       for (const limit of [d - 1, d, 16].filter((l) => l >= 0)) expect(nestsDeeperThan(bytes, limit), `depth ${d}, limit ${limit}`).toBe(d > limit);
     }
+  });
+
+  it('counts values on the raw bytes exactly as a decoded walk would', () => {
+    const random = new Random(11);
+    for (let i = 0; i < 2000; i++) {
+      const value = randomValue(random, random.int(12));
+      const bytes = encode(value);
+      const n = elements(value);
+      for (const limit of [n - 1, n, n + 1]) expect(shapeViolation(bytes, 64, limit), `${n} values, limit ${limit}`).toBe(n > limit ? 'elements' : null);
+    }
+  });
+
+  it('refuses a frame of a million empty values from its bytes, before decoding', () => {
+    // 100 arrays of 10,000 nils: each within maxArrayLength and nesting only two levels, a million values in all.
+    const inner = Buffer.alloc(3 + 10_000, 0xc0);
+    inner[0] = 0xdc;
+    inner.writeUInt16BE(10_000, 1);
+    const bytes = Buffer.concat([Buffer.from([0x81, 0xa1, 0x78, 0xdc, 0x00, 100]), ...Array.from({ length: 100 }, () => inner)]);
+    expect(bytes.length).toBeLessThan(1024 * 1024);
+    expect(() => decodeFrame(bytes)).toThrow(new RegExp(`at most ${DecoderLimits.maxElements} values`));
   });
 
   it('refuses a megabyte of nested arrays without building them', () => {
