@@ -46,6 +46,8 @@ export interface RunningApp {
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
+  /** This node's live sessions. */
+  readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
   /** Drains and stops everything this app started (not the database server itself). */
   stop(): Promise<void>;
@@ -76,7 +78,6 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     metrics,
     log,
     highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
-    closeWaterBytes: config.DMCI_CLOSE_WATER_BYTES,
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
@@ -144,6 +145,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     opsPort,
     db,
     services,
+    sessions,
     gateway,
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,
