@@ -20,15 +20,25 @@ const decoder = new Decoder({
   useBigInt64: false,
 });
 
-const encoder = new Encoder({ ignoreUndefined: true });
+/**
+ * Encoder options. There is deliberately no shared Encoder: @msgpack/msgpack
+ * keeps one growable buffer per Encoder and never shrinks it, and once that
+ * buffer passes 2 GiB (after one answer over 1 GiB) Node's
+ * TextEncoder.encodeInto writes nothing into it, so every later string over
+ * 50 characters went out carrying stale bytes of earlier frames — other
+ * accounts' data, to anyone. A fresh Encoder per frame costs a few
+ * microseconds (docs/decisions.md) and leaves no state one frame can corrupt
+ * for the next.
+ */
+const encoderOptions = { ignoreUndefined: true } as const;
 
 export class FrameDecodeError extends Error {
   override readonly name = 'FrameDecodeError';
 }
 
-/** Encodes one frame. The result may be sent to many sockets unchanged. */
+/** Encodes one frame into bytes of its own. The result may be sent to many sockets unchanged. */
 export function encodeFrame(frame: unknown): Uint8Array {
-  return encoder.encode(frame);
+  return new Encoder(encoderOptions).encode(frame);
 }
 
 /** Decodes one frame into a plain object, or throws FrameDecodeError. */

@@ -64,6 +64,10 @@ export const AnnouncedLimits = z.strictObject({
   requestBurst: z.number().int(),
   maxObjectsInSet: z.number().int(),
   maxChangesPerCall: z.number().int(),
+  /** Largest response frame: pages end early (hasMore…) before passing it. */
+  maxAnswerBytes: z.number().int(),
+  /** Answers and pushes the client has not read yet, in bytes, past which the socket is closed with 4009. */
+  maxUnreadBytes: z.number().int(),
 });
 export type AnnouncedLimits = z.infer<typeof AnnouncedLimits>;
 export const defaultAnnouncedLimits: AnnouncedLimits = {
@@ -73,6 +77,8 @@ export const defaultAnnouncedLimits: AnnouncedLimits = {
   requestBurst: DefaultLimits.requestBurst,
   maxObjectsInSet: DefaultLimits.maxObjectsInSet,
   maxChangesPerCall: DefaultLimits.maxChangesPerCall,
+  maxAnswerBytes: DefaultLimits.maxAnswerBytes,
+  maxUnreadBytes: DefaultLimits.maxUnreadBytes,
 };
 
 export const Role = z.enum(['user', 'domain_admin', 'global_admin']);

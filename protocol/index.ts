@@ -12,3 +12,4 @@ export * from './methods/directory.ts';
 export * from './schemas.ts';
 export * from './schema-hashes.ts';
 export * from './version.ts';
+export * from './encoded-size.ts';

@@ -48,6 +48,8 @@ export interface RunningApp {
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
+  /** This node's live sessions. */
+  readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
   /** Drains and stops everything this app started (not the database server itself). */
   stop(): Promise<void>;
@@ -92,7 +94,6 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     metrics,
     log,
     highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
-    closeWaterBytes: config.DMCI_CLOSE_WATER_BYTES,
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
@@ -164,6 +165,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     opsPort,
     db,
     services,
+    sessions,
     gateway,
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,

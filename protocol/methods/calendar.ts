@@ -161,9 +161,10 @@ export const calendarMethods = {
     result: z.strictObject({ ...ChangesCommon, created: z.array(Calendar), updated: z.array(Calendar) }),
   }),
   'CalendarEvent/get': defineMethod({
-    summary: 'Reads events of one calendar by id, rendered at the level the caller may see.',
+    summary:
+      'Reads events of one calendar by id, rendered at the level the caller may see. With hasMore the list ended early at limits.maxAnswerBytes: ask again for the ids in neither list nor notFound.',
     args: z.strictObject({ calendarId: Id, ids: z.array(Id).min(1).max(500) }),
-    result: z.strictObject({ calendarId: z.string(), state: z.string(), list: z.array(CalendarEvent), notFound: z.array(z.string()) }),
+    result: z.strictObject({ calendarId: z.string(), state: z.string(), list: z.array(CalendarEvent), notFound: z.array(z.string()), hasMore: z.boolean() }),
   }),
   'CalendarEvent/set': defineMethod({
     summary:

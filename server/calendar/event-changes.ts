@@ -1,4 +1,5 @@
 import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError } from '../errors.ts';
 import { readScope } from '../sync/sync-scope.repository.ts';
 import { eventViewLevel, type CalendarAccess, type Right } from './calendar-access.ts';
@@ -43,6 +44,8 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
       }
       const out: Result = { calendarId, oldState: args.sinceState ?? null, newState: '', hasMoreChanges: false, created: [], updated: [], destroyed: [] };
       const limits = svc.limits;
+      // The page also ends before the object that would take the answer past maxAnswerBytes.
+      const bytes = new AnswerBudget();
 
       if (!since || since.initial) {
         // Initial sync: live rows by id, pinned at the modseq the first page saw.
@@ -50,9 +53,10 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
         const win = since ? since.window : window;
         const onlyIds = win ? [...(await eventsInWindow(trx, calendarId, win, limits))] : undefined;
         const rows = await liveEventsPage(trx, calendarId, since?.afterId ?? null, pinned, args.maxChanges + 1, onlyIds);
-        out.hasMoreChanges = rows.length > args.maxChanges;
-        const page = rows.slice(0, args.maxChanges);
-        for (const row of page) pushRendered(out.created, row, access);
+        let taken = 0;
+        while (taken < Math.min(rows.length, args.maxChanges) && pushRendered(out.created, rows[taken]!, access, bytes)) taken++;
+        out.hasMoreChanges = rows.length > taken;
+        const page = rows.slice(0, taken);
         out.newState = encodeCursor(
           out.hasMoreChanges ? { initial: true, modseq: pinned, afterId: page.at(-1)!.id, window: win } : { initial: false, modseq: pinned, afterId: null, window: win },
         );
@@ -73,35 +77,43 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
         if (enteredRows.length + leftRows.length > CalendarLimits.maxWindowMoveChanges) {
           throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
         }
-        for (const row of enteredRows) pushRendered(out.created, row, access);
-        for (const row of leftRows) out.destroyed.push(row.id);
+        // Not pageable: a move whose events do not fit one answer is resynced like one with too many.
+        const tooFar = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
+        for (const row of enteredRows) if (!pushRendered(out.created, row, access, bytes)) throw tooFar();
+        for (const row of leftRows) {
+          if (!bytes.fits(row.id)) throw tooFar();
+          out.destroyed.push(row.id);
+        }
         budget = Math.max(0, budget - enteredRows.length - leftRows.length);
         cursorWindow = window;
       }
 
       const rows = await eventChangesPage(trx, calendarId, { modseq: since.modseq, id: since.afterId }, scope.modseq, budget + 1);
-      out.hasMoreChanges = rows.length > budget;
-      const page = rows.slice(0, budget);
+      const candidates = rows.slice(0, budget);
       const inWindow = cursorWindow
         ? await eventsInWindow(
             trx,
             calendarId,
             cursorWindow,
             limits,
-            page.filter((r) => !r.deleted).map((r) => r.id),
+            candidates.filter((r) => !r.deleted).map((r) => r.id),
           )
         : undefined;
       const base = since.base ?? since.modseq;
-      for (const row of page) {
+      let taken = 0;
+      // A live row created after the read began may never have been sent (an edit may have moved it past a page): "created".
+      for (const row of candidates) {
         if (row.deleted || (inWindow && !inWindow.has(row.id))) {
           // Created after the cursor (and gone, or outside the window): no page can have sent it.
-          if (!createdAfter(row, since)) out.destroyed.push(row.id);
-        } else {
-          // Created after the read began: maybe never sent (an edit may have moved it past a page), so "created".
-          pushRendered(row.created_modseq > base ? out.created : out.updated, row, access);
-        }
+          if (!createdAfter(row, since)) {
+            if (!bytes.fits(row.id)) break;
+            out.destroyed.push(row.id);
+          }
+        } else if (!pushRendered(row.created_modseq > base ? out.created : out.updated, row, access, bytes)) break;
+        taken++;
       }
-      const last = page.at(-1);
+      out.hasMoreChanges = rows.length > taken;
+      const last = rows.slice(0, taken).at(-1);
       const next: SyncCursor = out.hasMoreChanges
         ? last
           ? { initial: false, modseq: last.modseq, afterId: last.id, base, window: cursorWindow }
@@ -118,9 +130,14 @@ function createdAfter(row: CalendarEventRow, since: SyncCursor): boolean {
   return row.id > since.afterId;
 }
 
-function pushRendered(list: CalendarEvent[], row: CalendarEventRow, viewer: Viewer): void {
+/** Adds the row as the viewer sees it; false (and nothing added) when it does not fit the answer's byte budget. */
+function pushRendered(list: CalendarEvent[], row: CalendarEventRow, viewer: Viewer, bytes?: AnswerBudget): boolean {
   const level = eventViewLevel(viewer, row.classification);
-  if (level !== 'none') list.push(renderEvent(row, level));
+  if (level === 'none') return true;
+  const event = renderEvent(row, level);
+  if (bytes && !bytes.fits(event)) return false;
+  list.push(event);
+  return true;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, type EventInstance, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError } from '../errors.ts';
 import { eventViewLevel, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
@@ -107,11 +108,14 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
     base = args.position;
   }
   const instances: EventInstance[] = [];
+  // The page also ends before the instance that would take the answer past maxAnswerBytes.
+  const bytes = new AnswerBudget();
+  let endedEarly = false;
   for (const row of rows.slice(args.position - base, end - base)) {
     const level = eventViewLevel(byCalendar.get(row.calendar_id)!, row.event_classification);
     if (level === 'none') continue; // readers only get here; kept so the policy stays the one gate
     const shown = level === 'full' || level === 'details';
-    instances.push({
+    const instance: EventInstance = {
       calendarId: row.calendar_id,
       eventId: row.event_id,
       uid: level === 'full' ? row.uid : opaqueUid(row.event_id),
@@ -130,9 +134,14 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
       view: level,
       summary: shown ? row.summary : null,
       location: shown ? row.location : null,
-    });
+    };
+    if (!bytes.fits(instance)) {
+      endedEarly = true;
+      break;
+    }
+    instances.push(instance);
   }
-  return { instances, position: args.position, hasMore: indexed.counted + onTheFly.length > end };
+  return { instances, position: args.position, hasMore: endedEarly || indexed.counted + onTheFly.length > end };
 }
 
 /** The answer order: start, then event id, then recurrence id (as PostgreSQL orders them with collate "C"). */

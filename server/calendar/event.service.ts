@@ -2,6 +2,7 @@ import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError, forbidden } from '../errors.ts';
 import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
 import { eventViewLevel, requireAccess } from './calendar-access.ts';
@@ -75,15 +76,28 @@ export class CalendarEventService {
   async get(actor: Actor, args: MethodArgs<'CalendarEvent/get'>): Promise<MethodResult<'CalendarEvent/get'>> {
     const accountId = accountOf(actor);
     const access = await requireAccess(this.db, args.calendarId, accountId, 'read');
-    const rows = await findLiveEvents(this.db, args.calendarId, args.ids);
+    const rows = new Map((await findLiveEvents(this.db, args.calendarId, args.ids)).map((row) => [row.id, row]));
     const state = await readScope(this.db, calendarScope(args.calendarId));
     const list: CalendarEvent[] = [];
-    for (const row of rows) {
-      const level = eventViewLevel(access, row.classification);
-      if (level !== 'none') list.push(renderEvent(row, level));
+    const notFound: string[] = [];
+    // In the order asked; the list ends early before the event that would pass maxAnswerBytes.
+    const bytes = new AnswerBudget();
+    let hasMore = false;
+    for (const id of new Set(args.ids)) {
+      const row = rows.get(id);
+      const level = row ? eventViewLevel(access, row.classification) : 'none';
+      if (!row || level === 'none') {
+        notFound.push(id);
+        continue;
+      }
+      const event = renderEvent(row, level);
+      if (!bytes.fits(event)) {
+        hasMore = true;
+        break;
+      }
+      list.push(event);
     }
-    const found = new Set(list.map((e) => e.id));
-    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
+    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound, hasMore };
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {

@@ -52,7 +52,7 @@ const settings = {
   DMCI_HEARTBEAT_MS: [positiveInt.min(100), String(DefaultLimits.heartbeatMs)],
   DMCI_REQUEST_TIMEOUT_MS: [positiveInt, '30000'],
   DMCI_HIGH_WATER_BYTES: [positiveInt, String(4 * 1024 * 1024)],
-  DMCI_CLOSE_WATER_BYTES: [positiveInt, String(16 * 1024 * 1024)],
+  DMCI_CLOSE_WATER_BYTES: [positiveInt, String(DefaultLimits.maxUnreadBytes)],
   DMCI_MAX_SESSIONS_PER_USER: [positiveInt, '20'],
   DMCI_MAX_CONNECTIONS_PER_IP: [positiveInt, '10000'],
   DMCI_RESUME_TOKEN_TTL_HOURS: [positiveInt, String(24 * 30)],

@@ -12,6 +12,7 @@ import {
 import { findAccountById } from '../accounts/account.repository.ts';
 import { requireAdmin, requireMayGrant, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
 import { readScope } from '../sync/sync-scope.repository.ts';
@@ -92,12 +93,22 @@ export class DirectoryService {
     const domainId = readerDomain(actor);
     const state = await readScope(this.db, galScopeId(domainId));
     const rows = await findEntriesByIds(this.db, domainId, ids, { visibleOnly: true });
-    const found = new Set(rows.map((r) => r.id));
-    return {
-      state: encodeState(state?.modseq ?? 0),
-      list: await this.toEntries(rows),
-      notFound: [...new Set(ids)].filter((id) => !found.has(id)),
-    };
+    const entries = new Map((await this.toEntries(rows)).map((entry) => [entry.id, entry]));
+    // In the order asked; the list ends early before the entry that would pass maxAnswerBytes.
+    const list: DirectoryEntry[] = [];
+    const notFound: string[] = [];
+    const bytes = new AnswerBudget();
+    let hasMore = false;
+    for (const id of new Set(ids)) {
+      const entry = entries.get(id);
+      if (!entry) notFound.push(id);
+      else if (bytes.fits(entry)) list.push(entry);
+      else {
+        hasMore = true;
+        break;
+      }
+    }
+    return { state: encodeState(state?.modseq ?? 0), list, notFound, hasMore };
   }
 
   async getPhotos(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/getPhotos'>> {
@@ -121,12 +132,14 @@ export class DirectoryService {
       limit: args.limit,
     };
     const page = await searchEntries(this.db, search);
-    const last = page.rows[page.rows.length - 1];
+    const entries = new AnswerBudget().prefix(await this.toEntries(page.rows));
+    const hasMore = page.hasMore || entries.length < page.rows.length;
+    const last = page.rows[entries.length - 1];
     return {
-      entries: await this.toEntries(page.rows),
+      entries,
       position: search.offset,
-      hasMore: page.hasMore,
-      ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}),
+      hasMore,
+      ...(hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}),
       ...(args.calculateTotal ? { total: await countEntries(this.db, search) } : {}),
     };
   }
@@ -139,21 +152,26 @@ export class DirectoryService {
   async resolve(actor: Actor, args: MethodArgs<'Directory/resolve'>): Promise<MethodResult<'Directory/resolve'>> {
     const domainId = readerDomain(actor);
     const results: MethodResult<'Directory/resolve'>['results'] = [];
+    // One answer for every name: past maxAnswerBytes the call is refused, except that a group's members end early (truncated).
+    const bytes = new AnswerBudget();
+    const advice = 'resolve fewer names at once';
     for (const name of args.names) {
       const match = await this.resolveOne(domainId, name, args.kinds, args.maxCandidates);
+      let result: (typeof results)[number];
       if (match.status === 'exact') {
-        const result: (typeof results)[number] = { name, status: 'exact', entry: (await this.toEntries([match.row]))[0]! };
+        result = { name, status: 'exact', entry: (await this.toEntries([match.row]))[0]! };
+        bytes.charge(result, advice);
         if (args.expandGroups && match.row.kind === 'group') {
           const expansion = await expandGroup(this.db, domainId, match.row.id, args.maxMembers);
-          result.members = await this.toEntries(expansion.rows);
-          result.truncated = expansion.truncated;
+          const members = await this.toEntries(expansion.rows);
+          result.members = bytes.prefix(members);
+          result.truncated = expansion.truncated || result.members.length < members.length;
         }
-        results.push(result);
-      } else if (match.status === 'ambiguous') {
-        results.push({ name, status: 'ambiguous', candidates: await this.toEntries(match.rows) });
       } else {
-        results.push({ name, status: 'notFound' });
+        result = match.status === 'ambiguous' ? { name, status: 'ambiguous', candidates: await this.toEntries(match.rows) } : { name, status: 'notFound' };
+        bytes.charge(result, advice);
       }
+      results.push(result);
     }
     return { results };
   }
@@ -212,9 +230,9 @@ export class DirectoryService {
       limit: args.limit,
       includeHidden: true,
     });
-    const entries = await Promise.all(page.rows.map((row) => this.toAdmin(this.db, row, domain.name)));
-    const last = page.rows[page.rows.length - 1];
-    return { entries, ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
+    const entries = new AnswerBudget().prefix(await Promise.all(page.rows.map((row) => this.toAdmin(this.db, row, domain.name))));
+    const last = page.rows[entries.length - 1];
+    return { entries, ...((page.hasMore || entries.length < page.rows.length) && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
   }
 
   async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<MethodResult<'Admin/directoryCreate'>> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   ClientFrame,
@@ -21,6 +22,7 @@ import { TokenBucket } from '../security/token-bucket.ts';
 import { LiveSession } from '../sessions/live-session.ts';
 import type { Session, SessionTransport } from '../sessions/session.ts';
 import type { GatewayContext } from './gateway-context.ts';
+import { OutputBudget } from './output-budget.ts';
 
 type State = 'awaiting-hello' | 'authenticating' | 'open' | 'closed';
 
@@ -42,13 +44,17 @@ export class Connection implements SessionTransport {
   private bucket: TokenBucket | undefined;
   /** The close code this side sent, for the "session closed" log line. */
   private closeCodeSent: number | undefined;
+  private readonly output: OutputBudget;
 
   constructor(
     private readonly ws: WebSocket,
+    socket: Duplex,
     readonly connId: string,
     readonly remoteAddress: string,
     private readonly ctx: GatewayContext,
   ) {
+    const { DMCI_HIGH_WATER_BYTES, DMCI_CLOSE_WATER_BYTES } = ctx.config;
+    this.output = new OutputBudget(ws, socket, { highWaterBytes: DMCI_HIGH_WATER_BYTES, closeWaterBytes: DMCI_CLOSE_WATER_BYTES }, (data, isBinary) => this.onMessage(data, isBinary));
     (ws as ConnectedSocket)[connectionOf] = this;
     ws.on('message', onSocketMessage);
     ws.on('pong', onSocketPong);
@@ -68,10 +74,18 @@ export class Connection implements SessionTransport {
     return this.session?.log ?? this.ctx.log.child({ connId: this.connId });
   }
 
+  /** Answers and pushes alike: past the close mark the socket is closed instead (output-budget.ts). */
   sendEncoded(bytes: Uint8Array): boolean {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    if (!this.output.admits()) {
+      this.ctx.metrics.slowConsumers.inc();
+      this.log.warn({ unreadBytes: this.output.unreadBytes }, 'closing a slow consumer');
+      this.close(CloseCode.SLOW_CONSUMER, 'too many unread answers and pushes; reconnect and call /changes');
+      return false;
+    }
     this.ws.send(bytes, BINARY);
     this.ctx.metrics.bytesOut.inc(bytes.byteLength);
+    if (this.output.afterSend()) this.ctx.metrics.readingPaused.inc();
     return true;
   }
 
@@ -105,8 +119,8 @@ export class Connection implements SessionTransport {
 
   /** @internal called by the shared socket listeners below */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed' || this.output.defer(data, isBinary)) return;
     this.ctx.metrics.bytesIn.inc(data.length);
-    if (this.state === 'closed') return;
     try {
       if (!isBinary) return this.protocolError(CloseCode.PROTOCOL_ERROR, 'text frames are not accepted: send binary msgpack frames');
       if (this.state !== 'open' && this.refusedBeforeAuth(data.length)) return;
@@ -289,7 +303,17 @@ export class Connection implements SessionTransport {
   }
 
   private respond(id: RequestId, result: unknown): void {
-    this.sendEncoded(encodeFrame({ type: 'response', id, ok: true, result }));
+    const bytes = encodeFrame({ type: 'response', id, ok: true, result });
+    // The page builders keep answers within the limit (answer-budget.ts); this is the backstop for any that does not.
+    if (bytes.byteLength > this.ctx.limits.maxAnswerBytes) {
+      this.log.warn({ bytes: bytes.byteLength, limit: this.ctx.limits.maxAnswerBytes }, 'refusing an answer over maxAnswerBytes');
+      return this.respondError(id, {
+        code: ErrorCode.LIMIT_EXCEEDED,
+        message: `the answer would be ${bytes.byteLength} bytes, over maxAnswerBytes (${this.ctx.limits.maxAnswerBytes}): ask for less`,
+        details: { limit: this.ctx.limits.maxAnswerBytes, actual: bytes.byteLength },
+      });
+    }
+    this.sendEncoded(bytes);
   }
 
   private respondError(id: RequestId, error: ErrorBody): void {

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CloseCode, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
+import { CloseCode, DefaultLimits, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
@@ -83,6 +83,8 @@ export class Gateway {
       requestBurst: config.DMCI_REQUEST_BURST,
       maxObjectsInSet: 500,
       maxChangesPerCall: 5000,
+      maxAnswerBytes: DefaultLimits.maxAnswerBytes,
+      maxUnreadBytes: config.DMCI_CLOSE_WATER_BYTES,
     };
     this.preAuth = new PreAuthBudget({
       windowMs: config.DMCI_PREAUTH_WINDOW_MS,
@@ -181,7 +183,7 @@ export class Gateway {
   private accept(req: IncomingMessage, socket: Duplex, head: Buffer, address: string): void {
     if (this.draining) return rejectUpgrade(socket, 503, 'draining');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new Connection(ws, `c${this.nextConnId++}`, address, this.context);
+      const connection = new Connection(ws, socket, `c${this.nextConnId++}`, address, this.context);
       this.connections.add(connection);
       this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
       this.deps.metrics.connectionsOpen.inc();

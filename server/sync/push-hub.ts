@@ -1,4 +1,4 @@
-import { CloseCode, encodeFrame, ErrorCode, type ErrorBody, type PushFrame } from '../../protocol/index.ts';
+import { encodeFrame, ErrorCode, type ErrorBody, type PushFrame } from '../../protocol/index.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, toDmciError } from '../errors.ts';
@@ -54,8 +54,6 @@ export interface PushHubOptions {
   log: Logger;
   /** Above this many queued bytes a socket gets resync marks instead of deltas. */
   highWaterBytes: number;
-  /** Above this many queued bytes a socket is closed as a slow consumer. */
-  closeWaterBytes: number;
   /** Backstop poll of followed scopes, for hints lost between commit and NOTIFY. */
   pollIntervalMs: number;
   /** Scopes one session may follow. */
@@ -265,11 +263,8 @@ export class PushHub {
     for (const group of groups.values()) {
       const ready: Follower[] = [];
       for (const follower of group.members) {
-        const buffered = follower.session.transport.bufferedAmount;
-        if (buffered >= this.options.closeWaterBytes) {
-          this.options.metrics.slowConsumers.inc();
-          follower.session.transport.close(CloseCode.SLOW_CONSUMER, 'send buffer kept growing; reconnect and call /changes');
-        } else if (buffered >= this.options.highWaterBytes) {
+        // Past the close mark the transport itself closes the socket on the next send (gateway/output-budget.ts).
+        if (follower.session.transport.bufferedAmount >= this.options.highWaterBytes) {
           // One mark per lag: it already tells the client to call /changes, more would only fill the buffer.
           if (follower.marked) follower.sentModseq = target;
           else if (this.send(follower, resync(), target)) {
