@@ -65,7 +65,17 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
   await bus.start();
 
-  const services = createServices({ db, bus, config });
+  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  // The one login guard: every door that checks a password (hello, LDAP bind, Account/changePassword) goes through it.
+  const loginGuard = new LoginGuard({
+    failures: config.DMCI_SCREEN_FAILURES,
+    windowMs: config.DMCI_SCREEN_WINDOW_MS,
+    blockMs: config.DMCI_SCREEN_BLOCK_MS,
+    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
+    maxWaiting: config.DMCI_LOGIN_QUEUE_PER_ADDRESS,
+    isTrusted: (address) => ipScreen.isTrusted(address),
+  });
+  const services = createServices({ db, bus, config, loginGuard });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -86,14 +96,6 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   pushHub.registerFeed('calendars', calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
   pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
-  // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
-  const loginGuard = new LoginGuard({
-    failures: config.DMCI_SCREEN_FAILURES,
-    windowMs: config.DMCI_SCREEN_WINDOW_MS,
-    blockMs: config.DMCI_SCREEN_BLOCK_MS,
-    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
-  });
-  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
   const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,
@@ -101,7 +103,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     metrics,
     accounts,
     sessions,
-    dispatcher: new Dispatcher(handlers, metrics),
+    dispatcher: new Dispatcher(handlers, metrics, (actor) => accounts.currentActor(actor)),
     loginGuard,
     ipScreen,
     hostScreen,

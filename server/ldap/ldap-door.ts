@@ -26,7 +26,8 @@ export function ldapLimits(config: Config): LdapLimits {
     maxFilterBytes: config.DMCI_LDAP_MAX_FILTER_BYTES,
     idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
     maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
-    maxConnectionsPerAddress: config.DMCI_MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerAddress: config.DMCI_LDAP_MAX_CONNECTIONS_PER_IP,
+    bindDeadlineMs: config.DMCI_LDAP_BIND_DEADLINE_MS,
   };
 }
 
@@ -52,7 +53,7 @@ export async function startLdapDoor(deps: {
   const server = new LdapServer({
     limits,
     log: ldapLog,
-    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, ipScreen: deps.ipScreen, allowAnonymous: limits.allowAnonymous, log: ldapLog }),
+    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, allowAnonymous: limits.allowAnonymous, log: ldapLog }),
     search: new LdapSearch({ db, limits, vendorVersion: deps.version }),
     ipScreen: deps.ipScreen,
     loginGuard: deps.loginGuard,

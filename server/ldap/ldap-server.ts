@@ -265,6 +265,10 @@ interface ConnectionState {
   identity: LdapIdentity | undefined;
   inFlight: number;
   address: string;
+  /** Aborted when the socket closes: a bind still waiting for the hashing queue is dropped (and counted as a failure). */
+  closed: AbortController;
+  /** Closes the connection if no bind succeeds in time (limits.bindDeadlineMs); cleared by the first successful bind. */
+  bindTimer: NodeJS.Timeout | undefined;
 }
 
 export class LdapServer {
@@ -353,8 +357,19 @@ export class LdapServer {
     }
     this.sockets.add(socket);
     this.perAddress.set(address, open + 1);
-    this.states.set(socket, { identity: undefined, inFlight: 0, address });
+    const state: ConnectionState = { identity: undefined, inFlight: 0, address, closed: new AbortController(), bindTimer: undefined };
+    this.states.set(socket, state);
+    if (!trusted && !limits.allowAnonymous) {
+      // Without anonymous access an unbound connection can only read the root DSE: holding one open is holding a slot.
+      state.bindTimer = setTimeout(() => {
+        log.info({ remoteAddress: address }, `LDAP connection closed: no successful bind within ${limits.bindDeadlineMs} ms`);
+        socket.destroy();
+      }, limits.bindDeadlineMs);
+      state.bindTimer.unref();
+    }
     socket.once('close', () => {
+      clearTimeout(state.bindTimer);
+      state.closed.abort();
       this.sockets.delete(socket);
       const remaining = (this.perAddress.get(address) ?? 1) - 1;
       if (remaining <= 0) this.perAddress.delete(address);
@@ -417,7 +432,11 @@ export class LdapServer {
     if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'dmci speaks LDAPv3 only');
     const name = req.name?.toString() ?? '';
     if (name === UNSUPPORTED_AUTH) throw new LdapError(ResultCode.authMethodNotSupported, 'only simple bind is supported (no SASL)');
-    state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address);
+    state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address, state.closed.signal);
+    if (state.identity) {
+      clearTimeout(state.bindTimer);
+      state.bindTimer = undefined;
+    }
     this.deps.log.info({ remoteAddress: state.address, userId: state.identity?.accountId ?? null }, 'LDAP bind');
     res.end(ResultCode.success);
   }
