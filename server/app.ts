@@ -82,7 +82,17 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   opened.add(() => bus.stop());
   await bus.start();
 
-  const services = createServices({ db, bus, config, log });
+  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  // The one login guard: every door that checks a password (hello, LDAP bind, Account/changePassword) goes through it.
+  const loginGuard = new LoginGuard({
+    failures: config.DMCI_SCREEN_FAILURES,
+    windowMs: config.DMCI_SCREEN_WINDOW_MS,
+    blockMs: config.DMCI_SCREEN_BLOCK_MS,
+    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
+    maxWaiting: config.DMCI_LOGIN_QUEUE_PER_ADDRESS,
+    isTrusted: (address) => ipScreen.isTrusted(address),
+  });
+  const services = createServices({ db, bus, config, log, loginGuard });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -104,14 +114,6 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   pushHub.registerFeed('calendars', calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
   pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
-  // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
-  const loginGuard = new LoginGuard({
-    failures: config.DMCI_SCREEN_FAILURES,
-    windowMs: config.DMCI_SCREEN_WINDOW_MS,
-    blockMs: config.DMCI_SCREEN_BLOCK_MS,
-    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
-  });
-  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
   const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,
@@ -119,7 +121,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     metrics,
     accounts,
     sessions,
-    dispatcher: new Dispatcher(handlers, metrics),
+    dispatcher: new Dispatcher(handlers, metrics, (actor) => accounts.currentActor(actor)),
     loginGuard,
     ipScreen,
     hostScreen,

@@ -10,6 +10,7 @@ import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
 import { createLogger, type Logger } from './log/logger.ts';
+import type { LoginGuard } from './security/login-guard.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -29,10 +30,16 @@ export interface Services {
  * domain gets its GAL scope, ...). The server and the `dmci` CLI both build
  * their services here, so an account made by either is complete.
  */
-export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log?: Logger }): Services {
+export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log?: Logger; loginGuard?: LoginGuard }): Services {
   const { db, bus, config } = options;
-  const hasher = new PasswordHasher({ concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
-  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
+  const hasher = new PasswordHasher({
+    concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY,
+    memoryKiB: config.DMCI_ARGON2_MEMORY_KIB,
+    maxQueued: config.DMCI_HASH_QUEUE_MAX,
+    maxPerKey: config.DMCI_HASH_QUEUE_PER_ADDRESS,
+  });
+  // The server passes the guard its doors share; the CLI checks no passwords and gets the defaults.
+  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000, options.loginGuard);
   const domains = new DomainService(db);
   registerAccountEntries(accounts, domains);
   const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));

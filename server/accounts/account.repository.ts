@@ -66,6 +66,16 @@ export async function findRevokedAccounts(db: Db, ids: readonly string[]) {
   return db.selectFrom('accounts').select(['id', 'enabled', 'password_changed_at']).where('id', 'in', [...ids]).execute();
 }
 
+/**
+ * What an account may do right now: role, enabled state, domain and password
+ * change time. Read for every request of a privileged session and every LDAP
+ * search of a privileged binding, so a demotion or a disable holds at once on
+ * every node and every door.
+ */
+export async function readPrivileges(db: Db, id: string) {
+  return db.selectFrom('accounts').select(['role', 'enabled', 'domain_id', 'password_changed_at']).where('id', '=', id).executeTakeFirst();
+}
+
 // ---- resume tokens ----
 
 export async function insertResumeToken(db: Db, row: { token_hash: Buffer; account_id: string; session_id: string; client_name: string; expires_at: Date }) {

@@ -17,7 +17,9 @@ import {
   type RequestId,
   type WelcomeFrame,
 } from '../../protocol/index.ts';
+import type { AccountWithDomain, GuardedAuth } from '../accounts/account.service.ts';
 import type { Logger } from '../log/logger.ts';
+import type { LoginRefusal } from '../security/login-guard.ts';
 import { TokenBucket } from '../security/token-bucket.ts';
 import { LiveSession } from '../sessions/live-session.ts';
 import type { Session, SessionTransport } from '../sessions/session.ts';
@@ -45,6 +47,8 @@ export class Connection implements SessionTransport {
   /** The close code this side sent, for the "session closed" log line. */
   private closeCodeSent: number | undefined;
   private readonly output: OutputBudget;
+  /** Fired when the socket closes during a password check: a check still waiting for the hashing queue is dropped. */
+  private handshakeAbort: AbortController | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -196,36 +200,62 @@ export class Connection implements SessionTransport {
     }
     const trusted = ctx.ipScreen.isTrusted(this.remoteAddress);
     const blockedFor = trusted ? 0 : ctx.loginGuard.blockedFor(this.remoteAddress);
-    if (blockedFor > 0) {
-      ctx.metrics.authFailures.inc({ reason: 'blocked' });
-      return this.fail(CloseCode.BLOCKED, HandshakeErrorCode.BLOCKED, 'too many failed attempts from this address', blockedFor);
-    }
+    if (blockedFor > 0) return this.refuse({ refused: 'blocked', retryAfterMs: blockedFor });
 
-    const outcome =
-      hello.auth.method === 'password'
-        ? await ctx.accounts.authenticate(hello.auth.login, hello.auth.password)
-        : ((await ctx.accounts.checkResumeToken(hello.auth.token)) ?? { ok: false as const, reason: 'bad_credentials' as const });
+    const answerBy = this.openedAt + ctx.config.DMCI_AUTH_DEADLINE_MS - answerMargin(ctx.config.DMCI_AUTH_DEADLINE_MS);
+    let outcome: GuardedAuth;
+    if (hello.auth.method === 'password') {
+      this.handshakeAbort = new AbortController();
+      outcome = await ctx.accounts.authenticate(hello.auth.login, hello.auth.password, { address: this.remoteAddress, answerBy, signal: this.handshakeAbort.signal });
+    } else {
+      outcome = (await ctx.accounts.checkResumeToken(hello.auth.token)) ?? { ok: false, reason: 'bad_credentials' };
+      if (!outcome.ok && !trusted) {
+        // A bad token is no password guess (tokens are 256 random bits) but counts towards blocking the address.
+        const delayMs = Math.min(ctx.loginGuard.recordFailure(this.remoteAddress), answerBy - Date.now());
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
+      }
+    }
     if (this.state !== 'authenticating') return; // the socket closed meanwhile
 
     if (!outcome.ok) {
+      if (outcome.reason === 'abandoned') return;
+      if (outcome.reason === 'refused') return this.refuse(outcome);
       ctx.metrics.authFailures.inc({ reason: outcome.reason === 'disabled' ? 'disabled' : hello.auth.method === 'password' ? 'bad_password' : 'bad_token' });
-      if (!trusted) {
-        const delayMs = ctx.loginGuard.recordFailure(this.remoteAddress);
-        await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
-      }
       // The login tried (never the password) and the address: what an admin needs to tell a typo from an attack.
       const login = hello.auth.method === 'password' ? hello.auth.login : undefined;
       this.log.warn({ method: hello.auth.method, login, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
       if (outcome.reason === 'disabled') return this.fail(CloseCode.ACCOUNT_DISABLED, HandshakeErrorCode.ACCOUNT_DISABLED, 'this account is disabled');
       return this.fail(CloseCode.AUTH_FAILED, HandshakeErrorCode.AUTH_FAILED, hello.auth.method === 'password' ? 'wrong login or password' : 'resume token unknown, expired or revoked');
     }
-    if (!trusted) ctx.loginGuard.recordSuccess(this.remoteAddress);
 
     const account = outcome.account;
-    if (ctx.sessions.countForAccount(account.id) >= ctx.config.DMCI_MAX_SESSIONS_PER_USER) {
+    // The slot is reserved before the awaits below, so parallel logins cannot all pass the check and overshoot the cap.
+    if (!ctx.sessions.reserve(account.id, ctx.config.DMCI_MAX_SESSIONS_PER_USER)) {
       ctx.metrics.authFailures.inc({ reason: 'too_many_sessions' });
       return this.fail(CloseCode.TOO_MANY_SESSIONS, HandshakeErrorCode.TOO_MANY_SESSIONS, `at most ${ctx.config.DMCI_MAX_SESSIONS_PER_USER} sessions per account on one node`);
     }
+    try {
+      await this.open(hello, version, account);
+    } finally {
+      ctx.sessions.unreserve(account.id);
+    }
+  }
+
+  /** A login the guard turned away before checking it: BLOCKED, LOGIN_IN_PROGRESS or SERVER_BUSY, each with retryAfterMs. */
+  private refuse(refusal: Pick<LoginRefusal, 'refused' | 'retryAfterMs'>): void {
+    this.ctx.metrics.authFailures.inc({ reason: refusal.refused });
+    const { retryAfterMs } = refusal;
+    if (refusal.refused === 'blocked') return this.fail(CloseCode.BLOCKED, HandshakeErrorCode.BLOCKED, 'too many failed attempts from this address', retryAfterMs);
+    if (refusal.refused === 'busy') {
+      return this.fail(CloseCode.LOGIN_IN_PROGRESS, HandshakeErrorCode.LOGIN_IN_PROGRESS, 'another login attempt from this address or for this login is being checked', retryAfterMs);
+    }
+    this.fail(CloseCode.SERVER_BUSY, HandshakeErrorCode.SERVER_BUSY, 'too many logins are being checked; try again later', retryAfterMs);
+  }
+
+  /** The rest of a successful handshake: nothing below may refuse it but draining or a resume token taken meanwhile. */
+  private async open(hello: HelloFrame, version: number, account: AccountWithDomain): Promise<void> {
+    const { ctx } = this;
+    this.handshakeAbort = undefined;
     if (ctx.isDraining()) {
       return this.fail(CloseCode.GOING_AWAY, ErrorCode.UNAVAILABLE, 'server is shutting down; reconnect to another node');
     }
@@ -329,6 +359,8 @@ export class Connection implements SessionTransport {
       this.ctx.loginGuard.recordFailure(this.remoteAddress);
     }
     this.state = 'closed';
+    this.handshakeAbort?.abort();
+    this.handshakeAbort = undefined;
     if (this.session) {
       this.ctx.sessions.remove(this.session);
       // The code the server sent when it closed, else the client's (1006: the connection just dropped).
@@ -357,6 +389,15 @@ function onSocketError(this: WebSocket, error: Error): void {
 }
 function onSocketClose(this: WebSocket, code: number): void {
   (this as ConnectedSocket)[connectionOf].onClosed(code);
+}
+
+/**
+ * How long before the handshake deadline a login is answered at the latest
+ * (the failed-login delay is cut short there): a quarter of the deadline, at
+ * most a second, so the answer is AUTH_FAILED and never AUTH_TIMEOUT.
+ */
+export function answerMargin(deadlineMs: number): number {
+  return Math.min(1000, Math.floor(deadlineMs / 4));
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

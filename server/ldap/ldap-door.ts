@@ -29,7 +29,8 @@ export function ldapLimits(config: Config): LdapLimits {
     maxFilterBytes: config.DMCI_LDAP_MAX_FILTER_BYTES,
     idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
     maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
-    maxConnectionsPerAddress: config.DMCI_MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerAddress: config.DMCI_LDAP_MAX_CONNECTIONS_PER_IP,
+    bindDeadlineMs: config.DMCI_LDAP_BIND_DEADLINE_MS,
     requireTls: config.DMCI_LDAP_REQUIRE_TLS,
   };
 }
@@ -58,7 +59,7 @@ export async function startLdapDoor(deps: {
   const server = new LdapServer({
     limits,
     log: ldapLog,
-    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, ipScreen: deps.ipScreen, log: ldapLog }),
+    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, log: ldapLog }),
     // With a certificate, the plain port offers StartTLS (and the root DSE says so).
     search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [] }),
     ipScreen: deps.ipScreen,

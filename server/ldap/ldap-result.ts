@@ -19,6 +19,7 @@ export const ResultCode = {
   invalidCredentials: 49,
   insufficientAccessRights: 50,
   busy: 51,
+  unavailable: 52,
   unwillingToPerform: 53,
   other: 80,
 } as const;

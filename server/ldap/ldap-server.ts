@@ -280,6 +280,10 @@ interface ConnectionState {
   address: string;
   /** LDAPS, or after a successful StartTLS. */
   tls: boolean;
+  /** Aborted when the socket closes: a bind still waiting for the hashing queue is dropped (and counted as a failure). */
+  closed: AbortController;
+  /** Closes the connection if no bind succeeds in time (limits.bindDeadlineMs); cleared by the first successful bind. */
+  bindTimer: NodeJS.Timeout | undefined;
 }
 
 export class LdapServer {
@@ -370,14 +374,26 @@ export class LdapServer {
     }
     this.perAddress.set(address, open + 1);
     this.deps.metrics?.ldapConnections.inc();
+    const tls = Boolean((socket as Partial<TLSSocket>).encrypted);
+    const state: ConnectionState = { identity: undefined, inFlight: 0, address, tls, closed: new AbortController(), bindTimer: undefined };
+    if (!trusted && !limits.allowAnonymous) {
+      // Without anonymous access an unbound connection can only read the root DSE: holding one open is holding a slot.
+      state.bindTimer = setTimeout(() => {
+        log.info({ remoteAddress: address }, `LDAP connection closed: no successful bind within ${limits.bindDeadlineMs} ms`);
+        socket.destroy();
+      }, limits.bindDeadlineMs);
+      state.bindTimer.unref();
+    }
     socket.once('close', () => {
+      clearTimeout(state.bindTimer);
+      state.closed.abort();
       this.deps.metrics?.ldapConnections.dec();
       const remaining = (this.perAddress.get(address) ?? 1) - 1;
       if (remaining <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, remaining);
     });
     socket.setNoDelay(true);
-    this.attach(server, socket, { identity: undefined, inFlight: 0, address, tls: Boolean((socket as Partial<TLSSocket>).encrypted) });
+    this.attach(server, socket, state);
   }
 
   /** Hands a connection (a TCP socket, or the TLS socket StartTLS made of one) to ldapjs. */
@@ -481,7 +497,11 @@ export class LdapServer {
       if (this.deps.limits.requireTls && !state.tls && (req.credentials ?? '') !== '') {
         throw new LdapError(ResultCode.confidentialityRequired, 'a password bind needs TLS here: use LDAPS or StartTLS (DMCI_LDAP_REQUIRE_TLS)');
       }
-      state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address);
+      state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address, state.closed.signal);
+      if (state.identity) {
+        clearTimeout(state.bindTimer);
+        state.bindTimer = undefined;
+      }
       outcome = state.identity ? 'success' : 'anonymous';
     } catch (error) {
       if (error instanceof LdapError) outcome = resultCodeName(error.code);
