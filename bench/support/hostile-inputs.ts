@@ -42,14 +42,27 @@ export function denseVtimezoneEvent(uid: string, freq: 'SECONDLY' | 'MINUTELY' |
   ].join('\r\n');
 }
 
-/**
- * A legal msgpack map of `entries` keys whose values are all nil, in `bytes`
- * bytes at most: a 1 MiB frame holds about 100,000 such entries (the map-length
- * limit is what caps it), or, as one array, a million nils.
- */
+/** A msgpack array of `count` nils (array32 header): `count` values in `count + 5` bytes. */
 export function arrayOfNils(count: number): Uint8Array {
   const out = new Uint8Array(5 + count).fill(0xc0);
   out[0] = 0xdd;
   new DataView(out.buffer).setUint32(1, count);
+  return out;
+}
+
+/**
+ * A frame { x: [1,000 arrays of 1,000 nils] }: a million values in about
+ * 1 MiB, two levels deep, every length within the decoder's per-container
+ * limits. Before issue 7 it was decoded in full before any check.
+ */
+export function millionNilsFrame(): Uint8Array {
+  const inner = arrayOfNils(1000);
+  const parts = [Uint8Array.from([0x81, 0xa1, 0x78, 0xdc, 1000 >> 8, 1000 & 255]), ...Array.from({ length: 1000 }, () => inner)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arrayOfNils } from '../../bench/support/hostile-inputs.ts';
+import { millionNilsFrame } from '../../bench/support/hostile-inputs.ts';
 import { DecoderLimits, DefaultLimits, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.ts';
 import { openRaw } from '../helpers/raw-socket.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -22,13 +22,6 @@ beforeAll(async () => {
   await server.createAccount('user@preauth.example');
 });
 afterAll(() => Promise.all([server.stop(), budgeted.stop()]));
-
-/** A msgpack map { x: [1,000 arrays of 1,000 nils] }: a million values in ~1 MiB, two levels deep, every length legal. */
-function millionNils(): Uint8Array {
-  const inner = arrayOfNils(1000);
-  const parts = [Uint8Array.from([0x81, 0xa1, 0x78, 0xdc, 1000 >> 8, 1000 & 255]), ...Array.from({ length: 1000 }, () => inner)];
-  return Buffer.concat(parts);
-}
 
 function upgradeStatus(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -54,7 +47,7 @@ describe('before authentication', () => {
       client: { name: 'big', version: '1' },
       auth: { method: 'password', login: 'user@preauth.example', password: DEFAULT_PASSWORD, padding: 'x'.repeat(DefaultLimits.maxHelloBytes) },
     };
-    for (const send of [(raw: Awaited<ReturnType<typeof openRaw>>) => raw.send(hello), (raw: Awaited<ReturnType<typeof openRaw>>) => raw.sendBytes(millionNils())]) {
+    for (const send of [(raw: Awaited<ReturnType<typeof openRaw>>) => raw.send(hello), (raw: Awaited<ReturnType<typeof openRaw>>) => raw.sendBytes(millionNilsFrame())]) {
       const raw = await openRaw(server.url);
       send(raw);
       const error = await raw.waitFor((f) => f.type === 'error');
@@ -74,7 +67,7 @@ describe('after authentication', () => {
     const raw = await openRaw(server.url);
     raw.send({ type: 'hello', versions: [...SUPPORTED_PROTOCOL_VERSIONS], client: { name: 't', version: '1' }, auth: { method: 'password', login: 'user@preauth.example', password: DEFAULT_PASSWORD } });
     await raw.waitFor((f) => f.type === 'welcome');
-    raw.sendBytes(millionNils());
+    raw.sendBytes(millionNilsFrame());
     const error = await raw.waitFor((f) => f.type === 'error');
     expect(error).toMatchObject({ code: 'PROTOCOL_ERROR', message: `a frame may hold at most ${DecoderLimits.maxElements} values in all` });
     expect((await raw.closed).code).toBe(4000);
