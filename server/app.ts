@@ -27,6 +27,7 @@ import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
+import { storageHandlers } from './quota/storage.handlers.ts';
 
 export const DMCI_VERSION = '0.1.0';
 
@@ -81,7 +82,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
   pushHub.registerFeed('gal', galFeed(db));
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('calendars', calendarListFeed(calendars));

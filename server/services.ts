@@ -8,6 +8,7 @@ import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import { StorageService } from './quota/storage.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -16,6 +17,7 @@ export interface Services {
   directory: DirectoryService;
   calendars: CalendarService;
   calendarEvents: CalendarEventService;
+  storage: StorageService;
   nodeId: string;
 }
 
@@ -34,6 +36,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
   const calendars = new CalendarService(db, bus);
   accounts.onAccountCreated(calendars.createDefaultCalendar);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
-  return { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
+  const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
+  return { accounts, domains, directory, calendars, calendarEvents, storage, nodeId: config.nodeId };
 }

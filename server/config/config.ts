@@ -71,6 +71,7 @@ const settings = {
   DMCI_RUN_MIGRATIONS: [bool, 'true'],
   DMCI_TOMBSTONE_RETENTION_DAYS: [positiveInt.max(3650), '30'],
   DMCI_INSTANCE_HORIZON_DAYS: [positiveInt.min(30).max(3650), '730'],
+  DMCI_STORAGE_QUOTA_BYTES: [z.coerce.number().int().min(0), String(256 * 1024 * 1024)],
 } as const;
 
 type Settings = typeof settings;
