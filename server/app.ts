@@ -29,6 +29,7 @@ import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
 import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
+import { storageHandlers } from './quota/storage.handlers.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -108,7 +109,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxScopesPerSession: 1000,
   });
   opened.add(() => pushHub.stop());
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
   pushHub.registerFeed('gal', galFeed(db));
   pushHub.registerFeed('cal', calendarFeed(calendarEvents));
   pushHub.registerFeed('calendars', calendarListFeed(calendars));

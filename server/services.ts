@@ -11,6 +11,7 @@ import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import type { LoginGuard } from './security/login-guard.ts';
+import { StorageService } from './quota/storage.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -21,6 +22,7 @@ export interface Services {
   calendarEvents: CalendarEventService;
   /** Worker threads for calendar parsing and expansion; closed on shutdown. */
   icalWork: IcalWorkerPool;
+  storage: StorageService;
   nodeId: string;
 }
 
@@ -51,6 +53,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
     log: options.log ?? createLogger(config.DMCI_LOG_LEVEL),
   });
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork });
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, nodeId: config.nodeId };
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
+  const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, nodeId: config.nodeId };
 }

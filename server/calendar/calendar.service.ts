@@ -28,6 +28,7 @@ import {
   upsertGrant,
 } from './calendar.repository.ts';
 import type { AccessRight } from './calendar.table.ts';
+import { addStorageUsed, calendarBytes } from '../quota/storage.repository.ts';
 import { accountOf, calendarScope } from './event.service.ts';
 
 type Trx = Transaction<Database>;
@@ -264,6 +265,8 @@ export class CalendarService {
       const affected = [accountId, ...grants.map((g) => g.grantee_id)];
       const modseqs = await bumpScopes(trx, affected.map(listScopeOf));
       await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(listScopeOf(id))!])), true);
+      // Its events leave the owner's storage (the storage row is locked last, as event writers lock it after their scope).
+      await addStorageUsed(trx, accountId, -(await calendarBytes(trx, calendarId)));
       await deleteCalendarRow(trx, calendarId); // events, instances and grants go with it (cascade)
       await trx.deleteFrom('sync_scopes').where('id', '=', calendarScope(calendarId)).execute();
       return new Map([...modseqs, [calendarScope(calendarId), eventsModseq]]);

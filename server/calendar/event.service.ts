@@ -25,6 +25,7 @@ import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
 import type { IcalWorkerPool } from './ical-work/pool.ts';
 import type { PreparedWrite } from './ical-work/tasks.ts';
 import { writeIndex } from './instance-index.ts';
+import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
 
 export interface CalendarEventServiceOptions {
@@ -35,6 +36,8 @@ export interface CalendarEventServiceOptions {
   icalLimits?: IcalLimits;
   /** Where objects are parsed and their index planned: worker threads, off the event loop. */
   icalWork: Pick<IcalWorkerPool, 'run'>;
+  /** Storage quota of an account without its own (DMCI_STORAGE_QUOTA_BYTES). */
+  storageQuotaBytes: number;
 }
 
 export function calendarScope(calendarId: string): string {
@@ -157,6 +160,8 @@ export class CalendarEventService {
         if (ifInState !== undefined && ifInState !== modseq - 1) {
           throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
         }
+        // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
+        const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
         let changed = 0;
 
         for (const [key, value] of creates) {
@@ -178,7 +183,13 @@ export class CalendarEventService {
             result.notCreated[key] = { code: ErrorCode.ALREADY_EXISTS, message: `an event with UID ${parsed.obj.uid} already exists in this calendar` };
             continue;
           }
-          const row = await insertEvent(trx, calendarId, modseq, columnsOf(parsed.obj), value.idempotencyKey ?? null);
+          const columns = columnsOf(parsed.obj);
+          const overQuota = storage.admit(storedBytes(columns.ics));
+          if (overQuota) {
+            result.notCreated[key] = overQuota;
+            continue;
+          }
+          const row = await insertEvent(trx, calendarId, modseq, columns, value.idempotencyKey ?? null);
           await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
           result.created[key] = { id: row.id, uid: row.uid, version: row.version };
           changed++;
@@ -194,6 +205,11 @@ export class CalendarEventService {
           else if (!parsed.ok) result.notUpdated[id] = parsed.error;
           else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
           else {
+            const overQuota = storage.admit(storedBytes(parsed.obj.text) - storedBytes(row.ics));
+            if (overQuota) {
+              result.notUpdated[id] = overQuota;
+              continue;
+            }
             const columns = columnsOf(parsed.obj);
             const bounds = await writeIndex(trx, calendarId, id, parsed.index);
             columns.expanded_from = bounds.from;
@@ -211,6 +227,7 @@ export class CalendarEventService {
           else if (hidden(row)) result.notDestroyed[id] = hiddenError(id);
           else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
           else {
+            storage.admit(-storedBytes(row.ics));
             await deleteInstances(trx, id);
             await tombstoneEvent(trx, id, modseq);
             result.destroyed.push(id);
@@ -218,6 +235,7 @@ export class CalendarEventService {
           }
         }
         if (changed === 0) throw new NothingChanged();
+        await storage.commit(trx);
         return modseq;
       });
     } catch (error) {

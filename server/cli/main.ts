@@ -148,6 +148,20 @@ export async function main(argv: string[]): Promise<number> {
       })(),
     );
 
+  user
+    .command('quota <email> [quota]')
+    .description("show an account's storage use and quota; with a quota (bytes, or with K, M, G: 500M) set it, `default` returns it to DMCI_STORAGE_QUOTA_BYTES")
+    .action((email: string, quota: string | undefined) =>
+      run(async (config, json) => {
+        const address = parse(EmailAddress, email, 'email address');
+        const bytes = quota === undefined ? undefined : parseQuota(quota);
+        const storage = await withServices(config, cliLog(), ({ storage: service }) =>
+          bytes === undefined ? service.get(systemActor, address) : service.setQuota(systemActor, address, bytes),
+        );
+        print(json, storage, `${storage.email}: ${storage.usedBytes} of ${storage.quotaBytes} bytes used${storage.quotaIsDefault ? ' (default quota)' : ''}`);
+      })(),
+    );
+
   registerDirectoryCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
   registerBackupCommands(program, { run, cliLog });
 
@@ -192,6 +206,16 @@ function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
   return n;
+}
+
+/** `default` → null; else bytes, with an optional binary K, M or G suffix. */
+function parseQuota(text: string): number | null {
+  if (text === 'default') return null;
+  const match = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!match) throw new UsageError(`${JSON.stringify(text)} is not a quota: give bytes (e.g. 268435456 or 256M) or \`default\``);
+  const bytes = Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase());
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${text} is too large`);
+  return bytes;
 }
 
 function print(json: boolean, value: unknown, text: string): void {

@@ -88,6 +88,7 @@ const settings = {
   DMCI_PREAUTH_MAX_CONNECTIONS: [positiveInt, '2000'],
   DMCI_PREAUTH_MAX_FRAMES: [positiveInt, '4000'],
   DMCI_PREAUTH_MAX_BYTES: [positiveInt, String(4 * 1024 * 1024)],
+  DMCI_STORAGE_QUOTA_BYTES: [z.coerce.number().int().min(0), String(256 * 1024 * 1024)],
 } as const;
 
 type Settings = typeof settings;

@@ -3,6 +3,7 @@ import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
 import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
+import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
@@ -19,4 +20,5 @@ export interface Database {
   directory_entries: DirectoryEntryTable;
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
+  account_storage: AccountStorageTable;
 }
