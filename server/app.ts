@@ -27,6 +27,7 @@ import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
+import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
 export const DMCI_VERSION = '0.1.0';
 
@@ -81,11 +82,11 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     maxScopesPerSession: 1000,
   });
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
-  pushHub.registerFeed('gal', galFeed(db));
-  pushHub.registerFeed('cal', calendarFeed(calendarEvents));
-  pushHub.registerFeed('calendars', calendarListFeed(calendars));
+  pushHub.registerFeed(ScopeKind.gal, galFeed(db));
+  pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
+  pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
-  pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
+  pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
   // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
   const loginGuard = new LoginGuard({
     failures: config.DMCI_SCREEN_FAILURES,

@@ -8,6 +8,7 @@ import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import { busPublisher } from './sync/scope-write.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -30,10 +31,11 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const hasher = new PasswordHasher({ concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
   const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
   const domains = new DomainService(db);
-  registerAccountEntries(accounts, domains);
-  const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
   const calendars = new CalendarService(db, bus);
+  // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
   accounts.onAccountCreated(calendars.createDefaultCalendar);
+  registerAccountEntries(accounts, domains);
+  const directory = new DirectoryService(db, busPublisher(bus));
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
   return { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
 }

@@ -4,10 +4,12 @@ import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden } from '../errors.ts';
-import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { busPublisher, NothingChanged, writeScopes } from '../sync/scope-write.ts';
+import { decodeState, encodeState } from '../sync/state-token.ts';
+import { MissingScope, readScope } from '../sync/sync-scope.repository.ts';
 import { eventViewLevel, requireAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
-import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
 import { columnsOf, parseEventText } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
@@ -32,13 +34,6 @@ export interface CalendarEventServiceOptions {
   horizonDays: number;
   icalLimits?: IcalLimits;
 }
-
-export function calendarScope(calendarId: string): string {
-  return `cal:${calendarId}`;
-}
-
-/** Thrown inside a write transaction to roll it back when no object changed (the modseq stays). */
-class NothingChanged extends Error {}
 
 type Parsed = { ok: true; obj: ParsedCalendarObject } | { ok: false; error: SetError };
 
@@ -82,7 +77,7 @@ export class CalendarEventService {
       if (level !== 'none') list.push(renderEvent(row, level));
     }
     const found = new Set(list.map((e) => e.id));
-    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
+    return { calendarId: args.calendarId, state: encodeState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
@@ -110,7 +105,7 @@ export class CalendarEventService {
     if (total > CalendarLimits.maxObjectsInSet) {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
-    const ifInState = args.ifInState === undefined ? undefined : decodePlainState(args.ifInState);
+    const ifInState = args.ifInState === undefined ? undefined : decodeState(args.ifInState);
 
     // Parsing is pure CPU: done before the transaction so the scope lock is held briefly.
     const parsedCreates = new Map<string, Parsed>();
@@ -138,16 +133,18 @@ export class CalendarEventService {
     };
     const scope = calendarScope(calendarId);
     const now = this.clock();
-    let committed: number | undefined;
-    try {
-      committed = await this.db.transaction().execute(async (trx) => {
+    const committed = await writeScopes<number | undefined>(
+      this.db,
+      busPublisher(this.options.bus),
+      async (writer) => {
+        const trx = writer.trx;
         // FIRST: takes the scope lock until commit. A calendar destroyed meanwhile has no scope row left.
-        const modseq = await bumpScope(trx, scope).catch((error: unknown) => {
-          if (error instanceof Error && error.message.endsWith('does not exist')) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+        const modseq = await writer.bump(scope).catch((error: unknown) => {
+          if (error instanceof MissingScope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
           throw error;
         });
         if (ifInState !== undefined && ifInState !== modseq - 1) {
-          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
+          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
         }
         let changed = 0;
 
@@ -210,17 +207,15 @@ export class CalendarEventService {
         }
         if (changed === 0) throw new NothingChanged();
         return modseq;
-      });
-    } catch (error) {
-      if (!(error instanceof NothingChanged)) throw error;
-    }
+      },
+      () => undefined,
+    );
 
     if (committed !== undefined) {
-      this.options.bus.publish({ kind: 'scope', scope, modseq: committed });
-      result.oldState = plainState(committed - 1);
-      result.newState = plainState(committed);
+      result.oldState = encodeState(committed - 1);
+      result.newState = encodeState(committed);
     } else {
-      const state = plainState((await readScope(this.db, scope))?.modseq ?? 0);
+      const state = encodeState((await readScope(this.db, scope))?.modseq ?? 0);
       result.oldState = state;
       result.newState = state;
     }
