@@ -30,6 +30,7 @@ import { pushHandlers } from './sync/push.handlers.ts';
 import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
+import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -110,11 +111,11 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   });
   opened.add(() => pushHub.stop());
   const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
-  pushHub.registerFeed('gal', galFeed(db));
-  pushHub.registerFeed('cal', calendarFeed(calendarEvents));
-  pushHub.registerFeed('calendars', calendarListFeed(calendars));
+  pushHub.registerFeed(ScopeKind.gal, galFeed(db));
+  pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
+  pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
-  pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
+  pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
   const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,

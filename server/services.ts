@@ -12,6 +12,7 @@ import { DomainService } from './domains/domain.service.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
+import { busPublisher } from './sync/scope-write.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -43,10 +44,11 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   // The server passes the guard its doors share; the CLI checks no passwords and gets the defaults.
   const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000, options.loginGuard);
   const domains = new DomainService(db);
-  registerAccountEntries(accounts, domains);
-  const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
   const calendars = new CalendarService(db, bus);
+  // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
   accounts.onAccountCreated(calendars.createDefaultCalendar);
+  registerAccountEntries(accounts, domains);
+  const directory = new DirectoryService(db, busPublisher(bus));
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
     maxQueue: config.DMCI_ICAL_QUEUE,

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { ErrorCode, type Account, type Role } from '../../protocol/index.ts';
-import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
+import { sendHints } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
@@ -280,7 +279,7 @@ export class AccountService {
  * NOTIFY is fine here, unlike on the sync write path.
  */
 async function announceAccountChange(trx: Db, accountId: string): Promise<void> {
-  await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'account', accountId })})`.execute(trx);
+  await sendHints(trx, [{ kind: 'account', accountId }]);
 }
 
 /** A login-guard refusal as a request error: RATE_LIMITED (blocked, or another check in flight) or UNAVAILABLE (hashing queue full). */

@@ -1,5 +1,7 @@
 import type { Calendar, Grant } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { encodeState } from '../sync/state-token.ts';
 import { readScopes } from '../sync/sync-scope.repository.ts';
 import { hasRight, type Right } from './calendar-access.ts';
 import { findCalendarsWithOwner, grantsOf } from './calendar.repository.ts';
@@ -17,7 +19,7 @@ export async function renderCalendars(db: Db, accountId: string, ids: readonly s
   );
   const states = await readScopes(
     db,
-    rows.map((r) => `cal:${r.id}`),
+    rows.map((r) => calendarScope(r.id)),
   );
   const out = new Map<string, Calendar>();
   for (const row of rows) {
@@ -42,8 +44,8 @@ export async function renderCalendars(db: Db, accountId: string, ids: readonly s
       description: row.description,
       isDefault: row.is_default,
       owner: { id: row.account_id, email: row.owner_email },
-      scope: `cal:${row.id}`,
-      state: String(states.get(`cal:${row.id}`)?.modseq ?? 0),
+      scope: calendarScope(row.id),
+      state: encodeState(states.get(calendarScope(row.id))?.modseq ?? 0),
       myRights: { right, mayReadPrivate },
       shareWith,
     });

@@ -2,6 +2,8 @@ import { ErrorCode } from '../../protocol/index.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
 import type { ScopeFeed } from '../sync/push-hub.ts';
+import { calendarListScope, scopeKey, ScopeKind } from '../sync/scope-id.ts';
+import { encodeState } from '../sync/state-token.ts';
 import { requireAccess, viewerOfKey, viewKeyOf } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import type { CalendarService } from './calendar.service.ts';
@@ -18,11 +20,11 @@ import type { CalendarEventService } from './event.service.ts';
 export function calendarFeed(events: CalendarEventService): ScopeFeed {
   return {
     async authorize(session: Session, scopeId: string): Promise<string> {
-      const access = await requireAccess(events.db, scopeId.slice('cal:'.length), session.account.id, 'read');
+      const access = await requireAccess(events.db, scopeKey(ScopeKind.calendar, scopeId), session.account.id, 'read');
       return viewKeyOf(access);
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number, viewKey: string): Promise<unknown> {
-      return changesForPush(events, scopeId.slice('cal:'.length), fromModseq, toModseq, viewerOfKey(viewKey));
+      return changesForPush(events, scopeKey(ScopeKind.calendar, scopeId), fromModseq, toModseq, viewerOfKey(viewKey));
     },
   };
 }
@@ -35,11 +37,11 @@ export function calendarFeed(events: CalendarEventService): ScopeFeed {
 export function calendarListFeed(calendars: CalendarService): ScopeFeed {
   return {
     async authorize(session: Session, scopeId: string): Promise<string> {
-      if (scopeId !== `calendars:${session.account.id}`) throw new DmciError(ErrorCode.FORBIDDEN, 'only its account may follow a calendar list');
+      if (scopeId !== calendarListScope(session.account.id)) throw new DmciError(ErrorCode.FORBIDDEN, 'only its account may follow a calendar list');
       return 'self';
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
-      const result = await calendars.listChanges(scopeId.slice('calendars:'.length), { sinceState: String(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
+      const result = await calendars.listChanges(scopeKey(ScopeKind.calendarList, scopeId), { sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
       return result.hasMoreChanges ? null : result;
     },
   };

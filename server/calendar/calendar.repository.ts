@@ -116,11 +116,7 @@ export async function deleteGrant(db: Db, calendarId: string, accountId: string)
   await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', 'account').where('grantee_id', '=', accountId).execute();
 }
 
-// ---- the per-account calendar list (scope calendars:<accountId>) ----
-
-export function listScopeOf(accountId: string): string {
-  return `calendars:${accountId}`;
-}
+// ---- the per-account calendar list (its scope: calendarListScope(accountId)) ----
 
 /** Stamps (or tombstones) the calendar in each account's list with that list scope's new modseq. */
 export async function stampListEntries(db: Db, calendarId: string, modseqByAccount: ReadonlyMap<string, number>, deleted: boolean): Promise<void> {
@@ -154,10 +150,24 @@ export async function listEntryChangesPage(db: Db, accountId: string, after: { m
     .where('modseq', '<=', upTo)
     .orderBy('modseq')
     .orderBy('calendar_id')
-    .limit(limit + 1);
+    .limit(limit);
   query = after.id
     ? query.where(sql<boolean>`(modseq, calendar_id) > (${after.modseq}, ${after.id}::uuid)`)
     : query.where('modseq', '>', after.modseq);
+  return query.execute();
+}
+
+/** A full sync of the list: live entries that existed at `pinned`, after `afterId`, by calendar id. */
+export async function liveListEntriesPage(db: Db, accountId: string, pinned: number, afterId: string | null, limit: number) {
+  let query = db
+    .selectFrom('calendar_list_entries')
+    .select(['calendar_id', 'modseq', 'created_modseq', 'deleted'])
+    .where('account_id', '=', accountId)
+    .where('deleted', '=', false)
+    .where('created_modseq', '<=', pinned)
+    .orderBy('calendar_id')
+    .limit(limit);
+  if (afterId) query = query.where('calendar_id', '>', afterId);
   return query.execute();
 }
 

@@ -1,17 +1,18 @@
-import type { Transaction } from 'kysely';
 import { ErrorCode, type Calendar, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
 import type { AccountWithDomain } from '../accounts/account.repository.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { DmciError, toDmciError } from '../errors.ts';
-import { bumpScope, bumpScopes, createScope, readScope } from '../sync/sync-scope.repository.ts';
+import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
+import { calendarListScope, calendarScope } from '../sync/scope-id.ts';
+import { busPublisher, scopeWriterIn, writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
+import { encodeState } from '../sync/state-token.ts';
+import { deleteScope, readScope } from '../sync/sync-scope.repository.ts';
 import { hasRight, resolveAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { renderCalendars } from './calendar-render.ts';
-import { decodeCursor, encodeCursor, plainState } from './calendar-state.ts';
 import {
   countCalendarsOf,
   deleteCalendarRow,
@@ -20,7 +21,7 @@ import {
   grantsOf,
   insertCalendar,
   listEntryChangesPage,
-  listScopeOf,
+  liveListEntriesPage,
   liveListEntryIds,
   lockCalendar,
   stampListEntries,
@@ -29,9 +30,8 @@ import {
 } from './calendar.repository.ts';
 import type { AccessRight } from './calendar.table.ts';
 import { addStorageUsed, calendarBytes } from '../quota/storage.repository.ts';
-import { accountOf, calendarScope } from './event.service.ts';
+import { accountOf } from './event.service.ts';
 
-type Trx = Transaction<Database>;
 type ShareValue = AccessRight | { right: AccessRight; delegate: boolean; privateAccess: boolean } | null;
 
 /**
@@ -46,18 +46,23 @@ type ShareValue = AccessRight | { right: AccessRight; delegate: boolean; private
  * Each object of Calendar/set is its own transaction.
  */
 export class CalendarService {
+  private readonly publish: ScopePublisher;
+
   constructor(
     private readonly db: Db,
-    private readonly bus: Pick<ClusterBus, 'publish'>,
-  ) {}
+    bus: Pick<ClusterBus, 'publish'>,
+  ) {
+    this.publish = busPublisher(bus);
+  }
 
   /** AccountService.onAccountCreated hook: the list scope and a default calendar, in the account's transaction. */
   readonly createDefaultCalendar = async (trx: Db, account: AccountWithDomain): Promise<void> => {
-    const listScope = listScopeOf(account.id);
-    await createScope(trx, listScope);
-    const modseq = await bumpScope(trx as Trx, listScope);
+    const writer = scopeWriterIn(trx);
+    const listScope = calendarListScope(account.id);
+    await writer.create(listScope);
+    const modseq = await writer.bump(listScope);
     const calendar = await insertCalendar(trx, { account_id: account.id, name: 'Calendar', is_default: true });
-    await createScope(trx, calendarScope(calendar.id));
+    await writer.create(calendarScope(calendar.id));
     await stampListEntries(trx, calendar.id, new Map([[account.id, modseq]]), false);
   };
 
@@ -83,46 +88,26 @@ export class CalendarService {
 
   /** Calendar/changes for an account; `upTo` bounds the answer (push sends exactly (from, to]). */
   async listChanges(accountId: string, args: MethodArgs<'Calendar/changes'>, upTo?: number): Promise<MethodResult<'Calendar/changes'>> {
-    const since = args.sinceState !== undefined ? decodeCursor(args.sinceState) : null;
-    if (since && (since.initial || since.window)) throw new DmciError(ErrorCode.INVALID_STATE, 'not a calendar-list state');
-    return this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const scope = await readScope(trx, listScopeOf(accountId));
-        const modseq = Math.min(scope?.modseq ?? 0, upTo ?? Infinity);
-        if (!since) {
-          const ids = await liveListEntryIds(trx, accountId);
-          const rendered = await renderCalendars(trx, accountId, ids);
-          return { oldState: null, newState: plainState(modseq), hasMoreChanges: false, created: [...rendered.values()], updated: [], destroyed: [] };
-        }
-        if (since.modseq > modseq) throw new DmciError(ErrorCode.INVALID_STATE, 'this state is newer than the calendar list');
-        if (since.afterId ? since.modseq <= (scope?.minModseq ?? 0) : since.modseq < (scope?.minModseq ?? 0)) throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the calendar list log no longer reaches back to this state: resync');
-        const rows = await listEntryChangesPage(trx, accountId, { modseq: since.modseq, id: since.afterId }, modseq, args.maxChanges);
-        const hasMoreChanges = rows.length > args.maxChanges;
-        const page = rows.slice(0, args.maxChanges);
-        const rendered = await renderCalendars(
-          trx,
-          accountId,
-          page.filter((r) => !r.deleted).map((r) => r.calendar_id),
-        );
-        const created: Calendar[] = [];
-        const updated: Calendar[] = [];
-        const destroyed: string[] = [];
-        // Same rules as CalendarEvent/changes (event-changes.ts): omit a tombstone only if created
-        // after the cursor position; call an entry "created" if created after the read began.
-        const base = since.base ?? since.modseq;
-        for (const row of page) {
-          const afterCursor = row.created_modseq > since.modseq || (row.created_modseq === since.modseq && since.afterId !== null && row.calendar_id > since.afterId);
-          const calendar = rendered.get(row.calendar_id);
-          if (row.deleted || !calendar) {
-            if (!afterCursor) destroyed.push(row.calendar_id);
-          } else (row.created_modseq > base ? created : updated).push(calendar);
-        }
-        const last = page.at(-1);
-        const newState = hasMoreChanges && last ? encodeCursor({ modseq: last.modseq, afterId: last.calendar_id, base, initial: false, window: null }) : plainState(modseq);
-        return { oldState: args.sinceState ?? null, newState, hasMoreChanges, created, updated, destroyed };
-      });
+    const notFound = () => new DmciError(ErrorCode.NOT_FOUND, 'this account has no calendar list');
+    return readChanges(
+      this.db,
+      calendarListScope(accountId),
+      args.sinceState,
+      async ({ trx, upTo: end, since }) => {
+        if (since?.window) throw new DmciError(ErrorCode.INVALID_STATE, 'not a calendar-list state');
+        const page = await walkLog(listReader(trx, accountId), since, end, args.maxChanges);
+        const calendarOf = (row: ListRow) => row.calendar!;
+        return {
+          oldState: args.sinceState ?? null,
+          newState: page.newState,
+          hasMoreChanges: page.hasMoreChanges,
+          created: page.created.map(calendarOf),
+          updated: page.updated.map(calendarOf),
+          destroyed: page.destroyed,
+        };
+      },
+      { notFound, ...(upTo !== undefined ? { upTo } : {}) },
+    );
   }
 
   /**
@@ -178,23 +163,21 @@ export class CalendarService {
   }
 
   private async listState(accountId: string): Promise<string> {
-    return plainState((await readScope(this.db, listScopeOf(accountId)))?.modseq ?? 0);
+    return encodeState((await readScope(this.db, calendarListScope(accountId)))?.modseq ?? 0);
   }
 
   private async create(accountId: string, input: { name: string; color?: string | null | undefined; description?: string | null | undefined }): Promise<Calendar> {
-    const listScope = listScopeOf(accountId);
-    const { calendar, modseq } = await this.db.transaction().execute(async (trx) => {
-      const modseq = await bumpScope(trx, listScope); // first: serialises this account's list writers
+    return writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
+      const modseq = await writer.bump(calendarListScope(accountId)); // first: serialises this account's list writers
       if ((await countCalendarsOf(trx, accountId)) >= CalendarLimits.maxCalendarsPerAccount) {
         throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `an account may own at most ${CalendarLimits.maxCalendarsPerAccount} calendars`);
       }
       const row = await insertCalendar(trx, { account_id: accountId, name: input.name, color: input.color ?? null, description: input.description ?? null });
-      await createScope(trx, calendarScope(row.id));
+      await writer.create(calendarScope(row.id));
       await stampListEntries(trx, row.id, new Map([[accountId, modseq]]), false);
-      return { calendar: (await renderCalendars(trx, accountId, [row.id])).get(row.id)!, modseq };
+      return (await renderCalendars(trx, accountId, [row.id])).get(row.id)!;
     });
-    this.bus.publish({ kind: 'scope', scope: listScope, modseq });
-    return calendar;
   }
 
   private async update(
@@ -202,7 +185,8 @@ export class CalendarService {
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
   ): Promise<Calendar | undefined> {
-    const { modseqs: published, rendered } = await this.db.transaction().execute(async (trx) => {
+    return writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
       const calendar = await lockCalendar(trx, calendarId, 'no key update');
       const access = calendar ? await resolveAccess(trx, calendarId, accountId) : undefined;
       if (!calendar || !access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
@@ -232,7 +216,7 @@ export class CalendarService {
       }
       // Everyone who sees the calendar before or after: their lists show its new name, rights or absence.
       const affected = new Set([calendar.account_id, ...before.map((g) => g.grantee_id), ...after]);
-      const modseqs = await bumpScopes(trx, [...affected].map(listScopeOf));
+      const modseqs = await writer.bumpAll([...affected].map(calendarListScope));
       for (const { accountId: granteeId, grant } of changes.values()) {
         if (grant) await upsertGrant(trx, calendarId, granteeId, grant);
         else await deleteGrant(trx, calendarId, granteeId);
@@ -243,34 +227,51 @@ export class CalendarService {
       }
       const live = new Map<string, number>();
       const gone = new Map<string, number>();
-      for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(listScopeOf(id))!);
+      for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(calendarListScope(id))!);
       await stampListEntries(trx, calendarId, live, false);
       await stampListEntries(trx, calendarId, gone, true);
-      return { modseqs, rendered: (await renderCalendars(trx, accountId, [calendarId])).get(calendarId) };
+      return (await renderCalendars(trx, accountId, [calendarId])).get(calendarId);
     });
-    for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
-    return rendered;
   }
 
   private async destroy(accountId: string, calendarId: string): Promise<void> {
-    const published = await this.db.transaction().execute(async (trx) => {
+    await writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
       const access = await resolveAccess(trx, calendarId, accountId);
       if (!access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may destroy a calendar');
       if (access.calendar.is_default) throw new DmciError(ErrorCode.FORBIDDEN, 'the default calendar cannot be destroyed');
       // Lock order: the events scope (as event writers do), then the calendar row, then the lists.
-      const eventsModseq = await bumpScope(trx, calendarScope(calendarId));
+      await writer.bump(calendarScope(calendarId));
       if (!(await lockCalendar(trx, calendarId, 'update'))) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       const grants = await grantsOf(trx, [calendarId]);
       const affected = [accountId, ...grants.map((g) => g.grantee_id)];
-      const modseqs = await bumpScopes(trx, affected.map(listScopeOf));
-      await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(listScopeOf(id))!])), true);
+      const modseqs = await writer.bumpAll(affected.map(calendarListScope));
+      await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(calendarListScope(id))!])), true);
       // Its events leave the owner's storage (the storage row is locked last, as event writers lock it after their scope).
       await addStorageUsed(trx, accountId, -(await calendarBytes(trx, calendarId)));
       await deleteCalendarRow(trx, calendarId); // events, instances and grants go with it (cascade)
-      await trx.deleteFrom('sync_scopes').where('id', '=', calendarScope(calendarId)).execute();
-      return new Map([...modseqs, [calendarScope(calendarId), eventsModseq]]);
+      await deleteScope(trx, calendarScope(calendarId)); // followers get a resync mark and /changes answers NOT_FOUND
     });
-    for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
   }
+}
+
+type ListRow = { calendar_id: string; modseq: number; created_modseq: number; deleted: boolean; calendar?: Calendar };
+
+/** calendar_list_entries as the walker reads them, each rendered as the account sees it (unrendered = gone). */
+function listReader(trx: Db, accountId: string): ChangeLogReader<ListRow> {
+  const withCalendars = async (rows: ListRow[]) => {
+    const rendered = await renderCalendars(
+      trx,
+      accountId,
+      rows.filter((r) => !r.deleted).map((r) => r.calendar_id),
+    );
+    for (const row of rows) row.calendar = rendered.get(row.calendar_id);
+    return rows;
+  };
+  return {
+    changes: async (after, upTo, limit) => withCalendars(await listEntryChangesPage(trx, accountId, after, upTo, limit)),
+    live: async (pinned, afterId, limit) => withCalendars(await liveListEntriesPage(trx, accountId, pinned, afterId, limit)),
+    entry: (row) => ({ id: row.calendar_id, modseq: row.modseq, createdModseq: row.created_modseq, gone: row.deleted || !row.calendar }),
+  };
 }

@@ -4,10 +4,12 @@ import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError, forbidden } from '../errors.ts';
-import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { busPublisher, NothingChanged, writeScopes } from '../sync/scope-write.ts';
+import { decodeState, encodeState } from '../sync/state-token.ts';
+import { MissingScope, readScope } from '../sync/sync-scope.repository.ts';
 import { eventViewLevel, requireAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
-import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
 import { columnsOf } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
@@ -40,12 +42,6 @@ export interface CalendarEventServiceOptions {
   storageQuotaBytes: number;
 }
 
-export function calendarScope(calendarId: string): string {
-  return `cal:${calendarId}`;
-}
-
-/** Thrown inside a write transaction to roll it back when no object changed (the modseq stays). */
-class NothingChanged extends Error {}
 
 /**
  * Events: reads, writes and the change log (DESIGN §4, §5).
@@ -100,7 +96,7 @@ export class CalendarEventService {
       }
       list.push(event);
     }
-    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound, hasMore };
+    return { calendarId: args.calendarId, state: encodeState(state?.modseq ?? 0), list, notFound, hasMore };
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
@@ -128,7 +124,7 @@ export class CalendarEventService {
     if (total > CalendarLimits.maxObjectsInSet) {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
-    const ifInState = args.ifInState === undefined ? undefined : decodePlainState(args.ifInState);
+    const ifInState = args.ifInState === undefined ? undefined : decodeState(args.ifInState);
 
     // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
     // stalls no other session, and before the transaction, so the scope lock is held briefly.
@@ -149,16 +145,18 @@ export class CalendarEventService {
       notDestroyed: {},
     };
     const scope = calendarScope(calendarId);
-    let committed: number | undefined;
-    try {
-      committed = await this.db.transaction().execute(async (trx) => {
+    const committed = await writeScopes<number | undefined>(
+      this.db,
+      busPublisher(this.options.bus),
+      async (writer) => {
+        const trx = writer.trx;
         // FIRST: takes the scope lock until commit. A calendar destroyed meanwhile has no scope row left.
-        const modseq = await bumpScope(trx, scope).catch((error: unknown) => {
-          if (error instanceof Error && error.message.endsWith('does not exist')) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+        const modseq = await writer.bump(scope).catch((error: unknown) => {
+          if (error instanceof MissingScope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
           throw error;
         });
         if (ifInState !== undefined && ifInState !== modseq - 1) {
-          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
+          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
         }
         // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
         const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
@@ -237,17 +235,15 @@ export class CalendarEventService {
         if (changed === 0) throw new NothingChanged();
         await storage.commit(trx);
         return modseq;
-      });
-    } catch (error) {
-      if (!(error instanceof NothingChanged)) throw error;
-    }
+      },
+      () => undefined,
+    );
 
     if (committed !== undefined) {
-      this.options.bus.publish({ kind: 'scope', scope, modseq: committed });
-      result.oldState = plainState(committed - 1);
-      result.newState = plainState(committed);
+      result.oldState = encodeState(committed - 1);
+      result.newState = encodeState(committed);
     } else {
-      const state = plainState((await readScope(this.db, scope))?.modseq ?? 0);
+      const state = encodeState((await readScope(this.db, scope))?.modseq ?? 0);
       result.oldState = state;
       result.newState = state;
     }

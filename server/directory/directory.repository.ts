@@ -265,35 +265,26 @@ export async function tombstoneEntry(db: Db, id: string, modseq: number): Promis
     .execute();
 }
 
-/** A position in the change log: everything up to (modseq, afterId) was seen; no afterId = all of modseq. */
-export interface ChangeCursor {
-  modseq: number;
-  afterId?: string;
-}
-
-/** Changed rows after the cursor, up to `upTo`, in (modseq, id) order; `limit + 1` rows to tell whether more follow. */
-export async function listChanges(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, limit: number, options: { visibleOnly: boolean }) {
-  let query = entries(db)
+/** Changed rows (hidden ones and tombstones too) with (modseq, id) after `after`, up to `upTo`, in that order. */
+export async function listChanges(db: Db, domainId: string, after: { modseq: number; id: string | null }, upTo: number, limit: number) {
+  const query = entries(db)
     .where('e.domain_id', '=', domainId)
     .where('e.modseq', '<=', upTo)
     .orderBy('e.modseq')
     .orderBy('e.id')
-    .limit(limit + 1);
-  query = cursor.afterId
-    ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(cursor.modseq, cursor.afterId!)))
-    : query.where('e.modseq', '>', cursor.modseq);
-  if (options.visibleOnly) query = query.where('e.visible', '=', true);
-  return query.execute();
+    .limit(limit);
+  const afterId = after.id;
+  return (afterId ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, afterId))) : query.where('e.modseq', '>', after.modseq)).execute();
 }
 
 /** Live visible rows with modseq <= upTo after `afterId`, in id order: one page of a full sync. */
-export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | undefined, limit: number) {
+export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | null, limit: number) {
   let query = entries(db)
     .where('e.domain_id', '=', domainId)
     .where('e.visible', '=', true)
     .where('e.modseq', '<=', upTo)
     .orderBy('e.id')
-    .limit(limit + 1);
+    .limit(limit);
   if (afterId) query = query.where('e.id', '>', afterId);
   return query.execute();
 }

@@ -15,12 +15,12 @@ import type { Db } from '../db/database.ts';
 import { AnswerBudget } from '../answers/answer-budget.ts';
 import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
-import { readScope } from '../sync/sync-scope.repository.ts';
+import { galScope } from '../sync/scope-id.ts';
+import type { ScopePublisher } from '../sync/scope-write.ts';
 import { encodeState } from '../sync/state-token.ts';
-import { readChangesPage, readInitialPage } from './directory-changes.ts';
+import { readScope } from '../sync/sync-scope.repository.ts';
+import { galChanges } from './directory-changes.ts';
 import { checkKindColumns, fieldsToColumns, normalizeAliases } from './directory-fields.ts';
-import { cursorCovered, decodeCursor, decodeInitialCursor } from './directory-state.ts';
-import { galScopeId } from './directory.table.ts';
 import {
   addressOwners,
   aliasesOf,
@@ -46,7 +46,7 @@ import {
 import { toAdminEntry, toDirectoryEntry } from './directory.mapper.ts';
 import { decodeQueryCursor, encodeQueryCursor } from './query-cursor.ts';
 import { expandGroup } from './group-expansion.ts';
-import { writeGal, type ScopePublisher } from './gal-write.ts';
+import { writeGal } from './gal-write.ts';
 
 /**
  * The GAL: reads for every account of a domain (its own domain only), writes
@@ -63,35 +63,12 @@ export class DirectoryService {
   // ---- reading (Directory/*) ----
 
   async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
-    const domainId = readerDomain(actor);
-    const scope = galScopeId(domainId);
-    const initial = args.sinceState === undefined ? undefined : decodeInitialCursor(args.sinceState);
-    const cursor = args.sinceState === undefined || initial ? undefined : decodeCursor(args.sinceState);
-    // One snapshot for the scope's modseq and the rows, so newState matches exactly what was read.
-    return this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .setAccessMode('read only')
-      .execute(async (trx) => {
-        const state = await readScope(trx, scope);
-        if (!state) throw notFound('GAL');
-        const refuse = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this state is older than the retained change log (or unknown): sync again without sinceState');
-        let body;
-        if (cursor) {
-          if (cursor.modseq > state.modseq || !cursorCovered(cursor, state.minModseq)) throw refuse();
-          body = await readChangesPage(trx, domainId, cursor, state.modseq, args.maxChanges);
-        } else {
-          // A full sync (or its next page) ends at a state the log must still cover afterwards.
-          if (initial && (initial.upTo > state.modseq || initial.upTo < state.minModseq)) throw refuse();
-          body = await readInitialPage(trx, domainId, initial ?? { upTo: state.modseq }, state.modseq, args.maxChanges);
-        }
-        return { scope, oldState: args.sinceState ?? encodeState(0), ...body };
-      });
+    return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges);
   }
 
   async get(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/get'>> {
     const domainId = readerDomain(actor);
-    const state = await readScope(this.db, galScopeId(domainId));
+    const state = await readScope(this.db, galScope(domainId));
     const rows = await findEntriesByIds(this.db, domainId, ids, { visibleOnly: true });
     const entries = new Map((await this.toEntries(rows)).map((entry) => [entry.id, entry]));
     // In the order asked; the list ends early before the entry that would pass maxAnswerBytes.

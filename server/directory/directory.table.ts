@@ -8,7 +8,7 @@ import type { Generated, GeneratedAlways, Insertable, Selectable, Updateable } f
  *   hidden entries, disabled accounts and tombstones): hidden entries never
  *   appear in the protocol, LDAP or exports.
  * - Writers go through DirectoryService: it bumps the domain's GAL scope
- *   (`gal:<domainId>`, see galScopeId) first, stamps changed rows with the new
+ *   (galScope(domainId) in sync/scope-id.ts) first, stamps changed rows with the new
  *   modseq, and deletes by tombstoning (deleted = true, deleted_at = now()).
  * - `email`, `alias` are stored lower-case; prefix searches compare
  *   `lower(column) like 'prefix%'` (escaped), which the text_pattern_ops
@@ -76,9 +76,4 @@ export interface DirectoryAliasTable {
 export interface DirectoryMemberTable {
   group_id: string;
   member_id: string;
-}
-
-/** The sync scope that carries a domain's GAL. */
-export function galScopeId(domainId: string): string {
-  return `gal:${domainId}`;
 }

@@ -6,12 +6,13 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
+import { kindOf } from './scope-id.ts';
 import { readScope, readScopes } from './sync-scope.repository.ts';
 import { decodeState, encodeState } from './state-token.ts';
 
 /**
  * A feature's side of push: who may follow its scopes, and what changed.
- * Registered per scope prefix ("cal" for "cal:<id>", "gal" for "gal:<id>").
+ * Registered per scope kind (scope-id.ts).
  */
 export interface ScopeFeed {
   /**
@@ -73,7 +74,7 @@ export interface PushHubOptions {
  */
 export class PushHub {
   private readonly feeds = new Map<string, ScopeFeed>();
-  private readonly accessPrefixes = new Map<string, (scopeId: string) => string>();
+  private readonly accessKinds = new Map<string, (scopeId: string) => string>();
   private readonly scopes = new Map<string, FollowedScope>();
   private readonly bySession = new Map<string, Set<string>>();
   private readonly pollTimer: NodeJS.Timeout;
@@ -82,7 +83,7 @@ export class PushHub {
     options.bus.on('hint', (hint) => {
       if (hint.kind !== 'scope') return;
       this.markDirty(hint.scope, hint.modseq);
-      const accountOf = this.accessPrefixes.get(hint.scope.slice(0, hint.scope.indexOf(':')));
+      const accountOf = this.accessKinds.get(kindOf(hint.scope));
       if (accountOf) this.reauthorizeAccount(accountOf(hint.scope));
     });
     options.bus.on('resync', () => this.pollAll());
@@ -91,23 +92,23 @@ export class PushHub {
     this.pollTimer.unref();
   }
 
-  registerFeed(prefix: string, feed: ScopeFeed): void {
-    this.feeds.set(prefix, feed);
+  registerFeed(kind: string, feed: ScopeFeed): void {
+    this.feeds.set(kind, feed);
   }
 
   /**
-   * Declares that a commit in a scope with this prefix may change what an
+   * Declares that a commit in a scope of this kind may change what an
    * account may follow (a calendar shared or unshared, private access
    * granted or taken): that account's followers are authorized again, so a
    * revoked reader stops receiving pushes at once, on every node.
    */
-  registerAccessScope(prefix: string, accountOf: (scopeId: string) => string): void {
-    this.accessPrefixes.set(prefix, accountOf);
+  registerAccessScope(kind: string, accountOf: (scopeId: string) => string): void {
+    this.accessKinds.set(kind, accountOf);
   }
 
   /** Follows a scope from the client's `state` (or from now). Returns the scope's current state. */
   async follow(session: Session, scopeId: string, state?: string): Promise<string> {
-    const feed = this.feeds.get(scopeId.slice(0, scopeId.indexOf(':')));
+    const feed = this.feeds.get(kindOf(scopeId));
     if (!feed) throw new DmciError(ErrorCode.NOT_FOUND, `no such scope ${scopeId}`);
     const viewKey = await feed.authorize(session, scopeId);
     const current = await readScope(this.options.db, scopeId);
