@@ -9,7 +9,7 @@ import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
-import { createLogger, type Logger } from './log/logger.ts';
+import type { Logger } from './log/logger.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -29,7 +29,7 @@ export interface Services {
  * domain gets its GAL scope, ...). The server and the `dmci` CLI both build
  * their services here, so an account made by either is complete.
  */
-export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log?: Logger }): Services {
+export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log: Logger }): Services {
   const { db, bus, config } = options;
   const hasher = new PasswordHasher({ concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
   const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
@@ -42,7 +42,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     size: config.DMCI_ICAL_WORKERS,
     maxQueue: config.DMCI_ICAL_QUEUE,
     taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
-    log: options.log ?? createLogger(config.DMCI_LOG_LEVEL),
+    log: options.log,
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork });
   return { accounts, domains, directory, calendars, calendarEvents, icalWork, nodeId: config.nodeId };
