@@ -33,7 +33,7 @@ export async function withServices<T>(
   const bus = new ClusterBus({ url: location.url, pool: pool as pg.Pool, batchMs: 0, log, applicationName });
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
-    return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2 }) });
+    return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2, log }) });
   } finally {
     await bus.stop();
     await db.destroy();
