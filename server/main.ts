@@ -24,6 +24,15 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<n
   const log = createLogger(config.DMCI_LOG_LEVEL);
   let database: DatabaseLocation | undefined;
   let app: RunningApp;
+  // A signal during start-up must not kill the process before it can stop the embedded PostgreSQL
+  // it may have started: remember it, finish starting (or failing), then drain at once.
+  let signalledEarly: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    signalledEarly ??= signal;
+    log.info({ signal }, 'signal during start-up: stopping once started');
+  };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
   try {
     loadTlsMaterial(config);
     database = await resolveDatabase(config, log, `dmci:${config.nodeId}`, { create: true });
@@ -32,6 +41,9 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<n
   } catch (error) {
     await database?.release().catch(() => {});
     throw new StartupError(`start-up failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
   }
   const running = app;
 
@@ -55,5 +67,6 @@ export async function runServer(env: NodeJS.ProcessEnv = process.env): Promise<n
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (signalledEarly) onSignal(signalledEarly);
   });
 }

@@ -64,7 +64,7 @@ describe('the config file', () => {
   });
 });
 
-describe('dmci from any directory', { timeout: 180_000 }, () => {
+describe('dmci from any directory', { timeout: 300_000 }, () => {
   it('reaches the database the config file names', async () => {
     const file = join(dir, 'shared.json');
     await writeFile(file, JSON.stringify({ DATABASE_URL: databaseUrl }));

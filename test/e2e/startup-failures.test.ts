@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -7,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
 import { freePort } from '../helpers/ports.ts';
-import { runBin, type RunResult } from '../helpers/run.ts';
+import { cleanEnv, REPO_ROOT, runBin, type RunResult } from '../helpers/run.ts';
 
 /**
  * Issue 12 §4: a start-up that fails exits non-zero with one clear line on
@@ -92,5 +93,29 @@ describe('dmci start: failed start-ups exit', { timeout: 180_000 }, () => {
     await client.end();
     const result = await runBin('dmci', ['start'], { env: { ...(await baseEnv()), DATABASE_URL: url } });
     expectCleanFailure(result, /migration 2026-11-21_0001_accounts failed: relation "domains" already exists/);
+  });
+
+  it('on SIGTERM during start-up: finishes starting, drains, stops the embedded PostgreSQL and exits 0', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'dmci-earlyterm-'));
+    dirs.push(dataDir);
+    const child = spawn(process.execPath, ['bin/dmci.mjs', 'start'], { cwd: REPO_ROOT, env: cleanEnv({ ...(await baseEnv()), DMCI_DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let signalled = false;
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        // Logged once the signal handlers are in place, while PostgreSQL is still starting. One signal only: a second skips the drain.
+        if (!signalled && output.includes('starting embedded PostgreSQL')) {
+          signalled = true;
+          child.kill('SIGTERM');
+          resolve();
+        }
+      });
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    });
+    expect(await exited, output).toBe(0);
+    expect(output).toContain('stopping embedded PostgreSQL');
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });
