@@ -161,6 +161,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   jobs.start();
+  services.icalWork.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
   let stopping: Promise<void> | undefined;

@@ -8,7 +8,7 @@ import type { TaskInput, TaskName, TaskOutput } from './tasks.ts';
 import type { TaskMessage, TaskReply } from './worker.ts';
 
 export interface IcalWorkerPoolOptions {
-  /** Worker threads at most (DMCI_ICAL_WORKERS); started on first use. */
+  /** Worker threads at most (DMCI_ICAL_WORKERS); started by start() or on first use. */
   size: number;
   /** Tasks waiting for a free worker at most (DMCI_ICAL_QUEUE); past it: UNAVAILABLE with retryAfterMs. */
   maxQueue: number;
@@ -74,6 +74,11 @@ export class IcalWorkerPool {
       this.queue.push({ id: this.nextId++, task, input, resolve: resolve as (output: unknown) => void, reject });
       this.pump();
     });
+  }
+
+  /** Starts every worker now (a server at start-up), so the first request does not wait for one to load. */
+  start(): void {
+    while (!this.closed && this.slots.size < this.options.size) this.spawn();
   }
 
   /** Terminates every worker; queued and running tasks fail with UNAVAILABLE. */
