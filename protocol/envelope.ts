@@ -11,22 +11,25 @@ import { DefaultLimits } from './limits.ts';
 export const RequestId = z.union([z.string().min(1).max(64), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
 export type RequestId = z.infer<typeof RequestId>;
 
+/** Text the server may store or look up: no NUL (PostgreSQL text cannot hold it). */
+const Text = z.string().regex(/^[^\u0000]*$/, 'must not contain NUL (U+0000)');
+
 const ClientInfo = z.strictObject({
-  name: z.string().min(1).max(64),
-  version: z.string().min(1).max(64),
+  name: Text.min(1).max(64),
+  version: Text.min(1).max(64),
 });
 
 export const PasswordAuth = z.strictObject({
   method: z.literal('password'),
   /** The account's email address. */
-  login: z.string().min(3).max(320),
+  login: Text.min(3).max(320),
   password: z.string().min(1).max(1024),
 });
 
 export const ResumeAuth = z.strictObject({
   method: z.literal('resume'),
   /** A resume token from an earlier `welcome`. */
-  token: z.string().min(16).max(128),
+  token: Text.min(16).max(128),
 });
 
 export const HelloFrame = z.strictObject({

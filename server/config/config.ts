@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DefaultLimits } from '../../protocol/index.ts';
@@ -80,8 +79,9 @@ const settings = {
   DMCI_RUN_MIGRATIONS: [bool, 'true'],
   DMCI_TOMBSTONE_RETENTION_DAYS: [positiveInt.max(3650), '30'],
   DMCI_INSTANCE_HORIZON_DAYS: [positiveInt.min(30).max(3650), '730'],
-  // Calendar worker threads (parsing and expansion off the event loop): CPUs − 1, between 1 and 4.
-  DMCI_ICAL_WORKERS: [positiveInt.max(64), String(Math.min(4, Math.max(1, availableParallelism() - 1)))],
+  // Calendar worker threads (parsing and expansion off the event loop). A fixed default, so every node of a
+  // cluster behaves alike and the documented value is the real one; raise it on machines with more cores.
+  DMCI_ICAL_WORKERS: [positiveInt.max(64), '2'],
   DMCI_ICAL_QUEUE: [positiveInt.max(100_000), '256'],
   // What one address may spend before authenticating, per window (docs/security.md "Before authentication").
   DMCI_PREAUTH_WINDOW_MS: [positiveInt, '60000'],

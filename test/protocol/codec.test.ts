@@ -1,6 +1,6 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, DecoderLimits, encodeFrame, FrameDecodeError, nestsDeeperThan, shapeViolation } from '../../protocol/index.ts';
+import { decodeFrame, DecoderLimits, encodeFrame, FrameDecodeError, HelloFrame, nestsDeeperThan, shapeViolation } from '../../protocol/index.ts';
 import { Random } from '../helpers/random.ts';
 
 function elements(value: unknown): number {
@@ -77,5 +77,15 @@ describe('codec', () => {
     expect(() => decodeFrame(encode({ at: new Date(0) }))).toThrow(FrameDecodeError);
     expect(() => decodeFrame(encode(JSON.parse('{"__proto__":{"x":1}}')))).toThrow(FrameDecodeError);
     expect(() => decodeFrame(encode({ s: 'x'.repeat(DecoderLimits.maxStrLength + 1) }))).toThrow(FrameDecodeError);
+  });
+});
+
+describe('hello frame', () => {
+  const hello = (login: string, clientName = 'test') => ({ type: 'hello', versions: [1], client: { name: clientName, version: '1' }, auth: { method: 'password', login, password: 'secret' } });
+
+  it('refuses a NUL in any text the server looks up or stores (it gave INTERNAL, close 1011, in the fuzz test)', () => {
+    expect(HelloFrame.safeParse(hello('alice@example.com')).success).toBe(true);
+    expect(HelloFrame.safeParse(hello('alice\u0000@example.com')).success).toBe(false);
+    expect(HelloFrame.safeParse(hello('alice@example.com', 'sim\u0000')).success).toBe(false);
   });
 });
