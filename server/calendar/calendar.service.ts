@@ -6,8 +6,13 @@ import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { DmciError, toDmciError } from '../errors.ts';
-import { bumpScope, bumpScopes, createScope, readScope } from '../sync/sync-scope.repository.ts';
-import { hasRight, resolveAccess } from './calendar-access.ts';
+import { bumpScope, createScope, readScope } from '../sync/sync-scope.repository.ts';
+import { lockScopes, resolveAccess, resolveRightsOfMany } from './calendar-access.ts';
+import { stampLists, stampsFor } from './calendar-lists.ts';
+import { hasRight } from './privacy/index.ts';
+import { accountsInGroups } from './rights.repository.ts';
+import { findEntryByAddress } from '../directory/directory.repository.ts';
+import { galScopeId } from '../directory/directory.table.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { renderCalendars } from './calendar-render.ts';
 import { decodeCursor, encodeCursor, plainState } from './calendar-state.ts';
@@ -25,7 +30,7 @@ import {
   updateCalendarRow,
   upsertGrant,
 } from './calendar.repository.ts';
-import type { AccessRight } from './calendar.table.ts';
+import type { AccessRight, GranteeKind } from './calendar.table.ts';
 import { accountOf, calendarScope } from './event.service.ts';
 
 type Trx = Transaction<Database>;
@@ -194,47 +199,54 @@ export class CalendarService {
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
   ): Promise<void> {
+    const owner = await findCalendarOwner(this.db, calendarId);
+    if (!owner) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
     const published = await this.db.transaction().execute(async (trx) => {
+      // Lock order (calendar-access.ts): the owner's GAL (share: memberships hold still while group grants are
+      // weighed), the events scope (exclusive: event writers re-check their right after we commit), the row, the lists.
+      await lockScopes(trx, [galScopeId(owner.domain_id)], 'share');
+      await lockScopes(trx, [calendarScope(calendarId)], 'exclusive');
       const calendar = await lockCalendar(trx, calendarId, 'no key update');
       const access = calendar ? await resolveAccess(trx, calendarId, accountId) : undefined;
       if (!calendar || !access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (!hasRight(access, 'manage')) throw new DmciError(ErrorCode.FORBIDDEN, 'changing a calendar needs the manage right');
 
-      const before = await grantsOf(trx, [calendarId]);
-      const changes = new Map<string, { accountId: string; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }>();
+      const changes: Array<{ grantee: Grantee; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }> = [];
       for (const [email, value] of Object.entries(input.shareWith ?? {})) {
-        const grantee = await findAccountByEmail(trx, email);
-        if (!grantee) throw new DmciError(ErrorCode.NOT_FOUND, `no account ${email}`, { details: { email } });
-        if (grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
+        const grantee = await findGrantee(trx, email, owner.domain_id);
+        if (grantee.kind === 'account' && grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
         if (grant?.privateAccess && access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may grant private access');
         if (grant?.privateAccess && !grant.delegate) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'privateAccess is for delegates: set delegate too');
-        changes.set(grantee.id, { accountId: grantee.id, grant });
+        changes.push({ grantee, grant });
       }
-      const after = new Set(before.map((g) => g.grantee_id));
-      for (const change of changes.values()) {
-        if (change.grant) after.add(change.accountId);
-        else after.delete(change.accountId);
-      }
-      // Everyone who sees the calendar before or after: their lists show its new name, rights or absence.
-      const affected = new Set([calendar.account_id, ...before.map((g) => g.grantee_id), ...after]);
-      const modseqs = await bumpScopes(trx, [...affected].map(listScopeOf));
-      for (const { accountId: granteeId, grant } of changes.values()) {
-        if (grant) await upsertGrant(trx, calendarId, granteeId, grant);
-        else await deleteGrant(trx, calendarId, granteeId);
+      // Everyone who may see the calendar before or after: the owner, direct grantees, members of granted groups.
+      const candidates = await this.audience(trx, calendar.account_id, calendarId, changes.map((c) => c.grantee));
+      const target = { calendarIds: [calendarId] };
+      const before = await resolveRightsOfMany(trx, candidates, target);
+      for (const { grantee, grant } of changes) {
+        if (grant) await upsertGrant(trx, calendarId, grantee, grant);
+        else await deleteGrant(trx, calendarId, grantee);
       }
       const { name, color, description } = input;
-      if (name !== undefined || color !== undefined || description !== undefined) {
+      const renamed = name !== undefined || color !== undefined || description !== undefined;
+      if (renamed) {
         await updateCalendarRow(trx, calendarId, { ...(name !== undefined ? { name } : {}), ...(color !== undefined ? { color } : {}), ...(description !== undefined ? { description } : {}) });
       }
-      const live = new Map<string, number>();
-      const gone = new Map<string, number>();
-      for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(listScopeOf(id))!);
-      await stampListEntries(trx, calendarId, live, false);
-      await stampListEntries(trx, calendarId, gone, true);
-      return modseqs;
+      const after = await resolveRightsOfMany(trx, candidates, target);
+      return stampLists(trx, stampsFor(calendarId, candidates, before, after, { renamed, regranted: changes.length > 0 }));
     });
     for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
+  }
+
+  /** The owner, the calendar's grantees and the members of its granted groups, plus `extra` grantees. */
+  private async audience(trx: Db, ownerId: string, calendarId: string, extra: readonly Grantee[]): Promise<string[]> {
+    const grantees = [...(await grantsOf(trx, [calendarId])).map((g) => ({ kind: g.grantee_kind, id: g.grantee_id })), ...extra];
+    const members = await accountsInGroups(
+      trx,
+      grantees.filter((g) => g.kind === 'group').map((g) => g.id),
+    );
+    return [...new Set([ownerId, ...grantees.filter((g) => g.kind === 'account').map((g) => g.id), ...members])];
   }
 
   private async destroy(accountId: string, calendarId: string): Promise<void> {
@@ -246,14 +258,36 @@ export class CalendarService {
       // Lock order: the events scope (as event writers do), then the calendar row, then the lists.
       const eventsModseq = await bumpScope(trx, calendarScope(calendarId));
       if (!(await lockCalendar(trx, calendarId, 'update'))) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-      const grants = await grantsOf(trx, [calendarId]);
-      const affected = [accountId, ...grants.map((g) => g.grantee_id)];
-      const modseqs = await bumpScopes(trx, affected.map(listScopeOf));
-      await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(listScopeOf(id))!])), true);
+      const candidates = await this.audience(trx, accountId, calendarId, []);
+      const seeing = await resolveRightsOfMany(trx, candidates, { calendarIds: [calendarId] });
+      const modseqs = await stampLists(
+        trx,
+        candidates.filter((id) => seeing.get(id)?.has(calendarId)).map((id) => ({ accountId: id, calendarId, live: false })),
+      );
       await deleteCalendarRow(trx, calendarId); // events, instances and grants go with it (cascade)
       await trx.deleteFrom('sync_scopes').where('id', '=', calendarScope(calendarId)).execute();
       return new Map([...modseqs, [calendarScope(calendarId), eventsModseq]]);
     });
     for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
   }
+}
+
+type Grantee = { kind: GranteeKind; id: string };
+
+/** The account with this email, else a live GAL group of the calendar owner's domain with it as email or alias. */
+async function findGrantee(db: Db, email: string, ownerDomainId: string): Promise<Grantee> {
+  const account = await findAccountByEmail(db, email);
+  if (account) return { kind: 'account', id: account.id };
+  const entry = await findEntryByAddress(db, ownerDomainId, email.toLowerCase(), { visibleOnly: false });
+  if (entry?.kind === 'group') return { kind: 'group', id: entry.id };
+  throw new DmciError(ErrorCode.NOT_FOUND, `no account or group ${email}`, { details: { email } });
+}
+
+async function findCalendarOwner(db: Db, calendarId: string): Promise<{ account_id: string; domain_id: string } | undefined> {
+  return db
+    .selectFrom('calendars')
+    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
+    .select(['calendars.account_id', 'accounts.domain_id'])
+    .where('calendars.id', '=', calendarId)
+    .executeTakeFirst();
 }

@@ -1,17 +1,16 @@
 import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
 import { DmciError } from '../errors.ts';
 import { readScope } from '../sync/sync-scope.repository.ts';
-import { eventViewLevel, type CalendarAccess, type Right } from './calendar-access.ts';
+import type { CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { decodeCursor, encodeCursor, type SyncCursor } from './calendar-state.ts';
-import { renderEvent } from './event-render.ts';
+import { renderEvent, type Lens } from './privacy/index.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { eventChangesPage, liveEventsPage, liveEventsUpTo } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
 import { eventsInWindow, sameWindow, windowAt, type WindowDays } from './sync-window.ts';
 
 type Result = MethodResult<'CalendarEvent/changes'>;
-type Viewer = { right: Right; mayReadPrivate: boolean };
 
 /**
  * CalendarEvent/changes (DESIGN §4). Everything is read in ONE REPEATABLE
@@ -52,7 +51,7 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
         const rows = await liveEventsPage(trx, calendarId, since?.afterId ?? null, pinned, args.maxChanges + 1, onlyIds);
         out.hasMoreChanges = rows.length > args.maxChanges;
         const page = rows.slice(0, args.maxChanges);
-        for (const row of page) pushRendered(out.created, row, access);
+        for (const row of page) pushRendered(out.created, row, access.lens);
         out.newState = encodeCursor(
           out.hasMoreChanges ? { initial: true, modseq: pinned, afterId: page.at(-1)!.id, window: win } : { initial: false, modseq: pinned, afterId: null, window: win },
         );
@@ -73,7 +72,7 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
         if (enteredRows.length + leftRows.length > CalendarLimits.maxWindowMoveChanges) {
           throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
         }
-        for (const row of enteredRows) pushRendered(out.created, row, access);
+        for (const row of enteredRows) pushRendered(out.created, row, access.lens);
         for (const row of leftRows) out.destroyed.push(row.id);
         budget = Math.max(0, budget - enteredRows.length - leftRows.length);
         cursorWindow = window;
@@ -98,7 +97,7 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
           if (!createdAfter(row, since)) out.destroyed.push(row.id);
         } else {
           // Created after the read began: maybe never sent (an edit may have moved it past a page), so "created".
-          pushRendered(row.created_modseq > base ? out.created : out.updated, row, access);
+          pushRendered(row.created_modseq > base ? out.created : out.updated, row, access.lens);
         }
       }
       const last = page.at(-1);
@@ -118,16 +117,16 @@ function createdAfter(row: CalendarEventRow, since: SyncCursor): boolean {
   return row.id > since.afterId;
 }
 
-function pushRendered(list: CalendarEvent[], row: CalendarEventRow, viewer: Viewer): void {
-  const level = eventViewLevel(viewer, row.classification);
-  if (level !== 'none') list.push(renderEvent(row, level));
+function pushRendered(list: CalendarEvent[], row: CalendarEventRow, lens: Lens): void {
+  const shown = renderEvent(row, lens);
+  if (shown) list.push(shown);
 }
 
 /**
- * The log between two plain states as `viewer` sees it, for push frames;
+ * The log between two plain states as seen through `lens`, for push frames;
  * null when it is too large to push (the client then calls /changes).
  */
-export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, viewer: Viewer): Promise<Result | null> {
+export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, lens: Lens): Promise<Result | null> {
   return svc.db
     .transaction()
     .setIsolationLevel('repeatable read')
@@ -143,7 +142,7 @@ export async function changesForPush(svc: CalendarEventService, calendarId: stri
           if (!isNew) out.destroyed.push(row.id);
           continue;
         }
-        pushRendered(isNew ? out.created : out.updated, row, viewer);
+        pushRendered(isNew ? out.created : out.updated, row, lens);
         bytes += row.ics?.length ?? 0;
         if (bytes > CalendarLimits.maxPushBytes) return null;
       }

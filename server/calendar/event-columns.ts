@@ -1,7 +1,7 @@
 import type { IcalLimits, ParsedCalendarObject } from './ical/index.ts';
 import { parseCalendarObject } from './ical/index.ts';
 import type { EventColumns } from './event.repository.ts';
-import { mostRestrictive } from './event-render.ts';
+import { mostRestrictive } from './privacy/index.ts';
 
 /** Parses a client's iCalendar text; throws DmciError INVALID_ICALENDAR / LIMIT_EXCEEDED. */
 export function parseEventText(text: string, limits: IcalLimits): ParsedCalendarObject {

@@ -5,13 +5,13 @@ import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden } from '../errors.ts';
 import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
-import { eventViewLevel, requireAccess } from './calendar-access.ts';
+import { requireAccess, requireAccesses, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
 import { columnsOf, parseEventText } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
-import { renderEvent } from './event-render.ts';
+import { levelOf, renderEvent } from './privacy/index.ts';
 import {
   findEventByIdempotencyKey,
   findLiveEventByUid,
@@ -78,8 +78,8 @@ export class CalendarEventService {
     const state = await readScope(this.db, calendarScope(args.calendarId));
     const list: CalendarEvent[] = [];
     for (const row of rows) {
-      const level = eventViewLevel(access, row.classification);
-      if (level !== 'none') list.push(renderEvent(row, level));
+      const shown = renderEvent(row, access.lens);
+      if (shown) list.push(shown);
     }
     const found = new Set(list.map((e) => e.id));
     return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
@@ -91,17 +91,16 @@ export class CalendarEventService {
   }
 
   async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
-    const accountId = accountOf(actor);
-    const accesses = [];
-    for (const id of new Set(args.calendarIds)) accesses.push(await requireAccess(this.db, id, accountId, 'read'));
-    return queryInstances(this, accesses, args);
+    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), 'read'), args);
   }
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
     const { calendarId } = args;
-    const access = await requireAccess(this.db, calendarId, accountOf(actor), 'write');
-    // You cannot change what you cannot see: private events only for those who may read them.
-    const hidden = (row: { classification: string }) => eventViewLevel(access, row.classification) !== 'full';
+    const accountId = accountOf(actor);
+    // Set once the right was checked inside the transaction.
+    let access: CalendarAccess | undefined;
+    // You cannot change what you cannot see: an object only for those who see all of it in full.
+    const hidden = (row: { classification: string }) => levelOf(access!.lens, row.classification) !== 'full';
     const hiddenError = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} is private: only the owner and delegates with private access may change it` });
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
@@ -146,6 +145,8 @@ export class CalendarEventService {
           if (error instanceof Error && error.message.endsWith('does not exist')) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
           throw error;
         });
+        // The right is checked here, under the scope lock every revoke also takes: a revoke that committed first wins.
+        access = await requireAccess(trx, calendarId, accountId, 'write');
         if (ifInState !== undefined && ifInState !== modseq - 1) {
           throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
         }
