@@ -23,6 +23,9 @@ import { grantRowsFor, type CalendarTarget, type CalendarWithOwner } from './rig
 
 export type { Right } from './privacy/index.ts';
 
+/** The least right that reads events (get, changes, query, push); the lens then says how much of each. */
+export const EVENT_READ: Right = 'details';
+
 export interface CalendarAccess extends Viewer {
   calendar: CalendarWithOwner;
   delegate: boolean;

@@ -28,7 +28,10 @@ export interface ListStamp {
  */
 export async function stampLists(trx: Transaction<Database>, stamps: readonly ListStamp[]): Promise<Map<string, number>> {
   if (stamps.length === 0) return new Map();
-  const modseqs = await bumpScopes(trx, stamps.map((s) => listScopeOf(s.accountId)));
+  const scopes = [...new Set(stamps.map((s) => listScopeOf(s.accountId)))];
+  // An account being created (taking over a contact already in a granted group) may not have its list scope yet.
+  await sql`insert into sync_scopes (id) select unnest(${sql.val(scopes)}::text[]) on conflict (id) do nothing`.execute(trx);
+  const modseqs = await bumpScopes(trx, scopes);
   await sql`
     insert into calendar_list_entries (account_id, calendar_id, modseq, created_modseq, deleted, deleted_at)
     select t.a, t.c, t.m, t.m, not t.live, case when t.live then null else now() end

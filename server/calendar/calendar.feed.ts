@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/index.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
 import type { ScopeFeed } from '../sync/push-hub.ts';
-import { requireAccess } from './calendar-access.ts';
+import { EVENT_READ, requireAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import type { CalendarService } from './calendar.service.ts';
 import { changesForPush } from './event-changes.ts';
@@ -20,7 +20,7 @@ import { lensKey, lensOfKey } from './privacy/index.ts';
 export function calendarFeed(events: CalendarEventService): ScopeFeed {
   return {
     async authorize(session: Session, scopeId: string): Promise<string> {
-      const access = await requireAccess(events.db, scopeId.slice('cal:'.length), session.account.id, 'read');
+      const access = await requireAccess(events.db, scopeId.slice('cal:'.length), session.account.id, EVENT_READ);
       return lensKey(access.lens);
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number, viewKey: string): Promise<unknown> {

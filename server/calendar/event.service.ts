@@ -5,7 +5,7 @@ import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden } from '../errors.ts';
 import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
-import { requireAccess, requireAccesses, type CalendarAccess } from './calendar-access.ts';
+import { EVENT_READ, requireAccess, requireAccesses, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
@@ -73,7 +73,7 @@ export class CalendarEventService {
 
   async get(actor: Actor, args: MethodArgs<'CalendarEvent/get'>): Promise<MethodResult<'CalendarEvent/get'>> {
     const accountId = accountOf(actor);
-    const access = await requireAccess(this.db, args.calendarId, accountId, 'read');
+    const access = await requireAccess(this.db, args.calendarId, accountId, EVENT_READ);
     const rows = await findLiveEvents(this.db, args.calendarId, args.ids);
     const state = await readScope(this.db, calendarScope(args.calendarId));
     const list: CalendarEvent[] = [];
@@ -86,12 +86,12 @@ export class CalendarEventService {
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
-    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), 'read');
+    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), EVENT_READ);
     return eventChanges(this, access, args);
   }
 
   async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
-    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), 'read'), args);
+    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), EVENT_READ), args);
   }
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {

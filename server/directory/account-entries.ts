@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { ErrorCode } from '../../protocol/index.ts';
 import type { AccountService, AccountWithDomain } from '../accounts/account.service.ts';
+import { watchGroupAccess } from '../calendar/group-access.ts';
 import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
@@ -40,6 +41,8 @@ async function syncAccountEntry(trx: Transaction<Database>, account: AccountWith
   if (existing && existing.display_name === account.display_name && existing.email === account.email && existing.account_disabled === disabled) return;
 
   const modseq = await bumpScope(trx, scope);
+  // An account that takes over a contact inherits its group memberships, and the grants they carry.
+  const groupAccess = await watchGroupAccess(trx, account.domain_id);
   if (existing) {
     await updateEntry(trx, existing.id, { display_name: account.display_name, email: account.email, account_disabled: disabled }, modseq);
     if (existing.account_disabled !== disabled) await stampEntries(trx, await dependentsOf(trx, existing.id), modseq);
@@ -80,5 +83,6 @@ async function syncAccountEntry(trx: Transaction<Database>, account: AccountWith
       });
     }
   }
-  await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'scope', scope, modseq })})`.execute(trx as Db);
+  const published = new Map([[scope, modseq], ...((await groupAccess?.()) ?? [])]);
+  for (const [id, value] of published) await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'scope', scope: id, modseq: value })})`.execute(trx as Db);
 }
