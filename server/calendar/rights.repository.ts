@@ -123,7 +123,12 @@ export async function domainHasGroupGrants(db: Db, domainId: string): Promise<bo
  * the groups are.
  */
 export async function snapshotGroupAccess(db: Db, domainId: string): Promise<void> {
-  await sql`create temporary table group_access_before on commit drop as ${groupAccessQuery(domainId)}`.execute(db);
+  await sql`create temporary table ${snapshotTable(domainId)} on commit drop as ${groupAccessQuery(domainId)}`.execute(db);
+}
+
+/** One snapshot per domain: a strict import writes several domains in one transaction. */
+function snapshotTable(domainId: string): RawBuilder<unknown> {
+  return sql.raw(`group_access_before_${domainId.replace(/[^0-9a-f]/gi, '')}`);
 }
 
 /** The (account, calendar) pairs whose group-given access differs from the snapshot. */
@@ -131,8 +136,8 @@ export async function groupAccessChanges(db: Db, domainId: string): Promise<Arra
   const result = await sql<{ account_id: string; calendar_id: string }>`
     with now as (${groupAccessQuery(domainId)})
     select coalesce(n.account_id, b.account_id) as account_id, coalesce(n.calendar_id, b.calendar_id) as calendar_id
-      from now n full join group_access_before b on b.account_id = n.account_id and b.calendar_id = n.calendar_id
+      from now n full join ${snapshotTable(domainId)} b on b.account_id = n.account_id and b.calendar_id = n.calendar_id
      where n.rank is distinct from b.rank or n.delegate is distinct from b.delegate or n.private is distinct from b.private`.execute(db);
-  await sql`drop table group_access_before`.execute(db);
+  await sql`drop table ${snapshotTable(domainId)}`.execute(db);
   return result.rows;
 }

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
+import { watchGroupAccess } from '../../calendar/group-access.ts';
 import { bumpScopes, createScope } from '../../sync/sync-scope.repository.ts';
 import { galScopeId } from '../directory.table.ts';
 import { NothingChanged, writeGal, type ScopePublisher } from '../gal-write.ts';
@@ -127,9 +128,13 @@ export async function importDirectory(db: Db, text: string, options: ImportOptio
       await db.transaction().execute(async (trx) => {
         for (const id of domainIds) await createScope(trx, galScopeId(id));
         modseqs = await bumpScopes(trx, domainIds.map(galScopeId));
+        // As writeGal does: calendar lists follow the group grants the import changes.
+        const groupAccess = [];
+        for (const id of domainIds) groupAccess.push(await watchGroupAccess(trx, id));
         const inOne: BatchRunner = async (domainId, work) => (await work(trx, modseqs.get(galScopeId(domainId))!)).results;
         for (const [domainId, records] of byDomain) await runDomain(domainId, records, inOne, false);
         if (options.dryRun || lines.some((l) => l.action === 'error')) throw new RollBack();
+        for (const finish of groupAccess) for (const [scope, modseq] of (await finish?.()) ?? []) modseqs.set(scope, modseq);
       });
       for (const [scope, modseq] of modseqs) await options.publish(scope, modseq);
     } catch (error) {
