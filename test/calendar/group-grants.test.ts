@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Calendar, PushFrame } from '../../protocol/index.ts';
+import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendarId, simpleEvent } from './helpers.ts';
 
@@ -125,6 +126,20 @@ describe('group grants', () => {
     await expect.poll(() => carols.list.has(calendarId)).toBe(false);
     const owner = await alice.request('Calendar/get', { ids: [calendarId] });
     expect(Object.keys(owner.list[0]!.shareWith!)).toEqual(['team@example.com']);
+  });
+
+  it('a GAL import that changes members updates the lists too, batched or in one transaction', async () => {
+    const carols = await followList(carol);
+    await alice.request('Calendar/set', { update: { [calendarId]: { shareWith: { 'team@example.com': 'read' } } } });
+    const publish = (scope: string, modseq: number) => server.app.bus.publish({ kind: 'scope', scope, modseq });
+    const csv = (members: string) => `email,displayName,type,members\nteam@example.com,Team,group,${members}\n`;
+    for (const strict of [false, true]) {
+      const added = await importDirectory(server.app.db, csv('carol@example.com'), { format: 'csv', domain: 'example.com', strict, publish });
+      expect(added.errors).toBe(0);
+      await expect.poll(() => carols.list.get(calendarId)?.myRights.right).toBe('read');
+      await importDirectory(server.app.db, csv(''), { format: 'csv', domain: 'example.com', strict, publish });
+      await expect.poll(() => carols.list.has(calendarId)).toBe(false);
+    }
   });
 
   it('refuses a group of another domain and an address that names nothing', async () => {
