@@ -8,6 +8,7 @@ import * as instanceOrder from './2026-11-21_0300_instance_order.ts';
 import * as accountStorage from './2026-11-29_1000_account_storage.ts';
 import * as galVisibilityModseq from './2026-11-29_1300_gal_visibility_modseq.ts';
 import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain_sharing.ts';
+import * as grantRights from './2026-11-29_1500_grant_rights.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1000_account_storage': accountStorage,
   '2026-11-29_1300_gal_visibility_modseq': galVisibilityModseq,
   '2026-11-29_1301_domain_cross_domain_sharing': domainCrossDomainSharing,
+  '2026-11-29_1500_grant_rights': grantRights,
 };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { AccessRight, CalendarRow, NewCalendarRow } from './calendar.table.ts';
+import type { AccessRight, CalendarRow, GranteeKind, NewCalendarRow } from './calendar.table.ts';
 
 /** Calendars, grants and the per-account calendar list. Plain functions; `db` may be a transaction. */
 
@@ -35,21 +35,7 @@ export async function deleteCalendarRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('calendars').where('id', '=', id).execute();
 }
 
-export type CalendarWithOwner = CalendarRow & { owner_email: string };
-
-/** Calendars by id with their owner's email; callers filter by access. */
-export async function findCalendarsWithOwner(db: Db, ids: readonly string[]): Promise<CalendarWithOwner[]> {
-  if (ids.length === 0) return [];
-  return db
-    .selectFrom('calendars')
-    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
-    .selectAll('calendars')
-    .select('accounts.email as owner_email')
-    .where('calendars.id', 'in', [...ids])
-    .execute();
-}
-
-// ---- grants ----
+// ---- grants (resolved by rights.repository.ts) ----
 
 /**
  * The account a calendar of `ownerId` may be shared with, by email: enabled,
@@ -71,49 +57,42 @@ export async function findShareableAccount(db: Db, email: string, ownerId: strin
     .executeTakeFirst();
 }
 
-export async function findGrantForAccount(db: Db, calendarId: string, accountId: string) {
-  return db
-    .selectFrom('calendar_grants')
-    .select(['access_right', 'is_delegate', 'private_access'])
-    .where('calendar_id', '=', calendarId)
-    .where('grantee_kind', '=', 'account')
-    .where('grantee_id', '=', accountId)
-    .executeTakeFirst();
-}
-
 export interface GrantWithEmail {
   calendar_id: string;
+  grantee_kind: GranteeKind;
   grantee_id: string;
+  /** The account's email, or the group's (its id when the group has none). */
   email: string;
   access_right: AccessRight;
   is_delegate: boolean;
   private_access: boolean;
 }
 
+/** The calendars' grants to accounts and to live GAL groups, by email. */
 export async function grantsOf(db: Db, calendarIds: readonly string[]): Promise<GrantWithEmail[]> {
   if (calendarIds.length === 0) return [];
-  return db
-    .selectFrom('calendar_grants')
-    .innerJoin('accounts', 'accounts.id', 'calendar_grants.grantee_id')
-    .select(['calendar_grants.calendar_id', 'calendar_grants.grantee_id', 'accounts.email', 'access_right', 'is_delegate', 'private_access'])
-    .where('calendar_id', 'in', [...calendarIds])
-    .where('grantee_kind', '=', 'account')
-    .orderBy('accounts.email')
-    .execute();
+  const result = await sql<GrantWithEmail>`
+    select g.calendar_id, g.grantee_kind, g.grantee_id, coalesce(a.email, e.email, e.id::text) as email, g.access_right, g.is_delegate, g.private_access
+      from calendar_grants g
+      left join accounts a on g.grantee_kind = 'account' and a.id = g.grantee_id
+      left join directory_entries e on g.grantee_kind = 'group' and e.id = g.grantee_id and not e.deleted
+     where g.calendar_id = any(${sql.val([...calendarIds])}::uuid[]) and (a.id is not null or e.id is not null)
+     order by 4`.execute(db);
+  return result.rows;
 }
 
-export async function upsertGrant(db: Db, calendarId: string, accountId: string, grant: { right: AccessRight; delegate: boolean; privateAccess: boolean }): Promise<void> {
+export async function upsertGrant(db: Db, calendarId: string, grantee: { kind: GranteeKind; id: string }, grant: { right: AccessRight; delegate: boolean; privateAccess: boolean }): Promise<void> {
   await db
     .insertInto('calendar_grants')
-    .values({ calendar_id: calendarId, grantee_kind: 'account', grantee_id: accountId, access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess })
+    .values({ calendar_id: calendarId, grantee_kind: grantee.kind, grantee_id: grantee.id, access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess })
     .onConflict((oc) =>
       oc.columns(['calendar_id', 'grantee_kind', 'grantee_id']).doUpdateSet({ access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess }),
     )
     .execute();
 }
 
-export async function deleteGrant(db: Db, calendarId: string, accountId: string): Promise<void> {
-  await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', 'account').where('grantee_id', '=', accountId).execute();
+export async function deleteGrant(db: Db, calendarId: string, grantee: { kind: GranteeKind; id: string }): Promise<void> {
+  await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', grantee.kind).where('grantee_id', '=', grantee.id).execute();
 }
 
 // ---- the per-account calendar list (its scope: calendarListScope(accountId)) ----

@@ -6,11 +6,15 @@ import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 import { DmciError, toDmciError } from '../errors.ts';
 import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
-import { calendarListScope, calendarScope } from '../sync/scope-id.ts';
+import { calendarListScope, calendarScope, galScope } from '../sync/scope-id.ts';
 import { busPublisher, scopeWriterIn, writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
 import { encodeState } from '../sync/state-token.ts';
 import { deleteScope, readScope } from '../sync/sync-scope.repository.ts';
-import { hasRight, resolveAccess } from './calendar-access.ts';
+import { lockScopes, resolveAccess, resolveRightsOfMany } from './calendar-access.ts';
+import { stampLists, stampsFor } from './calendar-lists.ts';
+import { hasRight } from './privacy/index.ts';
+import { accountsInGroups } from './rights.repository.ts';
+import { findEntryByAddress } from '../directory/directory.repository.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { renderCalendars } from './calendar-render.ts';
 import {
@@ -28,7 +32,7 @@ import {
   updateCalendarRow,
   upsertGrant,
 } from './calendar.repository.ts';
-import type { AccessRight } from './calendar.table.ts';
+import type { AccessRight, GranteeKind } from './calendar.table.ts';
 import { addStorageUsed, calendarBytes } from '../quota/storage.repository.ts';
 import { accountOf } from './event.service.ts';
 
@@ -185,53 +189,68 @@ export class CalendarService {
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
   ): Promise<Calendar | undefined> {
+    const owner = await findCalendarOwner(this.db, calendarId);
+    if (!owner) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
     return writeScopes(this.db, this.publish, async (writer) => {
       const { trx } = writer;
+      // Lock order (calendar-access.ts): the owner's GAL (share: memberships hold still while group grants are
+      // weighed), the events scope (exclusive: event writers re-check their right after we commit), the row, the lists.
+      await lockScopes(trx, [galScope(owner.domain_id)], 'share');
+      await lockScopes(trx, [calendarScope(calendarId)], 'exclusive');
       const calendar = await lockCalendar(trx, calendarId, 'no key update');
       const access = calendar ? await resolveAccess(trx, calendarId, accountId) : undefined;
       if (!calendar || !access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (!hasRight(access, 'manage')) throw new DmciError(ErrorCode.FORBIDDEN, 'changing a calendar needs the manage right');
 
-      const before = await grantsOf(trx, [calendarId]);
-      const changes = new Map<string, { accountId: string; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }>();
+      const current = await grantsOf(trx, [calendarId]);
+      const changes: Array<{ grantee: Grantee; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }> = [];
       for (const [email, value] of Object.entries(input.shareWith ?? {})) {
-        // A revoke finds the current grantee whoever they are now; a grant only someone shareable
-        // (issue 7 §9: one answer for "no such account" and "not allowed", so nothing is probed).
-        const current = before.find((g) => g.email === email.toLowerCase());
-        const grantee = value === null ? (current ? { id: current.grantee_id } : undefined) : await findShareableAccount(trx, email, calendar.account_id);
-        if (!grantee) {
-          if (value === null) continue;
-          throw new DmciError(ErrorCode.NOT_FOUND, `no account ${email} this calendar can be shared with`, { details: { email } });
+        let grantee: Grantee;
+        if (value === null) {
+          // A revoke finds the current grantee whoever they are now (a group by its email or an alias);
+          // revoking someone who holds no grant changes nothing.
+          const address = email.toLowerCase();
+          const group = current.some((g) => g.email === address) ? undefined : await findEntryByAddress(trx, owner.domain_id, address, { visibleOnly: false });
+          const held = current.find((g) => g.email === address || (group !== undefined && g.grantee_kind === 'group' && g.grantee_id === group.id));
+          if (!held) continue;
+          grantee = { kind: held.grantee_kind, id: held.grantee_id };
+        } else {
+          // A grant only to someone shareable (issue 7: one answer for "no such account or group" and "not allowed").
+          grantee = await findGrantee(trx, email, calendar.account_id, owner.domain_id);
         }
-        if (grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
+        if (grantee.kind === 'account' && grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
         if (grant?.privateAccess && access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may grant private access');
         if (grant?.privateAccess && !grant.delegate) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'privateAccess is for delegates: set delegate too');
-        changes.set(grantee.id, { accountId: grantee.id, grant });
+        changes.push({ grantee, grant });
       }
-      const after = new Set(before.map((g) => g.grantee_id));
-      for (const change of changes.values()) {
-        if (change.grant) after.add(change.accountId);
-        else after.delete(change.accountId);
-      }
-      // Everyone who sees the calendar before or after: their lists show its new name, rights or absence.
-      const affected = new Set([calendar.account_id, ...before.map((g) => g.grantee_id), ...after]);
-      const modseqs = await writer.bumpAll([...affected].map(calendarListScope));
-      for (const { accountId: granteeId, grant } of changes.values()) {
-        if (grant) await upsertGrant(trx, calendarId, granteeId, grant);
-        else await deleteGrant(trx, calendarId, granteeId);
+      // Everyone who may see the calendar before or after: the owner, direct grantees, members of granted groups.
+      const candidates = await this.audience(trx, calendar.account_id, calendarId, changes.map((c) => c.grantee));
+      const target = { calendarIds: [calendarId] };
+      const before = await resolveRightsOfMany(trx, candidates, target);
+      for (const { grantee, grant } of changes) {
+        if (grant) await upsertGrant(trx, calendarId, grantee, grant);
+        else await deleteGrant(trx, calendarId, grantee);
       }
       const { name, color, description } = input;
-      if (name !== undefined || color !== undefined || description !== undefined) {
+      const renamed = name !== undefined || color !== undefined || description !== undefined;
+      if (renamed) {
         await updateCalendarRow(trx, calendarId, { ...(name !== undefined ? { name } : {}), ...(color !== undefined ? { color } : {}), ...(description !== undefined ? { description } : {}) });
       }
-      const live = new Map<string, number>();
-      const gone = new Map<string, number>();
-      for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(calendarListScope(id))!);
-      await stampListEntries(trx, calendarId, live, false);
-      await stampListEntries(trx, calendarId, gone, true);
+      const after = await resolveRightsOfMany(trx, candidates, target);
+      await stampLists(writer, stampsFor(calendarId, candidates, before, after, { renamed, regranted: changes.length > 0 }));
       return (await renderCalendars(trx, accountId, [calendarId])).get(calendarId);
     });
+  }
+
+  /** The owner, the calendar's grantees and the members of its granted groups, plus `extra` grantees. */
+  private async audience(trx: Db, ownerId: string, calendarId: string, extra: readonly Grantee[]): Promise<string[]> {
+    const grantees = [...(await grantsOf(trx, [calendarId])).map((g) => ({ kind: g.grantee_kind, id: g.grantee_id })), ...extra];
+    const members = await accountsInGroups(
+      trx,
+      grantees.filter((g) => g.kind === 'group').map((g) => g.id),
+    );
+    return [...new Set([ownerId, ...grantees.filter((g) => g.kind === 'account').map((g) => g.id), ...members])];
   }
 
   private async destroy(accountId: string, calendarId: string): Promise<void> {
@@ -244,10 +263,12 @@ export class CalendarService {
       // Lock order: the events scope (as event writers do), then the calendar row, then the lists.
       await writer.bump(calendarScope(calendarId));
       if (!(await lockCalendar(trx, calendarId, 'update'))) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-      const grants = await grantsOf(trx, [calendarId]);
-      const affected = [accountId, ...grants.map((g) => g.grantee_id)];
-      const modseqs = await writer.bumpAll(affected.map(calendarListScope));
-      await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(calendarListScope(id))!])), true);
+      const candidates = await this.audience(trx, accountId, calendarId, []);
+      const seeing = await resolveRightsOfMany(trx, candidates, { calendarIds: [calendarId] });
+      await stampLists(
+        writer,
+        candidates.filter((id) => seeing.get(id)?.has(calendarId)).map((id) => ({ accountId: id, calendarId, live: false })),
+      );
       // Its events leave the owner's storage (the storage row is locked last, as event writers lock it after their scope).
       await addStorageUsed(trx, accountId, -(await calendarBytes(trx, calendarId)));
       await deleteCalendarRow(trx, calendarId); // events, instances and grants go with it (cascade)
@@ -274,4 +295,30 @@ function listReader(trx: Db, accountId: string): ChangeLogReader<ListRow> {
     live: async (pinned, afterId, limit) => withCalendars(await liveListEntriesPage(trx, accountId, pinned, afterId, limit)),
     entry: (row) => ({ id: row.calendar_id, modseq: row.modseq, createdModseq: row.created_modseq, gone: row.deleted || !row.calendar }),
   };
+}
+
+type Grantee = { kind: GranteeKind; id: string };
+
+/**
+ * Whom `email` names for a new grant on a calendar of `ownerId`: an account
+ * it may be shared with (findShareableAccount: enabled, not hidden, same
+ * domain or cross-domain sharing allowed on both sides), else a live, visible
+ * GAL group of the owner's domain with it as email or alias. One NOT_FOUND
+ * answer for every other case alike (issue 7), so nothing can be probed.
+ */
+async function findGrantee(db: Db, email: string, ownerId: string, ownerDomainId: string): Promise<Grantee> {
+  const account = await findShareableAccount(db, email, ownerId);
+  if (account) return { kind: 'account', id: account.id };
+  const entry = await findEntryByAddress(db, ownerDomainId, email.toLowerCase(), { visibleOnly: true });
+  if (entry?.kind === 'group') return { kind: 'group', id: entry.id };
+  throw new DmciError(ErrorCode.NOT_FOUND, `no account or group ${email} this calendar can be shared with`, { details: { email } });
+}
+
+async function findCalendarOwner(db: Db, calendarId: string): Promise<{ account_id: string; domain_id: string } | undefined> {
+  return db
+    .selectFrom('calendars')
+    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
+    .select(['calendars.account_id', 'accounts.domain_id'])
+    .where('calendars.id', '=', calendarId)
+    .executeTakeFirst();
 }

@@ -5,9 +5,9 @@ import { DmciError } from '../errors.ts';
 import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
 import { calendarScope } from '../sync/scope-id.ts';
 import { encodeState, type WindowDays } from '../sync/state-token.ts';
-import { eventViewLevel, type CalendarAccess, type Right } from './calendar-access.ts';
+import type { CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
-import { renderEvent } from './event-render.ts';
+import { renderEvent, type Lens } from './privacy/index.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { eventChangesPage, liveEventsPage, liveEventsUpTo } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
@@ -15,7 +15,6 @@ import type { IcalLimits } from './ical/index.ts';
 import { eventsInWindow, sameWindow, windowAt } from './sync-window.ts';
 
 type Result = MethodResult<'CalendarEvent/changes'>;
-type Viewer = { right: Right; mayReadPrivate: boolean };
 type EventLogRow = CalendarEventRow & { outsideWindow?: boolean };
 
 /**
@@ -25,20 +24,20 @@ type EventLogRow = CalendarEventRow & { outsideWindow?: boolean };
  * a range of days; the state token records it).
  */
 export async function eventChanges(svc: CalendarEventService, access: CalendarAccess, args: MethodArgs<'CalendarEvent/changes'>): Promise<Result> {
-  return readEventChanges(svc, access.calendar.id, access, args);
+  return readEventChanges(svc, access.calendar.id, access.lens, args);
 }
 
 /**
- * The log between two complete states as `viewer` sees it, for push frames;
+ * The log between two complete states as seen through `lens`, for push frames;
  * null when it is too large to push (the client then calls /changes).
  */
-export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, viewer: Viewer): Promise<Result | null> {
-  const result = await readEventChanges(svc, calendarId, viewer, { calendarId, sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
+export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, lens: Lens): Promise<Result | null> {
+  const result = await readEventChanges(svc, calendarId, lens, { calendarId, sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
   const bytes = [...result.created, ...result.updated].reduce((n, event) => n + event.ics.length, 0);
   return result.hasMoreChanges || bytes > CalendarLimits.maxPushBytes ? null : result;
 }
 
-async function readEventChanges(svc: CalendarEventService, calendarId: string, viewer: Viewer, args: MethodArgs<'CalendarEvent/changes'>, upTo?: number): Promise<Result> {
+async function readEventChanges(svc: CalendarEventService, calendarId: string, lens: Lens, args: MethodArgs<'CalendarEvent/changes'>, upTo?: number): Promise<Result> {
   const window = args.window ? windowAt(svc.clock(), args.window) : null;
   const notFound = () => new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
   return readChanges(
@@ -78,7 +77,7 @@ async function readEventChanges(svc: CalendarEventService, calendarId: string, v
         // Not pageable: a move whose events do not fit one answer is resynced like one with too many.
         const tooFar = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
         for (const row of enteredRows) {
-          const event = render(row, viewer, rendered);
+          const event = render(row, lens, rendered);
           if (event && !bytes.fits(event)) throw tooFar();
           if (event) out.created.push(event);
         }
@@ -95,15 +94,15 @@ async function readEventChanges(svc: CalendarEventService, calendarId: string, v
         let fitting = 0;
         for (const row of rows) {
           const gone = row.deleted || row.outsideWindow === true;
-          const event = gone ? null : render(row, viewer, rendered);
+          const event = gone ? null : render(row, lens, rendered);
           if (!bytes.fits(gone ? row.id : (event ?? ''))) break;
           fitting++;
         }
         return fitting;
       };
       const page = await walkLog(reader, since, end, budget, cursorWindow);
-      for (const row of page.created) pushRendered(out.created, row, viewer, rendered);
-      for (const row of page.updated) pushRendered(out.updated, row, viewer, rendered);
+      for (const row of page.created) pushRendered(out.created, row, lens, rendered);
+      for (const row of page.updated) pushRendered(out.updated, row, lens, rendered);
       out.destroyed.push(...page.destroyed);
       out.newState = page.newState;
       out.hasMoreChanges = page.hasMoreChanges;
@@ -137,18 +136,17 @@ function eventReader(trx: Db, calendarId: string, window: WindowDays | null, lim
   };
 }
 
-/** The row as `viewer` sees it (null: not at all), rendered once per answer. */
-function render(row: CalendarEventRow, viewer: Viewer, cache: Map<string, CalendarEvent | null>): CalendarEvent | null {
+/** The row as seen through `lens` (null: not at all), rendered once per answer. */
+function render(row: CalendarEventRow, lens: Lens, cache: Map<string, CalendarEvent | null>): CalendarEvent | null {
   let event = cache.get(row.id);
   if (event === undefined) {
-    const level = eventViewLevel(viewer, row.classification);
-    event = level === 'none' ? null : renderEvent(row, level);
+    event = renderEvent(row, lens);
     cache.set(row.id, event);
   }
   return event;
 }
 
-function pushRendered(list: CalendarEvent[], row: CalendarEventRow, viewer: Viewer, cache: Map<string, CalendarEvent | null>): void {
-  const event = render(row, viewer, cache);
+function pushRendered(list: CalendarEvent[], row: CalendarEventRow, lens: Lens, cache: Map<string, CalendarEvent | null>): void {
+  const event = render(row, lens, cache);
   if (event) list.push(event);
 }

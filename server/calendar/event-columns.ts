@@ -1,6 +1,6 @@
 import type { ParsedCalendarObject } from './ical/index.ts';
 import type { EventColumns } from './event.repository.ts';
-import { mostRestrictive } from './event-render.ts';
+import { mostRestrictive } from './privacy/index.ts';
 
 /** The columns stored beside the text (the index bounds are set by the index writer). */
 export function columnsOf(obj: ParsedCalendarObject): EventColumns {

@@ -8,12 +8,12 @@ import { calendarScope } from '../sync/scope-id.ts';
 import { busPublisher, NothingChanged, writeScopes } from '../sync/scope-write.ts';
 import { decodeState, encodeState } from '../sync/state-token.ts';
 import { MissingScope, readScope } from '../sync/sync-scope.repository.ts';
-import { eventViewLevel, requireAccess } from './calendar-access.ts';
+import { EVENT_READ, requireAccess, requireAccesses, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { eventChanges } from './event-changes.ts';
 import { columnsOf } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
-import { opaqueUid, renderEvent } from './event-render.ts';
+import { levelOf, opaqueUid, renderEvent } from './privacy/index.ts';
 import {
   findEventByIdempotencyKey,
   findLiveEventByUid,
@@ -74,7 +74,7 @@ export class CalendarEventService {
 
   async get(actor: Actor, args: MethodArgs<'CalendarEvent/get'>): Promise<MethodResult<'CalendarEvent/get'>> {
     const accountId = accountOf(actor);
-    const access = await requireAccess(this.db, args.calendarId, accountId, 'read');
+    const access = await requireAccess(this.db, args.calendarId, accountId, EVENT_READ);
     const rows = new Map((await findLiveEvents(this.db, args.calendarId, args.ids)).map((row) => [row.id, row]));
     const state = await readScope(this.db, calendarScope(args.calendarId));
     const list: CalendarEvent[] = [];
@@ -84,12 +84,11 @@ export class CalendarEventService {
     let hasMore = false;
     for (const id of new Set(args.ids)) {
       const row = rows.get(id);
-      const level = row ? eventViewLevel(access, row.classification) : 'none';
-      if (!row || level === 'none') {
+      const event = row ? renderEvent(row, access.lens) : null;
+      if (!event) {
         notFound.push(id);
         continue;
       }
-      const event = renderEvent(row, level);
       if (!bytes.fits(event)) {
         hasMore = true;
         break;
@@ -100,22 +99,21 @@ export class CalendarEventService {
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
-    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), 'read');
+    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), EVENT_READ);
     return eventChanges(this, access, args);
   }
 
   async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
-    const accountId = accountOf(actor);
-    const accesses = [];
-    for (const id of new Set(args.calendarIds)) accesses.push(await requireAccess(this.db, id, accountId, 'read'));
-    return queryInstances(this, accesses, args);
+    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), EVENT_READ), args);
   }
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
     const { calendarId } = args;
-    const access = await requireAccess(this.db, calendarId, accountOf(actor), 'write');
-    // You cannot change what you cannot see: private events only for those who may read them.
-    const hidden = (row: { classification: string }) => eventViewLevel(access, row.classification) !== 'full';
+    const accountId = accountOf(actor);
+    // Set once the right was checked inside the transaction.
+    let access: CalendarAccess | undefined;
+    // You cannot change what you cannot see: an object only for those who see all of it in full.
+    const hidden = (row: { classification: string }) => levelOf(access!.lens, row.classification) !== 'full';
     const hiddenError = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} is private: only the owner and delegates with private access may change it` });
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
@@ -125,6 +123,8 @@ export class CalendarEventService {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
     const ifInState = args.ifInState === undefined ? undefined : decodeState(args.ifInState);
+    // Checked once before parsing too, so a caller without the right costs no worker time; the check that counts is inside the transaction.
+    await requireAccess(this.db, calendarId, accountId, 'write');
 
     // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
     // stalls no other session, and before the transaction, so the scope lock is held briefly.
@@ -155,6 +155,8 @@ export class CalendarEventService {
           if (error instanceof MissingScope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
           throw error;
         });
+        // The right is checked here, under the scope lock every revoke also takes: a revoke that committed first wins.
+        access = await requireAccess(trx, calendarId, accountId, 'write');
         if (ifInState !== undefined && ifInState !== modseq - 1) {
           throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
         }

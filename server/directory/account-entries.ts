@@ -1,5 +1,6 @@
 import { ErrorCode } from '../../protocol/index.ts';
 import type { AccountService, AccountWithDomain } from '../accounts/account.service.ts';
+import { watchGroupAccess } from '../calendar/group-access.ts';
 import type { Db } from '../db/database.ts';
 import type { DomainService } from '../domains/domain.service.ts';
 import { DmciError } from '../errors.ts';
@@ -37,7 +38,10 @@ async function syncAccountEntry(trx: Db, account: AccountWithDomain): Promise<vo
   const existing = await findEntryByAccount(trx, account.id);
   if (existing && existing.display_name === account.display_name && existing.email === account.email && existing.account_disabled === disabled) return;
 
-  const modseq = await scopeWriterIn(trx).bump(scope);
+  const writer = scopeWriterIn(trx);
+  const modseq = await writer.bump(scope);
+  // An account that takes over a contact inherits its group memberships, and the grants they carry.
+  const groupAccess = await watchGroupAccess(writer, account.domain_id);
   if (existing) {
     await updateEntry(trx, existing.id, { display_name: account.display_name, email: account.email, account_disabled: disabled }, modseq);
     if (existing.account_disabled !== disabled) await stampEntries(trx, await dependentsOf(trx, existing.id), modseq);
@@ -78,4 +82,6 @@ async function syncAccountEntry(trx: Db, account: AccountWithDomain): Promise<vo
       });
     }
   }
+  // Lists whose group-given access changed: bumped through the joined writer, announced at commit.
+  await groupAccess?.();
 }

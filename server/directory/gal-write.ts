@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { watchGroupAccess } from '../calendar/group-access.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { galScope } from '../sync/scope-id.ts';
@@ -10,7 +11,9 @@ import { writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
  * this GAL until commit, which also makes the service's uniqueness and cycle
  * checks race-free), hands the new modseq to `work`, commits, then publishes
  * the hint. A `work` that throws NothingChanged rolls back and `unchanged`
- * answers: the scope does not move for a no-op.
+ * answers: the scope does not move for a no-op. Calendar lists of people
+ * whose group grants the write changed are updated in the same transaction
+ * and published with it (calendar/group-access.ts).
  */
 export async function writeGal<T>(
   db: Db,
@@ -26,7 +29,12 @@ export async function writeGal<T>(
     async (writer) => {
       // Domains get their scope when created (and in the migration); this covers any made another way.
       await writer.create(scope);
-      return work(writer.trx, await writer.bump(scope));
+      const modseq = await writer.bump(scope);
+      const groupAccess = await watchGroupAccess(writer, domainId);
+      const done = await work(writer.trx, modseq);
+      // Lists bumped here are published after commit with the GAL's hint.
+      if (groupAccess) await groupAccess();
+      return done;
     },
     unchanged,
   );

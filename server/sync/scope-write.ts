@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { sendHints, type ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
+import { kindOf, ScopeKind } from './scope-id.ts';
 import { bumpScopes, createScope } from './sync-scope.repository.ts';
 
 /**
@@ -63,6 +64,27 @@ export class ScopeWriter {
     const modseqs = await bumpScopes(this.trx, fresh);
     for (const [scope, modseq] of modseqs) this.bumped.set(scope, modseq);
     if (fresh.length > 0) this.highest = fresh.at(-1)!;
+    if (this.announceInTransaction && modseqs.size > 0) {
+      await sendHints(this.trx as Db, [...modseqs].map(([scope, modseq]) => ({ kind: 'scope' as const, scope, modseq })));
+    }
+    return new Map(scopes.map((s) => [s, this.bumped.get(s)!]));
+  }
+
+  /**
+   * The one exception to ascending order: calendar lists (`calendars:`) bumped
+   * after the GAL scope (`gal:`) a membership change holds, when group grants
+   * it changed reach those lists (calendar/group-access.ts). It cannot
+   * deadlock: every transaction that takes both takes `gal:` first (lock
+   * order gal: → cal: → calendars:), and nothing bumps `gal:` after a list
+   * others can see. Only list scopes are accepted.
+   */
+  async bumpListsAfterGal(scopes: readonly string[]): Promise<Map<string, number>> {
+    const fresh = [...new Set(scopes)].filter((s) => !this.bumped.has(s)).sort();
+    const wrong = fresh.find((s) => kindOf(s) !== ScopeKind.calendarList);
+    if (wrong !== undefined) throw new Error(`not a calendar list scope: ${wrong}`);
+    const modseqs = await bumpScopes(this.trx, fresh);
+    for (const [scope, modseq] of modseqs) this.bumped.set(scope, modseq);
+    if (fresh.length > 0 && fresh.at(-1)! > this.highest) this.highest = fresh.at(-1)!;
     if (this.announceInTransaction && modseqs.size > 0) {
       await sendHints(this.trx as Db, [...modseqs].map(([scope, modseq]) => ({ kind: 'scope' as const, scope, modseq })));
     }

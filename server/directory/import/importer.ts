@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
+import { watchGroupAccess } from '../../calendar/group-access.ts';
 import { galScope } from '../../sync/scope-id.ts';
 import { NothingChanged, writeScopes, type ScopePublisher } from '../../sync/scope-write.ts';
 import { writeGal } from '../gal-write.ts';
@@ -126,9 +127,14 @@ export async function importDirectory(db: Db, text: string, options: ImportOptio
       await writeScopes(db, options.publish, async (writer) => {
         for (const id of domainIds) await writer.create(galScope(id));
         const modseqs = await writer.bumpAll(domainIds.map(galScope));
+        // As writeGal does: calendar lists follow the group grants the import changes.
+        const groupAccess = [];
+        for (const id of domainIds) groupAccess.push(await watchGroupAccess(writer, id));
         const inOne: BatchRunner = async (domainId, work) => (await work(writer.trx, modseqs.get(galScope(domainId))!)).results;
         for (const [domainId, records] of byDomain) await runDomain(domainId, records, inOne, false);
         if (options.dryRun || lines.some((l) => l.action === 'error')) throw new RollBack();
+        // The lists these bump are published after commit with the GAL hints.
+        for (const finish of groupAccess) await finish?.();
       });
     } catch (error) {
       if (!(error instanceof RollBack)) throw error;
