@@ -12,24 +12,29 @@ export const RequestId = z.union([z.string().min(1).max(64), z.number().int().no
 export type RequestId = z.infer<typeof RequestId>;
 
 /** Text the server may store or look up: no NUL (PostgreSQL text cannot hold it). */
-const Text = z.string().regex(/^[^\u0000]*$/, 'must not contain NUL (U+0000)');
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL (U+0000)');
 
 const ClientInfo = z.strictObject({
-  name: Text.min(1).max(64),
-  version: Text.min(1).max(64),
+  name: text(1, 64),
+  version: text(1, 64),
 });
 
 export const PasswordAuth = z.strictObject({
   method: z.literal('password'),
   /** The account's email address. */
-  login: Text.min(3).max(320),
+  login: text(3, 320),
   password: z.string().min(1).max(1024),
 });
 
 export const ResumeAuth = z.strictObject({
   method: z.literal('resume'),
   /** A resume token from an earlier `welcome`. */
-  token: Text.min(16).max(128),
+  token: text(16, 128),
 });
 
 export const HelloFrame = z.strictObject({
