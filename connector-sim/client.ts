@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {
   CloseCode,
-  decodeFrame,
+  decodeServerFrame,
   encodeFrame,
   ServerFrame,
+  ServerFrameLimits,
   SUPPORTED_PROTOCOL_VERSIONS,
   type ErrorBody,
   type MethodArgsInput,
@@ -187,7 +188,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
       const url = urls[this.urlIndex % urls.length]!;
       const ws = new WebSocket(url, {
         perMessageDeflate: false,
-        maxPayload: 64 * 1024 * 1024,
+        maxPayload: ServerFrameLimits.maxFrameBytes,
         ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
       });
       ws.binaryType = 'nodebuffer';
@@ -222,9 +223,11 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
       ws.on('message', (data: Buffer) => {
         let frame: ServerFrame;
         try {
-          frame = ServerFrame.parse(decodeFrame(data));
+          frame = ServerFrame.parse(decodeServerFrame(data));
         } catch (error) {
+          // Which request the frame answered is unknown: fail them all (the close does) rather than let one hang.
           this.emit('error', new Error(`undecodable frame from server: ${(error as Error).message}`));
+          ws.close(CloseCode.PROTOCOL_ERROR, 'undecodable frame from server');
           return;
         }
         this.onFrame(frame, (welcome) => {

@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { DecoderLimits } from './limits.ts';
+import { DecoderLimits, ServerFrameLimits } from './limits.ts';
 
 /**
  * The wire codec: one msgpack map per binary WebSocket frame.
@@ -11,14 +11,27 @@ import { DecoderLimits } from './limits.ts';
  * are refused before decoding. A decoded frame is still
  * untrusted: it must pass its schema before anything reads it.
  */
-const decoder = new Decoder({
-  maxStrLength: DecoderLimits.maxStrLength,
-  maxBinLength: DecoderLimits.maxBinLength,
-  maxArrayLength: DecoderLimits.maxArrayLength,
-  maxMapLength: DecoderLimits.maxMapLength,
-  maxExtLength: DecoderLimits.maxExtLength,
-  useBigInt64: false,
-});
+interface FrameLimits {
+  maxStrLength: number;
+  maxBinLength: number;
+  maxArrayLength: number;
+  maxMapLength: number;
+  maxExtLength: number;
+  maxDepth: number;
+  maxElements: number;
+}
+
+const decoderFor = (limits: FrameLimits) =>
+  new Decoder({
+    maxStrLength: limits.maxStrLength,
+    maxBinLength: limits.maxBinLength,
+    maxArrayLength: limits.maxArrayLength,
+    maxMapLength: limits.maxMapLength,
+    maxExtLength: limits.maxExtLength,
+    useBigInt64: false,
+  });
+const clientFrameDecoder = decoderFor(DecoderLimits);
+const serverFrameDecoder = decoderFor(ServerFrameLimits);
 
 /**
  * Encoder options. There is deliberately no shared Encoder: @msgpack/msgpack
@@ -41,15 +54,32 @@ export function encodeFrame(frame: unknown): Uint8Array {
   return new Encoder(encoderOptions).encode(frame);
 }
 
-/** Decodes one frame into a plain object, or throws FrameDecodeError. */
+/** Decodes one frame a client sent (the server's door) into a plain object, or throws FrameDecodeError. */
 export function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
+  return decodeWith(bytes, DecoderLimits, clientFrameDecoder);
+}
+
+/**
+ * Decodes one frame the server sent (a client's side). The server's frames
+ * are bounded in bytes (answers by `maxAnswerBytes`, pushes by the push size
+ * limit), not by the request decoder's element and length caps: a page of
+ * 5,000 GAL entries is well within 2 MiB but holds far more than 100,000
+ * values, so a client that decoded answers with the request limits would
+ * drop the largest legitimate pages.
+ */
+export function decodeServerFrame(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.byteLength > ServerFrameLimits.maxFrameBytes) throw new FrameDecodeError(`a server frame is at most ${ServerFrameLimits.maxFrameBytes} bytes`);
+  return decodeWith(bytes, ServerFrameLimits, serverFrameDecoder);
+}
+
+function decodeWith(bytes: Uint8Array, limits: FrameLimits, decoder: Decoder): Record<string, unknown> {
   // Depth and element count are checked on the raw bytes, before decoding: a 1 MiB
   // frame of nested one-element arrays would otherwise build a million arrays
   // (~150 MB, ~0.4 s of a blocked event loop), and one of a million nils a million
   // values, before any check could refuse it.
-  const violation = shapeViolation(bytes, DecoderLimits.maxDepth, DecoderLimits.maxElements);
-  if (violation === 'depth') throw new FrameDecodeError(`a frame may nest at most ${DecoderLimits.maxDepth} levels`);
-  if (violation === 'elements') throw new FrameDecodeError(`a frame may hold at most ${DecoderLimits.maxElements} values in all`);
+  const violation = shapeViolation(bytes, limits.maxDepth, limits.maxElements);
+  if (violation === 'depth') throw new FrameDecodeError(`a frame may nest at most ${limits.maxDepth} levels`);
+  if (violation === 'elements') throw new FrameDecodeError(`a frame may hold at most ${limits.maxElements} values in all`);
   let value: unknown;
   try {
     value = decoder.decode(bytes);

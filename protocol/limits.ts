@@ -58,3 +58,22 @@ export const DecoderLimits = {
    */
   maxElements: 100_000,
 } as const;
+
+/**
+ * What a client accepts from the server (decodeServerFrame). Server frames
+ * are bounded in bytes — answers by `welcome.limits.maxAnswerBytes`, pushes
+ * by the same page builders — so the element and length caps that protect
+ * the server from clients do not apply: a full page of 5,000 GAL entries
+ * holds far more than 100,000 values. The frame size is the client library's
+ * own cap, well above any answer a server sends.
+ */
+export const ServerFrameLimits = {
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxStrLength: 64 * 1024 * 1024,
+  maxBinLength: 64 * 1024 * 1024,
+  maxArrayLength: 64 * 1024 * 1024,
+  maxMapLength: 64 * 1024 * 1024,
+  maxExtLength: 0,
+  maxDepth: 32,
+  maxElements: Number.POSITIVE_INFINITY,
+} as const;
