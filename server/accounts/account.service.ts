@@ -4,7 +4,7 @@ import { sendHints } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
-import { requireAdmin, requireDomainAdmin, requireMayGrant, type Actor } from './actor.ts';
+import { requireAdmin, requireDomainAdminOf, requireDomainNamed, requireMayGrant, type Actor } from './actor.ts';
 import {
   deleteResumeTokensOf,
   deleteResumeTokensOfSession,
@@ -162,9 +162,7 @@ export class AccountService {
     requireAdmin(actor);
     requireMayGrant(actor, input.role);
     const domainName = input.email.split('@')[1]!;
-    const domain = await findDomainByName(this.db, domainName);
-    if (!domain) throw notFound(`domain ${domainName}`);
-    requireDomainAdmin(actor, domain.id);
+    const domain = requireDomainNamed(actor, await findDomainByName(this.db, domainName), domainName);
 
     const existing = await findAccountByEmail(this.db, input.email);
     if (existing) {
@@ -204,14 +202,9 @@ export class AccountService {
     requireAdmin(actor);
     let domainId: string | undefined;
     if (filter.domain) {
-      const domain = await findDomainByName(this.db, filter.domain);
-      if (!domain) throw notFound(`domain ${filter.domain}`);
-      domainId = domain.id;
+      domainId = requireDomainNamed(actor, await findDomainByName(this.db, filter.domain), filter.domain).id;
     }
-    if (actor.kind === 'account' && actor.role === 'domain_admin') {
-      if (domainId && domainId !== actor.domainId) requireDomainAdmin(actor, domainId);
-      domainId = actor.domainId;
-    }
+    if (actor.kind === 'account' && actor.role === 'domain_admin') domainId = actor.domainId;
     const page = await listAccounts(this.db, { domainId, after: filter.after, limit: filter.limit });
     return { accounts: page.rows.map(toAccount), hasMore: page.hasMore };
   }
@@ -266,7 +259,7 @@ export class AccountService {
     requireAdmin(actor);
     const account = await findAccountByEmail(this.db, email);
     if (!account) throw notFound(`account ${email}`);
-    requireDomainAdmin(actor, account.domain_id);
+    requireDomainAdminOf(actor, account.domain_id, `account ${email}`);
     if (account.role === 'global_admin') requireMayGrant(actor, 'global_admin');
     return account;
   }

@@ -10,7 +10,7 @@ import {
   type MethodResult,
 } from '../../protocol/index.ts';
 import { findAccountById } from '../accounts/account.repository.ts';
-import { requireAdmin, requireMayGrant, type Actor } from '../accounts/actor.ts';
+import { requireAdmin, requireDomainAdminOf, requireDomainNamed, requireMayGrant, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
 import { AnswerBudget } from '../answers/answer-budget.ts';
 import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
@@ -322,7 +322,7 @@ export class DirectoryService {
     requireAdmin(actor);
     const row = await findEntryById(this.db, id);
     if (!row || row.deleted) throw notFound('directory entry');
-    if (actor.kind === 'account' && actor.role === 'domain_admin' && actor.domainId !== row.domain_id) throw notFound('directory entry');
+    requireDomainAdminOf(actor, row.domain_id, 'directory entry');
     if (purpose === 'write' && row.account_id) {
       const account = await findAccountById(this.db, row.account_id);
       if (account?.role === 'global_admin') requireMayGrant(actor, 'global_admin');
@@ -332,11 +332,7 @@ export class DirectoryService {
 
   /** A domain by name for an admin; a domain admin gets the same FORBIDDEN for another domain and for one that does not exist. */
   private async manageableDomain(actor: Actor, name: string) {
-    requireAdmin(actor);
-    const domain = await findDomainByName(this.db, name);
-    if (actor.kind === 'account' && actor.role === 'domain_admin' && domain?.id !== actor.domainId) throw forbidden('a domain admin may only manage its own domain');
-    if (!domain) throw notFound(`domain ${name}`);
-    return domain;
+    return requireDomainNamed(actor, await findDomainByName(this.db, name), name);
   }
 
   /** Re-reads the entry after the scope lock is held, and checks a conditional write's version. */

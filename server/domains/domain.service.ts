@@ -1,7 +1,7 @@
 import { ErrorCode, type Domain } from '../../protocol/index.ts';
-import { requireAdmin, requireGlobalAdmin, type Actor } from '../accounts/actor.ts';
+import { requireAdmin, requireDomainNamed, requireGlobalAdmin, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
-import { DmciError, forbidden, isUniqueViolation, notFound } from '../errors.ts';
+import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
 import { findDomainByName, insertDomain, listDomainsWithCounts, setCrossDomainSharing } from './domain.repository.ts';
 
 /** Hooks other features run inside the transaction that creates a domain (the GAL creates its sync scope, ...). */
@@ -59,10 +59,7 @@ export class DomainService {
    * across domains; grants made before stay until revoked.
    */
   async update(actor: Actor, name: string, changes: { crossDomainSharing: boolean }): Promise<Domain> {
-    requireAdmin(actor);
-    const domain = await findDomainByName(this.db, name);
-    if (actor.kind === 'account' && actor.role === 'domain_admin' && domain?.id !== actor.domainId) throw forbidden('a domain admin may only manage its own domain');
-    if (!domain) throw notFound(`domain ${name}`);
+    const domain = requireDomainNamed(actor, await findDomainByName(this.db, name), name);
     await setCrossDomainSharing(this.db, domain.id, changes.crossDomainSharing);
     return this.read(domain.id);
   }

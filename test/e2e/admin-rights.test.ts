@@ -54,9 +54,18 @@ describe('admin rights', () => {
     expect((await domainAdmin.request('Admin/domainList', {})).domains.map((d) => d.name)).toEqual(['alpha.example']);
 
     await expect(domainAdmin.request('Admin/accountCreate', { email: 'intruder@beta.example', displayName: 'I', password: PASSWORD })).rejects.toMatchObject(forbidden);
-    await expect(domainAdmin.request('Admin/accountGet', { email: 'someone@beta.example' })).rejects.toMatchObject(forbidden);
-    await expect(domainAdmin.request('Admin/accountDisable', { email: 'someone@beta.example' })).rejects.toMatchObject(forbidden);
+    // An account in another domain is as unknown to a domain admin as one that does not exist (no probing of other tenants' names).
+    for (const method of ['Admin/accountGet', 'Admin/accountDisable', 'Admin/accountUpdate'] as const) {
+      const args = (email: string) => (method === 'Admin/accountUpdate' ? { email, displayName: 'X' } : { email });
+      const existing = await domainAdmin.call(method, args('someone@beta.example')).catch((error: { code: string; message: string }) => error);
+      const missing = await domainAdmin.call(method, args('nobody@beta.example')).catch((error: { code: string; message: string }) => error);
+      expect(existing, method).toMatchObject({ code: 'NOT_FOUND' });
+      expect(missing.message.replace('nobody', 'someone'), method).toBe(existing.message);
+    }
+    // Another domain and a domain that does not exist: the same FORBIDDEN.
     await expect(domainAdmin.request('Admin/accountList', { domain: 'beta.example' })).rejects.toMatchObject(forbidden);
+    await expect(domainAdmin.request('Admin/accountList', { domain: 'nowhere.example' })).rejects.toMatchObject(forbidden);
+    await expect(domainAdmin.request('Admin/accountCreate', { email: 'x@nowhere.example', displayName: 'X', password: PASSWORD })).rejects.toMatchObject(forbidden);
     await expect(domainAdmin.request('Admin/accountCreate', { email: 'boss@alpha.example', displayName: 'B', password: PASSWORD, role: 'global_admin' })).rejects.toMatchObject(forbidden);
     await expect(domainAdmin.request('Admin/accountUpdate', { email: 'user@alpha.example', role: 'global_admin' })).rejects.toMatchObject(forbidden);
     await expect(domainAdmin.request('Admin/accountSetPassword', { email: 'root@alpha.example', password: PASSWORD })).rejects.toMatchObject(forbidden);
