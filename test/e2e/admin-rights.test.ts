@@ -57,8 +57,12 @@ describe('admin rights', () => {
     // An account in another domain is as unknown to a domain admin as one that does not exist (no probing of other tenants' names).
     for (const method of ['Admin/accountGet', 'Admin/accountDisable', 'Admin/accountUpdate'] as const) {
       const args = (email: string) => (method === 'Admin/accountUpdate' ? { email, displayName: 'X' } : { email });
-      const existing = await domainAdmin.call(method, args('someone@beta.example')).catch((error: { code: string; message: string }) => error);
-      const missing = await domainAdmin.call(method, args('nobody@beta.example')).catch((error: { code: string; message: string }) => error);
+      const refusal = (email: string) => domainAdmin.call(method, args(email)).then(
+        () => ({ code: 'OK', message: '' }),
+        (error: { code: string; message: string }) => error,
+      );
+      const existing = await refusal('someone@beta.example');
+      const missing = await refusal('nobody@beta.example');
       expect(existing, method).toMatchObject({ code: 'NOT_FOUND' });
       expect(missing.message.replace('nobody', 'someone'), method).toBe(existing.message);
     }
