@@ -94,7 +94,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxWaiting: config.DMCI_LOGIN_QUEUE_PER_ADDRESS,
     isTrusted: (address) => ipScreen.isTrusted(address),
   });
-  const services = createServices({ db, bus, config, log, loginGuard });
+  const services = createServices({ db, bus, config, log, loginGuard, metrics });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -130,7 +130,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   });
   opened.add(() => gateway.drain(0));
   const jobs = new MaintenanceJobs(db, log);
-  for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
+  for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, icalWork: services.icalWork, clock: () => calendarEvents.clock() })) jobs.add(job);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
 
   const startedAt = new Date().toISOString();

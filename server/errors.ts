@@ -24,6 +24,14 @@ export class DmciError extends Error {
     this.retryAfterMs = options.retryAfterMs;
   }
 
+  /** The error again from its wire form (a worker thread's refusal, which crossed as plain data). */
+  static fromBody(body: ErrorBody): DmciError {
+    return new DmciError(body.code as ErrorCode, body.message, {
+      ...(body.details !== undefined ? { details: body.details } : {}),
+      ...(body.retryAfterMs !== undefined ? { retryAfterMs: body.retryAfterMs } : {}),
+    });
+  }
+
   toBody(): ErrorBody {
     const body: ErrorBody = { code: this.code, message: this.message };
     if (this.details !== undefined) body.details = this.details;

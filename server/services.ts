@@ -10,6 +10,7 @@ import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
 import type { Logger } from './log/logger.ts';
+import type { Metrics } from './ops/metrics.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
 import { busPublisher } from './sync/scope-write.ts';
@@ -33,7 +34,7 @@ export interface Services {
  * domain gets its GAL scope, ...). The server and the `dmci` CLI both build
  * their services here, so an account made by either is complete.
  */
-export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log: Logger; loginGuard?: LoginGuard }): Services {
+export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log: Logger; loginGuard?: LoginGuard; metrics?: Metrics }): Services {
   const { db, bus, config } = options;
   const hasher = new PasswordHasher({
     concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY,
@@ -54,6 +55,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     maxQueue: config.DMCI_ICAL_QUEUE,
     taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
     log: options.log,
+    ...(options.metrics ? { observe: (task, seconds) => options.metrics!.calendarWork.observe({ task }, seconds) } : {}),
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);

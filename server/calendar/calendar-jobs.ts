@@ -6,8 +6,8 @@ import { raiseMinModseq } from '../sync/sync-scope.repository.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { pruneListTombstones } from './calendar.repository.ts';
 import { lockEventsToExtend, pruneEventTombstones, setIndexBounds } from './event.repository.ts';
-import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
-import { planIndex } from './index-plan.ts';
+import type { IcalLimits } from './ical/index.ts';
+import type { IcalWorkerPool } from './ical-work/pool.ts';
 import { insertInstances } from './instance.repository.ts';
 
 const PRUNE_BATCH = 5_000;
@@ -44,16 +44,14 @@ export async function pruneCalendarTombstones(db: Db, retentionDays: number, now
  * writer replacing the same event's instances, and lets several nodes share
  * the work. Returns how many events were extended.
  */
-export async function extendInstanceHorizon(db: Db, horizonDays: number, limits: IcalLimits, now: Date = new Date()): Promise<number> {
+export async function extendInstanceHorizon(db: Db, work: Pick<IcalWorkerPool, 'run'>, horizonDays: number, limits: IcalLimits, now: Date = new Date()): Promise<number> {
   const horizon = new Date(now.getTime() + horizonDays * DAY_MS);
   const due = new Date(horizon.getTime() - CalendarLimits.horizonSlackDays * DAY_MS);
   return db.transaction().execute(async (trx) => {
     const events = await lockEventsToExtend(trx, due, CalendarLimits.horizonJobBatch);
     for (const event of events) {
-      const obj = parseCalendarObject(event.ics!, limits);
-      const from = event.expanded_until!;
-      const target = obj.lastEnd && obj.lastEnd <= horizon ? null : horizon;
-      const plan = await planIndex(obj, from, target, limits, CalendarLimits.maxIndexedInstancesPerEvent);
+      // Planned in the worker pool: a dense series takes a while to expand, and the event loop serves every session.
+      const plan = await work.run('extendIndex', { ics: event.ics!, from: event.expanded_until!, horizon, limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent });
       await insertInstances(trx, event.calendar_id, event.id, plan.rows);
       await setIndexBounds(trx, event.id, { until: plan.expandedUntil });
     }
@@ -61,7 +59,7 @@ export async function extendInstanceHorizon(db: Db, horizonDays: number, limits:
   });
 }
 
-export function calendarJobs(options: { retentionDays: number; horizonDays: number; limits: IcalLimits; clock: () => Date }): MaintenanceJob[] {
+export function calendarJobs(options: { retentionDays: number; horizonDays: number; limits: IcalLimits; icalWork: Pick<IcalWorkerPool, 'run'>; clock: () => Date }): MaintenanceJob[] {
   return [
     {
       name: 'calendar-tombstones',
@@ -78,7 +76,7 @@ export function calendarJobs(options: { retentionDays: number; horizonDays: numb
         let extended = 0;
         // Batches until nothing is due; bounded so one run cannot spin (a dense series needs several passes).
         for (let pass = 0; pass < 50; pass++) {
-          const n = await extendInstanceHorizon(db, options.horizonDays, options.limits, options.clock());
+          const n = await extendInstanceHorizon(db, options.icalWork, options.horizonDays, options.limits, options.clock());
           extended += n;
           if (n === 0) break;
         }

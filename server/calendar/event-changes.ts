@@ -11,8 +11,7 @@ import { renderEvent, type Lens } from './privacy/index.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { eventChangesPage, liveEventsPage, liveEventsUpTo } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
-import type { IcalLimits } from './ical/index.ts';
-import { eventsInWindow, sameWindow, windowAt } from './sync-window.ts';
+import { eventsInWindow, sameWindow, windowAt, type ExpandUnindexed } from './sync-window.ts';
 
 type Result = MethodResult<'CalendarEvent/changes'>;
 type EventLogRow = CalendarEventRow & { outsideWindow?: boolean };
@@ -40,6 +39,7 @@ export async function changesForPush(svc: CalendarEventService, calendarId: stri
 async function readEventChanges(svc: CalendarEventService, calendarId: string, lens: Lens, args: MethodArgs<'CalendarEvent/changes'>, upTo?: number): Promise<Result> {
   const window = args.window ? windowAt(svc.clock(), args.window) : null;
   const notFound = () => new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+  const expand: ExpandUnindexed = (events, from, to) => svc.expandUnindexed(events, from, to);
   return readChanges(
     svc.db,
     calendarScope(calendarId),
@@ -56,8 +56,8 @@ async function readEventChanges(svc: CalendarEventService, calendarId: string, l
       let cursorWindow = since ? since.window : window;
       if (since && !since.initial && window && since.window && !sameWindow(window, since.window)) {
         // Time moved the window: events the replica holds unchanged enter or leave by time alone.
-        const before = await eventsInWindow(trx, calendarId, since.window, svc.limits);
-        const after = await eventsInWindow(trx, calendarId, window, svc.limits);
+        const before = await eventsInWindow(trx, calendarId, since.window, expand);
+        const after = await eventsInWindow(trx, calendarId, window, expand);
         const cursor = { modseq: since.modseq, id: since.afterId };
         const enteredRows = await liveEventsUpTo(
           trx,
@@ -88,7 +88,7 @@ async function readEventChanges(svc: CalendarEventService, calendarId: string, l
         budget = Math.max(0, budget - enteredRows.length - leftRows.length);
         cursorWindow = window;
       }
-      const reader = eventReader(trx, calendarId, cursorWindow, svc.limits);
+      const reader = eventReader(trx, calendarId, cursorWindow, expand);
       // Counts each row as the answer will carry it (rendered at the viewer's level, or its id when gone).
       reader.fit = (rows) => {
         let fitting = 0;
@@ -113,7 +113,7 @@ async function readEventChanges(svc: CalendarEventService, calendarId: string, l
 }
 
 /** calendar_events as the walker reads them; in a window, events outside it count as gone. */
-function eventReader(trx: Db, calendarId: string, window: WindowDays | null, limits: IcalLimits): ChangeLogReader<EventLogRow> {
+function eventReader(trx: Db, calendarId: string, window: WindowDays | null, expand: ExpandUnindexed): ChangeLogReader<EventLogRow> {
   return {
     async changes(after, upTo, limit) {
       const rows: EventLogRow[] = await eventChangesPage(trx, calendarId, after, upTo, limit);
@@ -122,14 +122,14 @@ function eventReader(trx: Db, calendarId: string, window: WindowDays | null, lim
         trx,
         calendarId,
         window,
-        limits,
+        expand,
         rows.filter((r) => !r.deleted).map((r) => r.id),
       );
       for (const row of rows) row.outsideWindow = !row.deleted && !inWindow.has(row.id);
       return rows;
     },
     async live(pinned, afterId, limit) {
-      const onlyIds = window ? [...(await eventsInWindow(trx, calendarId, window, limits))] : undefined;
+      const onlyIds = window ? [...(await eventsInWindow(trx, calendarId, window, expand))] : undefined;
       return liveEventsPage(trx, calendarId, afterId, pinned, limit, onlyIds);
     },
     entry: (row) => ({ id: row.id, modseq: row.modseq, createdModseq: row.created_modseq, gone: row.deleted || row.outsideWindow === true }),

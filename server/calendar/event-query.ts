@@ -1,4 +1,3 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, type EventInstance, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
 import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError } from '../errors.ts';
@@ -7,8 +6,7 @@ import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { eventsNotFullyIndexed } from './event.repository.ts';
 import { renderInstance } from './privacy/index.ts';
 import type { CalendarEventService } from './event.service.ts';
-import { parseCalendarObject } from './ical/index.ts';
-import { overlaps, unindexedInstances } from './instance-index.ts';
+import { overlaps } from './instance-index.ts';
 import { queryIndexedInstances, type IndexedInstance } from './instance.repository.ts';
 import { checkTimeZone, wallClockToInstant } from './zoned-time.ts';
 
@@ -48,10 +46,12 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
   const wideFrom = new Date(from.getTime() - slackMs);
   const wideTo = new Date(to.getTime() + slackMs);
   const onTheFly: IndexedInstance[] = [];
-  for (const event of await eventsNotFullyIndexed(svc.db, calendarIds, wideFrom, wideTo)) {
-    await yieldToLoop();
-    const obj = parseCalendarObject(event.ics!, svc.limits);
-    for (const inst of unindexedInstances(obj, { from: event.expanded_from, until: event.expanded_until }, wideFrom, wideTo, expandLimits)) {
+  const unindexed = await eventsNotFullyIndexed(svc.db, calendarIds, wideFrom, wideTo);
+  const expanded = await svc.expandUnindexed(unindexed, wideFrom, wideTo, expandLimits);
+  for (const [i, event] of unindexed.entries()) {
+    const result = expanded[i]!;
+    if (!result.ok) throw DmciError.fromBody(result.error);
+    for (const inst of result.instances) {
       const wall = inst.floating || inst.allDay;
       const start = wall ? wallClockToInstant(inst.start, args.timeZone) : inst.start;
       const instEnd = wall ? wallClockToInstant(inst.end, args.timeZone) : inst.end;

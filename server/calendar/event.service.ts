@@ -25,7 +25,8 @@ import {
 } from './event.repository.ts';
 import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
 import type { IcalWorkerPool } from './ical-work/pool.ts';
-import type { PreparedWrite } from './ical-work/tasks.ts';
+import type { ExpandedEvent, PreparedWrite } from './ical-work/tasks.ts';
+import type { CalendarEventRow } from './event.table.ts';
 import { writeIndex } from './instance-index.ts';
 import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
@@ -250,6 +251,22 @@ export class CalendarEventService {
       result.newState = state;
     }
     return result;
+  }
+
+  /**
+   * Instances overlapping [from, to) that the events' occurrence index does
+   * not hold, expanded in the worker pool (off the event loop) within one
+   * read's work budget: what CalendarEvent/query and window sync merge in.
+   */
+  expandUnindexed(events: readonly CalendarEventRow[], from: Date, to: Date, limits: IcalLimits = this.limits): Promise<ExpandedEvent[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return this.options.icalWork.run('expandUnindexed', {
+      events: events.map((event) => ({ ics: event.ics!, bounds: { from: event.expanded_from, until: event.expanded_until } })),
+      from,
+      to,
+      limits,
+      maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
+    });
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */

@@ -1,4 +1,3 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { expandInstances, isBudgetError, type IcalLimits, type Instance, type ParsedCalendarObject } from './ical/index.ts';
 import type { InstanceRowInput } from './instance.repository.ts';
@@ -62,19 +61,17 @@ export function toRowInput(instance: Instance): InstanceRowInput {
 
 /**
  * Expands [from, until) (until = null: to the end of a bounded series) in
- * chunks, pausing (a bare `yield`) between chunks. Stops early at `maxRows`,
- * returning where the stored part ends.
+ * windows of `expansionChunkDays`, each window charged on its own. Stops
+ * early at `maxRows`, returning where the stored part ends. Pure CPU: only
+ * the worker threads of ical-work/ run it, never the event loop.
  */
-function* planChunks(obj: ParsedCalendarObject, from: Date, until: Date | null, limits: IcalLimits, maxRows: number): Generator<void, IndexPlan> {
+export function planIndex(obj: ParsedCalendarObject, from: Date, until: Date | null, limits: IcalLimits, maxRows: number): IndexPlan {
   const end = until ?? (obj.lastEnd ? new Date(obj.lastEnd.getTime() + 1) : null);
   if (!end) throw new Error('planIndex needs an end for an unbounded series');
   const rows: InstanceRowInput[] = [];
   let chunkMs = CalendarLimits.expansionChunkDays * DAY_MS;
   let cursor = from;
-  let first = true;
   while (cursor < end) {
-    if (!first) yield;
-    first = false;
     const next = new Date(Math.min(cursor.getTime() + chunkMs, end.getTime()));
     let chunk: Instance[];
     try {
@@ -93,24 +90,6 @@ function* planChunks(obj: ParsedCalendarObject, from: Date, until: Date | null, 
     cursor = next;
   }
   return { rows, expandedUntil: until };
-}
-
-/** planChunks on the event loop, yielding to it between chunks (the horizon job). */
-export async function planIndex(obj: ParsedCalendarObject, from: Date, until: Date | null, limits: IcalLimits, maxRows: number): Promise<IndexPlan> {
-  const chunks = planChunks(obj, from, until, limits, maxRows);
-  for (let step = chunks.next(); ; step = chunks.next()) {
-    if (step.done) return step.value;
-    await yieldToLoop();
-  }
-}
-
-/** planChunks in one go: for a worker thread (ical-work/), where nothing else waits for the loop. */
-export function planIndexAtOnce(obj: ParsedCalendarObject, from: Date, until: Date | null, limits: IcalLimits, maxRows: number): IndexPlan {
-  const chunks = planChunks(obj, from, until, limits, maxRows);
-  for (;;) {
-    const step = chunks.next();
-    if (step.done) return step.value;
-  }
 }
 
 export interface IndexBounds {
@@ -139,7 +118,7 @@ export interface PlannedIndex extends IndexBounds {
 /** Plans the index of an object written at `now` (pure CPU: ical-work/ runs it off the event loop). */
 export function planWriteIndex(obj: ParsedCalendarObject, now: Date, horizonDays: number, limits: IcalLimits): PlannedIndex {
   const target = indexTarget(obj, now, horizonDays);
-  const plan = planIndexAtOnce(obj, target.from ?? obj.firstStart, target.until, limits, CalendarLimits.maxIndexedInstancesPerEvent);
+  const plan = planIndex(obj, target.from ?? obj.firstStart, target.until, limits, CalendarLimits.maxIndexedInstancesPerEvent);
   return { rows: plan.rows, from: target.from, until: plan.expandedUntil };
 }
 

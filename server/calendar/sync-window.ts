@@ -1,10 +1,14 @@
 import type { Db } from '../db/database.ts';
+import { DmciError } from '../errors.ts';
 import { DAY_MS } from './calendar-limits.ts';
+import type { CalendarEventRow } from './event.table.ts';
 import { eventsNotFullyIndexed } from './event.repository.ts';
-import { unindexedInstances } from './instance-index.ts';
 import { eventIdsTouching } from './instance.repository.ts';
-import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
+import type { ExpandedEvent } from './ical-work/tasks.ts';
 import type { WindowDays } from '../sync/state-token.ts';
+
+/** Expands events outside their index, off the event loop (CalendarEventService.expandUnindexed). */
+export type ExpandUnindexed = (events: readonly CalendarEventRow[], from: Date, to: Date) => Promise<ExpandedEvent[]>;
 
 /**
  * Time-window sync (like ActiveSync's filter): a replica holds only events
@@ -31,21 +35,18 @@ export function sameWindow(a: WindowDays, b: WindowDays): boolean {
  * the occurrence index, plus an on-the-fly expansion for events whose index
  * does not cover the whole window.
  */
-export async function eventsInWindow(db: Db, calendarId: string, window: WindowDays, limits: IcalLimits, onlyIds?: readonly string[]): Promise<Set<string>> {
+export async function eventsInWindow(db: Db, calendarId: string, window: WindowDays, expand: ExpandUnindexed, onlyIds?: readonly string[]): Promise<Set<string>> {
   const from = new Date(window.startDay * DAY_MS);
   const to = new Date(window.endDay * DAY_MS);
   const found = await eventIdsTouching(db, calendarId, from, to, onlyIds);
   const only = onlyIds ? new Set(onlyIds) : undefined;
-  for (const row of await eventsNotFullyIndexed(db, [calendarId], from, to)) {
-    if (found.has(row.id) || (only && !only.has(row.id)) || !row.ics) continue;
-    const obj = parseCalendarObject(row.ics, limits);
-    try {
-      if (unindexedInstances(obj, { from: row.expanded_from, until: row.expanded_until }, from, to, limits).length > 0) found.add(row.id);
-    } catch (error) {
-      // Too many instances to list in the window: it certainly touches it.
-      if ((error as { code?: string }).code !== 'LIMIT_EXCEEDED') throw error;
-      found.add(row.id);
-    }
+  const candidates = (await eventsNotFullyIndexed(db, [calendarId], from, to)).filter((row) => !found.has(row.id) && (!only || only.has(row.id)) && row.ics);
+  const expanded = await expand(candidates, from, to);
+  for (const [i, row] of candidates.entries()) {
+    const result = expanded[i]!;
+    // Too many instances (or steps) to list in the window: it certainly touches it.
+    if (!result.ok && result.error.code !== 'LIMIT_EXCEEDED') throw DmciError.fromBody(result.error);
+    if (!result.ok || result.instances.length > 0) found.add(row.id);
   }
   return found;
 }

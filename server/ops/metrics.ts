@@ -26,6 +26,13 @@ export class Metrics {
   readonly protocolErrors = new Counter({ name: 'dmci_protocol_errors_total', help: 'Sockets closed for a protocol violation, by close code name', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly pushFrames = new Counter({ name: 'dmci_push_frames_total', help: 'Push frames sent, by kind (delta or resync)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'dmci_slow_consumer_closes_total', help: 'Sockets closed because their send buffer kept growing', registers: [this.registry] });
+  readonly calendarWork = new Histogram({
+    name: 'dmci_calendar_work_seconds',
+    help: 'Calendar tasks run in the worker pool, by task (prepareWrites, expandUnindexed, extendIndex): seconds from queueing to result',
+    labelNames: ['task'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly readingPaused = new Counter({ name: 'dmci_reading_paused_total', help: 'Times a socket stopped being read because its unread answers and pushes passed the high-water mark', registers: [this.registry] });
 
   readonly buildInfo = new Gauge({ name: 'dmci_build_info', help: 'Always 1; the labels say which dmci, protocol and Node.js this node runs', labelNames: ['version', 'protocol_version', 'node_version'] as const, registers: [this.registry] });

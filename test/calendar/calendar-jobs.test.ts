@@ -74,13 +74,13 @@ describe('the occurrence index horizon', () => {
 
     // Six weeks later the job pushes the index forward (the job runs hourly; here it is called directly).
     const later = new Date(now + 45 * DAY);
-    expect(await extendInstanceHorizon(db, 60, server.app.services.calendarEvents.limits, later)).toBeGreaterThanOrEqual(1);
+    expect(await extendInstanceHorizon(db, server.app.services.icalWork, 60, server.app.services.calendarEvents.limits, later)).toBeGreaterThanOrEqual(1);
     const extended = await db.selectFrom('calendar_events').select('expanded_until').where('id', '=', id).executeTakeFirstOrThrow();
     expect(extended.expanded_until!.getTime()).toBe(later.getTime() + 60 * DAY);
     expect(await indexed()).toBe(105);
     expect((await alice.request('CalendarEvent/query', query)).instances).toEqual(onTheFly.instances);
     // Not due again until the horizon comes within the slack.
-    expect(await extendInstanceHorizon(db, 60, server.app.services.calendarEvents.limits, later)).toBe(0);
+    expect(await extendInstanceHorizon(db, server.app.services.icalWork, 60, server.app.services.calendarEvents.limits, later)).toBe(0);
   });
 });
 

@@ -40,8 +40,10 @@ function random(seed: number): () => number {
 
 describe('the change log under concurrent writers', () => {
   it(`keeps a following reader exact through ${WRITERS} writers × ${OPS_PER_WRITER} ops on one calendar`, async () => {
-    const writers = await Promise.all(Array.from({ length: WRITERS }, () => server.connect('writer@example.com')));
-    const reader = await server.connect('writer@example.com');
+    // Generous request timeouts: this checks ordering, not speed, and shared CI machines stall.
+    const slack = { requestTimeoutMs: 60_000 };
+    const writers = await Promise.all(Array.from({ length: WRITERS }, () => server.connect('writer@example.com', undefined, slack)));
+    const reader = await server.connect('writer@example.com', undefined, slack);
     const calendarId = await defaultCalendarId(reader);
 
     const replica = new Map<string, number>();

@@ -15,12 +15,15 @@ export interface IcalWorkerPoolOptions {
   /** A task running longer is cut off: its worker is terminated and replaced, the caller gets TIMEOUT. */
   taskTimeoutMs: number;
   log: Logger;
+  /** Told of every task that got a result or a refusal: its name and seconds from queueing (metrics). */
+  observe?: (task: TaskName, seconds: number) => void;
 }
 
 interface Job {
   id: number;
   task: TaskName;
   input: unknown;
+  queuedAt: number;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
 }
@@ -71,7 +74,7 @@ export class IcalWorkerPool {
       );
     }
     return new Promise<TaskOutput<T>>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, input, resolve: resolve as (output: unknown) => void, reject });
+      this.queue.push({ id: this.nextId++, task, input, queuedAt: performance.now(), resolve: resolve as (output: unknown) => void, reject });
       this.pump();
     });
   }
@@ -140,6 +143,7 @@ export class IcalWorkerPool {
     if (!job || job.id !== reply.id) return;
     this.finish(slot);
     this.idle.push(slot);
+    this.options.observe?.(job.task, (performance.now() - job.queuedAt) / 1000);
     if (reply.ok) job.resolve(reply.output);
     else if (reply.error.internal) {
       this.options.log.error({ task: job.task, stack: reply.error.message }, 'calendar task failed');

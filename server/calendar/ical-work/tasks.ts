@@ -1,7 +1,8 @@
 import type { ErrorBody } from '../../../protocol/envelope.ts';
 import { DmciError } from '../../errors.ts';
-import { parseCalendarObject, withBudgets, WorkBudget, type IcalLimits, type ParsedCalendarObject } from '../ical/index.ts';
-import { planWriteIndex, type PlannedIndex } from '../index-plan.ts';
+import { parseCalendarObject, withBudgets, WorkBudget, type IcalLimits, type Instance, type ParsedCalendarObject } from '../ical/index.ts';
+import { planIndex, planWriteIndex, type IndexBounds, type IndexPlan, type PlannedIndex } from '../index-plan.ts';
+import { unindexedInstances } from '../instance-index.ts';
 
 /**
  * The CPU-heavy calendar work, as pure functions of plain data: what the
@@ -54,8 +55,64 @@ export function prepareWrites(input: PrepareWritesInput): PrepareWritesOutput {
   return { results, steps: request.spent };
 }
 
+/** A stored event whose occurrence index does not cover a reader's range. */
+export interface UnindexedEvent {
+  ics: string;
+  bounds: IndexBounds;
+}
+
+export interface ExpandUnindexedInput {
+  events: UnindexedEvent[];
+  /** The reader's range: instances overlapping [from, to) that the index does not hold. */
+  from: Date;
+  to: Date;
+  limits: IcalLimits;
+  /** The read's work budget, shared by all its events (CalendarLimits.maxExpansionStepsPerRequest). */
+  maxStepsPerRequest: number;
+}
+
+export type ExpandedEvent = { ok: true; instances: Instance[] } | { ok: false; error: ErrorBody };
+
+/**
+ * What readers (CalendarEvent/query, window sync) expand on the fly: each
+ * event's instances in the range outside its index, each within its object
+ * budget and all within the read's budget. A refusal (LIMIT_EXCEEDED: too
+ * many instances or steps) stays with its event; the reader decides.
+ */
+export function expandUnindexed(input: ExpandUnindexedInput): ExpandedEvent[] {
+  const request = new WorkBudget(input.maxStepsPerRequest, 'request');
+  return input.events.map((event): ExpandedEvent => {
+    try {
+      return withBudgets([request, new WorkBudget(input.limits.maxExpansionSteps, 'object')], () => {
+        const obj = parseCalendarObject(event.ics, input.limits);
+        return { ok: true, instances: unindexedInstances(obj, event.bounds, input.from, input.to, input.limits) };
+      });
+    } catch (error) {
+      if (error instanceof DmciError) return { ok: false, error: error.toBody() };
+      throw error;
+    }
+  });
+}
+
+export interface ExtendIndexInput {
+  ics: string;
+  /** Where the stored index ends (expanded_until). */
+  from: Date;
+  horizon: Date;
+  limits: IcalLimits;
+  maxRows: number;
+}
+
+/** The horizon job's plan for one series: its index rows from `from` to the horizon (or to its end, if sooner). */
+export function extendIndex(input: ExtendIndexInput): IndexPlan {
+  const obj = parseCalendarObject(input.ics, input.limits);
+  const target = obj.lastEnd && obj.lastEnd <= input.horizon ? null : input.horizon;
+  // Each window of the plan is charged on its own (as the index planned at write time is): a series indexed once can be extended.
+  return planIndex(obj, input.from, target, input.limits, input.maxRows);
+}
+
 /** The tasks a worker runs, by name. */
-export const tasks = { prepareWrites } as const;
+export const tasks = { prepareWrites, expandUnindexed, extendIndex } as const;
 export type TaskName = keyof typeof tasks;
 export type TaskInput<T extends TaskName> = Parameters<(typeof tasks)[T]>[0];
 export type TaskOutput<T extends TaskName> = ReturnType<(typeof tasks)[T]>;
