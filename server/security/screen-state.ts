@@ -113,7 +113,7 @@ export class ScreenState implements BlockBook {
     // An admin's range is matched by prefix; a guard's neighbourhood key is looked up as it is.
     for (const row of blocks) table.set(row.key, row.blocked_until.getTime(), { range: row.source === 'admin' && row.key.includes('/') });
     for (const [key, entry] of this.pending) {
-      if (entry.untilMs <= startedAt || (entry.storedAt !== undefined && entry.storedAt < startedAt)) this.pending.delete(key);
+      if (entry.untilMs <= startedAt || (entry.storedAt !== undefined && entry.storedAt <= startedAt)) this.pending.delete(key);
     }
     this.table = table;
 
