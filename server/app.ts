@@ -15,7 +15,9 @@ import { OpsServer, type Readiness } from './ops/ops-server.ts';
 import { HostScreen } from './security/host-screen.ts';
 import { IpScreen } from './security/ip-screen.ts';
 import { LoginGuard } from './security/login-guard.ts';
-import { createServices, type Services } from './services.ts';
+import { configuredScreenLists, createServices, type Services } from './services.ts';
+import { ScreenState } from './security/screen-state.ts';
+import { screenPruneJob } from './security/screen.service.ts';
 import { SessionRegistry } from './sessions/session-registry.ts';
 import { MaintenanceJobs } from './maintenance.ts';
 import { galFeed } from './directory/directory.feed.ts';
@@ -31,6 +33,7 @@ import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
+import { auditPruneJob } from './audit/audit.service.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -85,6 +88,10 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   await bus.start();
 
   const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
+  // Blocks and lists as every node shares them through PostgreSQL (security/screen-state.ts).
+  const screenState = new ScreenState({ db, bus, log, configured: configuredScreenLists(config), ipScreen, hostScreen, pollMs: config.DMCI_SCREEN_POLL_MS });
+  opened.add(() => screenState.stop());
   // The one login guard: every door that checks a password (hello, LDAP bind, Account/changePassword) goes through it.
   const loginGuard = new LoginGuard({
     failures: config.DMCI_SCREEN_FAILURES,
@@ -93,8 +100,15 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
     maxWaiting: config.DMCI_LOGIN_QUEUE_PER_ADDRESS,
     isTrusted: (address) => ipScreen.isTrusted(address),
+    blocks: screenState,
   });
   const services = createServices({ db, bus, config, log, loginGuard, metrics });
+  services.screen.onBlock((block) => {
+    metrics.screenBlocks.inc({ source: block.source });
+    log.warn({ address: block.key, reason: block.reason, until: block.until, source: block.source, by: block.by }, 'address blocked');
+  });
+  metrics.watchScreenBlocks(() => screenState.size);
+  await screenState.follow(services.screen, config.nodeId);
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
@@ -116,7 +130,6 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
   pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
-  const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,
     log,
@@ -132,6 +145,8 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const jobs = new MaintenanceJobs(db, log);
   for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, icalWork: services.icalWork, clock: () => calendarEvents.clock() })) jobs.add(job);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
+  jobs.add(auditPruneJob({ retentionDays: config.DMCI_AUDIT_RETENTION_DAYS }));
+  jobs.add(screenPruneJob);
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {

@@ -14,6 +14,8 @@ import type { Metrics } from './ops/metrics.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
 import { busPublisher } from './sync/scope-write.ts';
+import { AuditService } from './audit/audit.service.ts';
+import { ScreenService, type ConfiguredLists } from './security/screen.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -25,6 +27,10 @@ export interface Services {
   /** Worker threads for calendar parsing and expansion; closed on shutdown. */
   icalWork: IcalWorkerPool;
   storage: StorageService;
+  /** Reading the audit log (actions record themselves: audit/audit.service.ts). */
+  audit: AuditService;
+  /** Blocks, unblocks and the trusted and allow/deny lists, shared by every node through PostgreSQL. */
+  screen: ScreenService;
   nodeId: string;
 }
 
@@ -59,5 +65,10 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), nodeId: config.nodeId };
+}
+
+/** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */
+export function configuredScreenLists(config: Config): ConfiguredLists {
+  return { trusted: config.DMCI_TRUSTED_HOSTS, ip_allow: config.DMCI_IP_ALLOW, ip_deny: config.DMCI_IP_DENY, host_allow: config.DMCI_HOST_ALLOW, host_deny: config.DMCI_HOST_DENY };
 }

@@ -23,6 +23,7 @@ import {
 import type { PasswordHasher } from './password-hasher.ts';
 import type { HashTicket } from '../security/hash-queue.ts';
 import { LoginGuard, type LoginAbandoned, type LoginRefusal, type LoginSource } from '../security/login-guard.ts';
+import { recordAudit, recordLogin, type AuditAction } from '../audit/audit.service.ts';
 
 export type { AccountWithDomain };
 
@@ -36,8 +37,8 @@ export type AuthOutcome =
 /** A password login as the login guard answers it: refused before the check, abandoned by the client, or checked. */
 export type GuardedAuth = AuthOutcome | LoginRefusal | LoginAbandoned;
 
-/** Where a password check comes from, for the login guard. */
-export type LoginOrigin = Omit<LoginSource, 'login'>;
+/** Where a password check comes from, for the login guard and the audit log (`door`: dmci, ldap, console; default dmci). */
+export type LoginOrigin = Omit<LoginSource, 'login'> & { door?: string };
 
 /** The guard an AccountService gets when none is given (tests and the CLI): the documented defaults. */
 const defaultGuard = () => new LoginGuard({ failures: 10, windowMs: 10 * 60_000, blockMs: 15 * 60_000, maxDelayMs: 15_000 });
@@ -76,8 +77,27 @@ export class AccountService {
    * whether an account is disabled is only revealed to someone who knows its
    * password.
    */
-  authenticate(login: string, password: string, origin: LoginOrigin): Promise<GuardedAuth> {
-    return this.guard.attempt({ ...origin, login }, (ticket) => this.checkPassword(login, password, ticket));
+  async authenticate(login: string, password: string, origin: LoginOrigin): Promise<GuardedAuth> {
+    const outcome = await this.guard.attempt({ ...origin, login }, (ticket) => this.checkPassword(login, password, ticket));
+    await this.recordCheck(login, origin, outcome.ok ? { ok: true, account: outcome.account } : outcome);
+    return outcome;
+  }
+
+  /**
+   * Every password check's outcome goes to the audit log, here, where every
+   * door's check passes. A refusal because the address is blocked is not
+   * recorded each time (a blocked client may retry in a loop): its block is,
+   * once, when it starts.
+   */
+  private async recordCheck(login: string, origin: LoginOrigin, outcome: { ok: true; account: { id: string; domain_id: string } } | { ok: false; reason: string; refused?: string }): Promise<void> {
+    if (!outcome.ok && outcome.refused === 'blocked') return;
+    await recordLogin(this.db, {
+      login,
+      address: origin.address,
+      door: origin.door ?? 'dmci',
+      outcome: outcome.ok ? 'ok' : (outcome.refused ?? outcome.reason),
+      account: outcome.ok ? { id: outcome.account.id, domainId: outcome.account.domain_id } : undefined,
+    });
   }
 
   private async checkPassword(login: string, password: string, ticket: HashTicket): Promise<AuthOutcome> {
@@ -146,11 +166,12 @@ export class AccountService {
     const outcome = await this.guard.attempt({ ...origin, login: account.email }, async (ticket) =>
       (await this.hasher.verify(account.password_hash, currentPassword, ticket)) ? { ok: true as const } : { ok: false as const, reason: 'bad_credentials' as const },
     );
+    await this.recordCheck(account.email, { door: 'change-password', ...origin }, outcome.ok ? { ok: true, account } : outcome);
     if (!outcome.ok) {
       if (outcome.reason === 'refused') throw refusalError(outcome);
       throw new DmciError(ErrorCode.FORBIDDEN, 'the current password is wrong');
     }
-    return this.replacePassword(account.id, newPassword);
+    return this.replacePassword(account.id, newPassword, { actor: actorOf(account), action: 'account.password.change', address: origin.address });
   }
 
   // ---- administration ----
@@ -181,6 +202,7 @@ export class AccountService {
         });
         const row = (await findAccountById(trx, id))!;
         for (const hook of this.createdHooks) await hook(trx, row);
+        await recordAudit(trx, actor, { action: 'account.create', target: row.email, domainId: row.domain_id, after: audited(row) });
         return row;
       });
       return { account: toAccount(account), created: true };
@@ -212,10 +234,14 @@ export class AccountService {
   async update(actor: Actor, email: string, changes: { displayName?: string; role?: Role }): Promise<Account> {
     const account = await this.requireManageable(actor, email);
     if (changes.role) requireMayGrant(actor, changes.role);
-    return this.change(account.id, {
-      ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
-      ...(changes.role !== undefined ? { role: changes.role } : {}),
-    });
+    return this.change(
+      account.id,
+      {
+        ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
+        ...(changes.role !== undefined ? { role: changes.role } : {}),
+      },
+      { audit: { actor, action: 'account.update', before: account } },
+    );
   }
 
   /** Disables an account; every node closes its sessions on the NOTIFY sent at commit. */
@@ -224,31 +250,39 @@ export class AccountService {
     if (actor.kind === 'account' && actor.accountId === account.id && !enabled) {
       throw new DmciError(ErrorCode.FORBIDDEN, 'an admin cannot disable their own account');
     }
-    return this.change(account.id, { enabled }, { revokeSessions: !enabled });
+    return this.change(account.id, { enabled }, { revokeSessions: !enabled, audit: { actor, action: enabled ? 'account.enable' : 'account.disable', before: account } });
   }
 
   async setPassword(actor: Actor, email: string, password: string): Promise<Account> {
     const account = await this.requireManageable(actor, email);
-    await this.replacePassword(account.id, password);
+    await this.replacePassword(account.id, password, { actor, action: 'account.password.set' });
     return toAccount((await findAccountById(this.db, account.id))!);
   }
 
-  private async replacePassword(accountId: string, password: string): Promise<Date> {
+  private async replacePassword(accountId: string, password: string, audit: { actor: Actor; action: AuditAction; address?: string }): Promise<Date> {
     const passwordHash = await this.hasher.hash(password);
     return this.db.transaction().execute(async (trx) => {
       const changedAt = await setPasswordHash(trx, accountId, passwordHash);
       await deleteResumeTokensOf(trx, accountId);
+      const account = (await findAccountById(trx, accountId))!;
+      await recordAudit(trx, audit.actor, { action: audit.action, target: account.email, domainId: account.domain_id, address: audit.address });
       await announceAccountChange(trx, accountId);
       return changedAt;
     });
   }
 
-  private async change(accountId: string, changes: Parameters<typeof updateAccount>[2], options: { revokeSessions?: boolean } = {}): Promise<Account> {
+  private async change(
+    accountId: string,
+    changes: Parameters<typeof updateAccount>[2],
+    options: { revokeSessions?: boolean; audit: { actor: Actor; action: AuditAction; before: AccountWithDomain } },
+  ): Promise<Account> {
     const row = await this.db.transaction().execute(async (trx) => {
       await updateAccount(trx, accountId, changes);
       if (options.revokeSessions) await deleteResumeTokensOf(trx, accountId);
       const updated = (await findAccountById(trx, accountId))!;
       for (const hook of this.changedHooks) await hook(trx, updated);
+      const { actor, action, before } = options.audit;
+      await recordAudit(trx, actor, { action, target: updated.email, domainId: updated.domain_id, before: audited(before), after: audited(updated) });
       await announceAccountChange(trx, accountId);
       return updated;
     });
@@ -284,6 +318,16 @@ function refusalError(refusal: LoginRefusal): DmciError {
     refusal.refused === 'blocked' ? 'too many failed password checks from this address' : 'another password check for this address or account is in progress',
     { retryAfterMs },
   );
+}
+
+/** What the audit log keeps of an account: never its password hash. */
+function audited(row: AccountWithDomain) {
+  return { email: row.email, displayName: row.display_name, role: row.role, enabled: row.enabled };
+}
+
+/** An account acting on itself (changing its own password). */
+function actorOf(row: AccountWithDomain): Actor {
+  return { kind: 'account', accountId: row.id, role: row.role, domainId: row.domain_id, email: row.email };
 }
 
 export function hashToken(token: string): Buffer {

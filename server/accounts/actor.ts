@@ -7,7 +7,7 @@ import { forbidden, notFound } from '../errors.ts';
  */
 export type Actor =
   | { kind: 'account'; accountId: string; role: Role; domainId: string; email: string }
-  | { kind: 'system' };
+  | { kind: 'system'; /** Who acts as the system, for the audit log (`cli:<os user>`); unset: dmci itself. */ via?: string };
 
 export const systemActor: Actor = { kind: 'system' };
 

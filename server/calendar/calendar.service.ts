@@ -32,6 +32,7 @@ import {
   updateCalendarRow,
   upsertGrant,
 } from './calendar.repository.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 import type { AccessRight, GranteeKind } from './calendar.table.ts';
 import { addStorageUsed, calendarBytes } from '../quota/storage.repository.ts';
 import { accountOf } from './event.service.ts';
@@ -148,7 +149,7 @@ export class CalendarService {
     }
     for (const [id, input] of Object.entries(args.update ?? {})) {
       try {
-        const rendered = await this.update(accountId, id, input);
+        const rendered = await this.update(actor, accountId, id, input);
         if (rendered) result.updated[id] = rendered;
       } catch (error) {
         result.notUpdated[id] = failure(error);
@@ -185,6 +186,7 @@ export class CalendarService {
   }
 
   private async update(
+    actor: Actor,
     accountId: string,
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
@@ -203,7 +205,7 @@ export class CalendarService {
       if (!hasRight(access, 'manage')) throw new DmciError(ErrorCode.FORBIDDEN, 'changing a calendar needs the manage right');
 
       const current = await grantsOf(trx, [calendarId]);
-      const changes: Array<{ grantee: Grantee; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }> = [];
+      const changes: Array<{ email: string; grantee: Grantee; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }> = [];
       for (const [email, value] of Object.entries(input.shareWith ?? {})) {
         let grantee: Grantee;
         if (value === null) {
@@ -222,15 +224,24 @@ export class CalendarService {
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
         if (grant?.privateAccess && access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may grant private access');
         if (grant?.privateAccess && !grant.delegate) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'privateAccess is for delegates: set delegate too');
-        changes.push({ grantee, grant });
+        changes.push({ email: email.toLowerCase(), grantee, grant });
       }
       // Everyone who may see the calendar before or after: the owner, direct grantees, members of granted groups.
       const candidates = await this.audience(trx, calendar.account_id, calendarId, changes.map((c) => c.grantee));
       const target = { calendarIds: [calendarId] };
       const before = await resolveRightsOfMany(trx, candidates, target);
-      for (const { grantee, grant } of changes) {
+      for (const { email, grantee, grant } of changes) {
         if (grant) await upsertGrant(trx, calendarId, grantee, grant);
         else await deleteGrant(trx, calendarId, grantee);
+        const held = current.find((g) => g.grantee_kind === grantee.kind && g.grantee_id === grantee.id);
+        await recordAudit(trx, actor, {
+          action: 'grant.change',
+          target: email,
+          domainId: owner.domain_id,
+          detail: { calendarId, calendar: calendar.name, granteeKind: grantee.kind },
+          before: held ? { right: held.access_right, delegate: held.is_delegate, privateAccess: held.private_access } : null,
+          after: grant,
+        });
       }
       const { name, color, description } = input;
       const renamed = name !== undefined || color !== undefined || description !== undefined;

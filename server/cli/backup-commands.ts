@@ -2,15 +2,11 @@ import type { Command } from 'commander';
 import pg from 'pg';
 import { restoreBackup } from '../backup/restore.ts';
 import { writeBackup } from '../backup/backup.ts';
-import type { Config } from '../config/config.ts';
 import { resolveDatabase } from '../db/resolve-database.ts';
-import type { Logger } from '../log/logger.ts';
 import { DMCI_VERSION } from '../version.ts';
 
-export interface BackupCommandContext {
-  run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
-  cliLog: () => Logger;
-}
+export type { CommandContext as BackupCommandContext } from './cli-context.ts';
+import type { CommandContext as BackupCommandContext } from './cli-context.ts';
 
 /**
  * `dmci backup FILE` and `dmci restore FILE` (docs/operations.md § Backup

@@ -7,6 +7,12 @@ import { resolveDatabase } from '../db/resolve-database.ts';
 import type { Logger } from '../log/logger.ts';
 import { createServices, type Services } from '../services.ts';
 
+/** What a file of subcommands gets from main.ts: the runner (config loaded, --json read) and the CLI's logger. */
+export interface CommandContext {
+  run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
+  cliLog: () => Logger;
+}
+
 export interface CliServices extends Services {
   db: Db;
 }

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
@@ -13,6 +13,8 @@ import { exportLdif } from '../directory/import/ldif-export.ts';
 import { importDirectory, type ImportFormat, type ImportReport } from '../directory/import/importer.ts';
 import type { Logger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { cliActor } from './cli-actor.ts';
 
 export interface DirectoryCommandContext {
   run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
@@ -41,8 +43,8 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
         const text = await readFile(file, 'utf8');
         const bar = process.stderr.isTTY && !json ? new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {percentage}% | {value}/{total} records | ETA {eta}s' }, cliProgress.Presets.shades_classic) : undefined;
         let started = false;
-        const report = await withServices(config, cliLog(), ({ db }) =>
-          importDirectory(db, text, {
+        const report = await withServices(config, cliLog(), async ({ db }) => {
+          const done = await importDirectory(db, text, {
             format,
             domain,
             dryRun: options.dryRun,
@@ -54,8 +56,14 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
               started = true;
               bar.update(done);
             },
-          }),
-        ).finally(() => bar?.stop());
+          });
+          // One record for the whole import (it commits in many batches): the counts, not the entries.
+          if (done.committed) {
+            const { created, updated, unchanged, deleted, errors } = done;
+            await recordAudit(db, cliActor, { action: 'directory.import', target: domain, detail: { file: basename(file), format, created, updated, unchanged, deleted, errors } });
+          }
+          return done;
+        }).finally(() => bar?.stop());
         if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else process.stdout.write(formatReport(report, { dryRun: Boolean(options.dryRun), strict: Boolean(options.strict), verbose: Boolean(options.verbose) }));
         if (report.errors > 0) setExitCode(1);

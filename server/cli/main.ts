@@ -1,12 +1,14 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { DomainName, EmailAddress, Password, Role } from '../../protocol/index.ts';
-import { systemActor } from '../accounts/actor.ts';
+import { cliActor as systemActor } from './cli-actor.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { NoClusterError } from '../db/embedded-postgres.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { DMCI_VERSION } from '../version.ts';
 import { registerBackupCommands } from './backup-commands.ts';
+import { registerAuditCommands } from './audit-commands.ts';
+import { registerScreenCommands } from './screen-commands.ts';
 import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
@@ -164,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
 
   registerDirectoryCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
   registerBackupCommands(program, { run, cliLog });
+  registerAuditCommands(program, { run, cliLog });
+  registerScreenCommands(program, { run, cliLog });
 
   try {
     await program.parseAsync(argv);

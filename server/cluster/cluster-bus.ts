@@ -20,10 +20,11 @@ import type { Logger } from '../log/logger.ts';
 export const CHANNEL = 'dmci';
 const MAX_PAYLOAD_BYTES = 7900; // PostgreSQL's limit is 8000
 
-export type Hint = { kind: 'scope'; scope: string; modseq: number } | { kind: 'account'; accountId: string };
+/** `screen`: the shared screening state (security/screen-state.ts) changed; every node re-reads it. */
+export type Hint = { kind: 'scope'; scope: string; modseq: number } | { kind: 'account'; accountId: string } | { kind: 'screen' };
 
 export function formatHint(hint: Hint): string {
-  return hint.kind === 'scope' ? `scope:${hint.scope}=${hint.modseq}` : `account:${hint.accountId}`;
+  return hint.kind === 'scope' ? `scope:${hint.scope}=${hint.modseq}` : hint.kind === 'account' ? `account:${hint.accountId}` : 'screen';
 }
 
 export function parseHints(payload: string): Hint[] {
@@ -35,6 +36,8 @@ export function parseHints(payload: string): Hint[] {
       if (eq > 6 && Number.isSafeInteger(modseq)) hints.push({ kind: 'scope', scope: item.slice(6, eq), modseq });
     } else if (item.startsWith('account:') && item.length > 8) {
       hints.push({ kind: 'account', accountId: item.slice(8) });
+    } else if (item === 'screen') {
+      hints.push({ kind: 'screen' });
     }
   }
   return hints;
@@ -82,7 +85,7 @@ export class ClusterBus extends EventEmitter<ClusterBusEvents> {
    */
   publish(hint: Hint): void {
     this.emit('hint', hint, { local: true });
-    const key = hint.kind === 'scope' ? `s:${hint.scope}` : `a:${hint.accountId}`;
+    const key = hint.kind === 'scope' ? `s:${hint.scope}` : hint.kind === 'account' ? `a:${hint.accountId}` : 'screen';
     const existing = this.pending.get(key);
     if (!(existing?.kind === 'scope' && hint.kind === 'scope' && existing.modseq > hint.modseq)) this.pending.set(key, hint);
     this.flushTimer ??= setTimeout(() => {

@@ -89,6 +89,10 @@ const settings = {
   DMCI_PREAUTH_MAX_FRAMES: [positiveInt, '4000'],
   DMCI_PREAUTH_MAX_BYTES: [positiveInt, String(4 * 1024 * 1024)],
   DMCI_STORAGE_QUOTA_BYTES: [z.coerce.number().int().min(0), String(256 * 1024 * 1024)],
+  // The audit log (docs/operations.md "Audit log"): records older than this are pruned hourly.
+  DMCI_AUDIT_RETENTION_DAYS: [positiveInt.max(36_500), '365'],
+  // Screening shared through PostgreSQL (docs/security.md "Screening"): each node re-reads it on every change hint and at least this often.
+  DMCI_SCREEN_POLL_MS: [positiveInt.min(100), '30000'],
 } as const;
 
 type Settings = typeof settings;

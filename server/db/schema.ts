@@ -5,6 +5,8 @@ import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } f
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
+import type { AuditLogTable } from '../audit/audit.table.ts';
+import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -21,4 +23,7 @@ export interface Database {
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
   account_storage: AccountStorageTable;
+  audit_log: AuditLogTable;
+  screen_blocks: ScreenBlockTable;
+  screen_rules: ScreenRuleTable;
 }

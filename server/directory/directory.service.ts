@@ -47,6 +47,7 @@ import { toAdminEntry, toDirectoryEntry } from './directory.mapper.ts';
 import { decodeQueryCursor, encodeQueryCursor } from './query-cursor.ts';
 import { expandGroup } from './group-expansion.ts';
 import { writeGal } from './gal-write.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 
 /**
  * The GAL: reads for every account of a domain (its own domain only), writes
@@ -189,7 +190,7 @@ export class DirectoryService {
     return rows.map((row) => toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
   }
 
-  // ---- administration (Admin/directory*) ----
+  // ---- administration (Admin/directory*): every change recorded in the audit log, in its transaction ----
 
   async adminGet(actor: Actor, id: string): Promise<AdminDirectoryEntry> {
     const row = await this.requireManageable(actor, id, 'read');
@@ -246,7 +247,9 @@ export class DirectoryService {
         await requireMembers(trx, domain.id, args.memberIds);
         await replaceMembers(trx, id, args.memberIds);
       }
-      return { entry: await this.toAdmin(trx, (await findEntryById(trx, id))!, domain.name), created: true };
+      const entry = await this.toAdmin(trx, (await findEntryById(trx, id))!, domain.name);
+      await recordAudit(trx, actor, { action: 'directory.create', target: entry.id, domainId: domain.id, after: entry });
+      return { entry, created: true };
     }).catch((error: unknown) => {
       // Nothing was written: the transaction rolled back and the scope did not move.
       if (error instanceof ExistingEntry) return { entry: error.entry, created: false };
@@ -271,13 +274,16 @@ export class DirectoryService {
         if (holder && holder.id !== current.id) throw new DmciError(ErrorCode.ALREADY_EXISTS, `an entry with source key ${columns.source_key} already exists`);
       }
       if (columns.manager_id) await requireManager(trx, current.domain_id, columns.manager_id, current.id);
+      const entryBefore = await this.toAdmin(trx, current);
       await updateEntry(trx, current.id, columns, modseq);
       if (aliases) await replaceAliases(trx, current.domain_id, current.id, aliases);
       if (columns.hidden !== undefined && columns.hidden !== current.hidden) {
         // Groups listing it and people it manages show it (or not) through it.
         await stampEntries(trx, await dependentsOf(trx, current.id), modseq);
       }
-      return this.toAdmin(trx, (await findEntryById(trx, current.id))!);
+      const entryAfter = await this.toAdmin(trx, (await findEntryById(trx, current.id))!);
+      await recordAudit(trx, actor, { action: 'directory.update', target: current.id, domainId: current.domain_id, before: entryBefore, after: entryAfter });
+      return entryAfter;
     });
   }
 
@@ -295,8 +301,10 @@ export class DirectoryService {
       if (await wouldCloseCycle(trx, group.id, memberIds)) {
         throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'a group cannot contain itself, directly or through nested groups', { details: { reason: 'cycle' } });
       }
+      const membersBefore = (await membersOf(trx, [group.id], { visibleOnly: false })).get(group.id) ?? [];
       await replaceMembers(trx, group.id, memberIds);
       await updateEntry(trx, group.id, {}, modseq);
+      await recordAudit(trx, actor, { action: 'directory.members', target: group.id, domainId: group.domain_id, before: { memberIds: membersBefore }, after: { memberIds } });
       return this.toAdmin(trx, (await findEntryById(trx, group.id))!);
     });
   }
@@ -307,6 +315,7 @@ export class DirectoryService {
     await writeGal(this.db, this.publish, before.domain_id, async (trx, modseq) => {
       const entry = await this.lockedEntry(trx, id, ifVersion);
       const dependents = await dependentsOf(trx, entry.id);
+      await recordAudit(trx, actor, { action: 'directory.delete', target: entry.id, domainId: entry.domain_id, before: await this.toAdmin(trx, entry) });
       await tombstoneEntry(trx, entry.id, modseq);
       await stampEntries(trx, dependents, modseq);
     });

@@ -3,6 +3,7 @@ import { requireAdmin, requireDomainNamed, requireGlobalAdmin, type Actor } from
 import type { Db } from '../db/database.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
 import { findDomainByName, insertDomain, listDomainsWithCounts, setCrossDomainSharing } from './domain.repository.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 
 /** Hooks other features run inside the transaction that creates a domain (the GAL creates its sync scope, ...). */
 export type DomainCreatedHook = (db: Db, domain: { id: string; name: string }) => Promise<void>;
@@ -37,6 +38,7 @@ export class DomainService {
       row = await this.db.transaction().execute(async (trx) => {
         const inserted = await insertDomain(trx, name);
         for (const hook of this.createdHooks) await hook(trx, inserted);
+        await recordAudit(trx, actor, { action: 'domain.create', target: inserted.name, domainId: inserted.id });
         return inserted;
       });
     } catch (error) {
@@ -60,7 +62,16 @@ export class DomainService {
    */
   async update(actor: Actor, name: string, changes: { crossDomainSharing: boolean }): Promise<Domain> {
     const domain = requireDomainNamed(actor, await findDomainByName(this.db, name), name);
-    await setCrossDomainSharing(this.db, domain.id, changes.crossDomainSharing);
+    await this.db.transaction().execute(async (trx) => {
+      await setCrossDomainSharing(trx, domain.id, changes.crossDomainSharing);
+      await recordAudit(trx, actor, {
+        action: 'domain.update',
+        target: domain.name,
+        domainId: domain.id,
+        before: { crossDomainSharing: domain.cross_domain_sharing },
+        after: { crossDomainSharing: changes.crossDomainSharing },
+      });
+    });
     return this.read(domain.id);
   }
 

@@ -160,7 +160,7 @@ export class Gateway {
     }
     const trusted = ipScreen.isTrusted(address);
     const blockedFor = trusted ? 0 : loginGuard.blockedFor(address);
-    if (blockedFor > 0) return rejectUpgrade(socket, 429, 'temporarily blocked after failed logins', blockedFor);
+    if (blockedFor > 0) return rejectUpgrade(socket, 429, 'temporarily blocked (failed logins, or an admin)', blockedFor);
     const count = this.perAddress.get(address) ?? 0;
     if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address', RETRY_AFTER_MS.tooManyConnections);
     const overBudget = trusted ? null : this.preAuth.admitConnection(address);

@@ -42,7 +42,7 @@ export class LdapBinder {
       log.warn({ remoteAddress: address, login: name.slice(0, 256), reason: 'bad_bind_name' }, 'LDAP bind failed');
       throw new LdapError(ResultCode.invalidCredentials, 'wrong bind name or password');
     }
-    const outcome = await accounts.authenticate(login, password, { address, signal });
+    const outcome = await accounts.authenticate(login, password, { address, signal, door: 'ldap' });
     if (!outcome.ok) {
       if (outcome.reason === 'refused') {
         if (outcome.refused === 'blocked') throw blockedError();

@@ -48,12 +48,21 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  // Screening (docs/security.md "Screening"): blocks this node started (its login guard, or an admin through it), and the blocks in force on every node.
+  readonly screenBlocks = new Counter({ name: 'dmci_screen_blocks_total', help: 'Blocks started on this node, by source (guard: its login guard; admin: an admin through this node)', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly screenBlocksActive = new Gauge({ name: 'dmci_screen_blocks_active', help: 'Addresses and ranges blocked now (shared by every node)', registers: [this.registry] });
   readonly ldapConnections = new Gauge({ name: 'dmci_ldap_connections_open', help: 'Open LDAP and LDAPS connections on this node', registers: [this.registry] });
 
   constructor(build: { version?: string } = {}) {
     // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...), as every Node dashboard expects.
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version: build.version ?? 'unknown', protocol_version: String(PROTOCOL_VERSION), node_version: process.version }, 1);
+  }
+
+  /** dmci_screen_blocks_active follows the node's screening state, read when /metrics is scraped. */
+  watchScreenBlocks(count: () => number): void {
+    const gauge = this.screenBlocksActive;
+    (gauge as unknown as { collect: () => void }).collect = () => gauge.set(count());
   }
 
   /** dmci_ready follows the readiness check, evaluated when /metrics is scraped. */

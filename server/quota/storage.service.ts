@@ -3,6 +3,8 @@ import type { AccountService } from '../accounts/account.service.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
 import { readStorage, setStorageQuota } from './storage.repository.ts';
+import { findAccountById } from '../accounts/account.repository.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 
 /**
  * Admin side of the storage quota. Who may read or set an account's quota is
@@ -23,7 +25,12 @@ export class StorageService {
 
   async setQuota(actor: Actor, email: string, quotaBytes: number | null): Promise<AccountStorage> {
     const account = await this.accounts.get(actor, email);
-    await setStorageQuota(this.db, account.id, quotaBytes);
+    const before = await readStorage(this.db, account.id);
+    await this.db.transaction().execute(async (trx) => {
+      await setStorageQuota(trx, account.id, quotaBytes);
+      const domainId = (await findAccountById(trx, account.id))?.domain_id;
+      await recordAudit(trx, actor, { action: 'account.quota', target: account.email, domainId, before: { quotaBytes: before?.quota_bytes ?? null }, after: { quotaBytes } });
+    });
     return this.read(account.id, account.email);
   }
 

@@ -33,9 +33,14 @@ export class HostScreen {
   private readonly pending = new Map<string, Promise<string | undefined>>();
 
   constructor(
-    private readonly lists: { allow: string[]; deny: string[] },
+    private lists: { allow: string[]; deny: string[] },
     private readonly options: { ttlMs: number; resolver?: HostResolver; now?: () => number } = { ttlMs: 300_000 },
   ) {}
+
+  /** Replaces the lists (the configured ones joined with those in PostgreSQL: screen-state.ts). Cached names stay valid. */
+  setLists(lists: { allow: string[]; deny: string[] }): void {
+    this.lists = lists;
+  }
 
   /** False when no host list is configured: then no lookups happen at all. */
   get enabled(): boolean {

@@ -6,11 +6,16 @@ import { BlockList, isIP } from 'node:net';
  * authentication). An empty allow list allows everyone not denied.
  */
 export class IpScreen {
-  private readonly allow: BlockList | undefined;
-  private readonly deny: BlockList;
-  private readonly trusted: BlockList;
+  private allow: BlockList | undefined;
+  private deny!: BlockList;
+  private trusted!: BlockList;
 
   constructor(lists: { allow: string[]; deny: string[]; trusted: string[] }) {
+    this.setLists(lists);
+  }
+
+  /** Replaces the lists (the configured ones joined with those in PostgreSQL: screen-state.ts). */
+  setLists(lists: { allow: string[]; deny: string[]; trusted: string[] }): void {
     this.allow = lists.allow.length > 0 ? toBlockList(lists.allow) : undefined;
     this.deny = toBlockList(lists.deny);
     this.trusted = toBlockList(lists.trusted);

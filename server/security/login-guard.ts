@@ -1,4 +1,5 @@
 import { HashQueueFull, type HashTicket } from './hash-queue.ts';
+import { LocalBlockBook, type BlockBook } from './block-book.ts';
 
 /**
  * The one login guard (DESIGN §7): every door that checks a password — the
@@ -41,6 +42,12 @@ export interface LoginGuardSettings {
   isTrusted?: (address: string) => boolean;
   /** Attempts from one address that may wait behind the one being checked (DMCI_LOGIN_QUEUE_PER_ADDRESS); default 16. */
   maxWaiting?: number;
+  /**
+   * Where blocks are kept: the node's ScreenState, shared with every node
+   * through PostgreSQL (a block started or lifted on one node holds on all);
+   * by default a book of this guard's own. Failures are counted per node.
+   */
+  blocks?: BlockBook;
 }
 
 /** One password check as a door sees it. */
@@ -74,7 +81,7 @@ interface Waiter {
 
 interface Record {
   failureTimes: number[];
-  blockedUntil: number;
+  /** Blocks this node started for the key: each lasts twice the one before. */
   blocks: number;
   threshold: number;
 }
@@ -98,10 +105,12 @@ export class LoginGuard {
   private readonly lines = new Map<string, Waiter[]>();
   private readonly now: () => number;
   private readonly isTrusted: (address: string) => boolean;
+  private readonly book: BlockBook;
 
   constructor(private readonly settings: LoginGuardSettings) {
     this.now = settings.now ?? Date.now;
     this.isTrusted = settings.isTrusted ?? (() => false);
+    this.book = settings.blocks ?? new LocalBlockBook();
   }
 
   /**
@@ -248,23 +257,28 @@ export class LoginGuard {
     }
   }
 
-  /** Milliseconds the address (or its neighbourhood) remains blocked, or 0. A threshold reached since the last look starts a block now. */
+  /**
+   * Milliseconds the address remains blocked (by its own block, its
+   * neighbourhood's, or an admin's), or 0. A threshold reached since the last
+   * look starts a block now, in the book every node reads.
+   */
   blockedFor(address: string): number {
     if (this.isTrusted(address)) return 0;
     const now = this.now();
-    let longest = 0;
-    for (const key of [address, neighbourhood(address)]) {
+    const around = neighbourhood(address);
+    for (const key of [address, around]) {
       const record = this.records.get(key);
       if (!record) continue;
       prune(record, now, this.settings.windowMs);
-      if (record.failureTimes.length >= record.threshold && record.blockedUntil <= now) {
+      if (record.failureTimes.length >= record.threshold && this.book.remaining(key, now) <= 0) {
+        const failures = record.failureTimes.length;
         record.blocks++;
-        record.blockedUntil = now + Math.min(this.settings.blockMs * 2 ** (record.blocks - 1), MAX_BLOCK_MS);
         record.failureTimes = [];
+        const untilMs = now + Math.min(this.settings.blockMs * 2 ** (record.blocks - 1), MAX_BLOCK_MS);
+        this.book.start({ key, untilMs, reason: `${failures} failed logins within ${Math.round(this.settings.windowMs / 1000)} s${key === around ? ' from this neighbourhood' : ''}` });
       }
-      longest = Math.max(longest, record.blockedUntil - now);
     }
-    return longest;
+    return Math.max(0, this.book.remainingFor(address, around, now));
   }
 
   /**
@@ -311,7 +325,7 @@ export class LoginGuard {
     if (!record) {
       if (this.records.size >= (this.settings.maxTracked ?? MAX_TRACKED)) this.evict();
       const threshold = key.startsWith('login:') ? Infinity : key.includes('/') ? this.settings.failures * 4 : this.settings.failures;
-      record = { failureTimes: [], blockedUntil: 0, blocks: 0, threshold };
+      record = { failureTimes: [], blocks: 0, threshold };
       this.records.set(key, record);
     }
     prune(record, at, this.settings.windowMs);
@@ -334,9 +348,9 @@ export class LoginGuard {
   private evict(): void {
     const now = this.now();
     const target = (this.settings.maxTracked ?? MAX_TRACKED) / 2;
-    for (const [key, record] of this.records) {
+    for (const key of this.records.keys()) {
       if (this.records.size < target) return;
-      if (record.blockedUntil < now) this.records.delete(key);
+      if (this.book.remaining(key, now) <= 0) this.records.delete(key);
     }
     for (const key of this.records.keys()) {
       if (this.records.size < target) return;
