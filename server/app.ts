@@ -30,6 +30,7 @@ import { pushHandlers } from './sync/push.handlers.ts';
 import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
+import { freeBusyHandlers } from './freebusy/freebusy.handlers.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
 export { DMCI_VERSION } from './version.ts';
@@ -110,7 +111,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxScopesPerSession: 1000,
   });
   opened.add(() => pushHub.stop());
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services) };
   pushHub.registerFeed(ScopeKind.gal, galFeed(db));
   pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));

@@ -9,6 +9,7 @@ import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import { FreeBusyService } from './freebusy/freebusy.service.ts';
 import type { Logger } from './log/logger.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
@@ -24,6 +25,7 @@ export interface Services {
   /** Worker threads for calendar parsing and expansion; closed on shutdown. */
   icalWork: IcalWorkerPool;
   storage: StorageService;
+  freeBusy: FreeBusyService;
   nodeId: string;
 }
 
@@ -57,5 +59,6 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, nodeId: config.nodeId };
+  const freeBusy = new FreeBusyService(db, accounts, calendarEvents.limits);
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, freeBusy, nodeId: config.nodeId };
 }

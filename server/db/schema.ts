@@ -3,6 +3,7 @@ import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
 import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
+import type { AccountAvailabilityTable } from '../freebusy/freebusy.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 
@@ -21,4 +22,5 @@ export interface Database {
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
   account_storage: AccountStorageTable;
+  account_availability: AccountAvailabilityTable;
 }

@@ -1,0 +1,171 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { FreeBusyVisibility } from '../calendar/calendar.table.ts';
+import type { DirectoryKind } from '../directory/directory.table.ts';
+import type { AccountAvailabilityRow } from './freebusy.table.ts';
+
+/** Reads and writes of free/busy (server/freebusy/). Plain functions; `db` may be a transaction. */
+
+/** A GAL entry a principal email names (by its email or an alias). */
+export interface PrincipalEntry {
+  asked: string;
+  entry_id: string;
+  kind: DirectoryKind;
+  email: string;
+  account_id: string | null;
+  domain_id: string;
+}
+
+/** The visible, live GAL entries the emails name (hidden entries, disabled accounts and tombstones are not found). One query. */
+export async function findPrincipals(db: Db, emails: readonly string[]): Promise<PrincipalEntry[]> {
+  if (emails.length === 0) return [];
+  const result = await sql<PrincipalEntry>`
+    select x.email as asked, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
+      from unnest(${sql.val([...emails])}::text[]) as x(email)
+      cross join lateral (
+        select d.* from directory_entries d where d.email = x.email and d.visible
+        union all
+        select d.* from directory_aliases a join directory_entries d on d.id = a.entry_id where a.alias = x.email and d.visible
+        limit 1
+      ) e`.execute(db);
+  return result.rows;
+}
+
+/** The people and resources (with an email, visible) in each group, nested groups walked; `root` is the group asked. One query. */
+export async function groupLeaves(db: Db, groupIds: readonly string[]): Promise<Array<Omit<PrincipalEntry, 'asked'> & { root: string }>> {
+  if (groupIds.length === 0) return [];
+  const result = await sql<Omit<PrincipalEntry, 'asked'> & { root: string }>`
+    with recursive reach(root, id) as (
+      select g, g from unnest(${sql.val([...groupIds])}::uuid[]) as g
+      union
+      select r.root, m.member_id from reach r join directory_members m on m.group_id = r.id
+    )
+    select r.root, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
+      from reach r join directory_entries e on e.id = r.id
+     where e.kind <> 'group' and e.visible and e.email is not null
+     order by r.root, e.email`.execute(db);
+  return result.rows;
+}
+
+export interface CountingCalendar {
+  id: string;
+  account_id: string;
+  freebusy_visibility: FreeBusyVisibility | null;
+}
+
+/** The calendars of the accounts that count toward their free/busy (the flag, else: the default calendar). */
+export async function countingCalendars(db: Db, accountIds: readonly string[]): Promise<CountingCalendar[]> {
+  if (accountIds.length === 0) return [];
+  return db
+    .selectFrom('calendars')
+    .select(['id', 'account_id', 'freebusy_visibility'])
+    .where('account_id', 'in', [...accountIds])
+    .where(sql<boolean>`coalesce(freebusy_counts, is_default)`)
+    .execute();
+}
+
+export interface BusyRow {
+  calendar_id: string;
+  start_at: Date;
+  end_at: Date;
+  busy_type: 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
+  classification: string;
+  summary: string | null;
+  location: string | null;
+  /** Floating or all-day: start/end are wall clock read as UTC, to be placed in the owner's zone. */
+  wall: boolean;
+}
+
+/**
+ * The non-free indexed instances of the calendars overlapping [from, to)
+ * (callers widen the range by the floating slack for wall-clock rows): one
+ * GiST probe on (calendar_id, during) per calendar.
+ */
+export async function busyRows(db: Db, calendarIds: readonly string[], from: Date, to: Date): Promise<BusyRow[]> {
+  if (calendarIds.length === 0) return [];
+  const result = await sql<BusyRow>`
+    select i.calendar_id, lower(i.during) as start_at, upper(i.during) as end_at, i.busy_type, i.classification, i.summary, i.location, (i.floating or i.all_day) as wall
+      from unnest(${sql.val([...calendarIds])}::uuid[]) as c(id)
+      cross join lateral (
+        select * from event_instances
+         where calendar_id = c.id and during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)') and busy_type <> 'FREE'
+      ) i`.execute(db);
+  return result.rows;
+}
+
+export interface DomainFreeBusyRow {
+  id: string;
+  name: string;
+  freebusy_internal: FreeBusyVisibility;
+  freebusy_external: FreeBusyVisibility;
+  freebusy_anonymous: FreeBusyVisibility;
+  work_days: number[];
+  work_start: number;
+  work_end: number;
+  work_time_zone: string;
+}
+
+const DOMAIN_COLUMNS = ['id', 'name', 'freebusy_internal', 'freebusy_external', 'freebusy_anonymous', 'work_days', 'work_start', 'work_end', 'work_time_zone'] as const;
+
+export async function domainPolicies(db: Db, ids: readonly string[]): Promise<Map<string, DomainFreeBusyRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('domains').select(DOMAIN_COLUMNS).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function domainPolicyByName(db: Db, name: string): Promise<DomainFreeBusyRow | undefined> {
+  return db.selectFrom('domains').select(DOMAIN_COLUMNS).where('name', '=', name).executeTakeFirst();
+}
+
+export async function updateDomainPolicy(db: Db, id: string, changes: Partial<Omit<DomainFreeBusyRow, 'id' | 'name'>>): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
+  await db.updateTable('domains').set(changes).where('id', '=', id).execute();
+}
+
+export async function availabilityOf(db: Db, accountIds: readonly string[]): Promise<Map<string, AccountAvailabilityRow>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await db.selectFrom('account_availability').selectAll().where('account_id', 'in', [...new Set(accountIds)]).execute();
+  return new Map(rows.map((r) => [r.account_id, r]));
+}
+
+export type AvailabilityChanges = Partial<Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>>;
+
+export async function upsertAvailability(db: Db, accountId: string, domainId: string, changes: AvailabilityChanges): Promise<void> {
+  await db
+    .insertInto('account_availability')
+    .values({ account_id: accountId, domain_id: domainId, ...changes })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...changes, updated_at: sql`now()` }))
+    .execute();
+}
+
+export interface CalendarSettingsRow {
+  id: string;
+  name: string;
+  is_default: boolean;
+  freebusy_counts: boolean | null;
+  freebusy_visibility: FreeBusyVisibility | null;
+}
+
+export async function calendarSettingsOf(db: Db, accountId: string): Promise<CalendarSettingsRow[]> {
+  return db
+    .selectFrom('calendars')
+    .select(['id', 'name', 'is_default', 'freebusy_counts', 'freebusy_visibility'])
+    .where('account_id', '=', accountId)
+    .orderBy('is_default', 'desc')
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+}
+
+/** Changes one calendar's free/busy settings if `accountId` owns it; false when it does not (or it does not exist). */
+export async function updateCalendarFreeBusy(
+  db: Db,
+  accountId: string,
+  calendarId: string,
+  changes: { freebusy_counts?: boolean; freebusy_visibility?: FreeBusyVisibility | null },
+): Promise<boolean> {
+  const owned = await db.selectFrom('calendars').select('id').where('id', '=', calendarId).where('account_id', '=', accountId).executeTakeFirst();
+  if (!owned) return false;
+  if (Object.keys(changes).length > 0) await db.updateTable('calendars').set(changes).where('id', '=', calendarId).execute();
+  return true;
+}
