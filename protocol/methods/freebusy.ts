@@ -30,6 +30,14 @@ export const FreeBusyLimits = {
   defaultInterval: 30,
   /** Slot digits in one answer (principals × slots): more is refused; ask a coarser interval or fewer days. */
   maxSlotDigits: 600_000,
+  /** FreeBusy/suggest: attendees (required + optional), rooms named, rooms found by capacity, suggestions. */
+  maxSuggestAttendees: 100,
+  maxSuggestRooms: 50,
+  maxSuggestions: 50,
+  defaultSuggestions: 10,
+  /** FreeBusy/suggest: the longest window and meeting. */
+  maxSuggestWindowDays: 62,
+  maxMeetingMinutes: 1440,
 } as const;
 
 /** How much a viewer without a grant sees: nothing, busy time only, or time with subject and location. */
@@ -120,6 +128,23 @@ export const FreeBusyDomainPolicy = z.strictObject({
 });
 export type FreeBusyDomainPolicy = z.infer<typeof FreeBusyDomainPolicy>;
 
+export const Availability = z.enum(['free', 'tentative', 'busy', 'outOfOffice', 'unknown']);
+export type Availability = z.infer<typeof Availability>;
+
+export const MeetingSuggestion = z.strictObject({
+  start: z.string(),
+  end: z.string(),
+  /** 0–100: the attendees' weighted chance of attending (free 1, tentative or unknown 0.5, busy or out of office 0; optional attendees weigh half). */
+  confidence: z.number(),
+  attendees: z.array(z.strictObject({ principal: z.string(), required: z.boolean(), availability: Availability })),
+  /** The rooms free for the whole slot (empty when no rooms were asked for). */
+  rooms: z.array(z.string()),
+});
+export type MeetingSuggestion = z.infer<typeof MeetingSuggestion>;
+
+/** Why a suggestion list is empty. */
+export const EmptySuggestionReason = z.enum(['windowTooShort', 'outsideWorkingHours', 'roomsUnavailable', 'attendeesUnavailable']);
+
 export const freeBusyMethods = {
   'FreeBusy/query': defineMethod({
     summary:
@@ -131,6 +156,31 @@ export const freeBusyMethods = {
       interval: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxInterval).default(FreeBusyLimits.defaultInterval),
     }),
     result: z.strictObject({ from: z.string(), to: z.string(), interval: z.number().int(), principals: z.array(PrincipalFreeBusy) }),
+  }),
+  'FreeBusy/suggest': defineMethod({
+    summary:
+      "Meeting times inside every required attendee's working hours (each in their own zone), ranked by confidence (as Graph's findMeetingTimes), with the rooms free for each; an empty answer says why.",
+    args: z.strictObject({
+      required: z.array(z.string().min(1).max(320)).min(1).max(FreeBusyLimits.maxSuggestAttendees),
+      optional: z.array(z.string().min(1).max(320)).max(FreeBusyLimits.maxSuggestAttendees).default([]),
+      /** Rooms to choose from, by email; or `anyRoom` to consider every room of your domain with at least this capacity. */
+      rooms: z.array(z.string().min(1).max(320)).max(FreeBusyLimits.maxSuggestRooms).default([]),
+      anyRoom: z.strictObject({ minCapacity: z.number().int().min(1).max(100_000) }).optional(),
+      duration: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxMeetingMinutes),
+      from: IsoDateTime,
+      to: IsoDateTime,
+      /** Minutes between candidate starts (from `from`). */
+      granularity: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxInterval).default(FreeBusyLimits.defaultInterval),
+      /** Slots below this confidence are not suggested. */
+      minimumConfidence: z.number().min(0).max(100).default(50),
+      maxSuggestions: z.number().int().min(1).max(FreeBusyLimits.maxSuggestions).default(FreeBusyLimits.defaultSuggestions),
+    }),
+    result: z.strictObject({
+      suggestions: z.array(MeetingSuggestion),
+      emptyReason: EmptySuggestionReason.nullable(),
+      /** Attendees and rooms whose free/busy could not be read (not found, no right, no data): they count as `unknown`. */
+      unknown: z.array(z.string()),
+    }),
   }),
   'FreeBusy/getSettings': defineMethod({
     summary: "Reads an account's working hours, out-of-office period and calendars' free/busy settings (the caller's own; admins may name an account).",

@@ -12,7 +12,9 @@ export interface TimedBusy {
   busyType: BusyType;
 }
 
-const RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 2, 'BUSY-UNAVAILABLE': 3 };
+/** Precedence of busy types; equal to their EWS digits. */
+export const BUSY_RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 2, 'BUSY-UNAVAILABLE': 3 };
+const RANK = BUSY_RANK;
 const BY_RANK: Record<number, BusyType> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
 
 /** EWS digits: 0 free, 1 tentative, 2 busy, 3 out of office, 4 no data. */

@@ -169,3 +169,20 @@ export async function updateCalendarFreeBusy(
   if (Object.keys(changes).length > 0) await db.updateTable('calendars').set(changes).where('id', '=', calendarId).execute();
   return true;
 }
+
+/** Rooms of a domain with at least `minCapacity` seats, smallest first (then by email), at most `limit`. */
+export async function roomsWithCapacity(db: Db, domainId: string, minCapacity: number, limit: number): Promise<Array<Omit<PrincipalEntry, 'asked'>>> {
+  return db
+    .selectFrom('directory_entries')
+    .select(['id as entry_id', 'kind', sql<string>`email`.as('email'), 'account_id', 'domain_id'])
+    .where('domain_id', '=', domainId)
+    .where('kind', '=', 'resource')
+    .where('resource_type', '=', 'room')
+    .where('visible', '=', true)
+    .where('email', 'is not', null)
+    .where('capacity', '>=', minCapacity)
+    .orderBy('capacity')
+    .orderBy('email')
+    .limit(limit)
+    .execute();
+}

@@ -5,6 +5,7 @@ import type { IcalLimits } from '../calendar/ical/index.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
 import { queryFreeBusy } from './freebusy-query.ts';
+import { suggestMeetingTimes } from './suggest.ts';
 import {
   availabilityOf,
   calendarSettingsOf,
@@ -37,6 +38,11 @@ export class FreeBusyService {
   async query(actor: Actor, args: MethodArgs<'FreeBusy/query'>): Promise<MethodResult<'FreeBusy/query'>> {
     if (actor.kind !== 'account') throw forbidden('free/busy is asked by an account');
     return queryFreeBusy(this, { accountId: actor.accountId, domainId: actor.domainId }, args, this.clock());
+  }
+
+  async suggest(actor: Actor, args: MethodArgs<'FreeBusy/suggest'>): Promise<MethodResult<'FreeBusy/suggest'>> {
+    if (actor.kind !== 'account') throw forbidden('meeting times are asked by an account');
+    return suggestMeetingTimes(this, { accountId: actor.accountId, domainId: actor.domainId }, args);
   }
 
   async getSettings(actor: Actor, email: string | undefined): Promise<FreeBusySettings> {
