@@ -31,6 +31,8 @@ import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
 import { freeBusyHandlers } from './freebusy/freebusy.handlers.ts';
+import { freeBusyWatchHandlers } from './freebusy/freebusy-watch.handlers.ts';
+import { FreeBusyWatches } from './freebusy/freebusy-watches.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
 export { DMCI_VERSION } from './version.ts';
@@ -51,6 +53,7 @@ export interface RunningApp {
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
+  readonly freeBusyWatches: FreeBusyWatches;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -111,7 +114,16 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxScopesPerSession: 1000,
   });
   opened.add(() => pushHub.stop());
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services) };
+  // Free/busy watches ride on the same hints as calendar push (server/freebusy/freebusy-watches.ts).
+  const freeBusyWatches = new FreeBusyWatches({
+    ctx: services.freeBusy,
+    bus,
+    sessions,
+    log,
+    highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
+    clock: () => services.freeBusy.clock(),
+  });
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services), ...freeBusyWatchHandlers(freeBusyWatches) };
   pushHub.registerFeed(ScopeKind.gal, galFeed(db));
   pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
@@ -176,6 +188,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,
     pushHub,
+    freeBusyWatches,
     bus,
     stop: () =>
       (stopping ??= (async () => {

@@ -145,17 +145,31 @@ export type MeetingSuggestion = z.infer<typeof MeetingSuggestion>;
 /** Why a suggestion list is empty. */
 export const EmptySuggestionReason = z.enum(['windowTooShort', 'outsideWorkingHours', 'roomsUnavailable', 'attendeesUnavailable']);
 
+const QueryArgs = z.strictObject({
+  principals: z.array(z.string().min(1).max(320)).min(1).max(FreeBusyLimits.maxPrincipals),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+  interval: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxInterval).default(FreeBusyLimits.defaultInterval),
+});
+const QueryResult = z.strictObject({ from: z.string(), to: z.string(), interval: z.number().int(), principals: z.array(PrincipalFreeBusy) });
+
 export const freeBusyMethods = {
   'FreeBusy/query': defineMethod({
     summary:
       'Merged busy periods, an EWS slot string, working hours and out-of-office of up to 100 principals (people, rooms, GAL groups expanded) over a window; a status per principal.',
-    args: z.strictObject({
-      principals: z.array(z.string().min(1).max(320)).min(1).max(FreeBusyLimits.maxPrincipals),
-      from: IsoDateTime.optional(),
-      to: IsoDateTime.optional(),
-      interval: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxInterval).default(FreeBusyLimits.defaultInterval),
-    }),
-    result: z.strictObject({ from: z.string(), to: z.string(), interval: z.number().int(), principals: z.array(PrincipalFreeBusy) }),
+    args: QueryArgs,
+    result: QueryResult,
+  }),
+  'FreeBusy/watch': defineMethod({
+    summary:
+      "Answers as FreeBusy/query and keeps watching those principals over that window: changes arrive as push frames of scope `watch` carrying only the changed principals. One watch per session (a new one replaces it); it ends with the session.",
+    args: QueryArgs,
+    result: QueryResult.extend({ watch: z.string(), state: z.string() }),
+  }),
+  'FreeBusy/unwatch': defineMethod({
+    summary: "Ends the session's free/busy watch (none: nothing happens).",
+    args: z.strictObject({}),
+    result: z.strictObject({}),
   }),
   'FreeBusy/suggest': defineMethod({
     summary:

@@ -217,6 +217,19 @@ export async function queryFreeBusy(
   args: MethodArgs<'FreeBusy/query'>,
   now: Date,
 ): Promise<MethodResult<'FreeBusy/query'>> {
+  return (await queryWithLeaves(ctx, viewer, args, now)).answer;
+}
+
+/** A principal of an answer whose calendars were read: a person or resource asked, or a group's member. */
+export type QueriedLeaf = Leaf;
+
+/** FreeBusy/query, and the principals whose calendars it read (what a watch follows). */
+export async function queryWithLeaves(
+  ctx: FreeBusyContext,
+  viewer: { accountId: string; domainId: string },
+  args: MethodArgs<'FreeBusy/query'>,
+  now: Date,
+): Promise<{ answer: MethodResult<'FreeBusy/query'>; window: FreeBusyWindow; leaves: Leaf[] }> {
   const asked = [...new Set(args.principals.map((p) => p.trim().toLowerCase()))];
   const window = queryWindow(args, now, asked.length);
   const { from, to } = window;
@@ -272,23 +285,7 @@ export async function queryFreeBusy(
   }
   const read = await readFreeBusy(ctx, { kind: 'account', domainId: viewer.domainId, accountId: viewer.accountId }, [...leaves.values()].map((l) => l.entry), from, to);
 
-  const render = (principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy): PrincipalFreeBusy => {
-    const shown = fb.status === 'ok' || fb.status === 'noData';
-    return {
-      principal,
-      kind: fb.status === 'notFound' ? null : kind,
-      status: fb.status,
-      via,
-      members: null,
-      memberCount: null,
-      view: fb.view,
-      periods: fb.periods.map((p) => ({ start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), busyType: p.busyType })),
-      details: fb.details,
-      slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from.getTime(), intervalMs, count),
-      workingHours: fb.hours ? renderHours(fb.hours) : null,
-      outOfOffice: fb.outOfOffice ? { from: fb.outOfOffice.from.toISOString(), until: fb.outOfOffice.until.toISOString() } : null,
-    };
-  };
+  const render = (principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy) => renderPrincipal(principal, kind, via, fb, window);
   const notFound = (principal: string, via: string | null): PrincipalFreeBusy => render(principal, null, via, empty('notFound'));
   const principals: PrincipalFreeBusy[] = [];
   for (const slot of order) {
@@ -298,5 +295,27 @@ export async function queryFreeBusy(
     } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
   }
   for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
-  return { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals };
+  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals }, window, leaves: [...leaves.values()] };
+}
+
+/** One principal's entry of a FreeBusy/query answer (and of a watch's push). */
+export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy, window: FreeBusyWindow): PrincipalFreeBusy {
+  const intervalMs = window.intervalMinutes * 60_000;
+  const from = window.from.getTime();
+  const count = slotCount(from, window.to.getTime(), intervalMs);
+  const shown = fb.status === 'ok' || fb.status === 'noData';
+  return {
+    principal,
+    kind: fb.status === 'notFound' ? null : kind,
+    status: fb.status,
+    via,
+    members: null,
+    memberCount: null,
+    view: fb.view,
+    periods: fb.periods.map((p) => ({ start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), busyType: p.busyType })),
+    details: fb.details,
+    slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
+    workingHours: fb.hours ? renderHours(fb.hours) : null,
+    outOfOffice: fb.outOfOffice ? { from: fb.outOfOffice.from.toISOString(), until: fb.outOfOffice.until.toISOString() } : null,
+  };
 }
