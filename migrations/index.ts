@@ -10,6 +10,7 @@ import * as galVisibilityModseq from './2026-11-29_1300_gal_visibility_modseq.ts
 import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain_sharing.ts';
 import * as grantRights from './2026-11-29_1500_grant_rights.ts';
 import * as freeBusy from './2026-11-29_2000_freebusy.ts';
+import * as freeBusyPublishToken from './2026-11-29_2001_freebusy_publish_token.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1301_domain_cross_domain_sharing': domainCrossDomainSharing,
   '2026-11-29_1500_grant_rights': grantRights,
   '2026-11-29_2000_freebusy': freeBusy,
+  '2026-11-29_2001_freebusy_publish_token': freeBusyPublishToken,
 };

@@ -33,6 +33,7 @@ import { storageHandlers } from './quota/storage.handlers.ts';
 import { freeBusyHandlers } from './freebusy/freebusy.handlers.ts';
 import { freeBusyWatchHandlers } from './freebusy/freebusy-watch.handlers.ts';
 import { FreeBusyWatches } from './freebusy/freebusy-watches.ts';
+import { FreeBusyHttpDoor } from './freebusy/freebusy-http.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
 export { DMCI_VERSION } from './version.ts';
@@ -54,6 +55,8 @@ export interface RunningApp {
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
   readonly freeBusyWatches: FreeBusyWatches;
+  /** The Internet free/busy door's port; undefined when DMCI_FREEBUSY_PORT is not set. */
+  readonly freeBusyPort: number | undefined;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -172,6 +175,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
+  const freeBusyDoor = config.DMCI_FREEBUSY_PORT === undefined ? undefined : new FreeBusyHttpDoor({ ctx: services.freeBusy, accounts, log, clock: () => services.freeBusy.clock() });
+  if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
+  const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   jobs.start();
   services.icalWork.start();
@@ -189,12 +195,14 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     ldapsPort: ldapDoor.tlsPort,
     pushHub,
     freeBusyWatches,
+    freeBusyPort,
     bus,
     stop: () =>
       (stopping ??= (async () => {
         log.info({}, 'draining');
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
         await ldapDoor.close();
+        await freeBusyDoor?.close();
         jobs.stop();
         pushHub.stop();
         sessions.stop();

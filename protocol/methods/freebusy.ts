@@ -196,6 +196,12 @@ export const freeBusyMethods = {
       unknown: z.array(z.string()),
     }),
   }),
+  'FreeBusy/publish': defineMethod({
+    summary:
+      "Publishes the caller's free/busy (time only) at a secret Internet free/busy URL, with a new token (an older one stops working), or stops publishing. The token is shown only here.",
+    args: z.strictObject({ enabled: z.boolean() }),
+    result: z.strictObject({ token: z.string().nullable(), path: z.string().nullable() }),
+  }),
   'FreeBusy/getSettings': defineMethod({
     summary: "Reads an account's working hours, out-of-office period and calendars' free/busy settings (the caller's own; admins may name an account).",
     args: z.strictObject({ email: EmailAddress.optional() }),

@@ -171,6 +171,7 @@ function empty(status: LeafFreeBusy['status']): LeafFreeBusy {
 
 /** Would a viewer of another domain (or anonymous) see nothing by default of this domain's members? */
 function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boolean {
+  if (viewer.kind === 'published') return false;
   return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
 }
 

@@ -186,3 +186,18 @@ export async function roomsWithCapacity(db: Db, domainId: string, minCapacity: n
     .limit(limit)
     .execute();
 }
+
+/** Sets (or with null clears) the hash of an account's publishing token. */
+export async function setPublishToken(db: Db, accountId: string, domainId: string, hash: Buffer | null): Promise<void> {
+  await db
+    .insertInto('account_availability')
+    .values({ account_id: accountId, domain_id: domainId, publish_token_hash: hash })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ publish_token_hash: hash, updated_at: sql`now()` }))
+    .execute();
+}
+
+/** Does this token hash publish this account's free/busy? */
+export async function publishTokenMatches(db: Db, accountId: string, hash: Buffer): Promise<boolean> {
+  const row = await db.selectFrom('account_availability').select('account_id').where('account_id', '=', accountId).where('publish_token_hash', '=', hash).executeTakeFirst();
+  return row !== undefined;
+}

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode, type FreeBusyDomainPolicy, type FreeBusySettings, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import { requireAdmin, type Actor } from '../accounts/actor.ts';
@@ -13,6 +14,7 @@ import {
   domainPolicyByName,
   updateCalendarFreeBusy,
   updateDomainPolicy,
+  setPublishToken,
   upsertAvailability,
   type AvailabilityChanges,
   type DomainFreeBusyRow,
@@ -43,6 +45,14 @@ export class FreeBusyService {
   async suggest(actor: Actor, args: MethodArgs<'FreeBusy/suggest'>): Promise<MethodResult<'FreeBusy/suggest'>> {
     if (actor.kind !== 'account') throw forbidden('meeting times are asked by an account');
     return suggestMeetingTimes(this, { accountId: actor.accountId, domainId: actor.domainId }, args);
+  }
+
+  /** A new publishing token for the caller (only its hash is kept), or none. */
+  async publish(actor: Actor, enabled: boolean): Promise<MethodResult<'FreeBusy/publish'>> {
+    if (actor.kind !== 'account') throw forbidden('an account publishes its own free/busy');
+    const token = enabled ? randomBytes(32).toString('base64url') : null;
+    await setPublishToken(this.db, actor.accountId, actor.domainId, token ? hashToken(token) : null);
+    return { token, path: token ? `/freebusy/${encodeURIComponent(actor.email)}.vfb?token=${token}` : null };
   }
 
   async getSettings(actor: Actor, email: string | undefined): Promise<FreeBusySettings> {
@@ -139,4 +149,9 @@ function renderPolicy(row: DomainFreeBusyRow): FreeBusyDomainPolicy {
     anonymous: row.freebusy_anonymous,
     workingHours: renderHours({ days: row.work_days, start: row.work_start, end: row.work_end, timeZone: row.work_time_zone }),
   };
+}
+
+/** Tokens are kept as their SHA-256 only (as resume tokens are). */
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }

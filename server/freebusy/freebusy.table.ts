@@ -13,6 +13,8 @@ export interface AccountAvailabilityTable {
   time_zone: string | null;
   oof_from: Date | null;
   oof_until: Date | null;
+  /** SHA-256 of the secret token of the account's published (Internet) free/busy URL; null = not published (migration 2001). */
+  publish_token_hash: Buffer | null;
   updated_at: Generated<Date>;
 }
 export type AccountAvailabilityRow = Selectable<AccountAvailabilityTable>;

@@ -11,11 +11,13 @@ import type { DomainFreeBusyRow } from './freebusy.repository.ts';
  * - the default visibility: the calendar's override by its owner, else its
  *   domain's setting for members; a viewer of another domain gets at most
  *   what the owner's domain allows other domains, an anonymous one at most
- *   what it allows anonymously.
+ *   what it allows anonymously; the holder of the owner's publishing token
+ *   (Internet free/busy) time only, unless the calendar is hidden (`none`).
  * A default of `details` shows subject and location of PUBLIC instances only.
  */
 
-export type FreeBusyViewer = { kind: 'account'; domainId: string } | { kind: 'anonymous' };
+/** An account; nobody (anonymous Internet free/busy); or the holder of the owner's publishing token. */
+export type FreeBusyViewer = { kind: 'account'; domainId: string } | { kind: 'anonymous' } | { kind: 'published' };
 
 const RANK: Record<FreeBusyVisibility, number> = { none: 0, time: 1, details: 2 };
 
@@ -27,6 +29,8 @@ export function lowerVisibility(a: FreeBusyVisibility, b: FreeBusyVisibility): F
 export function defaultVisibility(viewer: FreeBusyViewer, calendarOverride: FreeBusyVisibility | null, owner: DomainFreeBusyRow): FreeBusyVisibility {
   const base = calendarOverride ?? owner.freebusy_internal;
   if (viewer.kind === 'anonymous') return lowerVisibility(base, owner.freebusy_anonymous);
+  // The owner published its free/busy (time only), except calendars it hides from everyone.
+  if (viewer.kind === 'published') return lowerVisibility(calendarOverride ?? 'time', 'time');
   return viewer.domainId === owner.id ? base : lowerVisibility(base, owner.freebusy_external);
 }
 
