@@ -15,6 +15,8 @@ import { sql, type Kysely } from 'kysely';
  * - account_availability: an account's own working hours (null fields take
  *   the domain's) and its out-of-office period. It carries the domain
  *   (DESIGN §8: new tables carry the domain).
+ * - Free/busy names principals by email or alias in any domain (an imported
+ *   entry's address need not be of its own domain): indexes by address alone.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const visibility = (column: string) => sql.raw(`check (${column} in ('none', 'time', 'details'))`);
@@ -41,9 +43,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addCheckConstraint('account_availability_work_order', sql`work_start is null or work_end is null or work_end > work_start`)
     .addCheckConstraint('account_availability_oof_order', sql`oof_from is null or oof_until is null or oof_from < oof_until`)
     .execute();
+  await sql`create index directory_entries_email on directory_entries (email) where email is not null and not deleted`.execute(db);
+  await sql`create index directory_aliases_alias on directory_aliases (alias)`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index directory_aliases_alias`.execute(db);
+  await sql`drop index directory_entries_email`.execute(db);
   await db.schema.dropTable('account_availability').execute();
   await sql`alter table domains drop constraint domains_work_hours_order`.execute(db);
   for (const column of ['work_time_zone', 'work_end', 'work_start', 'work_days', 'freebusy_anonymous', 'freebusy_external', 'freebusy_internal']) {

@@ -5,22 +5,12 @@ import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
 import { parseCalendarObject, type IcalLimits } from '../calendar/ical/index.ts';
 import { overlaps, unindexedInstances } from '../calendar/instance-index.ts';
 import { renderBusyInstance, type BusyInstance, type Lens } from '../calendar/privacy/index.ts';
-import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
+import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-access.ts';
 import { wallClockToInstant } from '../calendar/zoned-time.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import { mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
-import {
-  availabilityOf,
-  busyRows,
-  countingCalendars,
-  domainPolicies,
-  findPrincipals,
-  groupLeaves,
-  type CountingCalendar,
-  type DomainFreeBusyRow,
-  type PrincipalEntry,
-} from './freebusy.repository.ts';
+import { busyRows, findPrincipals, groupLeaves, principalContexts, type DomainFreeBusyRow, type PrincipalEntry } from './freebusy.repository.ts';
 import { freeBusyLensFor, type FreeBusyViewer } from './visibility.ts';
 import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
 
@@ -93,33 +83,34 @@ export async function readFreeBusy(
   to: Date,
 ): Promise<Map<string, LeafFreeBusy>> {
   const { db } = ctx;
-  const accountIds = [...new Set(entries.map((e) => e.account_id).filter((id): id is string => id !== null))];
-  const calendars = await countingCalendars(db, accountIds);
-  const rights = viewer.accountId ? (await resolveRightsOfMany(db, [viewer.accountId], { calendarIds: calendars.map((c) => c.id) })).get(viewer.accountId)! : new Map();
-  const domains = await domainPolicies(db, entries.map((e) => e.domain_id));
-  const availability = await availabilityOf(db, accountIds);
-
-  const calendarsOf = new Map<string, CountingCalendar[]>();
-  for (const c of calendars) calendarsOf.set(c.account_id, [...(calendarsOf.get(c.account_id) ?? []), c]);
-  const lensOf = new Map<string, Lens>();
+  const contexts = await principalContexts(db, entries);
+  const calendars = [...contexts.values()].flatMap((c) => c.calendars);
+  const calendarIds = calendars.map((c) => c.id);
   const zoneOfCalendar = new Map<string, string>();
   const hoursOf = new Map<string, Hours>();
   for (const entry of entries) {
-    const domain = domains.get(entry.domain_id)!;
-    const hours = effectiveHours(domain, entry.account_id ? availability.get(entry.account_id) : undefined).hours;
+    const context = contexts.get(entry.entry_id)!;
+    const hours = effectiveHours(context.domain, context.availability).hours;
     hoursOf.set(entry.entry_id, hours);
-    for (const calendar of entry.account_id ? (calendarsOf.get(entry.account_id) ?? []) : []) {
-      const lens = freeBusyLensFor(viewer, rights.get(calendar.id), calendar.freebusy_visibility, domain);
+    for (const calendar of context.calendars) zoneOfCalendar.set(calendar.id, hours.timeZone);
+  }
+  // Rights and busy time do not depend on each other: read them at once (every calendar that counts; what is not shown is dropped below).
+  const [rightsOfViewer, instances] = await Promise.all([
+    viewer.accountId ? resolveRightsOfMany(db, [viewer.accountId], { calendarIds }).then((r) => r.get(viewer.accountId!)!) : Promise.resolve(new Map<string, CalendarAccess>()),
+    busyInstancesOf(ctx, calendarIds, zoneOfCalendar, from, to),
+  ]);
+  const lensOf = new Map<string, Lens>();
+  for (const entry of entries) {
+    const context = contexts.get(entry.entry_id)!;
+    for (const calendar of context.calendars) {
+      const lens = freeBusyLensFor(viewer, rightsOfViewer.get(calendar.id), calendar.freebusy_visibility, context.domain);
       if (lens) lensOf.set(calendar.id, lens);
-      zoneOfCalendar.set(calendar.id, hours.timeZone);
     }
   }
 
-  const instances = await busyInstancesOf(ctx, [...lensOf.keys()], zoneOfCalendar, from, to);
   const out = new Map<string, LeafFreeBusy>();
   for (const entry of entries) {
-    const domain = domains.get(entry.domain_id)!;
-    const own = entry.account_id ? (calendarsOf.get(entry.account_id) ?? []) : [];
+    const { domain, availability, calendars: own } = contexts.get(entry.entry_id)!;
     const shown = own.filter((c) => lensOf.has(c.id));
     const sameDomain = viewer.kind === 'account' && viewer.domainId === entry.domain_id;
     if (own.length > 0 && shown.length === 0) {
@@ -131,7 +122,7 @@ export async function readFreeBusy(
       out.set(entry.entry_id, empty('notFound'));
       continue;
     }
-    const oof = entry.account_id ? availability.get(entry.account_id) : undefined;
+    const oof = availability;
     const outOfOffice = oof?.oof_from && oof.oof_until && oof.oof_until > from && oof.oof_from < to ? { from: oof.oof_from, until: oof.oof_until } : null;
     if (own.length === 0) {
       out.set(entry.entry_id, { ...empty('noData'), hours: hoursOf.get(entry.entry_id)!, outOfOffice });
@@ -189,14 +180,15 @@ async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zone
     list.push({ start, end, ...instance });
     out.set(calendarId, list);
   };
-  for (const row of await busyRows(ctx.db, calendarIds, wideFrom, wideTo)) {
+  const [rows, partlyIndexed] = await Promise.all([busyRows(ctx.db, calendarIds, wideFrom, wideTo), eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo)]);
+  for (const row of rows) {
     const zone = zoneOf.get(row.calendar_id)!;
     const start = row.wall ? wallClockToInstant(row.start_at, zone) : row.start_at;
     const end = row.wall ? wallClockToInstant(row.end_at, zone) : row.end_at;
     add(row.calendar_id, start, end, { busyType: row.busy_type, classification: row.classification, summary: row.summary, location: row.location });
   }
   // Outside the index (past the horizon, over a year back, a capped series): expanded here, yielding between objects.
-  for (const event of await eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo)) {
+  for (const event of partlyIndexed) {
     await yieldToLoop();
     const obj = parseCalendarObject(event.ics!, ctx.icalLimits);
     const zone = zoneOf.get(event.calendar_id)!;

@@ -6,6 +6,9 @@ import type { AccountAvailabilityRow } from './freebusy.table.ts';
 
 /** Reads and writes of free/busy (server/freebusy/). Plain functions; `db` may be a transaction. */
 
+const DOMAIN_COLUMNS = ['id', 'name', 'freebusy_internal', 'freebusy_external', 'freebusy_anonymous', 'work_days', 'work_start', 'work_end', 'work_time_zone'] as const;
+
+
 /** A GAL entry a principal email names (by its email or an alias). */
 export interface PrincipalEntry {
   asked: string;
@@ -23,7 +26,7 @@ export async function findPrincipals(db: Db, emails: readonly string[]): Promise
     select x.email as asked, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
       from unnest(${sql.val([...emails])}::text[]) as x(email)
       cross join lateral (
-        select d.* from directory_entries d where d.email = x.email and d.visible
+        select d.* from directory_entries d where d.email = x.email and not d.deleted and d.visible
         union all
         select d.* from directory_aliases a join directory_entries d on d.id = a.entry_id where a.alias = x.email and d.visible
         limit 1
@@ -62,6 +65,50 @@ export async function countingCalendars(db: Db, accountIds: readonly string[]): 
     .where('account_id', 'in', [...accountIds])
     .where(sql<boolean>`coalesce(freebusy_counts, is_default)`)
     .execute();
+}
+
+/** What free/busy needs of each principal besides its busy time: its domain's policy, its own availability row, its calendars that count. */
+export interface PrincipalContext {
+  entry_id: string;
+  domain: DomainFreeBusyRow;
+  availability: OwnAvailability | null;
+  calendars: CountingCalendar[];
+}
+
+/** An account's own working hours and out-of-office period (null fields: the domain's). */
+export type OwnAvailability = Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>;
+
+/** The context of each entry in one query (domain policy, availability, counting calendars). */
+export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null; domain_id: string }>): Promise<Map<string, PrincipalContext>> {
+  if (entries.length === 0) return new Map();
+  const result = await sql<{
+    entry_id: string;
+    domain: DomainFreeBusyRow;
+    availability: (Omit<OwnAvailability, 'oof_from' | 'oof_until'> & { oof_from: string | null; oof_until: string | null }) | null;
+    calendars: CountingCalendar[] | null;
+  }>`
+    select x.entry_id,
+           (select to_jsonb(d) from (select ${sql.join(DOMAIN_COLUMNS.map((c) => sql.ref(c)))} from domains where id = x.domain_id) d) as domain,
+           (select jsonb_build_object('work_days', a.work_days, 'work_start', a.work_start, 'work_end', a.work_end,
+                                      'time_zone', a.time_zone, 'oof_from', a.oof_from, 'oof_until', a.oof_until)
+              from account_availability a where a.account_id = x.account_id) as availability,
+           (select jsonb_agg(jsonb_build_object('id', c.id, 'account_id', c.account_id, 'freebusy_visibility', c.freebusy_visibility))
+              from calendars c where c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default)) as calendars
+      from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
+           as x(entry_id, account_id, domain_id)`.execute(db);
+  return new Map(
+    result.rows.map((r) => [
+      r.entry_id,
+      {
+        entry_id: r.entry_id,
+        domain: r.domain,
+        availability: r.availability
+          ? { ...r.availability, oof_from: r.availability.oof_from ? new Date(r.availability.oof_from) : null, oof_until: r.availability.oof_until ? new Date(r.availability.oof_until) : null }
+          : null,
+        calendars: r.calendars ?? [],
+      },
+    ]),
+  );
 }
 
 export interface BusyRow {
@@ -104,8 +151,6 @@ export interface DomainFreeBusyRow {
   work_end: number;
   work_time_zone: string;
 }
-
-const DOMAIN_COLUMNS = ['id', 'name', 'freebusy_internal', 'freebusy_external', 'freebusy_anonymous', 'work_days', 'work_start', 'work_end', 'work_time_zone'] as const;
 
 export async function domainPolicies(db: Db, ids: readonly string[]): Promise<Map<string, DomainFreeBusyRow>> {
   if (ids.length === 0) return new Map();

@@ -2,8 +2,7 @@ import { ErrorCode, type WorkingHours } from '../../protocol/index.ts';
 import { toLocal, toUtc } from '../calendar/ical/timezones.ts';
 import { zoneOf } from '../calendar/zoned-time.ts';
 import { DmciError } from '../errors.ts';
-import type { AccountAvailabilityRow } from './freebusy.table.ts';
-import type { DomainFreeBusyRow } from './freebusy.repository.ts';
+import type { DomainFreeBusyRow, OwnAvailability } from './freebusy.repository.ts';
 
 /**
  * Working hours: ISO weekdays, start and end as minutes after local midnight,
@@ -21,7 +20,7 @@ export interface Hours {
 
 const DAY_MS = 86_400_000;
 
-export function effectiveHours(domain: DomainFreeBusyRow, own: AccountAvailabilityRow | undefined): { hours: Hours; isDefault: boolean } {
+export function effectiveHours(domain: DomainFreeBusyRow, own: OwnAvailability | null | undefined): { hours: Hours; isDefault: boolean } {
   const hours = {
     days: own?.work_days ?? domain.work_days,
     start: own?.work_start ?? domain.work_start,
