@@ -175,7 +175,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
-  const freeBusyDoor = config.DMCI_FREEBUSY_PORT === undefined ? undefined : new FreeBusyHttpDoor({ ctx: services.freeBusy, accounts, log, clock: () => services.freeBusy.clock() });
+  const freeBusyDoor = config.DMCI_FREEBUSY_PORT === undefined ? undefined : new FreeBusyHttpDoor({ ctx: services.freeBusy, accounts, ipScreen, log, clock: () => services.freeBusy.clock() });
   if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
   const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });

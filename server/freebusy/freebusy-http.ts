@@ -3,6 +3,7 @@ import { FreeBusyLimits } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import { DAY_MS } from '../calendar/calendar-limits.ts';
 import type { Logger } from '../log/logger.ts';
+import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import { listenOn } from '../net/listen.ts';
 import { readFreeBusy, type FreeBusyContext } from './freebusy-query.ts';
 import { findPrincipals, publishTokenMatches } from './freebusy.repository.ts';
@@ -20,7 +21,8 @@ import { renderVfreebusy } from './vfreebusy.ts';
  * - with HTTP Basic, an account: exactly what FreeBusy/query shows it. The
  *   password check goes through the one login guard (delays, screening);
  * - else anonymously, only if the owner's domain allows it (`anonymous`).
- * What is refused is refused alike for unknown and hidden addresses.
+ * What is refused is refused alike for unknown and hidden addresses. The IP
+ * allow and deny lists of the other doors apply first.
  */
 
 export const INTERNET_FREEBUSY_DEFAULT_DAYS = 56;
@@ -28,6 +30,8 @@ export const INTERNET_FREEBUSY_DEFAULT_DAYS = 56;
 export interface FreeBusyHttpDeps {
   ctx: FreeBusyContext;
   accounts: AccountService;
+  /** The same allow/deny lists as the connector and LDAP doors. */
+  ipScreen: Pick<IpScreen, 'refusal'>;
   log: Logger;
   clock: () => Date;
 }
@@ -67,6 +71,9 @@ export class FreeBusyHttpDoor {
   }
 
   private async answer(req: IncomingMessage, signal: AbortSignal): Promise<Answer> {
+    const address = normaliseAddress(req.socket.remoteAddress);
+    const refusal = this.deps.ipScreen.refusal(address);
+    if (refusal) return text(403, refusal);
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'only GET and HEAD', { allow: 'GET, HEAD' });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/freebusy\/([^/]{3,320})\.(vfb|ics)$/.exec(url.pathname);
@@ -84,7 +91,7 @@ export class FreeBusyHttpDoor {
     const authorization = req.headers.authorization;
     let viewer: FreeBusyViewer & { accountId: string | null };
     if (authorization) {
-      const login = await this.login(authorization, req.socket.remoteAddress ?? '', signal);
+      const login = await this.login(authorization, address, signal);
       if ('status' in login) return login;
       viewer = login;
     } else if (token) {

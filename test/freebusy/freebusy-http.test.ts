@@ -121,6 +121,17 @@ describe('Internet free/busy', () => {
     expect(start % 86_400_000).toBe(0);
   });
 
+  it('applies the IP deny list of the other doors', async () => {
+    const denied = await startTestServer({ DMCI_FREEBUSY_PORT: '0', DMCI_FREEBUSY_HOST: '127.0.0.1', DMCI_IP_DENY: '127.0.0.1/32' });
+    try {
+      const response = await fetch(`http://127.0.0.1:${denied.app.freeBusyPort}/freebusy/bob@example.com.vfb`);
+      expect(response.status).toBe(403);
+      expect(await response.text()).toContain('deny list');
+    } finally {
+      await denied.stop();
+    }
+  });
+
   it('checks passwords through the one login guard: failures count and block the address', async () => {
     expect((await get('/freebusy/bob@example.com.vfb', basic('alice@example.com', 'wrong password'))).status).toBe(401);
     let status = 401;
