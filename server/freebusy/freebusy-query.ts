@@ -73,7 +73,7 @@ export interface FreeBusyContext {
 /**
  * Reads free/busy of accounts-backed (or calendar-less) GAL entries for a
  * viewer over [from, to): the core shared by FreeBusy/query, suggestions and
- * the Internet free/busy door. `viewerId` null = anonymous.
+ * the Internet free/busy door. `viewer.accountId` is null for anonymous readers and publishing-token holders.
  */
 export async function readFreeBusy(
   ctx: FreeBusyContext,
