@@ -128,6 +128,16 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
     return (await this.call(method, args as Record<string, unknown>, options)) as MethodResult<M>;
   }
 
+  /** FreeBusy/query: busy periods, slot strings and working hours of up to 100 principals (docs/protocol.md §Free/busy). */
+  freeBusy(args: MethodArgsInput<'FreeBusy/query'>): Promise<MethodResult<'FreeBusy/query'>> {
+    return this.request('FreeBusy/query', args);
+  }
+
+  /** FreeBusy/setSettings: the caller's working hours, out-of-office period and calendars' free/busy settings. */
+  setFreeBusySettings(args: MethodArgsInput<'FreeBusy/setSettings'>): Promise<MethodResult<'FreeBusy/setSettings'>> {
+    return this.request('FreeBusy/setSettings', args);
+  }
+
   /** An untyped request, for methods named at run time (the CLI's `call`). */
   call(method: string, args: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
     const ws = this.ws;

@@ -11,6 +11,8 @@ import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain
 import * as grantRights from './2026-11-29_1500_grant_rights.ts';
 import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
+import * as freeBusy from './2026-11-29_2000_freebusy.ts';
+import * as freeBusyPublishToken from './2026-11-29_2001_freebusy_publish_token.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -29,4 +31,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1500_grant_rights': grantRights,
   '2026-11-29_2200_audit_log': auditLog,
   '2026-11-29_2201_screening': screening,
+  '2026-11-29_2000_freebusy': freeBusy,
+  '2026-11-29_2001_freebusy_publish_token': freeBusyPublishToken,
 };

@@ -14,3 +14,4 @@ export * from './schemas.ts';
 export * from './schema-hashes.ts';
 export * from './version.ts';
 export * from './encoded-size.ts';
+export * from './methods/freebusy.ts';

@@ -32,6 +32,10 @@ import { pushHandlers } from './sync/push.handlers.ts';
 import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
+import { freeBusyHandlers } from './freebusy/freebusy.handlers.ts';
+import { freeBusyWatchHandlers } from './freebusy/freebusy-watch.handlers.ts';
+import { FreeBusyWatches } from './freebusy/freebusy-watches.ts';
+import { FreeBusyHttpDoor } from './freebusy/freebusy-http.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 import { auditPruneJob } from './audit/audit.service.ts';
 
@@ -53,6 +57,9 @@ export interface RunningApp {
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
+  readonly freeBusyWatches: FreeBusyWatches;
+  /** The Internet free/busy door's port; undefined when DMCI_FREEBUSY_PORT is not set. */
+  readonly freeBusyPort: number | undefined;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -124,7 +131,16 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxScopesPerSession: 1000,
   });
   opened.add(() => pushHub.stop());
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
+  // Free/busy watches ride on the same hints as calendar push (server/freebusy/freebusy-watches.ts).
+  const freeBusyWatches = new FreeBusyWatches({
+    ctx: services.freeBusy,
+    bus,
+    sessions,
+    log,
+    highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
+    clock: () => services.freeBusy.clock(),
+  });
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services), ...freeBusyWatchHandlers(freeBusyWatches) };
   pushHub.registerFeed(ScopeKind.gal, galFeed(db));
   pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
@@ -174,6 +190,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
+  const freeBusyDoor = config.DMCI_FREEBUSY_PORT === undefined ? undefined : new FreeBusyHttpDoor({ ctx: services.freeBusy, accounts, ipScreen, log, clock: () => services.freeBusy.clock() });
+  if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
+  const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   jobs.start();
   services.icalWork.start();
@@ -190,12 +209,15 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,
     pushHub,
+    freeBusyWatches,
+    freeBusyPort,
     bus,
     stop: () =>
       (stopping ??= (async () => {
         log.info({}, 'draining');
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
         await ldapDoor.close();
+        await freeBusyDoor?.close();
         jobs.stop();
         pushHub.stop();
         sessions.stop();

@@ -9,6 +9,7 @@ import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import { FreeBusyService } from './freebusy/freebusy.service.ts';
 import type { Logger } from './log/logger.ts';
 import type { Metrics } from './ops/metrics.ts';
 import type { LoginGuard } from './security/login-guard.ts';
@@ -31,6 +32,7 @@ export interface Services {
   audit: AuditService;
   /** Blocks, unblocks and the trusted and allow/deny lists, shared by every node through PostgreSQL. */
   screen: ScreenService;
+  freeBusy: FreeBusyService;
   nodeId: string;
 }
 
@@ -65,7 +67,8 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), nodeId: config.nodeId };
+  const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, nodeId: config.nodeId };
 }
 
 /** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */

@@ -4,6 +4,7 @@ import { calendarMethods } from './calendar.ts';
 import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
 import { directoryMethods } from './directory.ts';
+import { freeBusyMethods } from './freebusy.ts';
 import { pushMethods } from './push.ts';
 import { storageMethods } from './storage.ts';
 
@@ -20,6 +21,7 @@ export const Methods = {
   ...pushMethods,
   ...directoryMethods,
   ...storageMethods,
+  ...freeBusyMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;

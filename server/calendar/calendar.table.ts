@@ -14,7 +14,13 @@ export interface CalendarTable {
   is_default: Generated<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Counts toward its owner's free/busy; null = only if it is the default calendar (migration 2000). */
+  freebusy_counts: boolean | null;
+  /** The owner's override of the domain's default free/busy visibility; null = the domain's. */
+  freebusy_visibility: FreeBusyVisibility | null;
 }
+/** How much of free/busy a viewer without a grant gets (server/freebusy/visibility.ts). */
+export type FreeBusyVisibility = 'none' | 'time' | 'details';
 export type CalendarRow = Selectable<CalendarTable>;
 export type NewCalendarRow = Insertable<CalendarTable>;
 

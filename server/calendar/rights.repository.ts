@@ -43,6 +43,8 @@ export async function grantRowsFor(db: Db, viewerIds: readonly string[], target:
     is_default: boolean;
     created_at: Date;
     updated_at: Date;
+    freebusy_counts: boolean | null;
+    freebusy_visibility: 'none' | 'time' | 'details' | null;
     owner_email: string;
     access_right: AccessRight | null;
     is_delegate: boolean | null;

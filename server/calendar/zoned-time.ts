@@ -11,7 +11,8 @@ import { ianaZone, toUtc, UTC_ZONE, type Zone } from './ical/timezones.ts';
  * `AT TIME ZONE` does for the indexed rows, so both paths agree.
  */
 
-function zoneOf(timeZone: string): Zone {
+/** The zone of an IANA name (UTC included); INVALID_ARGUMENTS for one the runtime does not know. */
+export function zoneOf(timeZone: string): Zone {
   if (timeZone === 'UTC') return UTC_ZONE;
   const zone = ianaZone(timeZone);
   if (!zone) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `unknown time zone ${JSON.stringify(timeZone)}`);

@@ -13,6 +13,7 @@ import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
+import { registerFreeBusyCommands } from './freebusy-commands.ts';
 import { readPassword } from './read-password.ts';
 import { printTable } from './output.ts';
 
@@ -168,6 +169,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBackupCommands(program, { run, cliLog });
   registerAuditCommands(program, { run, cliLog });
   registerScreenCommands(program, { run, cliLog });
+  registerFreeBusyCommands(program, { run, cliLog });
 
   try {
     await program.parseAsync(argv);

@@ -26,6 +26,9 @@ const settings = {
   DMCI_OPS_HOST: [z.string().min(1), '127.0.0.1'],
   DMCI_LDAP_PORT: [port, '1389'],
   DMCI_LDAPS_PORT: [port, '1636'],
+  // Internet free/busy door (server/freebusy/freebusy-http.ts): off unless a port is set.
+  DMCI_FREEBUSY_PORT: [port.optional(), undefined],
+  DMCI_FREEBUSY_HOST: [z.string().min(1), '0.0.0.0'],
   // LDAP door limits (docs/ldap.md): ldapjs enforces none itself.
   DMCI_LDAP_ALLOW_ANONYMOUS: [bool, 'false'],
   DMCI_LDAP_MAX_SIZE: [positiveInt.max(100_000), '1000'],

@@ -3,6 +3,7 @@ import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
 import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
+import type { AccountAvailabilityTable } from '../freebusy/freebusy.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
@@ -26,4 +27,5 @@ export interface Database {
   audit_log: AuditLogTable;
   screen_blocks: ScreenBlockTable;
   screen_rules: ScreenRuleTable;
+  account_availability: AccountAvailabilityTable;
 }

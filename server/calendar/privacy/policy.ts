@@ -70,6 +70,24 @@ export function freeBusyLens(viewer: Viewer): Lens {
   return { public: events.public === 'none' ? 'time' : lowerLevel(events.public, 'details'), private: events.private === 'none' ? 'time' : lowerLevel(events.private, 'details') };
 }
 
+/**
+ * The free/busy lens a viewer WITHOUT a grant gets from a visibility setting
+ * (a domain's default, a calendar's override; server/freebusy/visibility.ts
+ * picks which applies): `time` shows busy time only, `details` subject and
+ * location of public instances (private ones: time), `none` nothing (null).
+ */
+export function freeBusyDefaultLens(visibility: 'none' | 'time' | 'details'): Lens | null {
+  if (visibility === 'none') return null;
+  return { public: visibility, private: 'time' };
+}
+
+/** The wider of two lenses, field by field (a grant and a default visibility both apply: the more generous wins). */
+export function widerLens(a: Lens | null, b: Lens | null): Lens | null {
+  if (!a || !b) return a ?? b;
+  const wider = (x: ViewLevel, y: ViewLevel): ViewLevel => (LEVEL_RANK[x] >= LEVEL_RANK[y] ? x : y);
+  return { public: wider(a.public, b.public), private: wider(a.private, b.private) };
+}
+
 /** RFC 5545 §3.8.1.3: an unknown class is treated as PRIVATE. */
 export function isPublic(classification: string): boolean {
   return classification === 'PUBLIC';

@@ -1,0 +1,146 @@
+import { sql } from 'kysely';
+import { DmciClient } from '../connector-sim/client.ts';
+import { systemActor } from '../server/accounts/actor.ts';
+import { withServices } from '../server/cli/cli-context.ts';
+import { loadConfig } from '../server/config/config.ts';
+import { createDatabase } from '../server/db/database.ts';
+import { createLogger } from '../server/log/logger.ts';
+import { benchDatabase } from './support/database.ts';
+import { BENCH_PASSWORD, prepareDatabase, startBenchServer } from './support/cluster-setup.ts';
+import { percentiles, round } from './support/stats.ts';
+
+/**
+ * `npm run bench -- freebusy [INSTANCES] [PEOPLE]` (defaults 1,000,000 and
+ * 2,000): stored instances spread over a year for that many people, written
+ * straight into the occurrence index with SQL (seeding through the protocol
+ * would take hours); then, over the protocol through connector-sim:
+ * - FreeBusy/query for 100 people × 30 days with a 30-minute slot string,
+ *   p50/p99 (target p50 ≤ 20 ms), against the same-run baseline: the raw SQL
+ *   that reads those people's busy periods from the index;
+ * - 10 × FreeBusy/suggest for 10 people and 5 rooms over two weeks (rooms are
+ *   accounts on this branch: resource calendars arrive with issue 10).
+ */
+const QUERY_RUNS = 60;
+const SUGGEST_RUNS = 10;
+const DAY = 86_400_000;
+
+export async function run(args: string[]): Promise<object> {
+  const instances = Number(args[0] ?? 1_000_000);
+  const people = Number(args[1] ?? 2_000);
+  const perPerson = Math.floor(instances / people);
+  const database = await benchDatabase();
+  await prepareDatabase(database.url);
+  const config = loadConfig({ DATABASE_URL: database.url, DMCI_ARGON2_MEMORY_KIB: '1024' });
+
+  let started = performance.now();
+  await withServices(config, createLogger('warn'), async ({ accounts }) => {
+    for (let i = 0; i < people; i++) await accounts.create(systemActor, { email: `p${i}@bench.example`, displayName: `Person ${i}`, password: BENCH_PASSWORD, role: 'user' });
+  });
+  const accountsSeconds = (performance.now() - started) / 1000;
+
+  // Each person: `perPerson` one-hour instances over the year from 2026-12-01, at working-day hours, 10 % tentative, 5 % free.
+  const { db } = createDatabase({ url: database.url, poolSize: 2, applicationName: 'dmci-bench' });
+  const yearStart = Date.parse('2026-12-01T00:00:00Z');
+  started = performance.now();
+  await sql`
+    insert into calendar_events (calendar_id, uid, ics, summary, first_start, last_end, recurring, classification, modseq, created_modseq)
+    select c.id, 'bench-' || c.id || '-' || g.n, 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n', 'Meeting ' || g.n,
+           ${new Date(yearStart)}::timestamptz + (g.n * interval '1 hour'), ${new Date(yearStart)}::timestamptz + (g.n * interval '1 hour') + interval '1 hour',
+           false, 'PUBLIC', 1, 1
+      from calendars c cross join generate_series(0, ${perPerson - 1}) as g(n)
+     where c.is_default`.execute(db);
+  await sql`
+    insert into event_instances (event_id, calendar_id, recurrence_id, during, start_local, end_local, tzid, all_day, floating, busy_type, transparent, status, classification, is_override, summary, location)
+    select e.id, e.calendar_id, '', tstzrange(t.s, t.s + interval '1 hour', '[)'), to_char(t.s, 'YYYY-MM-DD"T"HH24:MI:SS'), to_char(t.s + interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SS'),
+           'UTC', false, false,
+           case when h % 20 = 0 then 'FREE' when h % 10 = 1 then 'BUSY-TENTATIVE' else 'BUSY' end, h % 20 = 0, null, 'PUBLIC', false, e.summary, 'Room ' || (h % 50)
+      from calendar_events e
+      cross join lateral (select abs(hashtext(e.uid)) as h) x
+      -- spread over 365 days, on the hour between 08:00 and 17:00
+      cross join lateral (select ${new Date(yearStart)}::timestamptz + ((x.h % 365) * interval '1 day') + ((8 + x.h % 9) * interval '1 hour') as s) t`.execute(db);
+  await sql`analyze calendar_events`.execute(db);
+  await sql`analyze event_instances`.execute(db);
+  const seedSeconds = (performance.now() - started) / 1000;
+  const stored = Number((await sql<{ n: string }>`select count(*) as n from event_instances`.execute(db)).rows[0]!.n);
+
+  const { server, url } = await startBenchServer(database.url);
+  try {
+    const client = new DmciClient({ url, login: 'p0@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 120_000 });
+    await client.connect();
+    const from = new Date(yearStart + 30 * DAY);
+    const to = new Date(from.getTime() + 30 * DAY);
+    const queryMs: number[] = [];
+    const sqlMs: number[] = [];
+    let periods = 0;
+    for (let r = 0; r < QUERY_RUNS + 5; r++) {
+      // A different 100 people each run, so no run reads only what the previous one cached.
+      const offset = (r * 100) % Math.max(1, people - 100);
+      const principals = Array.from({ length: 100 }, (_, i) => `p${(offset + i) % people}@bench.example`);
+      const t0 = performance.now();
+      const answer = await client.request('FreeBusy/query', { principals, from: from.toISOString(), to: to.toISOString(), interval: 30 });
+      const t1 = performance.now();
+      if (answer.principals.some((p) => p.status !== 'ok' || p.slots!.length !== 30 * 48)) throw new Error('unexpected free/busy answer');
+      const ids = await sql<{ id: string }>`select c.id from calendars c join accounts a on a.id = c.account_id where c.is_default and a.email = any(${principals}::text[])`.execute(db);
+      const t2 = performance.now();
+      await sql`
+        select i.calendar_id, lower(i.during), upper(i.during), i.busy_type
+          from unnest(${ids.rows.map((x) => x.id)}::uuid[]) as c(id)
+          cross join lateral (select * from event_instances where calendar_id = c.id and during && tstzrange(${from}::timestamptz, ${to}::timestamptz) and busy_type <> 'FREE') i`.execute(db);
+      const t3 = performance.now();
+      if (r < 5) continue; // warm-up
+      queryMs.push(t1 - t0);
+      sqlMs.push(t3 - t2);
+      periods += answer.principals.reduce((n, p) => n + p.periods.length, 0);
+    }
+
+    // Suggestions: 10 people (5 required, 5 optional) and 5 "rooms" over two weeks, 1-hour meetings.
+    const suggestMs: number[] = [];
+    let suggestions = 0;
+    for (let r = 0; r < SUGGEST_RUNS; r++) {
+      const base = 200 + r * 20;
+      const pick = (n: number, skip: number) => Array.from({ length: n }, (_, i) => `p${(base + skip + i) % people}@bench.example`);
+      const t0 = performance.now();
+      const answer = await client.request('FreeBusy/suggest', {
+        required: pick(5, 0),
+        optional: pick(5, 5),
+        rooms: pick(5, 10),
+        from: from.toISOString(),
+        to: new Date(from.getTime() + 14 * DAY).toISOString(),
+        duration: 60,
+        granularity: 30,
+      });
+      suggestMs.push(performance.now() - t0);
+      suggestions += answer.suggestions.length;
+    }
+    await client.close();
+    const q = percentiles(queryMs, [50, 99]);
+    const s = percentiles(sqlMs, [50, 99]);
+    return {
+      note: 'shared 2-core machine with other engineers running tests: figures are noisy',
+      instancesAsked: instances,
+      instancesStored: stored,
+      people,
+      accountsSeconds: round(accountsSeconds, 1),
+      seedSeconds: round(seedSeconds, 1),
+      query: {
+        what: 'FreeBusy/query, 100 people × 30 days, interval 30 (over WebSocket, connector-sim)',
+        runs: QUERY_RUNS,
+        meanPeriodsPerAnswer: round(periods / QUERY_RUNS, 1),
+        p50Ms: round(q.p50!, 2),
+        p99Ms: round(q.p99!, 2),
+        targetP50Ms: 20,
+      },
+      baseline: { what: 'raw SQL reading the same busy periods (GiST probe per calendar)', p50Ms: round(s.p50!, 2), p99Ms: round(s.p99!, 2) },
+      ratio: { p50: round(q.p50! / s.p50!, 2), p99: round(q.p99! / s.p99!, 2) },
+      suggest: { what: 'FreeBusy/suggest, 10 people + 5 rooms (accounts), 2 weeks, 60 min, granularity 30', runs: SUGGEST_RUNS, ...roundAll(percentiles(suggestMs, [50, 99])), meanSuggestions: suggestions / SUGGEST_RUNS },
+    };
+  } finally {
+    await db.destroy();
+    await server.stop();
+    await database.release();
+  }
+}
+
+function roundAll(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${k}Ms`, round(v, 2)]));
+}

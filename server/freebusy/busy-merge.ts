@@ -1,0 +1,72 @@
+import type { BusyType } from '../../protocol/index.ts';
+
+/**
+ * Merging busy instances into free/busy periods and EWS slot strings (pure).
+ * Precedence: out of office (BUSY-UNAVAILABLE) > BUSY > BUSY-TENTATIVE; free
+ * instances never get here (TRANSPARENT and CANCELLED are stored as FREE).
+ */
+
+export interface TimedBusy {
+  start: number;
+  end: number;
+  busyType: BusyType;
+}
+
+/** Precedence of busy types; equal to their EWS digits. */
+export const BUSY_RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 2, 'BUSY-UNAVAILABLE': 3 };
+const RANK = BUSY_RANK;
+const BY_RANK: Record<number, BusyType> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
+
+/** EWS digits: 0 free, 1 tentative, 2 busy, 3 out of office, 4 no data. */
+export const NO_DATA_DIGIT = '4';
+
+/**
+ * Non-overlapping periods in time order, clipped to [from, to), each with the
+ * highest busy type of the instances over it; touching periods of one type
+ * are joined. A sweep over the instances' edges: O(n log n).
+ */
+export function mergeBusy(instances: readonly TimedBusy[], from: number, to: number): TimedBusy[] {
+  const edges: Array<{ at: number; rank: number; delta: 1 | -1 }> = [];
+  for (const i of instances) {
+    const start = Math.max(i.start, from);
+    const end = Math.min(i.end, to);
+    if (end <= start) continue;
+    edges.push({ at: start, rank: RANK[i.busyType], delta: 1 }, { at: end, rank: RANK[i.busyType], delta: -1 });
+  }
+  edges.sort((a, b) => a.at - b.at);
+  const open = [0, 0, 0, 0];
+  const out: TimedBusy[] = [];
+  let cursor = 0;
+  for (let k = 0; k < edges.length; ) {
+    const at = edges[k]!.at;
+    const before = open[3]! > 0 ? 3 : open[2]! > 0 ? 2 : open[1]! > 0 ? 1 : 0;
+    if (before > 0 && at > cursor) {
+      const last = out[out.length - 1];
+      if (last && last.end === cursor && last.busyType === BY_RANK[before]) last.end = at;
+      else out.push({ start: cursor, end: at, busyType: BY_RANK[before]! });
+    }
+    for (; k < edges.length && edges[k]!.at === at; k++) {
+      const edge = edges[k]!;
+      open[edge.rank] = open[edge.rank]! + edge.delta;
+    }
+    cursor = at;
+  }
+  return out;
+}
+
+/** The slot string of merged periods: `count` slots of `intervalMs` from `from`, each its highest digit. */
+export function slotString(periods: readonly TimedBusy[], from: number, intervalMs: number, count: number): string {
+  const digits = new Uint8Array(count);
+  for (const p of periods) {
+    const first = Math.max(0, Math.floor((p.start - from) / intervalMs));
+    const last = Math.min(count - 1, Math.ceil((p.end - from) / intervalMs) - 1);
+    const rank = RANK[p.busyType];
+    for (let s = first; s <= last; s++) if (digits[s]! < rank) digits[s] = rank;
+  }
+  // The ranks are the EWS digits.
+  return digits.join('');
+}
+
+export function slotCount(from: number, to: number, intervalMs: number): number {
+  return Math.ceil((to - from) / intervalMs);
+}

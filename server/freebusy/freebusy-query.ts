@@ -1,0 +1,315 @@
+import { ErrorCode, FreeBusyLimits, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
+import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
+import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
+import { overlaps } from '../calendar/instance-index.ts';
+import type { ExpandUnindexed } from '../calendar/sync-window.ts';
+import { renderBusyInstance, type BusyInstance, type Lens } from '../calendar/privacy/index.ts';
+import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-access.ts';
+import { wallClockToInstant } from '../calendar/zoned-time.ts';
+import type { Db } from '../db/database.ts';
+import { DmciError } from '../errors.ts';
+import { mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
+import { busyRows, findPrincipals, groupLeaves, principalContexts, type DomainFreeBusyRow, type PrincipalEntry } from './freebusy.repository.ts';
+import { freeBusyLensFor, type FreeBusyViewer } from './visibility.ts';
+import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
+
+/**
+ * FreeBusy/query (docs/protocol.md §Free/busy). In a fixed number of
+ * queries whatever the number of principals: the principals' GAL entries,
+ * groups' members, the calendars that count, the viewer's rights on all of
+ * them (resolveRightsOfMany), the domains' policies, working hours, and the
+ * busy instances from the occurrence index (one GiST probe per calendar).
+ * Only instances the index does not hold (past its horizon, more than a
+ * year back, or a series capped at its row limit) are expanded on the fly.
+ */
+
+export interface FreeBusyWindow {
+  from: Date;
+  to: Date;
+  intervalMinutes: number;
+}
+
+/** The window the arguments ask for: defaults, order and the documented limits. */
+export function queryWindow(args: { from?: string | undefined; to?: string | undefined; interval: number }, now: Date, principals: number): FreeBusyWindow {
+  const intervalMs = args.interval * 60_000;
+  const from = args.from ? new Date(args.from) : new Date(Math.floor(now.getTime() / intervalMs) * intervalMs);
+  const to = args.to ? new Date(args.to) : new Date(from.getTime() + FreeBusyLimits.defaultWindowDays * DAY_MS);
+  if (!(from < to)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, '`from` must be before `to`');
+  if (to.getTime() - from.getTime() > FreeBusyLimits.maxWindowDays * DAY_MS) {
+    throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `a free/busy window covers at most ${FreeBusyLimits.maxWindowDays} days`, { details: { limit: FreeBusyLimits.maxWindowDays } });
+  }
+  const digits = slotCount(from.getTime(), to.getTime(), intervalMs) * principals;
+  if (digits > FreeBusyLimits.maxSlotDigits) {
+    throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `principals × slots may not exceed ${FreeBusyLimits.maxSlotDigits}: ask a longer interval or a shorter window`, {
+      details: { limit: FreeBusyLimits.maxSlotDigits },
+    });
+  }
+  return { from, to, intervalMinutes: args.interval };
+}
+
+/** A principal whose calendars are read: a person or resource asked, or a group's member. */
+interface Leaf {
+  entry: Omit<PrincipalEntry, 'asked'>;
+  principal: string;
+  via: string | null;
+}
+
+/** What free/busy knows of one leaf once read: the shown busy instances, or why none. */
+export interface LeafFreeBusy {
+  status: 'ok' | 'noData' | 'noRight' | 'notFound';
+  view: 'time' | 'details' | null;
+  periods: TimedBusy[];
+  details: BusyDetail[];
+  hours: Hours | null;
+  outOfOffice: { from: Date; until: Date } | null;
+}
+
+export interface FreeBusyContext {
+  db: Db;
+  /** Expands what the occurrence index does not hold, in the calendar worker pool (CalendarEventService.expandUnindexed). */
+  expandUnindexed: ExpandUnindexed;
+}
+
+/**
+ * Reads free/busy of accounts-backed (or calendar-less) GAL entries for a
+ * viewer over [from, to): the core shared by FreeBusy/query, suggestions and
+ * the Internet free/busy door. `viewer.accountId` is null for anonymous readers and publishing-token holders.
+ */
+export async function readFreeBusy(
+  ctx: FreeBusyContext,
+  viewer: FreeBusyViewer & { accountId: string | null },
+  entries: ReadonlyArray<Omit<PrincipalEntry, 'asked'>>,
+  from: Date,
+  to: Date,
+): Promise<Map<string, LeafFreeBusy>> {
+  const { db } = ctx;
+  const contexts = await principalContexts(db, entries);
+  const calendars = [...contexts.values()].flatMap((c) => c.calendars);
+  const calendarIds = calendars.map((c) => c.id);
+  const zoneOfCalendar = new Map<string, string>();
+  const hoursOf = new Map<string, Hours>();
+  for (const entry of entries) {
+    const context = contexts.get(entry.entry_id)!;
+    const hours = effectiveHours(context.domain, context.availability).hours;
+    hoursOf.set(entry.entry_id, hours);
+    for (const calendar of context.calendars) zoneOfCalendar.set(calendar.id, hours.timeZone);
+  }
+  // Rights and busy time do not depend on each other: read them at once (every calendar that counts; what is not shown is dropped below).
+  const [rightsOfViewer, instances] = await Promise.all([
+    viewer.accountId ? resolveRightsOfMany(db, [viewer.accountId], { calendarIds }).then((r) => r.get(viewer.accountId!)!) : Promise.resolve(new Map<string, CalendarAccess>()),
+    busyInstancesOf(ctx, calendarIds, zoneOfCalendar, from, to),
+  ]);
+  const lensOf = new Map<string, Lens>();
+  for (const entry of entries) {
+    const context = contexts.get(entry.entry_id)!;
+    for (const calendar of context.calendars) {
+      const lens = freeBusyLensFor(viewer, rightsOfViewer.get(calendar.id), calendar.freebusy_visibility, context.domain);
+      if (lens) lensOf.set(calendar.id, lens);
+    }
+  }
+
+  const out = new Map<string, LeafFreeBusy>();
+  for (const entry of entries) {
+    const { domain, availability, calendars: own } = contexts.get(entry.entry_id)!;
+    const shown = own.filter((c) => lensOf.has(c.id));
+    const sameDomain = viewer.kind === 'account' && viewer.domainId === entry.domain_id;
+    if (own.length > 0 && shown.length === 0) {
+      // Outside its own domain a principal nobody lets the viewer see is indistinguishable from none.
+      out.set(entry.entry_id, empty(sameDomain ? 'noRight' : 'notFound'));
+      continue;
+    }
+    if (own.length === 0 && !sameDomain && defaultHidden(viewer, domain)) {
+      out.set(entry.entry_id, empty('notFound'));
+      continue;
+    }
+    const oof = availability;
+    const outOfOffice = oof?.oof_from && oof.oof_until && oof.oof_until > from && oof.oof_from < to ? { from: oof.oof_from, until: oof.oof_until } : null;
+    if (own.length === 0) {
+      out.set(entry.entry_id, { ...empty('noData'), hours: hoursOf.get(entry.entry_id)!, outOfOffice });
+      continue;
+    }
+    const timed: TimedBusy[] = [];
+    const details: BusyDetail[] = [];
+    let view: 'time' | 'details' = 'time';
+    for (const calendar of shown) {
+      const lens = lensOf.get(calendar.id)!;
+      if (lens.public === 'details' || lens.private === 'details') view = 'details';
+      for (const instance of instances.get(calendar.id) ?? []) {
+        const rendered = renderBusyInstance(instance, lens);
+        if (!rendered) continue;
+        timed.push({ start: rendered.start.getTime(), end: rendered.end.getTime(), busyType: rendered.busyType });
+        if (rendered.named) {
+          details.push({ start: rendered.start.toISOString(), end: rendered.end.toISOString(), busyType: rendered.busyType, summary: rendered.named.summary, location: rendered.named.location });
+        }
+      }
+    }
+    details.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    out.set(entry.entry_id, {
+      status: 'ok',
+      view,
+      periods: mergeBusy(timed, from.getTime(), to.getTime()),
+      details,
+      hours: hoursOf.get(entry.entry_id)!,
+      outOfOffice,
+    });
+  }
+  return out;
+}
+
+function empty(status: LeafFreeBusy['status']): LeafFreeBusy {
+  return { status, view: null, periods: [], details: [], hours: null, outOfOffice: null };
+}
+
+/** Would a viewer of another domain (or anonymous) see nothing by default of this domain's members? */
+function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boolean {
+  if (viewer.kind === 'published') return false;
+  return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
+}
+
+/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone. */
+async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
+  const out = new Map<string, BusyInstance[]>();
+  if (calendarIds.length === 0) return out;
+  const slack = CalendarLimits.floatingSlackMs;
+  const wideFrom = new Date(from.getTime() - slack);
+  const wideTo = new Date(to.getTime() + slack);
+  const add = (calendarId: string, start: Date, end: Date, instance: Omit<BusyInstance, 'start' | 'end'>) => {
+    // Zero-length instances block no time.
+    if (!(start < end) || !overlaps(start, end, from, to)) return;
+    const list = out.get(calendarId) ?? [];
+    list.push({ start, end, ...instance });
+    out.set(calendarId, list);
+  };
+  const [rows, partlyIndexed] = await Promise.all([busyRows(ctx.db, calendarIds, wideFrom, wideTo), eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo)]);
+  for (const row of rows) {
+    const zone = zoneOf.get(row.calendar_id)!;
+    const start = row.wall ? wallClockToInstant(row.start_at, zone) : row.start_at;
+    const end = row.wall ? wallClockToInstant(row.end_at, zone) : row.end_at;
+    add(row.calendar_id, start, end, { busyType: row.busy_type, classification: row.classification, summary: row.summary, location: row.location });
+  }
+  // Outside the index (past the horizon, over a year back, a capped series): expanded in the worker pool, off the event loop.
+  const expanded = await ctx.expandUnindexed(partlyIndexed, wideFrom, wideTo);
+  for (const [i, event] of partlyIndexed.entries()) {
+    const result = expanded[i]!;
+    if (!result.ok) throw DmciError.fromBody(result.error);
+    const zone = zoneOf.get(event.calendar_id)!;
+    for (const inst of result.instances) {
+      if (inst.busyType === 'FREE') continue;
+      const wall = inst.floating || inst.allDay;
+      const start = wall ? wallClockToInstant(inst.start, zone) : inst.start;
+      const end = wall ? wallClockToInstant(inst.end, zone) : inst.end;
+      add(event.calendar_id, start, end, { busyType: inst.busyType, classification: inst.classification, summary: inst.summary, location: inst.location });
+    }
+  }
+  return out;
+}
+
+/** FreeBusy/query for an account viewer. */
+export async function queryFreeBusy(
+  ctx: FreeBusyContext,
+  viewer: { accountId: string; domainId: string },
+  args: MethodArgs<'FreeBusy/query'>,
+  now: Date,
+): Promise<MethodResult<'FreeBusy/query'>> {
+  return (await queryWithLeaves(ctx, viewer, args, now)).answer;
+}
+
+/** A principal of an answer whose calendars were read: a person or resource asked, or a group's member. */
+export type QueriedLeaf = Leaf;
+
+/** FreeBusy/query, and the principals whose calendars it read (what a watch follows). */
+export async function queryWithLeaves(
+  ctx: FreeBusyContext,
+  viewer: { accountId: string; domainId: string },
+  args: MethodArgs<'FreeBusy/query'>,
+  now: Date,
+): Promise<{ answer: MethodResult<'FreeBusy/query'>; window: FreeBusyWindow; leaves: Leaf[] }> {
+  const asked = [...new Set(args.principals.map((p) => p.trim().toLowerCase()))];
+  const window = queryWindow(args, now, asked.length);
+  const { from, to } = window;
+  const found = new Map((await findPrincipals(ctx.db, asked)).map((p) => [p.asked, p]));
+
+  // Groups of the viewer's own domain expand to their members (up to the cap); other domains' groups are not found.
+  const groups = [...found.values()].filter((p) => p.kind === 'group' && p.domain_id === viewer.domainId);
+  const membersOf = new Map<string, Array<Omit<PrincipalEntry, 'asked'>>>();
+  for (const leaf of await groupLeaves(ctx.db, groups.map((g) => g.entry_id))) {
+    const list = membersOf.get(leaf.root) ?? [];
+    list.push(leaf);
+    membersOf.set(leaf.root, list);
+  }
+
+  type Slot = { asked: string; entry?: PrincipalEntry; group?: { members: string[] | null; memberCount: number } };
+  const order: Slot[] = [];
+  const leaves = new Map<string, Leaf>();
+  const addLeaf = (entry: Omit<PrincipalEntry, 'asked'>, principal: string, via: string | null): Leaf | undefined => {
+    if (leaves.has(entry.entry_id)) return undefined;
+    const leaf = { entry, principal, via };
+    leaves.set(entry.entry_id, leaf);
+    return leaf;
+  };
+  const expanded: Leaf[] = [];
+  for (const email of asked) {
+    const entry = found.get(email);
+    if (!entry || (entry.kind === 'group' && entry.domain_id !== viewer.domainId)) {
+      order.push({ asked: email });
+    } else if (entry.kind === 'group') {
+      const members = membersOf.get(entry.entry_id) ?? [];
+      if (members.length > FreeBusyLimits.maxGroupMembers) {
+        order.push({ asked: email, entry, group: { members: null, memberCount: members.length } });
+      } else {
+        order.push({ asked: email, entry, group: { members: members.map((m) => m.email), memberCount: members.length } });
+        for (const member of members) {
+          const leaf = addLeaf(member, member.email, email);
+          if (leaf) expanded.push(leaf);
+        }
+      }
+    } else {
+      addLeaf(entry, email, null);
+      order.push({ asked: email, entry });
+    }
+  }
+  // Members asked for directly keep their own place; the rest follow the requested principals.
+  const intervalMs = window.intervalMinutes * 60_000;
+  const count = slotCount(from.getTime(), to.getTime(), intervalMs);
+  const digits = count * (order.length + expanded.filter((l) => l.via !== null).length);
+  if (digits > FreeBusyLimits.maxSlotDigits) {
+    throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `principals × slots may not exceed ${FreeBusyLimits.maxSlotDigits} (groups expanded): ask a longer interval or a shorter window`, {
+      details: { limit: FreeBusyLimits.maxSlotDigits },
+    });
+  }
+  const read = await readFreeBusy(ctx, { kind: 'account', domainId: viewer.domainId, accountId: viewer.accountId }, [...leaves.values()].map((l) => l.entry), from, to);
+
+  const render = (principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy) => renderPrincipal(principal, kind, via, fb, window);
+  const notFound = (principal: string, via: string | null): PrincipalFreeBusy => render(principal, null, via, empty('notFound'));
+  const principals: PrincipalFreeBusy[] = [];
+  for (const slot of order) {
+    if (!slot.entry) principals.push(notFound(slot.asked, null));
+    else if (slot.group) {
+      principals.push({ ...notFound(slot.asked, null), kind: 'group', status: slot.group.members ? 'groupExpanded' : 'tooMany', members: slot.group.members, memberCount: slot.group.memberCount });
+    } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
+  }
+  for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
+  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals }, window, leaves: [...leaves.values()] };
+}
+
+/** One principal's entry of a FreeBusy/query answer (and of a watch's push). */
+export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy, window: FreeBusyWindow): PrincipalFreeBusy {
+  const intervalMs = window.intervalMinutes * 60_000;
+  const from = window.from.getTime();
+  const count = slotCount(from, window.to.getTime(), intervalMs);
+  const shown = fb.status === 'ok' || fb.status === 'noData';
+  return {
+    principal,
+    kind: fb.status === 'notFound' ? null : kind,
+    status: fb.status,
+    via,
+    members: null,
+    memberCount: null,
+    view: fb.view,
+    periods: fb.periods.map((p) => ({ start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), busyType: p.busyType })),
+    details: fb.details,
+    slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
+    workingHours: fb.hours ? renderHours(fb.hours) : null,
+    outOfOffice: fb.outOfOffice ? { from: fb.outOfOffice.from.toISOString(), until: fb.outOfOffice.until.toISOString() } : null,
+  };
+}

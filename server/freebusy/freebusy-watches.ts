@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { encodeFrame, ErrorCode, type MethodArgs, type MethodResult, type PrincipalFreeBusy, type PushFrame } from '../../protocol/index.ts';
+import type { ClusterBus } from '../cluster/cluster-bus.ts';
+import { DmciError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Session } from '../sessions/session.ts';
+import type { SessionRegistry } from '../sessions/session-registry.ts';
+import { parseScope, ScopeKind } from '../sync/scope-id.ts';
+import { queryWithLeaves, readFreeBusy, renderPrincipal, type FreeBusyContext, type FreeBusyWindow, type QueriedLeaf } from './freebusy-query.ts';
+import { countingCalendars } from './freebusy.repository.ts';
+
+/**
+ * Live free/busy (issue 9 item 5): a session watches up to 100 principals
+ * over a window, as the Scheduling Assistant keeps one open. It rides on the
+ * same hints as calendar push (DESIGN §4: local at once after commit, other
+ * nodes by NOTIFY): a hint for `cal:<id>` of a calendar that counts toward a
+ * watched principal's free/busy marks that principal dirty; the watch then
+ * reads the dirty principals again (readFreeBusy, the path FreeBusy/query
+ * takes) and pushes only those whose answer changed. A hint for the
+ * watcher's own `calendars:<accountId>` (every grant change commits there)
+ * re-reads all of its principals: rights are authorized again and a revoked
+ * viewer gets `noRight`. Watches end with the session. One per session; a
+ * new FreeBusy/watch replaces it.
+ *
+ * Not a PushHub feed: a watch is a view derived from many scopes, with no
+ * modseq of its own to resume from; the frames are those of push (`push`,
+ * scope `freebusy:<watchId>`, a counter as state) and go through the same
+ * per-socket output budget.
+ */
+
+interface Watch {
+  readonly id: string;
+  readonly session: Session;
+  readonly window: FreeBusyWindow;
+  readonly leaves: Map<string, QueriedLeaf>;
+  /** calendar id → entry ids of the watched principals it counts for. */
+  readonly calendars: Map<string, string[]>;
+  /** entry id → the rendered entry last sent, as JSON. */
+  readonly last: Map<string, string>;
+  readonly dirty: Set<string>;
+  seq: number;
+  processing: boolean;
+  closed: boolean;
+}
+
+export interface FreeBusyWatchOptions {
+  ctx: FreeBusyContext;
+  bus: Pick<ClusterBus, 'on'>;
+  sessions: Pick<SessionRegistry, 'on' | 'get'>;
+  log: Logger;
+  /** Above this many queued bytes a socket gets a resync mark instead of entries. */
+  highWaterBytes: number;
+  clock: () => Date;
+}
+
+export class FreeBusyWatches {
+  private readonly bySession = new Map<string, Watch>();
+  private readonly byCalendar = new Map<string, Set<Watch>>();
+
+  constructor(private readonly options: FreeBusyWatchOptions) {
+    options.bus.on('hint', (hint) => {
+      if (hint.kind !== 'scope') return;
+      const scope = parseScope(hint.scope);
+      if (scope?.kind === ScopeKind.calendar) {
+        for (const watch of this.byCalendar.get(scope.key) ?? []) this.markDirty(watch, watch.calendars.get(scope.key)!);
+      } else if (scope?.kind === ScopeKind.calendarList) {
+        for (const watch of this.bySession.values()) if (watch.session.account.id === scope.key) this.markDirty(watch, [...watch.leaves.keys()]);
+      }
+    });
+    options.sessions.on('removed', (session) => this.unwatch(session));
+  }
+
+  get size(): number {
+    return this.bySession.size;
+  }
+
+  /** Starts (or replaces) the session's watch; answers as FreeBusy/query does, plus the watch's scope name. */
+  async watch(session: Session, args: MethodArgs<'FreeBusy/watch'>): Promise<MethodResult<'FreeBusy/watch'>> {
+    const viewer = { accountId: session.account.id, domainId: session.account.domainId };
+    const { answer, window, leaves } = await queryWithLeaves(this.options.ctx, viewer, args, this.options.clock());
+    const accountOf = new Map(leaves.filter((l) => l.entry.account_id).map((l) => [l.entry.account_id!, l.entry.entry_id]));
+    const calendars = new Map<string, string[]>();
+    for (const c of await countingCalendars(this.options.ctx.db, [...accountOf.keys()])) calendars.set(c.id, [...(calendars.get(c.id) ?? []), accountOf.get(c.account_id)!]);
+    if (this.options.sessions.get(session.id) !== session) throw new DmciError(ErrorCode.UNAVAILABLE, 'session is closing');
+    this.unwatch(session);
+    const watch: Watch = {
+      id: randomUUID(),
+      session,
+      window,
+      leaves: new Map(leaves.map((l) => [l.entry.entry_id, l])),
+      calendars,
+      last: new Map(),
+      dirty: new Set(),
+      seq: 0,
+      processing: false,
+      closed: false,
+    };
+    for (const [entryId, leaf] of watch.leaves) {
+      const sent = answer.principals.find((p) => p.principal === leaf.principal && p.via === leaf.via);
+      if (sent) watch.last.set(entryId, JSON.stringify(sent));
+    }
+    this.bySession.set(session.id, watch);
+    for (const id of calendars.keys()) {
+      let set = this.byCalendar.get(id);
+      if (!set) this.byCalendar.set(id, (set = new Set()));
+      set.add(watch);
+    }
+    return { ...answer, watch: scopeOf(watch), state: String(watch.seq) };
+  }
+
+  unwatch(session: Session): void {
+    const watch = this.bySession.get(session.id);
+    if (!watch) return;
+    watch.closed = true;
+    this.bySession.delete(session.id);
+    for (const id of watch.calendars.keys()) {
+      const set = this.byCalendar.get(id);
+      set?.delete(watch);
+      if (set?.size === 0) this.byCalendar.delete(id);
+    }
+  }
+
+  private markDirty(watch: Watch, entryIds: readonly string[]): void {
+    for (const id of entryIds) watch.dirty.add(id);
+    if (!watch.processing) void this.process(watch);
+  }
+
+  private async process(watch: Watch): Promise<void> {
+    watch.processing = true;
+    try {
+      while (watch.dirty.size > 0 && !watch.closed) {
+        const ids = [...watch.dirty];
+        watch.dirty.clear();
+        const leaves = ids.map((id) => watch.leaves.get(id)!);
+        const viewer = { kind: 'account' as const, domainId: watch.session.account.domainId, accountId: watch.session.account.id };
+        const read = await readFreeBusy(this.options.ctx, viewer, leaves.map((l) => l.entry), watch.window.from, watch.window.to);
+        const changed: PrincipalFreeBusy[] = [];
+        for (const leaf of leaves) {
+          const entry = renderPrincipal(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!, watch.window);
+          const text = JSON.stringify(entry);
+          if (watch.last.get(leaf.entry.entry_id) === text) continue;
+          watch.last.set(leaf.entry.entry_id, text);
+          changed.push(entry);
+        }
+        if (changed.length > 0 && !watch.closed) this.send(watch, changed);
+      }
+    } catch (error) {
+      this.options.log.warn({ err: error, watch: watch.id }, 'free/busy watch update failed; sending a resync mark');
+      this.sendResync(watch);
+    } finally {
+      watch.processing = false;
+    }
+  }
+
+  private send(watch: Watch, principals: PrincipalFreeBusy[]): void {
+    if (watch.session.transport.bufferedAmount >= this.options.highWaterBytes) return this.sendResync(watch);
+    const { from, to, intervalMinutes } = watch.window;
+    const oldState = String(watch.seq++);
+    const frame: PushFrame = {
+      type: 'push',
+      scope: scopeOf(watch),
+      oldState,
+      newState: String(watch.seq),
+      changes: { from: from.toISOString(), to: to.toISOString(), interval: intervalMinutes, principals },
+    };
+    watch.session.transport.sendEncoded(encodeFrame(frame));
+  }
+
+  /** The client cannot apply what it missed: it asks FreeBusy/query (or watches again). */
+  private sendResync(watch: Watch): void {
+    watch.session.transport.sendEncoded(encodeFrame({ type: 'push', scope: scopeOf(watch), newState: String(++watch.seq), resync: true } satisfies PushFrame));
+  }
+}
+
+function scopeOf(watch: Watch): string {
+  return `freebusy:${watch.id}`;
+}

@@ -1,0 +1,248 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { FreeBusyVisibility } from '../calendar/calendar.table.ts';
+import type { DirectoryKind } from '../directory/directory.table.ts';
+import type { AccountAvailabilityRow } from './freebusy.table.ts';
+
+/** Reads and writes of free/busy (server/freebusy/). Plain functions; `db` may be a transaction. */
+
+const DOMAIN_COLUMNS = ['id', 'name', 'freebusy_internal', 'freebusy_external', 'freebusy_anonymous', 'work_days', 'work_start', 'work_end', 'work_time_zone'] as const;
+
+
+/** A GAL entry a principal email names (by its email or an alias). */
+export interface PrincipalEntry {
+  asked: string;
+  entry_id: string;
+  kind: DirectoryKind;
+  email: string;
+  account_id: string | null;
+  domain_id: string;
+}
+
+/** The visible, live GAL entries the emails name (hidden entries, disabled accounts and tombstones are not found). One query. */
+export async function findPrincipals(db: Db, emails: readonly string[]): Promise<PrincipalEntry[]> {
+  if (emails.length === 0) return [];
+  const result = await sql<PrincipalEntry>`
+    select x.email as asked, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
+      from unnest(${sql.val([...emails])}::text[]) as x(email)
+      cross join lateral (
+        select d.* from directory_entries d where d.email = x.email and not d.deleted and d.visible
+        union all
+        select d.* from directory_aliases a join directory_entries d on d.id = a.entry_id where a.alias = x.email and d.visible
+        limit 1
+      ) e`.execute(db);
+  return result.rows;
+}
+
+/** The people and resources (with an email, visible) in each group, nested groups walked; `root` is the group asked. One query. */
+export async function groupLeaves(db: Db, groupIds: readonly string[]): Promise<Array<Omit<PrincipalEntry, 'asked'> & { root: string }>> {
+  if (groupIds.length === 0) return [];
+  const result = await sql<Omit<PrincipalEntry, 'asked'> & { root: string }>`
+    with recursive reach(root, id) as (
+      select g, g from unnest(${sql.val([...groupIds])}::uuid[]) as g
+      union
+      select r.root, m.member_id from reach r join directory_members m on m.group_id = r.id
+    )
+    select r.root, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
+      from reach r join directory_entries e on e.id = r.id
+     where e.kind <> 'group' and e.visible and e.email is not null
+     order by r.root, e.email`.execute(db);
+  return result.rows;
+}
+
+export interface CountingCalendar {
+  id: string;
+  account_id: string;
+  freebusy_visibility: FreeBusyVisibility | null;
+}
+
+/** The calendars of the accounts that count toward their free/busy (the flag, else: the default calendar). */
+export async function countingCalendars(db: Db, accountIds: readonly string[]): Promise<CountingCalendar[]> {
+  if (accountIds.length === 0) return [];
+  return db
+    .selectFrom('calendars')
+    .select(['id', 'account_id', 'freebusy_visibility'])
+    .where('account_id', 'in', [...accountIds])
+    .where(sql<boolean>`coalesce(freebusy_counts, is_default)`)
+    .execute();
+}
+
+/** What free/busy needs of each principal besides its busy time: its domain's policy, its own availability row, its calendars that count. */
+export interface PrincipalContext {
+  entry_id: string;
+  domain: DomainFreeBusyRow;
+  availability: OwnAvailability | null;
+  calendars: CountingCalendar[];
+}
+
+/** An account's own working hours and out-of-office period (null fields: the domain's). */
+export type OwnAvailability = Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>;
+
+/** The context of each entry in one query (domain policy, availability, counting calendars). */
+export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null; domain_id: string }>): Promise<Map<string, PrincipalContext>> {
+  if (entries.length === 0) return new Map();
+  const result = await sql<{
+    entry_id: string;
+    domain: DomainFreeBusyRow;
+    availability: (Omit<OwnAvailability, 'oof_from' | 'oof_until'> & { oof_from: string | null; oof_until: string | null }) | null;
+    calendars: CountingCalendar[] | null;
+  }>`
+    select x.entry_id,
+           (select to_jsonb(d) from (select ${sql.join(DOMAIN_COLUMNS.map((c) => sql.ref(c)))} from domains where id = x.domain_id) d) as domain,
+           (select jsonb_build_object('work_days', a.work_days, 'work_start', a.work_start, 'work_end', a.work_end,
+                                      'time_zone', a.time_zone, 'oof_from', a.oof_from, 'oof_until', a.oof_until)
+              from account_availability a where a.account_id = x.account_id) as availability,
+           (select jsonb_agg(jsonb_build_object('id', c.id, 'account_id', c.account_id, 'freebusy_visibility', c.freebusy_visibility))
+              from calendars c where c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default)) as calendars
+      from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
+           as x(entry_id, account_id, domain_id)`.execute(db);
+  return new Map(
+    result.rows.map((r) => [
+      r.entry_id,
+      {
+        entry_id: r.entry_id,
+        domain: r.domain,
+        availability: r.availability
+          ? { ...r.availability, oof_from: r.availability.oof_from ? new Date(r.availability.oof_from) : null, oof_until: r.availability.oof_until ? new Date(r.availability.oof_until) : null }
+          : null,
+        calendars: r.calendars ?? [],
+      },
+    ]),
+  );
+}
+
+export interface BusyRow {
+  calendar_id: string;
+  start_at: Date;
+  end_at: Date;
+  busy_type: 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
+  classification: string;
+  summary: string | null;
+  location: string | null;
+  /** Floating or all-day: start/end are wall clock read as UTC, to be placed in the owner's zone. */
+  wall: boolean;
+}
+
+/**
+ * The non-free indexed instances of the calendars overlapping [from, to)
+ * (callers widen the range by the floating slack for wall-clock rows): one
+ * GiST probe on (calendar_id, during) per calendar.
+ */
+export async function busyRows(db: Db, calendarIds: readonly string[], from: Date, to: Date): Promise<BusyRow[]> {
+  if (calendarIds.length === 0) return [];
+  const result = await sql<BusyRow>`
+    select i.calendar_id, lower(i.during) as start_at, upper(i.during) as end_at, i.busy_type, i.classification, i.summary, i.location, (i.floating or i.all_day) as wall
+      from unnest(${sql.val([...calendarIds])}::uuid[]) as c(id)
+      cross join lateral (
+        select * from event_instances
+         where calendar_id = c.id and during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)') and busy_type <> 'FREE'
+      ) i`.execute(db);
+  return result.rows;
+}
+
+export interface DomainFreeBusyRow {
+  id: string;
+  name: string;
+  freebusy_internal: FreeBusyVisibility;
+  freebusy_external: FreeBusyVisibility;
+  freebusy_anonymous: FreeBusyVisibility;
+  work_days: number[];
+  work_start: number;
+  work_end: number;
+  work_time_zone: string;
+}
+
+export async function domainPolicies(db: Db, ids: readonly string[]): Promise<Map<string, DomainFreeBusyRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('domains').select(DOMAIN_COLUMNS).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+export async function domainPolicyByName(db: Db, name: string): Promise<DomainFreeBusyRow | undefined> {
+  return db.selectFrom('domains').select(DOMAIN_COLUMNS).where('name', '=', name).executeTakeFirst();
+}
+
+export async function updateDomainPolicy(db: Db, id: string, changes: Partial<Omit<DomainFreeBusyRow, 'id' | 'name'>>): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
+  await db.updateTable('domains').set(changes).where('id', '=', id).execute();
+}
+
+export async function availabilityOf(db: Db, accountIds: readonly string[]): Promise<Map<string, AccountAvailabilityRow>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await db.selectFrom('account_availability').selectAll().where('account_id', 'in', [...new Set(accountIds)]).execute();
+  return new Map(rows.map((r) => [r.account_id, r]));
+}
+
+export type AvailabilityChanges = Partial<Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>>;
+
+export async function upsertAvailability(db: Db, accountId: string, domainId: string, changes: AvailabilityChanges): Promise<void> {
+  await db
+    .insertInto('account_availability')
+    .values({ account_id: accountId, domain_id: domainId, ...changes })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ ...changes, updated_at: sql`now()` }))
+    .execute();
+}
+
+export interface CalendarSettingsRow {
+  id: string;
+  name: string;
+  is_default: boolean;
+  freebusy_counts: boolean | null;
+  freebusy_visibility: FreeBusyVisibility | null;
+}
+
+export async function calendarSettingsOf(db: Db, accountId: string): Promise<CalendarSettingsRow[]> {
+  return db
+    .selectFrom('calendars')
+    .select(['id', 'name', 'is_default', 'freebusy_counts', 'freebusy_visibility'])
+    .where('account_id', '=', accountId)
+    .orderBy('is_default', 'desc')
+    .orderBy('name')
+    .orderBy('id')
+    .execute();
+}
+
+/** Changes one calendar's free/busy settings if `accountId` owns it; false when it does not (or it does not exist). */
+export async function updateCalendarFreeBusy(
+  db: Db,
+  accountId: string,
+  calendarId: string,
+  changes: { freebusy_counts?: boolean; freebusy_visibility?: FreeBusyVisibility | null },
+): Promise<boolean> {
+  const owned = await db.selectFrom('calendars').select('id').where('id', '=', calendarId).where('account_id', '=', accountId).executeTakeFirst();
+  if (!owned) return false;
+  if (Object.keys(changes).length > 0) await db.updateTable('calendars').set(changes).where('id', '=', calendarId).execute();
+  return true;
+}
+
+/** Rooms of a domain with at least `minCapacity` seats, smallest first (then by email), at most `limit`. */
+export async function roomsWithCapacity(db: Db, domainId: string, minCapacity: number, limit: number): Promise<Array<Omit<PrincipalEntry, 'asked'>>> {
+  return db
+    .selectFrom('directory_entries')
+    .select(['id as entry_id', 'kind', sql<string>`email`.as('email'), 'account_id', 'domain_id'])
+    .where('domain_id', '=', domainId)
+    .where('kind', '=', 'resource')
+    .where('resource_type', '=', 'room')
+    .where('visible', '=', true)
+    .where('email', 'is not', null)
+    .where('capacity', '>=', minCapacity)
+    .orderBy('capacity')
+    .orderBy('email')
+    .limit(limit)
+    .execute();
+}
+
+/** Sets (or with null clears) the hash of an account's publishing token. */
+export async function setPublishToken(db: Db, accountId: string, domainId: string, hash: Buffer | null): Promise<void> {
+  await db
+    .insertInto('account_availability')
+    .values({ account_id: accountId, domain_id: domainId, publish_token_hash: hash })
+    .onConflict((oc) => oc.column('account_id').doUpdateSet({ publish_token_hash: hash, updated_at: sql`now()` }))
+    .execute();
+}
+
+/** Does this token hash publish this account's free/busy? */
+export async function publishTokenMatches(db: Db, accountId: string, hash: Buffer): Promise<boolean> {
+  const row = await db.selectFrom('account_availability').select('account_id').where('account_id', '=', accountId).where('publish_token_hash', '=', hash).executeTakeFirst();
+  return row !== undefined;
+}

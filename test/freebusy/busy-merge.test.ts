@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { mergeBusy, slotString, type TimedBusy } from '../../server/freebusy/busy-merge.ts';
+import { workingIntervals } from '../../server/freebusy/working-hours.ts';
+
+const H = 3_600_000;
+const b = (start: number, end: number, busyType: TimedBusy['busyType']): TimedBusy => ({ start: start * H, end: end * H, busyType });
+
+describe('mergeBusy', () => {
+  it('splits overlaps by precedence and joins touching periods of one type', () => {
+    const merged = mergeBusy([b(1, 4, 'BUSY-TENTATIVE'), b(2, 3, 'BUSY-UNAVAILABLE'), b(2.5, 5, 'BUSY'), b(5, 6, 'BUSY'), b(7, 8, 'BUSY-TENTATIVE')], 0, 24 * H);
+    expect(merged).toEqual([b(1, 2, 'BUSY-TENTATIVE'), b(2, 3, 'BUSY-UNAVAILABLE'), b(3, 6, 'BUSY'), b(7, 8, 'BUSY-TENTATIVE')]);
+  });
+
+  it('clips to the window and drops empty instances', () => {
+    expect(mergeBusy([b(-2, 1, 'BUSY'), b(3, 3, 'BUSY'), b(23, 30, 'BUSY-TENTATIVE')], 0, 24 * H)).toEqual([b(0, 1, 'BUSY'), b(23, 24, 'BUSY-TENTATIVE')]);
+  });
+
+  it('nested periods of the same type stay one period', () => {
+    expect(mergeBusy([b(1, 6, 'BUSY'), b(2, 3, 'BUSY'), b(2, 4, 'BUSY-TENTATIVE')], 0, 24 * H)).toEqual([b(1, 6, 'BUSY')]);
+  });
+});
+
+describe('slotString', () => {
+  it('gives each slot the highest digit in it, partial overlaps included', () => {
+    const periods = [b(0.5, 1, 'BUSY-TENTATIVE'), b(1.25, 1.5, 'BUSY'), b(3, 4, 'BUSY-UNAVAILABLE')];
+    expect(slotString(periods, 0, H, 5)).toBe('12030');
+    expect(slotString(periods, 0, H / 2, 8)).toBe('01200033');
+  });
+});
+
+describe('workingIntervals', () => {
+  it('places working days in their own zone, across a DST change', () => {
+    // 2026-03-27 is a Friday; Berlin moves to summer time on Sunday 2026-03-29.
+    const from = Date.parse('2026-03-27T00:00:00Z');
+    const to = Date.parse('2026-03-31T00:00:00Z');
+    const got = workingIntervals({ days: [1, 2, 3, 4, 5], start: 540, end: 1020, timeZone: 'Europe/Berlin' }, from, to);
+    expect(got.map((i) => [new Date(i.start).toISOString(), new Date(i.end).toISOString()])).toEqual([
+      ['2026-03-27T08:00:00.000Z', '2026-03-27T16:00:00.000Z'],
+      ['2026-03-30T07:00:00.000Z', '2026-03-30T15:00:00.000Z'],
+    ]);
+  });
+
+  it('clips to the window', () => {
+    const got = workingIntervals({ days: [1, 2, 3, 4, 5, 6, 7], start: 0, end: 1440, timeZone: 'UTC' }, Date.parse('2026-03-27T12:00:00Z'), Date.parse('2026-03-28T06:00:00Z'));
+    expect(got.map((i) => [new Date(i.start).toISOString(), new Date(i.end).toISOString()])).toEqual([
+      ['2026-03-27T12:00:00.000Z', '2026-03-28T00:00:00.000Z'],
+      ['2026-03-28T00:00:00.000Z', '2026-03-28T06:00:00.000Z'],
+    ]);
+  });
+});
