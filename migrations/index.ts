@@ -5,6 +5,7 @@ import * as calendars from './2026-11-21_0100_calendars.ts';
 import * as directory from './2026-11-21_0200_directory.ts';
 import * as directoryFullSyncIndex from './2026-11-21_0201_directory_full_sync_index.ts';
 import * as instanceOrder from './2026-11-21_0300_instance_order.ts';
+import * as directorySearch from './2026-11-29_1600_directory_search.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21_0200_directory': directory,
   '2026-11-21_0201_directory_full_sync_index': directoryFullSyncIndex,
   '2026-11-21_0300_instance_order': instanceOrder,
+  '2026-11-29_1600_directory_search': directorySearch,
 };

@@ -1,7 +1,7 @@
 import type { AccountTable, ResumeTokenTable } from '../accounts/account.table.ts';
 import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '../calendar/calendar.table.ts';
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
-import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
+import type { DirectoryAliasTable, DirectoryAnrKeyTable, DirectoryEntryTable, DirectoryMatchValueTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 
@@ -19,4 +19,6 @@ export interface Database {
   directory_entries: DirectoryEntryTable;
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
+  directory_match_values: DirectoryMatchValueTable;
+  directory_anr_keys: DirectoryAnrKeyTable;
 }

@@ -1,6 +1,7 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
+import { refreshSearchTerms, TERM_COLUMNS } from './search/search-terms.ts';
 
 /**
  * Plain queries on the GAL tables. Writers call these inside a transaction
@@ -17,6 +18,7 @@ const entryColumns = [
   'e.source_key',
   'e.email',
   'e.display_name',
+  'e.common_names',
   'e.given_name',
   'e.surname',
   'e.title',
@@ -173,8 +175,15 @@ export async function memberCounts(db: Db, groupIds: readonly string[]): Promise
   return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
 }
 
+/*
+ * Every write below that changes what an entry is searched by (its searchable
+ * columns, its visibility, its aliases, its existence) recomputes the entry's
+ * search terms in the same transaction (search/search-terms.ts).
+ */
+
 export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<string> {
   const inserted = await db.insertInto('directory_entries').values(row).returning('id').executeTakeFirstOrThrow();
+  await refreshSearchTerms(db, [inserted.id]);
   return inserted.id;
 }
 
@@ -182,8 +191,13 @@ export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<st
 export async function insertEntries(db: Db, rows: readonly NewDirectoryEntryRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
   const inserted = await db.insertInto('directory_entries').values([...rows]).returning('id').execute();
-  return inserted.map((r) => r.id);
+  const ids = inserted.map((r) => r.id);
+  await refreshSearchTerms(db, ids);
+  return ids;
 }
+
+/** Columns whose change alters an entry's search terms: the searched ones, and those visibility follows. */
+const TERM_AFFECTING = new Set<string>([...TERM_COLUMNS, 'hidden', 'account_disabled']);
 
 export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number): Promise<void> {
   await db
@@ -191,6 +205,7 @@ export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpd
     .set({ ...changes, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
+  if (Object.keys(changes).some((column) => TERM_AFFECTING.has(column))) await refreshSearchTerms(db, [id]);
 }
 
 /** Stamps entries whose shown form changed because of another entry (a member or a manager). */
@@ -218,6 +233,14 @@ export async function replaceAliases(db: Db, domainId: string, entryId: string, 
       .values(aliases.map((alias) => ({ domain_id: domainId, alias, entry_id: entryId })))
       .execute();
   }
+  await refreshSearchTerms(db, [entryId]);
+}
+
+/** Adds aliases of new entries in one statement (bulk import). */
+export async function insertAliases(db: Db, rows: ReadonlyArray<{ domain_id: string; alias: string; entry_id: string }>): Promise<void> {
+  if (rows.length === 0) return;
+  await db.insertInto('directory_aliases').values([...rows]).execute();
+  await refreshSearchTerms(db, rows.map((r) => r.entry_id));
 }
 
 export async function replaceMembers(db: Db, groupId: string, memberIds: readonly string[]): Promise<void> {
@@ -262,6 +285,7 @@ export async function tombstoneEntry(db: Db, id: string, modseq: number): Promis
     .set({ deleted: true, deleted_at: sql`now()`, photo: null, photo_type: null, photo_etag: null, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
+  await refreshSearchTerms(db, [id]);
 }
 
 /** A position in the change log: everything up to (modseq, afterId) was seen; no afterId = all of modseq. */

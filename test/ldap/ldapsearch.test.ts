@@ -85,7 +85,8 @@ describe.skipIf(!hasLdapsearch)('ldapsearch', () => {
       await expectMails('(cn=Ab*)', ['abby@example.com', 'abe.zed@example.com']);
       await expectMails('(cn=*bott)', ['abby@example.com']);
       await expectMails('(cn=*b*tt*)', ['abby@example.com']);
-      await expectMails('(&(sn>=Y)(sn<=Zz))', ['abe.zed@example.com']);
+      // No ordering rule for sn: Undefined, as slapd answers it.
+      await expectMails('(&(sn>=Y)(sn<=Zz))', []);
       await expectMails('(&(objectClass=person)(jpegPhoto=*))', ['bob@example.com']);
       await expectMails('(givenName~=ab)', ['abby@example.com', 'abe.zed@example.com']);
       await expectMails('(&(givenName=A*)(|(sn=Zed)(sn=Abbott))(!(sn=Abbott)))', ['abe.zed@example.com']);

@@ -8,6 +8,7 @@ import {
   findEntriesByAddresses,
   findEntriesByIds,
   findEntriesBySourceKeys,
+  insertAliases,
   insertEntries,
   membersOf,
   replaceAliases,
@@ -164,6 +165,7 @@ export async function applyAttributes(db: Db, domainId: string, modseq: number, 
       if (next !== undefined && (next ?? null) !== (row[column] ?? null)) Object.assign(diff, { [column]: next });
     }
     if (diff.photo_etag !== undefined) Object.assign(diff, { photo: columns.photo, photo_type: columns.photo_type });
+    if (columns.common_names !== undefined && JSON.stringify(columns.common_names ?? null) !== JSON.stringify(row.common_names ?? null)) diff.common_names = columns.common_names;
     const aliasesChanged = record.aliases !== undefined && record.aliases.join('\n') !== (currentAliases.get(row.id) ?? []).join('\n');
     if (Object.keys(diff).length === 0 && !aliasesChanged) continue;
     await updateEntry(db, row.id, diff, modseq);
@@ -176,7 +178,7 @@ export async function applyAttributes(db: Db, domainId: string, modseq: number, 
   if (inserts.length > 0) {
     const ids = await insertEntries(db, inserts.map((i) => i.row));
     const aliasRows = inserts.flatMap((insert, n) => (insert.record.aliases ?? []).map((alias) => ({ domain_id: domainId, alias, entry_id: ids[n]! })));
-    if (aliasRows.length > 0) await db.insertInto('directory_aliases').values(aliasRows).execute();
+    await insertAliases(db, aliasRows);
     inserts.forEach((insert, n) => (insert.result.entryId = ids[n]));
   }
   return { results, changed };
