@@ -1,7 +1,9 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
-import { refreshSearchTerms, TERM_COLUMNS } from './search/search-terms.ts';
+import { queryWords } from './search/name-fold.ts';
+import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS } from './search/search-terms.ts';
+import { escapeLike } from './search/string-prep.ts';
 
 /**
  * Plain queries on the GAL tables. Writers call these inside a transaction
@@ -323,7 +325,7 @@ export async function listLiveById(db: Db, domainId: string, upTo: number, after
 
 export interface SearchOptions {
   domainId: string;
-  /** Lower-case prefix; empty = everything. */
+  /** What the user typed; empty = everything. Matched word by word (search/name-fold.ts). */
   prefix: string;
   kinds?: readonly DirectoryKind[];
   /** Keyset cursor: entries after (lower(display_name), id). */
@@ -335,51 +337,61 @@ export interface SearchOptions {
 }
 
 /** Escapes LIKE wildcards so user text matches literally. */
-export function likePrefix(text: string): string {
-  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+function likePrefix(text: string): string {
+  return `${escapeLike(text)}%`;
 }
 
 /**
- * Entry ids whose searchable columns start with the prefix. A UNION of one
- * indexed range scan per column (text_pattern_ops indexes), so the cost
- * follows the number of matches, not the size of the directory. "ann smi"
- * also matches given name "ann*" with surname "smi*" (and the reverse).
+ * Ambiguous-name resolution, as Outlook's ANR and address-book completion
+ * type it: every typed word (folded: case and diacritics ignored, "vac"
+ * finds Václav) must start a word of the entry's names, cn values,
+ * department or office, or start one of its addresses or their local
+ * parts' words. Answered from directory_anr_keys in (sort name, id) order:
+ * a word of one or two letters is an equality lookup whose index order is
+ * the answer's order, so a page is read and the scan stops; longer words
+ * are a range of keys, few enough to sort. Further words are semi-joins.
  */
-function matchingIds(db: Db, domainId: string, prefix: string) {
-  const pattern = likePrefix(prefix);
-  const column = (name: 'display_name' | 'given_name' | 'surname' | 'email' | 'department') =>
-    db.selectFrom('directory_entries').select('id').where('domain_id', '=', domainId).where(sql<SqlBool>`lower(${sql.ref(name)}) like ${pattern}`);
-  let union = column('display_name')
-    .union(column('given_name'))
-    .union(column('surname'))
-    .union(column('email'))
-    .union(column('department'))
-    .union(db.selectFrom('directory_aliases').select('entry_id as id').where('domain_id', '=', domainId).where(sql<SqlBool>`alias like ${pattern}`));
-  const words = prefix.split(/\s+/).filter(Boolean);
-  if (words.length === 2) {
-    const [a, b] = words.map(likePrefix) as [string, string];
-    const pair = (first: string, last: string) =>
-      db
-        .selectFrom('directory_entries')
-        .select('id')
-        .where('domain_id', '=', domainId)
-        .where(sql<SqlBool>`lower(given_name) like ${first}`)
-        .where(sql<SqlBool>`lower(surname) like ${last}`);
-    union = union.union(pair(a, b)).union(pair(b, a));
+function anrPage(db: Db, options: SearchOptions, words: readonly string[]) {
+  const keyCondition = (alias: string, word: string) => {
+    const condition = anrWordCondition(word);
+    return 'equals' in condition ? sql<SqlBool>`${sql.ref(`${alias}.key`)} = ${condition.equals}` : sql<SqlBool>`${sql.ref(`${alias}.key`)} like ${likePrefix(condition.prefix)}`;
+  };
+  let query = db
+    .selectFrom('directory_anr_keys as k')
+    .select(['k.entry_id', 'k.sort_name'])
+    .where('k.domain_id', '=', options.domainId)
+    .where(keyCondition('k', words[0]!));
+  if (!options.includeHidden) query = query.where('k.visible', '=', true);
+  if (options.kinds?.length) query = query.where('k.kind', 'in', [...options.kinds]);
+  for (const word of words.slice(1)) {
+    query = query.where('k.entry_id', 'in', db.selectFrom('directory_anr_keys as w').select('w.entry_id').where('w.domain_id', '=', options.domainId).where(keyCondition('w', word)));
   }
-  return union;
+  if (options.after) query = query.where(sql<SqlBool>`(k.sort_name, k.entry_id) > (${options.after.name}, ${options.after.id}::uuid)`);
+  return query.groupBy(['k.sort_name', 'k.entry_id']);
 }
 
-function searchBase(db: Db, options: SearchOptions) {
+function browseBase(db: Db, options: SearchOptions) {
   let query = entries(db).where('e.domain_id', '=', options.domainId);
   query = options.includeHidden ? query.where('e.deleted', '=', false) : query.where('e.visible', '=', true);
-  if (options.prefix) query = query.where('e.id', 'in', matchingIds(db, options.domainId, options.prefix));
   if (options.kinds?.length) query = query.where('e.kind', 'in', [...options.kinds]);
   return query;
 }
 
 export async function searchEntries(db: Db, options: SearchOptions) {
-  let query = searchBase(db, options)
+  if (!options.prefix) return browseEntries(db, options);
+  const words = queryWords(options.prefix);
+  if (words.length === 0) return { rows: [], hasMore: false };
+  const page = await anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1).execute();
+  const ids = page.slice(0, options.limit).map((r) => r.entry_id);
+  const found = ids.length === 0 ? [] : await entries(db).select(sql<string>`lower(e.display_name)`.as('sort_name')).where('e.id', '=', sql<string>`any(${sql.val(ids)}::uuid[])`).execute();
+  const byId = new Map(found.map((row) => [row.id, row]));
+  // An entry changed since the key page was read is simply left out of this page.
+  const rows = ids.map((id) => byId.get(id)).filter((row) => row !== undefined);
+  return { rows, hasMore: page.length > options.limit };
+}
+
+async function browseEntries(db: Db, options: SearchOptions) {
+  let query = browseBase(db, options)
     .select(sql<string>`lower(e.display_name)`.as('sort_name'))
     .orderBy(sql`lower(e.display_name)`)
     .orderBy('e.id')
@@ -394,7 +406,16 @@ export async function searchEntries(db: Db, options: SearchOptions) {
 }
 
 export async function countEntries(db: Db, options: SearchOptions): Promise<number> {
-  const row = await searchBase(db, options)
+  if (options.prefix) {
+    const words = queryWords(options.prefix);
+    if (words.length === 0) return 0;
+    const row = await db
+      .selectFrom(anrPage(db, { ...options, after: undefined }, words).as('matches'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  const row = await browseBase(db, options)
     .clearSelect()
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
