@@ -61,9 +61,10 @@ function translate(node: FilterNode, context: SqlFilterContext): Pair {
       if (!def || !hasRule(def, node.type)) return UNDEFINED;
       const leaf = translateLeaf(node, def, context);
       if (!leaf) return UNDEFINED;
-      // A presence test is FALSE when the attribute is absent; any other test when it is there and no value matches.
+      // A known attribute the entry lacks makes a test FALSE, not Undefined (RFC 4511 §4.5.1.7 keeps
+      // Undefined for unknown attributes, missing rules and invalid assertions; slapd answers the same).
       if (node.type === 'present') return { t: leaf.present, f: negate(leaf.present) };
-      return { t: leaf.t, f: all([leaf.present, negate(leaf.t)]) };
+      return { t: leaf.t, f: negate(leaf.t) };
     }
   }
 }
@@ -197,6 +198,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
     case 'substrings': {
       const pattern = substringsPattern(node, rule);
       if (pattern === undefined) return undefined;
+      if (pattern === null) return sql<boolean>`false`;
       test = sql<boolean>`v.value like ${pattern}`;
       break;
     }

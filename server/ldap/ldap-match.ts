@@ -1,6 +1,6 @@
 import { approxKeys } from '../directory/search/name-fold.ts';
 import { MATCH_FIELDS } from '../directory/search/search-terms.ts';
-import { prepareSubstring, prepareValue, type MatchRule } from '../directory/search/string-prep.ts';
+import { prepareSubstring, prepareValue, substringsPattern, type MatchRule } from '../directory/search/string-prep.ts';
 import type { FilterNode } from './ldap-filter.ts';
 import { hasRule, lookupAttribute } from './ldap-schema.ts';
 
@@ -55,7 +55,8 @@ function evaluate(node: FilterNode, entry: SyntheticEntry): boolean | undefined 
       const def = lookupAttribute(node.attribute);
       if (def && !hasRule(def, node.type)) return undefined;
       const values = valuesOf(entry, node.attribute);
-      if (values === undefined) return undefined;
+      // Absent: FALSE for an attribute the schema knows, Undefined for one nobody knows.
+      if (values === undefined) return def ? false : undefined;
       const rule = def?.match ? MATCH_FIELDS[def.match].rule : 'caseIgnore';
       // Approximate match is phonetic for names and addresses only; elsewhere it is equality (as in slapd).
       const phonetic = def?.match !== undefined && rule !== 'telephoneNumber';
@@ -96,7 +97,9 @@ function tester(node: Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefi
       const initial = node.initial ? prepareSubstring(node.initial, rule, 'initial') : '';
       const final = node.final ? prepareSubstring(node.final, rule, 'final') : '';
       const any = node.any.map((part) => prepareSubstring(part, rule, 'any'));
-      if (initial === undefined || final === undefined || any.some((p) => p === undefined)) return undefined;
+      const pattern = substringsPattern(node, rule);
+      if (pattern === undefined || initial === undefined || final === undefined || any.some((p) => p === undefined)) return undefined;
+      if (pattern === null) return () => false;
       return (raw) => {
         const v = prepareValue(raw, rule);
         if (v === undefined || !v.startsWith(initial) || !v.endsWith(final) || v.length < initial.length + final.length) return false;

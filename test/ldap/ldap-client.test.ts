@@ -248,10 +248,15 @@ describe('filters', () => {
   it('and, or, not with RFC 4511 three-valued logic', async () => {
     expect(mails(await search('(&(givenName=Ab*)(sn=Zed))'))).toEqual(['abe.zed@example.com']);
     expect(mails(await search('(|(mail=bob@example.com)(sn=Zed))'))).toEqual(['abe.zed@example.com', 'bob@example.com']);
-    // NOT of a missing attribute is Undefined, so entries without a title are not returned.
+    // A test of an attribute the entry lacks is FALSE (as slapd answers), so NOT returns the entries without a title too
+    // (and the ou=gal base entry of the subtree search).
     const notEngineer = await search('(!(title=Engineer))');
-    expect(mails(notEngineer)).toEqual(['abe.zed@example.com', 'alice@example.com']);
+    expect(notEngineer.entries).toHaveLength(VISIBLE_IN_EXAMPLE - 1 + 1);
+    expect(mails(notEngineer)).not.toContain('bob@example.com');
+    expect(mails(notEngineer)).toContain('abby@example.com');
     expect(notEngineer.entries.find((e) => e.attrs.cn?.[0] === 'Nemo NoMail')).toBeDefined();
+    // An unknown attribute is Undefined, and so is its negation.
+    expect((await search('(!(noSuchAttribute=x))')).entries).toEqual([]);
     expect(mails(await search('(&(sn=*)(!(sn=Filler))(!(sn=Nomail)))'))).toEqual(['abby@example.com', 'abe.zed@example.com', 'alice@example.com', 'bob@example.com']);
     // The subtree search includes the ou=gal base entry, which has no title either.
     expect((await search('(!(title=*))')).entries).toHaveLength(VISIBLE_IN_EXAMPLE - 4 + 1);

@@ -112,7 +112,9 @@ describe('filters', () => {
     const entry = syntheticEntry({ objectClass: ['top', 'organizationalUnit'], ou: ['gal'] });
     const eq = (attribute: string, value: string): FilterNode => ({ type: 'equality', attribute, value });
     expect(matchesEntry(eq('objectclass', 'ORGANIZATIONALUNIT'), entry)).toBe(true);
-    expect(matchesEntry({ type: 'not', child: eq('title', 'x') }, entry)).toBe(false); // NOT Undefined is Undefined
+    // A known attribute the entry lacks is FALSE; an unknown one Undefined, and NOT Undefined is Undefined.
+    expect(matchesEntry({ type: 'not', child: eq('title', 'x') }, entry)).toBe(true);
+    expect(matchesEntry({ type: 'not', child: eq('noSuchAttribute', 'x') }, entry)).toBe(false);
     expect(matchesEntry({ type: 'not', child: eq('ou', 'x') }, entry)).toBe(true);
     expect(matchesEntry({ type: 'or', children: [eq('title', 'x'), eq('ou', 'GAL')] }, entry)).toBe(true);
     expect(matchesEntry({ type: 'substrings', attribute: 'organizationalUnitName', initial: 'g', any: ['a'], final: 'l' }, entry)).toBe(true);

@@ -10,9 +10,12 @@
  * Map (control and formatting characters to nothing, separators to SPACE,
  * case folding), NFKC, Prohibit (unassigned, private-use, surrogate code
  * points and U+FFFD make the assertion Undefined), then insignificant
- * space handling (§2.6.1: a value becomes " word  word ", so that substring
- * assertions can be matched with LIKE and still respect word boundaries)
- * or, for telephone numbers, removal of spaces and hyphens (§2.6.3).
+ * space handling or, for telephone numbers, removal of spaces and hyphens
+ * (§2.6.3). Two details follow OpenLDAP rather than the letter of RFC 4518,
+ * so that dmci and slapd answer alike (docs/ldap.md, "Matching"): case
+ * folding is each code point's lower-case mapping, and spaces are handled
+ * as slapd does (values trimmed with single inner spaces; a substring
+ * part's edge space matches a space inside the value, not its end).
  */
 export type MatchRule = 'caseIgnore' | 'caseIgnoreIA5' | 'telephoneNumber';
 export type SubstringPosition = 'initial' | 'any' | 'final';
@@ -38,11 +41,22 @@ export function caseFold(text: string): string {
   return text.toUpperCase().toLowerCase().replace(/ς/g, 'σ');
 }
 
+/**
+ * The case folding of LDAP matching: each code point's own lower-case
+ * mapping, with no context (as OpenLDAP folds: ß stays ß, a final ς stays
+ * ς), so dmci and slapd agree on which names are equal.
+ */
+function lowerEach(text: string): string {
+  let out = '';
+  for (const c of text) out += c.toLowerCase();
+  return out;
+}
+
 /** Map, normalise and check one string; undefined when it holds a prohibited code point. */
 function mapAndNormalize(text: string, fold: boolean): string | undefined {
   let s = text.replace(MAP_TO_NOTHING, '').replace(MAP_TO_SPACE, ' ');
   // Folding twice around NFKC: compatibility forms can decompose into capitals (㎒ → MHz).
-  if (fold) s = caseFold(caseFold(s).normalize('NFKC'));
+  if (fold) s = lowerEach(lowerEach(s).normalize('NFKC'));
   s = s.normalize('NFKC');
   return PROHIBITED.test(s) ? undefined : s;
 }
@@ -57,34 +71,52 @@ function words(text: string): string[] {
  * assertion is Undefined, RFC 4511 §4.5.1.7).
  */
 export function prepareValue(value: string, rule: MatchRule): string | undefined {
-  if (rule === 'caseIgnoreIA5' && !isIA5(value)) return undefined;
+  if (!validFor(value, rule)) return undefined;
   const s = mapAndNormalize(value, true);
   if (s === undefined) return undefined;
   if (rule === 'telephoneNumber') return s.replace(HYPHENS_AND_SPACES, '');
-  const list = words(s);
-  return list.length === 0 ? '  ' : ` ${list.join('  ')} `;
+  // Insignificant spaces as OpenLDAP handles them: trimmed, and each inner run made one SPACE.
+  return words(s).join(' ');
+}
+
+/** An assertion value the attribute's syntax allows (RFC 4517): IA5 is ASCII; a telephone number is a PrintableString. */
+function validFor(value: string, rule: MatchRule): boolean {
+  if (rule === 'caseIgnoreIA5') return isIA5(value);
+  if (rule === 'telephoneNumber') return /^[A-Za-z0-9 '()+,\-./:?=]*$/.test(value);
+  return true;
 }
 
 /** The prepared form of one part of a substrings assertion (RFC 4518 §2.6.1, substring rules). */
 export function prepareSubstring(value: string, rule: MatchRule, position: SubstringPosition): string | undefined {
-  if (rule === 'caseIgnoreIA5' && !isIA5(value)) return undefined;
+  if (!validFor(value, rule)) return undefined;
   const s = mapAndNormalize(value, true);
   if (s === undefined) return undefined;
   if (rule === 'telephoneNumber') return s.replace(HYPHENS_AND_SPACES, '');
   const list = words(s);
-  if (list.length === 0) return ' ';
-  let out = list.join('  ');
-  if (position === 'initial' || /^ +(?!\p{M})/u.test(s)) out = ` ${out}`;
-  if (position === 'final' || / +$/.test(s)) out = `${out} `;
+  // OpenLDAP trims IA5 substring parts at both ends.
+  if (rule === 'caseIgnoreIA5') return list.join(' ');
+  if (list.length === 0) return position === 'any' ? ' ' : '';
+  // An edge run of spaces stays one SPACE where it marks a word boundary inside the value (after an
+  // initial, around an any, before a final), as OpenLDAP keeps it; at the value's own ends it is trimmed.
+  let out = list.join(' ');
+  if (position !== 'initial' && /^ +(?!\p{M})/u.test(s)) out = ` ${out}`;
+  if (position !== 'final' && / +$/.test(s)) out = `${out} `;
   return out;
 }
 
-/** A LIKE pattern for a prepared substrings assertion; undefined when a part cannot be prepared. */
-export function substringsPattern(node: { initial?: string; any: string[]; final?: string }, rule: MatchRule): string | undefined {
+/**
+ * A LIKE pattern for a prepared substrings assertion; undefined when a part
+ * cannot be prepared (Undefined), null when a part prepares to nothing
+ * (a telephone number part of only spaces and hyphens), which OpenLDAP
+ * matches with no value (FALSE).
+ */
+export function substringsPattern(node: { initial?: string; any: string[]; final?: string }, rule: MatchRule): string | null | undefined {
   const initial = node.initial ? prepareSubstring(node.initial, rule, 'initial') : '';
   const final = node.final ? prepareSubstring(node.final, rule, 'final') : '';
   const any = node.any.map((part) => prepareSubstring(part, rule, 'any'));
   if (initial === undefined || final === undefined || any.some((part) => part === undefined)) return undefined;
+  const given = [node.initial, ...node.any, node.final];
+  if (rule === 'telephoneNumber' && [initial, ...any, final].some((part, n) => part === '' && given[n])) return null;
   return `${escapeLike(initial)}%${any.map((part) => `${escapeLike(part!)}%`).join('')}${escapeLike(final)}`;
 }
 
