@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import ldap from 'ldapjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDirectory } from '../../server/directory/import/importer.ts';
-import { generateGal, toLdif, type GeneratedEntry } from '../helpers/gal-generator.ts';
+import { generateGal, toLdif, type GeneratedEntry } from '../../bench/support/gal-generator.ts';
 import { LdapTestClient } from '../helpers/ldap.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
-import { SLAPD_ROOT_PASSWORD, startSlapd, type RunningSlapd } from '../helpers/slapd.ts';
+import { SLAPD_ROOT_PASSWORD, startSlapd, type RunningSlapd } from '../../bench/support/slapd.ts';
 
 /**
  * dmci against OpenLDAP's slapd (issue 13): the same generated directory

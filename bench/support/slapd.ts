@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subschemaValues } from '../../server/ldap/ldap-schema.ts';
-import { freePort } from './ports.ts';
+import { freePort } from './database.ts';
 
 /**
  * OpenLDAP's slapd (the Debian package), started for a comparison with dmci:
