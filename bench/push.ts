@@ -13,10 +13,14 @@ import { median, percentiles, round } from './support/stats.ts';
  * itself: an upper bound of commit-to-receipt; target p99 ≤ 100 ms) and the
  * fan-out rate (sessions reached per second, first to last receipt), against
  * a bare ws server broadcasting a frame of the same size to the same number
- * of sockets in the same run (target ≥ 0.5×).
+ * of sockets in the same run (target ≥ 0.5×). Then write throughput: a few
+ * sessions writing back to back for 5 s, with and without the followers.
  */
 const SESSIONS = 1000;
 const WRITES = 30;
+/** The sustained phase: this many connector sessions writing back to back to the followed calendar. */
+const SUSTAINED_WRITERS = 4;
+const SUSTAINED_MS = 5000;
 const PER_WORKER = 250;
 const ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 const now = () => performance.timeOrigin + performance.now();
@@ -35,6 +39,8 @@ export async function run(args: string[]): Promise<object> {
     const writer = new DmciClient({ url, login: 'owner@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 60_000 });
     await writer.connect();
     const calendar = await resolveCalendar(writer, undefined);
+    // Same-run baseline for the sustained phase: the same writers with nobody following.
+    const unfollowed = await sustainedWrites(url, calendar.id);
 
     for (let opened = 0; opened < sessions; opened += PER_WORKER) {
       const { child } = await BenchChild.start('./push-worker.ts');
@@ -58,6 +64,9 @@ export async function run(args: string[]): Promise<object> {
       }
     }
     await writer.close();
+    const followed = await sustainedWrites(url, calendar.id);
+    // Every follower must reach the last state: pushes may coalesce several commits, never skip the end.
+    await collect(workers, followed.lastState, sessions);
     for (const worker of workers.splice(0)) await worker.stop();
 
     const baseline = await bareBroadcast(sessions, frameBytes);
@@ -71,12 +80,45 @@ export async function run(args: string[]): Promise<object> {
       bareWsBroadcast: baseline,
       fanoutVsBareWs: round(median(fanoutRates) / baseline.fanoutSocketsPerSecond.median, 2),
       fanoutTargetRatio: 0.5,
+      sustained: {
+        what: `${SUSTAINED_WRITERS} sessions writing one event per CalendarEvent/set back to back to one calendar for ${SUSTAINED_MS / 1000} s`,
+        writesPerSecondWithoutFollowers: unfollowed.perSecond,
+        writesPerSecondWithFollowers: followed.perSecond,
+        followers: sessions,
+        ratio: round(followed.perSecond / unfollowed.perSecond, 2),
+      },
     };
   } finally {
     for (const worker of workers) await worker.stop();
     await server.stop();
     await database.release();
   }
+}
+
+/** Writers committing back to back for SUSTAINED_MS; the last state any of them saw. */
+async function sustainedWrites(url: string, calendarId: string): Promise<{ perSecond: number; lastState: string }> {
+  const clients = await Promise.all(
+    Array.from({ length: SUSTAINED_WRITERS }, async () => {
+      const client = new DmciClient({ url, login: 'owner@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 60_000 });
+      await client.connect();
+      return client;
+    }),
+  );
+  let writes = 0;
+  let last = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client, w) => {
+      for (let i = 0; performance.now() - started < SUSTAINED_MS; i++) {
+        const result = await client.request('CalendarEvent/set', { calendarId, create: { e: { ics: eventIcs(w * 1_000_000 + i) } } });
+        last = Math.max(last, Number(result.newState));
+        writes++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((c) => c.close()));
+  return { perSecond: Math.round(writes / seconds), lastState: String(last) };
 }
 
 async function collect(workers: BenchChild[], key: string, expected: number): Promise<number[]> {

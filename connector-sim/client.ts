@@ -98,6 +98,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
   private lastError: { code: string; message: string } | undefined;
+  /** The server's last "not before" hint (an error frame's retryAfterMs, an HTTP Retry-After): the next reconnect waits at least this long. */
+  private retryAfterMs: number | undefined;
   welcome: WelcomeFrame | undefined;
   private urlIndex = 0;
   resumeToken: string | undefined;
@@ -232,6 +234,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
         });
       });
       ws.on('unexpected-response', (_req, res) => {
+        const retryAfter = Number(res.headers['retry-after']);
+        if (Number.isFinite(retryAfter) && retryAfter > 0) this.retryAfterMs = retryAfter * 1000;
         settle(new DmciConnectionError(`server refused the upgrade: HTTP ${res.statusCode}`));
         ws.terminate();
       });
@@ -293,6 +297,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
       }
       case 'error':
         this.lastError = { code: frame.code, message: frame.message };
+        if (frame.retryAfterMs !== undefined) this.retryAfterMs = frame.retryAfterMs;
         return;
     }
   }
@@ -301,7 +306,10 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
     if (this.closedByUser || !this.options.reconnect || FINAL_CLOSE_CODES.has(code)) return;
     const min = this.options.reconnectMinDelayMs ?? 250;
     const max = this.options.reconnectMaxDelayMs ?? 30_000;
-    const delayMs = Math.round(Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() / 2));
+    const backoffMs = Math.round(Math.min(max, min * 2 ** this.attempts) * (0.5 + Math.random() / 2));
+    // BLOCKED, LOGIN_IN_PROGRESS, SERVER_BUSY and HTTP 429/503 say when to come back: never sooner.
+    const delayMs = Math.max(backoffMs, this.retryAfterMs ?? 0);
+    this.retryAfterMs = undefined;
     this.attempts++;
     // The node we lost may be gone for good (4100 says so outright): try the next one.
     if ((this.options.fallbackUrls?.length ?? 0) > 0) this.urlIndex++;

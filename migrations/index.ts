@@ -5,7 +5,11 @@ import * as calendars from './2026-11-21_0100_calendars.ts';
 import * as directory from './2026-11-21_0200_directory.ts';
 import * as directoryFullSyncIndex from './2026-11-21_0201_directory_full_sync_index.ts';
 import * as instanceOrder from './2026-11-21_0300_instance_order.ts';
-import * as directorySearch from './2026-11-29_1600_directory_search.ts';
+import * as accountStorage from './2026-11-29_1000_account_storage.ts';
+import * as galVisibilityModseq from './2026-11-29_1300_gal_visibility_modseq.ts';
+import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain_sharing.ts';
+import * as grantRights from './2026-11-29_1500_grant_rights.ts';
+import * as directorySearch from './2026-11-29_2300_directory_search.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -18,5 +22,9 @@ export const migrations: Record<string, Migration> = {
   '2026-11-21_0200_directory': directory,
   '2026-11-21_0201_directory_full_sync_index': directoryFullSyncIndex,
   '2026-11-21_0300_instance_order': instanceOrder,
-  '2026-11-29_1600_directory_search': directorySearch,
+  '2026-11-29_1000_account_storage': accountStorage,
+  '2026-11-29_1300_gal_visibility_modseq': galVisibilityModseq,
+  '2026-11-29_1301_domain_cross_domain_sharing': domainCrossDomainSharing,
+  '2026-11-29_1500_grant_rights': grantRights,
+  '2026-11-29_2300_directory_search': directorySearch,
 };

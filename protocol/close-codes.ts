@@ -29,6 +29,10 @@ export const CloseCode = {
   TOO_MANY_SESSIONS: 4010,
   /** Refused by the IP screen or dynamic blocking. */
   BLOCKED: 4011,
+  /** Another login attempt from this address, or for this login name, is still being checked (or serving its failed-login delay). Retry after `retryAfterMs`. */
+  LOGIN_IN_PROGRESS: 4012,
+  /** The server's password-hashing queue is full; nothing was checked. Retry after `retryAfterMs`. */
+  SERVER_BUSY: 4013,
   /** The server is shutting down: reconnect, to another node if there is one. */
   GOING_AWAY: 4100,
 } as const;

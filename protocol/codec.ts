@@ -7,7 +7,8 @@ import { DecoderLimits } from './limits.ts';
  * Decoding is bounded: string, binary, array and map lengths are capped by
  * DecoderLimits, extension types are refused (dates travel as ISO strings),
  * `__proto__` keys are refused by the decoder, and nesting deeper than
- * DecoderLimits.maxDepth is refused before decoding. A decoded frame is still
+ * DecoderLimits.maxDepth or more than DecoderLimits.maxElements values in all
+ * are refused before decoding. A decoded frame is still
  * untrusted: it must pass its schema before anything reads it.
  */
 const decoder = new Decoder({
@@ -19,25 +20,36 @@ const decoder = new Decoder({
   useBigInt64: false,
 });
 
-const encoder = new Encoder({ ignoreUndefined: true });
+/**
+ * Encoder options. There is deliberately no shared Encoder: @msgpack/msgpack
+ * keeps one growable buffer per Encoder and never shrinks it, and once that
+ * buffer passes 2 GiB (after one answer over 1 GiB) Node's
+ * TextEncoder.encodeInto writes nothing into it, so every later string over
+ * 50 characters went out carrying stale bytes of earlier frames — other
+ * accounts' data, to anyone. A fresh Encoder per frame costs a few
+ * microseconds (docs/decisions.md) and leaves no state one frame can corrupt
+ * for the next.
+ */
+const encoderOptions = { ignoreUndefined: true } as const;
 
 export class FrameDecodeError extends Error {
   override readonly name = 'FrameDecodeError';
 }
 
-/** Encodes one frame. The result may be sent to many sockets unchanged. */
+/** Encodes one frame into bytes of its own. The result may be sent to many sockets unchanged. */
 export function encodeFrame(frame: unknown): Uint8Array {
-  return encoder.encode(frame);
+  return new Encoder(encoderOptions).encode(frame);
 }
 
 /** Decodes one frame into a plain object, or throws FrameDecodeError. */
 export function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
-  // Depth is checked on the raw bytes, before decoding: a 1 MiB frame of nested
-  // one-element arrays would otherwise build a million arrays (~150 MB, ~0.4 s
-  // of a blocked event loop) before any check could refuse it.
-  if (nestsDeeperThan(bytes, DecoderLimits.maxDepth)) {
-    throw new FrameDecodeError(`a frame may nest at most ${DecoderLimits.maxDepth} levels`);
-  }
+  // Depth and element count are checked on the raw bytes, before decoding: a 1 MiB
+  // frame of nested one-element arrays would otherwise build a million arrays
+  // (~150 MB, ~0.4 s of a blocked event loop), and one of a million nils a million
+  // values, before any check could refuse it.
+  const violation = shapeViolation(bytes, DecoderLimits.maxDepth, DecoderLimits.maxElements);
+  if (violation === 'depth') throw new FrameDecodeError(`a frame may nest at most ${DecoderLimits.maxDepth} levels`);
+  if (violation === 'elements') throw new FrameDecodeError(`a frame may hold at most ${DecoderLimits.maxElements} values in all`);
   let value: unknown;
   try {
     value = decoder.decode(bytes);
@@ -50,18 +62,27 @@ export function decodeFrame(bytes: Uint8Array): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** Whether a map or array sits deeper than `maxDepth` (the outermost value is level 1); see shapeViolation. */
+export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+  return shapeViolation(bytes, maxDepth, Infinity) === 'depth';
+}
+
 /**
  * Walks msgpack bytes without decoding them and tells whether a map or array
- * sits deeper than `maxDepth` (the outermost value is level 1). Malformed or
+ * sits deeper than `maxDepth` (the outermost value is level 1) or the value
+ * holds more than `maxElements` values in all (every map key and value, array
+ * item and container counts one), whichever it meets first. Malformed or
  * truncated input is left for the decoder to refuse. O(length), no allocation
  * beyond one counter per open level.
  */
-export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+export function shapeViolation(bytes: Uint8Array, maxDepth: number, maxElements: number): 'depth' | 'elements' | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const open: number[] = []; // values still expected by each open container
   const length = bytes.length;
   let pos = 0;
+  let elements = 0;
   while (pos < length) {
+    if (++elements > maxElements) return 'elements';
     const b = bytes[pos]!;
     let size: number; // bytes of this value's header and inline payload
     let children = -1; // -1: a scalar; otherwise a container of that many values
@@ -84,10 +105,10 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
     else if (b === 0xdd) [size, children] = [5, u32(view, pos)];
     else if (b === 0xde) [size, children] = [3, u16(view, pos) * 2];
     else if (b === 0xdf) [size, children] = [5, u32(view, pos) * 2];
-    else return false; // 0xc1 is never valid: the decoder reports it
+    else return null; // 0xc1 is never valid: the decoder reports it
     pos += size;
     if (children >= 0) {
-      if (open.length + 1 > maxDepth) return true;
+      if (open.length + 1 > maxDepth) return 'depth';
       if (children > 0) {
         open.push(children);
         continue;
@@ -99,9 +120,9 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
       if (--open[top]! > 0) break;
       open.pop();
     }
-    if (open.length === 0) return false;
+    if (open.length === 0) return null;
   }
-  return false;
+  return null;
 }
 
 // The length that follows a header byte at `pos` (0 when truncated: the decoder reports that).

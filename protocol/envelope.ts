@@ -11,22 +11,30 @@ import { DefaultLimits } from './limits.ts';
 export const RequestId = z.union([z.string().min(1).max(64), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)]);
 export type RequestId = z.infer<typeof RequestId>;
 
+/** Text the server may store or look up: no NUL (PostgreSQL text cannot hold it). */
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL (U+0000)');
+
 const ClientInfo = z.strictObject({
-  name: z.string().min(1).max(64),
-  version: z.string().min(1).max(64),
+  name: text(1, 64),
+  version: text(1, 64),
 });
 
 export const PasswordAuth = z.strictObject({
   method: z.literal('password'),
   /** The account's email address. */
-  login: z.string().min(3).max(320),
+  login: text(3, 320),
   password: z.string().min(1).max(1024),
 });
 
 export const ResumeAuth = z.strictObject({
   method: z.literal('resume'),
   /** A resume token from an earlier `welcome`. */
-  token: z.string().min(16).max(128),
+  token: text(16, 128),
 });
 
 export const HelloFrame = z.strictObject({
@@ -64,6 +72,10 @@ export const AnnouncedLimits = z.strictObject({
   requestBurst: z.number().int(),
   maxObjectsInSet: z.number().int(),
   maxChangesPerCall: z.number().int(),
+  /** Largest response frame: pages end early (hasMore…) before passing it. */
+  maxAnswerBytes: z.number().int(),
+  /** Answers and pushes the client has not read yet, in bytes, past which the socket is closed with 4009. */
+  maxUnreadBytes: z.number().int(),
 });
 export type AnnouncedLimits = z.infer<typeof AnnouncedLimits>;
 export const defaultAnnouncedLimits: AnnouncedLimits = {
@@ -73,6 +85,8 @@ export const defaultAnnouncedLimits: AnnouncedLimits = {
   requestBurst: DefaultLimits.requestBurst,
   maxObjectsInSet: DefaultLimits.maxObjectsInSet,
   maxChangesPerCall: DefaultLimits.maxChangesPerCall,
+  maxAnswerBytes: DefaultLimits.maxAnswerBytes,
+  maxUnreadBytes: DefaultLimits.maxUnreadBytes,
 };
 
 export const Role = z.enum(['user', 'domain_admin', 'global_admin']);

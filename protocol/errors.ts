@@ -46,5 +46,7 @@ export const HandshakeErrorCode = {
   UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
   TOO_MANY_SESSIONS: 'TOO_MANY_SESSIONS',
   BLOCKED: 'BLOCKED',
+  LOGIN_IN_PROGRESS: 'LOGIN_IN_PROGRESS',
+  SERVER_BUSY: 'SERVER_BUSY',
 } as const;
 export type HandshakeErrorCode = (typeof HandshakeErrorCode)[keyof typeof HandshakeErrorCode];

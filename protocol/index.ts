@@ -9,6 +9,8 @@ export * from './methods/admin.ts';
 export * from './methods/calendar.ts';
 export * from './methods/push.ts';
 export * from './methods/directory.ts';
+export * from './methods/storage.ts';
 export * from './schemas.ts';
 export * from './schema-hashes.ts';
 export * from './version.ts';
+export * from './encoded-size.ts';

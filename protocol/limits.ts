@@ -20,6 +20,27 @@ export const DefaultLimits = {
   maxObjectsInSet: 500,
   /** Largest `maxChanges` a client may ask for. */
   maxChangesPerCall: 5_000,
+  /**
+   * Largest frame accepted before authentication, in bytes: room for any valid
+   * `hello`. Checked on the frame's length before it is decoded; larger:
+   * an `error` frame and close 4008 (POLICY_VIOLATION).
+   */
+  maxHelloBytes: 4096,
+  /**
+   * Largest response frame the server sends, in bytes. Pages (`/changes`,
+   * `/get`, `/query`) end early with their `hasMore…` flag before the next
+   * object would pass it; an answer that cannot end early is refused with
+   * LIMIT_EXCEEDED. Every stored object fits in one answer: events are at
+   * most 256 KiB of iCalendar text, GAL entries far less.
+   */
+  maxAnswerBytes: 2 * 1024 * 1024,
+  /**
+   * Bytes of answers and pushes queued for a socket that its client has not
+   * read. Above DMCI_HIGH_WATER_BYTES the server stops reading the socket's
+   * requests (and pushes become resync marks) until it drains; past this one
+   * it closes the socket with 4009 SLOW_CONSUMER.
+   */
+  maxUnreadBytes: 16 * 1024 * 1024,
 } as const;
 
 /** Decoder limits for msgpack: a hostile frame cannot make the decoder allocate much. */
@@ -30,4 +51,10 @@ export const DecoderLimits = {
   maxMapLength: 1_000,
   maxExtLength: 0,
   maxDepth: 16,
+  /**
+   * Values in one frame at most, counted over every level (map keys and
+   * values, array items, containers): a frame of a million empty values is
+   * refused from its raw bytes, before anything is decoded.
+   */
+  maxElements: 100_000,
 } as const;

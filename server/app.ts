@@ -28,8 +28,12 @@ import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
+import { OpenedResources } from './opened-resources.ts';
+import { DMCI_VERSION } from './version.ts';
+import { storageHandlers } from './quota/storage.handlers.ts';
+import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 
-export const DMCI_VERSION = '0.1.0';
+export { DMCI_VERSION } from './version.ts';
 
 export interface AppOptions {
   config: Config;
@@ -47,6 +51,8 @@ export interface RunningApp {
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
   readonly pushHub: PushHub;
+  /** This node's live sessions. */
+  readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
   /** Drains and stops everything this app started (not the database server itself). */
   stop(): Promise<void>;
@@ -57,22 +63,46 @@ export interface RunningApp {
  * them. Nothing else constructs services, so tests start exactly what
  * `dmci start` runs.
  */
-export async function startApp({ config, log, databaseUrl }: AppOptions): Promise<RunningApp> {
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  // A start-up that fails part-way closes what it opened, so the process can exit (a service manager must not see a live process serving nothing).
+  const opened = new OpenedResources();
+  try {
+    return await startAppWith(options, opened);
+  } catch (error) {
+    await opened.closeAll();
+    throw error;
+  }
+}
+
+async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: OpenedResources): Promise<RunningApp> {
   const applicationName = `dmci:${config.nodeId}`;
   const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName });
+  opened.add(() => db.destroy());
   if (config.DMCI_RUN_MIGRATIONS) await migrateToLatest(db);
   // GAL rows written outside the repository (a migration, a bulk load) or by an older algorithm get their search terms.
   const refreshedTerms = await refreshStaleSearchTerms(db);
   if (refreshedTerms > 0) log.info({ entries: refreshedTerms }, 'computed directory search terms');
 
-  const metrics = new Metrics();
+  const metrics = new Metrics({ version: DMCI_VERSION });
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });
+  opened.add(() => bus.stop());
   await bus.start();
 
-  const services = createServices({ db, bus, config });
+  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  // The one login guard: every door that checks a password (hello, LDAP bind, Account/changePassword) goes through it.
+  const loginGuard = new LoginGuard({
+    failures: config.DMCI_SCREEN_FAILURES,
+    windowMs: config.DMCI_SCREEN_WINDOW_MS,
+    blockMs: config.DMCI_SCREEN_BLOCK_MS,
+    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
+    maxWaiting: config.DMCI_LOGIN_QUEUE_PER_ADDRESS,
+    isTrusted: (address) => ipScreen.isTrusted(address),
+  });
+  const services = createServices({ db, bus, config, log, loginGuard });
   const { accounts, directory, calendars, calendarEvents } = services;
 
   const sessions = new SessionRegistry({ db, bus, log, metrics, checkIntervalMs: 5_000 });
+  opened.add(() => sessions.stop());
   const pushHub = new PushHub({
     db,
     bus,
@@ -80,24 +110,16 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     metrics,
     log,
     highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
-    closeWaterBytes: config.DMCI_CLOSE_WATER_BYTES,
     pollIntervalMs: config.DMCI_POLL_INTERVAL_MS,
     maxScopesPerSession: 1000,
   });
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services) };
-  pushHub.registerFeed('gal', galFeed(db));
-  pushHub.registerFeed('cal', calendarFeed(calendarEvents));
-  pushHub.registerFeed('calendars', calendarListFeed(calendars));
+  opened.add(() => pushHub.stop());
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
+  pushHub.registerFeed(ScopeKind.gal, galFeed(db));
+  pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
+  pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
-  pushHub.registerAccessScope('calendars', (scopeId) => scopeId.slice('calendars:'.length));
-  // Shared by the WebSocket and LDAP doors: failures on either count towards blocking an address.
-  const loginGuard = new LoginGuard({
-    failures: config.DMCI_SCREEN_FAILURES,
-    windowMs: config.DMCI_SCREEN_WINDOW_MS,
-    blockMs: config.DMCI_SCREEN_BLOCK_MS,
-    maxDelayMs: config.DMCI_LOGIN_DELAY_MAX_MS,
-  });
-  const ipScreen = new IpScreen({ allow: config.DMCI_IP_ALLOW, deny: config.DMCI_IP_DENY, trusted: config.DMCI_TRUSTED_HOSTS });
+  pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
   const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });
   const gateway = new Gateway({
     config,
@@ -105,11 +127,12 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     metrics,
     accounts,
     sessions,
-    dispatcher: new Dispatcher(handlers, metrics),
+    dispatcher: new Dispatcher(handlers, metrics, (actor) => accounts.currentActor(actor)),
     loginGuard,
     ipScreen,
     hostScreen,
   });
+  opened.add(() => gateway.drain(0));
   const jobs = new MaintenanceJobs(db, log);
   for (const job of calendarJobs({ retentionDays: config.DMCI_TOMBSTONE_RETENTION_DAYS, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, limits: calendarEvents.limits, clock: () => calendarEvents.clock() })) jobs.add(job);
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
@@ -129,6 +152,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     checks.draining = gateway.isDraining ? { ok: false, detail: 'shutting down' } : { ok: true };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
+  metrics.watchReadiness(readiness);
   const ops = new OpsServer({
     metrics,
     log,
@@ -137,9 +161,11 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
   });
 
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
+  opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
-  const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION });
+  const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   jobs.start();
+  services.icalWork.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
   let stopping: Promise<void> | undefined;
@@ -148,6 +174,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
     opsPort,
     db,
     services,
+    sessions,
     gateway,
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,
@@ -161,6 +188,7 @@ export async function startApp({ config, log, databaseUrl }: AppOptions): Promis
         jobs.stop();
         pushHub.stop();
         sessions.stop();
+        await services.icalWork.close();
         await ops.close();
         await bus.stop();
         await db.destroy();

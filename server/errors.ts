@@ -1,4 +1,6 @@
-import { ErrorCode, type ErrorBody } from '../protocol/index.ts';
+// Not protocol/index.ts: this module runs in calendar worker threads too, which should not load every schema.
+import type { ErrorBody } from '../protocol/envelope.ts';
+import { ErrorCode } from '../protocol/errors.ts';
 
 /**
  * The one error class of the server. Services throw it with a stable code;

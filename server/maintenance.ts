@@ -1,4 +1,4 @@
-import { deleteExpiredResumeTokens } from './accounts/account.repository.ts';
+import { deleteDeadResumeTokens } from './accounts/account.repository.ts';
 import type { Db } from './db/database.ts';
 import type { Logger } from './log/logger.ts';
 
@@ -8,6 +8,16 @@ export interface MaintenanceJob {
   run(db: Db, log: Logger): Promise<void>;
 }
 
+/** Expired and revoked resume tokens (account disabled, password changed since) every 10 minutes. */
+export const resumeTokenPruneJob: MaintenanceJob = {
+  name: 'dead-resume-tokens',
+  intervalMs: 10 * 60_000,
+  run: async (db, log) => {
+    const removed = await deleteDeadResumeTokens(db);
+    if (removed > 0) log.info({ removed }, 'removed expired and revoked resume tokens');
+  },
+};
+
 /**
  * Periodic housekeeping. Every node runs the jobs; each must be safe to run
  * concurrently on several nodes (plain idempotent deletes, or guarded by an
@@ -15,16 +25,7 @@ export interface MaintenanceJob {
  */
 export class MaintenanceJobs {
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly jobs: MaintenanceJob[] = [
-    {
-      name: 'expired-resume-tokens',
-      intervalMs: 10 * 60_000,
-      run: async (db, log) => {
-        const removed = await deleteExpiredResumeTokens(db);
-        if (removed > 0) log.info({ removed }, 'removed expired resume tokens');
-      },
-    },
-  ];
+  private readonly jobs: MaintenanceJob[] = [resumeTokenPruneJob];
 
   constructor(
     private readonly db: Db,

@@ -2,12 +2,17 @@ import { AccountService } from './accounts/account.service.ts';
 import { PasswordHasher } from './accounts/password-hasher.ts';
 import { CalendarService } from './calendar/calendar.service.ts';
 import { CalendarEventService } from './calendar/event.service.ts';
+import { IcalWorkerPool } from './calendar/ical-work/pool.ts';
 import type { ClusterBus } from './cluster/cluster-bus.ts';
 import type { Config } from './config/config.ts';
 import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 import { DomainService } from './domains/domain.service.ts';
+import type { Logger } from './log/logger.ts';
+import type { LoginGuard } from './security/login-guard.ts';
+import { StorageService } from './quota/storage.service.ts';
+import { busPublisher } from './sync/scope-write.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -16,6 +21,9 @@ export interface Services {
   directory: DirectoryService;
   calendars: CalendarService;
   calendarEvents: CalendarEventService;
+  /** Worker threads for calendar parsing and expansion; closed on shutdown. */
+  icalWork: IcalWorkerPool;
+  storage: StorageService;
   nodeId: string;
 }
 
@@ -25,15 +33,29 @@ export interface Services {
  * domain gets its GAL scope, ...). The server and the `dmci` CLI both build
  * their services here, so an account made by either is complete.
  */
-export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number }): Services {
+export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish'>; config: Config; hashConcurrency?: number; log: Logger; loginGuard?: LoginGuard }): Services {
   const { db, bus, config } = options;
-  const hasher = new PasswordHasher({ concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY, memoryKiB: config.DMCI_ARGON2_MEMORY_KIB });
-  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000);
+  const hasher = new PasswordHasher({
+    concurrency: options.hashConcurrency ?? config.DMCI_HASH_CONCURRENCY,
+    memoryKiB: config.DMCI_ARGON2_MEMORY_KIB,
+    maxQueued: config.DMCI_HASH_QUEUE_MAX,
+    maxPerKey: config.DMCI_HASH_QUEUE_PER_ADDRESS,
+  });
+  // The server passes the guard its doors share; the CLI checks no passwords and gets the defaults.
+  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000, options.loginGuard);
   const domains = new DomainService(db);
-  registerAccountEntries(accounts, domains);
-  const directory = new DirectoryService(db, (scope, modseq) => bus.publish({ kind: 'scope', scope, modseq }));
   const calendars = new CalendarService(db, bus);
+  // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
   accounts.onAccountCreated(calendars.createDefaultCalendar);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS });
-  return { accounts, domains, directory, calendars, calendarEvents, nodeId: config.nodeId };
+  registerAccountEntries(accounts, domains);
+  const directory = new DirectoryService(db, busPublisher(bus));
+  const icalWork = new IcalWorkerPool({
+    size: config.DMCI_ICAL_WORKERS,
+    maxQueue: config.DMCI_ICAL_QUEUE,
+    taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
+    log: options.log,
+  });
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
+  const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, nodeId: config.nodeId };
 }

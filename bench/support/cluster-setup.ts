@@ -31,6 +31,10 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
     DMCI_REQUESTS_PER_SECOND: '100000',
     DMCI_REQUEST_BURST: '100000',
     DMCI_AUTH_DEADLINE_MS: '120000',
+    // Every benchmark connects from 127.0.0.1: the pre-auth budget per address would throttle it.
+    DMCI_PREAUTH_MAX_CONNECTIONS: '100000000',
+    DMCI_PREAUTH_MAX_FRAMES: '100000000',
+    DMCI_PREAUTH_MAX_BYTES: String(2 ** 40),
     ...env,
   });
   return { server: child, url: `ws://127.0.0.1:${ready.port as number}` };

@@ -29,6 +29,8 @@ export const Domain = z.strictObject({
   name: z.string(),
   createdAt: z.string(),
   accountCount: z.number().int(),
+  /** Calendars of this domain may be shared with accounts of other domains that allow it too (default false). */
+  crossDomainSharing: z.boolean(),
 });
 export type Domain = z.infer<typeof Domain>;
 
@@ -56,6 +58,12 @@ export const adminMethods = {
     summary: 'Lists domains (a domain admin sees its own).',
     args: z.strictObject({}),
     result: z.strictObject({ domains: z.array(Domain) }),
+  }),
+  'Admin/domainUpdate': defineMethod({
+    summary:
+      "Changes a domain's settings: crossDomainSharing lets its calendars be shared with (and its accounts receive) calendars of other domains that allow it too. A global admin, or the domain's own domain admin.",
+    args: z.strictObject({ name: DomainName, crossDomainSharing: z.boolean() }),
+    result: z.strictObject({ domain: Domain }),
   }),
   'Admin/accountCreate': defineMethod({
     summary: "Creates an account in an existing domain (the email's domain part). Idempotent per email when `ifNotExists` is true.",

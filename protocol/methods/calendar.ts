@@ -18,7 +18,8 @@ import { defineMethod } from './define.ts';
 const Id = z.guid();
 const IsoDateTime = z.iso.datetime({ offset: true });
 
-export const AccessRight = z.enum(['freebusy', 'read', 'write', 'manage']);
+/** Rising: free/busy only < time, subject and location < read < write < manage (docs/protocol.md §Rights and privacy). */
+export const AccessRight = z.enum(['freebusy', 'details', 'read', 'write', 'manage']);
 export type AccessRight = z.infer<typeof AccessRight>;
 export const ViewLevel = z.enum(['full', 'details', 'time']);
 export type ViewLevel = z.infer<typeof ViewLevel>;
@@ -31,8 +32,12 @@ export const Grant = z.strictObject({
 });
 export type Grant = z.infer<typeof Grant>;
 
+/** A grant as the owner and managers see it: to an account or to a GAL group (every member, nested groups included). */
+export const GrantInfo = Grant.extend({ grantee: z.enum(['account', 'group']) });
+export type GrantInfo = z.infer<typeof GrantInfo>;
+
 export const CalendarRights = z.strictObject({
-  right: z.enum(['owner', 'freebusy', 'read', 'write', 'manage']),
+  right: z.enum(['owner', 'freebusy', 'details', 'read', 'write', 'manage']),
   /** Sees CLASS:PRIVATE and CONFIDENTIAL events in full (the owner and delegates with privateAccess). */
   mayReadPrivate: z.boolean(),
 });
@@ -50,8 +55,8 @@ export const Calendar = z.strictObject({
   /** The events scope's state when this object was read (changes to it do not show in Calendar/changes). */
   state: z.string(),
   myRights: CalendarRights,
-  /** Grants by grantee email; only the owner and managers see it, null for others. */
-  shareWith: z.record(z.string(), Grant).nullable(),
+  /** Grants by grantee email (an account's or a GAL group's); only the owner and managers see it, null for others. */
+  shareWith: z.record(z.string(), GrantInfo).nullable(),
 });
 export type Calendar = z.infer<typeof Calendar>;
 
@@ -137,7 +142,7 @@ export const calendarMethods = {
             name: CalendarName.optional(),
             color: Color.optional(),
             description: Description.optional(),
-            /** email → right, a Grant, or null to revoke. Needs the manage right or ownership. */
+            /** email (an account, or a GAL group of the owner's domain) → right, a Grant, or null to revoke. Needs the manage right or ownership. */
             shareWith: z.record(EmailAddress, z.union([AccessRight, Grant, z.null()])).optional(),
           }),
         )
@@ -161,9 +166,10 @@ export const calendarMethods = {
     result: z.strictObject({ ...ChangesCommon, created: z.array(Calendar), updated: z.array(Calendar) }),
   }),
   'CalendarEvent/get': defineMethod({
-    summary: 'Reads events of one calendar by id, rendered at the level the caller may see.',
+    summary:
+      'Reads events of one calendar by id, rendered at the level the caller may see. With hasMore the list ended early at limits.maxAnswerBytes: ask again for the ids in neither list nor notFound.',
     args: z.strictObject({ calendarId: Id, ids: z.array(Id).min(1).max(500) }),
-    result: z.strictObject({ calendarId: z.string(), state: z.string(), list: z.array(CalendarEvent), notFound: z.array(z.string()) }),
+    result: z.strictObject({ calendarId: z.string(), state: z.string(), list: z.array(CalendarEvent), notFound: z.array(z.string()), hasMore: z.boolean() }),
   }),
   'CalendarEvent/set': defineMethod({
     summary:

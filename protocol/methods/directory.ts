@@ -157,7 +157,7 @@ const ResolveResult = z.strictObject({
   candidates: z.array(DirectoryEntry).optional(),
   /** For `exact` groups with expandGroups: every person and resource reached, each once. */
   members: z.array(DirectoryEntry).optional(),
-  /** The expansion stopped at maxMembers or maxExpandDepth. */
+  /** The expansion stopped at maxMembers or maxExpandDepth, or the members list at limits.maxAnswerBytes. */
   truncated: z.boolean().optional(),
 });
 
@@ -172,9 +172,10 @@ export const directoryMethods = {
     result: ChangesPage,
   }),
   'Directory/get': defineMethod({
-    summary: 'Reads GAL entries by id. Ids that do not exist or are not visible are in notFound.',
+    summary:
+      'Reads GAL entries by id. Ids that do not exist or are not visible are in notFound. With hasMore the list ended early at limits.maxAnswerBytes: ask again for the ids in neither list nor notFound.',
     args: z.strictObject({ ids: z.array(EntryId).min(1).max(DirectoryLimits.maxGetIds) }),
-    result: z.strictObject({ state: z.string(), list: z.array(DirectoryEntry), notFound: z.array(z.string()) }),
+    result: z.strictObject({ state: z.string(), list: z.array(DirectoryEntry), notFound: z.array(z.string()), hasMore: z.boolean() }),
   }),
   'Directory/getPhotos': defineMethod({
     summary: 'Reads photos (msgpack bin) of GAL entries by id. Ids without a visible entry or a photo are in notFound.',

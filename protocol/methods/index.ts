@@ -5,6 +5,7 @@ import { coreMethods } from './core.ts';
 import type { MethodDefinition } from './define.ts';
 import { directoryMethods } from './directory.ts';
 import { pushMethods } from './push.ts';
+import { storageMethods } from './storage.ts';
 
 /**
  * Every method of the protocol, by name. Feature families live in their own
@@ -18,6 +19,7 @@ export const Methods = {
   ...calendarMethods,
   ...pushMethods,
   ...directoryMethods,
+  ...storageMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;

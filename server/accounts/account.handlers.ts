@@ -28,7 +28,7 @@ export function coreHandlers(services: Services): CoreHandlers {
       const before = session.passwordChangedAt;
       session.passwordChangedAt = LATEST_DATE;
       try {
-        session.passwordChangedAt = await services.accounts.changeOwnPassword(session.account.id, args.currentPassword, args.newPassword);
+        session.passwordChangedAt = await services.accounts.changeOwnPassword(session.account.id, args.currentPassword, args.newPassword, { address: session.remoteAddress });
       } catch (error) {
         session.passwordChangedAt = before;
         throw error;

@@ -66,6 +66,16 @@ export async function findRevokedAccounts(db: Db, ids: readonly string[]) {
   return db.selectFrom('accounts').select(['id', 'enabled', 'password_changed_at']).where('id', 'in', [...ids]).execute();
 }
 
+/**
+ * What an account may do right now: role, enabled state, domain and password
+ * change time. Read for every request of a privileged session and every LDAP
+ * search of a privileged binding, so a demotion or a disable holds at once on
+ * every node and every door.
+ */
+export async function readPrivileges(db: Db, id: string) {
+  return db.selectFrom('accounts').select(['role', 'enabled', 'domain_id', 'password_changed_at']).where('id', '=', id).executeTakeFirst();
+}
+
 // ---- resume tokens ----
 
 export async function insertResumeToken(db: Db, row: { token_hash: Buffer; account_id: string; session_id: string; client_name: string; expires_at: Date }) {
@@ -93,7 +103,28 @@ export async function deleteResumeTokensOf(db: Db, accountId: string) {
   await db.deleteFrom('resume_tokens').where('account_id', '=', accountId).execute();
 }
 
-export async function deleteExpiredResumeTokens(db: Db) {
-  const result = await db.deleteFrom('resume_tokens').where('expires_at', '<=', sql<Date>`now()`).executeTakeFirst();
+/**
+ * Deletes every token that can no longer be redeemed: expired, of a disabled
+ * or deleted-password account, or issued before the account's last password
+ * change. Revocation deletes tokens at once; this catches any a crash, a
+ * manual database edit or an older node left behind, so no dead secret hash
+ * lingers for the whole TTL.
+ */
+export async function deleteDeadResumeTokens(db: Db) {
+  const result = await db
+    .deleteFrom('resume_tokens')
+    .where((eb) =>
+      eb.or([
+        eb('expires_at', '<=', sql<Date>`now()`),
+        eb.exists(
+          eb
+            .selectFrom('accounts')
+            .select('accounts.id')
+            .whereRef('accounts.id', '=', 'resume_tokens.account_id')
+            .where((a) => a.or([a('accounts.enabled', '=', false), a('accounts.password_changed_at', '>', a.ref('resume_tokens.created_at'))])),
+        ),
+      ]),
+    )
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { ErrorCode, type Account, type Role } from '../../protocol/index.ts';
-import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
+import { sendHints } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
@@ -15,12 +14,15 @@ import {
   insertAccount,
   insertResumeToken,
   listAccounts,
+  readPrivileges,
   setPasswordHash,
   takeResumeToken,
   updateAccount,
   type AccountWithDomain,
 } from './account.repository.ts';
 import type { PasswordHasher } from './password-hasher.ts';
+import type { HashTicket } from '../security/hash-queue.ts';
+import { LoginGuard, type LoginAbandoned, type LoginRefusal, type LoginSource } from '../security/login-guard.ts';
 
 export type { AccountWithDomain };
 
@@ -30,6 +32,15 @@ export type AccountHook = (trx: Db, account: AccountWithDomain) => Promise<void>
 export type AuthOutcome =
   | { ok: true; account: AccountWithDomain }
   | { ok: false; reason: 'bad_credentials' | 'disabled' };
+
+/** A password login as the login guard answers it: refused before the check, abandoned by the client, or checked. */
+export type GuardedAuth = AuthOutcome | LoginRefusal | LoginAbandoned;
+
+/** Where a password check comes from, for the login guard. */
+export type LoginOrigin = Omit<LoginSource, 'login'>;
+
+/** The guard an AccountService gets when none is given (tests and the CLI): the documented defaults. */
+const defaultGuard = () => new LoginGuard({ failures: 10, windowMs: 10 * 60_000, blockMs: 15 * 60_000, maxDelayMs: 15_000 });
 
 export interface IssuedToken {
   token: string;
@@ -44,6 +55,7 @@ export class AccountService {
     private readonly db: Db,
     private readonly hasher: PasswordHasher,
     private readonly resumeTokenTtlMs: number,
+    private readonly guard: LoginGuard = defaultGuard(),
   ) {}
 
   /** Runs inside the creating transaction: the default calendar, the GAL entry, ... */
@@ -59,16 +71,22 @@ export class AccountService {
   // ---- authentication ----
 
   /**
-   * Checks a password. Unknown logins cost the same as known ones; whether an
-   * account is disabled is only revealed to someone who knows its password.
+   * Checks a password, through the login guard (every door that checks a
+   * password comes here). Unknown logins cost the same as known ones;
+   * whether an account is disabled is only revealed to someone who knows its
+   * password.
    */
-  async authenticate(login: string, password: string): Promise<AuthOutcome> {
+  authenticate(login: string, password: string, origin: LoginOrigin): Promise<GuardedAuth> {
+    return this.guard.attempt({ ...origin, login }, (ticket) => this.checkPassword(login, password, ticket));
+  }
+
+  private async checkPassword(login: string, password: string, ticket: HashTicket): Promise<AuthOutcome> {
     const account = await findAccountByEmail(this.db, login);
     if (!account) {
-      await this.hasher.verifyDummy(password);
+      await this.hasher.verifyDummy(password, ticket);
       return { ok: false, reason: 'bad_credentials' };
     }
-    if (!(await this.hasher.verify(account.password_hash, password))) return { ok: false, reason: 'bad_credentials' };
+    if (!(await this.hasher.verify(account.password_hash, password, ticket))) return { ok: false, reason: 'bad_credentials' };
     if (!account.enabled) return { ok: false, reason: 'disabled' };
     return { ok: true, account };
   }
@@ -100,15 +118,36 @@ export class AccountService {
     return (await takeResumeToken(this.db, hashToken(token))) !== undefined;
   }
 
+  /**
+   * The actor as the database has it now. A privileged actor's role, enabled
+   * state and domain are re-read for each request (admin requests are few,
+   * and a cached role would let a demoted admin keep its power on open
+   * sessions); a plain user's need no re-read, as a promotion grants nothing
+   * to a session opened before it. Throws FORBIDDEN for a disabled or deleted
+   * account (its session is being closed).
+   */
+  async currentActor(actor: Actor): Promise<Actor> {
+    if (actor.kind !== 'account' || actor.role === 'user') return actor;
+    const now = await readPrivileges(this.db, actor.accountId);
+    if (!now?.enabled) throw new DmciError(ErrorCode.FORBIDDEN, 'this account is disabled');
+    if (now.role === actor.role && now.domain_id === actor.domainId) return actor;
+    return { ...actor, role: now.role, domainId: now.domain_id };
+  }
+
   async revokeSessionTokens(accountId: string, sessionId: string): Promise<void> {
     await deleteResumeTokensOfSession(this.db, accountId, sessionId);
   }
 
   /** Returns the new password_changed_at, which the calling session adopts so that only the other sessions close. */
-  async changeOwnPassword(accountId: string, currentPassword: string, newPassword: string): Promise<Date> {
+  async changeOwnPassword(accountId: string, currentPassword: string, newPassword: string, origin: LoginOrigin): Promise<Date> {
     const account = await findAccountById(this.db, accountId);
     if (!account) throw notFound('account');
-    if (!(await this.hasher.verify(account.password_hash, currentPassword))) {
+    // The current password is a password check like a login: the same guard, keyed by the account's login name.
+    const outcome = await this.guard.attempt({ ...origin, login: account.email }, async (ticket) =>
+      (await this.hasher.verify(account.password_hash, currentPassword, ticket)) ? { ok: true as const } : { ok: false as const, reason: 'bad_credentials' as const },
+    );
+    if (!outcome.ok) {
+      if (outcome.reason === 'refused') throw refusalError(outcome);
       throw new DmciError(ErrorCode.FORBIDDEN, 'the current password is wrong');
     }
     return this.replacePassword(account.id, newPassword);
@@ -240,7 +279,18 @@ export class AccountService {
  * NOTIFY is fine here, unlike on the sync write path.
  */
 async function announceAccountChange(trx: Db, accountId: string): Promise<void> {
-  await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'account', accountId })})`.execute(trx);
+  await sendHints(trx, [{ kind: 'account', accountId }]);
+}
+
+/** A login-guard refusal as a request error: RATE_LIMITED (blocked, or another check in flight) or UNAVAILABLE (hashing queue full). */
+function refusalError(refusal: LoginRefusal): DmciError {
+  const { retryAfterMs } = refusal;
+  if (refusal.refused === 'overloaded') return new DmciError(ErrorCode.UNAVAILABLE, 'too many password checks at once; try again later', { retryAfterMs });
+  return new DmciError(
+    ErrorCode.RATE_LIMITED,
+    refusal.refused === 'blocked' ? 'too many failed password checks from this address' : 'another password check for this address or account is in progress',
+    { retryAfterMs },
+  );
 }
 
 export function hashToken(token: string): Buffer {

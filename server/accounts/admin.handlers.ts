@@ -5,6 +5,7 @@ type AdminHandlers = Pick<
   HandlerTable,
   | 'Admin/domainCreate'
   | 'Admin/domainList'
+  | 'Admin/domainUpdate'
   | 'Admin/accountCreate'
   | 'Admin/accountGet'
   | 'Admin/accountList'
@@ -19,6 +20,7 @@ export function adminHandlers({ accounts, domains }: Services): AdminHandlers {
   return {
     'Admin/domainCreate': async (args, { actor }) => domains.createIfMissing(actor, args.name, args),
     'Admin/domainList': async (_args, { actor }) => ({ domains: await domains.list(actor) }),
+    'Admin/domainUpdate': async (args, { actor }) => ({ domain: await domains.update(actor, args.name, args) }),
     'Admin/accountCreate': async (args, { actor }) => accounts.create(actor, args),
     'Admin/accountGet': async (args, { actor }) => ({ account: await accounts.get(actor, args.email) }),
     'Admin/accountList': async (args, { actor }) => accounts.list(actor, args),

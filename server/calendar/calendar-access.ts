@@ -1,79 +1,98 @@
+import { sql } from 'kysely';
 import { ErrorCode } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
-import { findCalendar, findGrantForAccount } from './calendar.repository.ts';
-import type { AccessRight, CalendarRow } from './calendar.table.ts';
+import { eventLens, hasRight, higherRight, type Lens, type Right, type Viewer } from './privacy/index.ts';
+import { grantRowsFor, type CalendarTarget, type CalendarWithOwner } from './rights.repository.ts';
 
 /**
- * Rights and privacy: the ONE policy (DESIGN §6). Every path that shows
- * calendar data — get, changes, query, push, and later free/busy and LDAP —
- * asks this module who may do what and how much of an event a viewer sees.
+ * Rights (DESIGN §6): who may do what on a calendar. Rights rise
+ * freebusy < details < read < write < manage; the owner has everything. A
+ * grantee is an account or a GAL group (every member, nested groups
+ * included); of several grants the highest right wins, and a viewer is a
+ * delegate (with private access) if any of its grants makes it one. What a
+ * viewer then sees of each event is the privacy policy's business
+ * (./privacy/), fed by `lens`.
  *
- * Rights rise freebusy < read < write < manage; the owner has everything.
- * A delegate may be granted private access, which lets them see
- * CLASS:PRIVATE and CONFIDENTIAL events in full like the owner.
+ * Resolution is in bulk: one query for any number of calendars (or of
+ * owners' default calendars). A write resolves again inside its own
+ * transaction after taking the calendar's scope lock; every change that can
+ * revoke a right takes that lock too (share changes exclusively, membership
+ * changes in share mode), so a revoke that commits first always wins.
  */
 
-export type Right = AccessRight | 'owner';
-export type ViewLevel = 'full' | 'details' | 'time' | 'none';
-/** Viewers with the same key see every event of a calendar the same way (push encodes once per key). */
-export type ViewKey = 'full' | 'standard';
+export type { Right } from './privacy/index.ts';
 
-export interface CalendarAccess {
-  calendar: CalendarRow;
-  right: Right;
+/** The least right that reads events (get, changes, query, push); the lens then says how much of each. */
+export const EVENT_READ: Right = 'details';
+
+export interface CalendarAccess extends Viewer {
+  calendar: CalendarWithOwner;
   delegate: boolean;
-  /** Sees private events in full: the owner, or a delegate granted private access. */
-  mayReadPrivate: boolean;
+  /** What the viewer sees of each event on event paths. */
+  lens: Lens;
 }
 
-const rank: Record<Right, number> = { freebusy: 1, read: 2, write: 3, manage: 4, owner: 5 };
-
-export function hasRight(access: CalendarAccess, needed: Right): boolean {
-  return rank[access.right] >= rank[needed];
+/** Each viewer's access to each target calendar it may see at all (viewer id → calendar id → access). One query. */
+export async function resolveRightsOfMany(db: Db, viewerIds: readonly string[], target: CalendarTarget): Promise<Map<string, Map<string, CalendarAccess>>> {
+  const out = new Map<string, Map<string, CalendarAccess>>(viewerIds.map((id) => [id, new Map()]));
+  for (const row of await grantRowsFor(db, viewerIds, target)) {
+    const mine = out.get(row.viewer_id)!;
+    const seen = mine.get(row.calendar.id);
+    const owner = row.calendar.account_id === row.viewer_id;
+    const right: Right = owner ? 'owner' : row.access_right!;
+    const delegate = !owner && row.is_delegate === true;
+    const mayReadPrivate = owner || (delegate && row.private_access === true);
+    const merged: Viewer & { delegate: boolean } = seen
+      ? { right: higherRight(seen.right, right), delegate: seen.delegate || delegate, mayReadPrivate: seen.mayReadPrivate || mayReadPrivate }
+      : { right, delegate, mayReadPrivate };
+    mine.set(row.calendar.id, { calendar: row.calendar, ...merged, lens: eventLens(merged) });
+  }
+  return out;
 }
 
-/**
- * What a viewer sees of one event: everything, time+subject+location, time
- * only, or nothing. Free/busy-only viewers see no events at all (only the
- * merged intervals FreeBusy/query gives). 'details' is the level for a future
- * "subject and location" right (Outlook's middle free/busy level); no right
- * maps to it today.
- */
-export function eventViewLevel(viewer: { right: Right; mayReadPrivate: boolean }, classification: string): ViewLevel {
-  if (rank[viewer.right] < rank.read) return 'none';
-  if (viewer.mayReadPrivate) return 'full';
-  return classification === 'PUBLIC' ? 'full' : 'time';
-}
-
-export function viewKeyOf(access: CalendarAccess): ViewKey {
-  return access.mayReadPrivate ? 'full' : 'standard';
-}
-
-/** The viewer a push view key stands for (every key is a reader or better). */
-export function viewerOfKey(key: string): { right: Right; mayReadPrivate: boolean } {
-  return key === 'full' ? { right: 'owner', mayReadPrivate: true } : { right: 'read', mayReadPrivate: false };
+/** One viewer's access to the target calendars (those it cannot see are absent). One query. */
+export async function resolveRights(db: Db, accountId: string, target: CalendarTarget): Promise<Map<string, CalendarAccess>> {
+  return (await resolveRightsOfMany(db, [accountId], target)).get(accountId)!;
 }
 
 /** The caller's access to a calendar, or undefined when it has none (or the calendar does not exist). */
 export async function resolveAccess(db: Db, calendarId: string, accountId: string): Promise<CalendarAccess | undefined> {
-  const calendar = await findCalendar(db, calendarId);
-  if (!calendar) return undefined;
-  if (calendar.account_id === accountId) return { calendar, right: 'owner', delegate: false, mayReadPrivate: true };
-  // Groups: once directory groups exist, grants to groups the account belongs to join here (highest right wins).
-  const grant = await findGrantForAccount(db, calendarId, accountId);
-  if (!grant) return undefined;
-  return { calendar, right: grant.access_right, delegate: grant.is_delegate, mayReadPrivate: grant.is_delegate && grant.private_access };
+  return (await resolveRights(db, accountId, { calendarIds: [calendarId] })).get(calendarId);
 }
 
 /**
- * Resolves access and demands a right. A caller with no access at all gets
- * NOT_FOUND, so calendars of others cannot be probed; one with too little
- * gets FORBIDDEN.
+ * Resolves access to every calendar and demands a right on each, in one
+ * query. A caller with no access at all gets NOT_FOUND, so calendars of
+ * others cannot be probed; one with too little gets FORBIDDEN.
  */
+export async function requireAccesses(db: Db, calendarIds: readonly string[], accountId: string, needed: Right): Promise<CalendarAccess[]> {
+  const unique = [...new Set(calendarIds)];
+  const found = await resolveRights(db, accountId, { calendarIds: unique });
+  return unique.map((id) => {
+    const access = found.get(id);
+    if (!access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${id} not found`);
+    if (!hasRight(access, needed)) throw new DmciError(ErrorCode.FORBIDDEN, `this needs the ${needed} right on calendar ${id}`);
+    return access;
+  });
+}
+
 export async function requireAccess(db: Db, calendarId: string, accountId: string, needed: Right): Promise<CalendarAccess> {
-  const access = await resolveAccess(db, calendarId, accountId);
-  if (!access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-  if (!hasRight(access, needed)) throw new DmciError(ErrorCode.FORBIDDEN, `this needs the ${needed} right on calendar ${calendarId}`);
-  return access;
+  return (await requireAccesses(db, [calendarId], accountId, needed))[0]!;
+}
+
+/**
+ * Takes scope row locks without bumping the scopes, so the change that
+ * follows (a grant revoked, a membership removed) serialises with the
+ * writers of those scopes: event writers bump `cal:<id>` first and re-check
+ * their right after it. `share` where several such changes may run together
+ * (membership changes; a share change against GAL writers), `exclusive`
+ * where they must not (share changes of one calendar). Sorted, like
+ * bumpScopes. Lock order everywhere: `gal:` → `cal:` → calendar row →
+ * `calendars:` lists.
+ */
+export async function lockScopes(db: Db, scopeIds: readonly string[], mode: 'share' | 'exclusive'): Promise<void> {
+  const ids = [...new Set(scopeIds)].sort();
+  if (ids.length === 0) return;
+  await sql`select id from sync_scopes where id = any(${sql.val(ids)}::text[]) order by id ${sql.raw(mode === 'share' ? 'for share' : 'for no key update')}`.execute(db);
 }

@@ -1,12 +1,13 @@
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MaintenanceJob } from '../maintenance.ts';
+import { calendarListScope, calendarScope } from '../sync/scope-id.ts';
 import { raiseMinModseq } from '../sync/sync-scope.repository.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
-import { listScopeOf, pruneListTombstones } from './calendar.repository.ts';
+import { pruneListTombstones } from './calendar.repository.ts';
 import { lockEventsToExtend, pruneEventTombstones, setIndexBounds } from './event.repository.ts';
 import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
-import { planIndex } from './instance-index.ts';
+import { planIndex } from './index-plan.ts';
 import { insertInstances } from './instance.repository.ts';
 
 const PRUNE_BATCH = 5_000;
@@ -24,14 +25,14 @@ export async function pruneCalendarTombstones(db: Db, retentionDays: number, now
   for (;;) {
     const pruned = await db.transaction().execute(async (trx) => {
       const events = await pruneEventTombstones(trx, cutoff, PRUNE_BATCH);
-      for (const { calendar_id, max_modseq } of events) await raiseMinModseq(trx, `cal:${calendar_id}`, max_modseq);
+      for (const { calendar_id, max_modseq } of events) await raiseMinModseq(trx, calendarScope(calendar_id), max_modseq);
       return events.length;
     });
     total += pruned;
     if (pruned === 0) break;
   }
   await db.transaction().execute(async (trx) => {
-    for (const { account_id, max_modseq } of await pruneListTombstones(trx, cutoff)) await raiseMinModseq(trx, listScopeOf(account_id), max_modseq);
+    for (const { account_id, max_modseq } of await pruneListTombstones(trx, cutoff)) await raiseMinModseq(trx, calendarListScope(account_id), max_modseq);
   });
   return total;
 }

@@ -31,6 +31,13 @@ export const CalendarLimits = {
   horizonJobBatch: 200,
   /** The horizon job extends an event once its index reaches less than this far ahead of the full horizon. */
   horizonSlackDays: 30,
+  /**
+   * Expansion work one request may spend over all its objects, in steps
+   * (ical/work-budget.ts); each object also has its own budget
+   * (IcalLimits.maxExpansionSteps). Past it: LIMIT_EXCEEDED per object,
+   * details { budget: 'request', limit }.
+   */
+  maxExpansionStepsPerRequest: 2_500_000,
   /** How often tombstones are pruned. */
   pruneJobIntervalMs: 60 * 60_000,
 } as const;

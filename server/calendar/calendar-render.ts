@@ -1,52 +1,48 @@
-import type { Calendar, Grant } from '../../protocol/index.ts';
+import type { Calendar, GrantInfo } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { encodeState } from '../sync/state-token.ts';
 import { readScopes } from '../sync/sync-scope.repository.ts';
-import { hasRight, type Right } from './calendar-access.ts';
-import { findCalendarsWithOwner, grantsOf } from './calendar.repository.ts';
+import { resolveRights, type CalendarAccess } from './calendar-access.ts';
+import { grantsOf } from './calendar.repository.ts';
+import { hasRight } from './privacy/index.ts';
 
 /**
- * Calendars as one account sees them: its rights, the events scope and
- * state, and (for the owner and managers only) who else it is shared with.
- * Calendars the account cannot see are left out.
+ * Calendars as one account sees them: its rights (resolved in one query
+ * for all of them, group grants included), the events scope and state, and
+ * (for the owner and managers only) who else it is shared with. Calendars
+ * the account cannot see are left out.
  */
 export async function renderCalendars(db: Db, accountId: string, ids: readonly string[]): Promise<Map<string, Calendar>> {
-  const rows = await findCalendarsWithOwner(db, ids);
-  const grants = await grantsOf(
-    db,
-    rows.map((r) => r.id),
-  );
+  const accesses = await resolveRights(db, accountId, { calendarIds: ids });
+  const managed = [...accesses.values()].filter((a) => hasRight(a, 'manage')).map((a) => a.calendar.id);
+  const grants = await grantsOf(db, managed);
   const states = await readScopes(
     db,
-    rows.map((r) => `cal:${r.id}`),
+    [...accesses.keys()].map((id) => calendarScope(id)),
   );
   const out = new Map<string, Calendar>();
-  for (const row of rows) {
-    const mine = grants.filter((g) => g.calendar_id === row.id);
-    const myGrant = mine.find((g) => g.grantee_id === accountId);
-    let right: Right;
-    let mayReadPrivate = false;
-    if (row.account_id === accountId) {
-      right = 'owner';
-      mayReadPrivate = true;
-    } else if (myGrant) {
-      right = myGrant.access_right;
-      mayReadPrivate = myGrant.is_delegate && myGrant.private_access;
-    } else continue;
-    const shareWith: Record<string, Grant> | null = hasRight({ right, mayReadPrivate, delegate: false, calendar: row }, 'manage')
-      ? Object.fromEntries(mine.map((g) => [g.email, { right: g.access_right, delegate: g.is_delegate, privateAccess: g.private_access }]))
-      : null;
-    out.set(row.id, {
-      id: row.id,
-      name: row.name,
-      color: row.color,
-      description: row.description,
-      isDefault: row.is_default,
-      owner: { id: row.account_id, email: row.owner_email },
-      scope: `cal:${row.id}`,
-      state: String(states.get(`cal:${row.id}`)?.modseq ?? 0),
-      myRights: { right, mayReadPrivate },
-      shareWith,
-    });
-  }
+  for (const access of accesses.values()) out.set(access.calendar.id, renderCalendar(access, grants, states.get(calendarScope(access.calendar.id))?.modseq ?? 0));
   return out;
+}
+
+function renderCalendar(access: CalendarAccess, grants: Awaited<ReturnType<typeof grantsOf>>, modseq: number): Calendar {
+  const row = access.calendar;
+  const shareWith: Record<string, GrantInfo> | null = hasRight(access, 'manage')
+    ? Object.fromEntries(
+        grants.filter((g) => g.calendar_id === row.id).map((g) => [g.email, { right: g.access_right, delegate: g.is_delegate, privateAccess: g.private_access, grantee: g.grantee_kind }]),
+      )
+    : null;
+  return {
+    id: row.id,
+    name: row.name,
+    color: row.color,
+    description: row.description,
+    isDefault: row.is_default,
+    owner: { id: row.account_id, email: row.owner_email },
+    scope: calendarScope(row.id),
+    state: encodeState(modseq),
+    myRights: { right: access.right, mayReadPrivate: access.mayReadPrivate },
+    shareWith,
+  };
 }

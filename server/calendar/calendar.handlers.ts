@@ -10,7 +10,7 @@ type CalendarHandlers = Pick<
 export function calendarHandlers({ calendars, calendarEvents }: Services): CalendarHandlers {
   return {
     'Calendar/get': async (args, { actor }) => calendars.get(actor, args),
-    'Calendar/set': async (args, { actor }) => calendars.set(actor, args),
+    'Calendar/set': async (args, { actor, log }) => calendars.set(actor, args, log),
     'Calendar/changes': async (args, { actor }) => calendars.changes(actor, args),
     'CalendarEvent/get': async (args, { actor }) => calendarEvents.get(actor, args),
     'CalendarEvent/set': async (args, { actor }) => calendarEvents.set(actor, args),

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { AccessRight, CalendarRow, NewCalendarRow } from './calendar.table.ts';
+import type { AccessRight, CalendarRow, GranteeKind, NewCalendarRow } from './calendar.table.ts';
 
 /** Calendars, grants and the per-account calendar list. Plain functions; `db` may be a transaction. */
 
@@ -35,72 +35,67 @@ export async function deleteCalendarRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('calendars').where('id', '=', id).execute();
 }
 
-export type CalendarWithOwner = CalendarRow & { owner_email: string };
+// ---- grants (resolved by rights.repository.ts) ----
 
-/** Calendars by id with their owner's email; callers filter by access. */
-export async function findCalendarsWithOwner(db: Db, ids: readonly string[]): Promise<CalendarWithOwner[]> {
-  if (ids.length === 0) return [];
+/**
+ * The account a calendar of `ownerId` may be shared with, by email: enabled,
+ * not hidden from its GAL, and in the owner's domain — or in another domain
+ * when both domains allow cross-domain sharing. Undefined otherwise, for
+ * every reason alike, so the answer never tells whether the account exists.
+ */
+export async function findShareableAccount(db: Db, email: string, ownerId: string): Promise<{ id: string } | undefined> {
   return db
-    .selectFrom('calendars')
-    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
-    .selectAll('calendars')
-    .select('accounts.email as owner_email')
-    .where('calendars.id', 'in', [...ids])
-    .execute();
-}
-
-// ---- grants ----
-
-export async function findGrantForAccount(db: Db, calendarId: string, accountId: string) {
-  return db
-    .selectFrom('calendar_grants')
-    .select(['access_right', 'is_delegate', 'private_access'])
-    .where('calendar_id', '=', calendarId)
-    .where('grantee_kind', '=', 'account')
-    .where('grantee_id', '=', accountId)
+    .selectFrom('accounts as a')
+    .innerJoin('domains as d', 'd.id', 'a.domain_id')
+    .innerJoin('accounts as owner', (join) => join.on('owner.id', '=', ownerId))
+    .innerJoin('domains as od', 'od.id', 'owner.domain_id')
+    .select('a.id')
+    .where('a.email', '=', email.toLowerCase())
+    .where('a.enabled', '=', true)
+    .where((eb) => eb.or([eb('a.domain_id', '=', eb.ref('owner.domain_id')), eb.and([eb('d.cross_domain_sharing', '=', true), eb('od.cross_domain_sharing', '=', true)])]))
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('directory_entries as e').select('e.id').whereRef('e.account_id', '=', 'a.id').where('e.hidden', '=', true))))
     .executeTakeFirst();
 }
 
 export interface GrantWithEmail {
   calendar_id: string;
+  grantee_kind: GranteeKind;
   grantee_id: string;
+  /** The account's email, or the group's (its id when the group has none). */
   email: string;
   access_right: AccessRight;
   is_delegate: boolean;
   private_access: boolean;
 }
 
+/** The calendars' grants to accounts and to live GAL groups, by email. */
 export async function grantsOf(db: Db, calendarIds: readonly string[]): Promise<GrantWithEmail[]> {
   if (calendarIds.length === 0) return [];
-  return db
-    .selectFrom('calendar_grants')
-    .innerJoin('accounts', 'accounts.id', 'calendar_grants.grantee_id')
-    .select(['calendar_grants.calendar_id', 'calendar_grants.grantee_id', 'accounts.email', 'access_right', 'is_delegate', 'private_access'])
-    .where('calendar_id', 'in', [...calendarIds])
-    .where('grantee_kind', '=', 'account')
-    .orderBy('accounts.email')
-    .execute();
+  const result = await sql<GrantWithEmail>`
+    select g.calendar_id, g.grantee_kind, g.grantee_id, coalesce(a.email, e.email, e.id::text) as email, g.access_right, g.is_delegate, g.private_access
+      from calendar_grants g
+      left join accounts a on g.grantee_kind = 'account' and a.id = g.grantee_id
+      left join directory_entries e on g.grantee_kind = 'group' and e.id = g.grantee_id and not e.deleted
+     where g.calendar_id = any(${sql.val([...calendarIds])}::uuid[]) and (a.id is not null or e.id is not null)
+     order by 4`.execute(db);
+  return result.rows;
 }
 
-export async function upsertGrant(db: Db, calendarId: string, accountId: string, grant: { right: AccessRight; delegate: boolean; privateAccess: boolean }): Promise<void> {
+export async function upsertGrant(db: Db, calendarId: string, grantee: { kind: GranteeKind; id: string }, grant: { right: AccessRight; delegate: boolean; privateAccess: boolean }): Promise<void> {
   await db
     .insertInto('calendar_grants')
-    .values({ calendar_id: calendarId, grantee_kind: 'account', grantee_id: accountId, access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess })
+    .values({ calendar_id: calendarId, grantee_kind: grantee.kind, grantee_id: grantee.id, access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess })
     .onConflict((oc) =>
       oc.columns(['calendar_id', 'grantee_kind', 'grantee_id']).doUpdateSet({ access_right: grant.right, is_delegate: grant.delegate, private_access: grant.privateAccess }),
     )
     .execute();
 }
 
-export async function deleteGrant(db: Db, calendarId: string, accountId: string): Promise<void> {
-  await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', 'account').where('grantee_id', '=', accountId).execute();
+export async function deleteGrant(db: Db, calendarId: string, grantee: { kind: GranteeKind; id: string }): Promise<void> {
+  await db.deleteFrom('calendar_grants').where('calendar_id', '=', calendarId).where('grantee_kind', '=', grantee.kind).where('grantee_id', '=', grantee.id).execute();
 }
 
-// ---- the per-account calendar list (scope calendars:<accountId>) ----
-
-export function listScopeOf(accountId: string): string {
-  return `calendars:${accountId}`;
-}
+// ---- the per-account calendar list (its scope: calendarListScope(accountId)) ----
 
 /** Stamps (or tombstones) the calendar in each account's list with that list scope's new modseq. */
 export async function stampListEntries(db: Db, calendarId: string, modseqByAccount: ReadonlyMap<string, number>, deleted: boolean): Promise<void> {
@@ -134,10 +129,24 @@ export async function listEntryChangesPage(db: Db, accountId: string, after: { m
     .where('modseq', '<=', upTo)
     .orderBy('modseq')
     .orderBy('calendar_id')
-    .limit(limit + 1);
+    .limit(limit);
   query = after.id
     ? query.where(sql<boolean>`(modseq, calendar_id) > (${after.modseq}, ${after.id}::uuid)`)
     : query.where('modseq', '>', after.modseq);
+  return query.execute();
+}
+
+/** A full sync of the list: live entries that existed at `pinned`, after `afterId`, by calendar id. */
+export async function liveListEntriesPage(db: Db, accountId: string, pinned: number, afterId: string | null, limit: number) {
+  let query = db
+    .selectFrom('calendar_list_entries')
+    .select(['calendar_id', 'modseq', 'created_modseq', 'deleted'])
+    .where('account_id', '=', accountId)
+    .where('deleted', '=', false)
+    .where('created_modseq', '<=', pinned)
+    .orderBy('calendar_id')
+    .limit(limit);
+  if (afterId) query = query.where('calendar_id', '>', afterId);
   return query.execute();
 }
 

@@ -1,34 +1,41 @@
-import type { Transaction } from 'kysely';
 import { ErrorCode, type Calendar, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
-import { findAccountByEmail, type AccountWithDomain } from '../accounts/account.repository.ts';
+import type { AccountWithDomain } from '../accounts/account.repository.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
+import type { Logger } from '../log/logger.ts';
 import { DmciError, toDmciError } from '../errors.ts';
-import { bumpScope, bumpScopes, createScope, readScope } from '../sync/sync-scope.repository.ts';
-import { hasRight, resolveAccess } from './calendar-access.ts';
+import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
+import { calendarListScope, calendarScope, galScope } from '../sync/scope-id.ts';
+import { busPublisher, scopeWriterIn, writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
+import { encodeState } from '../sync/state-token.ts';
+import { deleteScope, readScope } from '../sync/sync-scope.repository.ts';
+import { lockScopes, resolveAccess, resolveRightsOfMany } from './calendar-access.ts';
+import { stampLists, stampsFor } from './calendar-lists.ts';
+import { hasRight } from './privacy/index.ts';
+import { accountsInGroups } from './rights.repository.ts';
+import { findEntryByAddress } from '../directory/directory.repository.ts';
 import { CalendarLimits } from './calendar-limits.ts';
 import { renderCalendars } from './calendar-render.ts';
-import { decodeCursor, encodeCursor, plainState } from './calendar-state.ts';
 import {
   countCalendarsOf,
   deleteCalendarRow,
+  findShareableAccount,
   deleteGrant,
   grantsOf,
   insertCalendar,
   listEntryChangesPage,
-  listScopeOf,
+  liveListEntriesPage,
   liveListEntryIds,
   lockCalendar,
   stampListEntries,
   updateCalendarRow,
   upsertGrant,
 } from './calendar.repository.ts';
-import type { AccessRight } from './calendar.table.ts';
-import { accountOf, calendarScope } from './event.service.ts';
+import type { AccessRight, GranteeKind } from './calendar.table.ts';
+import { addStorageUsed, calendarBytes } from '../quota/storage.repository.ts';
+import { accountOf } from './event.service.ts';
 
-type Trx = Transaction<Database>;
 type ShareValue = AccessRight | { right: AccessRight; delegate: boolean; privateAccess: boolean } | null;
 
 /**
@@ -43,18 +50,23 @@ type ShareValue = AccessRight | { right: AccessRight; delegate: boolean; private
  * Each object of Calendar/set is its own transaction.
  */
 export class CalendarService {
+  private readonly publish: ScopePublisher;
+
   constructor(
     private readonly db: Db,
-    private readonly bus: Pick<ClusterBus, 'publish'>,
-  ) {}
+    bus: Pick<ClusterBus, 'publish'>,
+  ) {
+    this.publish = busPublisher(bus);
+  }
 
   /** AccountService.onAccountCreated hook: the list scope and a default calendar, in the account's transaction. */
   readonly createDefaultCalendar = async (trx: Db, account: AccountWithDomain): Promise<void> => {
-    const listScope = listScopeOf(account.id);
-    await createScope(trx, listScope);
-    const modseq = await bumpScope(trx as Trx, listScope);
+    const writer = scopeWriterIn(trx);
+    const listScope = calendarListScope(account.id);
+    await writer.create(listScope);
+    const modseq = await writer.bump(listScope);
     const calendar = await insertCalendar(trx, { account_id: account.id, name: 'Calendar', is_default: true });
-    await createScope(trx, calendarScope(calendar.id));
+    await writer.create(calendarScope(calendar.id));
     await stampListEntries(trx, calendar.id, new Map([[account.id, modseq]]), false);
   };
 
@@ -80,49 +92,36 @@ export class CalendarService {
 
   /** Calendar/changes for an account; `upTo` bounds the answer (push sends exactly (from, to]). */
   async listChanges(accountId: string, args: MethodArgs<'Calendar/changes'>, upTo?: number): Promise<MethodResult<'Calendar/changes'>> {
-    const since = args.sinceState !== undefined ? decodeCursor(args.sinceState) : null;
-    if (since && (since.initial || since.window)) throw new DmciError(ErrorCode.INVALID_STATE, 'not a calendar-list state');
-    return this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const scope = await readScope(trx, listScopeOf(accountId));
-        const modseq = Math.min(scope?.modseq ?? 0, upTo ?? Infinity);
-        if (!since) {
-          const ids = await liveListEntryIds(trx, accountId);
-          const rendered = await renderCalendars(trx, accountId, ids);
-          return { oldState: null, newState: plainState(modseq), hasMoreChanges: false, created: [...rendered.values()], updated: [], destroyed: [] };
-        }
-        if (since.modseq > modseq) throw new DmciError(ErrorCode.INVALID_STATE, 'this state is newer than the calendar list');
-        if (since.afterId ? since.modseq <= (scope?.minModseq ?? 0) : since.modseq < (scope?.minModseq ?? 0)) throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the calendar list log no longer reaches back to this state: resync');
-        const rows = await listEntryChangesPage(trx, accountId, { modseq: since.modseq, id: since.afterId }, modseq, args.maxChanges);
-        const hasMoreChanges = rows.length > args.maxChanges;
-        const page = rows.slice(0, args.maxChanges);
-        const rendered = await renderCalendars(
-          trx,
-          accountId,
-          page.filter((r) => !r.deleted).map((r) => r.calendar_id),
-        );
-        const created: Calendar[] = [];
-        const updated: Calendar[] = [];
-        const destroyed: string[] = [];
-        // Same rules as CalendarEvent/changes (event-changes.ts): omit a tombstone only if created
-        // after the cursor position; call an entry "created" if created after the read began.
-        const base = since.base ?? since.modseq;
-        for (const row of page) {
-          const afterCursor = row.created_modseq > since.modseq || (row.created_modseq === since.modseq && since.afterId !== null && row.calendar_id > since.afterId);
-          const calendar = rendered.get(row.calendar_id);
-          if (row.deleted || !calendar) {
-            if (!afterCursor) destroyed.push(row.calendar_id);
-          } else (row.created_modseq > base ? created : updated).push(calendar);
-        }
-        const last = page.at(-1);
-        const newState = hasMoreChanges && last ? encodeCursor({ modseq: last.modseq, afterId: last.calendar_id, base, initial: false, window: null }) : plainState(modseq);
-        return { oldState: args.sinceState ?? null, newState, hasMoreChanges, created, updated, destroyed };
-      });
+    const notFound = () => new DmciError(ErrorCode.NOT_FOUND, 'this account has no calendar list');
+    return readChanges(
+      this.db,
+      calendarListScope(accountId),
+      args.sinceState,
+      async ({ trx, upTo: end, since }) => {
+        if (since?.window) throw new DmciError(ErrorCode.INVALID_STATE, 'not a calendar-list state');
+        const page = await walkLog(listReader(trx, accountId), since, end, args.maxChanges);
+        const calendarOf = (row: ListRow) => row.calendar!;
+        return {
+          oldState: args.sinceState ?? null,
+          newState: page.newState,
+          hasMoreChanges: page.hasMoreChanges,
+          created: page.created.map(calendarOf),
+          updated: page.updated.map(calendarOf),
+          destroyed: page.destroyed,
+        };
+      },
+      { notFound, ...(upTo !== undefined ? { upTo } : {}) },
+    );
   }
 
-  async set(actor: Actor, args: MethodArgs<'Calendar/set'>): Promise<MethodResult<'Calendar/set'>> {
+  /**
+   * Each object is its own transaction (docs: Calendar/set), so the answer
+   * must say exactly which committed: an object's answer is rendered inside
+   * its transaction, and an unexpected failure of one object is logged and
+   * reported for that object (INTERNAL) rather than failing a call whose
+   * earlier objects have already committed.
+   */
+  async set(actor: Actor, args: MethodArgs<'Calendar/set'>, log?: Logger): Promise<MethodResult<'Calendar/set'>> {
     const accountId = accountOf(actor);
     const result: MethodResult<'Calendar/set'> = {
       oldState: await this.listState(accountId),
@@ -136,22 +135,20 @@ export class CalendarService {
     };
     const failure = (error: unknown): SetError => {
       const e = toDmciError(error);
-      if (e.code === ErrorCode.INTERNAL) throw error;
+      if (e.code === ErrorCode.INTERNAL) log?.error({ err: error, method: 'Calendar/set' }, 'one object of the call failed');
       const body = e.toBody();
       return body.details === undefined ? { code: body.code, message: body.message } : { code: body.code, message: body.message, details: body.details };
     };
     for (const [key, input] of Object.entries(args.create ?? {})) {
       try {
-        const id = await this.create(accountId, input);
-        result.created[key] = (await renderCalendars(this.db, accountId, [id])).get(id)!;
+        result.created[key] = await this.create(accountId, input);
       } catch (error) {
         result.notCreated[key] = failure(error);
       }
     }
     for (const [id, input] of Object.entries(args.update ?? {})) {
       try {
-        await this.update(accountId, id, input);
-        const rendered = (await renderCalendars(this.db, accountId, [id])).get(id);
+        const rendered = await this.update(accountId, id, input);
         if (rendered) result.updated[id] = rendered;
       } catch (error) {
         result.notUpdated[id] = failure(error);
@@ -170,90 +167,158 @@ export class CalendarService {
   }
 
   private async listState(accountId: string): Promise<string> {
-    return plainState((await readScope(this.db, listScopeOf(accountId)))?.modseq ?? 0);
+    return encodeState((await readScope(this.db, calendarListScope(accountId)))?.modseq ?? 0);
   }
 
-  private async create(accountId: string, input: { name: string; color?: string | null | undefined; description?: string | null | undefined }): Promise<string> {
-    const listScope = listScopeOf(accountId);
-    const { id, modseq } = await this.db.transaction().execute(async (trx) => {
-      const modseq = await bumpScope(trx, listScope); // first: serialises this account's list writers
+  private async create(accountId: string, input: { name: string; color?: string | null | undefined; description?: string | null | undefined }): Promise<Calendar> {
+    return writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
+      const modseq = await writer.bump(calendarListScope(accountId)); // first: serialises this account's list writers
       if ((await countCalendarsOf(trx, accountId)) >= CalendarLimits.maxCalendarsPerAccount) {
         throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `an account may own at most ${CalendarLimits.maxCalendarsPerAccount} calendars`);
       }
       const row = await insertCalendar(trx, { account_id: accountId, name: input.name, color: input.color ?? null, description: input.description ?? null });
-      await createScope(trx, calendarScope(row.id));
+      await writer.create(calendarScope(row.id));
       await stampListEntries(trx, row.id, new Map([[accountId, modseq]]), false);
-      return { id: row.id, modseq };
+      return (await renderCalendars(trx, accountId, [row.id])).get(row.id)!;
     });
-    this.bus.publish({ kind: 'scope', scope: listScope, modseq });
-    return id;
   }
 
   private async update(
     accountId: string,
     calendarId: string,
     input: { name?: string; color?: string | null; description?: string | null; shareWith?: Record<string, ShareValue> },
-  ): Promise<void> {
-    const published = await this.db.transaction().execute(async (trx) => {
+  ): Promise<Calendar | undefined> {
+    const owner = await findCalendarOwner(this.db, calendarId);
+    if (!owner) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+    return writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
+      // Lock order (calendar-access.ts): the owner's GAL (share: memberships hold still while group grants are
+      // weighed), the events scope (exclusive: event writers re-check their right after we commit), the row, the lists.
+      await lockScopes(trx, [galScope(owner.domain_id)], 'share');
+      await lockScopes(trx, [calendarScope(calendarId)], 'exclusive');
       const calendar = await lockCalendar(trx, calendarId, 'no key update');
       const access = calendar ? await resolveAccess(trx, calendarId, accountId) : undefined;
       if (!calendar || !access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (!hasRight(access, 'manage')) throw new DmciError(ErrorCode.FORBIDDEN, 'changing a calendar needs the manage right');
 
-      const before = await grantsOf(trx, [calendarId]);
-      const changes = new Map<string, { accountId: string; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }>();
+      const current = await grantsOf(trx, [calendarId]);
+      const changes: Array<{ grantee: Grantee; grant: { right: AccessRight; delegate: boolean; privateAccess: boolean } | null }> = [];
       for (const [email, value] of Object.entries(input.shareWith ?? {})) {
-        const grantee = await findAccountByEmail(trx, email);
-        if (!grantee) throw new DmciError(ErrorCode.NOT_FOUND, `no account ${email}`, { details: { email } });
-        if (grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
+        let grantee: Grantee;
+        if (value === null) {
+          // A revoke finds the current grantee whoever they are now (a group by its email or an alias);
+          // revoking someone who holds no grant changes nothing.
+          const address = email.toLowerCase();
+          const group = current.some((g) => g.email === address) ? undefined : await findEntryByAddress(trx, owner.domain_id, address, { visibleOnly: false });
+          const held = current.find((g) => g.email === address || (group !== undefined && g.grantee_kind === 'group' && g.grantee_id === group.id));
+          if (!held) continue;
+          grantee = { kind: held.grantee_kind, id: held.grantee_id };
+        } else {
+          // A grant only to someone shareable (issue 7: one answer for "no such account or group" and "not allowed").
+          grantee = await findGrantee(trx, email, calendar.account_id, owner.domain_id);
+        }
+        if (grantee.kind === 'account' && grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
         if (grant?.privateAccess && access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may grant private access');
         if (grant?.privateAccess && !grant.delegate) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'privateAccess is for delegates: set delegate too');
-        changes.set(grantee.id, { accountId: grantee.id, grant });
+        changes.push({ grantee, grant });
       }
-      const after = new Set(before.map((g) => g.grantee_id));
-      for (const change of changes.values()) {
-        if (change.grant) after.add(change.accountId);
-        else after.delete(change.accountId);
-      }
-      // Everyone who sees the calendar before or after: their lists show its new name, rights or absence.
-      const affected = new Set([calendar.account_id, ...before.map((g) => g.grantee_id), ...after]);
-      const modseqs = await bumpScopes(trx, [...affected].map(listScopeOf));
-      for (const { accountId: granteeId, grant } of changes.values()) {
-        if (grant) await upsertGrant(trx, calendarId, granteeId, grant);
-        else await deleteGrant(trx, calendarId, granteeId);
+      // Everyone who may see the calendar before or after: the owner, direct grantees, members of granted groups.
+      const candidates = await this.audience(trx, calendar.account_id, calendarId, changes.map((c) => c.grantee));
+      const target = { calendarIds: [calendarId] };
+      const before = await resolveRightsOfMany(trx, candidates, target);
+      for (const { grantee, grant } of changes) {
+        if (grant) await upsertGrant(trx, calendarId, grantee, grant);
+        else await deleteGrant(trx, calendarId, grantee);
       }
       const { name, color, description } = input;
-      if (name !== undefined || color !== undefined || description !== undefined) {
+      const renamed = name !== undefined || color !== undefined || description !== undefined;
+      if (renamed) {
         await updateCalendarRow(trx, calendarId, { ...(name !== undefined ? { name } : {}), ...(color !== undefined ? { color } : {}), ...(description !== undefined ? { description } : {}) });
       }
-      const live = new Map<string, number>();
-      const gone = new Map<string, number>();
-      for (const id of affected) (id === calendar.account_id || after.has(id) ? live : gone).set(id, modseqs.get(listScopeOf(id))!);
-      await stampListEntries(trx, calendarId, live, false);
-      await stampListEntries(trx, calendarId, gone, true);
-      return modseqs;
+      const after = await resolveRightsOfMany(trx, candidates, target);
+      await stampLists(writer, stampsFor(calendarId, candidates, before, after, { renamed, regranted: changes.length > 0 }));
+      return (await renderCalendars(trx, accountId, [calendarId])).get(calendarId);
     });
-    for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
+  }
+
+  /** The owner, the calendar's grantees and the members of its granted groups, plus `extra` grantees. */
+  private async audience(trx: Db, ownerId: string, calendarId: string, extra: readonly Grantee[]): Promise<string[]> {
+    const grantees = [...(await grantsOf(trx, [calendarId])).map((g) => ({ kind: g.grantee_kind, id: g.grantee_id })), ...extra];
+    const members = await accountsInGroups(
+      trx,
+      grantees.filter((g) => g.kind === 'group').map((g) => g.id),
+    );
+    return [...new Set([ownerId, ...grantees.filter((g) => g.kind === 'account').map((g) => g.id), ...members])];
   }
 
   private async destroy(accountId: string, calendarId: string): Promise<void> {
-    const published = await this.db.transaction().execute(async (trx) => {
+    await writeScopes(this.db, this.publish, async (writer) => {
+      const { trx } = writer;
       const access = await resolveAccess(trx, calendarId, accountId);
       if (!access) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
       if (access.right !== 'owner') throw new DmciError(ErrorCode.FORBIDDEN, 'only the owner may destroy a calendar');
       if (access.calendar.is_default) throw new DmciError(ErrorCode.FORBIDDEN, 'the default calendar cannot be destroyed');
       // Lock order: the events scope (as event writers do), then the calendar row, then the lists.
-      const eventsModseq = await bumpScope(trx, calendarScope(calendarId));
+      await writer.bump(calendarScope(calendarId));
       if (!(await lockCalendar(trx, calendarId, 'update'))) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-      const grants = await grantsOf(trx, [calendarId]);
-      const affected = [accountId, ...grants.map((g) => g.grantee_id)];
-      const modseqs = await bumpScopes(trx, affected.map(listScopeOf));
-      await stampListEntries(trx, calendarId, new Map(affected.map((id) => [id, modseqs.get(listScopeOf(id))!])), true);
+      const candidates = await this.audience(trx, accountId, calendarId, []);
+      const seeing = await resolveRightsOfMany(trx, candidates, { calendarIds: [calendarId] });
+      await stampLists(
+        writer,
+        candidates.filter((id) => seeing.get(id)?.has(calendarId)).map((id) => ({ accountId: id, calendarId, live: false })),
+      );
+      // Its events leave the owner's storage (the storage row is locked last, as event writers lock it after their scope).
+      await addStorageUsed(trx, accountId, -(await calendarBytes(trx, calendarId)));
       await deleteCalendarRow(trx, calendarId); // events, instances and grants go with it (cascade)
-      await trx.deleteFrom('sync_scopes').where('id', '=', calendarScope(calendarId)).execute();
-      return new Map([...modseqs, [calendarScope(calendarId), eventsModseq]]);
+      await deleteScope(trx, calendarScope(calendarId)); // followers get a resync mark and /changes answers NOT_FOUND
     });
-    for (const [scope, modseq] of published) this.bus.publish({ kind: 'scope', scope, modseq });
   }
+}
+
+type ListRow = { calendar_id: string; modseq: number; created_modseq: number; deleted: boolean; calendar?: Calendar };
+
+/** calendar_list_entries as the walker reads them, each rendered as the account sees it (unrendered = gone). */
+function listReader(trx: Db, accountId: string): ChangeLogReader<ListRow> {
+  const withCalendars = async (rows: ListRow[]) => {
+    const rendered = await renderCalendars(
+      trx,
+      accountId,
+      rows.filter((r) => !r.deleted).map((r) => r.calendar_id),
+    );
+    for (const row of rows) row.calendar = rendered.get(row.calendar_id);
+    return rows;
+  };
+  return {
+    changes: async (after, upTo, limit) => withCalendars(await listEntryChangesPage(trx, accountId, after, upTo, limit)),
+    live: async (pinned, afterId, limit) => withCalendars(await liveListEntriesPage(trx, accountId, pinned, afterId, limit)),
+    entry: (row) => ({ id: row.calendar_id, modseq: row.modseq, createdModseq: row.created_modseq, gone: row.deleted || !row.calendar }),
+  };
+}
+
+type Grantee = { kind: GranteeKind; id: string };
+
+/**
+ * Whom `email` names for a new grant on a calendar of `ownerId`: an account
+ * it may be shared with (findShareableAccount: enabled, not hidden, same
+ * domain or cross-domain sharing allowed on both sides), else a live, visible
+ * GAL group of the owner's domain with it as email or alias. One NOT_FOUND
+ * answer for every other case alike (issue 7), so nothing can be probed.
+ */
+async function findGrantee(db: Db, email: string, ownerId: string, ownerDomainId: string): Promise<Grantee> {
+  const account = await findShareableAccount(db, email, ownerId);
+  if (account) return { kind: 'account', id: account.id };
+  const entry = await findEntryByAddress(db, ownerDomainId, email.toLowerCase(), { visibleOnly: true });
+  if (entry?.kind === 'group') return { kind: 'group', id: entry.id };
+  throw new DmciError(ErrorCode.NOT_FOUND, `no account or group ${email} this calendar can be shared with`, { details: { email } });
+}
+
+async function findCalendarOwner(db: Db, calendarId: string): Promise<{ account_id: string; domain_id: string } | undefined> {
+  return db
+    .selectFrom('calendars')
+    .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
+    .select(['calendars.account_id', 'accounts.domain_id'])
+    .where('calendars.id', '=', calendarId)
+    .executeTakeFirst();
 }

@@ -2,7 +2,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** Kysely types for the calendar tables (migrations/2026-11-21_0100_calendars.ts). */
 
-export type AccessRight = 'freebusy' | 'read' | 'write' | 'manage';
+export type AccessRight = 'freebusy' | 'details' | 'read' | 'write' | 'manage';
 export type GranteeKind = 'account' | 'group';
 
 export interface CalendarTable {

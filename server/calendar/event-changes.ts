@@ -1,152 +1,152 @@
 import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
+import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
-import { readScope } from '../sync/sync-scope.repository.ts';
-import { eventViewLevel, type CalendarAccess, type Right } from './calendar-access.ts';
+import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { encodeState, type WindowDays } from '../sync/state-token.ts';
+import type { CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
-import { decodeCursor, encodeCursor, type SyncCursor } from './calendar-state.ts';
-import { renderEvent } from './event-render.ts';
+import { renderEvent, type Lens } from './privacy/index.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { eventChangesPage, liveEventsPage, liveEventsUpTo } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
-import { eventsInWindow, sameWindow, windowAt, type WindowDays } from './sync-window.ts';
+import type { IcalLimits } from './ical/index.ts';
+import { eventsInWindow, sameWindow, windowAt } from './sync-window.ts';
 
 type Result = MethodResult<'CalendarEvent/changes'>;
-type Viewer = { right: Right; mayReadPrivate: boolean };
+type EventLogRow = CalendarEventRow & { outsideWindow?: boolean };
 
 /**
- * CalendarEvent/changes (DESIGN §4). Everything is read in ONE REPEATABLE
- * READ snapshot: the scope's modseq and min_modseq first, then the rows, so
- * the answer is exactly the log up to that modseq. Rows are walked in
- * (modseq, id) order; a page may end inside a group sharing one modseq
- * because the cursor in the state token carries the id too.
- *
- * Without `sinceState` it is an initial sync: live rows in id order pinned at
- * the current modseq, then the log from there.
+ * CalendarEvent/changes (DESIGN §4): the sync core's walker (sync/change-log.ts)
+ * over calendar_events, rendered at the viewer's level. What is the
+ * calendar's own: the window (a windowed replica holds only events touching
+ * a range of days; the state token records it).
  */
 export async function eventChanges(svc: CalendarEventService, access: CalendarAccess, args: MethodArgs<'CalendarEvent/changes'>): Promise<Result> {
-  const calendarId = access.calendar.id;
-  const since = args.sinceState !== undefined ? decodeCursor(args.sinceState) : null;
+  return readEventChanges(svc, access.calendar.id, access.lens, args);
+}
+
+/**
+ * The log between two complete states as seen through `lens`, for push frames;
+ * null when it is too large to push (the client then calls /changes).
+ */
+export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, lens: Lens): Promise<Result | null> {
+  const result = await readEventChanges(svc, calendarId, lens, { calendarId, sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
+  const bytes = [...result.created, ...result.updated].reduce((n, event) => n + event.ics.length, 0);
+  return result.hasMoreChanges || bytes > CalendarLimits.maxPushBytes ? null : result;
+}
+
+async function readEventChanges(svc: CalendarEventService, calendarId: string, lens: Lens, args: MethodArgs<'CalendarEvent/changes'>, upTo?: number): Promise<Result> {
   const window = args.window ? windowAt(svc.clock(), args.window) : null;
-  if (since && Boolean(since.window) !== Boolean(window)) {
-    throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, since.window ? 'this state belongs to a windowed replica: pass its window' : 'this state belongs to a full replica: resync to use a window');
-  }
-  return svc.db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const scope = await readScope(trx, `cal:${calendarId}`);
-      if (!scope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-      if (since && since.modseq > scope.modseq) throw new DmciError(ErrorCode.INVALID_STATE, 'this state is newer than the calendar: it belongs to another calendar');
-      // A mid-page cursor at min_modseq may miss pruned tombstones of its own group, hence <=.
-      if (since && !since.initial && (since.afterId ? since.modseq <= scope.minModseq : since.modseq < scope.minModseq)) {
-        throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the change log no longer reaches back to this state: resync', { details: { minState: String(scope.minModseq) } });
+  const notFound = () => new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+  return readChanges(
+    svc.db,
+    calendarScope(calendarId),
+    args.sinceState,
+    async ({ trx, upTo: end, since }) => {
+      if (since && Boolean(since.window) !== Boolean(window)) {
+        throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, since.window ? 'this state belongs to a windowed replica: pass its window' : 'this state belongs to a full replica: resync to use a window');
       }
       const out: Result = { calendarId, oldState: args.sinceState ?? null, newState: '', hasMoreChanges: false, created: [], updated: [], destroyed: [] };
-      const limits = svc.limits;
-
-      if (!since || since.initial) {
-        // Initial sync: live rows by id, pinned at the modseq the first page saw.
-        const pinned = since ? since.modseq : scope.modseq;
-        const win = since ? since.window : window;
-        const onlyIds = win ? [...(await eventsInWindow(trx, calendarId, win, limits))] : undefined;
-        const rows = await liveEventsPage(trx, calendarId, since?.afterId ?? null, pinned, args.maxChanges + 1, onlyIds);
-        out.hasMoreChanges = rows.length > args.maxChanges;
-        const page = rows.slice(0, args.maxChanges);
-        for (const row of page) pushRendered(out.created, row, access);
-        out.newState = encodeCursor(
-          out.hasMoreChanges ? { initial: true, modseq: pinned, afterId: page.at(-1)!.id, window: win } : { initial: false, modseq: pinned, afterId: null, window: win },
-        );
-        return out;
-      }
-
+      // The page also ends before the object that would take the answer past maxAnswerBytes.
+      const bytes = new AnswerBudget();
+      const rendered = new Map<string, CalendarEvent | null>();
       let budget = args.maxChanges;
-      let cursorWindow: WindowDays | null = since.window;
-      if (window && since.window && !sameWindow(window, since.window)) {
+      let cursorWindow = since ? since.window : window;
+      if (since && !since.initial && window && since.window && !sameWindow(window, since.window)) {
         // Time moved the window: events the replica holds unchanged enter or leave by time alone.
-        const before = await eventsInWindow(trx, calendarId, since.window, limits);
-        const after = await eventsInWindow(trx, calendarId, window, limits);
-        const entered = [...after].filter((id) => !before.has(id));
-        const left = [...before].filter((id) => !after.has(id));
+        const before = await eventsInWindow(trx, calendarId, since.window, svc.limits);
+        const after = await eventsInWindow(trx, calendarId, window, svc.limits);
         const cursor = { modseq: since.modseq, id: since.afterId };
-        const enteredRows = await liveEventsUpTo(trx, calendarId, cursor, entered);
-        const leftRows = await liveEventsUpTo(trx, calendarId, cursor, left);
+        const enteredRows = await liveEventsUpTo(
+          trx,
+          calendarId,
+          cursor,
+          [...after].filter((id) => !before.has(id)),
+        );
+        const leftRows = await liveEventsUpTo(
+          trx,
+          calendarId,
+          cursor,
+          [...before].filter((id) => !after.has(id)),
+        );
         if (enteredRows.length + leftRows.length > CalendarLimits.maxWindowMoveChanges) {
           throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
         }
-        for (const row of enteredRows) pushRendered(out.created, row, access);
-        for (const row of leftRows) out.destroyed.push(row.id);
+        // Not pageable: a move whose events do not fit one answer is resynced like one with too many.
+        const tooFar = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'the window moved too far: resync the window');
+        for (const row of enteredRows) {
+          const event = render(row, lens, rendered);
+          if (event && !bytes.fits(event)) throw tooFar();
+          if (event) out.created.push(event);
+        }
+        for (const row of leftRows) {
+          if (!bytes.fits(row.id)) throw tooFar();
+          out.destroyed.push(row.id);
+        }
         budget = Math.max(0, budget - enteredRows.length - leftRows.length);
         cursorWindow = window;
       }
-
-      const rows = await eventChangesPage(trx, calendarId, { modseq: since.modseq, id: since.afterId }, scope.modseq, budget + 1);
-      out.hasMoreChanges = rows.length > budget;
-      const page = rows.slice(0, budget);
-      const inWindow = cursorWindow
-        ? await eventsInWindow(
-            trx,
-            calendarId,
-            cursorWindow,
-            limits,
-            page.filter((r) => !r.deleted).map((r) => r.id),
-          )
-        : undefined;
-      const base = since.base ?? since.modseq;
-      for (const row of page) {
-        if (row.deleted || (inWindow && !inWindow.has(row.id))) {
-          // Created after the cursor (and gone, or outside the window): no page can have sent it.
-          if (!createdAfter(row, since)) out.destroyed.push(row.id);
-        } else {
-          // Created after the read began: maybe never sent (an edit may have moved it past a page), so "created".
-          pushRendered(row.created_modseq > base ? out.created : out.updated, row, access);
+      const reader = eventReader(trx, calendarId, cursorWindow, svc.limits);
+      // Counts each row as the answer will carry it (rendered at the viewer's level, or its id when gone).
+      reader.fit = (rows) => {
+        let fitting = 0;
+        for (const row of rows) {
+          const gone = row.deleted || row.outsideWindow === true;
+          const event = gone ? null : render(row, lens, rendered);
+          if (!bytes.fits(gone ? row.id : (event ?? ''))) break;
+          fitting++;
         }
-      }
-      const last = page.at(-1);
-      const next: SyncCursor = out.hasMoreChanges
-        ? last
-          ? { initial: false, modseq: last.modseq, afterId: last.id, base, window: cursorWindow }
-          : { initial: false, modseq: since.modseq, afterId: since.afterId, base, window: cursorWindow }
-        : { initial: false, modseq: scope.modseq, afterId: null, window: cursorWindow };
-      out.newState = encodeCursor(next);
+        return fitting;
+      };
+      const page = await walkLog(reader, since, end, budget, cursorWindow);
+      for (const row of page.created) pushRendered(out.created, row, lens, rendered);
+      for (const row of page.updated) pushRendered(out.updated, row, lens, rendered);
+      out.destroyed.push(...page.destroyed);
+      out.newState = page.newState;
+      out.hasMoreChanges = page.hasMoreChanges;
       return out;
-    });
+    },
+    { notFound, ...(upTo !== undefined ? { upTo } : {}) },
+  );
 }
 
-/** Was the row created after the cursor position (so no page can have sent any version of it)? */
-function createdAfter(row: CalendarEventRow, since: SyncCursor): boolean {
-  if (row.created_modseq !== since.modseq || !since.afterId) return row.created_modseq > since.modseq;
-  return row.id > since.afterId;
+/** calendar_events as the walker reads them; in a window, events outside it count as gone. */
+function eventReader(trx: Db, calendarId: string, window: WindowDays | null, limits: IcalLimits): ChangeLogReader<EventLogRow> {
+  return {
+    async changes(after, upTo, limit) {
+      const rows: EventLogRow[] = await eventChangesPage(trx, calendarId, after, upTo, limit);
+      if (!window) return rows;
+      const inWindow = await eventsInWindow(
+        trx,
+        calendarId,
+        window,
+        limits,
+        rows.filter((r) => !r.deleted).map((r) => r.id),
+      );
+      for (const row of rows) row.outsideWindow = !row.deleted && !inWindow.has(row.id);
+      return rows;
+    },
+    async live(pinned, afterId, limit) {
+      const onlyIds = window ? [...(await eventsInWindow(trx, calendarId, window, limits))] : undefined;
+      return liveEventsPage(trx, calendarId, afterId, pinned, limit, onlyIds);
+    },
+    entry: (row) => ({ id: row.id, modseq: row.modseq, createdModseq: row.created_modseq, gone: row.deleted || row.outsideWindow === true }),
+  };
 }
 
-function pushRendered(list: CalendarEvent[], row: CalendarEventRow, viewer: Viewer): void {
-  const level = eventViewLevel(viewer, row.classification);
-  if (level !== 'none') list.push(renderEvent(row, level));
+/** The row as seen through `lens` (null: not at all), rendered once per answer. */
+function render(row: CalendarEventRow, lens: Lens, cache: Map<string, CalendarEvent | null>): CalendarEvent | null {
+  let event = cache.get(row.id);
+  if (event === undefined) {
+    event = renderEvent(row, lens);
+    cache.set(row.id, event);
+  }
+  return event;
 }
 
-/**
- * The log between two plain states as `viewer` sees it, for push frames;
- * null when it is too large to push (the client then calls /changes).
- */
-export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, viewer: Viewer): Promise<Result | null> {
-  return svc.db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const rows = await eventChangesPage(trx, calendarId, { modseq: fromModseq, id: null }, toModseq, CalendarLimits.maxPushChanges + 1);
-      if (rows.length > CalendarLimits.maxPushChanges) return null;
-      const since: SyncCursor = { initial: false, modseq: fromModseq, afterId: null, window: null };
-      const out: Result = { calendarId, oldState: String(fromModseq), newState: String(toModseq), hasMoreChanges: false, created: [], updated: [], destroyed: [] };
-      let bytes = 0;
-      for (const row of rows) {
-        const isNew = createdAfter(row, since);
-        if (row.deleted) {
-          if (!isNew) out.destroyed.push(row.id);
-          continue;
-        }
-        pushRendered(isNew ? out.created : out.updated, row, viewer);
-        bytes += row.ics?.length ?? 0;
-        if (bytes > CalendarLimits.maxPushBytes) return null;
-      }
-      return out;
-    });
+function pushRendered(list: CalendarEvent[], row: CalendarEventRow, lens: Lens, cache: Map<string, CalendarEvent | null>): void {
+  const event = render(row, lens, cache);
+  if (event) list.push(event);
 }

@@ -1,12 +1,6 @@
-import type { IcalLimits, ParsedCalendarObject } from './ical/index.ts';
-import { parseCalendarObject } from './ical/index.ts';
+import type { ParsedCalendarObject } from './ical/index.ts';
 import type { EventColumns } from './event.repository.ts';
-import { mostRestrictive } from './event-render.ts';
-
-/** Parses a client's iCalendar text; throws DmciError INVALID_ICALENDAR / LIMIT_EXCEEDED. */
-export function parseEventText(text: string, limits: IcalLimits): ParsedCalendarObject {
-  return parseCalendarObject(text, limits);
-}
+import { mostRestrictive } from './privacy/index.ts';
 
 /** The columns stored beside the text (the index bounds are set by the index writer). */
 export function columnsOf(obj: ParsedCalendarObject): EventColumns {

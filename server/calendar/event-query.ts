@@ -1,10 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, type EventInstance, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError } from '../errors.ts';
-import { eventViewLevel, type CalendarAccess } from './calendar-access.ts';
+import type { CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
-import { opaqueUid } from './event-render.ts';
 import { eventsNotFullyIndexed } from './event.repository.ts';
+import { renderInstance } from './privacy/index.ts';
 import type { CalendarEventService } from './event.service.ts';
 import { parseCalendarObject } from './ical/index.ts';
 import { overlaps, unindexedInstances } from './instance-index.ts';
@@ -107,32 +108,20 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
     base = args.position;
   }
   const instances: EventInstance[] = [];
+  // The page also ends before the instance that would take the answer past maxAnswerBytes.
+  const bytes = new AnswerBudget();
+  let endedEarly = false;
   for (const row of rows.slice(args.position - base, end - base)) {
-    const level = eventViewLevel(byCalendar.get(row.calendar_id)!, row.event_classification);
-    if (level === 'none') continue; // readers only get here; kept so the policy stays the one gate
-    const shown = level === 'full' || level === 'details';
-    instances.push({
-      calendarId: row.calendar_id,
-      eventId: row.event_id,
-      uid: level === 'full' ? row.uid : opaqueUid(row.event_id),
-      recurrenceId: row.recurrence_id,
-      start: row.start_at.toISOString(),
-      end: row.end_at.toISOString(),
-      startLocal: row.start_local,
-      endLocal: row.end_local,
-      tzid: row.tzid,
-      allDay: row.all_day,
-      floating: row.floating,
-      busyType: row.busy_type as EventInstance['busyType'],
-      transparent: row.transparent,
-      status: row.status,
-      isOverride: row.is_override,
-      view: level,
-      summary: shown ? row.summary : null,
-      location: shown ? row.location : null,
-    });
+    // Each instance at its own component's level (an override may be more private than its master, or less).
+    const instance = renderInstance(row, byCalendar.get(row.calendar_id)!.lens);
+    if (!instance) continue;
+    if (!bytes.fits(instance)) {
+      endedEarly = true;
+      break;
+    }
+    instances.push(instance);
   }
-  return { instances, position: args.position, hasMore: indexed.counted + onTheFly.length > end };
+  return { instances, position: args.position, hasMore: endedEarly || indexed.counted + onTheFly.length > end };
 }
 
 /** The answer order: start, then event id, then recurrence id (as PostgreSQL orders them with collate "C"). */

@@ -27,7 +27,7 @@ export async function findLiveEventByUid(db: Db, calendarId: string, uid: string
 
 /** The row a create with this idempotency key made (live or tombstone), if it is still kept. */
 export async function findEventByIdempotencyKey(db: Db, calendarId: string, key: string) {
-  return db.selectFrom('calendar_events').select(['id', 'uid']).where('calendar_id', '=', calendarId).where('idempotency_key', '=', key).executeTakeFirst();
+  return db.selectFrom('calendar_events').select(['id', 'uid', 'classification']).where('calendar_id', '=', calendarId).where('idempotency_key', '=', key).executeTakeFirst();
 }
 
 export async function insertEvent(db: Db, calendarId: string, modseq: number, columns: EventColumns, idempotencyKey: string | null): Promise<CalendarEventRow> {

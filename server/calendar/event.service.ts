@@ -1,17 +1,19 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { DmciError, forbidden } from '../errors.ts';
-import { bumpScope, readScope } from '../sync/sync-scope.repository.ts';
-import { eventViewLevel, requireAccess } from './calendar-access.ts';
+import { calendarScope } from '../sync/scope-id.ts';
+import { busPublisher, NothingChanged, writeScopes } from '../sync/scope-write.ts';
+import { decodeState, encodeState } from '../sync/state-token.ts';
+import { MissingScope, readScope } from '../sync/sync-scope.repository.ts';
+import { EVENT_READ, requireAccess, requireAccesses, type CalendarAccess } from './calendar-access.ts';
 import { CalendarLimits } from './calendar-limits.ts';
-import { decodePlainState, plainState } from './calendar-state.ts';
 import { eventChanges } from './event-changes.ts';
-import { columnsOf, parseEventText } from './event-columns.ts';
+import { columnsOf } from './event-columns.ts';
 import { queryInstances } from './event-query.ts';
-import { renderEvent } from './event-render.ts';
+import { levelOf, opaqueUid, renderEvent } from './privacy/index.ts';
 import {
   findEventByIdempotencyKey,
   findLiveEventByUid,
@@ -21,8 +23,11 @@ import {
   tombstoneEvent,
   updateEvent,
 } from './event.repository.ts';
-import { defaultIcalLimits, type IcalLimits, type ParsedCalendarObject } from './ical/index.ts';
+import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
+import type { IcalWorkerPool } from './ical-work/pool.ts';
+import type { PreparedWrite } from './ical-work/tasks.ts';
 import { writeIndex } from './instance-index.ts';
+import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
 
 export interface CalendarEventServiceOptions {
@@ -31,16 +36,12 @@ export interface CalendarEventServiceOptions {
   /** How far ahead recurring events are indexed at write time (DMCI_INSTANCE_HORIZON_DAYS). */
   horizonDays: number;
   icalLimits?: IcalLimits;
+  /** Where objects are parsed and their index planned: worker threads, off the event loop. */
+  icalWork: Pick<IcalWorkerPool, 'run'>;
+  /** Storage quota of an account without its own (DMCI_STORAGE_QUOTA_BYTES). */
+  storageQuotaBytes: number;
 }
 
-export function calendarScope(calendarId: string): string {
-  return `cal:${calendarId}`;
-}
-
-/** Thrown inside a write transaction to roll it back when no object changed (the modseq stays). */
-class NothingChanged extends Error {}
-
-type Parsed = { ok: true; obj: ParsedCalendarObject } | { ok: false; error: SetError };
 
 /**
  * Events: reads, writes and the change log (DESIGN §4, §5).
@@ -73,35 +74,46 @@ export class CalendarEventService {
 
   async get(actor: Actor, args: MethodArgs<'CalendarEvent/get'>): Promise<MethodResult<'CalendarEvent/get'>> {
     const accountId = accountOf(actor);
-    const access = await requireAccess(this.db, args.calendarId, accountId, 'read');
-    const rows = await findLiveEvents(this.db, args.calendarId, args.ids);
+    const access = await requireAccess(this.db, args.calendarId, accountId, EVENT_READ);
+    const rows = new Map((await findLiveEvents(this.db, args.calendarId, args.ids)).map((row) => [row.id, row]));
     const state = await readScope(this.db, calendarScope(args.calendarId));
     const list: CalendarEvent[] = [];
-    for (const row of rows) {
-      const level = eventViewLevel(access, row.classification);
-      if (level !== 'none') list.push(renderEvent(row, level));
+    const notFound: string[] = [];
+    // In the order asked; the list ends early before the event that would pass maxAnswerBytes.
+    const bytes = new AnswerBudget();
+    let hasMore = false;
+    for (const id of new Set(args.ids)) {
+      const row = rows.get(id);
+      const event = row ? renderEvent(row, access.lens) : null;
+      if (!event) {
+        notFound.push(id);
+        continue;
+      }
+      if (!bytes.fits(event)) {
+        hasMore = true;
+        break;
+      }
+      list.push(event);
     }
-    const found = new Set(list.map((e) => e.id));
-    return { calendarId: args.calendarId, state: plainState(state?.modseq ?? 0), list, notFound: args.ids.filter((id) => !found.has(id)) };
+    return { calendarId: args.calendarId, state: encodeState(state?.modseq ?? 0), list, notFound, hasMore };
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
-    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), 'read');
+    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), EVENT_READ);
     return eventChanges(this, access, args);
   }
 
   async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
-    const accountId = accountOf(actor);
-    const accesses = [];
-    for (const id of new Set(args.calendarIds)) accesses.push(await requireAccess(this.db, id, accountId, 'read'));
-    return queryInstances(this, accesses, args);
+    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), EVENT_READ), args);
   }
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
     const { calendarId } = args;
-    const access = await requireAccess(this.db, calendarId, accountOf(actor), 'write');
-    // You cannot change what you cannot see: private events only for those who may read them.
-    const hidden = (row: { classification: string }) => eventViewLevel(access, row.classification) !== 'full';
+    const accountId = accountOf(actor);
+    // Set once the right was checked inside the transaction.
+    let access: CalendarAccess | undefined;
+    // You cannot change what you cannot see: an object only for those who see all of it in full.
+    const hidden = (row: { classification: string }) => levelOf(access!.lens, row.classification) !== 'full';
     const hiddenError = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} is private: only the owner and delegates with private access may change it` });
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
@@ -110,20 +122,16 @@ export class CalendarEventService {
     if (total > CalendarLimits.maxObjectsInSet) {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
-    const ifInState = args.ifInState === undefined ? undefined : decodePlainState(args.ifInState);
+    const ifInState = args.ifInState === undefined ? undefined : decodeState(args.ifInState);
+    // Checked once before parsing too, so a caller without the right costs no worker time; the check that counts is inside the transaction.
+    await requireAccess(this.db, calendarId, accountId, 'write');
 
-    // Parsing is pure CPU: done before the transaction so the scope lock is held briefly.
-    const parsedCreates = new Map<string, Parsed>();
-    const parsedUpdates = new Map<string, Parsed>();
-    let parsedCount = 0;
-    for (const [key, value] of creates) {
-      parsedCreates.set(key, this.parse(value.ics));
-      if (++parsedCount % 20 === 0) await yieldToLoop();
-    }
-    for (const [id, value] of updates) {
-      parsedUpdates.set(id, this.parse(value.ics));
-      if (++parsedCount % 20 === 0) await yieldToLoop();
-    }
+    // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
+    // stalls no other session, and before the transaction, so the scope lock is held briefly.
+    const now = this.clock();
+    const prepared = await this.prepare([...creates.map(([, value]) => value.ics), ...updates.map(([, value]) => value.ics)], now);
+    const parsedCreates = new Map(creates.map(([key], i) => [key, prepared[i]!]));
+    const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
     const result: MethodResult<'CalendarEvent/set'> = {
       calendarId,
@@ -137,18 +145,23 @@ export class CalendarEventService {
       notDestroyed: {},
     };
     const scope = calendarScope(calendarId);
-    const now = this.clock();
-    let committed: number | undefined;
-    try {
-      committed = await this.db.transaction().execute(async (trx) => {
+    const committed = await writeScopes<number | undefined>(
+      this.db,
+      busPublisher(this.options.bus),
+      async (writer) => {
+        const trx = writer.trx;
         // FIRST: takes the scope lock until commit. A calendar destroyed meanwhile has no scope row left.
-        const modseq = await bumpScope(trx, scope).catch((error: unknown) => {
-          if (error instanceof Error && error.message.endsWith('does not exist')) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+        const modseq = await writer.bump(scope).catch((error: unknown) => {
+          if (error instanceof MissingScope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
           throw error;
         });
+        // The right is checked here, under the scope lock every revoke also takes: a revoke that committed first wins.
+        access = await requireAccess(trx, calendarId, accountId, 'write');
         if (ifInState !== undefined && ifInState !== modseq - 1) {
-          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: plainState(modseq - 1) } });
+          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
         }
+        // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
+        const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
         let changed = 0;
 
         for (const [key, value] of creates) {
@@ -156,8 +169,9 @@ export class CalendarEventService {
           if (value.idempotencyKey) {
             const earlier = await findEventByIdempotencyKey(trx, calendarId, value.idempotencyKey);
             if (earlier) {
-              // A retry of a create that committed: the original answer, no duplicate.
-              result.created[key] = { id: earlier.id, uid: earlier.uid, version: 1 };
+              // A retry of a create that committed: the original answer, no duplicate. Keys are per
+              // calendar, so the caller may not be the creator: the UID as this caller sees it.
+              result.created[key] = { id: earlier.id, uid: hidden(earlier) ? opaqueUid(earlier.id) : earlier.uid, version: 1 };
               continue;
             }
           }
@@ -169,8 +183,14 @@ export class CalendarEventService {
             result.notCreated[key] = { code: ErrorCode.ALREADY_EXISTS, message: `an event with UID ${parsed.obj.uid} already exists in this calendar` };
             continue;
           }
-          const row = await insertEvent(trx, calendarId, modseq, columnsOf(parsed.obj), value.idempotencyKey ?? null);
-          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.obj, now, this.horizonDays, this.limits));
+          const columns = columnsOf(parsed.obj);
+          const overQuota = storage.admit(storedBytes(columns.ics));
+          if (overQuota) {
+            result.notCreated[key] = overQuota;
+            continue;
+          }
+          const row = await insertEvent(trx, calendarId, modseq, columns, value.idempotencyKey ?? null);
+          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
           result.created[key] = { id: row.id, uid: row.uid, version: row.version };
           changed++;
         }
@@ -185,8 +205,13 @@ export class CalendarEventService {
           else if (!parsed.ok) result.notUpdated[id] = parsed.error;
           else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
           else {
+            const overQuota = storage.admit(storedBytes(parsed.obj.text) - storedBytes(row.ics));
+            if (overQuota) {
+              result.notUpdated[id] = overQuota;
+              continue;
+            }
             const columns = columnsOf(parsed.obj);
-            const bounds = await writeIndex(trx, calendarId, id, parsed.obj, now, this.horizonDays, this.limits);
+            const bounds = await writeIndex(trx, calendarId, id, parsed.index);
             columns.expanded_from = bounds.from;
             columns.expanded_until = bounds.until;
             const version = await updateEvent(trx, id, modseq, columns);
@@ -202,6 +227,7 @@ export class CalendarEventService {
           else if (hidden(row)) result.notDestroyed[id] = hiddenError(id);
           else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
           else {
+            storage.admit(-storedBytes(row.ics));
             await deleteInstances(trx, id);
             await tombstoneEvent(trx, id, modseq);
             result.destroyed.push(id);
@@ -209,31 +235,34 @@ export class CalendarEventService {
           }
         }
         if (changed === 0) throw new NothingChanged();
+        await storage.commit(trx);
         return modseq;
-      });
-    } catch (error) {
-      if (!(error instanceof NothingChanged)) throw error;
-    }
+      },
+      () => undefined,
+    );
 
     if (committed !== undefined) {
-      this.options.bus.publish({ kind: 'scope', scope, modseq: committed });
-      result.oldState = plainState(committed - 1);
-      result.newState = plainState(committed);
+      result.oldState = encodeState(committed - 1);
+      result.newState = encodeState(committed);
     } else {
-      const state = plainState((await readScope(this.db, scope))?.modseq ?? 0);
+      const state = encodeState((await readScope(this.db, scope))?.modseq ?? 0);
       result.oldState = state;
       result.newState = state;
     }
     return result;
   }
 
-  private parse(text: string): Parsed {
-    try {
-      return { ok: true, obj: parseEventText(text, this.limits) };
-    } catch (error) {
-      if (error instanceof DmciError) return { ok: false, error: error.toBody() };
-      throw error;
-    }
+  /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
+  private async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+    if (texts.length === 0) return [];
+    const { results } = await this.options.icalWork.run('prepareWrites', {
+      texts,
+      limits: this.limits,
+      maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
+      now: now.getTime(),
+      horizonDays: this.horizonDays,
+    });
+    return results;
   }
 }
 

@@ -4,6 +4,7 @@ import { eventsNotFullyIndexed } from './event.repository.ts';
 import { unindexedInstances } from './instance-index.ts';
 import { eventIdsTouching } from './instance.repository.ts';
 import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
+import type { WindowDays } from '../sync/state-token.ts';
 
 /**
  * Time-window sync (like ActiveSync's filter): a replica holds only events
@@ -14,10 +15,7 @@ import { parseCalendarObject, type IcalLimits } from './ical/index.ts';
  * clock read as UTC (so a window edge is fuzzy by the viewer's offset).
  */
 
-export interface WindowDays {
-  startDay: number;
-  endDay: number;
-}
+export type { WindowDays } from '../sync/state-token.ts';
 
 export function windowAt(now: Date, window: { pastDays: number; futureDays: number }): WindowDays {
   const today = Math.floor(now.getTime() / DAY_MS);

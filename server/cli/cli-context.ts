@@ -22,16 +22,18 @@ export async function withServices<T>(
   config: Config,
   log: Logger,
   task: (services: CliServices) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; create?: boolean } = {},
 ): Promise<T> {
   const applicationName = `dmci-cli:${process.pid}`;
-  const location = await resolveDatabase(config, log, applicationName);
+  // Only `migrate` (and `start`, `restore`) may create the embedded cluster: any other command run
+  // from the wrong directory must say where it looked, not work on a new, empty database.
+  const location = await resolveDatabase(config, log, applicationName, { create: options.create ?? false });
   const { db, pool } = createDatabase({ url: location.url, poolSize: 2, applicationName });
   // Publish-only: the CLI never LISTENs, it only tells the nodes what it committed.
   const bus = new ClusterBus({ url: location.url, pool: pool as pg.Pool, batchMs: 0, log, applicationName });
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
-    return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2 }) });
+    return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2, log }) });
   } finally {
     await bus.stop();
     await db.destroy();

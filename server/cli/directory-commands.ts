@@ -4,9 +4,9 @@ import { extname } from 'node:path';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { sql } from 'kysely';
 import { DomainName } from '../../protocol/index.ts';
-import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
+import { sendHints } from '../cluster/cluster-bus.ts';
+import type { ScopePublisher } from '../sync/scope-write.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
 import { exportLdif } from '../directory/import/ldif-export.ts';
@@ -88,10 +88,8 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
 }
 
 /** The CLI has no cluster bus: it tells running nodes after each commit with one NOTIFY (a hint; they poll anyway). */
-function notifyAfterCommit(db: Db) {
-  return async (scope: string, modseq: number) => {
-    await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'scope', scope, modseq })})`.execute(db);
-  };
+function notifyAfterCommit(db: Db): ScopePublisher {
+  return (scope, modseq) => sendHints(db, [{ kind: 'scope', scope, modseq }]);
 }
 
 export function formatReport(report: ImportReport, options: { dryRun: boolean; strict: boolean; verbose: boolean }): string {

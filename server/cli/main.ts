@@ -3,7 +3,10 @@ import type { z } from 'zod';
 import { DomainName, EmailAddress, Password, Role } from '../../protocol/index.ts';
 import { systemActor } from '../accounts/actor.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { NoClusterError } from '../db/embedded-postgres.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { DMCI_VERSION } from '../version.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
@@ -18,11 +21,15 @@ import { printTable } from './output.ts';
  */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  // Known before parsing: with --json even a usage error commander finds comes out as JSON.
+  const jsonErrors = argv.includes('--json');
+  let usageMessage = '';
   const program = new Command('dmci')
     .description('dmci: calendar, free/busy and GAL sync server for desktop connectors')
-    .option('--json', 'print machine-readable JSON')
+    .version(DMCI_VERSION, '-V, --version', 'print the version and exit')
+    .option('--json', 'print machine-readable JSON (errors too: one JSON object on stderr)')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => (jsonErrors ? (usageMessage += text) : process.stderr.write(text)) });
 
   const run = (task: (config: Config, json: boolean) => Promise<void>) => async () => {
     const config = loadConfig();
@@ -44,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('apply pending database migrations and exit')
     .action(
       run(async (config, json) => {
-        const result = await withServices(config, cliLog(), ({ db }) => migrateToLatest(db), { migrate: false });
+        const result = await withServices(config, cliLog(), ({ db }) => migrateToLatest(db), { migrate: false, create: true });
         const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
         print(json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
       }),
@@ -69,6 +76,20 @@ export async function main(argv: string[]): Promise<number> {
         if (json) return print(json, list, '');
         printTable(['domain', 'accounts', 'created'], list.map((d) => [d.name, String(d.accountCount), d.createdAt]));
       }),
+    );
+
+  domain
+    .command('set <name>')
+    .description("change a domain's settings")
+    .addOption(
+      new Option('--cross-domain-sharing <on|off>', 'let calendars be shared with accounts of other domains that allow it too (default off)').choices(['on', 'off']).makeOptionMandatory(),
+    )
+    .action((name: string, options: { crossDomainSharing: 'on' | 'off' }) =>
+      run(async (config, json) => {
+        const crossDomainSharing = options.crossDomainSharing === 'on';
+        const updated = await withServices(config, cliLog(), ({ domains }) => domains.update(systemActor, parse(DomainName, name, 'domain name'), { crossDomainSharing }));
+        print(json, updated, `domain ${updated.name}: cross-domain sharing ${updated.crossDomainSharing ? 'on' : 'off'}`);
+      })(),
     );
 
   const user = program.command('user').description('manage accounts');
@@ -127,28 +148,50 @@ export async function main(argv: string[]): Promise<number> {
       })(),
     );
 
+  user
+    .command('quota <email> [quota]')
+    .description("show an account's storage use and quota; with a quota (bytes, or with K, M, G: 500M) set it, `default` returns it to DMCI_STORAGE_QUOTA_BYTES")
+    .action((email: string, quota: string | undefined) =>
+      run(async (config, json) => {
+        const address = parse(EmailAddress, email, 'email address');
+        const bytes = quota === undefined ? undefined : parseQuota(quota);
+        const storage = await withServices(config, cliLog(), ({ storage: service }) =>
+          bytes === undefined ? service.get(systemActor, address) : service.setQuota(systemActor, address, bytes),
+        );
+        print(json, storage, `${storage.email}: ${storage.usedBytes} of ${storage.quotaBytes} bytes used${storage.quotaIsDefault ? ' (default quota)' : ''}`);
+      })(),
+    );
+
   registerDirectoryCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
+  registerBackupCommands(program, { run, cliLog });
 
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (error) {
-    return reportError(error);
+    const { code, exitCode: status, message } = describeError(error, usageMessage);
+    if (status === 0) return 0;
+    if (jsonErrors) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
+    else if (!(error instanceof CommanderError)) process.stderr.write(`dmci: ${message}\n`); // commander printed its own
+    return status;
   }
 }
 
-function reportError(error: unknown): number {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // commander already printed it
-  if (error instanceof ConfigError || error instanceof UsageError) {
-    process.stderr.write(`dmci: ${error.message}\n`);
-    return 2;
+/**
+ * Every failure as a stable code, an exit status (0 done, 1 refused or
+ * failed, 2 bad usage or configuration) and one line. The codes are listed
+ * in docs/operations.md (§ The dmci command).
+ */
+function describeError(error: unknown, usageMessage: string): { code: string; exitCode: number; message: string } {
+  if (error instanceof CommanderError) {
+    return { code: 'USAGE', exitCode: error.exitCode === 0 ? 0 : 2, message: usageMessage.replace(/^error: /, '').trim() || error.message };
   }
-  if (error instanceof DmciError) {
-    process.stderr.write(`dmci: ${error.message} (${error.code})\n`);
-    return 1;
-  }
-  process.stderr.write(`dmci: ${(error as Error).message ?? String(error)}\n`);
-  return 1;
+  if (error instanceof ConfigError) return { code: 'CONFIG', exitCode: 2, message: error.message };
+  if (error instanceof UsageError) return { code: 'USAGE', exitCode: 2, message: error.message };
+  if (error instanceof NoClusterError) return { code: 'NO_DATABASE', exitCode: 1, message: error.message };
+  if (error instanceof DmciError) return { code: error.code, exitCode: 1, message: `${error.message} (${error.code})` };
+  if ((error as Error)?.name === 'StartupError') return { code: 'STARTUP_FAILED', exitCode: 1, message: (error as Error).message };
+  return { code: 'FAILED', exitCode: 1, message: (error as Error)?.message ?? String(error) };
 }
 
 class UsageError extends Error {}
@@ -163,6 +206,16 @@ function parsePositive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
   return n;
+}
+
+/** `default` → null; else bytes, with an optional binary K, M or G suffix. */
+function parseQuota(text: string): number | null {
+  if (text === 'default') return null;
+  const match = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!match) throw new UsageError(`${JSON.stringify(text)} is not a quota: give bytes (e.g. 268435456 or 256M) or \`default\``);
+  const bytes = Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase());
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${text} is too large`);
+  return bytes;
 }
 
 function print(json: boolean, value: unknown, text: string): void {

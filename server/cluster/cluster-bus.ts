@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
 import pg from 'pg';
+import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 
 /**
@@ -36,6 +38,17 @@ export function parseHints(payload: string): Hint[] {
     }
   }
   return hints;
+}
+
+/**
+ * The one NOTIFY outside the bus's own batcher, for writers that have no bus
+ * or do not own their transaction: on a transaction PostgreSQL delivers it
+ * at commit (and drops it on rollback); on the pool, at once. Rare writes
+ * only (account changes, the CLI): on the sync write path use the bus, whose
+ * batched NOTIFY stays out of the transaction (DESIGN §4).
+ */
+export async function sendHints(db: Db, hints: readonly Hint[]): Promise<void> {
+  for (const payload of packPayloads(hints.map(formatHint))) await sql`select pg_notify(${CHANNEL}, ${payload})`.execute(db);
 }
 
 export interface ClusterBusEvents {

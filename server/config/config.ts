@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DefaultLimits } from '../../protocol/index.ts';
 import { isHostPattern } from '../security/host-screen.ts';
+import { ConfigFileError, readConfigFile } from './config-file.ts';
 
 /**
  * Every setting comes from an environment variable; docs/operations.md has the
@@ -21,7 +22,8 @@ const settings = {
   DMCI_HOST: [z.string().min(1), '0.0.0.0'],
   DMCI_PORT: [port, '8390'],
   DMCI_OPS_PORT: [port, '8391'],
-  DMCI_OPS_HOST: [z.string().min(1), '0.0.0.0'],
+  // Loopback by default: the ops door has no authentication (issue 7 §10). Set an interface address to expose it.
+  DMCI_OPS_HOST: [z.string().min(1), '127.0.0.1'],
   DMCI_LDAP_PORT: [port, '1389'],
   DMCI_LDAPS_PORT: [port, '1636'],
   // LDAP door limits (docs/ldap.md): ldapjs enforces none itself.
@@ -32,9 +34,12 @@ const settings = {
   DMCI_LDAP_MAX_FILTER_BYTES: [positiveInt.max(65_536), '4096'],
   DMCI_LDAP_IDLE_TIMEOUT_MS: [positiveInt, '300000'],
   DMCI_LDAP_MAX_CONNECTIONS: [positiveInt, '1000'],
+  DMCI_LDAP_REQUIRE_TLS: [bool, 'false'],
+  DMCI_LDAP_MAX_CONNECTIONS_PER_IP: [positiveInt, '100'],
+  DMCI_LDAP_BIND_DEADLINE_MS: [positiveInt, '10000'],
   DMCI_DATA_DIR: [z.string().min(1), './.dmci'],
   DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(), undefined],
-  DMCI_EMBEDDED_PG_PORT: [port.refine((p) => p !== 0, 'must be a fixed port'), '8392'],
+  DMCI_DB_WAIT_MS: [z.coerce.number().int().min(0).max(600_000), '10000'],
   DMCI_DB_POOL_SIZE: [positiveInt.max(200), '10'],
   DMCI_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   DMCI_TLS_CERT: [z.string().min(1).optional(), undefined],
@@ -48,11 +53,13 @@ const settings = {
   DMCI_HEARTBEAT_MS: [positiveInt.min(100), String(DefaultLimits.heartbeatMs)],
   DMCI_REQUEST_TIMEOUT_MS: [positiveInt, '30000'],
   DMCI_HIGH_WATER_BYTES: [positiveInt, String(4 * 1024 * 1024)],
-  DMCI_CLOSE_WATER_BYTES: [positiveInt, String(16 * 1024 * 1024)],
+  DMCI_CLOSE_WATER_BYTES: [positiveInt, String(DefaultLimits.maxUnreadBytes)],
   DMCI_MAX_SESSIONS_PER_USER: [positiveInt, '20'],
   DMCI_MAX_CONNECTIONS_PER_IP: [positiveInt, '10000'],
   DMCI_RESUME_TOKEN_TTL_HOURS: [positiveInt, String(24 * 30)],
   DMCI_HASH_CONCURRENCY: [positiveInt.max(64), '4'],
+  DMCI_HASH_QUEUE_MAX: [positiveInt.max(100_000), '128'],
+  DMCI_HASH_QUEUE_PER_ADDRESS: [positiveInt.max(1000), '2'],
   DMCI_TRUSTED_HOSTS: [cidrList, ''],
   DMCI_IP_ALLOW: [cidrList, ''],
   DMCI_IP_DENY: [cidrList, ''],
@@ -63,6 +70,7 @@ const settings = {
   DMCI_SCREEN_WINDOW_MS: [positiveInt, String(10 * 60_000)],
   DMCI_SCREEN_BLOCK_MS: [positiveInt, String(15 * 60_000)],
   DMCI_LOGIN_DELAY_MAX_MS: [z.coerce.number().int().min(0), '15000'],
+  DMCI_LOGIN_QUEUE_PER_ADDRESS: [z.coerce.number().int().min(0).max(10_000), '16'],
   DMCI_SHUTDOWN_GRACE_MS: [positiveInt, '10000'],
   DMCI_POLL_INTERVAL_MS: [positiveInt, '2000'],
   DMCI_GAL_TOMBSTONE_DAYS: [positiveInt.max(3650), '30'],
@@ -71,6 +79,16 @@ const settings = {
   DMCI_RUN_MIGRATIONS: [bool, 'true'],
   DMCI_TOMBSTONE_RETENTION_DAYS: [positiveInt.max(3650), '30'],
   DMCI_INSTANCE_HORIZON_DAYS: [positiveInt.min(30).max(3650), '730'],
+  // Calendar worker threads (parsing and expansion off the event loop). A fixed default, so every node of a
+  // cluster behaves alike and the documented value is the real one; raise it on machines with more cores.
+  DMCI_ICAL_WORKERS: [positiveInt.max(64), '2'],
+  DMCI_ICAL_QUEUE: [positiveInt.max(100_000), '256'],
+  // What one address may spend before authenticating, per window (docs/security.md "Before authentication").
+  DMCI_PREAUTH_WINDOW_MS: [positiveInt, '60000'],
+  DMCI_PREAUTH_MAX_CONNECTIONS: [positiveInt, '2000'],
+  DMCI_PREAUTH_MAX_FRAMES: [positiveInt, '4000'],
+  DMCI_PREAUTH_MAX_BYTES: [positiveInt, String(4 * 1024 * 1024)],
+  DMCI_STORAGE_QUOTA_BYTES: [z.coerce.number().int().min(0), String(256 * 1024 * 1024)],
 } as const;
 
 type Settings = typeof settings;
@@ -92,13 +110,26 @@ export interface Config extends RawConfig {
   /** Present when both DMCI_TLS_CERT and DMCI_TLS_KEY are set. */
   tls: { certPath: string; keyPath: string } | undefined;
   nodeId: string;
+  /** The config file read (config-file.ts), if any, and every place looked at. */
+  configFile: string | undefined;
+  configSearched: string[];
 }
 
-/** Reads the configuration from an environment, throwing ConfigError on the first bad value. */
+/**
+ * Reads the configuration: the environment, over the config file
+ * (config-file.ts), over the defaults. Throws ConfigError on the first bad value.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let file;
+  try {
+    file = readConfigFile(env, cwd, new Set(Object.keys(settings)));
+  } catch (error) {
+    if (error instanceof ConfigFileError) throw new ConfigError('DMCI_CONFIG', error.message);
+    throw error;
+  }
   const raw: Record<string, unknown> = {};
   for (const [name, [schema, fallback]] of Object.entries(settings)) {
-    const value = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    const value = env[name] !== undefined && env[name] !== '' ? env[name] : (file.values[name] ?? fallback);
     const parsed = (schema as z.ZodType).safeParse(value);
     if (!parsed.success) {
       throw new ConfigError(name, `${JSON.stringify(value)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
@@ -128,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     tls: config.DMCI_TLS_CERT && config.DMCI_TLS_KEY ? { certPath: config.DMCI_TLS_CERT, keyPath: config.DMCI_TLS_KEY } : undefined,
     nodeId: config.DMCI_NODE_ID ?? `node-${Math.random().toString(36).slice(2, 10)}`,
+    configFile: file.path,
+    configSearched: file.searched,
   };
 }
 

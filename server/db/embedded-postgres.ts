@@ -34,31 +34,49 @@ export interface EmbeddedPostgres {
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
-  port: number;
+  /** The number in the Unix socket's name (`.s.PGSQL.<port>`); no TCP port is opened. Default 5432. */
+  port?: number;
   log: Logger;
   /** Identifies our own connections, so `release` can tell whether others remain. */
   applicationName: string;
+  /**
+   * May a missing cluster be created? True for `dmci start`, `migrate` and
+   * `restore`; every other CLI command refuses (NoClusterError) rather than
+   * silently work on a new, empty database.
+   */
+  create?: boolean;
+}
+
+/** No cluster where the configuration points: the message says where we looked. */
+export class NoClusterError extends Error {
+  override readonly name = 'NoClusterError';
 }
 
 export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  if (options.create === false && !existsSync(join(options.dataDir, 'postgres', 'PG_VERSION'))) {
+    throw new NoClusterError(`no dmci database in ${options.dataDir} (no embedded PostgreSQL cluster at ${join(options.dataDir, 'postgres')})`);
+  }
   await mkdir(options.dataDir, { recursive: true });
   const runAs = await systemUser();
   const clusterDir = await clusterDirectory(options.dataDir, runAs, options.log);
   const password = await readOrCreatePassword(options.dataDir);
   const binaries = await locateBinaries(runAs);
+  const port = options.port ?? 5432;
+  const socketDir = await socketDirectory(clusterDir, port, runAs);
 
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     options.log.info({ clusterDir }, 'creating embedded PostgreSQL cluster');
     await initialiseCluster(binaries.initdb, clusterDir, password, runAs);
   }
 
+  const stop = () => run(binaries.pg_ctl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', clusterDir], runAs);
   let startedHere = false;
   if (!(await isRunning(binaries.pg_ctl, clusterDir, runAs))) {
-    options.log.info({ clusterDir, port: options.port }, 'starting embedded PostgreSQL');
-    await run(binaries.pg_ctl, ['start', '-w', '-t', '60', '-D', clusterDir, '-l', join(clusterDir, 'server.log'), '-o', postgresOptions(options.port)], runAs).catch(
+    options.log.info({ clusterDir, socketDir }, 'starting embedded PostgreSQL');
+    await run(binaries.pg_ctl, ['start', '-w', '-t', '60', '-D', clusterDir, '-l', join(clusterDir, 'server.log'), '-o', postgresOptions(socketDir, port)], runAs).catch(
       async (error: Error) => {
         const logTail = await readFile(join(clusterDir, 'server.log'), 'utf8').catch(() => '');
-        throw new Error(`embedded PostgreSQL did not start on port ${options.port} (set DMCI_EMBEDDED_PG_PORT to use another port): ${error.message}\n${logTail.slice(-2000)}`);
+        throw new Error(`embedded PostgreSQL in ${clusterDir} did not start: ${error.message}\n${logTail.slice(-2000)}`);
       },
     );
     startedHere = true;
@@ -66,12 +84,18 @@ export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Pr
     options.log.info({ clusterDir }, 'attaching to the embedded PostgreSQL another dmci process started');
   }
 
-  const adminUrl = `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
-  await ensureDatabase(adminUrl, DB_NAME);
-  const url = `postgres://${DB_USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${DB_NAME}`;
+  const urlFor = (database: string) => `postgres://${DB_USER}:${encodeURIComponent(password)}@${encodeURIComponent(socketDir)}:${port}/${database}`;
+  const adminUrl = urlFor('postgres');
+  try {
+    await ensureDatabase(adminUrl, DB_NAME);
+  } catch (error) {
+    // A start-up that fails must not leave behind a cluster it started.
+    if (startedHere) await stop().catch(() => {});
+    throw error;
+  }
 
   return {
-    url,
+    url: urlFor(DB_NAME),
     async release() {
       const others = await countOtherClients(adminUrl, options.applicationName).catch(() => 0);
       if (others > 0) {
@@ -79,7 +103,7 @@ export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Pr
         return;
       }
       options.log.info({ startedHere }, 'stopping embedded PostgreSQL');
-      await run(binaries.pg_ctl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', clusterDir], runAs).catch((error: Error) => {
+      await stop().catch((error: Error) => {
         options.log.warn({ err: error }, 'embedded PostgreSQL did not stop cleanly');
       });
     },
@@ -113,9 +137,30 @@ async function clusterDirectory(dataDir: string, runAs: RunAs, log: Logger): Pro
 
 const SHARED_CLUSTER_ROOT = '/var/lib/dmci';
 
-function postgresOptions(port: number): string {
-  // TCP on loopback only, no Unix socket: nothing to clash with a system PostgreSQL's /tmp socket.
-  return `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300`;
+/**
+ * A Unix socket only, no TCP: two dmci instances (and a system PostgreSQL)
+ * on one host never clash, with no port to choose. The socket lives in the
+ * cluster directory (mode 0700: only its owner, and root, get in) unless that
+ * path is too long for a socket address (107 bytes on Linux) or needs shell
+ * quoting (pg_ctl passes the options through /bin/sh); then in a private
+ * directory under the system temp directory named after the cluster, so
+ * every dmci process finds the same one.
+ */
+async function socketDirectory(clusterDir: string, port: number, runAs: RunAs): Promise<string> {
+  const fits = (dir: string) => Buffer.byteLength(join(dir, `.s.PGSQL.${port}`)) <= MAX_SOCKET_PATH && /^[\w./-]+$/.test(dir);
+  if (fits(clusterDir)) return clusterDir;
+  const dir = join(tmpdir(), `dmci-pg-${createHash('sha256').update(clusterDir).digest('hex').slice(0, 16)}`);
+  if (!fits(dir)) throw new Error(`no usable directory for the embedded PostgreSQL's socket: ${clusterDir} and ${dir} are too long or need quoting`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (runAs.uid !== undefined) await chown(dir, runAs.uid, runAs.gid!);
+  return dir;
+}
+
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+function postgresOptions(socketDir: string, port: number): string {
+  return `-p ${port} -c listen_addresses='' -k ${socketDir} -c max_connections=300`;
 }
 
 /** initdb as the user that will run the cluster, with a C locale (en_US.UTF-8 is often not installed). */

@@ -3,6 +3,7 @@ import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
 import type { DirectoryAliasTable, DirectoryAnrKeyTable, DirectoryEntryTable, DirectoryMatchValueTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
+import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
@@ -21,4 +22,5 @@ export interface Database {
   directory_members: DirectoryMemberTable;
   directory_match_values: DirectoryMatchValueTable;
   directory_anr_keys: DirectoryAnrKeyTable;
+  account_storage: AccountStorageTable;
 }

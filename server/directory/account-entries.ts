@@ -1,14 +1,12 @@
-import { sql, type Transaction } from 'kysely';
 import { ErrorCode } from '../../protocol/index.ts';
 import type { AccountService, AccountWithDomain } from '../accounts/account.service.ts';
-import { CHANNEL, formatHint } from '../cluster/cluster-bus.ts';
+import { watchGroupAccess } from '../calendar/group-access.ts';
 import type { Db } from '../db/database.ts';
-import type { Database } from '../db/schema.ts';
 import type { DomainService } from '../domains/domain.service.ts';
 import { DmciError } from '../errors.ts';
-import { bumpScope, createScope } from '../sync/sync-scope.repository.ts';
+import { galScope } from '../sync/scope-id.ts';
+import { scopeWriterIn } from '../sync/scope-write.ts';
 import { addressOwners, dependentsOf, findEntryByAccount, findEntryById, insertEntry, stampEntries, updateEntry } from './directory.repository.ts';
-import { galScopeId } from './directory.table.ts';
 
 /**
  * Accounts appear in their domain's GAL by themselves: these hooks run inside
@@ -21,25 +19,29 @@ import { galScopeId } from './directory.table.ts';
  * (so an HR import made before the account keeps its attributes).
  *
  * The hooks cannot publish after commit (the account service owns the
- * transaction), so they send the hint with an in-transaction NOTIFY, which
- * PostgreSQL delivers at commit. Account changes are rare admin actions, so
- * the NOTIFY's commit-time lock (DESIGN §4) costs nothing here.
+ * transaction), so they bump through the transaction's joined ScopeWriter
+ * (scopeWriterIn), whose hint PostgreSQL delivers at commit. Account changes
+ * are rare admin actions, so the NOTIFY's commit-time lock (DESIGN §4) costs
+ * nothing here.
  */
 export function registerAccountEntries(accounts: AccountService, domains: DomainService): void {
   domains.onDomainCreated(async (trx, domain) => {
-    await createScope(trx, galScopeId(domain.id));
+    await scopeWriterIn(trx).create(galScope(domain.id));
   });
-  accounts.onAccountCreated((trx, account) => syncAccountEntry(trx as Transaction<Database>, account));
-  accounts.onAccountChanged((trx, account) => syncAccountEntry(trx as Transaction<Database>, account));
+  accounts.onAccountCreated(syncAccountEntry);
+  accounts.onAccountChanged(syncAccountEntry);
 }
 
-async function syncAccountEntry(trx: Transaction<Database>, account: AccountWithDomain): Promise<void> {
-  const scope = galScopeId(account.domain_id);
+async function syncAccountEntry(trx: Db, account: AccountWithDomain): Promise<void> {
+  const scope = galScope(account.domain_id);
   const disabled = !account.enabled;
   const existing = await findEntryByAccount(trx, account.id);
   if (existing && existing.display_name === account.display_name && existing.email === account.email && existing.account_disabled === disabled) return;
 
-  const modseq = await bumpScope(trx, scope);
+  const writer = scopeWriterIn(trx);
+  const modseq = await writer.bump(scope);
+  // An account that takes over a contact inherits its group memberships, and the grants they carry.
+  const groupAccess = await watchGroupAccess(writer, account.domain_id);
   if (existing) {
     await updateEntry(trx, existing.id, { display_name: account.display_name, email: account.email, account_disabled: disabled }, modseq);
     if (existing.account_disabled !== disabled) await stampEntries(trx, await dependentsOf(trx, existing.id), modseq);
@@ -80,5 +82,6 @@ async function syncAccountEntry(trx: Transaction<Database>, account: AccountWith
       });
     }
   }
-  await sql`select pg_notify(${CHANNEL}, ${formatHint({ kind: 'scope', scope, modseq })})`.execute(trx as Db);
+  // Lists whose group-given access changed: bumped through the joined writer, announced at commit.
+  await groupAccess?.();
 }

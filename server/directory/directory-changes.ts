@@ -1,8 +1,11 @@
 import type { DirectoryChangesPage, DirectoryEntry } from '../../protocol/index.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import type { Db } from '../db/database.ts';
-import { encodeState } from '../sync/state-token.ts';
-import { encodeCursor, encodeInitialCursor, type InitialCursor } from './directory-state.ts';
-import { aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type ChangeCursor, type EntryRow } from './directory.repository.ts';
+import { notFound } from '../errors.ts';
+import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
+import { galScope } from '../sync/scope-id.ts';
+import { encodeState, type SyncCursor } from '../sync/state-token.ts';
+import { aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type EntryRow } from './directory.repository.ts';
 import { toDirectoryEntry } from './directory.mapper.ts';
 
 /**
@@ -11,80 +14,83 @@ import { toDirectoryEntry } from './directory.mapper.ts';
  */
 export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 
-export type ChangesBody = Omit<DirectoryChangesPage, 'scope' | 'oldState'>;
+/**
+ * Directory/changes (and the GAL's push payloads): the sync core's walker
+ * over directory_entries. Readers never see hidden entries, disabled
+ * accounts or tombstones: those rows count as gone (sent as destroyed). A
+ * full sync walks the visible rows by id as of the modseq it started at.
+ */
+export async function galChanges(db: Db, domainId: string, sinceState: string | undefined, maxChanges: number, upTo?: number): Promise<DirectoryChangesPage> {
+  const scope = galScope(domainId);
+  return readChanges(
+    db,
+    scope,
+    sinceState,
+    async ({ trx, upTo: end, since }) => {
+      const entries = new Map<string, DirectoryEntry>();
+      const page = await walkLog(galReader(trx, domainId, since, entries), since, end, maxChanges);
+      const rendered = (row: EntryRow) => entries.get(row.id)!;
+      return {
+        scope,
+        oldState: sinceState ?? encodeState(0),
+        newState: page.newState,
+        hasMoreChanges: page.hasMoreChanges,
+        created: page.created.map(rendered),
+        updated: page.updated.map(rendered),
+        destroyed: page.destroyed,
+      };
+    },
+    { notFound: () => notFound('GAL'), ...(upTo !== undefined ? { upTo } : {}) },
+  );
+}
 
 /**
- * One page of a full sync (directory-state.ts, InitialCursor): live visible
- * rows as of `cursor.upTo`, by id. The last page's state is `upTo` itself;
- * hasMoreChanges stays true while the scope has moved past it, so the client
- * continues through the log from there.
+ * directory_entries as the walker reads them. `fit` renders the page's
+ * visible rows into `entries` (reused for the answer) and ends the page
+ * before the first that would pass the answer's byte budget.
  */
-export async function readInitialPage(db: Db, domainId: string, cursor: InitialCursor, current: number, maxChanges: number): Promise<ChangesBody> {
-  const rows = await listLiveById(db, domainId, cursor.upTo, cursor.afterId, maxChanges);
-  const take = await pageLength(db, rows, maxChanges);
-  const page = rows.slice(0, take);
-  const more = rows.length > take;
-  const { created } = await toEntries(db, page, () => true);
+function galReader(db: Db, domainId: string, since: SyncCursor | null, entries: Map<string, DirectoryEntry>): ChangeLogReader<EntryRow> {
+  // An entry hidden since before the client's state was never held by it: its edits name nothing (no stray ids of hidden entries).
+  const seenUpTo = since ? (since.afterId ? since.modseq - 1 : since.modseq) : 0;
+  const neverHeld = (row: EntryRow) => !row.visible && (row.visibility_modseq ?? 0) <= seenUpTo;
   return {
-    newState: more ? encodeInitialCursor({ upTo: cursor.upTo, afterId: page[page.length - 1]!.id }) : encodeState(cursor.upTo),
-    hasMoreChanges: more || current > cursor.upTo,
-    created,
-    updated: [],
-    destroyed: [],
+    changes: (after, upTo, limit) => listChanges(db, domainId, after, upTo, limit),
+    live: (pinned, afterId, limit) => listLiveById(db, domainId, pinned, afterId, limit),
+    entry: (row) => ({ id: row.id, modseq: row.modseq, createdModseq: neverHeld(row) ? Number.MAX_SAFE_INTEGER : (row.created_modseq ?? 0), gone: !row.visible }),
+    fit: async (rows) => {
+      const estimated = rows.slice(0, await pageLength(db, rows));
+      const visible = estimated.filter((r) => r.visible);
+      const rendered = await toEntries(db, visible);
+      visible.forEach((row, i) => entries.set(row.id, rendered[i]!));
+      const bytes = new AnswerBudget();
+      let fitting = 0;
+      for (const row of estimated) {
+        if (!bytes.fits(row.visible ? entries.get(row.id) : row.id)) break;
+        fitting++;
+      }
+      return fitting;
+    },
   };
 }
 
 /**
- * Reads one page of the GAL change log after `cursor`, up to the scope's
- * committed `upTo`. Callers that need the page and the scope's modseq to
- * agree run this in the same REPEATABLE READ transaction that read upTo.
+ * How many of the rows fit the page: about MAX_PAGE_BYTES. A group's size
+ * depends on its member count, read in one query for the groups among the rows.
  */
-export async function readChangesPage(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, maxChanges: number): Promise<ChangesBody> {
-  const rows = await listChanges(db, domainId, cursor, upTo, maxChanges, { visibleOnly: false });
-  const take = await pageLength(db, rows, maxChanges);
-  const page = rows.slice(0, take);
-  const hasMoreChanges = rows.length > take;
-
-  // Entries created after the client's state are new to it; an entry becoming visible again is sent as updated (clients upsert both).
-  const seenUpTo = cursor.afterId ? cursor.modseq - 1 : cursor.modseq;
-  const { created, updated } = await toEntries(db, page, (row) => (row.created_modseq ?? 0) > seenUpTo);
-  const destroyed = page.filter((r) => !r.visible).map((r) => r.id);
-
-  let newState: string;
-  if (!hasMoreChanges) newState = encodeState(upTo);
-  else {
-    const last = page[page.length - 1]!;
-    const next = rows[take]!;
-    // The page ends between two modseqs: a complete state. Inside one: a partial state naming the last id.
-    newState = next.modseq !== last.modseq ? encodeState(last.modseq) : encodeCursor({ modseq: last.modseq, afterId: last.id });
-  }
-  return { newState, hasMoreChanges, created, updated, destroyed };
-}
-
-/**
- * How many of the rows fit the page: at most maxChanges, and about
- * MAX_PAGE_BYTES (at least one row). A group's size depends on its member
- * count, read in one query for the groups among the rows.
- */
-async function pageLength(db: Db, rows: readonly EntryRow[], maxChanges: number): Promise<number> {
-  const limit = Math.min(rows.length, maxChanges);
-  const counts = await memberCounts(db, rows.slice(0, limit).filter((r) => r.kind === 'group').map((r) => r.id));
+async function pageLength(db: Db, rows: readonly EntryRow[]): Promise<number> {
+  const counts = await memberCounts(db, rows.filter((r) => r.kind === 'group').map((r) => r.id));
   let bytes = 0;
-  for (let i = 0; i < limit; i++) {
+  for (let i = 0; i < rows.length; i++) {
     // ~400 bytes of keys and values, ~40 per member id.
     bytes += 400 + 40 * (counts.get(rows[i]!.id) ?? 0);
     if (bytes > MAX_PAGE_BYTES && i > 0) return i;
   }
-  return limit;
+  return rows.length;
 }
 
-/** Visible rows → entries (aliases and visible members in two queries), split into created and updated. */
-async function toEntries(db: Db, rows: readonly EntryRow[], isNew: (row: EntryRow) => boolean): Promise<{ created: DirectoryEntry[]; updated: DirectoryEntry[] }> {
-  const visible = rows.filter((r) => r.visible);
-  const aliases = await aliasesOf(db, visible.map((r) => r.id));
-  const members = await membersOf(db, visible.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
-  const created: DirectoryEntry[] = [];
-  const updated: DirectoryEntry[] = [];
-  for (const row of visible) (isNew(row) ? created : updated).push(toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
-  return { created, updated };
+/** Visible rows → entries, in order (aliases and visible members in two queries). */
+async function toEntries(db: Db, rows: readonly EntryRow[]): Promise<DirectoryEntry[]> {
+  const aliases = await aliasesOf(db, rows.map((r) => r.id));
+  const members = await membersOf(db, rows.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
+  return rows.map((row) => toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
 }

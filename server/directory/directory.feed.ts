@@ -3,9 +3,9 @@ import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
 import type { ScopeFeed } from '../sync/push-hub.ts';
+import { galScope, scopeKey, ScopeKind } from '../sync/scope-id.ts';
 import { encodeState } from '../sync/state-token.ts';
-import { readChangesPage } from './directory-changes.ts';
-import { galScopeId } from './directory.table.ts';
+import { galChanges } from './directory-changes.ts';
 
 /** Largest delta pushed; beyond it the client gets a resync mark and calls Directory/changes. */
 export const MAX_PUSH_CHANGES = 500;
@@ -20,14 +20,12 @@ export const MAX_PUSH_CHANGES = 500;
 export function galFeed(db: Db): ScopeFeed {
   return {
     async authorize(session: Session, scopeId: string): Promise<string> {
-      if (scopeId !== galScopeId(session.account.domainId)) throw new DmciError(ErrorCode.NOT_FOUND, `no such scope ${scopeId}`);
+      if (scopeId !== galScope(session.account.domainId)) throw new DmciError(ErrorCode.NOT_FOUND, `no such scope ${scopeId}`);
       return 'gal';
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
-      const domainId = scopeId.slice('gal:'.length);
-      const body = await readChangesPage(db, domainId, { modseq: fromModseq }, toModseq, MAX_PUSH_CHANGES);
-      if (body.hasMoreChanges) return null;
-      return { scope: scopeId, oldState: encodeState(fromModseq), ...body, newState: encodeState(toModseq) };
+      const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, toModseq);
+      return page.hasMoreChanges ? null : page;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { nulError } from '../db/nul-guard.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
 import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS } from './search/search-terms.ts';
@@ -41,6 +42,7 @@ const entryColumns = [
   'e.created_modseq',
   'e.deleted',
   'e.visible',
+  'e.visibility_modseq',
   'e.updated_at',
 ] as const;
 
@@ -290,35 +292,26 @@ export async function tombstoneEntry(db: Db, id: string, modseq: number): Promis
   await refreshSearchTerms(db, [id]);
 }
 
-/** A position in the change log: everything up to (modseq, afterId) was seen; no afterId = all of modseq. */
-export interface ChangeCursor {
-  modseq: number;
-  afterId?: string;
-}
-
-/** Changed rows after the cursor, up to `upTo`, in (modseq, id) order; `limit + 1` rows to tell whether more follow. */
-export async function listChanges(db: Db, domainId: string, cursor: ChangeCursor, upTo: number, limit: number, options: { visibleOnly: boolean }) {
-  let query = entries(db)
+/** Changed rows (hidden ones and tombstones too) with (modseq, id) after `after`, up to `upTo`, in that order. */
+export async function listChanges(db: Db, domainId: string, after: { modseq: number; id: string | null }, upTo: number, limit: number) {
+  const query = entries(db)
     .where('e.domain_id', '=', domainId)
     .where('e.modseq', '<=', upTo)
     .orderBy('e.modseq')
     .orderBy('e.id')
-    .limit(limit + 1);
-  query = cursor.afterId
-    ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(cursor.modseq, cursor.afterId!)))
-    : query.where('e.modseq', '>', cursor.modseq);
-  if (options.visibleOnly) query = query.where('e.visible', '=', true);
-  return query.execute();
+    .limit(limit);
+  const afterId = after.id;
+  return (afterId ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, afterId))) : query.where('e.modseq', '>', after.modseq)).execute();
 }
 
 /** Live visible rows with modseq <= upTo after `afterId`, in id order: one page of a full sync. */
-export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | undefined, limit: number) {
+export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | null, limit: number) {
   let query = entries(db)
     .where('e.domain_id', '=', domainId)
     .where('e.visible', '=', true)
     .where('e.modseq', '<=', upTo)
     .orderBy('e.id')
-    .limit(limit + 1);
+    .limit(limit);
   if (afterId) query = query.where('e.id', '>', afterId);
   return query.execute();
 }
@@ -377,9 +370,19 @@ function browseBase(db: Db, options: SearchOptions) {
   return query;
 }
 
+/**
+ * The typed words; text with a NUL is refused as every door refuses it
+ * (db/nul-guard.ts), although folding into words would drop the NUL before
+ * SQL sees it.
+ */
+function typedWords(prefix: string): string[] {
+  if (prefix.includes('\0')) throw nulError();
+  return queryWords(prefix);
+}
+
 export async function searchEntries(db: Db, options: SearchOptions) {
   if (!options.prefix) return browseEntries(db, options);
-  const words = queryWords(options.prefix);
+  const words = typedWords(options.prefix);
   if (words.length === 0) return { rows: [], hasMore: false };
   const page = await anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1).execute();
   const ids = page.slice(0, options.limit).map((r) => r.entry_id);
@@ -407,7 +410,7 @@ async function browseEntries(db: Db, options: SearchOptions) {
 
 export async function countEntries(db: Db, options: SearchOptions): Promise<number> {
   if (options.prefix) {
-    const words = queryWords(options.prefix);
+    const words = typedWords(options.prefix);
     if (words.length === 0) return 0;
     const row = await db
       .selectFrom(anrPage(db, { ...options, after: undefined }, words).as('matches'))

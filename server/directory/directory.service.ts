@@ -9,16 +9,18 @@ import {
   type MethodArgs,
   type MethodResult,
 } from '../../protocol/index.ts';
-import { requireAdmin, requireDomainAdmin, type Actor } from '../accounts/actor.ts';
+import { findAccountById } from '../accounts/account.repository.ts';
+import { requireAdmin, requireMayGrant, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { findDomainById, findDomainByName } from '../domains/domain.repository.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
-import { readScope } from '../sync/sync-scope.repository.ts';
+import { galScope } from '../sync/scope-id.ts';
+import type { ScopePublisher } from '../sync/scope-write.ts';
 import { encodeState } from '../sync/state-token.ts';
-import { readChangesPage, readInitialPage } from './directory-changes.ts';
+import { readScope } from '../sync/sync-scope.repository.ts';
+import { galChanges } from './directory-changes.ts';
 import { checkKindColumns, fieldsToColumns, normalizeAliases } from './directory-fields.ts';
-import { cursorCovered, decodeCursor, decodeInitialCursor } from './directory-state.ts';
-import { galScopeId } from './directory.table.ts';
 import {
   addressOwners,
   aliasesOf,
@@ -44,7 +46,7 @@ import {
 import { toAdminEntry, toDirectoryEntry } from './directory.mapper.ts';
 import { decodeQueryCursor, encodeQueryCursor } from './query-cursor.ts';
 import { expandGroup } from './group-expansion.ts';
-import { writeGal, type ScopePublisher } from './gal-write.ts';
+import { writeGal } from './gal-write.ts';
 
 /**
  * The GAL: reads for every account of a domain (its own domain only), writes
@@ -61,42 +63,29 @@ export class DirectoryService {
   // ---- reading (Directory/*) ----
 
   async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
-    const domainId = readerDomain(actor);
-    const scope = galScopeId(domainId);
-    const initial = args.sinceState === undefined ? undefined : decodeInitialCursor(args.sinceState);
-    const cursor = args.sinceState === undefined || initial ? undefined : decodeCursor(args.sinceState);
-    // One snapshot for the scope's modseq and the rows, so newState matches exactly what was read.
-    return this.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .setAccessMode('read only')
-      .execute(async (trx) => {
-        const state = await readScope(trx, scope);
-        if (!state) throw notFound('GAL');
-        const refuse = () => new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this state is older than the retained change log (or unknown): sync again without sinceState');
-        let body;
-        if (cursor) {
-          if (cursor.modseq > state.modseq || !cursorCovered(cursor, state.minModseq)) throw refuse();
-          body = await readChangesPage(trx, domainId, cursor, state.modseq, args.maxChanges);
-        } else {
-          // A full sync (or its next page) ends at a state the log must still cover afterwards.
-          if (initial && (initial.upTo > state.modseq || initial.upTo < state.minModseq)) throw refuse();
-          body = await readInitialPage(trx, domainId, initial ?? { upTo: state.modseq }, state.modseq, args.maxChanges);
-        }
-        return { scope, oldState: args.sinceState ?? encodeState(0), ...body };
-      });
+    return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges);
   }
 
   async get(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/get'>> {
     const domainId = readerDomain(actor);
-    const state = await readScope(this.db, galScopeId(domainId));
+    const state = await readScope(this.db, galScope(domainId));
     const rows = await findEntriesByIds(this.db, domainId, ids, { visibleOnly: true });
-    const found = new Set(rows.map((r) => r.id));
-    return {
-      state: encodeState(state?.modseq ?? 0),
-      list: await this.toEntries(rows),
-      notFound: [...new Set(ids)].filter((id) => !found.has(id)),
-    };
+    const entries = new Map((await this.toEntries(rows)).map((entry) => [entry.id, entry]));
+    // In the order asked; the list ends early before the entry that would pass maxAnswerBytes.
+    const list: DirectoryEntry[] = [];
+    const notFound: string[] = [];
+    const bytes = new AnswerBudget();
+    let hasMore = false;
+    for (const id of new Set(ids)) {
+      const entry = entries.get(id);
+      if (!entry) notFound.push(id);
+      else if (bytes.fits(entry)) list.push(entry);
+      else {
+        hasMore = true;
+        break;
+      }
+    }
+    return { state: encodeState(state?.modseq ?? 0), list, notFound, hasMore };
   }
 
   async getPhotos(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/getPhotos'>> {
@@ -120,12 +109,14 @@ export class DirectoryService {
       limit: args.limit,
     };
     const page = await searchEntries(this.db, search);
-    const last = page.rows[page.rows.length - 1];
+    const entries = new AnswerBudget().prefix(await this.toEntries(page.rows));
+    const hasMore = page.hasMore || entries.length < page.rows.length;
+    const last = page.rows[entries.length - 1];
     return {
-      entries: await this.toEntries(page.rows),
+      entries,
       position: search.offset,
-      hasMore: page.hasMore,
-      ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}),
+      hasMore,
+      ...(hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}),
       ...(args.calculateTotal ? { total: await countEntries(this.db, search) } : {}),
     };
   }
@@ -138,21 +129,26 @@ export class DirectoryService {
   async resolve(actor: Actor, args: MethodArgs<'Directory/resolve'>): Promise<MethodResult<'Directory/resolve'>> {
     const domainId = readerDomain(actor);
     const results: MethodResult<'Directory/resolve'>['results'] = [];
+    // One answer for every name: past maxAnswerBytes the call is refused, except that a group's members end early (truncated).
+    const bytes = new AnswerBudget();
+    const advice = 'resolve fewer names at once';
     for (const name of args.names) {
       const match = await this.resolveOne(domainId, name, args.kinds, args.maxCandidates);
+      let result: (typeof results)[number];
       if (match.status === 'exact') {
-        const result: (typeof results)[number] = { name, status: 'exact', entry: (await this.toEntries([match.row]))[0]! };
+        result = { name, status: 'exact', entry: (await this.toEntries([match.row]))[0]! };
+        bytes.charge(result, advice);
         if (args.expandGroups && match.row.kind === 'group') {
           const expansion = await expandGroup(this.db, domainId, match.row.id, args.maxMembers);
-          result.members = await this.toEntries(expansion.rows);
-          result.truncated = expansion.truncated;
+          const members = await this.toEntries(expansion.rows);
+          result.members = bytes.prefix(members);
+          result.truncated = expansion.truncated || result.members.length < members.length;
         }
-        results.push(result);
-      } else if (match.status === 'ambiguous') {
-        results.push({ name, status: 'ambiguous', candidates: await this.toEntries(match.rows) });
       } else {
-        results.push({ name, status: 'notFound' });
+        result = match.status === 'ambiguous' ? { name, status: 'ambiguous', candidates: await this.toEntries(match.rows) } : { name, status: 'notFound' };
+        bytes.charge(result, advice);
       }
+      results.push(result);
     }
     return { results };
   }
@@ -196,14 +192,12 @@ export class DirectoryService {
   // ---- administration (Admin/directory*) ----
 
   async adminGet(actor: Actor, id: string): Promise<AdminDirectoryEntry> {
-    const row = await this.requireManageable(actor, id);
+    const row = await this.requireManageable(actor, id, 'read');
     return this.toAdmin(this.db, row);
   }
 
   async adminList(actor: Actor, args: MethodArgs<'Admin/directoryList'>): Promise<MethodResult<'Admin/directoryList'>> {
-    const domain = await findDomainByName(this.db, args.domain);
-    if (!domain) throw notFound(`domain ${args.domain}`);
-    requireDomainAdmin(actor, domain.id);
+    const domain = await this.manageableDomain(actor, args.domain);
     const page = await searchEntries(this.db, {
       domainId: domain.id,
       prefix: '',
@@ -213,15 +207,13 @@ export class DirectoryService {
       limit: args.limit,
       includeHidden: true,
     });
-    const entries = await Promise.all(page.rows.map((row) => this.toAdmin(this.db, row, domain.name)));
-    const last = page.rows[page.rows.length - 1];
-    return { entries, ...(page.hasMore && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
+    const entries = new AnswerBudget().prefix(await Promise.all(page.rows.map((row) => this.toAdmin(this.db, row, domain.name))));
+    const last = page.rows[entries.length - 1];
+    return { entries, ...((page.hasMore || entries.length < page.rows.length) && last ? { nextCursor: encodeQueryCursor(last.sort_name, last.id) } : {}) };
   }
 
   async adminCreate(actor: Actor, args: MethodArgs<'Admin/directoryCreate'>): Promise<MethodResult<'Admin/directoryCreate'>> {
-    const domain = await findDomainByName(this.db, args.domain);
-    if (!domain) throw notFound(`domain ${args.domain}`);
-    requireDomainAdmin(actor, domain.id);
+    const domain = await this.manageableDomain(actor, args.domain);
     if (args.memberIds?.length && args.kind !== 'group') throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'only groups have members');
     const columns = fieldsToColumns(args.fields);
     checkKindColumns(args.kind, columns);
@@ -320,13 +312,31 @@ export class DirectoryService {
     });
   }
 
-  private async requireManageable(actor: Actor, id: string): Promise<EntryRow> {
+  /**
+   * The entry an admin may read or change. Non-admins are refused before the
+   * lookup and a domain admin of another domain gets the same NOT_FOUND as
+   * for an unknown id, so neither learns whether an id exists. Changing the
+   * entry of a global admin's account takes a global admin.
+   */
+  private async requireManageable(actor: Actor, id: string, purpose: 'read' | 'write' = 'write'): Promise<EntryRow> {
+    requireAdmin(actor);
     const row = await findEntryById(this.db, id);
     if (!row || row.deleted) throw notFound('directory entry');
-    requireAdmin(actor);
-    // A domain admin of another domain learns nothing about the entry, not even that it exists.
     if (actor.kind === 'account' && actor.role === 'domain_admin' && actor.domainId !== row.domain_id) throw notFound('directory entry');
+    if (purpose === 'write' && row.account_id) {
+      const account = await findAccountById(this.db, row.account_id);
+      if (account?.role === 'global_admin') requireMayGrant(actor, 'global_admin');
+    }
     return row;
+  }
+
+  /** A domain by name for an admin; a domain admin gets the same FORBIDDEN for another domain and for one that does not exist. */
+  private async manageableDomain(actor: Actor, name: string) {
+    requireAdmin(actor);
+    const domain = await findDomainByName(this.db, name);
+    if (actor.kind === 'account' && actor.role === 'domain_admin' && domain?.id !== actor.domainId) throw forbidden('a domain admin may only manage its own domain');
+    if (!domain) throw notFound(`domain ${name}`);
+    return domain;
   }
 
   /** Re-reads the entry after the scope lock is held, and checks a conditional write's version. */

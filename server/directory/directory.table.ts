@@ -8,7 +8,7 @@ import type { Generated, GeneratedAlways, Insertable, Selectable, Updateable } f
  *   hidden entries, disabled accounts and tombstones): hidden entries never
  *   appear in the protocol, LDAP or exports.
  * - Writers go through DirectoryService: it bumps the domain's GAL scope
- *   (`gal:<domainId>`, see galScopeId) first, stamps changed rows with the new
+ *   (galScope(domainId) in sync/scope-id.ts) first, stamps changed rows with the new
  *   modseq, and deletes by tombstoning (deleted = true, deleted_at = now()).
  * - `email`, `alias` are stored lower-case; prefix searches compare
  *   `lower(column) like 'prefix%'` (escaped), which the text_pattern_ops
@@ -56,6 +56,8 @@ export interface DirectoryEntryTable {
   created_modseq: number | null;
   deleted: Generated<boolean>;
   deleted_at: Date | null;
+  /** The modseq at which `visible` last changed (null: never visible); kept by a trigger (migration 1300). */
+  visibility_modseq: Generated<number | null>;
   /** not hidden and not account_disabled and not deleted (a stored generated column). */
   visible: GeneratedAlways<boolean>;
   created_at: Generated<Date>;
@@ -97,9 +99,4 @@ export interface DirectoryAnrKeyTable {
   kind: DirectoryKind;
   key: string;
   sort_name: string;
-}
-
-/** The sync scope that carries a domain's GAL. */
-export function galScopeId(domainId: string): string {
-  return `gal:${domainId}`;
 }

@@ -1,8 +1,8 @@
 import type { Db } from '../db/database.ts';
 import type { MaintenanceJob } from '../maintenance.ts';
+import { galScope } from '../sync/scope-id.ts';
 import { raiseMinModseq } from '../sync/sync-scope.repository.ts';
 import { pruneTombstones } from './directory.repository.ts';
-import { galScopeId } from './directory.table.ts';
 
 /** Tombstones removed per transaction, so a large backlog never holds locks long. */
 const PRUNE_BATCH = 1_000;
@@ -32,7 +32,7 @@ export async function pruneGalTombstones(db: Db, before: Date): Promise<number> 
   for (;;) {
     const count = await db.transaction().execute(async (trx) => {
       const pruned = await pruneTombstones(trx, before, PRUNE_BATCH);
-      for (const [domainId, modseq] of pruned.byDomain) await raiseMinModseq(trx, galScopeId(domainId), modseq);
+      for (const [domainId, modseq] of pruned.byDomain) await raiseMinModseq(trx, galScope(domainId), modseq);
       return pruned.count;
     });
     total += count;

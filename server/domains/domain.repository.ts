@@ -16,10 +16,14 @@ export async function listDomainsWithCounts(db: Db, onlyId?: string) {
   let query = db
     .selectFrom('domains')
     .leftJoin('accounts', 'accounts.domain_id', 'domains.id')
-    .select(['domains.id', 'domains.name', 'domains.created_at'])
+    .select(['domains.id', 'domains.name', 'domains.created_at', 'domains.cross_domain_sharing'])
     .select((eb) => eb.fn.count<number>('accounts.id').as('account_count'))
     .groupBy('domains.id')
     .orderBy('domains.name');
   if (onlyId) query = query.where('domains.id', '=', onlyId);
   return query.execute();
+}
+
+export async function setCrossDomainSharing(db: Db, id: string, allowed: boolean): Promise<void> {
+  await db.updateTable('domains').set({ cross_domain_sharing: allowed }).where('id', '=', id).execute();
 }

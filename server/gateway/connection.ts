@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   ClientFrame,
   CloseCode,
   decodeFrame,
+  DefaultLimits,
   encodeFrame,
   ErrorCode,
   HandshakeErrorCode,
@@ -15,11 +17,14 @@ import {
   type RequestId,
   type WelcomeFrame,
 } from '../../protocol/index.ts';
+import type { AccountWithDomain, GuardedAuth } from '../accounts/account.service.ts';
 import type { Logger } from '../log/logger.ts';
+import type { LoginRefusal } from '../security/login-guard.ts';
 import { TokenBucket } from '../security/token-bucket.ts';
 import { LiveSession } from '../sessions/live-session.ts';
 import type { Session, SessionTransport } from '../sessions/session.ts';
 import type { GatewayContext } from './gateway-context.ts';
+import { OutputBudget } from './output-budget.ts';
 
 type State = 'awaiting-hello' | 'authenticating' | 'open' | 'closed';
 
@@ -39,13 +44,21 @@ export class Connection implements SessionTransport {
   session: Session | undefined;
   private inFlight = 0;
   private bucket: TokenBucket | undefined;
+  /** The close code this side sent, for the "session closed" log line. */
+  private closeCodeSent: number | undefined;
+  private readonly output: OutputBudget;
+  /** Fired when the socket closes during a password check: a check still waiting for the hashing queue is dropped. */
+  private handshakeAbort: AbortController | undefined;
 
   constructor(
     private readonly ws: WebSocket,
+    socket: Duplex,
     readonly connId: string,
     readonly remoteAddress: string,
     private readonly ctx: GatewayContext,
   ) {
+    const { DMCI_HIGH_WATER_BYTES, DMCI_CLOSE_WATER_BYTES } = ctx.config;
+    this.output = new OutputBudget(ws, socket, { highWaterBytes: DMCI_HIGH_WATER_BYTES, closeWaterBytes: DMCI_CLOSE_WATER_BYTES }, (data, isBinary) => this.onMessage(data, isBinary));
     (ws as ConnectedSocket)[connectionOf] = this;
     ws.on('message', onSocketMessage);
     ws.on('pong', onSocketPong);
@@ -65,16 +78,25 @@ export class Connection implements SessionTransport {
     return this.session?.log ?? this.ctx.log.child({ connId: this.connId });
   }
 
+  /** Answers and pushes alike: past the close mark the socket is closed instead (output-budget.ts). */
   sendEncoded(bytes: Uint8Array): boolean {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return false;
+    if (!this.output.admits()) {
+      this.ctx.metrics.slowConsumers.inc();
+      this.log.warn({ unreadBytes: this.output.unreadBytes }, 'closing a slow consumer');
+      this.close(CloseCode.SLOW_CONSUMER, 'too many unread answers and pushes; reconnect and call /changes');
+      return false;
+    }
     this.ws.send(bytes, BINARY);
     this.ctx.metrics.bytesOut.inc(bytes.byteLength);
+    if (this.output.afterSend()) this.ctx.metrics.readingPaused.inc();
     return true;
   }
 
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.closeCodeSent = code;
     try {
       this.ws.close(code, reason.slice(0, 120));
     } catch {
@@ -91,6 +113,7 @@ export class Connection implements SessionTransport {
 
   terminate(): void {
     this.state = 'closed';
+    this.closeCodeSent ??= 1006; // no close frame: what the client sees
     this.ws.terminate();
   }
 
@@ -100,10 +123,11 @@ export class Connection implements SessionTransport {
 
   /** @internal called by the shared socket listeners below */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed' || this.output.defer(data, isBinary)) return;
     this.ctx.metrics.bytesIn.inc(data.length);
-    if (this.state === 'closed') return;
     try {
       if (!isBinary) return this.protocolError(CloseCode.PROTOCOL_ERROR, 'text frames are not accepted: send binary msgpack frames');
+      if (this.state !== 'open' && this.refusedBeforeAuth(data.length)) return;
       let raw: Record<string, unknown>;
       try {
         raw = decodeFrame(data);
@@ -139,6 +163,25 @@ export class Connection implements SessionTransport {
     }
   }
 
+  /**
+   * Before authentication only a small hello is accepted, and each address
+   * has a budget of frames and bytes (security/preauth-budget.ts): both are
+   * checked on the frame's length, before anything is decoded.
+   */
+  private refusedBeforeAuth(bytes: number): boolean {
+    const trusted = this.ctx.ipScreen.isTrusted(this.remoteAddress);
+    const overBudget = trusted ? null : this.ctx.preAuth.admitFrame(this.remoteAddress, bytes);
+    if (overBudget) {
+      this.protocolError(CloseCode.POLICY_VIOLATION, `too many unauthenticated ${overBudget} from this address: retry later`);
+      return true;
+    }
+    if (bytes > DefaultLimits.maxHelloBytes) {
+      this.protocolError(CloseCode.POLICY_VIOLATION, `before authentication a frame may hold at most ${DefaultLimits.maxHelloBytes} bytes (one hello)`);
+      return true;
+    }
+    return false;
+  }
+
   private protocolError(code: number, message: string): void {
     this.ctx.metrics.protocolErrors.inc({ reason: closeCodeName(code) });
     if (!this.session && !this.ctx.ipScreen.isTrusted(this.remoteAddress)) this.ctx.loginGuard.recordFailure(this.remoteAddress);
@@ -157,34 +200,62 @@ export class Connection implements SessionTransport {
     }
     const trusted = ctx.ipScreen.isTrusted(this.remoteAddress);
     const blockedFor = trusted ? 0 : ctx.loginGuard.blockedFor(this.remoteAddress);
-    if (blockedFor > 0) {
-      ctx.metrics.authFailures.inc({ reason: 'blocked' });
-      return this.fail(CloseCode.BLOCKED, HandshakeErrorCode.BLOCKED, 'too many failed attempts from this address', blockedFor);
-    }
+    if (blockedFor > 0) return this.refuse({ refused: 'blocked', retryAfterMs: blockedFor });
 
-    const outcome =
-      hello.auth.method === 'password'
-        ? await ctx.accounts.authenticate(hello.auth.login, hello.auth.password)
-        : ((await ctx.accounts.checkResumeToken(hello.auth.token)) ?? { ok: false as const, reason: 'bad_credentials' as const });
+    const answerBy = this.openedAt + ctx.config.DMCI_AUTH_DEADLINE_MS - answerMargin(ctx.config.DMCI_AUTH_DEADLINE_MS);
+    let outcome: GuardedAuth;
+    if (hello.auth.method === 'password') {
+      this.handshakeAbort = new AbortController();
+      outcome = await ctx.accounts.authenticate(hello.auth.login, hello.auth.password, { address: this.remoteAddress, answerBy, signal: this.handshakeAbort.signal });
+    } else {
+      outcome = (await ctx.accounts.checkResumeToken(hello.auth.token)) ?? { ok: false, reason: 'bad_credentials' };
+      if (!outcome.ok && !trusted) {
+        // A bad token is no password guess (tokens are 256 random bits) but counts towards blocking the address.
+        const delayMs = Math.min(ctx.loginGuard.recordFailure(this.remoteAddress), answerBy - Date.now());
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
+      }
+    }
     if (this.state !== 'authenticating') return; // the socket closed meanwhile
 
     if (!outcome.ok) {
+      if (outcome.reason === 'abandoned') return;
+      if (outcome.reason === 'refused') return this.refuse(outcome);
       ctx.metrics.authFailures.inc({ reason: outcome.reason === 'disabled' ? 'disabled' : hello.auth.method === 'password' ? 'bad_password' : 'bad_token' });
-      if (!trusted) {
-        const delayMs = ctx.loginGuard.recordFailure(this.remoteAddress);
-        await new Promise((resolve) => setTimeout(resolve, delayMs)); // tarpit, then close
-      }
-      this.log.warn({ method: hello.auth.method, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
+      // The login tried (never the password) and the address: what an admin needs to tell a typo from an attack.
+      const login = hello.auth.method === 'password' ? hello.auth.login : undefined;
+      this.log.warn({ method: hello.auth.method, login, reason: outcome.reason, remoteAddress: this.remoteAddress }, 'authentication failed');
       if (outcome.reason === 'disabled') return this.fail(CloseCode.ACCOUNT_DISABLED, HandshakeErrorCode.ACCOUNT_DISABLED, 'this account is disabled');
       return this.fail(CloseCode.AUTH_FAILED, HandshakeErrorCode.AUTH_FAILED, hello.auth.method === 'password' ? 'wrong login or password' : 'resume token unknown, expired or revoked');
     }
-    if (!trusted) ctx.loginGuard.recordSuccess(this.remoteAddress);
 
     const account = outcome.account;
-    if (ctx.sessions.countForAccount(account.id) >= ctx.config.DMCI_MAX_SESSIONS_PER_USER) {
+    // The slot is reserved before the awaits below, so parallel logins cannot all pass the check and overshoot the cap.
+    if (!ctx.sessions.reserve(account.id, ctx.config.DMCI_MAX_SESSIONS_PER_USER)) {
       ctx.metrics.authFailures.inc({ reason: 'too_many_sessions' });
       return this.fail(CloseCode.TOO_MANY_SESSIONS, HandshakeErrorCode.TOO_MANY_SESSIONS, `at most ${ctx.config.DMCI_MAX_SESSIONS_PER_USER} sessions per account on one node`);
     }
+    try {
+      await this.open(hello, version, account);
+    } finally {
+      ctx.sessions.unreserve(account.id);
+    }
+  }
+
+  /** A login the guard turned away before checking it: BLOCKED, LOGIN_IN_PROGRESS or SERVER_BUSY, each with retryAfterMs. */
+  private refuse(refusal: Pick<LoginRefusal, 'refused' | 'retryAfterMs'>): void {
+    this.ctx.metrics.authFailures.inc({ reason: refusal.refused });
+    const { retryAfterMs } = refusal;
+    if (refusal.refused === 'blocked') return this.fail(CloseCode.BLOCKED, HandshakeErrorCode.BLOCKED, 'too many failed attempts from this address', retryAfterMs);
+    if (refusal.refused === 'busy') {
+      return this.fail(CloseCode.LOGIN_IN_PROGRESS, HandshakeErrorCode.LOGIN_IN_PROGRESS, 'another login attempt from this address or for this login is being checked', retryAfterMs);
+    }
+    this.fail(CloseCode.SERVER_BUSY, HandshakeErrorCode.SERVER_BUSY, 'too many logins are being checked; try again later', retryAfterMs);
+  }
+
+  /** The rest of a successful handshake: nothing below may refuse it but draining or a resume token taken meanwhile. */
+  private async open(hello: HelloFrame, version: number, account: AccountWithDomain): Promise<void> {
+    const { ctx } = this;
+    this.handshakeAbort = undefined;
     if (ctx.isDraining()) {
       return this.fail(CloseCode.GOING_AWAY, ErrorCode.UNAVAILABLE, 'server is shutting down; reconnect to another node');
     }
@@ -262,7 +333,17 @@ export class Connection implements SessionTransport {
   }
 
   private respond(id: RequestId, result: unknown): void {
-    this.sendEncoded(encodeFrame({ type: 'response', id, ok: true, result }));
+    const bytes = encodeFrame({ type: 'response', id, ok: true, result });
+    // The page builders keep answers within the limit (answer-budget.ts); this is the backstop for any that does not.
+    if (bytes.byteLength > this.ctx.limits.maxAnswerBytes) {
+      this.log.warn({ bytes: bytes.byteLength, limit: this.ctx.limits.maxAnswerBytes }, 'refusing an answer over maxAnswerBytes');
+      return this.respondError(id, {
+        code: ErrorCode.LIMIT_EXCEEDED,
+        message: `the answer would be ${bytes.byteLength} bytes, over maxAnswerBytes (${this.ctx.limits.maxAnswerBytes}): ask for less`,
+        details: { limit: this.ctx.limits.maxAnswerBytes, actual: bytes.byteLength },
+      });
+    }
+    this.sendEncoded(bytes);
   }
 
   private respondError(id: RequestId, error: ErrorBody): void {
@@ -270,7 +351,7 @@ export class Connection implements SessionTransport {
   }
 
   /** @internal */
-  onClosed(): void {
+  onClosed(code: number): void {
     // The client hung up without ever sending a hello: what a reconnect storm or a
     // scanner looks like, so it counts as a failed login (DESIGN §7). Closes the
     // server started have already set 'closed'.
@@ -278,9 +359,12 @@ export class Connection implements SessionTransport {
       this.ctx.loginGuard.recordFailure(this.remoteAddress);
     }
     this.state = 'closed';
+    this.handshakeAbort?.abort();
+    this.handshakeAbort = undefined;
     if (this.session) {
       this.ctx.sessions.remove(this.session);
-      this.session.log.info({}, 'session closed');
+      // The code the server sent when it closed, else the client's (1006: the connection just dropped).
+      this.session.log.info({ closeCode: this.closeCodeSent ?? code, closedBy: this.closeCodeSent === undefined ? 'client' : 'server' }, 'session closed');
     }
     this.ctx.onConnectionClosed(this);
   }
@@ -303,8 +387,17 @@ function onSocketPong(this: WebSocket): void {
 function onSocketError(this: WebSocket, error: Error): void {
   (this as ConnectedSocket)[connectionOf].log.debug({ err: error }, 'socket error');
 }
-function onSocketClose(this: WebSocket): void {
-  (this as ConnectedSocket)[connectionOf].onClosed();
+function onSocketClose(this: WebSocket, code: number): void {
+  (this as ConnectedSocket)[connectionOf].onClosed(code);
+}
+
+/**
+ * How long before the handshake deadline a login is answered at the latest
+ * (the failed-login delay is cut short there): a quarter of the deadline, at
+ * most a second, so the answer is AUTH_FAILED and never AUTH_TIMEOUT.
+ */
+export function answerMargin(deadlineMs: number): number {
+  return Math.min(1000, Math.floor(deadlineMs / 4));
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Actor } from '../accounts/actor.ts';
 import { ErrorCode, isMethodName, Methods, type ErrorBody, type MethodName } from '../../protocol/index.ts';
 import { DmciError, toDmciError } from '../errors.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -16,6 +17,8 @@ export class Dispatcher {
   constructor(
     private readonly handlers: HandlerTable,
     private readonly metrics: Metrics,
+    /** Re-reads the actor's powers before each request (AccountService.currentActor): a session's cached role is never trusted for a privileged request. */
+    private readonly currentActor: (actor: Actor) => Promise<Actor>,
   ) {}
 
   async dispatch(method: string, rawArgs: unknown, ctx: RequestContext): Promise<DispatchOutcome> {
@@ -23,7 +26,8 @@ export class Dispatcher {
     const label = isMethodName(method) ? method : 'unknown';
     let outcome: DispatchOutcome;
     try {
-      outcome = { ok: true, result: await this.run(method, rawArgs ?? {}, ctx) };
+      const actor = await this.currentActor(ctx.actor);
+      outcome = { ok: true, result: await this.run(method, rawArgs ?? {}, actor === ctx.actor ? ctx : { ...ctx, actor }) };
     } catch (thrown) {
       const error = toDmciError(thrown);
       if (error.code === ErrorCode.INTERNAL) ctx.log.error({ err: error.cause ?? error, method }, 'request failed');

@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
+import type { PreAuthBudget } from '../security/preauth-budget.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
 import type { Connection } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -19,6 +20,8 @@ export interface GatewayContext {
   readonly dispatcher: Dispatcher;
   readonly loginGuard: LoginGuard;
   readonly ipScreen: IpScreen;
+  /** What each address may spend before authenticating. */
+  readonly preAuth: PreAuthBudget;
   readonly limits: AnnouncedLimits;
   readonly supportedVersions: readonly number[];
   isDraining(): boolean;

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { CloseCode, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
+import { CloseCode, DefaultLimits, SUPPORTED_PROTOCOL_VERSIONS, type AnnouncedLimits } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
@@ -12,6 +12,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { HostScreen } from '../security/host-screen.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
+import { PreAuthBudget } from '../security/preauth-budget.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
 import { Connection } from './connection.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -31,6 +32,10 @@ export interface GatewayDeps {
 }
 
 const SWEEP_INTERVAL_MS = 1000;
+/** How long past the handshake deadline a socket whose hello is still being checked may stay (a backstop; the guard answers before the deadline). */
+const AUTHENTICATING_GRACE_MS = 5000;
+/** Retry-After sent with an upgrade refused for a reason without a known end (docs/protocol.md §Connecting). */
+const RETRY_AFTER_MS = { tooManyConnections: 30_000, draining: 5_000, hostScreenDown: 30_000 } as const;
 
 /**
  * The DMCI door on 8390: an HTTP(S) server whose only business is the
@@ -44,6 +49,7 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly context: GatewayContext;
+  private readonly preAuth: PreAuthBudget;
   private draining = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -81,9 +87,18 @@ export class Gateway {
       requestBurst: config.DMCI_REQUEST_BURST,
       maxObjectsInSet: 500,
       maxChangesPerCall: 5000,
+      maxAnswerBytes: DefaultLimits.maxAnswerBytes,
+      maxUnreadBytes: config.DMCI_CLOSE_WATER_BYTES,
     };
+    this.preAuth = new PreAuthBudget({
+      windowMs: config.DMCI_PREAUTH_WINDOW_MS,
+      maxConnections: config.DMCI_PREAUTH_MAX_CONNECTIONS,
+      maxFrames: config.DMCI_PREAUTH_MAX_FRAMES,
+      maxBytes: config.DMCI_PREAUTH_MAX_BYTES,
+    });
     this.context = {
       ...deps,
+      preAuth: this.preAuth,
       limits,
       supportedVersions: SUPPORTED_PROTOCOL_VERSIONS,
       isDraining: () => this.draining,
@@ -137,16 +152,22 @@ export class Gateway {
     socket.on('error', destroySocket);
     const address = normaliseAddress(req.socket.remoteAddress);
     const { ipScreen, loginGuard, config, log } = this.deps;
-    if (this.draining) return rejectUpgrade(socket, 503, 'draining');
+    if (this.draining) return rejectUpgrade(socket, 503, 'draining', RETRY_AFTER_MS.draining);
     const refusal = ipScreen.refusal(address);
     if (refusal) {
       log.warn({ remoteAddress: address, refusal }, 'connection refused by the IP screen');
       return rejectUpgrade(socket, 403, refusal);
     }
     const trusted = ipScreen.isTrusted(address);
-    if (!trusted && loginGuard.blockedFor(address) > 0) return rejectUpgrade(socket, 429, 'temporarily blocked after failed logins');
+    const blockedFor = trusted ? 0 : loginGuard.blockedFor(address);
+    if (blockedFor > 0) return rejectUpgrade(socket, 429, 'temporarily blocked after failed logins', blockedFor);
     const count = this.perAddress.get(address) ?? 0;
-    if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address');
+    if (!trusted && count >= config.DMCI_MAX_CONNECTIONS_PER_IP) return rejectUpgrade(socket, 429, 'too many connections from this address', RETRY_AFTER_MS.tooManyConnections);
+    const overBudget = trusted ? null : this.preAuth.admitConnection(address);
+    if (overBudget) {
+      log.warn({ remoteAddress: address, budget: overBudget }, 'connection refused: pre-authentication budget of the address spent');
+      return rejectUpgrade(socket, 429, `too many unauthenticated ${overBudget} from this address`, this.preAuth.retryAfterMs(address));
+    }
 
     const { hostScreen } = this.deps;
     if (trusted || !hostScreen?.enabled) return this.accept(req, socket, head, address);
@@ -159,15 +180,15 @@ export class Gateway {
       },
       (error: unknown) => {
         log.error({ err: error }, 'host screen failed');
-        rejectUpgrade(socket, 503, 'host screen unavailable');
+        rejectUpgrade(socket, 503, 'host screen unavailable', RETRY_AFTER_MS.hostScreenDown);
       },
     );
   }
 
   private accept(req: IncomingMessage, socket: Duplex, head: Buffer, address: string): void {
-    if (this.draining) return rejectUpgrade(socket, 503, 'draining');
+    if (this.draining) return rejectUpgrade(socket, 503, 'draining', RETRY_AFTER_MS.draining);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new Connection(ws, `c${this.nextConnId++}`, address, this.context);
+      const connection = new Connection(ws, socket, `c${this.nextConnId++}`, address, this.context);
       this.connections.add(connection);
       this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
       this.deps.metrics.connectionsOpen.inc();
@@ -184,11 +205,18 @@ export class Gateway {
     if (this.connections.size === 0 && this.emptyWaiters.length > 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
   }
 
-  /** Closes sockets that did not authenticate within the deadline. */
+  /**
+   * Closes sockets that did not authenticate within the deadline. A socket
+   * whose hello is being checked is answered by the login guard before the
+   * deadline (AUTH_FAILED, SERVER_BUSY, ...); it is cut here only past a
+   * grace period, should that check hang (a stalled database).
+   */
   private sweep(): void {
-    const deadline = Date.now() - this.deps.config.DMCI_AUTH_DEADLINE_MS;
+    const now = Date.now();
+    const deadline = now - this.deps.config.DMCI_AUTH_DEADLINE_MS;
     for (const connection of this.connections) {
-      if (connection.state !== 'open' && connection.state !== 'closed' && connection.openedAt < deadline) {
+      const cutoff = connection.state === 'authenticating' ? deadline - AUTHENTICATING_GRACE_MS : deadline;
+      if (connection.state !== 'open' && connection.state !== 'closed' && connection.openedAt < cutoff) {
         // Only a socket that never sent hello is suspicious; one whose hello waits in the
         // password-hashing queue is the server being slow (a login burst), not the client.
         if (connection.state === 'awaiting-hello' && !this.deps.ipScreen.isTrusted(connection.remoteAddress)) this.deps.loginGuard.recordFailure(connection.remoteAddress);
@@ -233,7 +261,9 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
-function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
-  const text = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
+/** Answers an upgrade with an HTTP error; 429 and 503 carry Retry-After (whole seconds, rounded up), 403 none: it lasts until the lists change. */
+function rejectUpgrade(socket: Duplex, status: 403 | 429 | 503, reason: string, retryAfterMs?: number): void {
+  const text = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status];
+  const retryAfter = retryAfterMs !== undefined ? `Retry-After: ${Math.max(1, Math.ceil(retryAfterMs / 1000))}\r\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${retryAfter}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(reason) + 1}\r\n\r\n${reason}\n`);
 }

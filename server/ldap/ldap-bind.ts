@@ -1,6 +1,5 @@
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Logger } from '../log/logger.ts';
-import type { IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import { locateDn, parseDn } from './ldap-dn.ts';
 import type { LdapIdentity } from './ldap-identity.ts';
@@ -9,8 +8,6 @@ import { LdapError, ResultCode } from './ldap-result.ts';
 export interface LdapBinderDeps {
   accounts: AccountService;
   loginGuard: LoginGuard;
-  ipScreen: IpScreen;
-  allowAnonymous: boolean;
   log: Logger;
 }
 
@@ -19,36 +16,42 @@ export interface LdapBinderDeps {
  * (`mail=alice@example.com,ou=gal,dc=example,dc=com`), a bare address
  * (`alice@example.com`) or `uid=`/`userPrincipalName=` holding one; the
  * password is checked by AccountService (argon2id, a dummy hash for unknown
- * logins). Failures go through the same LoginGuard as the WebSocket door: a
- * delay that doubles per failure, and dynamic blocking of an address.
+ * logins), through the same login guard as the WebSocket door: one bind in
+ * flight per address and per login name (a pipelined or parallel second one
+ * is answered busy), a delay that doubles per failure, dynamic blocking of an
+ * address.
  */
 export class LdapBinder {
   constructor(private readonly deps: LdapBinderDeps) {}
 
   /** Resolves to the identity, or undefined for an allowed anonymous bind; throws LdapError otherwise. */
-  async bind(name: string, password: string, address: string): Promise<LdapIdentity | undefined> {
-    const { loginGuard, ipScreen, accounts, log } = this.deps;
-    if (name.trim() === '' && password === '') {
-      if (this.deps.allowAnonymous) return undefined;
-      throw new LdapError(ResultCode.unwillingToPerform, 'anonymous bind is disabled on this server (DMCI_LDAP_ALLOW_ANONYMOUS)');
-    }
+  async bind(name: string, password: string, address: string, signal?: AbortSignal): Promise<LdapIdentity | undefined> {
+    const { loginGuard, accounts, log } = this.deps;
+    // Anonymous binds always succeed, as on Active Directory and OpenLDAP: address books bind
+    // anonymously to read the root DSE. What an anonymous client may search is LdapSearch's
+    // decision (only the root DSE and the subschema unless DMCI_LDAP_ALLOW_ANONYMOUS).
+    if (name.trim() === '' && password === '') return undefined;
     if (password === '') {
       // RFC 4513 §5.1.2: a name with an empty password is an "unauthenticated" bind, a classic way to slip past naive checks.
       throw new LdapError(ResultCode.unwillingToPerform, 'unauthenticated bind (a name without a password) is not allowed');
     }
-    const trusted = ipScreen.isTrusted(address);
-    if (!trusted && loginGuard.blockedFor(address) > 0) {
-      throw new LdapError(ResultCode.unwillingToPerform, 'too many failed logins from this address; try again later');
-    }
+    if (loginGuard.blockedFor(address) > 0) throw blockedError();
     const login = loginOf(name);
-    const outcome = login ? await accounts.authenticate(login, password) : undefined;
-    if (!outcome?.ok) {
-      if (!trusted) await sleep(loginGuard.recordFailure(address));
-      const reason = outcome?.reason ?? 'bad_bind_name';
-      log.warn({ remoteAddress: address, reason }, 'LDAP bind failed');
-      throw new LdapError(ResultCode.invalidCredentials, reason === 'disabled' ? 'this account is disabled' : 'wrong bind name or password');
+    if (!login) {
+      await sleep(loginGuard.recordFailure(address));
+      log.warn({ remoteAddress: address, login: name.slice(0, 256), reason: 'bad_bind_name' }, 'LDAP bind failed');
+      throw new LdapError(ResultCode.invalidCredentials, 'wrong bind name or password');
     }
-    if (!trusted) loginGuard.recordSuccess(address);
+    const outcome = await accounts.authenticate(login, password, { address, signal });
+    if (!outcome.ok) {
+      if (outcome.reason === 'refused') {
+        if (outcome.refused === 'blocked') throw blockedError();
+        if (outcome.refused === 'busy') throw new LdapError(ResultCode.busy, `another bind from this address or for this login is being checked; retry in ${Math.ceil(outcome.retryAfterMs / 1000)} s`);
+        throw new LdapError(ResultCode.unavailable, 'too many password checks at once; try again later');
+      }
+      log.warn({ remoteAddress: address, login, reason: outcome.reason }, 'LDAP bind failed');
+      throw new LdapError(ResultCode.invalidCredentials, outcome.reason === 'disabled' ? 'this account is disabled' : 'wrong bind name or password');
+    }
     const account = outcome.account;
     return {
       accountId: account.id,
@@ -81,6 +84,10 @@ export function loginOf(name: string): string | undefined {
   const { type, value } = rdns[0]![0]!;
   if (!['mail', 'uid', 'userprincipalname', 'email'].includes(type) || !/^[^@\s]+@[^@\s]+$/.test(value)) return undefined;
   return value.toLowerCase();
+}
+
+function blockedError(): LdapError {
+  return new LdapError(ResultCode.unwillingToPerform, 'too many failed logins from this address; try again later');
 }
 
 function sleep(ms: number): Promise<void> {

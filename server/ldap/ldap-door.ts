@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import { createDatabase } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import { LdapBinder } from './ldap-bind.ts';
 import { LDAP_DB_POOL_SIZE, type LdapLimits } from './ldap-limits.ts';
 import { LdapSearch } from './ldap-search.ts';
 import { LdapServer } from './ldap-server.ts';
+import { STARTTLS_OID } from './ldap-special-entries.ts';
 
 export interface LdapDoor {
   port: number;
@@ -26,7 +29,9 @@ export function ldapLimits(config: Config): LdapLimits {
     maxFilterBytes: config.DMCI_LDAP_MAX_FILTER_BYTES,
     idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
     maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
-    maxConnectionsPerAddress: config.DMCI_MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerAddress: config.DMCI_LDAP_MAX_CONNECTIONS_PER_IP,
+    bindDeadlineMs: config.DMCI_LDAP_BIND_DEADLINE_MS,
+    requireTls: config.DMCI_LDAP_REQUIRE_TLS,
   };
 }
 
@@ -43,22 +48,34 @@ export async function startLdapDoor(deps: {
   loginGuard: LoginGuard;
   ipScreen: IpScreen;
   version: string;
+  metrics?: Metrics;
 }): Promise<LdapDoor> {
   const { config, log } = deps;
   const limits = ldapLimits(config);
   const ldapLog = log.child({ door: 'ldap' });
   // A pool of its own whose sessions carry dmci's time cap, so a search needs no extra statement to arm it.
   const { db } = createDatabase({ url: withStatementTimeout(deps.databaseUrl, limits.maxTimeMs), poolSize: LDAP_DB_POOL_SIZE, applicationName: `dmci:${config.nodeId}:ldap` });
+  const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const server = new LdapServer({
     limits,
     log: ldapLog,
-    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, ipScreen: deps.ipScreen, allowAnonymous: limits.allowAnonymous, log: ldapLog }),
-    search: new LdapSearch({ db, limits, vendorVersion: deps.version }),
+    binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, log: ldapLog }),
+    // With a certificate, the plain port offers StartTLS (and the root DSE says so).
+    search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [] }),
     ipScreen: deps.ipScreen,
     loginGuard: deps.loginGuard,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(tls ? { startTls: createSecureContext({ cert: tls.cert, key: tls.key }) } : {}),
   });
-  const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
-  const { port, tlsPort } = await server.listen({ host: config.DMCI_HOST, port: config.DMCI_LDAP_PORT, ...(tls ? { tls } : {}) });
+  let ports;
+  try {
+    ports = await server.listen({ host: config.DMCI_HOST, port: config.DMCI_LDAP_PORT, ...(tls ? { tls } : {}) });
+  } catch (error) {
+    await server.close();
+    await db.destroy();
+    throw error;
+  }
+  const { port, tlsPort } = ports;
   ldapLog.info({ port, tlsPort: tlsPort ?? null }, 'LDAP listening');
   return {
     port,

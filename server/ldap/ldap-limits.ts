@@ -18,8 +18,12 @@ export interface LdapLimits {
   idleTimeoutMs: number;
   /** DMCI_LDAP_MAX_CONNECTIONS: open connections per port (LDAP and LDAPS each) on this node. */
   maxConnections: number;
-  /** DMCI_MAX_CONNECTIONS_PER_IP (shared with the WebSocket door's setting): LDAP connections from one address; trusted hosts exempt. */
+  /** DMCI_LDAP_REQUIRE_TLS: a bind with a password on a connection without TLS (LDAPS or StartTLS) is refused with confidentialityRequired (13). */
+  requireTls: boolean;
+  /** DMCI_LDAP_MAX_CONNECTIONS_PER_IP: LDAP connections from one address (per port), so one address cannot hold every slot; trusted hosts exempt. */
   maxConnectionsPerAddress: number;
+  /** DMCI_LDAP_BIND_DEADLINE_MS: a connection not bound by then is closed (when anonymous access is off, an unbound connection can do nothing but read the root DSE); trusted hosts exempt. */
+  bindDeadlineMs: number;
 }
 
 /** One LDAP message (a BER PDU) may not exceed this; a bigger one closes the connection. */

@@ -13,11 +13,13 @@ export const ResultCode = {
   authMethodNotSupported: 7,
   adminLimitExceeded: 11,
   unavailableCriticalExtension: 12,
+  confidentialityRequired: 13,
   noSuchObject: 32,
   invalidDNSyntax: 34,
   invalidCredentials: 49,
   insufficientAccessRights: 50,
   busy: 51,
+  unavailable: 52,
   unwillingToPerform: 53,
   other: 80,
 } as const;

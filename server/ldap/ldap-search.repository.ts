@@ -21,12 +21,6 @@ export async function findDomainId(db: Db, name: string): Promise<string | undef
   return row?.id;
 }
 
-/** What a bound connection's account looks like now: a disabled account or a changed password ends the binding. */
-export async function readAccountState(db: Db, accountId: string): Promise<{ enabled: boolean; passwordChangedAt: Date } | undefined> {
-  const row = await db.selectFrom('accounts').select(['enabled', 'password_changed_at']).where('id', '=', accountId).executeTakeFirst();
-  return row && { enabled: row.enabled, passwordChangedAt: row.password_changed_at };
-}
-
 export interface GalQuery {
   domainId: string;
   where: RawBuilder<boolean>;

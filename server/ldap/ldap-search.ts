@@ -9,7 +9,8 @@ import { ACCOUNT_RECHECK_MS, DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimi
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
-import { findDomainId, galEntryExists, listDomainNames, readAccountState, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
+import { findDomainId, galEntryExists, listDomainNames, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
+import { readPrivileges } from '../accounts/account.repository.ts';
 import { galBaseEntry, rootDse, subschemaEntry, syntheticToEntry, type Synthetic } from './ldap-special-entries.ts';
 
 export type SearchScope = 'base' | 'one' | 'sub';
@@ -46,7 +47,7 @@ export class LdapSearch {
   private readonly domainIds = new Map<string, { id: string; at: number }>();
 
   /** `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs. */
-  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string }) {}
+  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[] }) {}
 
   async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: LdapEntry) => void): Promise<LdapSearchDone> {
     const { limits } = this.deps;
@@ -63,9 +64,11 @@ export class LdapSearch {
     const done = (code: ResultCode = ResultCode.success, message = ''): LdapSearchDone =>
       request.paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message };
 
+    // Before anything that depends on who is bound, the root DSE's namingContexts included.
+    await this.checkAccount(identity);
     if (location.kind === 'root') {
       if (request.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, 'the root DSE has no children: search a naming context (see namingContexts)');
-      sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion), true);
+      sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion, this.deps.supportedExtensions), true);
       return done();
     }
     if (location.kind === 'subschema') {
@@ -83,7 +86,6 @@ export class LdapSearch {
     if (identity && !mayReadDomain(identity, domain)) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
 
     try {
-      await this.checkAccount(identity);
       const domainId = await this.domainId(domain);
       if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
       if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
@@ -147,16 +149,19 @@ export class LdapSearch {
   }
 
   /**
-   * A bound connection keeps its rights only while its account is enabled
-   * and its password unchanged: re-read at most every ACCOUNT_RECHECK_MS.
+   * A bound connection keeps its rights only while its account is enabled,
+   * its password unchanged and its role and domain as they were at bind time.
+   * A privileged binding (an admin's) is re-read before every search, so a
+   * demoted or disabled admin loses its reach at once; a plain user's at
+   * most every ACCOUNT_RECHECK_MS.
    */
   private async checkAccount(identity: LdapIdentity | undefined): Promise<void> {
     if (!identity) return;
     const checkedAt = this.accountChecks.get(identity) ?? 0;
-    if (Date.now() - checkedAt < ACCOUNT_RECHECK_MS) return;
-    const state = await readAccountState(this.deps.db, identity.accountId);
-    if (!state?.enabled || state.passwordChangedAt.getTime() !== identity.passwordChangedAt.getTime()) {
-      throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled or its password changed: bind again');
+    if (identity.role === 'user' && Date.now() - checkedAt < ACCOUNT_RECHECK_MS) return;
+    const now = await readPrivileges(this.deps.db, identity.accountId);
+    if (!now?.enabled || now.password_changed_at.getTime() !== identity.passwordChangedAt.getTime() || now.role !== identity.role || now.domain_id !== identity.domainId) {
+      throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled, its password or role changed: bind again');
     }
     this.accountChecks.set(identity, Date.now());
   }

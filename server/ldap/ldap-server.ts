@@ -1,6 +1,10 @@
 import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import ldapjs from 'ldapjs';
+import { ErrorCode } from '../../protocol/index.ts';
+import { DmciError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { LdapBinder } from './ldap-bind.ts';
@@ -12,6 +16,7 @@ import { MessageSplitter } from './ldap-framing.ts';
 import { PAGED_RESULTS_OID } from './ldap-paging.ts';
 import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
 import type { LdapSearch, LdapSearchRequest } from './ldap-search.ts';
+import { STARTTLS_OID } from './ldap-special-entries.ts';
 
 /**
  * The LDAP door (1389, LDAPS 1636): the only file that imports ldapjs
@@ -42,6 +47,10 @@ export interface LdapServerDeps {
   search: LdapSearch;
   ipScreen: IpScreen;
   loginGuard: LoginGuard;
+  /** dmci_ldap_* metrics (ops/metrics.ts). */
+  metrics?: Pick<Metrics, 'ldapBinds' | 'ldapSearches' | 'ldapEntries' | 'ldapDuration' | 'ldapConnections'>;
+  /** With a certificate: the plain port offers StartTLS (RFC 4511 §4.14, RFC 4513 §3). */
+  startTls?: SecureContext;
 }
 
 // ---- the parts of ldapjs we use, typed locally (its @types describe 2.x) ----
@@ -85,6 +94,8 @@ interface LdapjsRequest {
   version?: number;
   name?: { toString(): string };
   credentials?: string;
+  // extended
+  requestName?: string;
   // search
   baseObject?: { toString(): string };
   scope?: number;
@@ -97,6 +108,7 @@ interface LdapjsRequest {
 }
 interface LdapjsResponse {
   messageId: number;
+  responseName?: string;
   matchedDN: string;
   diagnosticMessage: string;
   addControl(control: unknown): void;
@@ -116,6 +128,7 @@ interface LdapjsServer {
   del(name: string, handler: Handler): void;
   modifyDN(name: string, handler: Handler): void;
   compare(name: string, handler: Handler): void;
+  exop(name: string, handler: Handler): void;
   _getHandlerChain(req: LdapjsRequest, res: LdapjsResponse): { backend: unknown; handlers: Handler[] };
   server: { maxConnections: number; on(event: string, listener: (...args: unknown[]) => void): void };
 }
@@ -265,6 +278,12 @@ interface ConnectionState {
   identity: LdapIdentity | undefined;
   inFlight: number;
   address: string;
+  /** LDAPS, or after a successful StartTLS. */
+  tls: boolean;
+  /** Aborted when the socket closes: a bind still waiting for the hashing queue is dropped (and counted as a failure). */
+  closed: AbortController;
+  /** Closes the connection if no bind succeeds in time (limits.bindDeadlineMs); cleared by the first successful bind. */
+  bindTimer: NodeJS.Timeout | undefined;
 }
 
 export class LdapServer {
@@ -324,6 +343,8 @@ export class LdapServer {
     server.del('', readOnly);
     server.modifyDN('', readOnly);
     server.compare('', readOnly);
+    const startTls = this.deps.startTls;
+    if (startTls) server.exop(STARTTLS_OID, this.handler((req, res) => this.onStartTls(server, startTls, req, res)));
     this.servers.push(server);
     return server;
   }
@@ -351,17 +372,38 @@ export class LdapServer {
       socket.destroy();
       return;
     }
-    this.sockets.add(socket);
     this.perAddress.set(address, open + 1);
-    this.states.set(socket, { identity: undefined, inFlight: 0, address });
+    this.deps.metrics?.ldapConnections.inc();
+    const tls = Boolean((socket as Partial<TLSSocket>).encrypted);
+    const state: ConnectionState = { identity: undefined, inFlight: 0, address, tls, closed: new AbortController(), bindTimer: undefined };
+    if (!trusted && !limits.allowAnonymous) {
+      // Without anonymous access an unbound connection can only read the root DSE: holding one open is holding a slot.
+      state.bindTimer = setTimeout(() => {
+        log.info({ remoteAddress: address }, `LDAP connection closed: no successful bind within ${limits.bindDeadlineMs} ms`);
+        socket.destroy();
+      }, limits.bindDeadlineMs);
+      state.bindTimer.unref();
+    }
     socket.once('close', () => {
-      this.sockets.delete(socket);
+      clearTimeout(state.bindTimer);
+      state.closed.abort();
+      this.deps.metrics?.ldapConnections.dec();
       const remaining = (this.perAddress.get(address) ?? 1) - 1;
       if (remaining <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, remaining);
     });
-    socket.setTimeout(limits.idleTimeoutMs);
     socket.setNoDelay(true);
+    this.attach(server, socket, state);
+  }
+
+  /** Hands a connection (a TCP socket, or the TLS socket StartTLS made of one) to ldapjs. */
+  private attach(server: LdapjsServer, socket: Socket, state: ConnectionState): void {
+    const { limits, log } = this.deps;
+    const { address } = state;
+    this.sockets.add(socket);
+    this.states.set(socket, state);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setTimeout(limits.idleTimeoutMs);
     server.newConnection(socket);
     // Replace ldapjs's unbounded stream reader with one that hands over one whole message at a time.
     const connection = socket as LdapjsConnection;
@@ -399,6 +441,12 @@ export class LdapServer {
             res.end(error.code);
             return;
           }
+          if (error instanceof DmciError && error.code !== ErrorCode.INTERNAL) {
+            // A refusal by a shared check (NUL in a value, a limit): the client's fault, not a failure.
+            res.diagnosticMessage = error.message;
+            res.end(ResultCode.unwillingToPerform);
+            return;
+          }
           this.deps.log.error({ err: error, remoteAddress: state.address }, 'LDAP operation failed');
           res.diagnosticMessage = 'internal server error';
           res.end(ResultCode.other);
@@ -410,19 +458,82 @@ export class LdapServer {
     };
   }
 
+  /**
+   * StartTLS: answer success in the clear, then speak TLS on the same
+   * socket. RFC 4511 §4.14.1: refused while other operations are
+   * outstanding, and on a connection that already has TLS.
+   */
+  private async onStartTls(server: LdapjsServer, context: SecureContext, req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
+    const raw = req.connection;
+    const state = this.states.get(raw)!;
+    if (state.tls) throw new LdapError(ResultCode.operationsError, 'TLS is already established on this connection');
+    if (state.inFlight > 1) throw new LdapError(ResultCode.operationsError, 'StartTLS while other operations are outstanding');
+    res.responseName = STARTTLS_OID;
+    res.end(ResultCode.success);
+    // The TLS socket takes over the TCP connection; the plain one's idle timer would otherwise fire on a busy TLS session.
+    raw.setTimeout(0);
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
+    const deadline = setTimeout(() => secure.destroy(), TLS_HANDSHAKE_TIMEOUT_MS);
+    secure.once('secure', () => clearTimeout(deadline));
+    secure.on('error', () => secure.destroy());
+    secure.once('close', () => {
+      clearTimeout(deadline);
+      raw.destroy();
+    });
+    this.attach(server, secure, { ...state, inFlight: 0, tls: true });
+    this.states.delete(raw);
+  }
+
   private async onBind(req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
     const state = this.states.get(req.connection)!;
-    // RFC 4511 §4.2.1: a bind, even a failed one, first drops the current authentication.
-    state.identity = undefined;
-    if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'dmci speaks LDAPv3 only');
-    const name = req.name?.toString() ?? '';
-    if (name === UNSUPPORTED_AUTH) throw new LdapError(ResultCode.authMethodNotSupported, 'only simple bind is supported (no SASL)');
-    state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address);
-    this.deps.log.info({ remoteAddress: state.address, userId: state.identity?.accountId ?? null }, 'LDAP bind');
+    const started = performance.now();
+    let outcome = 'other';
+    try {
+      // RFC 4511 §4.2.1: a bind, even a failed one, first drops the current authentication.
+      state.identity = undefined;
+      if (req.version !== 3) throw new LdapError(ResultCode.protocolError, 'dmci speaks LDAPv3 only');
+      const name = req.name?.toString() ?? '';
+      if (name === UNSUPPORTED_AUTH) throw new LdapError(ResultCode.authMethodNotSupported, 'only simple bind is supported (no SASL)');
+      if (this.deps.limits.requireTls && !state.tls && (req.credentials ?? '') !== '') {
+        throw new LdapError(ResultCode.confidentialityRequired, 'a password bind needs TLS here: use LDAPS or StartTLS (DMCI_LDAP_REQUIRE_TLS)');
+      }
+      state.identity = await this.deps.binder.bind(name, req.credentials ?? '', state.address, state.closed.signal);
+      if (state.identity) {
+        clearTimeout(state.bindTimer);
+        state.bindTimer = undefined;
+      }
+      outcome = state.identity ? 'success' : 'anonymous';
+    } catch (error) {
+      if (error instanceof LdapError) outcome = resultCodeName(error.code);
+      throw error;
+    } finally {
+      this.deps.metrics?.ldapBinds.inc({ outcome });
+      this.deps.metrics?.ldapDuration.observe({ operation: 'bind' }, (performance.now() - started) / 1000);
+    }
+    this.deps.log.info({ remoteAddress: state.address, userId: state.identity?.accountId ?? null, tls: state.tls }, 'LDAP bind');
     res.end(ResultCode.success);
   }
 
   private async onSearch(req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
+    const started = performance.now();
+    let result = 'other';
+    let entries = 0;
+    try {
+      const done = await this.search(req, res, () => entries++);
+      result = resultCodeName(done);
+    } catch (error) {
+      if (error instanceof LdapError) result = resultCodeName(error.code);
+      throw error;
+    } finally {
+      const { metrics } = this.deps;
+      metrics?.ldapSearches.inc({ result });
+      metrics?.ldapEntries.inc(entries);
+      metrics?.ldapDuration.observe({ operation: 'search' }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Runs one search; resolves to its result code. */
+  private async search(req: LdapjsRequest, res: LdapjsResponse, onEntry: () => void): Promise<number> {
     const state = this.states.get(req.connection)!;
     const filter = req.filter!;
     const problem = parseProblems.get(filter);
@@ -452,6 +563,7 @@ export class LdapServer {
       },
       (entry) => {
         count++;
+        onEntry();
         // Encoded and written by us: ldapjs's res.send re-filters attribute names (case-sensitively), and its encoder costs more than the query.
         req.connection.write(encodeSearchEntry(res.messageId, entry));
       },
@@ -463,6 +575,7 @@ export class LdapServer {
       { remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries: count, result: resultCodeName(done.code), ms: Date.now() - started },
       'LDAP search',
     );
+    return done.code;
   }
 }
 

@@ -18,7 +18,10 @@ export interface Synthetic {
 
 export const VENDOR_NAME = 'dmci';
 
-export function rootDse(namingContexts: string[], vendorVersion: string): Synthetic {
+/** The StartTLS extended operation (RFC 4511 §4.14), advertised when the plain port offers it. */
+export const STARTTLS_OID = '1.3.6.1.4.1.1466.20037';
+
+export function rootDse(namingContexts: string[], vendorVersion: string, supportedExtension: string[] = []): Synthetic {
   return {
     dn: '',
     attributes: {
@@ -26,7 +29,7 @@ export function rootDse(namingContexts: string[], vendorVersion: string): Synthe
       namingContexts,
       supportedLDAPVersion: ['3'],
       supportedControl: [PAGED_RESULTS_OID],
-      supportedExtension: [],
+      supportedExtension,
       supportedFeatures: ['1.3.6.1.4.1.4203.1.5.1' /* all operational attributes: "+" (RFC 3673) */],
       supportedSASLMechanisms: [],
       subschemaSubentry: [SUBSCHEMA_DN],

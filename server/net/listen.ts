@@ -10,12 +10,19 @@ import type { Logger } from '../log/logger.ts';
  */
 export async function listenOn(server: Server, port: number, host: string, log: Logger, door: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(door, host, port, error));
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
   server.on('error', (error) => log.warn({ err: error }, `${door}: accept failed`));
   return (server.address() as AddressInfo).port;
+}
+
+/** One clear line for a port that cannot be had (the usual start-up failure). */
+export function listenError(door: string, host: string, port: number, error: NodeJS.ErrnoException): Error {
+  const why = error.code === 'EADDRINUSE' ? 'the address is already in use (another dmci or another program?)' : error.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : error.message;
+  return new Error(`${door} cannot listen on ${host}:${port}: ${why}`, { cause: error });
 }

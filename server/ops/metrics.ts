@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROTOCOL_VERSION } from '../../protocol/version.ts';
 
 /**
  * Every Prometheus metric dmci exports, in one place so names stay consistent.
@@ -25,8 +26,35 @@ export class Metrics {
   readonly protocolErrors = new Counter({ name: 'dmci_protocol_errors_total', help: 'Sockets closed for a protocol violation, by close code name', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly pushFrames = new Counter({ name: 'dmci_push_frames_total', help: 'Push frames sent, by kind (delta or resync)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'dmci_slow_consumer_closes_total', help: 'Sockets closed because their send buffer kept growing', registers: [this.registry] });
+  readonly readingPaused = new Counter({ name: 'dmci_reading_paused_total', help: 'Times a socket stopped being read because its unread answers and pushes passed the high-water mark', registers: [this.registry] });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'dmci_' });
+  readonly buildInfo = new Gauge({ name: 'dmci_build_info', help: 'Always 1; the labels say which dmci, protocol and Node.js this node runs', labelNames: ['version', 'protocol_version', 'node_version'] as const, registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'dmci_ready', help: '1 when /readyz would answer 200 (database reachable, migrations applied, LISTEN up, not draining), else 0', registers: [this.registry] });
+  // The LDAP door (docs/ldap.md). Outcome and result labels are fixed small sets: LDAP result code names.
+  readonly ldapBinds = new Counter({ name: 'dmci_ldap_binds_total', help: 'LDAP binds by outcome (success, anonymous, or the LDAP result code name of the refusal)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly ldapSearches = new Counter({ name: 'dmci_ldap_searches_total', help: 'LDAP searches by result (the LDAP result code name)', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly ldapEntries = new Counter({ name: 'dmci_ldap_entries_returned_total', help: 'Entries sent in answer to LDAP searches', registers: [this.registry] });
+  readonly ldapDuration = new Histogram({
+    name: 'dmci_ldap_operation_duration_seconds',
+    help: 'LDAP operation latency by operation (bind, search, extended)',
+    labelNames: ['operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly ldapConnections = new Gauge({ name: 'dmci_ldap_connections_open', help: 'Open LDAP and LDAPS connections on this node', registers: [this.registry] });
+
+  constructor(build: { version?: string } = {}) {
+    // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...), as every Node dashboard expects.
+    collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: build.version ?? 'unknown', protocol_version: String(PROTOCOL_VERSION), node_version: process.version }, 1);
+  }
+
+  /** dmci_ready follows the readiness check, evaluated when /metrics is scraped. */
+  watchReadiness(check: () => Promise<{ ready: boolean }>): void {
+    const gauge = this.ready;
+    // prom-client calls collect() before each scrape; it may be async.
+    (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+      gauge.set((await check()).ready ? 1 : 0);
+    };
   }
 }

@@ -19,6 +19,8 @@ export interface SessionRegistryEvents {
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   private readonly byId = new Map<string, Session>();
   private readonly byAccount = new Map<string, Set<Session>>();
+  /** Session slots taken by handshakes that passed the cap check but are not added yet. */
+  private readonly reserved = new Map<string, number>();
   private readonly checkTimer: NodeJS.Timeout;
 
   constructor(
@@ -54,6 +56,25 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   get(id: string): Session | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * Takes one of the account's `max` session slots for a handshake still
+   * under way, or answers false when they are all taken. The check and the
+   * taking are one synchronous step, so parallel logins cannot all pass it;
+   * `unreserve` gives the slot back once the session was added (or not).
+   */
+  reserve(accountId: string, max: number): boolean {
+    const taken = this.countForAccount(accountId) + (this.reserved.get(accountId) ?? 0);
+    if (taken >= max) return false;
+    this.reserved.set(accountId, (this.reserved.get(accountId) ?? 0) + 1);
+    return true;
+  }
+
+  unreserve(accountId: string): void {
+    const left = (this.reserved.get(accountId) ?? 1) - 1;
+    if (left <= 0) this.reserved.delete(accountId);
+    else this.reserved.set(accountId, left);
   }
 
   countForAccount(accountId: string): number {

@@ -1,4 +1,4 @@
-import { CloseCode, encodeFrame, ErrorCode, type ErrorBody, type PushFrame } from '../../protocol/index.ts';
+import { encodeFrame, ErrorCode, type ErrorBody, type PushFrame } from '../../protocol/index.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, toDmciError } from '../errors.ts';
@@ -6,12 +6,13 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
+import { kindOf } from './scope-id.ts';
 import { readScope, readScopes } from './sync-scope.repository.ts';
 import { decodeState, encodeState } from './state-token.ts';
 
 /**
  * A feature's side of push: who may follow its scopes, and what changed.
- * Registered per scope prefix ("cal" for "cal:<id>", "gal" for "gal:<id>").
+ * Registered per scope kind (scope-id.ts).
  */
 export interface ScopeFeed {
   /**
@@ -54,8 +55,6 @@ export interface PushHubOptions {
   log: Logger;
   /** Above this many queued bytes a socket gets resync marks instead of deltas. */
   highWaterBytes: number;
-  /** Above this many queued bytes a socket is closed as a slow consumer. */
-  closeWaterBytes: number;
   /** Backstop poll of followed scopes, for hints lost between commit and NOTIFY. */
   pollIntervalMs: number;
   /** Scopes one session may follow. */
@@ -75,7 +74,7 @@ export interface PushHubOptions {
  */
 export class PushHub {
   private readonly feeds = new Map<string, ScopeFeed>();
-  private readonly accessPrefixes = new Map<string, (scopeId: string) => string>();
+  private readonly accessKinds = new Map<string, (scopeId: string) => string>();
   private readonly scopes = new Map<string, FollowedScope>();
   private readonly bySession = new Map<string, Set<string>>();
   private readonly pollTimer: NodeJS.Timeout;
@@ -84,7 +83,7 @@ export class PushHub {
     options.bus.on('hint', (hint) => {
       if (hint.kind !== 'scope') return;
       this.markDirty(hint.scope, hint.modseq);
-      const accountOf = this.accessPrefixes.get(hint.scope.slice(0, hint.scope.indexOf(':')));
+      const accountOf = this.accessKinds.get(kindOf(hint.scope));
       if (accountOf) this.reauthorizeAccount(accountOf(hint.scope));
     });
     options.bus.on('resync', () => this.pollAll());
@@ -93,23 +92,23 @@ export class PushHub {
     this.pollTimer.unref();
   }
 
-  registerFeed(prefix: string, feed: ScopeFeed): void {
-    this.feeds.set(prefix, feed);
+  registerFeed(kind: string, feed: ScopeFeed): void {
+    this.feeds.set(kind, feed);
   }
 
   /**
-   * Declares that a commit in a scope with this prefix may change what an
+   * Declares that a commit in a scope of this kind may change what an
    * account may follow (a calendar shared or unshared, private access
    * granted or taken): that account's followers are authorized again, so a
    * revoked reader stops receiving pushes at once, on every node.
    */
-  registerAccessScope(prefix: string, accountOf: (scopeId: string) => string): void {
-    this.accessPrefixes.set(prefix, accountOf);
+  registerAccessScope(kind: string, accountOf: (scopeId: string) => string): void {
+    this.accessKinds.set(kind, accountOf);
   }
 
   /** Follows a scope from the client's `state` (or from now). Returns the scope's current state. */
   async follow(session: Session, scopeId: string, state?: string): Promise<string> {
-    const feed = this.feeds.get(scopeId.slice(0, scopeId.indexOf(':')));
+    const feed = this.feeds.get(kindOf(scopeId));
     if (!feed) throw new DmciError(ErrorCode.NOT_FOUND, `no such scope ${scopeId}`);
     const viewKey = await feed.authorize(session, scopeId);
     const current = await readScope(this.options.db, scopeId);
@@ -265,11 +264,8 @@ export class PushHub {
     for (const group of groups.values()) {
       const ready: Follower[] = [];
       for (const follower of group.members) {
-        const buffered = follower.session.transport.bufferedAmount;
-        if (buffered >= this.options.closeWaterBytes) {
-          this.options.metrics.slowConsumers.inc();
-          follower.session.transport.close(CloseCode.SLOW_CONSUMER, 'send buffer kept growing; reconnect and call /changes');
-        } else if (buffered >= this.options.highWaterBytes) {
+        // Past the close mark the transport itself closes the socket on the next send (gateway/output-budget.ts).
+        if (follower.session.transport.bufferedAmount >= this.options.highWaterBytes) {
           // One mark per lag: it already tells the client to call /changes, more would only fill the buffer.
           if (follower.marked) follower.sentModseq = target;
           else if (this.send(follower, resync(), target)) {

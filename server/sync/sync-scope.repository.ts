@@ -18,10 +18,18 @@ export async function createScope(trx: Db | Transaction<Database>, id: string): 
   await trx.insertInto('sync_scopes').values({ id }).onConflict((oc) => oc.column('id').doNothing()).execute();
 }
 
+/** A write named a scope that has no row (a calendar destroyed meanwhile, say). */
+export class MissingScope extends Error {
+  override readonly name = 'MissingScope';
+  constructor(readonly scope: string) {
+    super(`sync scope ${scope} does not exist`);
+  }
+}
+
 /**
- * Bumps each scope's modseq and returns the new values. Scopes are locked in
- * one fixed (sorted) order, so two transactions that write the same scopes
- * cannot deadlock.
+ * Bumps each scope's modseq and returns the new values, locking the rows in
+ * sorted order. Writers call this only through ScopeWriter (scope-write.ts),
+ * which keeps that order across the calls of one transaction.
  */
 export async function bumpScopes(trx: Transaction<Database>, ids: readonly string[]): Promise<Map<string, number>> {
   const result = new Map<string, number>();
@@ -32,14 +40,10 @@ export async function bumpScopes(trx: Transaction<Database>, ids: readonly strin
       .where('id', '=', id)
       .returning('modseq')
       .executeTakeFirst();
-    if (!row) throw new Error(`sync scope ${id} does not exist`);
+    if (!row) throw new MissingScope(id);
     result.set(id, row.modseq);
   }
   return result;
-}
-
-export async function bumpScope(trx: Transaction<Database>, id: string): Promise<number> {
-  return (await bumpScopes(trx, [id])).get(id)!;
 }
 
 export async function readScope(db: Db | Transaction<Database>, id: string): Promise<ScopeState | undefined> {
@@ -51,6 +55,11 @@ export async function readScopes(db: Db, ids: readonly string[]): Promise<Map<st
   if (ids.length === 0) return new Map();
   const rows = await db.selectFrom('sync_scopes').select(['id', 'modseq', 'min_modseq']).where('id', 'in', [...ids]).execute();
   return new Map(rows.map((r) => [r.id, { modseq: r.modseq, minModseq: r.min_modseq }]));
+}
+
+/** Removes a scope whose object is gone (a destroyed calendar), inside the transaction that destroys it. */
+export async function deleteScope(trx: Db | Transaction<Database>, id: string): Promise<void> {
+  await trx.deleteFrom('sync_scopes').where('id', '=', id).execute();
 }
 
 /** Raises min_modseq after tombstones up to `upTo` were pruned; never lowers it. */

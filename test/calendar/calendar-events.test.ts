@@ -241,8 +241,11 @@ describe('CalendarEvent/changes', () => {
     expect(fromMid.created).toEqual([]);
   });
 
-  it('refuses a malformed state with INVALID_STATE', async () => {
+  it('refuses a malformed state with INVALID_STATE, and a state of the earlier format or one never issued with CANNOT_CALCULATE_CHANGES', async () => {
     await expect(alice.request('CalendarEvent/changes', { calendarId, sinceState: 'garbage' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(alice.request('CalendarEvent/changes', { calendarId, sinceState: `b1.2-${calendarId}` })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+    await expect(alice.request('CalendarEvent/changes', { calendarId, sinceState: '99999999' })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+    await expect(alice.request('Calendar/changes', { sinceState: `i1-${calendarId}` })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
   });
 });
 

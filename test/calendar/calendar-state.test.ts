@@ -1,43 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { eventViewLevel } from '../../server/calendar/calendar-access.ts';
-import { decodeCursor, decodePlainState, encodeCursor } from '../../server/calendar/calendar-state.ts';
-import { mostRestrictive, redactIcs } from '../../server/calendar/event-render.ts';
+import { eventLens, levelOf, mostRestrictive, redactIcs } from '../../server/calendar/privacy/index.ts';
 import { wallClockToInstant } from '../../server/calendar/zoned-time.ts';
 import { sample } from './helpers.ts';
 
 const id = '0b6f3c1e-7d2a-4c1b-9e8f-1a2b3c4d5e6f';
 
-describe('calendar state tokens', () => {
-  it.each([
-    { modseq: 57, afterId: null, initial: false, window: null },
-    { modseq: 57, afterId: id, initial: false, window: null },
-    { modseq: 9, afterId: id, initial: true, window: null },
-    { modseq: 0, afterId: null, initial: false, window: { startDay: 20500, endDay: 20520 } },
-    { modseq: 12, afterId: id, initial: true, window: { startDay: 1, endDay: 2 } },
-    { modseq: 57, afterId: id, base: 40, initial: false, window: null },
-    { modseq: 57, afterId: id, base: 40, initial: false, window: { startDay: 3, endDay: 9 } },
-  ])('round-trips %j', (cursor) => {
-    expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
-  });
-
-  it.each(['', 'x', '-1', '57-', '57-nothex', 'i57', 'w1.57', '1e3', '12345678901234567', 'b40.57', `b60.57-${id}`, `b1.i57-${id}`])('refuses %j with INVALID_STATE', (state) => {
-    expect(() => decodeCursor(state)).toThrow(expect.objectContaining({ code: 'INVALID_STATE' }));
-  });
-
-  it('takes only complete states for ifInState', () => {
-    expect(decodePlainState('42')).toBe(42);
-    expect(() => decodePlainState(`42-${id}`)).toThrow(expect.objectContaining({ code: 'INVALID_STATE' }));
-  });
-});
-
 describe('the view policy', () => {
   it('shows private events in full only to those who may read private', () => {
-    expect(eventViewLevel({ right: 'owner', mayReadPrivate: true }, 'PRIVATE')).toBe('full');
-    expect(eventViewLevel({ right: 'read', mayReadPrivate: false }, 'PUBLIC')).toBe('full');
-    expect(eventViewLevel({ right: 'manage', mayReadPrivate: false }, 'PRIVATE')).toBe('time');
-    expect(eventViewLevel({ right: 'write', mayReadPrivate: false }, 'CONFIDENTIAL')).toBe('time');
-    expect(eventViewLevel({ right: 'write', mayReadPrivate: true }, 'CONFIDENTIAL')).toBe('full');
-    expect(eventViewLevel({ right: 'freebusy', mayReadPrivate: false }, 'PUBLIC')).toBe('none');
+    expect(levelOf(eventLens({ right: 'owner', mayReadPrivate: true }), 'PRIVATE')).toBe('full');
+    expect(levelOf(eventLens({ right: 'read', mayReadPrivate: false }), 'PUBLIC')).toBe('full');
+    expect(levelOf(eventLens({ right: 'manage', mayReadPrivate: false }), 'PRIVATE')).toBe('time');
+    expect(levelOf(eventLens({ right: 'write', mayReadPrivate: false }), 'CONFIDENTIAL')).toBe('time');
+    expect(levelOf(eventLens({ right: 'write', mayReadPrivate: true }), 'CONFIDENTIAL')).toBe('full');
+    expect(levelOf(eventLens({ right: 'freebusy', mayReadPrivate: false }), 'PUBLIC')).toBe('none');
   });
 
   it('treats an object as private as its most private component, and unknown classes as private', () => {
@@ -47,14 +22,14 @@ describe('the view policy', () => {
   });
 
   it('redacts an Outlook series to times, recurrence and busy status', () => {
-    const text = redactIcs(sample('outlook-weekly-exception.ics'), id, 'time');
+    const text = redactIcs(sample('outlook-weekly-exception.ics'), id, { public: 'time', private: 'time' })!.ics;
     expect(text).toContain('RRULE:FREQ=WEEKLY;COUNT=8;BYDAY=MO');
     expect(text).toMatch(/EXDATE;TZID="?Eastern Standard Time"?:20261109T093000/);
     expect(text).toContain('BEGIN:VTIMEZONE');
     expect(text).toContain('X-MICROSOFT-CDO-BUSYSTATUS:TENTATIVE');
     expect(text).toContain(`UID:redacted-${id}@dmci.invalid`);
     expect(text).not.toMatch(/SUMMARY|LOCATION|DESCRIPTION|VALARM|040000008200E00074C5B7101A82E008/);
-    const details = redactIcs(sample('outlook-weekly-exception.ics'), id, 'details');
+    const details = redactIcs(sample('outlook-weekly-exception.ics'), id, { public: 'details', private: 'details' })!.ics;
     expect(details).toContain('LOCATION:Room 4.12');
     expect(details).not.toMatch(/DESCRIPTION|VALARM/);
   });

@@ -66,7 +66,7 @@ describe('calendars', () => {
     const bobStart = (await bob.request('Calendar/changes', {})).newState;
 
     const shared = await alice.request('Calendar/set', { update: { [team.id]: { shareWith: { 'bob@example.com': 'write' } } } });
-    expect(shared.updated[team.id]!.shareWith).toEqual({ 'bob@example.com': { right: 'write', delegate: false, privateAccess: false } });
+    expect(shared.updated[team.id]!.shareWith).toEqual({ 'bob@example.com': { right: 'write', delegate: false, privateAccess: false, grantee: 'account' } });
     const arrived = await bob.request('Calendar/changes', { sinceState: bobStart });
     expect(arrived.created).toHaveLength(1);
     expect(arrived.created[0]).toMatchObject({ id: team.id, name: 'Team', myRights: { right: 'write', mayReadPrivate: false }, shareWith: null, owner: { email: 'alice@example.com' } });

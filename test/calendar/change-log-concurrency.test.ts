@@ -4,7 +4,7 @@ import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendarId, simpleEvent } from './helpers.ts';
-import { decodeCursor } from '../../server/calendar/calendar-state.ts';
+import { decodeCursor } from '../../server/sync/state-token.ts';
 
 /**
  * DESIGN §4's ordering rule under load: many writers commit concurrently

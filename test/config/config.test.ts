@@ -31,6 +31,11 @@ describe('loadConfig', () => {
     expect(config.nodeId).toMatch(/^node-/);
   });
 
+  it('keeps the unauthenticated ops door on loopback unless told otherwise', () => {
+    expect(loadConfig({}, '/srv/dmci').DMCI_OPS_HOST).toBe('127.0.0.1');
+    expect(loadConfig({ DMCI_OPS_HOST: '10.1.2.3' }, '/srv/dmci').DMCI_OPS_HOST).toBe('10.1.2.3');
+  });
+
   it('reads values and resolves the data directory', () => {
     const config = loadConfig({ DMCI_PORT: '9000', DMCI_DATA_DIR: 'var/data', DATABASE_URL: 'postgresql://u@h/db', DMCI_TLS_CERT: '/c.pem', DMCI_TLS_KEY: '/k.pem', DMCI_TRUSTED_HOSTS: '10.0.0.0/8, ::1', DMCI_RUN_MIGRATIONS: 'no', DMCI_NODE_ID: 'n1' }, '/srv');
     expect(config).toMatchObject({ DMCI_PORT: 9000, dataDir: '/srv/var/data', tls: { certPath: '/c.pem', keyPath: '/k.pem' }, DMCI_TRUSTED_HOSTS: ['10.0.0.0/8', '::1'], DMCI_RUN_MIGRATIONS: false, nodeId: 'n1' });
@@ -49,7 +54,7 @@ describe('loadConfig', () => {
     [{ DMCI_TRUSTED_HOSTS: 'example.com' }, 'DMCI_TRUSTED_HOSTS'],
     [{ DMCI_HEARTBEAT_MS: '10' }, 'DMCI_HEARTBEAT_MS'],
     [{ DMCI_RUN_MIGRATIONS: 'maybe' }, 'DMCI_RUN_MIGRATIONS'],
-    [{ DMCI_EMBEDDED_PG_PORT: '0' }, 'DMCI_EMBEDDED_PG_PORT'],
+    [{ DMCI_DB_WAIT_MS: '-1' }, 'DMCI_DB_WAIT_MS'],
     [{ DMCI_HIGH_WATER_BYTES: '100', DMCI_CLOSE_WATER_BYTES: '50' }, 'DMCI_CLOSE_WATER_BYTES'],
   ])('refuses %j, naming %s', (env, variable) => {
     const error = configError(env);

@@ -185,7 +185,7 @@ describe('the GAL over the protocol', () => {
     // The client catches up with /changes from its own state, in pages.
     const page = await reader.request('Directory/changes', { sinceState: state, maxChanges: 300 });
     expect(page.hasMoreChanges).toBe(true);
-    expect(page.newState).toContain('.');
+    expect(page.newState).toContain('~a');
     await reader.close();
   });
 
@@ -228,5 +228,7 @@ describe('the GAL over the protocol', () => {
   it('answers CANNOT_CALCULATE_CHANGES and INVALID_STATE for states it cannot follow', async () => {
     await expect(alice.request('Directory/changes', { sinceState: '99999999' })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
     await expect(alice.request('Directory/changes', { sinceState: 'abc' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    // The GAL's earlier partial-state format: a resync, not a misread.
+    await expect(alice.request('Directory/changes', { sinceState: 'i1.0b6f3c1e-7d2a-4c1b-9e8f-1a2b3c4d5e6f' })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
   });
 });

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,14 +25,6 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 interface Node {
   env: Record<string, string>;
   asUser?: string;
@@ -48,14 +39,13 @@ async function makeNode(asUser?: string): Promise<Node> {
     await chown(dataDir, uid, gid);
     await chmod(dataDir, 0o700);
   }
-  const [port, opsPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, opsPort] = [await freePort(), await freePort()];
   return {
     asUser,
     env: {
       DMCI_DATA_DIR: dataDir,
       DMCI_PORT: String(port),
       DMCI_OPS_PORT: String(opsPort),
-      DMCI_EMBEDDED_PG_PORT: String(pgPort),
       DMCI_LDAP_PORT: '0',
       DMCI_LDAPS_PORT: '0',
       DMCI_HOST: '127.0.0.1',
@@ -115,8 +105,8 @@ async function stop(running: Running, node: Node): Promise<void> {
   expect(code, running.output()).toBe(0);
   expect(running.output()).toContain('"msg":"stopped"');
   expect(running.output()).toContain('stopping embedded PostgreSQL');
-  expect(await portOpen(Number(node.env.DMCI_EMBEDDED_PG_PORT))).toBe(false);
   expect(existsSync(join(node.env.DMCI_DATA_DIR!, 'postgres', 'postmaster.pid'))).toBe(false);
+  expect(existsSync(join(node.env.DMCI_DATA_DIR!, 'postgres', '.s.PGSQL.5432'))).toBe(false);
 }
 
 async function cli(node: Node, args: string[], input?: string) {
@@ -148,6 +138,23 @@ async function lifecycle(node: Node): Promise<void> {
 }
 
 describe('embedded PostgreSQL', () => {
+  it('two instances with different data directories run side by side with no setting for PostgreSQL: Unix sockets only, no TCP port', async () => {
+    const [a, b] = [await makeNode(), await makeNode()];
+    const [first, second] = await Promise.all([start(a), start(b)]);
+    for (const node of [a, b]) {
+      const cluster = await realpath(join(node.env.DMCI_DATA_DIR!, 'postgres'));
+      expect(existsSync(join(cluster, '.s.PGSQL.5432'))).toBe(true); // in its own cluster directory (short enough here for a socket path)
+      // No TCP listener: listen_addresses is empty.
+      const options = execFileSync('cat', [join(cluster, 'postmaster.opts')]).toString();
+      expect(options).toContain(`listen_addresses=`);
+      expect(options).not.toMatch(/listen_addresses=\S*127/);
+    }
+    await cli(a, ['domain', 'add', 'a.example']);
+    const listed = await cli(b, ['--json', 'domain', 'list']);
+    expect(JSON.parse(listed.stdout)).toEqual([]); // b has its own database
+    await Promise.all([stop(first, a), stop(second, b)]);
+  }, 240_000);
+
   it('as the current user: starts, serves the CLI while running, stops cleanly on SIGTERM, keeps its data', async () => {
     await lifecycle(await makeNode());
   }, 240_000);

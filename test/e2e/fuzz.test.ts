@@ -1,7 +1,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { encodeFrame, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.ts';
+import { DecoderLimits, DefaultLimits, encodeFrame, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.ts';
 import { Random } from '../helpers/random.ts';
 import { openRaw, type RawSocket } from '../helpers/raw-socket.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -12,9 +12,14 @@ import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/s
  * Deterministic: every choice comes from a seeded PRNG (FUZZ_SEED to replay
  * another run). Each frame waits for the server's reaction (a frame or a
  * close) before the next goes, so every frame is actually processed.
+ * Issue 7 added the hostile shapes: sparse huge maps (headers that claim
+ * billions of entries, or legal maps of nils past the total-values limit)
+ * and frames at and just past the maximum size, before and after login.
+ * FUZZ_FRAMES sets the count (the long form: FUZZ_FRAMES=100000); the run
+ * prints its figures (frames, duration, close codes, server RSS).
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
-const TARGET_FRAMES = 10_000;
+const TARGET_FRAMES = Number(process.env.FUZZ_FRAMES ?? 10_000);
 const WORKERS = 24;
 const FRAMES_PER_SOCKET = 40;
 
@@ -22,7 +27,15 @@ let server: TestServer;
 let bystander: DmciClient;
 
 beforeAll(async () => {
-  server = await startTestServer({ DMCI_SCREEN_FAILURES: '1000000', DMCI_LOG_LEVEL: 'error', DMCI_MAX_SESSIONS_PER_USER: '1000' });
+  // The pre-authentication budget per address has its own test (preauth.test.ts); here every socket comes from one address.
+  server = await startTestServer({
+    DMCI_SCREEN_FAILURES: '1000000',
+    DMCI_LOG_LEVEL: 'error',
+    DMCI_MAX_SESSIONS_PER_USER: '1000',
+    DMCI_PREAUTH_MAX_CONNECTIONS: '100000000',
+    DMCI_PREAUTH_MAX_FRAMES: '100000000',
+    DMCI_PREAUTH_MAX_BYTES: String(2 ** 40),
+  });
   await server.createAccount('fuzz@example.com');
   await server.createAccount('bystander@example.com');
   bystander = await server.connect('bystander@example.com');
@@ -95,7 +108,37 @@ function softMutate(random: Random, frame: Record<string, unknown>): Uint8Array 
   }
 }
 
+/**
+ * A map that claims far more entries than it holds (map32 header, a few
+ * entries, then the end), or a legal one of up to a thousand nil-valued keys,
+ * repeated in an array past the total-values limit.
+ */
+function sparseHugeMap(random: Random, frame: Record<string, unknown>): Uint8Array {
+  if (random.bool()) {
+    const header = Buffer.from([0xdf, 0, 0, 0, 0]);
+    header.writeUInt32BE(0x10000 + random.int(2 ** 31), 1);
+    return Buffer.concat([header, encodeFrame(frame).subarray(1)]);
+  }
+  const keys = 1 + random.int(1000);
+  const map = Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, null]));
+  const copies = 1 + random.int(Math.ceil((2 * DecoderLimits.maxElements) / keys));
+  return encodeFrame({ ...frame, args: { payload: Array.from({ length: copies }, () => map) } });
+}
+
+/** A frame of exactly the maximum size (or one byte past it): a request whose payload fills it. */
+function maximumSizeFrame(random: Random, frame: Record<string, unknown>): Uint8Array {
+  const target = DefaultLimits.maxFrameBytes + (random.int(4) === 0 ? 1 : 0);
+  const half = Math.floor(DecoderLimits.maxBinLength * 0.999);
+  const base = encodeFrame({ ...frame, type: 'request', method: 'Core/echo', args: { payload: [new Uint8Array(half), new Uint8Array(0)] } });
+  // The second bin grows to fill the frame: its header grows from 2 to 5 bytes once it passes 255 bytes.
+  const rest = target - base.length - 3;
+  return encodeFrame({ ...frame, type: 'request', method: 'Core/echo', args: { payload: [new Uint8Array(half), new Uint8Array(rest)] } });
+}
+
 function mutate(random: Random, frame: Record<string, unknown>, authenticated: boolean): Uint8Array | string {
+  // Rare, so the CI run stays fast: a megabyte each, and costly to refuse before the issue 7 limits.
+  if (random.int(60) === 0) return maximumSizeFrame(random, frame);
+  if (random.int(30) === 0) return sparseHugeMap(random, frame);
   if (authenticated && random.int(4) < 3) return frame.type === 'request' ? softMutate(random, frame) : encodeFrame(frame);
   const bytes = encodeFrame(frame);
   switch (random.int(9)) {
@@ -138,7 +181,10 @@ async function reaction(socket: RawSocket, seenFrames: number): Promise<'frame' 
 
 describe('fuzzing a live server', () => {
   it(`survives ${TARGET_FRAMES}+ random and mutated frames and still serves a well-behaved client`, async () => {
+    const started = performance.now();
+    const rssBefore = process.memoryUsage().rss;
     let sent = 0;
+    let sentAuthenticated = 0;
     let sockets = 0;
     const closeCodes = new Map<number, number>();
     let resumeToken: string | undefined;
@@ -168,6 +214,7 @@ describe('fuzzing a live server', () => {
           const seen = socket.frames.length;
           socket.sendBytes(mutate(random, base, authenticated));
           sent++;
+          if (authenticated) sentAuthenticated++;
           if ((await reaction(socket, seen)) === 'closed') break;
         }
         if (socket.isOpen()) socket.ws.close();
@@ -176,6 +223,18 @@ describe('fuzzing a live server', () => {
       }
     };
     await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
+    const figures = {
+      frames: sent,
+      authenticatedFrames: sentAuthenticated,
+      sockets,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      closeCodes: Object.fromEntries([...closeCodes].sort(([a], [b]) => a - b)),
+      errorLogLines: server.logLines().filter((line) => line.level === 'error' || line.level === 'fatal').length,
+      firstErrorLines: server.logLines().filter((line) => line.level === 'error' || line.level === 'fatal').slice(0, 3),
+      // The server runs in this process: its memory is ours.
+      rssMiB: { before: Math.round(rssBefore / 2 ** 20), after: Math.round(process.memoryUsage().rss / 2 ** 20) },
+    };
+    console.info(`fuzz figures ${JSON.stringify(figures)}`);
 
     expect(sent).toBeGreaterThanOrEqual(TARGET_FRAMES);
     expect(sockets).toBeGreaterThan(WORKERS * 10);
@@ -196,5 +255,5 @@ describe('fuzzing a live server', () => {
     expect(internal, JSON.stringify(internal.slice(0, 3))).toEqual([]);
     // Decoding stays within the codec: nothing like __proto__ leaked into prototypes.
     expect((decode(encode({})) as Record<string, unknown>).polluted).toBeUndefined();
-  }, 180_000);
+  }, Math.max(180_000, TARGET_FRAMES * 30));
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DmciClient } from '../../connector-sim/client.ts';
+import { CloseCode } from '../../protocol/index.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -43,6 +44,7 @@ describe('logging', () => {
     await expect(resumed.request('Account/changePassword', { currentPassword: WRONG_PASSWORD, newPassword: USER_SET_PASSWORD })).rejects.toMatchObject({ code: 'FORBIDDEN' });
 
     const boss = await server.connect('boss@example.com');
+    const bossSessionId = boss.welcome!.sessionId;
     secrets.push(boss.welcome!.resumeToken);
     await boss.request('Admin/accountSetPassword', { email: 'lola@example.com', password: ADMIN_SET_PASSWORD });
     await expect(boss.call('Admin/accountCreate', { email: 'bad', displayName: 'x', password: ADMIN_SET_PASSWORD })).rejects.toMatchObject({ code: 'INVALID_ARGUMENTS' });
@@ -57,7 +59,18 @@ describe('logging', () => {
     for (const secret of forms) expect(text.includes(secret), `a log line contains ${secret.slice(0, 6)}…`).toBe(false);
 
     const failure = lines.find((l) => l.msg === 'authentication failed');
-    expect(failure).toMatchObject({ connId: expect.any(String), method: 'password', reason: 'bad_credentials' });
+    expect(failure).toMatchObject({ connId: expect.any(String), method: 'password', reason: 'bad_credentials', login: 'lola@example.com', remoteAddress: '127.0.0.1' });
+    // Close codes: boss closed his own session (1000); the admin's password reset closed lola's resumed one from the server side.
+    const closedLine = async (sessionId: string) => {
+      for (let tries = 0; tries < 100; tries++) {
+        const line = server.logLines().find((l) => l.msg === 'session closed' && l.sessionId === sessionId);
+        if (line) return line;
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the server logs once its side of the socket closed
+      }
+      return undefined;
+    };
+    expect(await closedLine(bossSessionId)).toMatchObject({ closeCode: 1000, closedBy: 'client' });
+    expect(await closedLine(welcome.sessionId)).toMatchObject({ closeCode: CloseCode.SESSION_REVOKED, closedBy: 'server' });
     const opened = lines.filter((l) => l.msg === 'session opened');
     expect(opened.length).toBeGreaterThanOrEqual(3);
     for (const line of opened) expect(line).toMatchObject({ connId: expect.any(String), sessionId: expect.any(String), userId: expect.any(String) });

@@ -19,7 +19,8 @@ export const PHOTO = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46
 export const VISIBLE_IN_EXAMPLE = 3 /* alice, admin, dave */ + 6 /* bob, abby, abe, eng, atlas, nemo */ + FILLERS;
 
 export async function startGalServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const server = await startTestServer(env);
+  // The LDAP tests open a client per case from one address: more than the per-address default.
+  const server = await startTestServer({ DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '1000', ...env });
   await server.createAccount('alice@example.com', PASSWORD, 'user', 'Alice Anders');
   await server.createAccount('admin@example.com', PASSWORD, 'domain_admin', 'Ada Admin');
   await server.createAccount('dave@example.com', PASSWORD, 'user', 'Dave Dvorak');

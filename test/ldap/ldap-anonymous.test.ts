@@ -7,13 +7,13 @@ import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/s
  * DMCI_LDAP_ALLOW_ANONYMOUS=true: anonymous binds succeed and every GAL is
  * readable without one. Also DMCI_LDAP_MAX_TIME_MS, enforced by the LDAP
  * pool's statement_timeout when the client sets no limit of its own, and
- * DMCI_MAX_CONNECTIONS_PER_IP on the LDAP door.
+ * DMCI_LDAP_MAX_CONNECTIONS_PER_IP on the LDAP door.
  */
 let server: TestServer;
 let client: LdapTestClient;
 
 beforeAll(async () => {
-  server = await startTestServer({ DMCI_LDAP_ALLOW_ANONYMOUS: 'true', DMCI_LDAP_MAX_TIME_MS: '1000', DMCI_MAX_CONNECTIONS_PER_IP: '3' });
+  server = await startTestServer({ DMCI_LDAP_ALLOW_ANONYMOUS: 'true', DMCI_LDAP_MAX_TIME_MS: '1000', DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '3' });
   await server.createAccount('alice@example.com', DEFAULT_PASSWORD, 'user', 'Alice Anders');
   await server.createAccount('olga@other.test', DEFAULT_PASSWORD, 'user', 'Olga Other');
   client = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
@@ -57,7 +57,7 @@ it("answers timeLimitExceeded (3) at dmci's own time cap when the client sets no
   expect((await client.search('ou=gal,dc=example,dc=com', { filter: '(mail=*)' })).code).toBe(0);
 });
 
-it('refuses connections beyond DMCI_MAX_CONNECTIONS_PER_IP (3 here) until one closes', async () => {
+it('refuses connections beyond DMCI_LDAP_MAX_CONNECTIONS_PER_IP (3 here) until one closes', async () => {
   const anonymousBind = Buffer.from([0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00]);
   const extra = [new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`), new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`)];
   for (const c of extra) expect((await c.bind('', '')).code).toBe(0);

@@ -53,8 +53,10 @@ describe('bind', () => {
     expect(result.code).toBe(49);
   });
 
-  it('refuses anonymous and unauthenticated binds with unwillingToPerform (53)', async () => {
-    expect((await client().bind('', '')).code).toBe(53);
+  it('accepts an anonymous bind (which may read the root DSE only) and refuses an unauthenticated one with unwillingToPerform (53)', async () => {
+    const anonymous = client();
+    expect((await anonymous.bind('', '')).code).toBe(0);
+    expect((await anonymous.search(BASE, { filter: '(objectClass=*)' })).code).toBe(50);
     expect((await client().bind('alice@example.com', '')).code).toBe(53);
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import type { PushFrame } from '../../protocol/index.ts';
 import { DmciError } from '../../server/errors.ts';
-import { bumpScope, createScope } from '../../server/sync/sync-scope.repository.ts';
+import { bumpScopes, createScope } from '../../server/sync/sync-scope.repository.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 async function commit(scope: string, publish = true): Promise<number> {
-  const modseq = await server.app.db.transaction().execute((trx) => bumpScope(trx, scope));
+  const modseq = (await server.app.db.transaction().execute((trx) => bumpScopes(trx, [scope]))).get(scope)!;
   if (publish) server.app.bus.publish({ kind: 'scope', scope, modseq });
   return modseq;
 }

@@ -4,7 +4,7 @@ import { DmciClient, DmciConnectionError, DmciRequestError } from '../../connect
 import { Replica, verifyReplica, type ScopeSource } from '../../connector-sim/replica.ts';
 import type { Calendar, CalendarEvent } from '../../protocol/index.ts';
 import { runCli, startNode, type NodeProcess } from '../helpers/cluster.ts';
-import { decodeCursor } from '../../server/calendar/calendar-state.ts';
+import { decodeCursor } from '../../server/sync/state-token.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { freePort } from '../helpers/ports.ts';
 import { Random } from '../helpers/random.ts';

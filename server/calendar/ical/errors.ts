@@ -1,4 +1,4 @@
-import { ErrorCode } from '../../../protocol/index.ts';
+import { ErrorCode } from '../../../protocol/errors.ts';
 import { DmciError } from '../../errors.ts';
 
 export type IcalErrorCode = typeof ErrorCode.INVALID_ICALENDAR | typeof ErrorCode.LIMIT_EXCEEDED;

@@ -4,6 +4,7 @@ import { canonicalRid, endOf, type EventModel, type ObjectModel } from './model.
 import { countEndEstimate, iterateRule } from './rrule-iterate.ts';
 import { isoInZone, toLocal, toUtc } from './timezones.ts';
 import type { IcalLimits, Instance } from './types.ts';
+import { chargeWork, isBudgetError } from './work-budget.ts';
 
 /**
  * The recurrence set of one object (RFC 5545 §3.8.5): DTSTART, RRULE and
@@ -71,6 +72,7 @@ export function forEachInstance(model: ObjectModel, from: number, to: number, vi
       return result;
     };
     const emitOne = (rid: number, periodEnd: number | null): boolean | void => {
+      chargeWork(1);
       if (excluded(rid) || exact.has(rid)) return;
       let range: EventModel | undefined;
       for (const r of ranges) if (r.rid! <= rid) range = r;
@@ -189,7 +191,8 @@ export function seriesBounds(model: ObjectModel): { firstStart: number; lastEnd:
     }
     return { firstStart, lastEnd: latestEnd(model, -Infinity) ?? firstStart };
   } catch (e) {
-    if (e instanceof Error && 'code' in e && e.code === 'LIMIT_EXCEEDED') return { firstStart, lastEnd: null };
+    // Too long to walk within BOUNDS_STEPS: unbounded. A spent work budget is the caller's to report.
+    if (e instanceof Error && 'code' in e && e.code === 'LIMIT_EXCEEDED' && !isBudgetError(e)) return { firstStart, lastEnd: null };
     throw e;
   }
 }

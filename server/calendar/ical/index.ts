@@ -7,16 +7,21 @@ import { expandModel } from './expand.ts';
 import { modelOf, attachModel } from './model.ts';
 import { parseInternal } from './parse.ts';
 import { defaultIcalLimits, type IcalLimits, type Instance, type ParsedCalendarObject } from './types.ts';
+import { withObjectBudget } from './work-budget.ts';
 
 export { IcalError } from './errors.ts';
 export { iterationStats } from './rrule-iterate.ts';
 export { WINDOWS_ZONES, windowsZoneToIana } from './windows-zones.ts';
 export { defaultIcalLimits } from './types.ts';
+export { isBudgetError, withBudgets, WorkBudget, type BudgetErrorDetails } from './work-budget.ts';
 export type { Attendee, BusyType, Classification, EventStatus, IcalLimits, Instance, ParsedCalendarObject, ParsedEvent } from './types.ts';
 
-/** Parses and validates; throws IcalError (a DmciError) with INVALID_ICALENDAR or LIMIT_EXCEEDED. */
+/**
+ * Parses and validates; throws IcalError (a DmciError) with INVALID_ICALENDAR or LIMIT_EXCEEDED.
+ * Runs within one object work budget (work-budget.ts), and within any request budget the caller made active.
+ */
 export function parseCalendarObject(text: string, limits: IcalLimits = defaultIcalLimits): ParsedCalendarObject {
-  const { obj, model } = parseInternal(text, limits);
+  const { obj, model } = withObjectBudget(limits.maxExpansionSteps, () => parseInternal(text, limits));
   attachModel(obj, model);
   return obj;
 }
@@ -28,6 +33,8 @@ export function parseCalendarObject(text: string, limits: IcalLimits = defaultIc
  * that was copied or rebuilt from stored columns: it then re-parses `text`.
  */
 export function expandInstances(obj: ParsedCalendarObject, from: Date, to: Date, limits: IcalLimits = defaultIcalLimits): Instance[] {
-  const model = modelOf(obj) ?? parseInternal(obj.text, { ...limits, maxBytes: Infinity }).model;
-  return expandModel(model, from, to, limits);
+  return withObjectBudget(limits.maxExpansionSteps, () => {
+    const model = modelOf(obj) ?? parseInternal(obj.text, { ...limits, maxBytes: Infinity }).model;
+    return expandModel(model, from, to, limits);
+  });
 }

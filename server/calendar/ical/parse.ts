@@ -4,7 +4,7 @@ import { readEvent, type SeriesContext, type ZoneResolver } from './event.ts';
 import { seriesBounds } from './expand.ts';
 import { type JComp, compName, prop, subs, text } from './jcal.ts';
 import { DAY } from './local-time.ts';
-import type { EventModel, ObjectModel } from './model.ts';
+import { endOf, type EventModel, type ObjectModel } from './model.ts';
 import { normalizedText } from './normalize.ts';
 import { ianaNameFor, ianaZone, type Zone } from './timezones.ts';
 import type { IcalLimits, ParsedCalendarObject } from './types.ts';
@@ -15,6 +15,9 @@ import { zoneFromVtimezone } from './vtimezone-read.ts';
  * (line unfolding, parameters, value escaping); everything after that is
  * ours. Any problem rejects the whole object: nothing partial is returned.
  */
+
+const MIN_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const MAX_INSTANT = Date.parse('9999-12-31T23:59:59Z');
 
 const UNSUPPORTED = new Set(['vtodo', 'vjournal', 'vfreebusy']);
 
@@ -79,6 +82,8 @@ export function parseInternal(input: string, limits: IcalLimits): { obj: ParsedC
   if (typeof input !== 'string') throw invalid('iCalendar text must be a string');
   const bytes = Buffer.byteLength(input, 'utf8');
   if (bytes > limits.maxBytes) throw tooBig(`iCalendar object is ${bytes} bytes, over the limit of ${limits.maxBytes}`);
+  // RFC 5545 §3.1 allows no control characters but HTAB in values; NUL cannot even be stored.
+  if (input.includes('\0')) throw invalid('iCalendar text must not contain NUL (U+0000) characters');
   // A UTF-8 byte order mark is common in files exported on Windows; ical.js rejects it.
   const root = lex(input.replace(/^\uFEFF/, ''));
 
@@ -118,6 +123,12 @@ export function parseInternal(input: string, limits: IcalLimits): { obj: ParsedC
 
   const model: ObjectModel = { master, overrides };
   const { firstStart, lastEnd } = seriesBounds(model);
+  // Every instant must be storable (PostgreSQL and ISO 8601 text both stop at year 9999): an
+  // end past it used to fail the whole CalendarEvent/set with INTERNAL.
+  const firstEnds = [master, ...overrides].flatMap((m) => (m ? [endOf(m.duration, m.zone, m.startUtc, m.startLocal)] : []));
+  for (const instant of [firstStart, lastEnd ?? firstStart, ...firstEnds]) {
+    if (!(instant >= MIN_INSTANT && instant <= MAX_INSTANT)) throw invalid('the event reaches outside the supported years 0001–9999');
+  }
   const obj: ParsedCalendarObject = {
     uid,
     text: normalizedText(root[1], [...used].map((t) => vtimezones.get(t)!), [...masters, ...overrideComps]),

@@ -15,6 +15,7 @@ import {
   weekdayOfDay,
 } from './local-time.ts';
 import { freqRank, type Rule, type WeekdayNum } from './rrule.ts';
+import { chargeWork } from './work-budget.ts';
 
 /**
  * RRULE expansion (RFC 5545 §3.3.10) in wall-clock time. Yields local values
@@ -258,6 +259,7 @@ export function* iterateRule(rule: Rule, dtstart: number, isDate: boolean, opts:
   const maxSteps = opts.maxSteps ?? 2_000_000;
   let steps = 0;
   const spend = (n: number): void => {
+    chargeWork(n);
     steps += n;
     if (steps > maxSteps) throw tooBig(`RRULE ${rule.freq} expansion needs more than ${maxSteps} steps`);
   };

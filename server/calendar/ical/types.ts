@@ -11,12 +11,19 @@ export interface IcalLimits {
   maxOverrides: number;
   /** Instances one expandInstances call may return. */
   maxInstancesPerExpansion: number;
+  /**
+   * Work budget of one object's parse or expansion, in steps (work-budget.ts):
+   * days, rule candidates, zone years and instances looked at. Past it:
+   * LIMIT_EXCEEDED with details { budget: 'object', limit }.
+   */
+  maxExpansionSteps: number;
 }
 
 export const defaultIcalLimits: IcalLimits = Object.freeze({
   maxBytes: 256 * 1024,
   maxOverrides: 1000,
   maxInstancesPerExpansion: 5000,
+  maxExpansionSteps: 250_000,
 });
 
 export interface Attendee {

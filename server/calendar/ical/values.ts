@@ -29,6 +29,8 @@ export function parseDateValue(text: string, what: string): DateValue {
   return { kind: m[7] ? 'utc' : 'floating', local: localOf(year, month, day, hour, minute, Math.min(second, 59)) };
 }
 
+const MAX_DURATION_MS = 10_000 * 366 * 86_400_000;
+
 const DURATION = /^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
 /** A DURATION split into its nominal (days) and exact (milliseconds) parts, RFC 5545 §3.3.6. */
@@ -42,5 +44,9 @@ export function parseDuration(text: string, what: string): Duration {
   if (!m || text.trim().endsWith('T') || /^[+-]?P$/.test(text.trim())) throw invalid(`${what} value "${text}" is not a valid DURATION`);
   const sign = m[1] === '-' ? -1 : 1;
   const n = (i: number): number => (m[i] === undefined ? 0 : Number(m[i]));
-  return { days: sign * (n(2) * 7 + n(3)), ms: sign * ((n(4) * 60 + n(5)) * 60 + n(6)) * 1000 };
+  const days = n(2) * 7 + n(3);
+  const ms = ((n(4) * 60 + n(5)) * 60 + n(6)) * 1000;
+  // Nothing longer fits between years 0001 and 9999; larger numbers would overflow date arithmetic (NaN).
+  if (days * 86_400_000 + ms > MAX_DURATION_MS) throw invalid(`${what} value "${text}" is longer than any event can last (10,000 years)`);
+  return { days: sign * days, ms: sign * ms };
 }

@@ -2,6 +2,7 @@ import { DAY, fieldsOf, localOf } from './local-time.ts';
 import { iterateRule } from './rrule-iterate.ts';
 import type { Rule } from './rrule.ts';
 import { ianaNameForVtimezone, type Zone } from './timezones.ts';
+import { chargeWork } from './work-budget.ts';
 
 /**
  * A zone defined by an embedded VTIMEZONE (RFC 5545 §3.6.5). Each STANDARD or
@@ -46,6 +47,7 @@ export class VtimezoneZone implements Zone {
 
   offsetAt(utc: number): number {
     for (let year = fieldsOf(utc).year; year >= this.minYear; year--) {
+      chargeWork(1); // a zone whose onsets lie far back walks many empty years
       const onsets = this.onsetsIn(year);
       for (let i = onsets.length - 1; i >= 0; i--) if (onsets[i]!.utc <= utc) return onsets[i]!.offset;
     }
@@ -58,6 +60,7 @@ export class VtimezoneZone implements Zone {
     const from = localOf(year, 1, 1);
     const to = localOf(year + 1, 1, 1);
     onsets = [];
+    chargeWork(this.observances.length);
     for (const o of this.observances) {
       const add = (local: number): void => {
         const utc = local - o.offsetFrom;

@@ -1,9 +1,10 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
-import { bumpScopes, createScope } from '../../sync/sync-scope.repository.ts';
-import { galScopeId } from '../directory.table.ts';
-import { NothingChanged, writeGal, type ScopePublisher } from '../gal-write.ts';
+import { watchGroupAccess } from '../../calendar/group-access.ts';
+import { galScope } from '../../sync/scope-id.ts';
+import { NothingChanged, writeScopes, type ScopePublisher } from '../../sync/scope-write.ts';
+import { writeGal } from '../gal-write.ts';
 import { readCsv } from './csv-source.ts';
 import { applyAttributes, applyReferences, errorMessage, type LineResult } from './import-batch.ts';
 import { readLdif } from './ldif-source.ts';
@@ -122,16 +123,19 @@ export async function importDirectory(db: Db, text: string, options: ImportOptio
   let committed = !options.dryRun;
   if (options.dryRun || options.strict) {
     const domainIds = [...byDomain.keys()];
-    let modseqs = new Map<string, number>();
     try {
-      await db.transaction().execute(async (trx) => {
-        for (const id of domainIds) await createScope(trx, galScopeId(id));
-        modseqs = await bumpScopes(trx, domainIds.map(galScopeId));
-        const inOne: BatchRunner = async (domainId, work) => (await work(trx, modseqs.get(galScopeId(domainId))!)).results;
+      await writeScopes(db, options.publish, async (writer) => {
+        for (const id of domainIds) await writer.create(galScope(id));
+        const modseqs = await writer.bumpAll(domainIds.map(galScope));
+        // As writeGal does: calendar lists follow the group grants the import changes.
+        const groupAccess = [];
+        for (const id of domainIds) groupAccess.push(await watchGroupAccess(writer, id));
+        const inOne: BatchRunner = async (domainId, work) => (await work(writer.trx, modseqs.get(galScope(domainId))!)).results;
         for (const [domainId, records] of byDomain) await runDomain(domainId, records, inOne, false);
         if (options.dryRun || lines.some((l) => l.action === 'error')) throw new RollBack();
+        // The lists these bump are published after commit with the GAL hints.
+        for (const finish of groupAccess) await finish?.();
       });
-      for (const [scope, modseq] of modseqs) await options.publish(scope, modseq);
     } catch (error) {
       if (!(error instanceof RollBack)) throw error;
       committed = false;

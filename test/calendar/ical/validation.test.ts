@@ -98,7 +98,7 @@ describe('validation', () => {
   });
 
   it('rejects an object over maxBytes and one with too many overrides (LIMIT_EXCEEDED)', () => {
-    const limits = { maxBytes: 2000, maxOverrides: 2, maxInstancesPerExpansion: 100 };
+    const limits = { maxBytes: 2000, maxOverrides: 2, maxInstancesPerExpansion: 100, maxExpansionSteps: 250_000 };
     rejects(cal(...ok(`DESCRIPTION:${'x'.repeat(3000)}`)), ErrorCode.LIMIT_EXCEEDED, /bytes, over the limit of 2000/, limits);
     const overrides = [2, 3, 4].flatMap((d) => ok(`RECURRENCE-ID:2026010${d}T100000Z`));
     rejects(cal(...ok('RRULE:FREQ=DAILY'), ...overrides), ErrorCode.LIMIT_EXCEEDED, /3 overrides, over the limit of 2/, limits);

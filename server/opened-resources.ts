@@ -1,0 +1,23 @@
+/**
+ * What a start-up has opened so far (pools, listeners, timers), closed in
+ * reverse order when a later step fails: a half-started process must exit,
+ * not linger holding a database connection or a port.
+ */
+export class OpenedResources {
+  private readonly closers: Array<() => unknown> = [];
+
+  add(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  /** Closes everything, newest first; one closer failing does not stop the others. */
+  async closeAll(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch {
+        // Already failing start-up: the first error is the one worth reporting.
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { ErrorCode, type SetError } from '../../protocol/index.ts';
+import type { Db } from '../db/database.ts';
+import { addStorageUsed, lockStorage } from './storage.repository.ts';
+
+/** UTF-8 bytes of an event's stored iCalendar text: what the quota counts. */
+export function storedBytes(ics: string | null): number {
+  return ics === null ? 0 : Buffer.byteLength(ics, 'utf8');
+}
+
+/**
+ * An account's storage inside ONE write transaction (issue 7): opened right
+ * after the scope lock, it locks the account's storage row until commit, so
+ * concurrent writes to the account's calendars take turns and the quota is
+ * never overshot (a lowered quota only stops growth). Objects are admitted
+ * one by one; what a write frees counts at once for its later objects.
+ */
+export class StorageLedger {
+  private delta = 0;
+
+  private constructor(
+    private readonly accountId: string,
+    private readonly used: number,
+    private readonly quota: number,
+  ) {}
+
+  static async open(trx: Db, accountId: string, defaultQuotaBytes: number): Promise<StorageLedger> {
+    const row = await lockStorage(trx, accountId);
+    return new StorageLedger(accountId, row.used_bytes, row.quota_bytes ?? defaultQuotaBytes);
+  }
+
+  /** Counts a change of `bytes` (negative frees); a LIMIT_EXCEEDED SetError, and nothing counted, when growth would pass the quota. */
+  admit(bytes: number): SetError | undefined {
+    if (bytes > 0 && this.used + this.delta + bytes > this.quota) {
+      return {
+        code: ErrorCode.LIMIT_EXCEEDED,
+        message: `the calendar owner's storage quota of ${this.quota} bytes would be exceeded`,
+        details: { limit: this.quota, used: this.used + this.delta, objectBytes: bytes },
+      };
+    }
+    this.delta += bytes;
+    return undefined;
+  }
+
+  /** Writes the change of usage; call once, before the transaction commits. */
+  async commit(trx: Db): Promise<void> {
+    if (this.delta !== 0) await addStorageUsed(trx, this.accountId, this.delta);
+  }
+}
