@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import { nulError } from '../db/nul-guard.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
-import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS } from './search/search-terms.ts';
+import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
 import { escapeLike } from './search/string-prep.ts';
 
 /**
@@ -182,8 +182,18 @@ export async function memberCounts(db: Db, groupIds: readonly string[]): Promise
 /*
  * Every write below that changes what an entry is searched by (its searchable
  * columns, its visibility, its aliases, its existence) recomputes the entry's
- * search terms in the same transaction (search/search-terms.ts).
+ * search terms in the same transaction (search/search-terms.ts): at once, or,
+ * given a `StaleTerms` set, by the caller once for all the entries it changed
+ * (bulk import: one refresh per batch rather than five statements per entry).
  */
+
+/** Ids whose search terms a caller refreshes itself (refreshSearchTerms) before its transaction commits. */
+export type StaleTerms = Set<string>;
+
+async function termsChanged(db: Db, ids: readonly string[], stale: StaleTerms | undefined): Promise<void> {
+  if (stale) for (const id of ids) stale.add(id);
+  else await refreshSearchTerms(db, ids);
+}
 
 export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<string> {
   const inserted = await db.insertInto('directory_entries').values(row).returning('id').executeTakeFirstOrThrow();
@@ -191,25 +201,35 @@ export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<st
   return inserted.id;
 }
 
-/** Inserts many rows in one statement; returns their ids in order. */
-export async function insertEntries(db: Db, rows: readonly NewDirectoryEntryRow[]): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const inserted = await db.insertInto('directory_entries').values([...rows]).returning('id').execute();
-  const ids = inserted.map((r) => r.id);
-  await refreshSearchTerms(db, ids);
-  return ids;
+/**
+ * Inserts new entries with their aliases and search terms (bulk import):
+ * four statements whatever the number, the terms computed from the inserted
+ * rows as RETURNING gives them. Returns the ids in order.
+ */
+export async function insertEntries(db: Db, entries: ReadonlyArray<{ row: NewDirectoryEntryRow; aliases: readonly string[] }>): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const inserted = await db
+    .insertInto('directory_entries')
+    .values(entries.map((e) => ({ ...e.row, terms_version: TERMS_VERSION })))
+    .returning(TERM_ENTRY_COLUMNS)
+    .execute();
+  const withAliases = inserted.map((row, n) => ({ ...row, aliases: [...entries[n]!.aliases].sort() }));
+  const aliasRows = withAliases.flatMap((row) => row.aliases.map((alias) => ({ domain_id: row.domain_id, alias, entry_id: row.id })));
+  if (aliasRows.length > 0) await db.insertInto('directory_aliases').values(aliasRows).execute();
+  await writeSearchTerms(db, withAliases);
+  return inserted.map((row) => row.id);
 }
 
 /** Columns whose change alters an entry's search terms: the searched ones, and those visibility follows. */
 const TERM_AFFECTING = new Set<string>([...TERM_COLUMNS, 'hidden', 'account_disabled']);
 
-export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number): Promise<void> {
+export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number, stale?: StaleTerms): Promise<void> {
   await db
     .updateTable('directory_entries')
     .set({ ...changes, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
-  if (Object.keys(changes).some((column) => TERM_AFFECTING.has(column))) await refreshSearchTerms(db, [id]);
+  if (Object.keys(changes).some((column) => TERM_AFFECTING.has(column))) await termsChanged(db, [id], stale);
 }
 
 /** Stamps entries whose shown form changed because of another entry (a member or a manager). */
@@ -229,7 +249,7 @@ export async function dependentsOf(db: Db, entryId: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-export async function replaceAliases(db: Db, domainId: string, entryId: string, aliases: readonly string[]): Promise<void> {
+export async function replaceAliases(db: Db, domainId: string, entryId: string, aliases: readonly string[], stale?: StaleTerms): Promise<void> {
   await db.deleteFrom('directory_aliases').where('entry_id', '=', entryId).execute();
   if (aliases.length > 0) {
     await db
@@ -237,14 +257,7 @@ export async function replaceAliases(db: Db, domainId: string, entryId: string, 
       .values(aliases.map((alias) => ({ domain_id: domainId, alias, entry_id: entryId })))
       .execute();
   }
-  await refreshSearchTerms(db, [entryId]);
-}
-
-/** Adds aliases of new entries in one statement (bulk import). */
-export async function insertAliases(db: Db, rows: ReadonlyArray<{ domain_id: string; alias: string; entry_id: string }>): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insertInto('directory_aliases').values([...rows]).execute();
-  await refreshSearchTerms(db, rows.map((r) => r.entry_id));
+  await termsChanged(db, [entryId], stale);
 }
 
 export async function replaceMembers(db: Db, groupId: string, memberIds: readonly string[]): Promise<void> {
@@ -276,7 +289,7 @@ export async function wouldCloseCycle(db: Db, groupId: string, memberIds: readon
  * reports it destroyed; its addresses are freed, it leaves every group, and
  * the entries it managed lose their manager.
  */
-export async function tombstoneEntry(db: Db, id: string, modseq: number): Promise<void> {
+export async function tombstoneEntry(db: Db, id: string, modseq: number, stale?: StaleTerms): Promise<void> {
   await db.deleteFrom('directory_aliases').where('entry_id', '=', id).execute();
   await db.deleteFrom('directory_members').where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
   await db
@@ -289,7 +302,7 @@ export async function tombstoneEntry(db: Db, id: string, modseq: number): Promis
     .set({ deleted: true, deleted_at: sql`now()`, photo: null, photo_type: null, photo_etag: null, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
-  await refreshSearchTerms(db, [id]);
+  await termsChanged(db, [id], stale);
 }
 
 /** Changed rows (hidden ones and tombstones too) with (modseq, id) after `after`, up to `upTo`, in that order. */

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor, type Actor } from '../../server/accounts/actor.ts';
 import type { Db } from '../../server/db/database.ts';
 import { DirectoryService } from '../../server/directory/directory.service.ts';
+import { importDirectory } from '../../server/directory/import/importer.ts';
+import { refreshSearchTerms } from '../../server/directory/search/search-terms.ts';
 import { createTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
 
 /**
@@ -99,5 +101,47 @@ describe('Directory/query (ambiguous-name search)', () => {
   it('resolves a unique folded prefix exactly', async () => {
     const { results } = await directory.resolve(reader, { names: ['vaclav', 'anna', 'nobody'], maxCandidates: 5, expandGroups: false, maxMembers: 10 });
     expect(results.map((r) => r.status)).toEqual(['exact', 'ambiguous', 'notFound']);
+  });
+});
+
+describe('search terms written in bulk', () => {
+  /** Every term row of the domain, in one comparable order. */
+  const terms = async () => ({
+    match: (await sql`select entry_id, attr, value, approx from directory_match_values where domain_id = ${reader.domainId} order by 1, 2, 3`.execute(db)).rows,
+    anr: (await sql`select entry_id, visible, kind, key, sort_name from directory_anr_keys where domain_id = ${reader.domainId} order by 1, 4`.execute(db)).rows,
+  });
+  const importCsv = (text: string) => importDirectory(db, text, { format: 'csv', domain: DOMAIN, publish: () => undefined });
+
+  it('an import that creates, renames, re-aliases and hides entries leaves the terms a recomputation gives', async () => {
+    const created = await importCsv(
+      ['email,displayName,givenName,surname,department,aliases', ...Array.from({ length: 40 }, (_, n) => `bulk${n}@anr.test,Bulk Person${n},Bulk,Person${n},Dept ${n % 3},b${n}@anr.test`)].join('\n'),
+    );
+    expect(created.created).toBe(40);
+    const changed = await importCsv(
+      [
+        'email,displayName,aliases,hidden',
+        ...Array.from({ length: 40 }, (_, n) => `bulk${n}@anr.test,${n % 2 ? `Renamed Žofie${n}` : `Bulk Person${n}`},${n % 4 === 0 ? `c${n}@anr.test` : `b${n}@anr.test`},${n % 5 === 0}`),
+      ].join('\n'),
+    );
+    expect(changed.errors).toBe(0);
+    expect(changed.updated).toBeGreaterThan(20);
+    // Odd ones renamed; bulk15 is hidden (every fifth).
+    expect(await query('zofie1')).toEqual(['bulk1@anr.test', 'bulk11@anr.test', 'bulk13@anr.test', 'bulk17@anr.test', 'bulk19@anr.test']);
+    expect(await query('c4@')).toEqual(['bulk4@anr.test']);
+    expect(await query('b4@')).toEqual([]);
+    expect(await query('bulk0@')).toEqual([]);
+
+    const written = await terms();
+    const ids = (await sql<{ id: string }>`select id from directory_entries where domain_id = ${reader.domainId}`.execute(db)).rows.map((r) => r.id);
+    await refreshSearchTerms(db, ids);
+    expect(await terms()).toEqual(written);
+  });
+
+  it('an entry row that goes (a pruned tombstone, a removed domain) takes its terms with it', async () => {
+    const [entry] = (await directory.query(reader, { text: 'bulk3@', position: 0, limit: 1, calculateTotal: false })).entries;
+    const count = async () => Number((await sql<{ n: string }>`select (select count(*) from directory_match_values where entry_id = ${entry!.id}) + (select count(*) from directory_anr_keys where entry_id = ${entry!.id}) as n`.execute(db)).rows[0]!.n);
+    expect(await count()).toBeGreaterThan(0);
+    await sql`delete from directory_entries where id = ${entry!.id}`.execute(db);
+    expect(await count()).toBe(0);
   });
 });

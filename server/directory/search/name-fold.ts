@@ -1,4 +1,4 @@
-import { caseFold } from './string-prep.ts';
+import { caseFold, PRINTABLE_ASCII } from './string-prep.ts';
 
 /**
  * The folding people's typing needs (docs/decisions.md, "Directory search
@@ -19,6 +19,8 @@ const STROKED: Record<string, string> = { ł: 'l', ø: 'o', đ: 'd', ħ: 'h', ı
 const STROKED_RE = new RegExp(`[${Object.keys(STROKED).join('')}]`, 'g');
 
 export function foldName(text: string): string {
+  // Printable ASCII has no diacritics, strokes or compatibility forms: folding is lower-casing.
+  if (PRINTABLE_ASCII.test(text)) return text.toLowerCase();
   return caseFold(text.normalize('NFKD'))
     .replace(DIACRITICS, '')
     .replace(STROKED_RE, (c) => STROKED[c]!)

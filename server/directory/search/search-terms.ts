@@ -123,51 +123,73 @@ export function anrWordCondition(word: string): { equals: string } | { prefix: s
 /** Entries refreshed per round trip. */
 const BATCH = 2_000;
 
+/** An entry as its terms are written: the term sources and what the key rows copy. */
+export type TermEntry = TermSource & Pick<DirectoryEntryRow, 'domain_id' | 'visible' | 'kind'>;
+
+/** What term rows copy from the entry besides the term columns. */
+export const TERM_ENTRY_COLUMNS = ['id', 'domain_id', 'visible', 'kind', ...TERM_COLUMNS] as const;
+
+/**
+ * Writes the terms of entries that have none yet (new entries, or entries
+ * whose terms were just deleted): two INSERTs whatever the number of
+ * entries, the entries' values passed as arrays, so nothing is read back
+ * from directory_entries.
+ */
+export async function writeSearchTerms(db: Db, entries: readonly TermEntry[]): Promise<void> {
+  const match = { id: [] as string[], domain: [] as string[], attr: [] as string[], value: [] as string[], approx: [] as string[] };
+  const anr = { id: [] as string[], domain: [] as string[], visible: [] as boolean[], kind: [] as string[], key: [] as string[], name: [] as string[] };
+  for (const entry of entries) {
+    for (const v of matchValues(entry)) {
+      match.id.push(entry.id);
+      match.domain.push(entry.domain_id);
+      match.attr.push(v.attr);
+      match.value.push(v.value);
+      // text[][] must be rectangular: each row's keys travel as one array literal.
+      match.approx.push(arrayLiteral(v.approx));
+    }
+    for (const key of anrKeys(entry)) {
+      anr.id.push(entry.id);
+      anr.domain.push(entry.domain_id);
+      anr.visible.push(entry.visible);
+      anr.kind.push(entry.kind);
+      anr.key.push(key);
+      anr.name.push(entry.display_name);
+    }
+  }
+  if (match.id.length > 0) {
+    await sql`
+      insert into directory_match_values (entry_id, domain_id, attr, value, approx)
+      select id, domain_id, attr, value, approx::text[]
+      from unnest(${match.id}::uuid[], ${match.domain}::uuid[], ${match.attr}::text[], ${match.value}::text[], ${match.approx}::text[]) as v(id, domain_id, attr, value, approx)`.execute(db);
+  }
+  if (anr.id.length > 0) {
+    // sort_name is lower() in SQL, as the browse order and the search cursor compute it.
+    await sql`
+      insert into directory_anr_keys (entry_id, domain_id, visible, kind, key, sort_name)
+      select id, domain_id, visible, kind, key, lower(name)
+      from unnest(${anr.id}::uuid[], ${anr.domain}::uuid[], ${anr.visible}::boolean[], ${anr.kind}::text[], ${anr.key}::text[], ${anr.name}::text[]) as k(id, domain_id, visible, kind, key, name)`.execute(db);
+  }
+}
+
 /**
  * Recomputes the terms of these entries (tombstones and vanished ids lose
- * theirs). Call inside the transaction that changed them.
+ * theirs). Call inside the transaction that changed them, once for all the
+ * entries it changed.
  */
 export async function refreshSearchTerms(db: Db, ids: readonly string[]): Promise<void> {
-  for (let start = 0; start < ids.length; start += BATCH) {
-    const chunk = [...new Set(ids.slice(start, start + BATCH))];
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += BATCH) {
+    const chunk = unique.slice(start, start + BATCH);
     await sql`delete from directory_match_values where entry_id = any(${chunk}::uuid[])`.execute(db);
     await sql`delete from directory_anr_keys where entry_id = any(${chunk}::uuid[])`.execute(db);
     const rows = await db
       .selectFrom('directory_entries as e')
-      .select(['e.id', ...TERM_COLUMNS.map((c) => `e.${c}` as const)])
+      .select(TERM_ENTRY_COLUMNS.map((c) => `e.${c}` as const))
       .select(sql<string[]>`array(select a.alias from directory_aliases a where a.entry_id = e.id order by a.alias)`.as('aliases'))
       .where('e.id', '=', sql<string>`any(${chunk}::uuid[])`)
       .where('e.deleted', '=', false)
       .execute();
-    const match = { id: [] as string[], attr: [] as string[], value: [] as string[], approx: [] as string[] };
-    const anr = { id: [] as string[], key: [] as string[] };
-    for (const row of rows) {
-      for (const v of matchValues(row)) {
-        match.id.push(row.id);
-        match.attr.push(v.attr);
-        match.value.push(v.value);
-        // text[][] must be rectangular: each row's keys travel as one array literal.
-        match.approx.push(arrayLiteral(v.approx));
-      }
-      for (const key of anrKeys(row)) {
-        anr.id.push(row.id);
-        anr.key.push(key);
-      }
-    }
-    if (match.id.length > 0) {
-      await sql`
-        insert into directory_match_values (entry_id, domain_id, attr, value, approx)
-        select v.id, e.domain_id, v.attr, v.value, v.approx::text[]
-        from unnest(${match.id}::uuid[], ${match.attr}::text[], ${match.value}::text[], ${match.approx}::text[]) as v(id, attr, value, approx)
-        join directory_entries e on e.id = v.id`.execute(db);
-    }
-    if (anr.id.length > 0) {
-      await sql`
-        insert into directory_anr_keys (entry_id, domain_id, visible, kind, key, sort_name)
-        select k.id, e.domain_id, e.visible, e.kind, k.key, lower(e.display_name)
-        from unnest(${anr.id}::uuid[], ${anr.key}::text[]) as k(id, key)
-        join directory_entries e on e.id = k.id`.execute(db);
-    }
+    await writeSearchTerms(db, rows);
     await sql`update directory_entries set terms_version = ${TERMS_VERSION} where id = any(${chunk}::uuid[]) and terms_version is distinct from ${TERMS_VERSION}`.execute(db);
   }
 }

@@ -52,8 +52,13 @@ function lowerEach(text: string): string {
   return out;
 }
 
+/** Printable ASCII: every step below but lower-casing leaves it as it is (most names and every address). */
+export const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Map, normalise and check one string; undefined when it holds a prohibited code point. */
 function mapAndNormalize(text: string, fold: boolean): string | undefined {
+  // Imports prepare a dozen values per entry: skip the Unicode passes where they change nothing.
+  if (PRINTABLE_ASCII.test(text)) return fold ? text.toLowerCase() : text;
   let s = text.replace(MAP_TO_NOTHING, '').replace(MAP_TO_SPACE, ' ');
   // Folding twice around NFKC: compatibility forms can decompose into capitals (㎒ → MHz).
   if (fold) s = lowerEach(lowerEach(s).normalize('NFKC'));
