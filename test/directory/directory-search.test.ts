@@ -17,6 +17,7 @@ let url: string;
 let db: Db;
 let directory: DirectoryService;
 let reader: Actor;
+let domainId: string;
 const DOMAIN = 'anr.test';
 
 const people: Array<{ displayName: string; email: string; department?: string; office?: string; aliases?: string[]; commonNames?: string[] }> = [
@@ -32,7 +33,7 @@ const people: Array<{ displayName: string; email: string; department?: string; o
 beforeAll(async () => {
   url = await createTestDatabase();
   db = openTestDb(url);
-  const domainId = (await sql<{ id: string }>`insert into domains (name) values (${DOMAIN}) returning id`.execute(db)).rows[0]!.id;
+  domainId = (await sql<{ id: string }>`insert into domains (name) values (${DOMAIN}) returning id`.execute(db)).rows[0]!.id;
   await sql`insert into sync_scopes (id) values (${`gal:${domainId}`}) on conflict do nothing`.execute(db);
   directory = new DirectoryService(db, () => undefined);
   for (const { email, ...fields } of people) await directory.adminCreate(systemActor, { domain: DOMAIN, kind: 'person', fields: { ...fields, email }, ifNotExists: false });
@@ -107,8 +108,8 @@ describe('Directory/query (ambiguous-name search)', () => {
 describe('search terms written in bulk', () => {
   /** Every term row of the domain, in one comparable order. */
   const terms = async () => ({
-    match: (await sql`select entry_id, attr, value, approx from directory_match_values where domain_id = ${reader.domainId} order by 1, 2, 3`.execute(db)).rows,
-    anr: (await sql`select entry_id, visible, kind, key, sort_name from directory_anr_keys where domain_id = ${reader.domainId} order by 1, 4`.execute(db)).rows,
+    match: (await sql`select entry_id, attr, value, approx from directory_match_values where domain_id = ${domainId} order by 1, 2, 3`.execute(db)).rows,
+    anr: (await sql`select entry_id, visible, kind, key, sort_name from directory_anr_keys where domain_id = ${domainId} order by 1, 4`.execute(db)).rows,
   });
   const importCsv = (text: string) => importDirectory(db, text, { format: 'csv', domain: DOMAIN, publish: () => undefined });
 
@@ -132,7 +133,7 @@ describe('search terms written in bulk', () => {
     expect(await query('bulk0@')).toEqual([]);
 
     const written = await terms();
-    const ids = (await sql<{ id: string }>`select id from directory_entries where domain_id = ${reader.domainId}`.execute(db)).rows.map((r) => r.id);
+    const ids = (await sql<{ id: string }>`select id from directory_entries where domain_id = ${domainId}`.execute(db)).rows.map((r) => r.id);
     await refreshSearchTerms(db, ids);
     expect(await terms()).toEqual(written);
   });
