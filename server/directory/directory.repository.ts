@@ -397,13 +397,15 @@ export async function searchEntries(db: Db, options: SearchOptions) {
   if (!options.prefix) return browseEntries(db, options);
   const words = typedWords(options.prefix);
   if (words.length === 0) return { rows: [], hasMore: false };
-  const page = await anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1).execute();
-  const ids = page.slice(0, options.limit).map((r) => r.entry_id);
-  const found = ids.length === 0 ? [] : await entries(db).select(sql<string>`lower(e.display_name)`.as('sort_name')).where('e.id', '=', sql<string>`any(${sql.val(ids)}::uuid[])`).execute();
-  const byId = new Map(found.map((row) => [row.id, row]));
-  // An entry changed since the key page was read is simply left out of this page.
-  const rows = ids.map((id) => byId.get(id)).filter((row) => row !== undefined);
-  return { rows, hasMore: page.length > options.limit };
+  // One statement: the key page (read in index order, stopping at the page size), then its entries.
+  const page = anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1);
+  const rows = await entries(db)
+    .innerJoin(page.as('p'), 'p.entry_id', 'e.id')
+    .select('p.sort_name')
+    .orderBy('p.sort_name')
+    .orderBy('p.entry_id')
+    .execute();
+  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
 }
 
 async function browseEntries(db: Db, options: SearchOptions) {
