@@ -4,6 +4,9 @@ import { createDatabase } from '../server/db/database.ts';
 import { filterToSql } from '../server/ldap/ldap-filter-sql.ts';
 import type { FilterNode } from '../server/ldap/ldap-filter.ts';
 import { galQuery } from '../server/ldap/ldap-search.repository.ts';
+import { refreshStaleSearchTerms } from '../server/directory/search/search-terms.ts';
+import { toLdif } from './support/gal-generator.ts';
+import { SLAPD_ROOT_PASSWORD, startSlapd, type RunningSlapd } from './support/slapd.ts';
 import { BENCH_PASSWORD, prepareDatabase, startBenchServer } from './support/cluster-setup.ts';
 import { benchDatabase, freePort } from './support/database.ts';
 import { percentiles, round } from './support/stats.ts';
@@ -14,14 +17,18 @@ import { percentiles, round } from './support/stats.ts';
  * sends while you type a name, `(|(cn=ab*)(mail=ab*)(sn=ab*)(givenName=ab*))`
  * with a size limit of 50, over LDAP against a dmci node in a child process:
  * latency (sequential, one client) and throughput (CLIENTS clients at once).
- * Baseline in the same run: the same SQL statement the door runs, sent
- * straight to PostgreSQL through a pool, sequentially and CLIENTS at once.
+ * Baselines in the same run: the same SQL statement the door runs, sent
+ * straight to PostgreSQL through a pool; and OpenLDAP's slapd (mdb, eq/sub
+ * indexes on the searched attributes) holding the same entries, asked the
+ * same searches by the same client (issue 13). Besides the prefix search,
+ * a rotating set of other filters address books send (equality, any/final
+ * substrings, and/or/not) compares "arbitrary filters".
  */
 const ENTRIES = 100_000;
 const WARMUP = 100;
-const SEQUENTIAL = 1000;
+const SEQUENTIAL = 300;
 const CLIENTS = 4;
-const CONCURRENT_PER_CLIENT = 500;
+const CONCURRENT_PER_CLIENT = 150;
 const SIZE_LIMIT = 50;
 const DOMAIN = 'bench.example';
 const BASE = 'ou=gal,dc=bench,dc=example';
@@ -35,7 +42,9 @@ export async function run(args: string[]): Promise<object> {
   const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench' });
   const ldapPort = await freePort();
   let server: Awaited<ReturnType<typeof startBenchServer>>['server'] | undefined;
+  let slapd: RunningSlapd | undefined;
   const clients: ldap.Client[] = [];
+  const slapdClients: ldap.Client[] = [];
   try {
     const generationStarted = performance.now();
     const domainId = (await sql<{ id: string }>`select id from domains where name = ${DOMAIN}`.execute(db)).rows[0]!.id;
@@ -50,8 +59,22 @@ export async function run(args: string[]): Promise<object> {
           translate(substr(md5('s' || n), 1, 9), '0123456789abcdef', ${LETTERS}) as s
         from generate_series(1, ${entries}) n
       ) names`.execute(db);
-    await sql`analyze directory_entries`.execute(db);
+    // Rows inserted by SQL get their search terms the way start-up gives them.
+    await refreshStaleSearchTerms(db);
+    await sql`vacuum analyze directory_entries`.execute(db);
+    await sql`vacuum analyze directory_match_values`.execute(db);
     const generationSeconds = (performance.now() - generationStarted) / 1000;
+
+    // The same entries, as dmci serves them, into slapd.
+    const rows = (
+      await sql<{ email: string; display_name: string; given_name: string; surname: string; title: string; department: string }>`
+        select email, display_name, given_name, surname, title, department from directory_entries where domain_id = ${domainId}`.execute(db)
+    ).rows;
+    const ldif = toLdif(
+      rows.map((r) => ({ kind: 'person' as const, mail: r.email, cn: [r.display_name], displayName: r.display_name, givenName: r.given_name, sn: r.surname, title: r.title, department: r.department, aliases: [], members: [] })),
+      BASE,
+    );
+    slapd = await startSlapd('dc=bench,dc=example', ldif);
 
     const started = await startBenchServer(database.url, { DMCI_LDAP_PORT: String(ldapPort) });
     server = started.server;
@@ -62,17 +85,35 @@ export async function run(args: string[]): Promise<object> {
       clients.push(client);
     }
 
+    for (let k = 0; k < CLIENTS; k++) {
+      const client = ldap.createClient({ url: slapd.url, timeout: 30_000 });
+      client.on('error', () => {});
+      await new Promise<void>((resolve, reject) => client.bind(slapd!.rootDn, SLAPD_ROOT_PASSWORD, (error) => (error ? reject(error) : resolve())));
+      slapdClients.push(client);
+    }
+
     let prefixIndex = 0;
     const nextPrefix = () => {
       const k = prefixIndex++ % (LETTERS.length * LETTERS.length);
       return LETTERS[Math.floor(k / LETTERS.length)]! + LETTERS[k % LETTERS.length]!;
     };
-    const ldapSearch = (client: ldap.Client, prefix: string) =>
+    const anrFilter = (prefix: string) => `(|(cn=${prefix}*)(mail=${prefix}*)(sn=${prefix}*)(givenName=${prefix}*))`;
+    // Other filters address books send, cycling with the prefix: equality, any and final substrings, and/or/not.
+    const otherFilters = [
+      (p: string) => `(&(objectClass=person)(sn=${p}*)(title=Title 7))`,
+      (p: string) => `(mail=*${p}*)`,
+      (p: string) => `(&(givenName=${p}*)(!(departmentNumber=Dept 3)))`,
+      (p: string) => `(|(sn=*${p})(displayName=${p}* ${p}*))`,
+      (p: string) => `(&(ou=Dept 1*)(cn=*${p}*))`,
+    ];
+    let otherIndex = 0;
+    const otherFilter = (prefix: string) => otherFilters[otherIndex++ % otherFilters.length]!(prefix);
+    const ldapSearch = (client: ldap.Client, prefix: string, filter: (prefix: string) => string = anrFilter) =>
       new Promise<number>((resolve, reject) => {
         let count = 0;
         client.search(
           BASE,
-          { scope: 'sub', filter: `(|(cn=${prefix}*)(mail=${prefix}*)(sn=${prefix}*)(givenName=${prefix}*))`, sizeLimit: SIZE_LIMIT, attributes: ['cn', 'mail', 'sn', 'givenName', 'title', 'department'] },
+          { scope: 'one', filter: filter(prefix), sizeLimit: SIZE_LIMIT, attributes: ['cn', 'mail', 'sn', 'givenName', 'title', 'department'] },
           (error, res) => {
             if (error) return reject(error);
             res.on('searchEntry', () => count++);
@@ -111,8 +152,14 @@ export async function run(args: string[]): Promise<object> {
 
     const ldapSequential = await sequential((prefix) => ldapSearch(clients[0]!, prefix));
     const sqlSequential = await sequential(sqlSearch);
+    const slapdSequential = await sequential((prefix) => ldapSearch(slapdClients[0]!, prefix));
     const ldapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix));
     const sqlPerSecond = await concurrent((_worker, prefix) => sqlSearch(prefix));
+    const slapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix));
+    const otherLdap = await sequential((prefix) => ldapSearch(clients[0]!, prefix, otherFilter));
+    const otherSlapd = await sequential((prefix) => ldapSearch(slapdClients[0]!, prefix, otherFilter));
+    const otherLdapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix, otherFilter));
+    const otherSlapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix, otherFilter));
 
     return {
       entries,
@@ -121,16 +168,27 @@ export async function run(args: string[]): Promise<object> {
       sizeLimit: SIZE_LIMIT,
       ldap: { sequential: ldapSequential, searchesPerSecond: ldapPerSecond, clients: CLIENTS },
       baselineSql: { sequential: sqlSequential, searchesPerSecond: sqlPerSecond, connections: CLIENTS },
+      slapd: { loadSeconds: round(slapd.loadMs / 1000, 1), sequential: slapdSequential, searchesPerSecond: slapdPerSecond },
+      otherFilters: {
+        filters: otherFilters.map((f) => f('XY')),
+        dmci: { sequential: otherLdap, searchesPerSecond: otherLdapPerSecond },
+        slapd: { sequential: otherSlapd, searchesPerSecond: otherSlapdPerSecond },
+      },
       ratios: {
         p50LatencyLdapOverSql: round(ldapSequential.latencyMs.p50! / sqlSequential.latencyMs.p50!, 2),
         throughputLdapOverSql: round(ldapPerSecond / sqlPerSecond, 2),
+        anrP50DmciOverSlapd: round(ldapSequential.latencyMs.p50! / slapdSequential.latencyMs.p50!, 2),
+        anrThroughputDmciOverSlapd: round(ldapPerSecond / slapdPerSecond, 2),
+        otherP50DmciOverSlapd: round(otherLdap.latencyMs.p50! / otherSlapd.latencyMs.p50!, 2),
+        otherThroughputDmciOverSlapd: round(otherLdapPerSecond / otherSlapdPerSecond, 2),
       },
       notes:
         'LDAP latency includes the ldapjs client (encoding the request, parsing 50 entries) in the benchmark process, the server process (request parsing, filter to SQL, the same statement, entry encoding) and the hops between them; the baseline is the statement alone from the benchmark process. The machine is 2 shared cores: compare the same-run ratios, not absolute times.',
     };
   } finally {
-    await Promise.all(clients.map((c) => new Promise<void>((resolve) => c.unbind(() => resolve()))));
+    await Promise.all([...clients, ...slapdClients].map((c) => new Promise<void>((resolve) => c.unbind(() => resolve()))));
     await server?.stop();
+    await slapd?.stop();
     await db.destroy();
     await database.release();
   }

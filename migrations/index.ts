@@ -13,6 +13,7 @@ import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as freeBusy from './2026-11-29_2000_freebusy.ts';
 import * as freeBusyPublishToken from './2026-11-29_2001_freebusy_publish_token.ts';
+import * as directorySearch from './2026-11-29_2300_directory_search.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2201_screening': screening,
   '2026-11-29_2000_freebusy': freeBusy,
   '2026-11-29_2001_freebusy_publish_token': freeBusyPublishToken,
+  '2026-11-29_2300_directory_search': directorySearch,
 };

@@ -6,6 +6,7 @@ import { ClusterBus } from './cluster/cluster-bus.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Db } from './db/database.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { refreshStaleSearchTerms } from './directory/search/search-terms.ts';
 import { Dispatcher } from './gateway/dispatcher.ts';
 import { Gateway } from './gateway/gateway.ts';
 import type { HandlerTable } from './gateway/request-context.ts';
@@ -88,6 +89,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName });
   opened.add(() => db.destroy());
   if (config.DMCI_RUN_MIGRATIONS) await migrateToLatest(db);
+  // GAL rows written outside the repository (a migration, a bulk load) or by an older algorithm get their search terms.
+  const refreshedTerms = await refreshStaleSearchTerms(db);
+  if (refreshedTerms > 0) log.info({ entries: refreshedTerms }, 'computed directory search terms');
 
   const metrics = new Metrics({ version: DMCI_VERSION });
   const bus = new ClusterBus({ url: databaseUrl, pool: pool as pg.Pool, batchMs: config.DMCI_NOTIFY_BATCH_MS, log, applicationName });

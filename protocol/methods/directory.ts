@@ -40,6 +40,8 @@ export const DirectoryLimits = {
   maxMemberIdsPerResponse: 100_000,
   /** Aliases of one entry. */
   maxAliases: 50,
+  /** Common names (LDAP cn values) of one entry. */
+  maxCommonNames: 20,
   /** Length of a search or resolve string. */
   maxSearchText: 256,
 } as const;
@@ -91,6 +93,8 @@ export const AdminDirectoryEntry = DirectoryEntry.extend({
   /** True for a disabled account: hidden from the GAL until it is enabled again. */
   accountDisabled: z.boolean(),
   sourceKey: z.string().nullable(),
+  /** The LDAP cn values an import set; empty: cn is the display name. */
+  commonNames: z.array(z.string()),
   /** Admins see every member, hidden ones included. */
   memberIds: z.array(z.string()).nullable(),
 });
@@ -106,6 +110,8 @@ export const PhotoInput = z.union([z.instanceof(Uint8Array), z.base64().max(Math
 /** Attributes an admin or an import sets. Account-backed people take email and display name from the account. */
 export const DirectoryFields = z.strictObject({
   displayName: text().optional(),
+  /** LDAP cn values, kept apart from displayName (an LDIF's cn); null or [] → cn is the display name. */
+  commonNames: z.array(text()).max(DirectoryLimits.maxCommonNames).nullable().optional(),
   email: EmailAddress.nullable().optional(),
   aliases: z.array(EmailAddress).max(DirectoryLimits.maxAliases).optional(),
   givenName: optText(),

@@ -1,7 +1,7 @@
 import type { AccountTable, ResumeTokenTable } from '../accounts/account.table.ts';
 import type { CalendarGrantTable, CalendarListEntryTable, CalendarTable } from '../calendar/calendar.table.ts';
 import type { CalendarEventTable, EventInstanceTable } from '../calendar/event.table.ts';
-import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } from '../directory/directory.table.ts';
+import type { DirectoryAliasTable, DirectoryAnrKeyTable, DirectoryEntryTable, DirectoryMatchValueTable, DirectoryMemberTable } from '../directory/directory.table.ts';
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { AccountAvailabilityTable } from '../freebusy/freebusy.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
@@ -23,6 +23,8 @@ export interface Database {
   directory_entries: DirectoryEntryTable;
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
+  directory_match_values: DirectoryMatchValueTable;
+  directory_anr_keys: DirectoryAnrKeyTable;
   account_storage: AccountStorageTable;
   audit_log: AuditLogTable;
   screen_blocks: ScreenBlockTable;

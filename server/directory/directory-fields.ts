@@ -14,6 +14,7 @@ export function fieldsToColumns(fields: DirectoryFields): DirectoryEntryUpdate {
     if (value !== undefined) columns[key] = value;
   };
   set('display_name', fields.displayName);
+  set('common_names', fields.commonNames === undefined ? undefined : fields.commonNames?.length ? fields.commonNames : null);
   set('email', fields.email);
   set('given_name', fields.givenName);
   set('surname', fields.surname);

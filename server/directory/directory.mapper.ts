@@ -38,5 +38,6 @@ export function toAdminEntry(row: EntryRow, domain: string, aliases: readonly st
     hidden: row.hidden,
     accountDisabled: row.account_disabled,
     sourceKey: row.source_key,
+    commonNames: row.common_names ?? [],
   };
 }

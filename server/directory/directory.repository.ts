@@ -1,6 +1,10 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { nulError } from '../db/nul-guard.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
+import { queryWords } from './search/name-fold.ts';
+import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
+import { escapeLike } from './search/string-prep.ts';
 
 /**
  * Plain queries on the GAL tables. Writers call these inside a transaction
@@ -17,6 +21,7 @@ const entryColumns = [
   'e.source_key',
   'e.email',
   'e.display_name',
+  'e.common_names',
   'e.given_name',
   'e.surname',
   'e.title',
@@ -174,24 +179,57 @@ export async function memberCounts(db: Db, groupIds: readonly string[]): Promise
   return new Map(rows.map((r) => [r.group_id, Number(r.n)]));
 }
 
+/*
+ * Every write below that changes what an entry is searched by (its searchable
+ * columns, its visibility, its aliases, its existence) recomputes the entry's
+ * search terms in the same transaction (search/search-terms.ts): at once, or,
+ * given a `StaleTerms` set, by the caller once for all the entries it changed
+ * (bulk import: one refresh per batch rather than five statements per entry).
+ */
+
+/** Ids whose search terms a caller refreshes itself (refreshSearchTerms) before its transaction commits. */
+export type StaleTerms = Set<string>;
+
+async function termsChanged(db: Db, ids: readonly string[], stale: StaleTerms | undefined): Promise<void> {
+  if (stale) for (const id of ids) stale.add(id);
+  else await refreshSearchTerms(db, ids);
+}
+
 export async function insertEntry(db: Db, row: NewDirectoryEntryRow): Promise<string> {
   const inserted = await db.insertInto('directory_entries').values(row).returning('id').executeTakeFirstOrThrow();
+  await refreshSearchTerms(db, [inserted.id]);
   return inserted.id;
 }
 
-/** Inserts many rows in one statement; returns their ids in order. */
-export async function insertEntries(db: Db, rows: readonly NewDirectoryEntryRow[]): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const inserted = await db.insertInto('directory_entries').values([...rows]).returning('id').execute();
-  return inserted.map((r) => r.id);
+/**
+ * Inserts new entries with their aliases and search terms (bulk import):
+ * four statements whatever the number, the terms computed from the inserted
+ * rows as RETURNING gives them. Returns the ids in order.
+ */
+export async function insertEntries(db: Db, entries: ReadonlyArray<{ row: NewDirectoryEntryRow; aliases: readonly string[] }>): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const inserted = await db
+    .insertInto('directory_entries')
+    .values(entries.map((e) => ({ ...e.row, terms_version: TERMS_VERSION })))
+    .returning(TERM_ENTRY_COLUMNS)
+    .execute();
+  const withAliases = inserted.map((row, n) => ({ ...row, aliases: [...entries[n]!.aliases].sort() }));
+  const aliasRows = withAliases.flatMap((row) => row.aliases.map((alias) => ({ domain_id: row.domain_id, alias, entry_id: row.id })));
+  if (aliasRows.length > 0) await db.insertInto('directory_aliases').values(aliasRows).execute();
+  await writeSearchTerms(db, withAliases);
+  return inserted.map((row) => row.id);
 }
 
-export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number): Promise<void> {
+/** Columns whose change alters an entry's search terms: the searched ones, and those visibility follows. */
+const TERM_AFFECTING = new Set<string>([...TERM_COLUMNS, 'hidden', 'account_disabled']);
+
+export async function updateEntry(db: Db, id: string, changes: DirectoryEntryUpdate, modseq: number, stale?: StaleTerms): Promise<void> {
   await db
     .updateTable('directory_entries')
     .set({ ...changes, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
+  if (Object.keys(changes).some((column) => TERM_AFFECTING.has(column))) await termsChanged(db, [id], stale);
 }
 
 /** Stamps entries whose shown form changed because of another entry (a member or a manager). */
@@ -211,7 +249,7 @@ export async function dependentsOf(db: Db, entryId: string): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-export async function replaceAliases(db: Db, domainId: string, entryId: string, aliases: readonly string[]): Promise<void> {
+export async function replaceAliases(db: Db, domainId: string, entryId: string, aliases: readonly string[], stale?: StaleTerms): Promise<void> {
   await db.deleteFrom('directory_aliases').where('entry_id', '=', entryId).execute();
   if (aliases.length > 0) {
     await db
@@ -219,6 +257,7 @@ export async function replaceAliases(db: Db, domainId: string, entryId: string, 
       .values(aliases.map((alias) => ({ domain_id: domainId, alias, entry_id: entryId })))
       .execute();
   }
+  await termsChanged(db, [entryId], stale);
 }
 
 export async function replaceMembers(db: Db, groupId: string, memberIds: readonly string[]): Promise<void> {
@@ -250,7 +289,7 @@ export async function wouldCloseCycle(db: Db, groupId: string, memberIds: readon
  * reports it destroyed; its addresses are freed, it leaves every group, and
  * the entries it managed lose their manager.
  */
-export async function tombstoneEntry(db: Db, id: string, modseq: number): Promise<void> {
+export async function tombstoneEntry(db: Db, id: string, modseq: number, stale?: StaleTerms): Promise<void> {
   await db.deleteFrom('directory_aliases').where('entry_id', '=', id).execute();
   await db.deleteFrom('directory_members').where((eb) => eb.or([eb('group_id', '=', id), eb('member_id', '=', id)])).execute();
   await db
@@ -263,6 +302,7 @@ export async function tombstoneEntry(db: Db, id: string, modseq: number): Promis
     .set({ deleted: true, deleted_at: sql`now()`, photo: null, photo_type: null, photo_etag: null, modseq, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
+  await termsChanged(db, [id], stale);
 }
 
 /** Changed rows (hidden ones and tombstones too) with (modseq, id) after `after`, up to `upTo`, in that order. */
@@ -291,7 +331,7 @@ export async function listLiveById(db: Db, domainId: string, upTo: number, after
 
 export interface SearchOptions {
   domainId: string;
-  /** Lower-case prefix; empty = everything. */
+  /** What the user typed; empty = everything. Matched word by word (search/name-fold.ts). */
   prefix: string;
   kinds?: readonly DirectoryKind[];
   /** Keyset cursor: entries after (lower(display_name), id). */
@@ -303,51 +343,73 @@ export interface SearchOptions {
 }
 
 /** Escapes LIKE wildcards so user text matches literally. */
-export function likePrefix(text: string): string {
-  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+function likePrefix(text: string): string {
+  return `${escapeLike(text)}%`;
 }
 
 /**
- * Entry ids whose searchable columns start with the prefix. A UNION of one
- * indexed range scan per column (text_pattern_ops indexes), so the cost
- * follows the number of matches, not the size of the directory. "ann smi"
- * also matches given name "ann*" with surname "smi*" (and the reverse).
+ * Ambiguous-name resolution, as Outlook's ANR and address-book completion
+ * type it: every typed word (folded: case and diacritics ignored, "vac"
+ * finds Václav) must start a word of the entry's names, cn values,
+ * department or office, or start one of its addresses or their local
+ * parts' words. Answered from directory_anr_keys in (sort name, id) order:
+ * a word of one or two letters is an equality lookup whose index order is
+ * the answer's order, so a page is read and the scan stops; longer words
+ * are a range of keys, few enough to sort. Further words are semi-joins.
  */
-function matchingIds(db: Db, domainId: string, prefix: string) {
-  const pattern = likePrefix(prefix);
-  const column = (name: 'display_name' | 'given_name' | 'surname' | 'email' | 'department') =>
-    db.selectFrom('directory_entries').select('id').where('domain_id', '=', domainId).where(sql<SqlBool>`lower(${sql.ref(name)}) like ${pattern}`);
-  let union = column('display_name')
-    .union(column('given_name'))
-    .union(column('surname'))
-    .union(column('email'))
-    .union(column('department'))
-    .union(db.selectFrom('directory_aliases').select('entry_id as id').where('domain_id', '=', domainId).where(sql<SqlBool>`alias like ${pattern}`));
-  const words = prefix.split(/\s+/).filter(Boolean);
-  if (words.length === 2) {
-    const [a, b] = words.map(likePrefix) as [string, string];
-    const pair = (first: string, last: string) =>
-      db
-        .selectFrom('directory_entries')
-        .select('id')
-        .where('domain_id', '=', domainId)
-        .where(sql<SqlBool>`lower(given_name) like ${first}`)
-        .where(sql<SqlBool>`lower(surname) like ${last}`);
-    union = union.union(pair(a, b)).union(pair(b, a));
+function anrPage(db: Db, options: SearchOptions, words: readonly string[]) {
+  const keyCondition = (alias: string, word: string) => {
+    const condition = anrWordCondition(word);
+    return 'equals' in condition ? sql<SqlBool>`${sql.ref(`${alias}.key`)} = ${condition.equals}` : sql<SqlBool>`${sql.ref(`${alias}.key`)} like ${likePrefix(condition.prefix)}`;
+  };
+  let query = db
+    .selectFrom('directory_anr_keys as k')
+    .select(['k.entry_id', 'k.sort_name'])
+    .where('k.domain_id', '=', options.domainId)
+    .where(keyCondition('k', words[0]!));
+  if (!options.includeHidden) query = query.where('k.visible', '=', true);
+  if (options.kinds?.length) query = query.where('k.kind', 'in', [...options.kinds]);
+  for (const word of words.slice(1)) {
+    query = query.where('k.entry_id', 'in', db.selectFrom('directory_anr_keys as w').select('w.entry_id').where('w.domain_id', '=', options.domainId).where(keyCondition('w', word)));
   }
-  return union;
+  if (options.after) query = query.where(sql<SqlBool>`(k.sort_name, k.entry_id) > (${options.after.name}, ${options.after.id}::uuid)`);
+  return query.groupBy(['k.sort_name', 'k.entry_id']);
 }
 
-function searchBase(db: Db, options: SearchOptions) {
+function browseBase(db: Db, options: SearchOptions) {
   let query = entries(db).where('e.domain_id', '=', options.domainId);
   query = options.includeHidden ? query.where('e.deleted', '=', false) : query.where('e.visible', '=', true);
-  if (options.prefix) query = query.where('e.id', 'in', matchingIds(db, options.domainId, options.prefix));
   if (options.kinds?.length) query = query.where('e.kind', 'in', [...options.kinds]);
   return query;
 }
 
+/**
+ * The typed words; text with a NUL is refused as every door refuses it
+ * (db/nul-guard.ts), although folding into words would drop the NUL before
+ * SQL sees it.
+ */
+function typedWords(prefix: string): string[] {
+  if (prefix.includes('\0')) throw nulError();
+  return queryWords(prefix);
+}
+
 export async function searchEntries(db: Db, options: SearchOptions) {
-  let query = searchBase(db, options)
+  if (!options.prefix) return browseEntries(db, options);
+  const words = typedWords(options.prefix);
+  if (words.length === 0) return { rows: [], hasMore: false };
+  // One statement: the key page (read in index order, stopping at the page size), then its entries.
+  const page = anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1);
+  const rows = await entries(db)
+    .innerJoin(page.as('p'), 'p.entry_id', 'e.id')
+    .select('p.sort_name')
+    .orderBy('p.sort_name')
+    .orderBy('p.entry_id')
+    .execute();
+  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+}
+
+async function browseEntries(db: Db, options: SearchOptions) {
+  let query = browseBase(db, options)
     .select(sql<string>`lower(e.display_name)`.as('sort_name'))
     .orderBy(sql`lower(e.display_name)`)
     .orderBy('e.id')
@@ -362,7 +424,16 @@ export async function searchEntries(db: Db, options: SearchOptions) {
 }
 
 export async function countEntries(db: Db, options: SearchOptions): Promise<number> {
-  const row = await searchBase(db, options)
+  if (options.prefix) {
+    const words = typedWords(options.prefix);
+    if (words.length === 0) return 0;
+    const row = await db
+      .selectFrom(anrPage(db, { ...options, after: undefined }, words).as('matches'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  const row = await browseBase(db, options)
     .clearSelect()
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();

@@ -30,6 +30,8 @@ export interface DirectoryEntryTable {
   source_key: string | null;
   email: string | null;
   display_name: string;
+  /** The cn values an import carried (LDAP cn, exported as is); null: cn is the display name. */
+  common_names: string[] | null;
   given_name: string | null;
   surname: string | null;
   title: string | null;
@@ -60,6 +62,8 @@ export interface DirectoryEntryTable {
   visible: GeneratedAlways<boolean>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Version of the search-term algorithm the entry's terms were made with (search/search-terms.ts); null: not yet. */
+  terms_version: number | null;
 }
 export type DirectoryEntryRow = Selectable<DirectoryEntryTable>;
 export type NewDirectoryEntryRow = Insertable<DirectoryEntryTable>;
@@ -76,4 +80,23 @@ export interface DirectoryAliasTable {
 export interface DirectoryMemberTable {
   group_id: string;
   member_id: string;
+}
+
+/** One LDAP-matchable value, prepared per its attribute's matching rule (search/search-terms.ts). */
+export interface DirectoryMatchValueTable {
+  entry_id: string;
+  domain_id: string;
+  attr: string;
+  value: string;
+  approx: string[];
+}
+
+/** One folded word (or a one- or two-letter prefix of one) that ambiguous-name search finds the entry by. */
+export interface DirectoryAnrKeyTable {
+  entry_id: string;
+  domain_id: string;
+  visible: boolean;
+  kind: DirectoryKind;
+  key: string;
+  sort_name: string;
 }

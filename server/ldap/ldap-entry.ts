@@ -1,4 +1,5 @@
 import type { DirectoryEntryRow } from '../directory/directory.table.ts';
+import { proxyAddresses } from '../directory/search/search-terms.ts';
 import { wantsAttribute, type AttributeSelection } from './ldap-attributes.ts';
 import { entryDn, SUBSCHEMA_DN } from './ldap-dn.ts';
 import { ATTRIBUTES, KIND_CLASSES, type AttributeDef } from './ldap-schema.ts';
@@ -16,6 +17,7 @@ export type GalRow = Pick<
   | 'kind'
   | 'email'
   | 'display_name'
+  | 'common_names'
   | 'given_name'
   | 'surname'
   | 'title'
@@ -71,6 +73,8 @@ function valuesOf(def: AttributeDef, row: GalRow, domain: string, dn: string): A
       const value = row[source.column];
       return value ? [value] : [];
     }
+    case 'commonName':
+      return row.common_names?.length ? row.common_names : [row.display_name];
     case 'integer': {
       const value = row[source.column];
       return value === null ? [] : [String(value)];
@@ -80,7 +84,7 @@ function valuesOf(def: AttributeDef, row: GalRow, domain: string, dn: string): A
     case 'aliases':
       return row.aliases ?? [];
     case 'proxyAddresses':
-      return [...(row.email ? [`SMTP:${row.email}`] : []), ...(row.aliases ?? []).map((alias) => `smtp:${alias}`)];
+      return proxyAddresses(row.email, row.aliases ?? []);
     case 'members':
       return row.kind === 'group' ? (row.members ?? []).map(([email, id]) => entryDn(domain, { email, id })) : [];
     case 'manager':

@@ -3,14 +3,18 @@ import { isUuid, locateDn, parseDn } from './ldap-dn.ts';
 import { parseGeneralizedTime } from './ldap-entry.ts';
 import type { FilterNode } from './ldap-filter.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
-import { kindsWhere, lookupAttribute, type AttributeSource } from './ldap-schema.ts';
+import { approxKeys } from '../directory/search/name-fold.ts';
+import { MATCH_FIELDS, type MatchKey } from '../directory/search/search-terms.ts';
+import { escapeLike, prepareValue, substringsPattern } from '../directory/search/string-prep.ts';
+import { hasRule, kindsWhere, lookupAttribute, type AttributeDef, type AttributeSource } from './ldap-schema.ts';
 
 /**
  * Translates a filter into one parameterised SQL condition over
  * `directory_entries e` (with the visible manager joined as `m`), so the
- * database does the searching and its indexes do the work: equality,
- * substrings with an initial part and approx on names, email, department
- * are range scans of the `lower(col) text_pattern_ops` indexes.
+ * database does the searching and its indexes do the work: string
+ * attributes are matched against their prepared values
+ * (directory_match_values, see matchTest), per the matching rules
+ * cn=Subschema publishes for them.
  *
  * LDAP filters have three values (RFC 4511 §4.5.1.7: an unknown attribute,
  * a missing one or an unusable assertion is Undefined, and NOT Undefined is
@@ -54,12 +58,13 @@ function translate(node: FilterNode, context: SqlFilterContext): Pair {
       return UNDEFINED;
     default: {
       const def = lookupAttribute(node.attribute);
-      if (!def) return UNDEFINED;
-      const leaf = translateLeaf(node, def.source, context);
+      if (!def || !hasRule(def, node.type)) return UNDEFINED;
+      const leaf = translateLeaf(node, def, context);
       if (!leaf) return UNDEFINED;
-      // A presence test is FALSE when the attribute is absent; any other test when it is there and no value matches.
+      // A known attribute the entry lacks makes a test FALSE, not Undefined (RFC 4511 §4.5.1.7 keeps
+      // Undefined for unknown attributes, missing rules and invalid assertions; slapd answers the same).
       if (node.type === 'present') return { t: leaf.present, f: negate(leaf.present) };
-      return { t: leaf.t, f: all([leaf.present, negate(leaf.t)]) };
+      return { t: leaf.t, f: negate(leaf.t) };
     }
   }
 }
@@ -69,15 +74,18 @@ const UNDEFINED: Pair = { t: false, f: false };
 type Leaf = Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefined' }>;
 
 /** `t`: some value matches; `present`: the entry has the attribute. Undefined when the assertion cannot be evaluated. */
-function translateLeaf(node: Leaf, source: AttributeSource, context: SqlFilterContext): { t: Cond; present: Cond } | undefined {
+function translateLeaf(node: Leaf, def: AttributeDef, context: SqlFilterContext): { t: Cond; present: Cond } | undefined {
+  const source = def.source;
+  if (def.match && node.type !== 'present') {
+    const test = matchTest(node, def.match, context);
+    return test && { t: test, present: presence(source) };
+  }
   switch (source.kind) {
-    case 'text': {
-      const column = sql.ref(`e.${source.column}`);
-      const present = sql<boolean>`${column} <> ''`;
-      if (node.type === 'present') return { t: present, present };
-      const test = textTest(node, sql`lower(${column})`);
-      return test && { t: test, present };
-    }
+    case 'text':
+    case 'commonName':
+    case 'aliases':
+    case 'proxyAddresses':
+      return { t: presence(source), present: presence(source) };
     case 'integer': {
       const column = sql.ref(`e.${source.column}`);
       const present = sql<boolean>`${column} is not null`;
@@ -92,22 +100,6 @@ function translateLeaf(node: Leaf, source: AttributeSource, context: SqlFilterCo
       if (node.type === 'gte' || node.type === 'lte') return undefined;
       const kinds = kindsWhere((name) => matchesEntry(node, syntheticEntry({ objectClass: [name] })));
       return { t: kindIn(kinds), present: true };
-    }
-    case 'aliases': {
-      const present = sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`;
-      if (node.type === 'present') return { t: present, present };
-      const test = textTest(node, sql`a.alias`);
-      // Uncorrelated, so PostgreSQL runs it once over the alias prefix index and hashes the ids.
-      return test && { t: sql<boolean>`e.id in (select a.entry_id from directory_aliases a where a.domain_id = ${context.domainId} and ${test})`, present };
-    }
-    case 'proxyAddresses': {
-      const hasAliases = sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`;
-      const present = any([sql<boolean>`e.email <> ''`, hasAliases]);
-      if (node.type === 'present') return { t: present, present };
-      const primary = textTest(node, sql`('smtp:' || lower(e.email))`);
-      const alias = textTest(node, sql`('smtp:' || a.alias)`);
-      if (!primary || !alias) return undefined;
-      return { t: any([primary, sql<boolean>`e.id in (select a.entry_id from directory_aliases a where a.domain_id = ${context.domainId} and ${alias})`]), present };
     }
     case 'members': {
       const visibleMembers = sql`from directory_members dm join directory_entries x on x.id = dm.member_id and x.visible where dm.group_id = e.id`;
@@ -140,7 +132,10 @@ function translateLeaf(node: Leaf, source: AttributeSource, context: SqlFilterCo
         return { t: isUuid(value) ? sql<boolean>`e.id = ${value}::uuid` : false, present: true };
       }
       if (node.type === 'substrings') return { t: sql<boolean>`e.id::text like ${likePattern(node).toLowerCase()}`, present: true };
-      return undefined;
+      // UUIDOrderingMatch: byte order, which is PostgreSQL's uuid order.
+      const value = node.value.trim().toLowerCase();
+      if (!isUuid(value)) return undefined;
+      return { t: node.type === 'gte' ? sql<boolean>`e.id >= ${value}::uuid` : sql<boolean>`e.id <= ${value}::uuid`, present: true };
     }
     case 'timestamp': {
       if (node.type === 'present') return { t: true, present: true };
@@ -158,35 +153,66 @@ function translateLeaf(node: Leaf, source: AttributeSource, context: SqlFilterCo
   }
 }
 
-/**
- * Case-insensitive string matching (caseIgnoreMatch and friends). Both sides
- * go through PostgreSQL's lower(), so the comparison agrees with the
- * `lower(col)` indexes whatever the database's locale. Ordering uses the
- * byte-wise pattern operators, which the same text_pattern_ops indexes serve.
- */
-function textTest(node: Exclude<Leaf, { type: 'present' }>, lowered: RawBuilder<unknown>): RawBuilder<boolean> | undefined {
-  switch (node.type) {
-    case 'equality':
-      return node.value === '' ? undefined : sql<boolean>`${lowered} = lower(${node.value})`;
-    case 'approx':
-      // dmci's approximate match: a case-insensitive prefix (what "check names" wants).
-      return node.value === '' ? undefined : sql<boolean>`${lowered} like lower(${`${escapeLike(node.value)}%`})`;
-    case 'substrings':
-      return sql<boolean>`${lowered} like lower(${likePattern(node)})`;
-    case 'gte':
-      return sql<boolean>`${lowered} ~>=~ lower(${node.value})`;
-    case 'lte':
-      return sql<boolean>`${lowered} ~<=~ lower(${node.value})`;
+/** Whether the entry has a value of a text-valued attribute. */
+function presence(source: AttributeSource): Cond {
+  switch (source.kind) {
+    case 'text':
+      return sql<boolean>`${sql.ref(`e.${source.column}`)} <> ''`;
+    case 'aliases':
+      return sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`;
+    case 'proxyAddresses':
+      return any([sql<boolean>`e.email <> ''`, sql<boolean>`exists (select 1 from directory_aliases a where a.entry_id = e.id)`]);
+    default:
+      // cn (the display name at least) and the other sources with match values always have one.
+      return true;
   }
+}
+
+/**
+ * Equality, substrings and approx on a string attribute: the assertion is
+ * prepared by the attribute's matching rule (RFC 4518, string-prep.ts) and
+ * compared with the entry's values prepared the same way when they were
+ * written (directory_match_values): equality and an initial substring are a
+ * btree range scan, other substrings use the trigram index, approx the keys'
+ * GIN index. Uncorrelated, so PostgreSQL runs each once and hashes the ids.
+ * Undefined when the assertion cannot be prepared.
+ */
+function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, context: SqlFilterContext): RawBuilder<boolean> | undefined {
+  const rule = MATCH_FIELDS[attr].rule;
+  let test: RawBuilder<boolean>;
+  switch (node.type) {
+    case 'approx':
+    case 'equality': {
+      if (node.type === 'approx' && rule !== 'telephoneNumber') {
+        const keys = approxKeys(node.value);
+        if (keys.length === 0) return undefined;
+        test = sql<boolean>`v.approx @> ${keys}::text[]`;
+        break;
+      }
+      // Equality, and approx on phone numbers (which have no approximate rule: equality stands in, as in slapd).
+      const value = prepareValue(node.value, rule);
+      if (value === undefined) return undefined;
+      test = sql<boolean>`v.value = ${value}`;
+      break;
+    }
+    case 'substrings': {
+      const pattern = substringsPattern(node, rule);
+      if (pattern === undefined) return undefined;
+      if (pattern === null) return sql<boolean>`false`;
+      test = sql<boolean>`v.value like ${pattern}`;
+      break;
+    }
+    default:
+      // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).
+      return undefined;
+  }
+  return sql<boolean>`e.id in (select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test})`;
 }
 
 export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
   return `${escapeLike(node.initial ?? '')}%${node.any.map((part) => `${escapeLike(part)}%`).join('')}${escapeLike(node.final ?? '')}`;
 }
 
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /**
  * A DN assertion naming an entry of the searched domain: its RDN. `null`

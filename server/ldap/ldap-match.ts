@@ -1,12 +1,17 @@
+import { approxKeys } from '../directory/search/name-fold.ts';
+import { MATCH_FIELDS } from '../directory/search/search-terms.ts';
+import { prepareSubstring, prepareValue, substringsPattern, type MatchRule } from '../directory/search/string-prep.ts';
 import type { FilterNode } from './ldap-filter.ts';
-import { lookupAttribute } from './ldap-schema.ts';
+import { hasRule, lookupAttribute } from './ldap-schema.ts';
 
 /**
  * Evaluates a filter against one in-memory entry, with RFC 4511's three
  * values (true, false, undefined). Used only for the handful of synthetic
  * entries (root DSE, cn=Subschema, a domain's ou=gal); directory entries
- * are always filtered by SQL (ldap-filter-sql.ts). Values compare
- * case-insensitively, as every attribute these entries carry does.
+ * are always filtered by SQL (ldap-filter-sql.ts). It follows the same
+ * schema and preparation: an assertion with no matching rule is Undefined,
+ * strings compare by their attribute's rule after RFC 4518 preparation
+ * (caseIgnoreMatch for attributes dmci's schema does not list).
  */
 export type SyntheticEntry = Map<string, string[]>;
 
@@ -47,10 +52,16 @@ function evaluate(node: FilterNode, entry: SyntheticEntry): boolean | undefined 
     case 'present':
       return valuesOf(entry, node.attribute) !== undefined;
     default: {
+      const def = lookupAttribute(node.attribute);
+      if (def && !hasRule(def, node.type)) return undefined;
       const values = valuesOf(entry, node.attribute);
-      if (values === undefined) return undefined;
-      const test = tester(node);
-      return values.some((v) => test(v.toLowerCase()));
+      // Absent: FALSE for an attribute the schema knows, Undefined for one nobody knows.
+      if (values === undefined) return def ? false : undefined;
+      const rule = def?.match ? MATCH_FIELDS[def.match].rule : 'caseIgnore';
+      // Approximate match is phonetic for names and addresses only; elsewhere it is equality (as in slapd).
+      const phonetic = def?.match !== undefined && rule !== 'telephoneNumber';
+      const test = tester(node.type === 'approx' && !phonetic ? { ...node, type: 'equality' } : node, rule);
+      return test && values.some(test);
     }
   }
 }
@@ -61,25 +72,40 @@ function valuesOf(entry: SyntheticEntry, attribute: string): string[] | undefine
   return values && values.length > 0 ? values : undefined;
 }
 
-function tester(node: Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefined' | 'present' }>): (lowerValue: string) => boolean {
+/** A test of one value; undefined when the assertion cannot be prepared (Undefined). */
+function tester(node: Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefined' | 'present' }>, rule: MatchRule): ((value: string) => boolean) | undefined {
   switch (node.type) {
-    case 'equality':
-      return (v) => v === node.value.toLowerCase();
-    case 'approx':
-      return (v) => v.startsWith(node.value.toLowerCase());
-    case 'gte':
-      return (v) => v >= node.value.toLowerCase();
-    case 'lte':
-      return (v) => v <= node.value.toLowerCase();
-    case 'substrings': {
-      const parts = [node.initial ?? '', ...node.any, node.final ?? ''].map((p) => p.toLowerCase());
+    case 'equality': {
+      const wanted = prepareValue(node.value, rule);
+      return wanted === undefined ? undefined : (v) => prepareValue(v, rule) === wanted;
+    }
+    case 'approx': {
+      // The GAL's approximate match (name-fold.ts): every word of the assertion sounds like a word of the value.
+      const wanted = approxKeys(node.value);
+      if (wanted.length === 0) return undefined;
       return (v) => {
-        const initial = parts[0]!;
-        const final = parts[parts.length - 1]!;
-        if (!v.startsWith(initial) || !v.endsWith(final) || v.length < initial.length + final.length) return false;
+        const keys = new Set(approxKeys(v));
+        return wanted.every((key) => keys.has(key));
+      };
+    }
+    // Ordering only reaches here for attributes outside dmci's schema (a synthetic entry's own).
+    case 'gte':
+      return (v) => v.toLowerCase() >= node.value.toLowerCase();
+    case 'lte':
+      return (v) => v.toLowerCase() <= node.value.toLowerCase();
+    case 'substrings': {
+      const initial = node.initial ? prepareSubstring(node.initial, rule, 'initial') : '';
+      const final = node.final ? prepareSubstring(node.final, rule, 'final') : '';
+      const any = node.any.map((part) => prepareSubstring(part, rule, 'any'));
+      const pattern = substringsPattern(node, rule);
+      if (pattern === undefined || initial === undefined || final === undefined || any.some((p) => p === undefined)) return undefined;
+      if (pattern === null) return () => false;
+      return (raw) => {
+        const v = prepareValue(raw, rule);
+        if (v === undefined || !v.startsWith(initial) || !v.endsWith(final) || v.length < initial.length + final.length) return false;
         let position = initial.length;
         const end = v.length - final.length;
-        for (const part of parts.slice(1, -1)) {
+        for (const part of any as string[]) {
           const found = v.indexOf(part, position);
           if (found < 0 || found + part.length > end) return false;
           position = found + part.length;

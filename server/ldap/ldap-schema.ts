@@ -1,4 +1,5 @@
 import type { DirectoryKind } from '../directory/directory.table.ts';
+import type { MatchKey } from '../directory/search/search-terms.ts';
 
 /**
  * The LDAP view of the GAL: which attribute names exist, where each one's
@@ -28,6 +29,8 @@ export type TextColumn =
 
 export type AttributeSource =
   | { kind: 'text'; column: TextColumn }
+  /** common_names, else the display name. */
+  | { kind: 'commonName' }
   | { kind: 'integer'; column: 'capacity' }
   | { kind: 'objectClass' }
   /** directory_aliases, bare addresses. */
@@ -57,6 +60,11 @@ export interface AttributeDef {
   single?: boolean;
   operational?: boolean;
   source: AttributeSource;
+  /**
+   * The prepared values equality, substrings and approx assertions are
+   * matched against (directory_match_values.attr, search/search-terms.ts).
+   */
+  match?: MatchKey;
 }
 
 const S = {
@@ -73,39 +81,45 @@ const S = {
   boolean: '1.3.6.1.4.1.1466.115.121.1.7',
 };
 const text = (column: TextColumn): AttributeSource => ({ kind: 'text', column });
-const ci = { equality: 'caseIgnoreMatch', substr: 'caseIgnoreSubstringsMatch', ordering: 'caseIgnoreOrderingMatch' };
-const ia5ci = { equality: 'caseIgnoreIA5Match', substr: 'caseIgnoreIA5SubstringsMatch' };
+/**
+ * No ORDERING rule on names, addresses and phones, as in the standard
+ * schema (RFC 4519, OpenLDAP's core and inetOrgPerson schema): `(sn<=X)` is
+ * Undefined, as slapd answers it. Only integers, times and UUIDs order.
+ */
+const ci = (match: MatchKey) => ({ equality: 'caseIgnoreMatch', substr: 'caseIgnoreSubstringsMatch', match });
+const ia5ci = (match: MatchKey) => ({ equality: 'caseIgnoreIA5Match', substr: 'caseIgnoreIA5SubstringsMatch', match });
+const phone = (match: MatchKey) => ({ equality: 'telephoneNumberMatch', substr: 'telephoneNumberSubstringsMatch', match });
 
 export const ATTRIBUTES: readonly AttributeDef[] = [
   { name: 'objectClass', oid: '2.5.4.0', syntax: S.oid, equality: 'objectIdentifierMatch', source: { kind: 'objectClass' } },
-  { name: 'cn', aliases: ['commonName'], oid: '2.5.4.3', syntax: S.directoryString, ...ci, source: text('display_name') },
-  { name: 'displayName', oid: '2.16.840.1.113730.3.1.241', syntax: S.directoryString, ...ci, single: true, source: text('display_name') },
-  { name: 'sn', aliases: ['surname'], oid: '2.5.4.4', syntax: S.directoryString, ...ci, source: text('surname') },
-  { name: 'givenName', aliases: ['gn'], oid: '2.5.4.42', syntax: S.directoryString, ...ci, source: text('given_name') },
-  { name: 'mail', aliases: ['email', 'rfc822Mailbox'], oid: '0.9.2342.19200300.100.1.3', syntax: S.ia5, ...ia5ci, source: text('email') },
-  { name: 'otherMailbox', oid: '0.9.2342.19200300.100.1.22', syntax: S.ia5, ...ia5ci, source: { kind: 'aliases' } },
-  { name: 'proxyAddresses', oid: '1.2.840.113556.1.2.210', syntax: S.directoryString, ...ci, source: { kind: 'proxyAddresses' } },
-  { name: 'title', oid: '2.5.4.12', syntax: S.directoryString, ...ci, source: text('title') },
-  { name: 'departmentNumber', oid: '2.16.840.1.113730.3.1.2', syntax: S.directoryString, ...ci, source: text('department') },
-  { name: 'ou', aliases: ['organizationalUnitName'], oid: '2.5.4.11', syntax: S.directoryString, ...ci, source: text('department') },
-  { name: 'department', oid: '1.2.840.113556.1.2.141', syntax: S.directoryString, ...ci, single: true, source: text('department') },
-  { name: 'o', aliases: ['organizationName'], oid: '2.5.4.10', syntax: S.directoryString, ...ci, source: text('company') },
-  { name: 'company', oid: '1.2.840.113556.1.2.146', syntax: S.directoryString, ...ci, single: true, source: text('company') },
-  { name: 'physicalDeliveryOfficeName', oid: '2.5.4.19', syntax: S.directoryString, ...ci, source: text('office') },
-  { name: 'telephoneNumber', oid: '2.5.4.20', syntax: S.phone, equality: 'telephoneNumberMatch', substr: 'telephoneNumberSubstringsMatch', source: text('business_phone') },
-  { name: 'mobile', aliases: ['mobileTelephoneNumber'], oid: '0.9.2342.19200300.100.1.41', syntax: S.phone, equality: 'telephoneNumberMatch', substr: 'telephoneNumberSubstringsMatch', source: text('mobile_phone') },
+  { name: 'cn', aliases: ['commonName'], oid: '2.5.4.3', syntax: S.directoryString, ...ci('cn'), source: { kind: 'commonName' } },
+  { name: 'displayName', oid: '2.16.840.1.113730.3.1.241', syntax: S.directoryString, ...ci('displayName'), single: true, source: text('display_name') },
+  { name: 'sn', aliases: ['surname'], oid: '2.5.4.4', syntax: S.directoryString, ...ci('sn'), source: text('surname') },
+  { name: 'givenName', aliases: ['gn'], oid: '2.5.4.42', syntax: S.directoryString, ...ci('givenName'), source: text('given_name') },
+  { name: 'mail', aliases: ['email', 'rfc822Mailbox'], oid: '0.9.2342.19200300.100.1.3', syntax: S.ia5, ...ia5ci('mail'), source: text('email') },
+  { name: 'otherMailbox', oid: '0.9.2342.19200300.100.1.22', syntax: S.ia5, ...ia5ci('otherMailbox'), source: { kind: 'aliases' } },
+  { name: 'proxyAddresses', oid: '1.2.840.113556.1.2.210', syntax: S.directoryString, ...ci('proxyAddresses'), source: { kind: 'proxyAddresses' } },
+  { name: 'title', oid: '2.5.4.12', syntax: S.directoryString, ...ci('title'), source: text('title') },
+  { name: 'departmentNumber', oid: '2.16.840.1.113730.3.1.2', syntax: S.directoryString, ...ci('department'), source: text('department') },
+  { name: 'ou', aliases: ['organizationalUnitName'], oid: '2.5.4.11', syntax: S.directoryString, ...ci('department'), source: text('department') },
+  { name: 'department', oid: '1.2.840.113556.1.2.141', syntax: S.directoryString, ...ci('department'), single: true, source: text('department') },
+  { name: 'o', aliases: ['organizationName'], oid: '2.5.4.10', syntax: S.directoryString, ...ci('company'), source: text('company') },
+  { name: 'company', oid: '1.2.840.113556.1.2.146', syntax: S.directoryString, ...ci('company'), single: true, source: text('company') },
+  { name: 'physicalDeliveryOfficeName', oid: '2.5.4.19', syntax: S.directoryString, ...ci('office'), source: text('office') },
+  { name: 'telephoneNumber', oid: '2.5.4.20', syntax: S.phone, ...phone('telephoneNumber'), source: text('business_phone') },
+  { name: 'mobile', aliases: ['mobileTelephoneNumber'], oid: '0.9.2342.19200300.100.1.41', syntax: S.phone, ...phone('mobile'), source: text('mobile_phone') },
   { name: 'manager', oid: '0.9.2342.19200300.100.1.10', syntax: S.dn, equality: 'distinguishedNameMatch', source: { kind: 'manager' } },
   { name: 'member', oid: '2.5.4.31', syntax: S.dn, equality: 'distinguishedNameMatch', source: { kind: 'members' } },
   { name: 'jpegPhoto', oid: '0.9.2342.19200300.100.1.60', syntax: S.jpeg, source: { kind: 'photo', jpegOnly: true } },
   { name: 'thumbnailPhoto', oid: '2.16.840.1.113730.3.1.35', syntax: S.octets, single: true, source: { kind: 'photo', jpegOnly: false } },
-  { name: 'uid', aliases: ['userid'], oid: '0.9.2342.19200300.100.1.1', syntax: S.directoryString, ...ci, source: { kind: 'id' } },
-  { name: 'dmciResourceType', oid: `${DMCI_OID}.1.1`, syntax: S.directoryString, ...ci, single: true, source: text('resource_type') },
+  { name: 'uid', aliases: ['userid'], oid: '0.9.2342.19200300.100.1.1', syntax: S.directoryString, equality: 'caseIgnoreMatch', substr: 'caseIgnoreSubstringsMatch', source: { kind: 'id' } },
+  { name: 'dmciResourceType', oid: `${DMCI_OID}.1.1`, syntax: S.directoryString, ...ci('resourceType'), single: true, source: text('resource_type') },
   { name: 'roomCapacity', oid: `${DMCI_OID}.1.2`, syntax: S.integer, equality: 'integerMatch', ordering: 'integerOrderingMatch', single: true, source: { kind: 'integer', column: 'capacity' } },
-  { name: 'location', oid: `${DMCI_OID}.1.3`, syntax: S.directoryString, ...ci, single: true, source: text('location') },
+  { name: 'location', oid: `${DMCI_OID}.1.3`, syntax: S.directoryString, ...ci('location'), single: true, source: text('location') },
   // Operational attributes: returned for "+" or when named.
-  { name: 'entryUUID', oid: '1.3.6.1.1.16.4', syntax: S.uuid, equality: 'UUIDMatch', single: true, operational: true, source: { kind: 'id' } },
-  { name: 'createTimestamp', oid: '2.5.18.1', syntax: S.time, equality: 'generalizedTimeMatch', single: true, operational: true, source: { kind: 'timestamp', column: 'created_at' } },
-  { name: 'modifyTimestamp', oid: '2.5.18.2', syntax: S.time, equality: 'generalizedTimeMatch', single: true, operational: true, source: { kind: 'timestamp', column: 'updated_at' } },
+  { name: 'entryUUID', oid: '1.3.6.1.1.16.4', syntax: S.uuid, equality: 'UUIDMatch', ordering: 'UUIDOrderingMatch', single: true, operational: true, source: { kind: 'id' } },
+  { name: 'createTimestamp', oid: '2.5.18.1', syntax: S.time, equality: 'generalizedTimeMatch', ordering: 'generalizedTimeOrderingMatch', single: true, operational: true, source: { kind: 'timestamp', column: 'created_at' } },
+  { name: 'modifyTimestamp', oid: '2.5.18.2', syntax: S.time, equality: 'generalizedTimeMatch', ordering: 'generalizedTimeOrderingMatch', single: true, operational: true, source: { kind: 'timestamp', column: 'updated_at' } },
   { name: 'entryDN', oid: '1.3.6.1.1.20', syntax: S.dn, equality: 'distinguishedNameMatch', single: true, operational: true, source: { kind: 'computed', what: 'entryDN' } },
   { name: 'subschemaSubentry', oid: '2.5.18.10', syntax: S.dn, equality: 'distinguishedNameMatch', single: true, operational: true, source: { kind: 'computed', what: 'subschemaSubentry' } },
   { name: 'hasSubordinates', oid: '2.5.18.9', syntax: S.boolean, equality: 'booleanMatch', single: true, operational: true, source: { kind: 'computed', what: 'hasSubordinates' } },
@@ -122,6 +136,27 @@ for (const def of ATTRIBUTES) for (const name of [def.name, ...(def.aliases ?? [
 export function lookupAttribute(description: string): AttributeDef | undefined {
   const base = description.split(';')[0]!.toLowerCase();
   return byName.get(base.startsWith('oid.') ? base.slice(4) : base);
+}
+
+/**
+ * Whether the attribute's schema has a matching rule for an assertion
+ * (RFC 4511 §4.5.1.7: without one the filter item is Undefined). Both
+ * evaluators (SQL and in-memory) ask this, so what cn=Subschema publishes
+ * is exactly what is answered.
+ */
+export function hasRule(def: AttributeDef, type: 'present' | 'equality' | 'approx' | 'substrings' | 'gte' | 'lte'): boolean {
+  switch (type) {
+    case 'present':
+      return true;
+    case 'equality':
+    case 'approx':
+      return def.equality !== undefined;
+    case 'substrings':
+      return def.substr !== undefined;
+    case 'gte':
+    case 'lte':
+      return def.ordering !== undefined;
+  }
 }
 
 export interface ObjectClassDef {

@@ -50,7 +50,7 @@ export function galQuery(query: GalQuery): RawBuilder<GalResultRow> {
     : sql``;
   const after = query.after ? sql`and (lower(e.display_name), e.id) > (${query.after.name}, ${query.after.id}::uuid)` : sql``;
   return sql<GalResultRow>`
-    select e.id, e.kind, e.email, e.display_name, e.given_name, e.surname, e.title, e.department, e.company, e.office,
+    select e.id, e.kind, e.email, e.display_name, e.common_names, e.given_name, e.surname, e.title, e.department, e.company, e.office,
       e.business_phone, e.mobile_phone, e.resource_type, e.capacity, e.location, e.created_at, e.updated_at, e.photo_type,
       ${needs.photo ? sql`e.photo` : sql`null::bytea`} as photo,
       m.email as manager_email, m.id as manager_id,

@@ -3,6 +3,7 @@ import { connect as netConnect } from 'node:net';
 import ldap from 'ldapjs';
 import { sql } from 'kysely';
 import type { Db } from '../../server/db/database.ts';
+import { refreshSearchTerms } from '../../server/directory/search/search-terms.ts';
 
 /**
  * Helpers for driving dmci's LDAP door: OpenLDAP's ldapsearch (Debian
@@ -182,6 +183,8 @@ export interface GalSeed {
   capacity?: number;
   location?: string;
   aliases?: string[];
+  /** LDAP cn values (common_names). */
+  commonNames?: string[];
   /** Member emails (groups). */
   members?: string[];
 }
@@ -203,6 +206,7 @@ export async function seedGal(db: Db, domain: string, seeds: GalSeed[]): Promise
     const values = {
       kind: seed.kind ?? 'person',
       display_name: seed.displayName,
+      common_names: seed.commonNames ?? null,
       given_name: seed.givenName ?? null,
       surname: seed.surname ?? null,
       title: seed.title ?? null,
@@ -247,5 +251,7 @@ export async function seedGal(db: Db, domain: string, seeds: GalSeed[]): Promise
       await sql`insert into directory_members (group_id, member_id) values (${id}, ${ids.get(member.toLowerCase()) ?? ids.get(member)!}) on conflict do nothing`.execute(db);
     }
   }
+  // Raw rows bypass the repository: compute their search terms as it would.
+  await refreshSearchTerms(db, [...ids.values()]);
   return ids;
 }

@@ -112,7 +112,9 @@ describe('filters', () => {
     const entry = syntheticEntry({ objectClass: ['top', 'organizationalUnit'], ou: ['gal'] });
     const eq = (attribute: string, value: string): FilterNode => ({ type: 'equality', attribute, value });
     expect(matchesEntry(eq('objectclass', 'ORGANIZATIONALUNIT'), entry)).toBe(true);
-    expect(matchesEntry({ type: 'not', child: eq('title', 'x') }, entry)).toBe(false); // NOT Undefined is Undefined
+    // A known attribute the entry lacks is FALSE; an unknown one Undefined, and NOT Undefined is Undefined.
+    expect(matchesEntry({ type: 'not', child: eq('title', 'x') }, entry)).toBe(true);
+    expect(matchesEntry({ type: 'not', child: eq('noSuchAttribute', 'x') }, entry)).toBe(false);
     expect(matchesEntry({ type: 'not', child: eq('ou', 'x') }, entry)).toBe(true);
     expect(matchesEntry({ type: 'or', children: [eq('title', 'x'), eq('ou', 'GAL')] }, entry)).toBe(true);
     expect(matchesEntry({ type: 'substrings', attribute: 'organizationalUnitName', initial: 'g', any: ['a'], final: 'l' }, entry)).toBe(true);
@@ -149,7 +151,9 @@ describe('attributes and schema', () => {
 
   it('writes the subschema in RFC 4512 syntax', () => {
     const { attributeTypes, objectClasses } = subschemaValues();
-    expect(attributeTypes).toContain("( 2.5.4.4 NAME ( 'sn' 'surname' ) EQUALITY caseIgnoreMatch ORDERING caseIgnoreOrderingMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )");
+    // No ORDERING on names (as in RFC 4519 and slapd's core schema): (sn<=X) is Undefined.
+    expect(attributeTypes).toContain("( 2.5.4.4 NAME ( 'sn' 'surname' ) EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )");
+    expect(attributeTypes).toContain("( 2.5.18.1 NAME 'createTimestamp' EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )");
     expect(objectClasses).toContain("( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) MAY ( o $ ou $ mail $ displayName ) )");
     for (const value of [...attributeTypes, ...objectClasses]) expect(value).toMatch(/^\( [\d.]+ NAME .* \)$/);
   });

@@ -19,6 +19,7 @@ import {
   type EntryRow,
 } from '../directory.repository.ts';
 import type { DirectoryEntryUpdate, NewDirectoryEntryRow } from '../directory.table.ts';
+import { refreshSearchTerms } from '../search/search-terms.ts';
 import { normalizeDn, readDn } from './dn.ts';
 import type { PreparedRecord } from './prepare.ts';
 
@@ -65,7 +66,8 @@ async function matchEntries(db: Db, domainId: string, records: readonly Prepared
 /**
  * Pass 1 for one batch of one domain, inside a transaction that bumped the
  * domain's GAL scope to `modseq`: creates, updates or deletes entries with
- * their attributes and aliases. New rows go in with one INSERT. A record
+ * their attributes and aliases. New rows go in with one INSERT, and the
+ * search terms of the batch's changed entries are refreshed once. A record
  * that breaks a rule (an address another entry holds, a kind change, an
  * account's entry deleted) gets an error line and writes nothing.
  */
@@ -78,6 +80,7 @@ export async function applyAttributes(db: Db, domainId: string, modseq: number, 
   const results: LineResult[] = [];
   const inserts: Array<{ record: PreparedRecord; row: NewDirectoryEntryRow; result: LineResult }> = [];
   let changed = false;
+  const stale = new Set<string>();
 
   for (const record of records) {
     const result: LineResult = { line: record.line, key: record.key, action: 'unchanged' };
@@ -91,7 +94,7 @@ export async function applyAttributes(db: Db, domainId: string, modseq: number, 
         continue;
       }
       const dependents = await dependentsOf(db, row.id);
-      await tombstoneEntry(db, row.id, modseq);
+      await tombstoneEntry(db, row.id, modseq, stale);
       await stampEntries(db, dependents, modseq);
       result.action = 'delete';
       changed = true;
@@ -164,19 +167,19 @@ export async function applyAttributes(db: Db, domainId: string, modseq: number, 
       if (next !== undefined && (next ?? null) !== (row[column] ?? null)) Object.assign(diff, { [column]: next });
     }
     if (diff.photo_etag !== undefined) Object.assign(diff, { photo: columns.photo, photo_type: columns.photo_type });
+    if (columns.common_names !== undefined && JSON.stringify(columns.common_names ?? null) !== JSON.stringify(row.common_names ?? null)) diff.common_names = columns.common_names;
     const aliasesChanged = record.aliases !== undefined && record.aliases.join('\n') !== (currentAliases.get(row.id) ?? []).join('\n');
     if (Object.keys(diff).length === 0 && !aliasesChanged) continue;
-    await updateEntry(db, row.id, diff, modseq);
-    if (aliasesChanged) await replaceAliases(db, domainId, row.id, record.aliases!);
+    await updateEntry(db, row.id, diff, modseq, stale);
+    if (aliasesChanged) await replaceAliases(db, domainId, row.id, record.aliases!, stale);
     if (diff.hidden !== undefined) await stampEntries(db, await dependentsOf(db, row.id), modseq);
     result.action = 'update';
     changed = true;
   }
 
+  await refreshSearchTerms(db, [...stale]);
   if (inserts.length > 0) {
-    const ids = await insertEntries(db, inserts.map((i) => i.row));
-    const aliasRows = inserts.flatMap((insert, n) => (insert.record.aliases ?? []).map((alias) => ({ domain_id: domainId, alias, entry_id: ids[n]! })));
-    if (aliasRows.length > 0) await db.insertInto('directory_aliases').values(aliasRows).execute();
+    const ids = await insertEntries(db, inserts.map((i) => ({ row: i.row, aliases: i.record.aliases ?? [] })));
     inserts.forEach((insert, n) => (insert.result.entryId = ids[n]));
   }
   return { results, changed };

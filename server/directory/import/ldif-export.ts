@@ -42,7 +42,7 @@ export async function* exportLdif(db: Db, domains: ReadonlyArray<{ id: string; n
         const classes =
           row.kind === 'group' ? ['top', 'groupOfNames', 'dmciGalEntry'] : row.kind === 'resource' ? ['top', 'dmciResource', 'dmciGalEntry'] : ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'dmciGalEntry'];
         for (const c of classes) add('objectClass', c);
-        add('cn', row.display_name);
+        for (const cn of row.common_names?.length ? row.common_names : [row.display_name]) add('cn', cn);
         add('displayName', row.display_name);
         add('givenName', row.given_name);
         add('sn', row.surname);

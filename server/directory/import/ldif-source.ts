@@ -35,6 +35,8 @@ const HANDLED = new Set([
   'objectclass', 'cn', 'commonname', 'displayname', 'mail', 'email', 'rfc822mailbox', 'ou', 'othermailbox', 'mailalternateaddress', 'proxyaddresses',
   'manager', 'member', 'uniquemember', 'jpegphoto', 'thumbnailphoto', 'dmciresourcetype', 'roomcapacity', 'mshideaddresses', 'msexchhidefromaddresslists', 'uid', 'entryuuid',
 ]);
+/** Attributes dmci keeps one value of (cn, mail aliases, proxyAddresses and members keep all). */
+const SINGLE = new Set([...Object.keys(TEXT), 'displayname', 'mail', 'email', 'rfc822mailbox', 'manager', 'jpegphoto', 'thumbnailphoto', 'dmciresourcetype', 'roomcapacity']);
 const TEXT_COLUMNS = ['givenName', 'surname', 'title', 'department', 'company', 'office', 'businessPhone', 'mobilePhone', 'location'];
 
 export function readLdif(text: string): SourceReadResult {
@@ -44,7 +46,10 @@ export function readLdif(text: string): SourceReadResult {
   const ignored = new Set<string>();
   if (parsed.records.length === 0 && parsed.errors.length === 0) return { records, problems, fatal: { line: 1, message: 'no LDIF records in the file' } };
   for (const record of parsed.records) {
-    for (const name of record.attributes.keys()) if (!HANDLED.has(name)) ignored.add(name);
+    for (const [name, values] of record.attributes) {
+      if (!HANDLED.has(name)) ignored.add(name);
+      else if (SINGLE.has(name) && values.length > 1) ignored.add(`${name} (values after the first)`);
+    }
     const mapped = toRecord(record);
     if ('message' in mapped) problems.push(mapped);
     else records.push(mapped);
@@ -88,8 +93,11 @@ function toRecord(entry: LdifRecord): SourceRecord | SourceProblem {
 
   const given = text('givenname') ?? text('gn');
   const surname = text('sn') ?? text('surname');
-  const displayName = text('displayname') ?? text('cn') ?? text('commonname') ?? ([given, surname].filter(Boolean).join(' ') || undefined);
+  const commonNames = [...new Set(strings('cn', 'commonname'))];
+  const displayName = text('displayname') ?? commonNames[0] ?? ([given, surname].filter(Boolean).join(' ') || undefined);
   if (displayName) record.fields.displayName = displayName;
+  // cn is kept as imported, apart from the display name; one cn equal to the display name is just the display name.
+  record.fields.commonNames = commonNames.length === 0 || (commonNames.length === 1 && commonNames[0] === displayName) ? null : commonNames;
   if (email) record.fields.email = email;
   if (!galDn) record.fields.sourceKey = dnKey;
   for (const column of TEXT_COLUMNS) record.fields[column] = null;
