@@ -9,6 +9,8 @@ import * as accountStorage from './2026-11-29_1000_account_storage.ts';
 import * as galVisibilityModseq from './2026-11-29_1300_gal_visibility_modseq.ts';
 import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain_sharing.ts';
 import * as grantRights from './2026-11-29_1500_grant_rights.ts';
+import * as resourceCalendars from './2026-11-29_2100_resource_calendars.ts';
+import * as scheduling from './2026-11-29_2101_scheduling.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -25,4 +27,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1300_gal_visibility_modseq': galVisibilityModseq,
   '2026-11-29_1301_domain_cross_domain_sharing': domainCrossDomainSharing,
   '2026-11-29_1500_grant_rights': grantRights,
+  '2026-11-29_2100_resource_calendars': resourceCalendars,
+  '2026-11-29_2101_scheduling': scheduling,
 };

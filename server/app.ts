@@ -31,6 +31,8 @@ import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
 import { storageHandlers } from './quota/storage.handlers.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
+import { inboxFeed } from './inbox/inbox.feed.ts';
+import { schedulingHandlers } from './scheduling/scheduling.handlers.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -110,10 +112,11 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     maxScopesPerSession: 1000,
   });
   opened.add(() => pushHub.stop());
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...schedulingHandlers(services) };
   pushHub.registerFeed(ScopeKind.gal, galFeed(db));
   pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
+  pushHub.registerFeed(ScopeKind.inbox, inboxFeed(services.inbox));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
   pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
   const hostScreen = new HostScreen({ allow: config.DMCI_HOST_ALLOW, deny: config.DMCI_HOST_DENY }, { ttlMs: config.DMCI_HOST_SCREEN_TTL_MS });

@@ -13,6 +13,8 @@ import type { Logger } from './log/logger.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
 import { busPublisher } from './sync/scope-write.ts';
+import { InboxService } from './inbox/inbox.service.ts';
+import { ResourceService } from './scheduling/resource.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -24,6 +26,10 @@ export interface Services {
   /** Worker threads for calendar parsing and expansion; closed on shutdown. */
   icalWork: IcalWorkerPool;
   storage: StorageService;
+  /** Scheduling inboxes (Inbox/*). */
+  inbox: InboxService;
+  /** Resource booking policies (Admin/resource*). */
+  resources: ResourceService;
   nodeId: string;
 }
 
@@ -48,6 +54,8 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
   accounts.onAccountCreated(calendars.createDefaultCalendar);
   registerAccountEntries(accounts, domains);
+  const inbox = new InboxService(db, busPublisher(bus));
+  accounts.onAccountCreated(inbox.createInbox);
   const directory = new DirectoryService(db, busPublisher(bus));
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
@@ -57,5 +65,5 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, inbox, resources: new ResourceService(db), nodeId: config.nodeId };
 }

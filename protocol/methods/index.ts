@@ -6,6 +6,7 @@ import type { MethodDefinition } from './define.ts';
 import { directoryMethods } from './directory.ts';
 import { pushMethods } from './push.ts';
 import { storageMethods } from './storage.ts';
+import { schedulingMethods } from './scheduling.ts';
 
 /**
  * Every method of the protocol, by name. Feature families live in their own
@@ -20,6 +21,7 @@ export const Methods = {
   ...pushMethods,
   ...directoryMethods,
   ...storageMethods,
+  ...schedulingMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;

@@ -5,6 +5,8 @@ import type { DirectoryAliasTable, DirectoryEntryTable, DirectoryMemberTable } f
 import type { DomainTable } from '../domains/domain.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
+import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
+import type { InboxMessageTable } from '../inbox/inbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -21,4 +23,8 @@ export interface Database {
   directory_aliases: DirectoryAliasTable;
   directory_members: DirectoryMemberTable;
   account_storage: AccountStorageTable;
+  resource_policies: ResourcePolicyTable;
+  resource_bookings: ResourceBookingTable;
+  scheduled_copies: ScheduledCopyTable;
+  inbox_messages: InboxMessageTable;
 }

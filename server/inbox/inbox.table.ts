@@ -1,0 +1,26 @@
+import type { Generated, Selectable } from 'kysely';
+
+/** Kysely type for inbox_messages (migration 2101): one account's scheduling inbox, scope `inbox:<accountId>`. */
+
+export type InboxKind = 'request' | 'update' | 'cancel' | 'reply';
+
+export interface InboxMessageTable {
+  id: Generated<string>;
+  account_id: string;
+  kind: InboxKind;
+  uid: string;
+  calendar_id: string | null;
+  event_id: string | null;
+  sender: string;
+  sequence: number;
+  partstat: string | null;
+  recurrence_id: string | null;
+  summary: string | null;
+  first_start: Date | null;
+  modseq: number;
+  created_modseq: number;
+  deleted: Generated<boolean>;
+  deleted_at: Date | null;
+  created_at: Generated<Date>;
+}
+export type InboxMessageRow = Selectable<InboxMessageTable>;
