@@ -11,6 +11,7 @@ import { DmciError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
+import { registerResourceCommands } from './resource-commands.ts';
 import { readPassword } from './read-password.ts';
 import { printTable } from './output.ts';
 
@@ -164,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerDirectoryCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
   registerBackupCommands(program, { run, cliLog });
+  registerResourceCommands(program, { run, cliLog });
 
   try {
     await program.parseAsync(argv);
