@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import type { PushFrame } from '../../protocol/index.ts';
+import { answerInvitation, InboxReplica } from '../../connector-sim/scheduling.ts';
+import type { InboxMessage } from '../../protocol/index.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -57,10 +58,11 @@ async function organizerCopy(id: string) {
 
 describe('an invitation', () => {
   it('puts a copy in each internal attendee’s default calendar and a request in their inbox, pushed', async () => {
-    const { inbox } = { inbox: await bob.request('Inbox/changes', {}) };
-    const pushes: PushFrame[] = [];
-    bob.on('push', (frame) => pushes.push(frame));
-    await bob.request('Push/subscribe', { scopes: [{ scope: inbox.scope, state: inbox.newState }] });
+    // Bob's connector follows his inbox as connector-sim does: a full sync, then pushes.
+    const inbox = new InboxReplica(bob);
+    await inbox.start();
+    const arrived: InboxMessage[] = [];
+    inbox.onMessage((m) => arrived.push(m));
 
     const ics = meeting({ uid: 'first@sched.test', organizer: A, attendees: [{ email: A, partstat: 'ACCEPTED' }, B, C, 'someone@elsewhere.test'] });
     const { id, result } = await invite(ics);
@@ -74,9 +76,10 @@ describe('an invitation', () => {
 
     const messages = await inboxOf(bob);
     expect(messages).toMatchObject([{ kind: 'request', uid: 'first@sched.test', from: A, calendarId: bobCal, eventId: copy!.id, sequence: 0, summary: 'Planning' }]);
-    await expect.poll(() => pushes.filter((p) => p.scope === inbox.scope).length).toBe(1);
-    const push = pushes.find((p) => p.scope === inbox.scope)!;
-    expect((push.changes as { created: Array<{ kind: string }> }).created).toMatchObject([{ kind: 'request' }]);
+    await expect.poll(() => arrived.length).toBe(1);
+    expect(arrived).toMatchObject([{ kind: 'request', eventId: copy!.id }]);
+    expect(inbox.state).toBe((await bob.request('Inbox/get', {})).state);
+    inbox.stop();
 
     // An unanswered invitation counts as tentative in the attendee's index (Outlook shows it so).
     const instances = await bob.request('CalendarEvent/query', { calendarIds: [bobCal], from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z' });
@@ -143,9 +146,8 @@ describe('an invitation', () => {
 
   it('the reply shortcut answers without rewriting the copy; a reply to a missing event is NOT_FOUND', async () => {
     const copy = (await copyIn(carol, carolCal, 'first@sched.test'))!;
-    const result = await carol.request('CalendarEvent/set', { calendarId: carolCal, reply: { [copy.id]: { partstat: 'DECLINED', sequence: 1 }, '00000000-0000-4000-8000-000000000001': { partstat: 'ACCEPTED' } } });
-    expect(result.replied![copy.id]!.version).toBeGreaterThan(copy.version);
-    expect(result.notReplied!['00000000-0000-4000-8000-000000000001']).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await answerInvitation(carol, carolCal, copy.id, 'DECLINED', { sequence: 1 })).toBeGreaterThan(copy.version);
+    await expect(answerInvitation(carol, carolCal, '00000000-0000-4000-8000-000000000001', 'ACCEPTED')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(partstatOf((await copyIn(alice, aliceCal, 'first@sched.test'))!.ics, C)).toBe('DECLINED');
     expect(partstatOf((await copyIn(carol, carolCal, 'first@sched.test'))!.ics, C)).toBe('DECLINED');
     const instances = await carol.request('CalendarEvent/query', { calendarIds: [carolCal], from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z' });
