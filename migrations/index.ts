@@ -11,6 +11,7 @@ import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain
 import * as grantRights from './2026-11-29_1500_grant_rights.ts';
 import * as resourceCalendars from './2026-11-29_2100_resource_calendars.ts';
 import * as scheduling from './2026-11-29_2101_scheduling.ts';
+import * as delegateInboxCopies from './2026-11-29_2102_delegate_inbox_copies.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1500_grant_rights': grantRights,
   '2026-11-29_2100_resource_calendars': resourceCalendars,
   '2026-11-29_2101_scheduling': scheduling,
+  '2026-11-29_2102_delegate_inbox_copies': delegateInboxCopies,
 };

@@ -32,6 +32,8 @@ export const InboxMessage = z.strictObject({
   recurrenceId: z.string().nullable(),
   summary: z.string().nullable(),
   firstStart: z.string().nullable(),
+  /** A copy for a delegate: the address of the person it is for (null: for you). */
+  onBehalfOf: z.string().nullable(),
   createdAt: z.string(),
 });
 export type InboxMessage = z.infer<typeof InboxMessage>;
@@ -78,6 +80,12 @@ export const schedulingMethods = {
     summary: 'Dismisses messages from the caller\'s inbox (the events they are about stay). Unknown ids are listed in notDestroyed.',
     args: z.strictObject({ destroy: z.array(Id).min(1).max(500) }),
     result: z.strictObject({ oldState: z.string(), newState: z.string(), destroyed: z.array(z.string()), notDestroyed: z.record(z.string(), z.strictObject({ code: z.string(), message: z.string() })) }),
+  }),
+  'Inbox/delegateCopies': defineMethod({
+    summary:
+      'A delegate chooses whether their inbox also gets the scheduling messages of a calendar they are delegate for (messages name whose they are in onBehalfOf). Needs a delegate grant on that calendar.',
+    args: z.strictObject({ calendarId: Id, enabled: z.boolean() }),
+    result: z.strictObject({ calendarId: z.string(), enabled: z.boolean() }),
   }),
   'Admin/resourceGet': defineMethod({
     summary: "A GAL resource's calendar and booking policy. Global admins; domain admins for their own domain.",

@@ -177,8 +177,9 @@ export class CalendarEventService {
               throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
             }
             await schedule.check(trx, modseqs);
-            // Only the owner, or a delegate acting for them, sends invitations and answers them.
+            // Only the owner, or a delegate acting for them (named in SENT-BY), sends invitations and answers them.
             const schedules = access.right === 'owner' || access.delegate;
+            schedule.sentBy = access.right === 'owner' || actor.kind !== 'account' ? null : actor.email;
             const notScheduler = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} schedules a meeting: only the calendar's owner or their delegate may send or answer it` });
             // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
             const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);

@@ -6,7 +6,7 @@ import type { DomainTable } from '../domains/domain.table.ts';
 import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
-import type { InboxMessageTable } from '../inbox/inbox.table.ts';
+import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -27,4 +27,5 @@ export interface Database {
   resource_bookings: ResourceBookingTable;
   scheduled_copies: ScheduledCopyTable;
   inbox_messages: InboxMessageTable;
+  delegate_inbox_copies: DelegateInboxCopyTable;
 }

@@ -4,6 +4,7 @@ import { AnswerBudget } from '../answers/answer-budget.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import { accountOf } from '../calendar/event.service.ts';
+import { requireAccess } from '../calendar/calendar-access.ts';
 import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
 import { inboxScope } from '../sync/scope-id.ts';
 import { NothingChanged, scopeWriterIn, writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
@@ -85,6 +86,16 @@ export class InboxService {
     );
   }
 
+  /** A delegate's choice of copies of a calendar's scheduling messages (the grant is checked now and again at each delivery). */
+  async delegateCopies(actor: Actor, args: MethodArgs<'Inbox/delegateCopies'>): Promise<MethodResult<'Inbox/delegateCopies'>> {
+    const accountId = accountOf(actor);
+    const access = await requireAccess(this.db, args.calendarId, accountId, 'freebusy');
+    if (!access.delegate) throw new DmciError(ErrorCode.FORBIDDEN, `you are not a delegate for calendar ${args.calendarId}`);
+    if (args.enabled) await this.db.insertInto('delegate_inbox_copies').values({ calendar_id: args.calendarId, account_id: accountId }).onConflict((oc) => oc.doNothing()).execute();
+    else await this.db.deleteFrom('delegate_inbox_copies').where('calendar_id', '=', args.calendarId).where('account_id', '=', accountId).execute();
+    return { calendarId: args.calendarId, enabled: args.enabled };
+  }
+
   async set(actor: Actor, args: MethodArgs<'Inbox/set'>): Promise<MethodResult<'Inbox/set'>> {
     const accountId = accountOf(actor);
     const scope = inboxScope(accountId);
@@ -120,6 +131,7 @@ export function renderMessage(row: InboxMessageRow): InboxMessage {
     recurrenceId: row.recurrence_id,
     summary: row.summary,
     firstStart: row.first_start ? row.first_start.toISOString() : null,
+    onBehalfOf: row.on_behalf_of,
     createdAt: row.created_at.toISOString(),
   };
 }

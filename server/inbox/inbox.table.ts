@@ -17,6 +17,8 @@ export interface InboxMessageTable {
   recurrence_id: string | null;
   summary: string | null;
   first_start: Date | null;
+  /** A delegate's copy: the address of the person the message is for. */
+  on_behalf_of: Generated<string | null>;
   modseq: number;
   created_modseq: number;
   deleted: Generated<boolean>;
@@ -24,3 +26,9 @@ export interface InboxMessageTable {
   created_at: Generated<Date>;
 }
 export type InboxMessageRow = Selectable<InboxMessageTable>;
+
+/** A delegate's choice to get copies of the scheduling messages of a calendar they are delegate for. */
+export interface DelegateInboxCopyTable {
+  calendar_id: string;
+  account_id: string;
+}

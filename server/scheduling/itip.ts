@@ -146,6 +146,8 @@ export interface ItipEdits {
   partstats?: Array<{ rid: string; address: string; partstat: string }>;
   /** Components to add (an attendee's per-occurrence answer the organizer's copy lacks), as jCal from another text. */
   addComponents?: JComp[];
+  /** A delegate acted for `address` (RFC 5545 SENT-BY): on its ORGANIZER line, or on its ATTENDEE lines. */
+  sentBy?: { address: string; by: string; on: 'organizer' | 'attendee' };
 }
 
 function setProp(c: JComp, name: string, type: string, value: unknown): void {
@@ -167,6 +169,10 @@ export function editItip(ics: string, edits: ItipEdits): string {
     if (edits.sequence !== undefined) setProp(c, 'sequence', 'integer', edits.sequence);
     if (edits.dtstamp) setProp(c, 'dtstamp', 'date-time', jcalUtc(edits.dtstamp));
     const rid = ridOf(c);
+    if (edits.sentBy) {
+      const { address, by, on } = edits.sentBy;
+      for (const p of props(c, on)) if (addressOf(values(p)[0]) === address) p[1]['sent-by'] = `mailto:${by}`;
+    }
     for (const e of edits.partstats ?? []) {
       if (e.rid !== '*' && e.rid !== rid) continue;
       for (const p of props(c, 'attendee')) {

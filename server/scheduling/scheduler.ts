@@ -13,8 +13,10 @@ import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipView } from './itip.ts';
 import { answerBooking, releaseBookings } from './room-booking.ts';
-import { addressesOfAccount, copiesOf, deleteLink, findLiveEvent, insertLink, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
+import { addressesOfAccount, copiesOf, delegateCopyOptIns, deleteLink, findLiveEvent, insertLink, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
+import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
+import { isPublic } from '../calendar/privacy/index.ts';
 
 /**
  * Implicit scheduling inside CalendarEvent/set (RFC 6638 semantics, RFC 5546
@@ -65,6 +67,10 @@ export class Schedule {
   private readonly organizer = new Map<string, OrganizerObject>();
   private refused = new Map<string, SetError>();
   private recipients = new Map<string, Recipient>();
+  /** Delegates who get copies of the messages for a calendar (calendar id → delegates), as found under the locks. */
+  private delegates = new Map<string, Array<{ accountId: string; mayReadPrivate: boolean }>>();
+  /** Set inside the transaction: the caller's address when a delegate acts for the calendar's owner (SENT-BY). */
+  sentBy: string | null = null;
 
   private constructor(private readonly input: ScheduleInput) {}
 
@@ -151,9 +157,44 @@ export class Schedule {
       const owner = await ownerOfCalendar(db, link.organizer_calendar_id);
       if (owner) out.add(inboxScope(owner));
     }
-    for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
+    const inboxCalendars = new Set<string>();
+    for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) if (r.kind === 'account') inboxCalendars.add(r.calendarId);
+    for (const link of links.values()) inboxCalendars.add(link.organizer_calendar_id);
+    for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) {
+      addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
+      if (copy.account_id) inboxCalendars.add(copy.calendar_id);
+    }
+    // Delegates who chose copies of these calendars' messages, while their grant still makes them delegates.
+    this.delegates = new Map();
+    const optIns = await delegateCopyOptIns(db, [...inboxCalendars]);
+    if (optIns.length > 0) {
+      const rights = await resolveRightsOfMany(db, [...new Set(optIns.map((o) => o.account_id))], { calendarIds: [...new Set(optIns.map((o) => o.calendar_id))] });
+      for (const { calendar_id, account_id } of optIns) {
+        const access = rights.get(account_id)?.get(calendar_id);
+        if (!access?.delegate) continue;
+        this.delegates.set(calendar_id, [...(this.delegates.get(calendar_id) ?? []), { accountId: account_id, mayReadPrivate: access.mayReadPrivate }]);
+        out.add(inboxScope(account_id));
+      }
+    }
     out.delete(calendarScope(this.input.calendarId));
     return out;
+  }
+
+  /**
+   * The messages and, for each, a copy for every delegate of the recipient's
+   * calendar who chose copies; a delegate without private access does not
+   * see the subject of a private or confidential event.
+   */
+  private async deliver(trx: Db, modseqs: Modseqs, messages: Array<NewInboxMessage & { modseq: number }>, classification: string, addressOf: (accountId: string) => string | undefined): Promise<void> {
+    const all = [...messages];
+    for (const m of messages) {
+      if (!m.calendar_id) continue;
+      for (const d of this.delegates.get(m.calendar_id) ?? []) {
+        if (d.accountId === m.account_id) continue;
+        all.push({ ...m, account_id: d.accountId, modseq: modseqs.get(inboxScope(d.accountId))!, on_behalf_of: addressOf(m.account_id) ?? null, summary: d.mayReadPrivate || isPublic(classification) ? m.summary : null });
+      }
+    }
+    await insertInboxMessages(trx, all);
   }
 
   /** Inside the transaction, after the bump: the scopes needed now must all be bumped. */
@@ -192,7 +233,8 @@ export class Schedule {
     }
     const existing = old ? await copiesOf(trx, [old.id]) : [];
     const copyByAddress = new Map(existing.map((c) => [c.attendee, c]));
-    const base = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats });
+    const sentBy = this.sentBy ? { address: obj.view.organizer!, by: this.sentBy, on: 'organizer' as const } : undefined;
+    const base = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
     const columns = columnsOf(parsed.obj);
 
     // Resources answer first: their copies must exist for their bookings.
@@ -215,7 +257,7 @@ export class Schedule {
       obj.outcomes[r.address] = answer;
       partstats.push({ rid: '*', address: r.address, partstat: answer.partstat });
     }
-    const finalText = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats });
+    const finalText = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
     const eventId = await write(finalText);
     // The final text parsed once more (in the worker pool): each copy's index follows that attendee's answers, occurrence by occurrence.
     const [final] = await this.input.prepare([finalText]);
@@ -235,7 +277,10 @@ export class Schedule {
       await this.cancelCopy(trx, modseqs, copy, { uid: parsed.obj.uid, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }, messages);
       obj.outcomes[copy.attendee] = { delivery: 'cancelled' };
     }
-    await insertInboxMessages(trx, messages);
+    const addresses = new Map<string, string>();
+    for (const r of obj.recipients.values()) if (r.kind === 'account') addresses.set(r.accountId, r.address);
+    for (const c of existing) if (c.account_id && !addresses.has(c.account_id)) addresses.set(c.account_id, c.attendee);
+    await this.deliver(trx, modseqs, messages, columns.classification, (id) => addresses.get(id));
     return obj.outcomes;
   }
 
@@ -250,7 +295,8 @@ export class Schedule {
       await this.cancelCopy(trx, modseqs, copy, { uid: old.uid, sender: view.organizer ?? '', sequence: view.sequence + 1, summary: old.summary, first_start: old.first_start }, messages);
       outcomes[copy.attendee] = { delivery: 'cancelled' };
     }
-    await insertInboxMessages(trx, messages);
+    const addresses = new Map(copies.flatMap((c) => (c.account_id ? [[c.account_id, c.attendee] as const] : [])));
+    await this.deliver(trx, modseqs, messages, old.classification, (id) => addresses.get(id));
     return outcomes;
   }
 
@@ -323,8 +369,12 @@ export class Schedule {
       answered = { partstat: 'DECLINED', rid: null };
     }
 
+    // A delegate answering for the attendee says so (SENT-BY) in both copies.
+    const sentBy = this.sentBy ? { address: me, by: this.sentBy, on: 'attendee' as const } : undefined;
+    if (sentBy && copyText !== null) copyText = editItip(copyText, { sentBy });
     // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
     const organizerText = editItip(organizerRow.ics, {
+      ...(sentBy ? { sentBy } : {}),
       partstats: answers,
       addComponents: added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean),
     });
@@ -346,7 +396,8 @@ export class Schedule {
     }
     const organizerAccount = await ownerOfCalendar(trx, link.organizer_calendar_id);
     if (organizerAccount) {
-      await insertInboxMessages(trx, [
+      const organizerAddress = itipView(organizerRow.ics).organizer ?? undefined;
+      await this.deliver(trx, modseqs, [
         this.message(modseqs, organizerAccount, 'reply', {
           uid: organizerRow.uid,
           calendar_id: link.organizer_calendar_id,
@@ -358,7 +409,7 @@ export class Schedule {
           summary: organizerRow.summary,
           first_start: organizerRow.first_start,
         }),
-      ]);
+      ], organizerRow.classification, () => organizerAddress);
     }
     return { version };
   }

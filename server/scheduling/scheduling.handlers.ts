@@ -1,7 +1,7 @@
 import type { HandlerTable } from '../gateway/request-context.ts';
 import type { Services } from '../services.ts';
 
-type SchedulingHandlers = Pick<HandlerTable, 'Inbox/get' | 'Inbox/changes' | 'Inbox/set' | 'Admin/resourceGet' | 'Admin/resourceSetPolicy'>;
+type SchedulingHandlers = Pick<HandlerTable, 'Inbox/get' | 'Inbox/changes' | 'Inbox/set' | 'Inbox/delegateCopies' | 'Admin/resourceGet' | 'Admin/resourceSetPolicy'>;
 
 /** Thin adapters: the inbox is the caller's own; resource policies need a (domain) admin (ResourceService). */
 export function schedulingHandlers({ inbox, resources }: Services): SchedulingHandlers {
@@ -9,6 +9,7 @@ export function schedulingHandlers({ inbox, resources }: Services): SchedulingHa
     'Inbox/get': async (args, { actor }) => inbox.get(actor, args),
     'Inbox/changes': async (args, { actor }) => inbox.changes(actor, args),
     'Inbox/set': async (args, { actor }) => inbox.set(actor, args),
+    'Inbox/delegateCopies': async (args, { actor }) => inbox.delegateCopies(actor, args),
     'Admin/resourceGet': async (args, { actor }) => ({ resource: await resources.get(actor, args.email) }),
     'Admin/resourceSetPolicy': async (args, { actor }) => ({ resource: await resources.setPolicy(actor, args.email, args.policy) }),
   };

@@ -90,3 +90,9 @@ export async function ownerOfCalendar(db: Db, calendarId: string): Promise<strin
   const row = await db.selectFrom('calendars').select('account_id').where('id', '=', calendarId).executeTakeFirst();
   return row?.account_id ?? null;
 }
+
+/** Who opted in to delegate copies of the scheduling messages of these calendars (the grant is checked by the caller). */
+export async function delegateCopyOptIns(db: Db, calendarIds: readonly string[]): Promise<Array<{ calendar_id: string; account_id: string }>> {
+  if (calendarIds.length === 0) return [];
+  return db.selectFrom('delegate_inbox_copies').select(['calendar_id', 'account_id']).where('calendar_id', 'in', [...calendarIds]).execute();
+}
