@@ -12,6 +12,7 @@ import * as grantRights from './2026-11-29_1500_grant_rights.ts';
 import * as resourceCalendars from './2026-11-29_2100_resource_calendars.ts';
 import * as scheduling from './2026-11-29_2101_scheduling.ts';
 import * as delegateInboxCopies from './2026-11-29_2102_delegate_inbox_copies.ts';
+import * as counterProposals from './2026-11-29_2103_counter_proposals.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2100_resource_calendars': resourceCalendars,
   '2026-11-29_2101_scheduling': scheduling,
   '2026-11-29_2102_delegate_inbox_copies': delegateInboxCopies,
+  '2026-11-29_2103_counter_proposals': counterProposals,
 };

@@ -111,6 +111,18 @@ export const Reply = z.strictObject({
   sequence: z.number().int().min(0).optional(),
 });
 
+/** COUNTER (RFC 5546 §3.2.7): an attendee proposes another time for the meeting (whole event). */
+export const Counter = z.strictObject({
+  start: z.iso.datetime({ offset: true }),
+  end: z.iso.datetime({ offset: true }),
+  comment: z.string().max(2000).optional(),
+  /** The organizer SEQUENCE this proposal is about; older than the copy's → STALE_ANSWER. */
+  sequence: z.number().int().min(0).optional(),
+});
+
+/** DECLINECOUNTER (RFC 5546 §3.2.8): the organizer declines a proposal (the `counter` message of their inbox). */
+export const DeclineCounter = z.strictObject({ messageId: z.guid(), comment: z.string().max(2000).optional() });
+
 export const EventInstance = z.strictObject({
   calendarId: z.string(),
   eventId: z.string(),
@@ -210,6 +222,10 @@ export const calendarMethods = {
       destroy: z.array(z.union([Id, z.strictObject({ id: Id, ifVersion: z.number().int().positive().optional() })])).optional(),
       /** Answers to invitations held in this calendar: event id (the attendee's copy) → answer (docs: §Scheduling). */
       reply: z.record(Id, Reply).optional(),
+      /** Proposals of another time by an attendee: event id (their copy) → proposal. Answered in `replied`/`notReplied`. */
+      counter: z.record(Id, Counter).optional(),
+      /** The organizer declines proposals: event id (their own event) → the counter message. Answered in `replied`/`notReplied`. */
+      declineCounter: z.record(Id, DeclineCounter).optional(),
     }),
     result: z.strictObject({
       calendarId: z.string(),

@@ -11,8 +11,11 @@ import { defineMethod } from './define.ts';
 
 const Id = z.guid();
 
-/** request: a new invitation; update: the organizer changed it; cancel: it (or your part in it) was cancelled; reply: an attendee answered. */
-export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply']);
+/**
+ * request: a new invitation; update: the organizer changed it; cancel: it (or your part in it) was cancelled;
+ * reply: an attendee answered; counter: an attendee proposes another time; declinecounter: the organizer declined your proposal.
+ */
+export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply', 'counter', 'declinecounter']);
 
 export const InboxMessage = z.strictObject({
   id: z.string(),
@@ -34,6 +37,11 @@ export const InboxMessage = z.strictObject({
   firstStart: z.string().nullable(),
   /** A copy for a delegate: the address of the person it is for (null: for you). */
   onBehalfOf: z.string().nullable(),
+  /** counter: the proposed time; declinecounter: the proposal declined. */
+  proposedStart: z.string().nullable(),
+  proposedEnd: z.string().nullable(),
+  /** counter, declinecounter: the sender's comment. */
+  comment: z.string().nullable(),
   createdAt: z.string(),
 });
 export type InboxMessage = z.infer<typeof InboxMessage>;

@@ -30,6 +30,8 @@ import { writeIndex } from './instance-index.ts';
 import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
 import { Replan, Schedule } from '../scheduling/scheduler.ts';
+import type { CopyLink } from '../scheduling/scheduling.repository.ts';
+import type { CalendarEventRow } from './event.table.ts';
 import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
 
 export interface CalendarEventServiceOptions {
@@ -120,7 +122,7 @@ export class CalendarEventService {
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
     const destroys = (args.destroy ?? []).map((d) => (typeof d === 'string' ? { id: d, ifVersion: undefined } : d));
-    const total = creates.length + updates.length + destroys.length + Object.keys(args.reply ?? {}).length;
+    const total = creates.length + updates.length + destroys.length + Object.keys(args.reply ?? {}).length + Object.keys(args.counter ?? {}).length + Object.keys(args.declineCounter ?? {}).length;
     if (total > CalendarLimits.maxObjectsInSet) {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
@@ -128,6 +130,8 @@ export class CalendarEventService {
     // Checked once before parsing too, so a caller without the right costs no worker time; the check that counts is inside the transaction.
     const before = await requireAccess(this.db, calendarId, accountId, 'write');
     const replies = new Map(Object.entries(args.reply ?? {}));
+    const counters = new Map(Object.entries(args.counter ?? {}));
+    const declineCounters = new Map(Object.entries(args.declineCounter ?? {}));
 
     // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
     // stalls no other session, and before the transaction, so the scope lock is held briefly.
@@ -147,6 +151,8 @@ export class CalendarEventService {
         updates: parsedUpdates,
         destroys: destroys.map((d) => d.id),
         replies,
+        counters,
+        declineCounters,
         now,
         prepare: (texts) => this.prepare(texts, now),
       });
@@ -216,6 +222,8 @@ export class CalendarEventService {
                 continue;
               }
               const insert = async (ics: string) => {
+                // The scheduler's edits (SEQUENCE, PARTSTATs, SENT-BY) change the size a little: charge what is stored.
+                storage.admit(storedBytes(ics) - storedBytes(columns.ics));
                 const row = await insertEvent(trx, calendarId, modseq, { ...columns, ics }, value.idempotencyKey ?? null);
                 await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
                 result.created[key] = { id: row.id, uid: row.uid, version: row.version };
@@ -233,7 +241,10 @@ export class CalendarEventService {
             }
 
             const live = new Map(
-              (await findLiveEvents(trx, calendarId, [...updates.map(([id]) => id), ...destroys.map((d) => d.id), ...replies.keys()])).map((r) => [r.id, r]),
+              (await findLiveEvents(trx, calendarId, [...updates.map(([id]) => id), ...destroys.map((d) => d.id), ...replies.keys(), ...counters.keys(), ...declineCounters.keys()])).map((r) => [
+                r.id,
+                r,
+              ]),
             );
             for (const [id, value] of updates) {
               const parsed = parsedUpdates.get(id)!;
@@ -264,6 +275,7 @@ export class CalendarEventService {
                 }
                 const columns = columnsOf(parsed.obj);
                 const update = async (ics: string) => {
+                  storage.admit(storedBytes(ics) - storedBytes(columns.ics));
                   const bounds = await writeIndex(trx, calendarId, id, parsed.index);
                   const version = await updateEvent(trx, id, modseq, { ...columns, ics, expanded_from: bounds.from, expanded_until: bounds.until });
                   result.updated[id] = { version };
@@ -311,16 +323,26 @@ export class CalendarEventService {
               }
             }
 
-            for (const [id, reply] of replies) {
-              const row = live.get(id);
-              const link = row ? await schedule.linkOf(trx, id) : undefined;
-              const answer = !row || !link || hidden(row) ? { code: ErrorCode.NOT_FOUND, message: `no invitation ${id} in this calendar` } : schedules ? await schedule.answer(trx, modseqs, row, link, { reply }) : notScheduler(id);
-              if ('code' in answer) (result.notReplied ??= {})[id] = answer;
-              else {
-                (result.replied ??= {})[id] = { version: answer.version };
-                changed++;
+            // Answers, proposals and declined proposals: each reported in replied / notReplied.
+            const noInvitation = (id: string): SetError => ({ code: ErrorCode.NOT_FOUND, message: `no invitation ${id} in this calendar` });
+            const answerEach = async <T>(entries: ReadonlyMap<string, T>, answer: (row: CalendarEventRow, value: T) => Promise<SetError | { version: number }>) => {
+              for (const [id, value] of entries) {
+                const row = live.get(id);
+                const outcome = !row || hidden(row) ? noInvitation(id) : schedules ? await answer(row, value) : notScheduler(id);
+                if ('code' in outcome) (result.notReplied ??= {})[id] = outcome;
+                else {
+                  (result.replied ??= {})[id] = { version: outcome.version };
+                  changed++;
+                }
               }
-            }
+            };
+            const asAttendee = (then: (row: CalendarEventRow, link: CopyLink) => Promise<SetError | { version: number }>) => async (row: CalendarEventRow) => {
+              const link = await schedule.linkOf(trx, row.id);
+              return link ? then(row, link) : noInvitation(row.id);
+            };
+            await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }))(row));
+            await answerEach(counters, (row, proposal) => asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row));
+            await answerEach(declineCounters, (row, decline) => schedule.declineCounter(trx, modseqs, row, decline));
             if (changed === 0) throw new NothingChanged();
             await storage.commit(trx);
             return modseq;

@@ -132,6 +132,9 @@ export function renderMessage(row: InboxMessageRow): InboxMessage {
     summary: row.summary,
     firstStart: row.first_start ? row.first_start.toISOString() : null,
     onBehalfOf: row.on_behalf_of,
+    proposedStart: row.proposed_start ? row.proposed_start.toISOString() : null,
+    proposedEnd: row.proposed_end ? row.proposed_end.toISOString() : null,
+    comment: row.comment,
     createdAt: row.created_at.toISOString(),
   };
 }

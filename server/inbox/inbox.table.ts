@@ -2,7 +2,7 @@ import type { Generated, Selectable } from 'kysely';
 
 /** Kysely type for inbox_messages (migration 2101): one account's scheduling inbox, scope `inbox:<accountId>`. */
 
-export type InboxKind = 'request' | 'update' | 'cancel' | 'reply';
+export type InboxKind = 'request' | 'update' | 'cancel' | 'reply' | 'counter' | 'declinecounter';
 
 export interface InboxMessageTable {
   id: Generated<string>;
@@ -19,6 +19,10 @@ export interface InboxMessageTable {
   first_start: Date | null;
   /** A delegate's copy: the address of the person the message is for. */
   on_behalf_of: Generated<string | null>;
+  /** counter: the time the attendee proposes; declinecounter: the time that was declined. */
+  proposed_start: Generated<Date | null>;
+  proposed_end: Generated<Date | null>;
+  comment: Generated<string | null>;
   modseq: number;
   created_modseq: number;
   deleted: Generated<boolean>;

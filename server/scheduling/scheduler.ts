@@ -48,6 +48,9 @@ export interface ScheduleInput {
   updates: ReadonlyMap<string, PreparedWrite>;
   destroys: readonly string[];
   replies: ReadonlyMap<string, { partstat: string; recurrenceId?: string | undefined; sequence?: number | undefined }>;
+  /** COUNTER proposals (attendee copies) and DECLINECOUNTERs (organizer events) of the call, by event id. */
+  counters: ReadonlyMap<string, { start: string; end: string; comment?: string | undefined; sequence?: number | undefined }>;
+  declineCounters: ReadonlyMap<string, { messageId: string; comment?: string | undefined }>;
   now: Date;
   /** Parses and plans texts the scheduler makes (an answered copy), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
@@ -150,7 +153,7 @@ export class Schedule {
       if (r.accountId) out.add(inboxScope(r.accountId));
     };
     for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) addRecipient({ calendarId: r.calendarId, accountId: r.kind === 'account' ? r.accountId : null });
-    const touched = [...this.input.updates.keys(), ...this.input.destroys, ...this.input.replies.keys()];
+    const touched = [...this.input.updates.keys(), ...this.input.destroys, ...this.input.replies.keys(), ...this.input.counters.keys(), ...this.input.declineCounters.keys()];
     const links = await linksOfCopies(db, touched);
     for (const link of links.values()) {
       out.add(calendarScope(link.organizer_calendar_id));
@@ -412,6 +415,74 @@ export class Schedule {
       ], organizerRow.classification, () => organizerAddress);
     }
     return { version };
+  }
+
+  /** COUNTER: an attendee proposes another time; the organizer's inbox gets it (nothing else changes). */
+  async counter(trx: Db, modseqs: Modseqs, copy: CalendarEventRow, link: CopyLink, proposal: { start: string; end: string; comment?: string | undefined; sequence?: number | undefined }): Promise<SetError | { version: number }> {
+    const organizerRow = await findLiveEvent(trx, link.organizer_event_id);
+    if (!organizerRow?.ics) return { code: ErrorCode.NOT_FOUND, message: "the organizer's event no longer exists" };
+    const current = itipView(copy.ics!);
+    if (proposal.sequence !== undefined && proposal.sequence < current.sequence) return staleAnswer(proposal.sequence, current.sequence);
+    const start = new Date(proposal.start);
+    const end = new Date(proposal.end);
+    if (!(start < end)) return { code: ErrorCode.INVALID_ARGUMENTS, message: 'a proposed time must end after it starts' };
+    const organizerAccount = await ownerOfCalendar(trx, link.organizer_calendar_id);
+    if (organizerAccount) {
+      const organizerAddress = itipView(organizerRow.ics).organizer ?? undefined;
+      const message = this.message(modseqs, organizerAccount, 'counter', {
+        uid: organizerRow.uid,
+        calendar_id: link.organizer_calendar_id,
+        event_id: organizerRow.id,
+        sender: link.attendee,
+        sequence: current.sequence,
+        summary: organizerRow.summary,
+        first_start: organizerRow.first_start,
+        proposed_start: start,
+        proposed_end: end,
+        comment: proposal.comment ?? null,
+      });
+      await this.deliver(trx, modseqs, [message], organizerRow.classification, () => organizerAddress);
+    }
+    return { version: copy.version };
+  }
+
+  /** DECLINECOUNTER: the organizer declines a proposal from their inbox; the proposing attendee's inbox gets it. */
+  async declineCounter(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, decline: { messageId: string; comment?: string | undefined }): Promise<SetError | { version: number }> {
+    const proposal = await trx
+      .selectFrom('inbox_messages')
+      .selectAll()
+      .where('id', '=', decline.messageId)
+      .where('kind', '=', 'counter')
+      .where('event_id', '=', organizerRow.id)
+      .where('account_id', '=', this.input.ownerId ?? '')
+      .where('deleted', '=', false)
+      .executeTakeFirst();
+    if (!proposal) return { code: ErrorCode.NOT_FOUND, message: `no proposal ${decline.messageId} for this event in the organizer's inbox` };
+    const copy = (await copiesOf(trx, [organizerRow.id])).find((c) => c.attendee === proposal.sender);
+    if (copy?.account_id) {
+      const view = itipView(organizerRow.ics!);
+      await this.deliver(
+        trx,
+        modseqs,
+        [
+          this.message(modseqs, copy.account_id, 'declinecounter', {
+            uid: organizerRow.uid,
+            calendar_id: copy.calendar_id,
+            event_id: copy.event_id,
+            sender: view.organizer ?? '',
+            sequence: view.sequence,
+            summary: organizerRow.summary,
+            first_start: organizerRow.first_start,
+            proposed_start: proposal.proposed_start,
+            proposed_end: proposal.proposed_end,
+            comment: decline.comment ?? null,
+          }),
+        ],
+        organizerRow.classification,
+        () => copy.attendee,
+      );
+    }
+    return { version: organizerRow.version };
   }
 
   private message(modseqs: Modseqs, accountId: string, kind: InboxKind, fields: Omit<NewInboxMessage, 'account_id' | 'kind'>): NewInboxMessage & { modseq: number } {
