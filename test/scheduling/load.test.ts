@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DmciClient } from '../../connector-sim/client.ts';
+import { DmciRequestError, type DmciClient } from '../../connector-sim/client.ts';
 import { InboxReplica } from '../../connector-sim/scheduling.ts';
-import type { InboxMessage } from '../../protocol/index.ts';
+import type { InboxMessage, MethodResult } from '../../protocol/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendar, eventsOf, meeting } from './helpers.ts';
 
@@ -36,11 +36,17 @@ afterAll(() => server.stop(), 120_000);
 describe('200 people each inviting 10 at once', () => {
   it('delivers every copy and every inbox message exactly once', { timeout: 600_000 }, async () => {
     const invitedBy = (i: number) => Array.from({ length: INVITED }, (_, k) => people[(i + 1 + k) % PEOPLE]!.email);
-    const results = await Promise.all(
-      people.map((p, i) =>
-        p.client.request('CalendarEvent/set', { calendarId: p.calendarId, create: { m: { ics: meeting({ uid: `load-${i}@load.test`, organizer: p.email, attendees: invitedBy(i) }) } } }),
-      ),
-    );
+    // As a connector would: a call refused while the calendar workers' queue is full (UNAVAILABLE, retryAfterMs) is sent again.
+    const send = async (p: (typeof people)[number], i: number): Promise<MethodResult<'CalendarEvent/set'>> => {
+      try {
+        return await p.client.request('CalendarEvent/set', { calendarId: p.calendarId, create: { m: { ics: meeting({ uid: `load-${i}@load.test`, organizer: p.email, attendees: invitedBy(i) }), idempotencyKey: `load-${i}` } } });
+      } catch (error) {
+        if (!(error instanceof DmciRequestError) || error.code !== 'UNAVAILABLE') throw error;
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 100));
+        return send(p, i);
+      }
+    };
+    const results = await Promise.all(people.map((p, i) => send(p, i)));
     for (const r of results) expect(r.notCreated).toEqual({});
     for (const r of results) expect(Object.values(r.scheduled![r.created.m!.id]!)).toEqual(Array(INVITED).fill({ delivery: 'delivered' }));
 
