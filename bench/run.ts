@@ -10,7 +10,7 @@ import { cpus, totalmem, hostname, release } from 'node:os';
  */
 const [name, ...args] = process.argv.slice(2);
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
-  process.stderr.write('usage: npm run bench -- NAME   (connections, sync, push, expand, gal, ldap, hostile, freebusy)\n');
+  process.stderr.write('usage: npm run bench -- NAME   (connections, sync, push, expand, gal, ldap, hostile, freebusy, scheduling)\n');
   process.exit(2);
 }
 let module: { run(args: string[]): Promise<object> };

@@ -4,12 +4,13 @@ import { createContext, describeConnectionError, UsageError, type CommandFamily 
 import { loadCommands } from './commands/load.ts';
 import { sessionCommands } from './commands/session.ts';
 import { calendarCommands } from './commands/calendar.ts';
+import { schedulingCommands } from './commands/scheduling.ts';
 
 /**
  * Command families of `dmci-sim`, one file each under commands/. To add
  * subcommands, write a CommandFamily and list it here.
  */
-const families: CommandFamily[] = [sessionCommands, loadCommands, calendarCommands];
+const families: CommandFamily[] = [sessionCommands, loadCommands, calendarCommands, schedulingCommands];
 
 /**
  * The `dmci-sim` command: a simulated connector for trying a server by hand

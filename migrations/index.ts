@@ -9,10 +9,14 @@ import * as accountStorage from './2026-11-29_1000_account_storage.ts';
 import * as galVisibilityModseq from './2026-11-29_1300_gal_visibility_modseq.ts';
 import * as domainCrossDomainSharing from './2026-11-29_1301_domain_cross_domain_sharing.ts';
 import * as grantRights from './2026-11-29_1500_grant_rights.ts';
-import * as auditLog from './2026-11-29_2200_audit_log.ts';
-import * as screening from './2026-11-29_2201_screening.ts';
 import * as freeBusy from './2026-11-29_2000_freebusy.ts';
 import * as freeBusyPublishToken from './2026-11-29_2001_freebusy_publish_token.ts';
+import * as resourceCalendars from './2026-11-29_2100_resource_calendars.ts';
+import * as scheduling from './2026-11-29_2101_scheduling.ts';
+import * as delegateInboxCopies from './2026-11-29_2102_delegate_inbox_copies.ts';
+import * as counterProposals from './2026-11-29_2103_counter_proposals.ts';
+import * as auditLog from './2026-11-29_2200_audit_log.ts';
+import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
 
 /**
@@ -30,9 +34,13 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_1300_gal_visibility_modseq': galVisibilityModseq,
   '2026-11-29_1301_domain_cross_domain_sharing': domainCrossDomainSharing,
   '2026-11-29_1500_grant_rights': grantRights,
-  '2026-11-29_2200_audit_log': auditLog,
-  '2026-11-29_2201_screening': screening,
   '2026-11-29_2000_freebusy': freeBusy,
   '2026-11-29_2001_freebusy_publish_token': freeBusyPublishToken,
+  '2026-11-29_2100_resource_calendars': resourceCalendars,
+  '2026-11-29_2101_scheduling': scheduling,
+  '2026-11-29_2102_delegate_inbox_copies': delegateInboxCopies,
+  '2026-11-29_2103_counter_proposals': counterProposals,
+  '2026-11-29_2200_audit_log': auditLog,
+  '2026-11-29_2201_screening': screening,
   '2026-11-29_2300_directory_search': directorySearch,
 };

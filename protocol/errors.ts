@@ -34,6 +34,10 @@ export const ErrorCode = {
   TIMEOUT: 'TIMEOUT',
   /** The server is draining or a dependency is down; retry on another node. */
   UNAVAILABLE: 'UNAVAILABLE',
+  /** An attendee's answer names an older SEQUENCE than the organizer's current one: read the copy again and answer that. */
+  STALE_ANSWER: 'STALE_ANSWER',
+  /** An attendee's write changed what only the organizer may change (times, recurrence, location, summary, attendees). */
+  ORGANIZER_OWNED: 'ORGANIZER_OWNED',
   /** A bug or an unexpected failure on the server. Logged with details there. */
   INTERNAL: 'INTERNAL',
 } as const;

@@ -10,6 +10,7 @@ export * from './methods/calendar.ts';
 export * from './methods/push.ts';
 export * from './methods/directory.ts';
 export * from './methods/storage.ts';
+export * from './methods/scheduling.ts';
 export * from './schemas.ts';
 export * from './schema-hashes.ts';
 export * from './version.ts';

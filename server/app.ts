@@ -39,6 +39,8 @@ import { FreeBusyWatches } from './freebusy/freebusy-watches.ts';
 import { FreeBusyHttpDoor } from './freebusy/freebusy-http.ts';
 import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 import { auditPruneJob } from './audit/audit.service.ts';
+import { inboxFeed } from './inbox/inbox.feed.ts';
+import { schedulingHandlers } from './scheduling/scheduling.handlers.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -144,10 +146,11 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     highWaterBytes: config.DMCI_HIGH_WATER_BYTES,
     clock: () => services.freeBusy.clock(),
   });
-  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services), ...freeBusyWatchHandlers(freeBusyWatches) };
+  const handlers: HandlerTable = { ...coreHandlers(services), ...adminHandlers(services), ...pushHandlers(pushHub), ...directoryHandlers(directory), ...calendarHandlers(services), ...storageHandlers(services), ...freeBusyHandlers(services), ...freeBusyWatchHandlers(freeBusyWatches), ...schedulingHandlers(services) };
   pushHub.registerFeed(ScopeKind.gal, galFeed(db));
   pushHub.registerFeed(ScopeKind.calendar, calendarFeed(calendarEvents));
   pushHub.registerFeed(ScopeKind.calendarList, calendarListFeed(calendars));
+  pushHub.registerFeed(ScopeKind.inbox, inboxFeed(services.inbox));
   // Every grant change commits to the grantee's calendar list: re-check what that account follows.
   pushHub.registerAccessScope(ScopeKind.calendarList, (scopeId) => scopeKey(ScopeKind.calendarList, scopeId));
   const gateway = new Gateway({

@@ -17,6 +17,8 @@ import { StorageService } from './quota/storage.service.ts';
 import { busPublisher } from './sync/scope-write.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { ScreenService, type ConfiguredLists } from './security/screen.service.ts';
+import { InboxService } from './inbox/inbox.service.ts';
+import { ResourceService } from './scheduling/resource.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -33,6 +35,10 @@ export interface Services {
   /** Blocks, unblocks and the trusted and allow/deny lists, shared by every node through PostgreSQL. */
   screen: ScreenService;
   freeBusy: FreeBusyService;
+  /** Scheduling inboxes (Inbox/*). */
+  inbox: InboxService;
+  /** Resource booking policies (Admin/resource*). */
+  resources: ResourceService;
   nodeId: string;
 }
 
@@ -57,6 +63,8 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
   accounts.onAccountCreated(calendars.createDefaultCalendar);
   registerAccountEntries(accounts, domains);
+  const inbox = new InboxService(db, busPublisher(bus));
+  accounts.onAccountCreated(inbox.createInbox);
   const directory = new DirectoryService(db, busPublisher(bus));
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
@@ -68,7 +76,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), nodeId: config.nodeId };
 }
 
 /** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */

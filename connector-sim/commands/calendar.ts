@@ -120,7 +120,7 @@ export const calendarCommands: CommandFamily = (program: Command, ctx) => {
     );
 };
 
-async function withClient(ctx: SimContext, task: (client: DmciClient) => Promise<void>, options: { reconnect?: boolean } = {}): Promise<void> {
+export async function withClient(ctx: SimContext, task: (client: DmciClient) => Promise<void>, options: { reconnect?: boolean } = {}): Promise<void> {
   const client = await ctx.connect(options);
   try {
     await task(client);

@@ -83,6 +83,46 @@ export const CalendarEvent = z.strictObject({
 });
 export type CalendarEvent = z.infer<typeof CalendarEvent>;
 
+/** A booking that made a resource decline: its time always; organizer and subject only when the policy and the event's class allow. */
+export const BookingConflict = z.strictObject({ start: z.string(), end: z.string(), organizer: z.string().optional(), summary: z.string().optional() });
+export type BookingConflict = z.infer<typeof BookingConflict>;
+
+/**
+ * What the scheduler did for one attendee of an organizer's write:
+ * delivered (copy and inbox message written), cancelled (copy removed),
+ * answered (a resource answered at once: partstat, and for a decline the
+ * reason and conflicts), client / none (SCHEDULE-AGENT: not scheduled by
+ * dmci), external (no account or resource on this server).
+ */
+export const ScheduleOutcome = z.strictObject({
+  delivery: z.enum(['delivered', 'cancelled', 'answered', 'client', 'none', 'external']),
+  partstat: z.string().optional(),
+  reason: z.enum(['policy', 'not-allowed', 'recurring', 'duration', 'window', 'conflict']).optional(),
+  conflicts: z.array(BookingConflict).optional(),
+});
+export type ScheduleOutcome = z.infer<typeof ScheduleOutcome>;
+
+/** The reply shortcut: answer an invitation in one's copy without rewriting it. */
+export const Reply = z.strictObject({
+  partstat: z.enum(['ACCEPTED', 'DECLINED', 'TENTATIVE']),
+  /** One occurrence (its recurrenceId as CalendarEvent/query gives it); omitted = the whole series. */
+  recurrenceId: z.string().min(1).max(64).optional(),
+  /** The organizer SEQUENCE this answers; an older one than the copy's is refused (STALE_ANSWER). Omitted = the current one. */
+  sequence: z.number().int().min(0).optional(),
+});
+
+/** COUNTER (RFC 5546 §3.2.7): an attendee proposes another time for the meeting (whole event). */
+export const Counter = z.strictObject({
+  start: z.iso.datetime({ offset: true }),
+  end: z.iso.datetime({ offset: true }),
+  comment: z.string().max(2000).optional(),
+  /** The organizer SEQUENCE this proposal is about; older than the copy's → STALE_ANSWER. */
+  sequence: z.number().int().min(0).optional(),
+});
+
+/** DECLINECOUNTER (RFC 5546 §3.2.8): the organizer declines a proposal (the `counter` message of their inbox). */
+export const DeclineCounter = z.strictObject({ messageId: z.guid(), comment: z.string().max(2000).optional() });
+
 export const EventInstance = z.strictObject({
   calendarId: z.string(),
   eventId: z.string(),
@@ -180,6 +220,12 @@ export const calendarMethods = {
       create: z.record(z.string().min(1).max(64), z.strictObject({ ics: IcsText, idempotencyKey: z.string().min(1).max(128).optional() })).optional(),
       update: z.record(Id, z.strictObject({ ics: IcsText, ifVersion: z.number().int().positive().optional() })).optional(),
       destroy: z.array(z.union([Id, z.strictObject({ id: Id, ifVersion: z.number().int().positive().optional() })])).optional(),
+      /** Answers to invitations held in this calendar: event id (the attendee's copy) → answer (docs: §Scheduling). */
+      reply: z.record(Id, Reply).optional(),
+      /** Proposals of another time by an attendee: event id (their copy) → proposal. Answered in `replied`/`notReplied`. */
+      counter: z.record(Id, Counter).optional(),
+      /** The organizer declines proposals: event id (their own event) → the counter message. Answered in `replied`/`notReplied`. */
+      declineCounter: z.record(Id, DeclineCounter).optional(),
     }),
     result: z.strictObject({
       calendarId: z.string(),
@@ -191,6 +237,11 @@ export const calendarMethods = {
       notCreated: z.record(z.string(), SetError),
       notUpdated: z.record(z.string(), SetError),
       notDestroyed: z.record(z.string(), SetError),
+      /** Answers written by `reply`: event id → its new version. */
+      replied: z.record(z.string(), z.strictObject({ version: z.number().int() })).optional(),
+      notReplied: z.record(z.string(), SetError).optional(),
+      /** Implicit scheduling: event id → attendee address → what happened (only for events that schedule). */
+      scheduled: z.record(z.string(), z.record(z.string(), ScheduleOutcome)).optional(),
     }),
   }),
   'CalendarEvent/changes': defineMethod({

@@ -7,6 +7,7 @@ import { directoryMethods } from './directory.ts';
 import { freeBusyMethods } from './freebusy.ts';
 import { pushMethods } from './push.ts';
 import { storageMethods } from './storage.ts';
+import { schedulingMethods } from './scheduling.ts';
 
 /**
  * Every method of the protocol, by name. Feature families live in their own
@@ -22,6 +23,7 @@ export const Methods = {
   ...directoryMethods,
   ...storageMethods,
   ...freeBusyMethods,
+  ...schedulingMethods,
 } as const;
 
 export type MethodName = keyof typeof Methods;

@@ -218,7 +218,7 @@ export class CalendarService {
           grantee = { kind: held.grantee_kind, id: held.grantee_id };
         } else {
           // A grant only to someone shareable (issue 7: one answer for "no such account or group" and "not allowed").
-          grantee = await findGrantee(trx, email, calendar.account_id, owner.domain_id);
+          grantee = await findGrantee(trx, email, owner.account_id, owner.domain_id);
         }
         if (grantee.kind === 'account' && grantee.id === calendar.account_id) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'the owner cannot be given rights on their own calendar');
         const grant = value === null ? null : typeof value === 'string' ? { right: value, delegate: false, privateAccess: false } : value;
@@ -227,7 +227,7 @@ export class CalendarService {
         changes.push({ email: email.toLowerCase(), grantee, grant });
       }
       // Everyone who may see the calendar before or after: the owner, direct grantees, members of granted groups.
-      const candidates = await this.audience(trx, calendar.account_id, calendarId, changes.map((c) => c.grantee));
+      const candidates = await this.audience(trx, owner.account_id, calendarId, changes.map((c) => c.grantee));
       const target = { calendarIds: [calendarId] };
       const before = await resolveRightsOfMany(trx, candidates, target);
       for (const { email, grantee, grant } of changes) {
@@ -326,10 +326,12 @@ async function findGrantee(db: Db, email: string, ownerId: string, ownerDomainId
 }
 
 async function findCalendarOwner(db: Db, calendarId: string): Promise<{ account_id: string; domain_id: string } | undefined> {
-  return db
+  // The inner join leaves out resource calendars (no owning account): nobody shares those through Calendar/set.
+  const row = await db
     .selectFrom('calendars')
     .innerJoin('accounts', 'accounts.id', 'calendars.account_id')
     .select(['calendars.account_id', 'accounts.domain_id'])
     .where('calendars.id', '=', calendarId)
     .executeTakeFirst();
+  return row?.account_id ? { account_id: row.account_id, domain_id: row.domain_id } : undefined;
 }

@@ -7,7 +7,10 @@ export type GranteeKind = 'account' | 'group';
 
 export interface CalendarTable {
   id: Generated<string>;
-  account_id: string;
+  /** The owning account; null for a resource's calendar, which the server owns (resource_id set instead; migration 2100). */
+  account_id: string | null;
+  /** The GAL resource (room, equipment) whose calendar this is; null for an account's calendar. */
+  resource_id: Generated<string | null>;
   name: string;
   color: string | null;
   description: string | null;

@@ -1,4 +1,4 @@
-import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type SetError } from '../../protocol/index.ts';
+import { ErrorCode, type CalendarEvent, type MethodArgs, type MethodResult, type ScheduleOutcome, type SetError } from '../../protocol/index.ts';
 import type { Actor } from '../accounts/actor.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import type { Db } from '../db/database.ts';
@@ -30,6 +30,9 @@ import type { CalendarEventRow } from './event.table.ts';
 import { writeIndex } from './instance-index.ts';
 import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
+import { Replan, Schedule } from '../scheduling/scheduler.ts';
+import type { CopyLink } from '../scheduling/scheduling.repository.ts';
+import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
 
 export interface CalendarEventServiceOptions {
   db: Db;
@@ -119,13 +122,16 @@ export class CalendarEventService {
     const creates = Object.entries(args.create ?? {});
     const updates = Object.entries(args.update ?? {});
     const destroys = (args.destroy ?? []).map((d) => (typeof d === 'string' ? { id: d, ifVersion: undefined } : d));
-    const total = creates.length + updates.length + destroys.length;
+    const total = creates.length + updates.length + destroys.length + Object.keys(args.reply ?? {}).length + Object.keys(args.counter ?? {}).length + Object.keys(args.declineCounter ?? {}).length;
     if (total > CalendarLimits.maxObjectsInSet) {
       throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `at most ${CalendarLimits.maxObjectsInSet} objects per CalendarEvent/set`, { details: { limit: CalendarLimits.maxObjectsInSet } });
     }
     const ifInState = args.ifInState === undefined ? undefined : decodeState(args.ifInState);
     // Checked once before parsing too, so a caller without the right costs no worker time; the check that counts is inside the transaction.
-    await requireAccess(this.db, calendarId, accountId, 'write');
+    const before = await requireAccess(this.db, calendarId, accountId, 'write');
+    const replies = new Map(Object.entries(args.reply ?? {}));
+    const counters = new Map(Object.entries(args.counter ?? {}));
+    const declineCounters = new Map(Object.entries(args.declineCounter ?? {}));
 
     // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
     // stalls no other session, and before the transaction, so the scope lock is held briefly.
@@ -134,114 +140,225 @@ export class CalendarEventService {
     const parsedCreates = new Map(creates.map(([key], i) => [key, prepared[i]!]));
     const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
-    const result: MethodResult<'CalendarEvent/set'> = {
-      calendarId,
-      oldState: '',
-      newState: '',
-      created: {},
-      updated: {},
-      destroyed: [],
-      notCreated: {},
-      notUpdated: {},
-      notDestroyed: {},
-    };
+    // Implicit scheduling (server/scheduling/): who the attendees are and which scopes their copies and inboxes live in.
+    const ownerDomain = await this.db.selectFrom('accounts').select('domain_id').where('id', '=', before.calendar.account_id).executeTakeFirst();
+    const openSchedule = () =>
+      Schedule.open(this.db, {
+        calendarId,
+        ownerId: before.calendar.account_id,
+        ownerDomainId: ownerDomain?.domain_id ?? null,
+        creates: parsedCreates,
+        updates: parsedUpdates,
+        destroys: destroys.map((d) => d.id),
+        replies,
+        counters,
+        declineCounters,
+        now,
+        prepare: (texts) => this.prepare(texts, now),
+      });
+    let schedule = await openSchedule();
     const scope = calendarScope(calendarId);
-    const committed = await writeScopes<number | undefined>(
-      this.db,
-      busPublisher(this.options.bus),
-      async (writer) => {
-        const trx = writer.trx;
-        // FIRST: takes the scope lock until commit. A calendar destroyed meanwhile has no scope row left.
-        const modseq = await writer.bump(scope).catch((error: unknown) => {
-          if (error instanceof MissingScope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-          throw error;
-        });
-        // The right is checked here, under the scope lock every revoke also takes: a revoke that committed first wins.
-        access = await requireAccess(trx, calendarId, accountId, 'write');
-        if (ifInState !== undefined && ifInState !== modseq - 1) {
-          throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
-        }
-        // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
-        const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
-        let changed = 0;
 
-        for (const [key, value] of creates) {
-          const parsed = parsedCreates.get(key)!;
-          if (value.idempotencyKey) {
-            const earlier = await findEventByIdempotencyKey(trx, calendarId, value.idempotencyKey);
-            if (earlier) {
-              // A retry of a create that committed: the original answer, no duplicate. Keys are per
-              // calendar, so the caller may not be the creator: the UID as this caller sees it.
-              result.created[key] = { id: earlier.id, uid: hidden(earlier) ? opaqueUid(earlier.id) : earlier.uid, version: 1 };
-              continue;
+    for (let attempt = 0; ; attempt++) {
+      const extra = await schedule.scopes(this.db);
+      const result = emptySetResult(calendarId);
+      const scheduled: Record<string, Record<string, ScheduleOutcome>> = {};
+      try {
+        const committed = await writeScopes<number | undefined>(
+          this.db,
+          busPublisher(this.options.bus),
+          async (writer) => {
+            const trx = writer.trx;
+            // FIRST: takes the scope locks until commit, the calendar's and every scope scheduling writes, in one sorted step.
+            // A calendar destroyed meanwhile has no scope row left.
+            const modseqs = await writer.bumpAll([scope, ...extra]).catch((error: unknown) => {
+              if (error instanceof MissingScope && error.scope === scope) throw new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
+              if (error instanceof MissingScope) throw new Replan(error.scope);
+              throw error;
+            });
+            const modseq = modseqs.get(scope)!;
+            // The right is checked here, under the scope lock every revoke also takes: a revoke that committed first wins.
+            access = await requireAccess(trx, calendarId, accountId, 'write');
+            if (ifInState !== undefined && ifInState !== modseq - 1) {
+              throw new DmciError(ErrorCode.STATE_MISMATCH, `the calendar is at state ${modseq - 1}, not ${ifInState}`, { details: { currentState: encodeState(modseq - 1) } });
             }
-          }
-          if (!parsed.ok) {
-            result.notCreated[key] = parsed.error;
-            continue;
-          }
-          if (await findLiveEventByUid(trx, calendarId, parsed.obj.uid)) {
-            result.notCreated[key] = { code: ErrorCode.ALREADY_EXISTS, message: `an event with UID ${parsed.obj.uid} already exists in this calendar` };
-            continue;
-          }
-          const columns = columnsOf(parsed.obj);
-          const overQuota = storage.admit(storedBytes(columns.ics));
-          if (overQuota) {
-            result.notCreated[key] = overQuota;
-            continue;
-          }
-          const row = await insertEvent(trx, calendarId, modseq, columns, value.idempotencyKey ?? null);
-          await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
-          result.created[key] = { id: row.id, uid: row.uid, version: row.version };
-          changed++;
-        }
+            await schedule.check(trx, modseqs);
+            // Only the owner, or a delegate acting for them (named in SENT-BY), sends invitations and answers them.
+            const schedules = access.right === 'owner' || access.delegate;
+            schedule.sentBy = access.right === 'owner' || actor.kind !== 'account' ? null : actor.email;
+            const notScheduler = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} schedules a meeting: only the calendar's owner or their delegate may send or answer it` });
+            // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
+            const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
+            let changed = 0;
 
-        const live = new Map((await findLiveEvents(trx, calendarId, [...updates.map(([id]) => id), ...destroys.map((d) => d.id)])).map((r) => [r.id, r]));
-        for (const [id, value] of updates) {
-          const parsed = parsedUpdates.get(id)!;
-          const row = live.get(id);
-          if (!row) result.notUpdated[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
-          else if (hidden(row)) result.notUpdated[id] = hiddenError(id);
-          else if (value.ifVersion !== undefined && value.ifVersion !== row.version) result.notUpdated[id] = versionMismatch(row.version, value.ifVersion);
-          else if (!parsed.ok) result.notUpdated[id] = parsed.error;
-          else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
-          else {
-            const overQuota = storage.admit(storedBytes(parsed.obj.text) - storedBytes(row.ics));
-            if (overQuota) {
-              result.notUpdated[id] = overQuota;
-              continue;
+            for (const [key, value] of creates) {
+              const parsed = parsedCreates.get(key)!;
+              if (value.idempotencyKey) {
+                const earlier = await findEventByIdempotencyKey(trx, calendarId, value.idempotencyKey);
+                if (earlier) {
+                  // A retry of a create that committed: the original answer, no duplicate. Keys are per
+                  // calendar, so the caller may not be the creator: the UID as this caller sees it.
+                  result.created[key] = { id: earlier.id, uid: hidden(earlier) ? opaqueUid(earlier.id) : earlier.uid, version: 1 };
+                  continue;
+                }
+              }
+              if (!parsed.ok) {
+                result.notCreated[key] = parsed.error;
+                continue;
+              }
+              const refusal = schedule.refusal(key);
+              if (refusal) {
+                result.notCreated[key] = refusal;
+                continue;
+              }
+              if (await findLiveEventByUid(trx, calendarId, parsed.obj.uid)) {
+                result.notCreated[key] = { code: ErrorCode.ALREADY_EXISTS, message: `an event with UID ${parsed.obj.uid} already exists in this calendar` };
+                continue;
+              }
+              const columns = columnsOf(parsed.obj);
+              const overQuota = storage.admit(storedBytes(columns.ics));
+              if (overQuota) {
+                result.notCreated[key] = overQuota;
+                continue;
+              }
+              const insert = async (ics: string) => {
+                // The scheduler's edits (SEQUENCE, PARTSTATs, SENT-BY) change the size a little: charge what is stored.
+                storage.admit(storedBytes(ics) - storedBytes(columns.ics));
+                const row = await insertEvent(trx, calendarId, modseq, { ...columns, ics }, value.idempotencyKey ?? null);
+                await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
+                result.created[key] = { id: row.id, uid: row.uid, version: row.version };
+                return row.id;
+              };
+              if (!schedule.isOrganizerWrite(key)) await insert(columns.ics);
+              else if (!schedules) {
+                result.notCreated[key] = notScheduler(key);
+                continue;
+              } else {
+                const outcomes = await schedule.organizerWrite(trx, modseqs, key, parsed, null, insert);
+                scheduled[result.created[key]!.id] = outcomes;
+              }
+              changed++;
             }
-            const columns = columnsOf(parsed.obj);
-            const bounds = await writeIndex(trx, calendarId, id, parsed.index);
-            columns.expanded_from = bounds.from;
-            columns.expanded_until = bounds.until;
-            const version = await updateEvent(trx, id, modseq, columns);
-            row.version = version;
-            result.updated[id] = { version };
-            changed++;
-          }
-        }
 
-        for (const { id, ifVersion } of destroys) {
-          const row = live.get(id);
-          if (!row || result.destroyed.includes(id)) result.notDestroyed[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
-          else if (hidden(row)) result.notDestroyed[id] = hiddenError(id);
-          else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
-          else {
-            storage.admit(-storedBytes(row.ics));
-            await deleteInstances(trx, id);
-            await tombstoneEvent(trx, id, modseq);
-            result.destroyed.push(id);
-            changed++;
-          }
-        }
-        if (changed === 0) throw new NothingChanged();
-        await storage.commit(trx);
-        return modseq;
-      },
-      () => undefined,
-    );
+            const live = new Map(
+              (await findLiveEvents(trx, calendarId, [...updates.map(([id]) => id), ...destroys.map((d) => d.id), ...replies.keys(), ...counters.keys(), ...declineCounters.keys()])).map((r) => [
+                r.id,
+                r,
+              ]),
+            );
+            for (const [id, value] of updates) {
+              const parsed = parsedUpdates.get(id)!;
+              const row = live.get(id);
+              if (!row) result.notUpdated[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+              else if (hidden(row)) result.notUpdated[id] = hiddenError(id);
+              else if (value.ifVersion !== undefined && value.ifVersion !== row.version) result.notUpdated[id] = versionMismatch(row.version, value.ifVersion);
+              else if (!parsed.ok) result.notUpdated[id] = parsed.error;
+              else if (parsed.obj.uid !== row.uid) result.notUpdated[id] = { code: ErrorCode.INVALID_ICALENDAR, message: `the UID of an event cannot change (is ${row.uid})` };
+              else if (schedule.refusal(id)) result.notUpdated[id] = schedule.refusal(id)!;
+              else {
+                const link = await schedule.linkOf(trx, id);
+                if (link) {
+                  // The calendar holds an attendee's copy: this write is their answer. Copies are the
+                  // scheduler's, charged to nobody's quota (docs/protocol.md §Scheduling), so neither is the answer.
+                  const answer = schedules ? await schedule.answer(trx, modseqs, row, link, { written: parsed }) : notScheduler(id);
+                  if ('code' in answer) result.notUpdated[id] = answer;
+                  else {
+                    result.updated[id] = { version: answer.version };
+                    changed++;
+                  }
+                  continue;
+                }
+                const overQuota = storage.admit(storedBytes(parsed.obj.text) - storedBytes(row.ics));
+                if (overQuota) {
+                  result.notUpdated[id] = overQuota;
+                  continue;
+                }
+                const columns = columnsOf(parsed.obj);
+                const update = async (ics: string) => {
+                  storage.admit(storedBytes(ics) - storedBytes(columns.ics));
+                  const bounds = await writeIndex(trx, calendarId, id, parsed.index);
+                  const version = await updateEvent(trx, id, modseq, { ...columns, ics, expanded_from: bounds.from, expanded_until: bounds.until });
+                  result.updated[id] = { version };
+                  return id;
+                };
+                if (schedule.isOrganizerWrite(id)) {
+                  if (!schedules) {
+                    result.notUpdated[id] = notScheduler(id);
+                    continue;
+                  }
+                  scheduled[id] = await schedule.organizerWrite(trx, modseqs, id, parsed, row, update);
+                } else {
+                  // An event that scheduled and now invites nobody: every copy is cancelled.
+                  const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
+                  if (cancelled) scheduled[id] = cancelled;
+                  await update(columns.ics);
+                }
+                changed++;
+              }
+            }
 
+            for (const { id, ifVersion } of destroys) {
+              const row = live.get(id);
+              if (!row || result.destroyed.includes(id)) result.notDestroyed[id] = { code: ErrorCode.NOT_FOUND, message: `event ${id} not found` };
+              else if (hidden(row)) result.notDestroyed[id] = hiddenError(id);
+              else if (ifVersion !== undefined && ifVersion !== row.version) result.notDestroyed[id] = versionMismatch(row.version, ifVersion);
+              else {
+                const link = await schedule.linkOf(trx, id);
+                if (link) {
+                  // An attendee removing their copy declines (RFC 6638 §3.2.2.4).
+                  const answer = schedules ? await schedule.answer(trx, modseqs, row, link, { destroyed: true }) : notScheduler(id);
+                  if ('code' in answer) {
+                    result.notDestroyed[id] = answer;
+                    continue;
+                  }
+                } else {
+                  const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
+                  if (cancelled) scheduled[id] = cancelled;
+                  await deleteInstances(trx, id);
+                  await tombstoneEvent(trx, id, modseq);
+                  storage.admit(-storedBytes(row.ics));
+                }
+                result.destroyed.push(id);
+                changed++;
+              }
+            }
+
+            // Answers, proposals and declined proposals: each reported in replied / notReplied.
+            const noInvitation = (id: string): SetError => ({ code: ErrorCode.NOT_FOUND, message: `no invitation ${id} in this calendar` });
+            const answerEach = async <T>(entries: ReadonlyMap<string, T>, answer: (row: CalendarEventRow, value: T) => Promise<SetError | { version: number }>) => {
+              for (const [id, value] of entries) {
+                const row = live.get(id);
+                const outcome = !row || hidden(row) ? noInvitation(id) : schedules ? await answer(row, value) : notScheduler(id);
+                if ('code' in outcome) (result.notReplied ??= {})[id] = outcome;
+                else {
+                  (result.replied ??= {})[id] = { version: outcome.version };
+                  changed++;
+                }
+              }
+            };
+            const asAttendee = (then: (row: CalendarEventRow, link: CopyLink) => Promise<SetError | { version: number }>) => async (row: CalendarEventRow) => {
+              const link = await schedule.linkOf(trx, row.id);
+              return link ? then(row, link) : noInvitation(row.id);
+            };
+            await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }))(row));
+            await answerEach(counters, (row, proposal) => asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row));
+            await answerEach(declineCounters, (row, decline) => schedule.declineCounter(trx, modseqs, row, decline));
+            if (changed === 0) throw new NothingChanged();
+            await storage.commit(trx);
+            return modseq;
+          },
+          () => undefined,
+        );
+        if (Object.keys(scheduled).length > 0) result.scheduled = scheduled;
+        return await this.finishSet(result, committed, scope);
+      } catch (error) {
+        if (!(error instanceof Replan) || attempt + 1 >= SchedulingLimits.maxReplans) throw error;
+        schedule = await openSchedule();
+      }
+    }
+  }
+
+  private async finishSet(result: MethodResult<'CalendarEvent/set'>, committed: number | undefined, scope: string): Promise<MethodResult<'CalendarEvent/set'>> {
     if (committed !== undefined) {
       result.oldState = encodeState(committed - 1);
       result.newState = encodeState(committed);
@@ -281,6 +398,10 @@ export class CalendarEventService {
     });
     return results;
   }
+}
+
+function emptySetResult(calendarId: string): MethodResult<'CalendarEvent/set'> {
+  return { calendarId, oldState: '', newState: '', created: {}, updated: {}, destroyed: [], notCreated: {}, notUpdated: {}, notDestroyed: {} };
 }
 
 function versionMismatch(current: number, expected: number): SetError {

@@ -15,7 +15,8 @@ import type { AccessRight, CalendarRow } from './calendar.table.ts';
 /** Which calendars: by id, or each given owner's default calendar (free/busy for N people). */
 export type CalendarTarget = { calendarIds: readonly string[] } | { defaultCalendarsOf: readonly string[] };
 
-export type CalendarWithOwner = CalendarRow & { owner_email: string };
+/** An account's calendar (the join below drops resource calendars, which no account owns: scheduling/resource-calendars.ts). */
+export type CalendarWithOwner = Omit<CalendarRow, 'account_id' | 'resource_id'> & { account_id: string; resource_id: null; owner_email: string };
 
 export interface GrantRow {
   viewer_id: string;
@@ -37,6 +38,7 @@ export async function grantRowsFor(db: Db, viewerIds: readonly string[], target:
     viewer_id: string;
     id: string;
     account_id: string;
+    resource_id: null;
     name: string;
     color: string | null;
     description: string | null;

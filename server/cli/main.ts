@@ -14,6 +14,7 @@ import { createLogger } from '../log/logger.ts';
 import { withServices } from './cli-context.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import { registerFreeBusyCommands } from './freebusy-commands.ts';
+import { registerResourceCommands } from './resource-commands.ts';
 import { readPassword } from './read-password.ts';
 import { printTable } from './output.ts';
 
@@ -170,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuditCommands(program, { run, cliLog });
   registerScreenCommands(program, { run, cliLog });
   registerFreeBusyCommands(program, { run, cliLog });
+  registerResourceCommands(program, { run, cliLog });
 
   try {
     await program.parseAsync(argv);

@@ -8,6 +8,8 @@ import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
+import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
+import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -30,4 +32,9 @@ export interface Database {
   screen_blocks: ScreenBlockTable;
   screen_rules: ScreenRuleTable;
   account_availability: AccountAvailabilityTable;
+  resource_policies: ResourcePolicyTable;
+  resource_bookings: ResourceBookingTable;
+  scheduled_copies: ScheduledCopyTable;
+  inbox_messages: InboxMessageTable;
+  delegate_inbox_copies: DelegateInboxCopyTable;
 }

@@ -78,9 +78,8 @@ export class FreeBusyWatches {
   async watch(session: Session, args: MethodArgs<'FreeBusy/watch'>): Promise<MethodResult<'FreeBusy/watch'>> {
     const viewer = { accountId: session.account.id, domainId: session.account.domainId };
     const { answer, window, leaves } = await queryWithLeaves(this.options.ctx, viewer, args, this.options.clock());
-    const accountOf = new Map(leaves.filter((l) => l.entry.account_id).map((l) => [l.entry.account_id!, l.entry.entry_id]));
     const calendars = new Map<string, string[]>();
-    for (const c of await countingCalendars(this.options.ctx.db, [...accountOf.keys()])) calendars.set(c.id, [...(calendars.get(c.id) ?? []), accountOf.get(c.account_id)!]);
+    for (const c of await countingCalendars(this.options.ctx.db, leaves.map((l) => l.entry))) calendars.set(c.id, [...(calendars.get(c.id) ?? []), c.entry_id]);
     if (this.options.sessions.get(session.id) !== session) throw new DmciError(ErrorCode.UNAVAILABLE, 'session is closing');
     this.unwatch(session);
     const watch: Watch = {

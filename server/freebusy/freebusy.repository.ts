@@ -52,19 +52,23 @@ export async function groupLeaves(db: Db, groupIds: readonly string[]): Promise<
 
 export interface CountingCalendar {
   id: string;
-  account_id: string;
+  /** Null for a room's or resource's calendar (it belongs to the GAL entry). */
+  account_id: string | null;
   freebusy_visibility: FreeBusyVisibility | null;
 }
 
-/** The calendars of the accounts that count toward their free/busy (the flag, else: the default calendar). */
-export async function countingCalendars(db: Db, accountIds: readonly string[]): Promise<CountingCalendar[]> {
-  if (accountIds.length === 0) return [];
-  return db
-    .selectFrom('calendars')
-    .select(['id', 'account_id', 'freebusy_visibility'])
-    .where('account_id', 'in', [...accountIds])
-    .where(sql<boolean>`coalesce(freebusy_counts, is_default)`)
-    .execute();
+/**
+ * The calendars that count toward each entry's free/busy, as (calendar, entry)
+ * pairs: an account's calendars with the flag (else its default calendar),
+ * and a room's or resource's own calendar.
+ */
+export async function countingCalendars(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null }>): Promise<Array<{ id: string; entry_id: string }>> {
+  if (entries.length === 0) return [];
+  const result = await sql<{ id: string; entry_id: string }>`
+    select c.id, x.entry_id
+      from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[]) as x(entry_id, account_id)
+      join calendars c on (c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default)) or c.resource_id = x.entry_id`.execute(db);
+  return result.rows;
 }
 
 /** What free/busy needs of each principal besides its busy time: its domain's policy, its own availability row, its calendars that count. */
@@ -93,7 +97,10 @@ export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_i
                                       'time_zone', a.time_zone, 'oof_from', a.oof_from, 'oof_until', a.oof_until)
               from account_availability a where a.account_id = x.account_id) as availability,
            (select jsonb_agg(jsonb_build_object('id', c.id, 'account_id', c.account_id, 'freebusy_visibility', c.freebusy_visibility))
-              from calendars c where c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default)) as calendars
+              from calendars c
+             where (c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default))
+                -- A room's or resource's own calendar: its bookings are its busy time.
+                or c.resource_id = x.entry_id) as calendars
       from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
            as x(entry_id, account_id, domain_id)`.execute(db);
   return new Map(

@@ -41,8 +41,15 @@ export class StorageLedger {
     return undefined;
   }
 
-  /** Writes the change of usage; call once, before the transaction commits. */
+  /**
+   * Writes the change of usage; call once, before the transaction commits.
+   * Never frees more than is used: an organizer's scheduled event can grow by
+   * server-made edits that nobody was charged for (attendees' one-occurrence
+   * answers add overrides to it: scheduling/scheduler.ts), and destroying it
+   * frees its whole size.
+   */
   async commit(trx: Db): Promise<void> {
-    if (this.delta !== 0) await addStorageUsed(trx, this.accountId, this.delta);
+    const delta = Math.max(this.delta, -this.used);
+    if (delta !== 0) await addStorageUsed(trx, this.accountId, delta);
   }
 }

@@ -5,7 +5,7 @@
  *
  * An id is `<kind>:<key>`; the key is a uuid (calendar, account or domain id).
  * Bumps take scope row locks in the sorted order of these ids (scope-write.ts),
- * and `cal:` sorts before `calendars:` sorts before `gal:`.
+ * and `cal:` sorts before `calendars:` sorts before `gal:` sorts before `inbox:`.
  */
 export const ScopeKind = {
   /** One calendar's events; key: the calendar id. */
@@ -14,6 +14,8 @@ export const ScopeKind = {
   calendarList: 'calendars',
   /** One domain's Global Address List; key: the domain id. */
   gal: 'gal',
+  /** One account's scheduling inbox (invitations, answers, cancellations); key: the account id. */
+  inbox: 'inbox',
 } as const;
 export type ScopeKind = (typeof ScopeKind)[keyof typeof ScopeKind];
 
@@ -25,6 +27,10 @@ export function calendarScope(calendarId: string): string {
 
 export function calendarListScope(accountId: string): string {
   return `${ScopeKind.calendarList}:${accountId}`;
+}
+
+export function inboxScope(accountId: string): string {
+  return `${ScopeKind.inbox}:${accountId}`;
 }
 
 export function galScope(domainId: string): string {

@@ -44,6 +44,8 @@ export interface TortureReport {
   diverged: number;
   duplicates: number;
   modseqRegressions: number;
+  /** Live attendee copies at the end (scheduling operations ran). */
+  scheduledCopies: number;
   problems: string[];
 }
 
@@ -70,6 +72,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     diverged: 0,
     duplicates: 0,
     modseqRegressions: 0,
+    scheduledCopies: 0,
     problems: [],
   };
 
@@ -179,9 +182,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
           if (roll < 5 || present.length === 0) {
             const uid = `t-${index}-${sequence++}@torture`;
             const key = `k-${uid}`;
-            const result = await retrying(connector.client, deadline, () =>
-              connector.client.request('CalendarEvent/set', { calendarId: calendar.id, create: { c: { ics: ics(uid, `created by ${connector.email}`, sequence), idempotencyKey: key } } }),
-            );
+            // Scheduling: one create in three on the connector's own calendar invites another connector.
+            const invitee = calendar === calendars[0] && connector.random.int(3) === 0 ? emails[(index + 1 + connector.random.int(emails.length - 1)) % emails.length] : undefined;
+            const text = ics(uid, `created by ${connector.email}`, sequence, invitee ? { organizer: connector.email, attendee: invitee } : undefined);
+            const result = await retrying(connector.client, deadline, () => connector.client.request('CalendarEvent/set', { calendarId: calendar.id, create: { c: { ics: text, idempotencyKey: key } } }));
             if (result === undefined) report.unacknowledged++;
             else if (result.created.c) {
               acked.set(result.created.c.id, { calendarId: calendar.id, uid, version: result.created.c.version, destroyed: false });
@@ -189,9 +193,18 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
             } else report.problems.push(`create refused: ${JSON.stringify(result.notCreated.c)}`);
           } else {
             const target = present[connector.random.int(present.length)]!;
-            if (roll < 8) {
+            const invitation = schedulingOf(target.ics);
+            if (invitation && invitation.organizer !== connector.email && roll < 8) {
+              // An invitation in this connector's calendar: answer it (a refusal as stale is fine: the organizer moved it meanwhile).
+              const partstat = (['ACCEPTED', 'DECLINED', 'TENTATIVE'] as const)[connector.random.int(3)]!;
+              const result = await retrying(connector.client, deadline, () => connector.client.request('CalendarEvent/set', { calendarId: calendar.id, reply: { [target.id]: { partstat } } }));
+              if (result === undefined) report.unacknowledged++;
+              else if (result.notReplied?.[target.id] && !['STALE_ANSWER', 'NOT_FOUND'].includes(result.notReplied[target.id]!.code)) report.problems.push(`answer refused: ${JSON.stringify(result.notReplied[target.id])}`);
+            } else if (roll < 8) {
+              // An organizer's update keeps its attendee (a move: significant) or drops it (a cancel), half and half.
+              const keep = invitation && connector.random.bool() ? invitation : undefined;
               const result = await retrying(connector.client, deadline, () =>
-                connector.client.request('CalendarEvent/set', { calendarId: calendar.id, update: { [target.id]: { ics: ics(target.uid, `updated by ${connector.email}`, sequence++) } } }),
+                connector.client.request('CalendarEvent/set', { calendarId: calendar.id, update: { [target.id]: { ics: ics(target.uid, `updated by ${connector.email}`, sequence++, keep) } } }),
               );
               if (result === undefined) report.unacknowledged++;
               else if (result.updated[target.id]) {
@@ -262,6 +275,19 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
         report.problems.push(`UID stored ${count} times: ${key}`);
       }
     }
+    // Scheduling: every live copy belongs to a live organizer event at the same SEQUENCE; a destroyed one left no copy.
+    const copies = await sql<{ copy: string; copy_ics: string; organizer_ics: string | null; organizer_deleted: boolean }>`
+      select c.id as copy, c.ics as copy_ics, o.ics as organizer_ics, o.deleted as organizer_deleted
+        from scheduled_copies s join calendar_events c on c.id = s.event_id join calendar_events o on o.id = s.organizer_event_id
+       where not c.deleted`.execute(db);
+    for (const row of copies.rows) {
+      const seq = (text: string | null) => /SEQUENCE:(\d+)/.exec(text ?? '')?.[1];
+      if (row.organizer_deleted || seq(row.copy_ics) !== seq(row.organizer_ics)) {
+        report.diverged++;
+        report.problems.push(`copy ${row.copy} does not follow its organizer's event (organizer ${row.organizer_deleted ? 'destroyed' : `at SEQUENCE ${seq(row.organizer_ics)}`}, copy at ${seq(row.copy_ics)})`);
+      }
+    }
+    report.scheduledCopies = copies.rows.length;
     const createdUids = new Set(rows.map((r) => r.uid));
     const ackedUids = new Set([...acked.values()].map((a) => a.uid));
     for (const uid of ackedUids) if (!createdUids.has(uid)) report.problems.push(`acknowledged UID ${uid} never stored`);
@@ -295,9 +321,18 @@ async function retrying<T>(client: DmciClient, deadline: number, request: () => 
   }
 }
 
-function ics(uid: string, summary: string, n: number): string {
+function ics(uid: string, summary: string, n: number, meeting?: { organizer: string; attendee: string }): string {
   const day = String(1 + (n % 28)).padStart(2, '0');
-  return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//dmci torture//EN', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261101T000000Z', `DTSTART:202612${day}T090000Z`, `DTEND:202612${day}T100000Z`, `SUMMARY:${summary} #${n}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+  const people = meeting ? [`ORGANIZER:mailto:${meeting.organizer}`, `ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:${meeting.attendee}`] : [];
+  return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//dmci torture//EN', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261101T000000Z', `DTSTART:202612${day}T090000Z`, `DTEND:202612${day}T100000Z`, `SUMMARY:${summary} #${n}`, ...people, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+}
+
+/** The organizer and (first) attendee of a meeting's text, or undefined for a plain event. */
+function schedulingOf(text: string): { organizer: string; attendee: string } | undefined {
+  const unfolded = text.replace(/\r\n[ \t]/g, '');
+  const organizer = /^ORGANIZER[^:\r\n]*:mailto:([^\r\n]+)$/im.exec(unfolded)?.[1];
+  const attendee = /^ATTENDEE[^:\r\n]*:mailto:([^\r\n]+)$/im.exec(unfolded)?.[1];
+  return organizer && attendee ? { organizer: organizer.toLowerCase(), attendee: attendee.toLowerCase() } : undefined;
 }
 
 async function expectOk(run: Promise<{ code: number; stderr: string }>): Promise<void> {

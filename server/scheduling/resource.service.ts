@@ -1,0 +1,92 @@
+import { sql } from 'kysely';
+import { ErrorCode, type BookingPolicy, type MethodResult } from '../../protocol/index.ts';
+import { requireDomainAdminOf, type Actor } from '../accounts/actor.ts';
+import type { Db } from '../db/database.ts';
+import { DmciError, notFound } from '../errors.ts';
+import type { Updateable } from 'kysely';
+import type { ResourcePolicyTable } from './scheduling.table.ts';
+
+type ResourceInfo = MethodResult<'Admin/resourceGet'>['resource'];
+
+/**
+ * Booking policies of GAL resources (Admin/resource*, `dmci resource`). The
+ * calendar and a default policy exist from the moment the resource does
+ * (migration 2100's trigger); this service reads and changes the policy.
+ * Allowed bookers are stored as directory entry ids and shown as addresses.
+ */
+export class ResourceService {
+  constructor(private readonly db: Db) {}
+
+  async get(actor: Actor, email: string): Promise<ResourceInfo> {
+    return this.info(await this.find(actor, email));
+  }
+
+  async setPolicy(actor: Actor, email: string, changes: Partial<BookingPolicy>): Promise<ResourceInfo> {
+    const resource = await this.find(actor, email);
+    const update: Updateable<ResourcePolicyTable> = {};
+    if (changes.mode !== undefined) update.mode = changes.mode;
+    if (changes.declineConflicts !== undefined) update.decline_conflicts = changes.declineConflicts;
+    if (changes.maxDurationMinutes !== undefined) update.max_duration_minutes = changes.maxDurationMinutes;
+    if (changes.bookingWindowDays !== undefined) update.booking_window_days = changes.bookingWindowDays;
+    if (changes.allowRecurring !== undefined) update.allow_recurring = changes.allowRecurring;
+    if (changes.conflictDetails !== undefined) update.conflict_details = changes.conflictDetails;
+    if (changes.allowedBookers !== undefined) update.allowed_bookers = await this.bookerIds(resource.domain_id, changes.allowedBookers);
+    await this.db
+      .updateTable('resource_policies')
+      .set({ ...update, updated_at: sql<Date>`now()` })
+      .where('resource_id', '=', resource.id)
+      .execute();
+    return this.info(resource);
+  }
+
+  private async find(actor: Actor, email: string) {
+    const address = email.toLowerCase();
+    const entry = await this.db
+      .selectFrom('directory_entries')
+      .select(['id', 'domain_id', 'email', 'display_name'])
+      .where('kind', '=', 'resource')
+      .where('deleted', '=', false)
+      .where((eb) => eb.or([eb('email', '=', address), eb.exists(eb.selectFrom('directory_aliases').select('alias').whereRef('directory_aliases.entry_id', '=', 'directory_entries.id').where('alias', '=', address))]))
+      .executeTakeFirst();
+    if (!entry) throw notFound(`resource ${email}`);
+    requireDomainAdminOf(actor, entry.domain_id, `resource ${email}`);
+    return entry;
+  }
+
+  /** People and groups of the resource's domain, by address; an unknown address refuses the whole change. */
+  private async bookerIds(domainId: string, addresses: readonly string[]): Promise<string[]> {
+    const wanted = [...new Set(addresses.map((a) => a.toLowerCase()))];
+    if (wanted.length === 0) return [];
+    const rows = await sql<{ address: string; id: string }>`
+      select e.email as address, e.id from directory_entries e where e.domain_id = ${domainId} and not e.deleted and e.kind in ('person', 'group') and e.email = any(${sql.val(wanted)}::text[])
+      union
+      select da.alias, e.id from directory_aliases da join directory_entries e on e.id = da.entry_id where da.domain_id = ${domainId} and not e.deleted and e.kind in ('person', 'group') and da.alias = any(${sql.val(wanted)}::text[])`.execute(this.db);
+    const found = new Map(rows.rows.map((r) => [r.address, r.id]));
+    const missing = wanted.filter((a) => !found.has(a));
+    if (missing.length > 0) throw new DmciError(ErrorCode.NOT_FOUND, `no person or group ${missing[0]} in the resource's domain`, { details: { missing } });
+    return [...new Set(found.values())];
+  }
+
+  private async info(entry: { id: string; email: string | null; display_name: string }): Promise<ResourceInfo> {
+    const calendar = await this.db.selectFrom('calendars').select('id').where('resource_id', '=', entry.id).executeTakeFirstOrThrow();
+    const policy = await this.db.selectFrom('resource_policies').selectAll().where('resource_id', '=', entry.id).executeTakeFirstOrThrow();
+    const bookers = policy.allowed_bookers.length
+      ? await this.db.selectFrom('directory_entries').select(['email', 'display_name']).where('id', 'in', policy.allowed_bookers).execute()
+      : [];
+    return {
+      id: entry.id,
+      email: entry.email ?? '',
+      displayName: entry.display_name,
+      calendarId: calendar.id,
+      policy: {
+        mode: policy.mode,
+        declineConflicts: policy.decline_conflicts,
+        allowedBookers: bookers.map((b) => b.email ?? b.display_name).sort(),
+        maxDurationMinutes: policy.max_duration_minutes,
+        bookingWindowDays: policy.booking_window_days,
+        allowRecurring: policy.allow_recurring,
+        conflictDetails: policy.conflict_details,
+      },
+    };
+  }
+}

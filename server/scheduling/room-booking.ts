@@ -1,0 +1,133 @@
+import { sql } from 'kysely';
+import type { BookingConflict, ScheduleOutcome } from '../../protocol/index.ts';
+import type { PlannedIndex } from '../calendar/index-plan.ts';
+import type { Db } from '../db/database.ts';
+import { isPublic } from '../calendar/privacy/index.ts';
+import type { ResourcePolicyRow } from './scheduling.table.ts';
+
+/**
+ * A resource's answer to a booking request (DESIGN §6a), decided inside the
+ * organizer's transaction, which holds the resource calendar's scope lock —
+ * so concurrent requests for one resource are decided one after another.
+ * PostgreSQL has the last word all the same: the booked instances go into
+ * resource_bookings, whose exclusion constraint refuses any overlap
+ * (SQLSTATE 23P01), in a savepoint so a refusal declines this resource only.
+ *
+ * Order of the rules (the first that applies answers): mode decline →
+ * bookers → recurring → duration → window → conflicts → mode (auto: ACCEPTED,
+ * approval: TENTATIVE). Cancelled and transparent instances book nothing.
+ */
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** Conflicts named in one decline. */
+export const MAX_CONFLICTS_NAMED = 5;
+
+export interface BookingRequest {
+  resourceId: string;
+  domainId: string;
+  /** The resource's copy of the event (its bookings are replaced). */
+  copyEventId: string;
+  bookerAccountId: string;
+  bookerDomainId: string;
+  recurring: boolean;
+  lastEnd: Date | null;
+  index: PlannedIndex;
+  now: Date;
+}
+
+export type BookingAnswer = ScheduleOutcome & { partstat: 'ACCEPTED' | 'TENTATIVE' | 'DECLINED' };
+
+export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePolicyRow | undefined> {
+  return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
+}
+
+/** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
+export async function answerBooking(trx: Db, req: BookingRequest): Promise<BookingAnswer> {
+  await releaseBookings(trx, req.copyEventId);
+  const policy = await readPolicy(trx, req.resourceId);
+  const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]): BookingAnswer => ({
+    delivery: 'answered',
+    partstat: 'DECLINED',
+    reason,
+    ...(conflicts ? { conflicts } : {}),
+  });
+  if (!policy || policy.mode === 'decline') return decline('policy');
+  if (!(await mayBook(trx, policy, req))) return decline('not-allowed');
+  if (req.recurring && !policy.allow_recurring) return decline('recurring');
+  const instances = req.index.rows.filter((r) => r.status !== 'CANCELLED' && !r.transparent);
+  if (instances.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
+  const horizon = req.now.getTime() + policy.booking_window_days * DAY_MS;
+  // Every occurrence must lie inside the window, so every one is in the index (and so in the bookings below).
+  if (req.lastEnd === null || req.lastEnd.getTime() > horizon || req.index.until !== null) return decline('window');
+  const future = instances.filter((r) => r.end > req.now);
+
+  const conflicting = await conflictsWith(trx, req, future, policy);
+  if (conflicting.length > 0) return policy.decline_conflicts ? decline('conflict', conflicting) : { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting };
+  if (future.length > 0) {
+    try {
+      await sql`savepoint resource_booking`.execute(trx);
+      await trx
+        .insertInto('resource_bookings')
+        .values(future.map((r) => ({ resource_id: req.resourceId, event_id: req.copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
+        .execute();
+      await sql`release savepoint resource_booking`.execute(trx);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23P01') throw error;
+      // Someone booked an overlapping slot past the checks above (a write that did not take the scope lock): the constraint wins.
+      await sql`rollback to savepoint resource_booking`.execute(trx);
+      return decline('conflict', await conflictsWith(trx, req, future, policy));
+    }
+  }
+  return { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' };
+}
+
+export async function releaseBookings(trx: Db, copyEventId: string): Promise<void> {
+  await trx.deleteFrom('resource_bookings').where('event_id', '=', copyEventId).execute();
+}
+
+/** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */
+async function mayBook(trx: Db, policy: ResourcePolicyRow, req: BookingRequest): Promise<boolean> {
+  if (policy.allowed_bookers.length === 0) return req.bookerDomainId === req.domainId;
+  const result = await sql<{ ok: number }>`
+    with recursive me as (select id from directory_entries where account_id = ${req.bookerAccountId} and not deleted),
+    up(id) as (
+      select id from me
+      union
+      select m.group_id from directory_members m join up on m.member_id = up.id
+    )
+    select 1 as ok from up where id = any(${sql.val(policy.allowed_bookers)}::uuid[]) limit 1`.execute(trx);
+  return result.rows.length > 0;
+}
+
+/**
+ * Bookings of the resource overlapping the instances (other than this copy's),
+ * named by time; organizer and subject only when the policy shows details
+ * and the booked event is public, or when the booker organized it.
+ */
+async function conflictsWith(trx: Db, req: BookingRequest, instances: ReadonlyArray<{ start: Date; end: Date }>, policy: ResourcePolicyRow): Promise<BookingConflict[]> {
+  if (instances.length === 0) return [];
+  const starts = instances.map((r) => r.start.toISOString());
+  const ends = instances.map((r) => r.end.toISOString());
+  const result = await sql<{ lower: Date; upper: Date; summary: string | null; classification: string; organizer_email: string | null; organizer_id: string | null }>`
+    with wanted(during) as (select tstzrange(s, e, '[)') from unnest(${sql.val(starts)}::timestamptz[], ${sql.val(ends)}::timestamptz[]) as w(s, e))
+    select distinct lower(b.during) as lower, upper(b.during) as upper, o.summary, o.classification, acc.email as organizer_email, acc.id as organizer_id
+      from resource_bookings b
+      join wanted w on b.during && w.during
+      left join scheduled_copies sc on sc.event_id = b.event_id
+      left join calendar_events o on o.id = sc.organizer_event_id
+      left join calendars oc on oc.id = o.calendar_id
+      left join accounts acc on acc.id = oc.account_id
+     where b.resource_id = ${req.resourceId} and b.event_id <> ${req.copyEventId}
+     order by lower(b.during)
+     limit ${MAX_CONFLICTS_NAMED}`.execute(trx);
+  return result.rows.map((r) => {
+    const shown = r.organizer_id === req.bookerAccountId || (policy.conflict_details && isPublic(r.classification));
+    return {
+      start: new Date(r.lower).toISOString(),
+      end: new Date(r.upper).toISOString(),
+      ...(shown && r.organizer_email ? { organizer: r.organizer_email } : {}),
+      ...(shown && r.summary ? { summary: r.summary } : {}),
+    };
+  });
+}

@@ -1,0 +1,98 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { CalendarEventRow } from '../calendar/event.table.ts';
+import type { ScheduledCopyTable } from './scheduling.table.ts';
+
+/** Who an address is on this server, and the links between organizer events and their copies. Plain functions. */
+
+export type Recipient =
+  | { kind: 'account'; address: string; accountId: string; calendarId: string }
+  | { kind: 'resource'; address: string; resourceId: string; calendarId: string; domainId: string };
+
+/**
+ * The internal recipients among `addresses` (lower case): accounts by their
+ * email or a GAL alias (their default calendar), resources by email or alias
+ * (their server-owned calendar). Others are external. One query.
+ */
+export async function resolveRecipients(db: Db, addresses: readonly string[]): Promise<Map<string, Recipient>> {
+  if (addresses.length === 0) return new Map();
+  const result = await sql<{ address: string; account_id: string | null; resource_id: string | null; domain_id: string; calendar_id: string }>`
+    with a(address) as (select distinct unnest(${sql.val([...addresses])}::text[])),
+    entry as (
+      select a.address, e.id, e.kind, e.account_id, e.domain_id from a join directory_entries e on e.email = a.address and not e.deleted
+      union
+      select a.address, e.id, e.kind, e.account_id, e.domain_id from a join directory_aliases da on da.alias = a.address join directory_entries e on e.id = da.entry_id and not e.deleted
+    )
+    select a.address, acc.id as account_id, null::uuid as resource_id, acc.domain_id, c.id as calendar_id
+      from a join accounts acc on acc.email = a.address join calendars c on c.account_id = acc.id and c.is_default
+    union
+    select e.address, e.account_id, null, e.domain_id, c.id from entry e join calendars c on c.account_id = e.account_id and c.is_default where e.account_id is not null
+    union
+    select e.address, null, e.id, e.domain_id, c.id from entry e join calendars c on c.resource_id = e.id where e.kind = 'resource'
+  `.execute(db);
+  const out = new Map<string, Recipient>();
+  for (const r of result.rows) {
+    if (out.has(r.address)) continue;
+    out.set(
+      r.address,
+      r.account_id ? { kind: 'account', address: r.address, accountId: r.account_id, calendarId: r.calendar_id } : { kind: 'resource', address: r.address, resourceId: r.resource_id!, calendarId: r.calendar_id, domainId: r.domain_id },
+    );
+  }
+  return out;
+}
+
+/** Every address of an account: its email and its GAL aliases (lower case). */
+export async function addressesOfAccount(db: Db, accountId: string): Promise<Set<string>> {
+  const result = await sql<{ address: string }>`
+    select email as address from accounts where id = ${accountId}
+    union
+    select da.alias from directory_entries e join directory_aliases da on da.entry_id = e.id where e.account_id = ${accountId} and not e.deleted
+  `.execute(db);
+  return new Set(result.rows.map((r) => r.address.toLowerCase()));
+}
+
+export type CopyLink = ScheduledCopyTable;
+
+/** Links of the given copies (an attendee's events). */
+export async function linksOfCopies(db: Db, eventIds: readonly string[]): Promise<Map<string, CopyLink>> {
+  if (eventIds.length === 0) return new Map();
+  const rows = await db.selectFrom('scheduled_copies').selectAll().where('event_id', 'in', [...eventIds]).execute();
+  return new Map(rows.map((r) => [r.event_id, r]));
+}
+
+/** The copies of organizer events, with the calendar each copy lives in. */
+export async function copiesOf(db: Db, organizerEventIds: readonly string[]): Promise<Array<CopyLink & { calendar_id: string; account_id: string | null; resource_id: string | null }>> {
+  if (organizerEventIds.length === 0) return [];
+  return db
+    .selectFrom('scheduled_copies as s')
+    .innerJoin('calendar_events as e', 'e.id', 's.event_id')
+    .innerJoin('calendars as c', 'c.id', 'e.calendar_id')
+    .select(['s.event_id', 's.organizer_event_id', 's.organizer_calendar_id', 's.attendee', 'e.calendar_id', 'c.account_id', 'c.resource_id'])
+    .where('s.organizer_event_id', 'in', [...organizerEventIds])
+    .where('e.deleted', '=', false)
+    .execute();
+}
+
+export async function insertLink(db: Db, link: CopyLink): Promise<void> {
+  await db.insertInto('scheduled_copies').values(link).onConflict((oc) => oc.column('event_id').doUpdateSet({ organizer_event_id: link.organizer_event_id, organizer_calendar_id: link.organizer_calendar_id, attendee: link.attendee })).execute();
+}
+
+export async function deleteLink(db: Db, eventId: string): Promise<void> {
+  await db.deleteFrom('scheduled_copies').where('event_id', '=', eventId).execute();
+}
+
+export async function findLiveEvent(db: Db, id: string): Promise<CalendarEventRow | undefined> {
+  return db.selectFrom('calendar_events').selectAll().where('id', '=', id).where('deleted', '=', false).executeTakeFirst();
+}
+
+/** The account that owns a calendar (null for a resource's). */
+export async function ownerOfCalendar(db: Db, calendarId: string): Promise<string | null> {
+  const row = await db.selectFrom('calendars').select('account_id').where('id', '=', calendarId).executeTakeFirst();
+  return row?.account_id ?? null;
+}
+
+/** Who opted in to delegate copies of the scheduling messages of these calendars (the grant is checked by the caller). */
+export async function delegateCopyOptIns(db: Db, calendarIds: readonly string[]): Promise<Array<{ calendar_id: string; account_id: string }>> {
+  if (calendarIds.length === 0) return [];
+  return db.selectFrom('delegate_inbox_copies').select(['calendar_id', 'account_id']).where('calendar_id', 'in', [...calendarIds]).execute();
+}

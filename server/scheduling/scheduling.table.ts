@@ -1,0 +1,35 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+/** Kysely types for resource policies, bookings and the copy links (migrations 2100, 2101). */
+
+export type BookingMode = 'auto' | 'approval' | 'decline';
+
+export interface ResourcePolicyTable {
+  resource_id: string;
+  domain_id: string;
+  mode: Generated<BookingMode>;
+  decline_conflicts: Generated<boolean>;
+  /** Directory entry ids (people, groups); empty = everyone of the resource's domain. */
+  allowed_bookers: ColumnType<string[], string[] | undefined, string[]>;
+  max_duration_minutes: Generated<number>;
+  booking_window_days: Generated<number>;
+  allow_recurring: Generated<boolean>;
+  conflict_details: Generated<boolean>;
+  updated_at: Generated<Date>;
+}
+export type ResourcePolicyRow = Selectable<ResourcePolicyTable>;
+
+export interface ResourceBookingTable {
+  resource_id: string;
+  event_id: string;
+  recurrence_id: string;
+  /** tstzrange '[start,end)'. */
+  during: ColumnType<string, string, string>;
+}
+
+export interface ScheduledCopyTable {
+  event_id: string;
+  organizer_event_id: string;
+  organizer_calendar_id: string;
+  attendee: string;
+}

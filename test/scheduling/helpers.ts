@@ -1,0 +1,91 @@
+import type { DmciClient } from '../../connector-sim/client.ts';
+
+/** iCalendar meetings for the scheduling tests. */
+
+let serial = 0;
+
+export interface MeetingOptions {
+  uid?: string;
+  organizer: string;
+  attendees: Array<string | { email: string; partstat?: string; agent?: string; cutype?: string; raw?: string }>;
+  start?: string;
+  minutes?: number;
+  rrule?: string;
+  sequence?: number;
+  summary?: string;
+  location?: string;
+  description?: string;
+  extra?: string[];
+  /** Further VEVENTs (overrides), each a list of lines without BEGIN/END. */
+  overrides?: string[][];
+}
+
+export const icalUtc = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+export function meeting(o: MeetingOptions): string {
+  const uid = o.uid ?? `m-${Date.now()}-${serial++}@sched.test`;
+  const start = new Date(o.start ?? '2026-12-01T10:00:00Z');
+  const end = new Date(start.getTime() + (o.minutes ?? 60) * 60_000);
+  const attendeeLines = o.attendees.map((a) => {
+    const x = typeof a === 'string' ? { email: a } : a;
+    if ('raw' in x && x.raw) return x.raw;
+    const params = [`PARTSTAT=${x.partstat ?? 'NEEDS-ACTION'}`, ...(x.agent ? [`SCHEDULE-AGENT=${x.agent}`] : []), ...(x.cutype ? [`CUTYPE=${x.cutype}`] : [])];
+    return `ATTENDEE;${params.join(';')}:mailto:${x.email}`;
+  });
+  const common = [
+    `UID:${uid}`,
+    'DTSTAMP:20261001T000000Z',
+    `ORGANIZER:mailto:${o.organizer}`,
+    `SUMMARY:${o.summary ?? 'Planning'}`,
+    ...(o.location ? [`LOCATION:${o.location}`] : []),
+    ...(o.description ? [`DESCRIPTION:${o.description}`] : []),
+    `SEQUENCE:${o.sequence ?? 0}`,
+  ];
+  return [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//dmci tests//EN',
+    'BEGIN:VEVENT',
+    ...common,
+    `DTSTART:${icalUtc(start)}`,
+    `DTEND:${icalUtc(end)}`,
+    ...(o.rrule ? [`RRULE:${o.rrule}`] : []),
+    ...attendeeLines,
+    ...(o.extra ?? []),
+    'END:VEVENT',
+    ...(o.overrides ?? []).flatMap((lines) => ['BEGIN:VEVENT', ...lines, 'END:VEVENT']),
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+}
+
+/** The PARTSTAT of `email` on the first ATTENDEE line naming it (unfolded), or undefined. */
+export function partstatOf(ics: string, email: string, component = 0): string | undefined {
+  const unfolded = ics.replace(/\r\n[ \t]/g, '');
+  const events = unfolded.split('BEGIN:VEVENT').slice(1);
+  const line = events[component]?.split('\r\n').find((l) => l.startsWith('ATTENDEE') && l.toLowerCase().endsWith(`mailto:${email}`));
+  return line ? /PARTSTAT=([A-Z-]+)/.exec(line)?.[1] : undefined;
+}
+
+export function sequenceOf(ics: string): number {
+  return Number(/SEQUENCE:(\d+)/.exec(ics)?.[1] ?? 0);
+}
+
+export async function defaultCalendar(client: DmciClient): Promise<string> {
+  return (await client.request('Calendar/get', {})).list.find((c) => c.isDefault)!.id;
+}
+
+/** Every live event of a calendar (full sync). */
+export async function eventsOf(client: DmciClient, calendarId: string) {
+  const out = [];
+  let page = await client.request('CalendarEvent/changes', { calendarId });
+  for (;;) {
+    out.push(...page.created, ...page.updated);
+    if (!page.hasMoreChanges) return out;
+    page = await client.request('CalendarEvent/changes', { calendarId, sinceState: page.newState });
+  }
+}
+
+export async function inboxOf(client: DmciClient) {
+  return (await client.request('Inbox/get', {})).list;
+}
