@@ -54,6 +54,12 @@ export async function restoreBackup(databaseUrl: string, file: string, options: 
     const plans = new Map((await planTables(client)).map((plan) => [plan.name, plan]));
     // Migrations may seed rows; the backup has them too.
     if (plans.size > 0) await client.query(`truncate ${[...plans.keys()].map(ident).join(', ')} cascade`);
+    // The backup holds every table as it was, derived rows included (a resource's calendar, search terms,
+    // visibility stamps): triggers that derive them would write them twice. Off for the load, on again before commit.
+    const triggers = async (state: 'enable' | 'disable') => {
+      for (const name of plans.keys()) await client.query(`alter table ${ident(name)} ${state} trigger user`);
+    };
+    await triggers('disable');
     await client.query('create temporary table dmci_restore_fix (doc json) on commit drop');
     let tables = 0;
     let rows = 0;
@@ -78,6 +84,7 @@ export async function restoreBackup(databaseUrl: string, file: string, options: 
       }
     }
     if (!complete) throw new RestoreError('the backup file is incomplete');
+    await triggers('enable');
     if (options.resync) await client.query(`update sync_scopes set modseq = modseq + ${RESYNC_MODSEQ_JUMP}, min_modseq = modseq + ${RESYNC_MODSEQ_JUMP}`);
     await client.query('commit');
     // Anything this dmci adds beyond the backup's schema: restoring is also how data moves to a newer version.
@@ -101,7 +108,8 @@ export async function restoreBackup(databaseUrl: string, file: string, options: 
 async function loadTable(client: pg.Client, plan: TablePlan, columns: string[], lines: AsyncIterator<string>, file: string): Promise<number> {
   const deferred = new Set(plan.selfReferences.flatMap((ref) => ref.columns));
   const selfRefs = plan.selfReferences.filter((ref) => ref.columns.every((c) => columns.includes(c)));
-  const insert = `insert into ${ident(plan.name)} (${columns.map(ident).join(', ')})
+  // OVERRIDING SYSTEM VALUE: identity columns (GENERATED ALWAYS, the audit log's ids) take the backed-up values.
+  const insert = `insert into ${ident(plan.name)} (${columns.map(ident).join(', ')}) overriding system value
     select ${columns.map((c) => (deferred.has(c) ? 'null' : ident(c))).join(', ')} from json_populate_recordset(null::${ident(plan.name)}, $1::json)`;
   const remember =
     selfRefs.length === 0

@@ -8,6 +8,7 @@ import { DmciClient } from '../../connector-sim/client.ts';
 import { RESYNC_MODSEQ_JUMP } from '../../server/backup/restore.ts';
 import { withDatabase } from '../global-setup.ts';
 import { simpleEvent } from '../calendar/helpers.ts';
+import { meeting } from '../scheduling/helpers.ts';
 import { dropTestDatabase } from '../helpers/database.ts';
 import { seedGal } from '../helpers/ldap.ts';
 import { runBin, type RunResult } from '../helpers/run.ts';
@@ -62,11 +63,20 @@ describe('backup and restore', { timeout: 300_000 }, () => {
       { email: 'boss@example.com', displayName: 'The Boss', managerEmail: 'zed@example.com' },
       { email: 'zed@example.com', displayName: 'Zed Top' },
       { kind: 'group', email: 'team@example.com', displayName: 'Team', members: ['boss@example.com', 'zed@example.com'] },
+      // A room: its calendar and booking policy are derived by a trigger, so the restore must not derive them twice.
+      { kind: 'resource', email: 'harbour@example.com', displayName: 'Harbour' },
     ]);
     const alice = await source.connect('alice@example.com');
     const team = (await alice.request('Calendar/set', { create: { t: { name: 'Team' } } })).created.t!;
     await alice.request('Calendar/set', { update: { [team.id]: { shareWith: { 'bob@example.com': 'write' } } } });
     await alice.request('CalendarEvent/set', { calendarId: team.id, create: { a: { ics: simpleEvent({ summary: 'Kick-off' }) }, b: { ics: simpleEvent({ summary: 'Weekly', rrule: 'FREQ=WEEKLY;COUNT=5' }) } } });
+    // A meeting with bob and the room: copies, inbox messages and a booking.
+    const ownCalendar = (await alice.request('Calendar/get', {})).list.find((c) => c.isDefault)!.id;
+    const invited = await alice.request('CalendarEvent/set', {
+      calendarId: ownCalendar,
+      create: { m: { ics: meeting({ uid: 'restore-meeting@example.com', organizer: 'alice@example.com', start: new Date(Date.now() + 86_400_000).toISOString(), attendees: ['bob@example.com', { email: 'harbour@example.com', cutype: 'ROOM' }] }) } },
+    });
+    expect(invited.notCreated).toEqual({});
     // The connector's sync state before the backup.
     const calendars = await alice.request('Calendar/changes', {});
     const events = await alice.request('CalendarEvent/changes', { calendarId: team.id });
