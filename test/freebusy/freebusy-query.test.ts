@@ -87,25 +87,30 @@ describe('FreeBusy/query', () => {
     expect(result.principals[0]!.periods).toEqual([{ start: '2029-12-05T12:00:00.000Z', end: '2029-12-05T13:00:00.000Z', busyType: 'BUSY' }]);
   });
 
-  it('answers a status per principal: unknown, hidden, group expanded, a room without a calendar', async () => {
+  it('answers a status per principal: unknown, hidden, group expanded, a contact without a calendar, a room without bookings', async () => {
     const { results } = await admin.request('Directory/resolve', { names: ['bob@example.com', 'carol@example.com'] });
     const [bobEntry, carolEntry] = results.map((r) => r.entry!.id);
     await admin.request('Admin/directoryCreate', { domain: 'example.com', kind: 'group', fields: { displayName: 'Team', email: 'team@example.com' }, memberIds: [bobEntry!, carolEntry!] });
     await admin.request('Admin/directoryCreate', { domain: 'example.com', kind: 'resource', fields: { displayName: 'Bare room', email: 'bare-room@example.com' } });
     await admin.request('Admin/directoryCreate', { domain: 'example.com', kind: 'person', fields: { displayName: 'Hidden', email: 'hidden@example.com', hidden: true } });
+    // A GAL contact (no account): nothing to read.
+    await admin.request('Admin/directoryCreate', { domain: 'example.com', kind: 'person', fields: { displayName: 'Contact', email: 'contact@example.com' } });
 
-    const result = await alice.freeBusy({ principals: ['nobody@example.com', 'not an email', 'team@example.com', 'hidden@example.com', 'bare-room@example.com'], ...window });
+    const result = await alice.freeBusy({ principals: ['nobody@example.com', 'not an email', 'team@example.com', 'hidden@example.com', 'contact@example.com', 'bare-room@example.com'], ...window });
     expect(result.principals.map((p) => [p.principal, p.kind, p.status, p.via])).toEqual([
       ['nobody@example.com', null, 'notFound', null],
       ['not an email', null, 'notFound', null],
       ['team@example.com', 'group', 'groupExpanded', null],
       ['hidden@example.com', null, 'notFound', null],
-      ['bare-room@example.com', 'resource', 'noData', null],
+      ['contact@example.com', 'person', 'noData', null],
+      // Every room has its own calendar (issue 10): no bookings, all free.
+      ['bare-room@example.com', 'resource', 'ok', null],
       ['bob@example.com', 'person', 'ok', 'team@example.com'],
       ['carol@example.com', 'person', 'ok', 'team@example.com'],
     ]);
     expect(result.principals[2]).toMatchObject({ members: ['bob@example.com', 'carol@example.com'], memberCount: 2, slots: null });
     expect(result.principals[4]!.slots).toBe('4'.repeat(20));
+    expect(result.principals[5]!.slots).toBe('0'.repeat(20));
     expect(result.principals[0]).toMatchObject({ slots: null, periods: [], workingHours: null });
   });
 
