@@ -42,7 +42,31 @@ export class DmciError extends Error {
 
 export function toDmciError(error: unknown): DmciError {
   if (error instanceof DmciError) return error;
+  if (isDatabaseUnavailable(error)) {
+    // Saturation, not a fault: the client may retry the same request (docs/protocol.md, UNAVAILABLE).
+    return new DmciError(ErrorCode.UNAVAILABLE, 'the database is busy or unreachable; retry shortly', { retryAfterMs: DATABASE_RETRY_AFTER_MS, cause: error });
+  }
   return new DmciError(ErrorCode.INTERNAL, 'internal server error', { cause: error });
+}
+
+/** What a client is told to wait when the database is saturated or unreachable. */
+export const DATABASE_RETRY_AFTER_MS = 1000;
+
+/**
+ * Errors that say "no database right now" rather than "this request is
+ * wrong": the pool waited its connection timeout for a free connection, or
+ * PostgreSQL refused or dropped the connection (SQLSTATE classes 08
+ * connection exception, 53300 too many connections, 57P01–57P03 shutting
+ * down or starting). Retrying is safe: a write that lost its connection
+ * mid-commit is as uncertain as under INTERNAL, and creates carry
+ * idempotency keys for exactly that.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (message === 'timeout exceeded when trying to connect') return true; // pg-pool: no free connection in time
+  if (typeof code !== 'string') return false;
+  return code.startsWith('08') || code === '53300' || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED';
 }
 
 export const notFound = (what: string) => new DmciError(ErrorCode.NOT_FOUND, `${what} not found`);

@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   url: string;
   poolSize: number;
   applicationName: string;
+  /** How long a query waits for a free pooled connection before failing (UNAVAILABLE to clients). */
+  connectionTimeoutMs?: number;
 }
 
 export function createDatabase(options: DatabaseOptions): { db: Db; pool: pg.Pool } {
@@ -20,7 +22,7 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: pg.Poo
     max: options.poolSize,
     application_name: options.applicationName,
     // A node must notice a dead database quickly rather than queue forever.
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.

@@ -31,7 +31,8 @@ export class Dispatcher {
     } catch (thrown) {
       const error = toDmciError(thrown);
       if (error.code === ErrorCode.INTERNAL) ctx.log.error({ err: error.cause ?? error, method }, 'request failed');
-      else ctx.log.warn({ method, code: error.code, message: error.message }, 'request refused');
+      // A refusal the server caused (a saturated database) keeps its cause for ops.
+      else ctx.log.warn({ method, code: error.code, message: error.message, ...(error.cause !== undefined ? { err: error.cause } : {}) }, 'request refused');
       outcome = { ok: false, error: error.toBody() };
     }
     this.metrics.requests.inc({ method: label, outcome: outcome.ok ? 'ok' : outcome.error.code });
