@@ -18,8 +18,6 @@ import {
   findEventByIdempotencyKey,
   findLiveEventByUid,
   findLiveEvents,
-  insertEvent,
-  setIndexBounds,
   tombstoneEvent,
   updateEvent,
 } from './event.repository.ts';
@@ -27,7 +25,7 @@ import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
 import type { IcalWorkerPool } from './ical-work/pool.ts';
 import type { ExpandedEvent, PreparedWrite } from './ical-work/tasks.ts';
 import type { CalendarEventRow } from './event.table.ts';
-import { writeIndex } from './instance-index.ts';
+import { insertIndexedEvent, writeIndex } from './instance-index.ts';
 import { StorageLedger, storedBytes } from '../quota/storage-ledger.ts';
 import { deleteInstances } from './instance.repository.ts';
 import { Replan, Schedule } from '../scheduling/scheduler.ts';
@@ -141,12 +139,11 @@ export class CalendarEventService {
     const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
     // Implicit scheduling (server/scheduling/): who the attendees are and which scopes their copies and inboxes live in.
-    const ownerDomain = await this.db.selectFrom('accounts').select('domain_id').where('id', '=', before.calendar.account_id).executeTakeFirst();
     const openSchedule = () =>
       Schedule.open(this.db, {
         calendarId,
         ownerId: before.calendar.account_id,
-        ownerDomainId: ownerDomain?.domain_id ?? null,
+        ownerDomainId: before.calendar.owner_domain_id,
         creates: parsedCreates,
         updates: parsedUpdates,
         destroys: destroys.map((d) => d.id),
@@ -224,8 +221,7 @@ export class CalendarEventService {
               const insert = async (ics: string) => {
                 // The scheduler's edits (SEQUENCE, PARTSTATs, SENT-BY) change the size a little: charge what is stored.
                 storage.admit(storedBytes(ics) - storedBytes(columns.ics));
-                const row = await insertEvent(trx, calendarId, modseq, { ...columns, ics }, value.idempotencyKey ?? null);
-                await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, parsed.index));
+                const row = await insertIndexedEvent(trx, calendarId, modseq, { ...columns, ics }, parsed.index, value.idempotencyKey ?? null);
                 result.created[key] = { id: row.id, uid: row.uid, version: row.version };
                 return row.id;
               };

@@ -1,6 +1,8 @@
 import type { Db } from '../db/database.ts';
 import { expandInstances, type IcalLimits, type Instance, type ParsedCalendarObject } from './ical/index.ts';
 import { longestInstanceMs, type IndexBounds, type PlannedIndex } from './index-plan.ts';
+import { insertEvent, type EventColumns } from './event.repository.ts';
+import type { CalendarEventRow } from './event.table.ts';
 import { deleteInstances, insertInstances } from './instance.repository.ts';
 
 /**
@@ -32,6 +34,17 @@ export async function writeIndex(trx: Db, calendarId: string, eventId: string, p
   await deleteInstances(trx, eventId);
   await insertInstances(trx, calendarId, eventId, planned.rows);
   return { from: planned.from, until: planned.until };
+}
+
+/**
+ * Inserts a new event with its index in two statements: its bounds go in
+ * with the row, and a new row has no index rows to replace (a create is the
+ * commonest write: every statement saved is a round trip off its latency).
+ */
+export async function insertIndexedEvent(trx: Db, calendarId: string, modseq: number, columns: EventColumns, planned: PlannedIndex, idempotencyKey: string | null): Promise<CalendarEventRow> {
+  const row = await insertEvent(trx, calendarId, modseq, { ...columns, expanded_from: planned.from, expanded_until: planned.until }, idempotencyKey);
+  await insertInstances(trx, calendarId, row.id, planned.rows);
+  return row;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { AccessRight, CalendarRow } from './calendar.table.ts';
 export type CalendarTarget = { calendarIds: readonly string[] } | { defaultCalendarsOf: readonly string[] };
 
 /** An account's calendar (the join below drops resource calendars, which no account owns: scheduling/resource-calendars.ts). */
-export type CalendarWithOwner = Omit<CalendarRow, 'account_id' | 'resource_id'> & { account_id: string; resource_id: null; owner_email: string };
+export type CalendarWithOwner = Omit<CalendarRow, 'account_id' | 'resource_id'> & { account_id: string; resource_id: null; owner_email: string; owner_domain_id: string };
 
 export interface GrantRow {
   viewer_id: string;
@@ -48,6 +48,7 @@ export async function grantRowsFor(db: Db, viewerIds: readonly string[], target:
     freebusy_counts: boolean | null;
     freebusy_visibility: 'none' | 'time' | 'details' | null;
     owner_email: string;
+    owner_domain_id: string;
     access_right: AccessRight | null;
     is_delegate: boolean | null;
     private_access: boolean | null;
@@ -61,7 +62,7 @@ export async function grantRowsFor(db: Db, viewerIds: readonly string[], target:
       select u.viewer_id, m.group_id from member_of u join directory_members m on m.member_id = u.group_id
     ),
     targets as (${targets})
-    select v.viewer_id, t.*, o.email as owner_email, g.access_right, g.is_delegate, g.private_access
+    select v.viewer_id, t.*, o.email as owner_email, o.domain_id as owner_domain_id, g.access_right, g.is_delegate, g.private_access
       from targets t
       join accounts o on o.id = t.account_id
       cross join viewers v
