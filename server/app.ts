@@ -116,6 +116,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     blocks: screenState,
   });
   const services = createServices({ db, bus, config, log, loginGuard, metrics });
+  opened.add(() => services.icalWork.close());
   services.screen.onBlock((block) => {
     metrics.screenBlocks.inc({ source: block.source });
     log.warn({ address: block.key, reason: block.reason, until: block.until, source: block.source, by: block.by }, 'address blocked');
@@ -201,7 +202,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
   const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
+  opened.add(() => ldapDoor.close());
   jobs.start();
+  opened.add(() => jobs.stop());
   services.icalWork.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
@@ -223,15 +226,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
       (stopping ??= (async () => {
         log.info({}, 'draining');
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
-        await ldapDoor.close();
-        await freeBusyDoor?.close();
-        jobs.stop();
-        pushHub.stop();
-        sessions.stop();
-        await services.icalWork.close();
-        await ops.close();
-        await bus.stop();
-        await db.destroy();
+        await opened.closeAll((error) => log.warn({ err: error }, 'closing on shutdown failed'));
         log.info({}, 'stopped');
       })()),
   };

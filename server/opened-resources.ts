@@ -1,7 +1,8 @@
 /**
  * What a start-up has opened so far (pools, listeners, timers), closed in
- * reverse order when a later step fails: a half-started process must exit,
- * not linger holding a database connection or a port.
+ * reverse order when a later step fails — a half-started process must exit,
+ * not linger holding a database connection or a port — and by a normal stop
+ * after the drain: one list, so nothing opened is forgotten at shutdown.
  */
 export class OpenedResources {
   private readonly closers: Array<() => unknown> = [];
@@ -10,13 +11,13 @@ export class OpenedResources {
     this.closers.push(close);
   }
 
-  /** Closes everything, newest first; one closer failing does not stop the others. */
-  async closeAll(): Promise<void> {
+  /** Closes everything, newest first; one closer failing does not stop the others (a failing start-up reports its first error, not these). */
+  async closeAll(onError: (error: unknown) => void = () => {}): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) {
       try {
         await close();
-      } catch {
-        // Already failing start-up: the first error is the one worth reporting.
+      } catch (error) {
+        onError(error);
       }
     }
   }
