@@ -66,4 +66,14 @@ describe('graceful shutdown', () => {
     expect(events[0]).toBe('response');
     await stopped;
   });
+
+  it('leaves nothing running after stop: no timer of the server touches the database afterwards', async () => {
+    // Every poll at its shortest, so a timer that outlives stop() fires within the wait below.
+    const quick = await startTestServer({ DMCI_SCREEN_POLL_MS: '100', DMCI_POLL_INTERVAL_MS: '50' });
+    await quick.app.stop();
+    const linesAtStop = quick.logLines().length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(quick.logLines().slice(linesAtStop)).toEqual([]);
+    await quick.stop();
+  });
 });
