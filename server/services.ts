@@ -8,6 +8,7 @@ import type { Config } from './config/config.ts';
 import type { Db } from './db/database.ts';
 import { registerAccountEntries } from './directory/account-entries.ts';
 import { DirectoryService } from './directory/directory.service.ts';
+import { galSnapshotPages } from './directory/gal-snapshot-pages.ts';
 import { DomainService } from './domains/domain.service.ts';
 import { FreeBusyService } from './freebusy/freebusy.service.ts';
 import type { Logger } from './log/logger.ts';
@@ -65,7 +66,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   registerAccountEntries(accounts, domains);
   const inbox = new InboxService(db, busPublisher(bus));
   accounts.onAccountCreated(inbox.createInbox);
-  const directory = new DirectoryService(db, busPublisher(bus));
+  const directory = new DirectoryService(db, busPublisher(bus), galSnapshotPages(config.DMCI_GAL_SNAPSHOT_BYTES));
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
     maxQueue: config.DMCI_ICAL_QUEUE,

@@ -35,6 +35,11 @@ export class AnswerBudget {
     return true;
   }
 
+  /** Bytes counted in so far. */
+  get usedBytes(): number {
+    return this.used;
+  }
+
   /** The longest prefix of `items` that fits (counted in); at least the first when nothing is in yet. */
   prefix<T>(items: readonly T[]): T[] {
     let kept = 0;

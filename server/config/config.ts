@@ -77,6 +77,7 @@ const settings = {
   DMCI_SHUTDOWN_GRACE_MS: [positiveInt, '10000'],
   DMCI_POLL_INTERVAL_MS: [positiveInt, '2000'],
   DMCI_GAL_TOMBSTONE_DAYS: [positiveInt.max(3650), '30'],
+  DMCI_GAL_SNAPSHOT_BYTES: [z.coerce.number().int().min(0).max(2 ** 34), String(64 * 1024 * 1024)],
   DMCI_NOTIFY_BATCH_MS: [z.coerce.number().int().min(0), '5'],
   DMCI_ARGON2_MEMORY_KIB: [positiveInt.min(1024), '19456'],
   DMCI_RUN_MIGRATIONS: [bool, 'true'],

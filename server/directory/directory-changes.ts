@@ -7,6 +7,7 @@ import { galScope } from '../sync/scope-id.ts';
 import { encodeState, type SyncCursor } from '../sync/state-token.ts';
 import { aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type EntryRow } from './directory.repository.ts';
 import { toDirectoryEntry } from './directory.mapper.ts';
+import type { GalSnapshotPages, SnapshotKey, SnapshotPage } from './gal-snapshot-pages.ts';
 
 /**
  * A page is also bounded by an estimate of its encoded size, so a page of
@@ -20,7 +21,7 @@ export const MAX_PAGE_BYTES = 2 * 1024 * 1024;
  * accounts or tombstones: those rows count as gone (sent as destroyed). A
  * full sync walks the visible rows by id as of the modseq it started at.
  */
-export async function galChanges(db: Db, domainId: string, sinceState: string | undefined, maxChanges: number, upTo?: number): Promise<DirectoryChangesPage> {
+export async function galChanges(db: Db, domainId: string, sinceState: string | undefined, maxChanges: number, options: { upTo?: number; snapshots?: GalSnapshotPages } = {}): Promise<DirectoryChangesPage> {
   const scope = galScope(domainId);
   return readChanges(
     db,
@@ -28,7 +29,7 @@ export async function galChanges(db: Db, domainId: string, sinceState: string | 
     sinceState,
     async ({ trx, upTo: end, since }) => {
       const entries = new Map<string, DirectoryEntry>();
-      const page = await walkLog(galReader(trx, domainId, since, entries), since, end, maxChanges);
+      const page = await walkLog(galReader({ db, trx, domainId, since, entries, snapshots: options.snapshots }), since, end, maxChanges);
       const rendered = (row: EntryRow) => entries.get(row.id)!;
       return {
         scope,
@@ -40,37 +41,70 @@ export async function galChanges(db: Db, domainId: string, sinceState: string | 
         destroyed: page.destroyed,
       };
     },
-    { notFound: () => notFound('GAL'), ...(upTo !== undefined ? { upTo } : {}) },
+    { notFound: () => notFound('GAL'), ...(options.upTo !== undefined ? { upTo: options.upTo } : {}) },
   );
+}
+
+interface GalRead {
+  /** The pool, for read-aheads in their own snapshot. */
+  db: Db;
+  /** The answer's snapshot. */
+  trx: Db;
+  domainId: string;
+  since: SyncCursor | null;
+  /** Filled with the page's rendered entries (reused for the answer). */
+  entries: Map<string, DirectoryEntry>;
+  snapshots: GalSnapshotPages | undefined;
 }
 
 /**
  * directory_entries as the walker reads them. `fit` renders the page's
- * visible rows into `entries` (reused for the answer) and ends the page
- * before the first that would pass the answer's byte budget.
+ * visible rows into `entries` and ends the page before the first that would
+ * pass the answer's byte budget. A full sync's pages come through the shared
+ * snapshot pages (gal-snapshot-pages.ts), rendered and fitted already.
  */
-function galReader(db: Db, domainId: string, since: SyncCursor | null, entries: Map<string, DirectoryEntry>): ChangeLogReader<EntryRow> {
+function galReader({ db, trx, domainId, since, entries, snapshots }: GalRead): ChangeLogReader<EntryRow> {
   // An entry hidden since before the client's state was never held by it: its edits name nothing (no stray ids of hidden entries).
   const seenUpTo = since ? (since.afterId ? since.modseq - 1 : since.modseq) : 0;
   const neverHeld = (row: EntryRow) => !row.visible && (row.visibility_modseq ?? 0) <= seenUpTo;
+  let snapshot: SnapshotPage | undefined;
   return {
-    changes: (after, upTo, limit) => listChanges(db, domainId, after, upTo, limit),
-    live: (pinned, afterId, limit) => listLiveById(db, domainId, pinned, afterId, limit),
-    entry: (row) => ({ id: row.id, modseq: row.modseq, createdModseq: neverHeld(row) ? Number.MAX_SAFE_INTEGER : (row.created_modseq ?? 0), gone: !row.visible }),
-    fit: async (rows) => {
-      const estimated = rows.slice(0, await pageLength(db, rows));
-      const visible = estimated.filter((r) => r.visible);
-      const rendered = await toEntries(db, visible);
-      visible.forEach((row, i) => entries.set(row.id, rendered[i]!));
-      const bytes = new AnswerBudget();
-      let fitting = 0;
-      for (const row of estimated) {
-        if (!bytes.fits(row.visible ? entries.get(row.id) : row.id)) break;
-        fitting++;
-      }
-      return fitting;
+    changes: (after, upTo, limit) => listChanges(trx, domainId, after, upTo, limit),
+    live: async (pinned, afterId, limit) => {
+      const key = { domainId, pinned, afterId, limit };
+      snapshot = snapshots ? await snapshots.page(key, () => readSnapshotPage(trx, key)) : await readSnapshotPage(trx, key);
+      snapshots?.readAhead(key, snapshot, (next) => db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((own) => readSnapshotPage(own, next)));
+      for (const [id, entry] of snapshot.entries) entries.set(id, entry);
+      return snapshot.rows;
     },
+    entry: (row) => ({ id: row.id, modseq: row.modseq, createdModseq: neverHeld(row) ? Number.MAX_SAFE_INTEGER : (row.created_modseq ?? 0), gone: !row.visible }),
+    fit: async (rows) => snapshot?.fitted ?? (await fitRows(trx, rows, entries)).fitted,
   };
+}
+
+/** A full sync's page: the live rows after `afterId` as of `pinned`, rendered and fitted; keeps one row past the page when there is more. */
+async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage> {
+  const rows = await listLiveById(db, key.domainId, key.pinned, key.afterId, key.limit);
+  const entries = new Map<string, DirectoryEntry>();
+  // The walker offers the page at most limit - 1 rows (one more tells it there is more).
+  const { fitted, bytes } = await fitRows(db, rows.slice(0, key.limit - 1), entries);
+  // Rows and rendered entries held together: about three times the encoded size.
+  return { rows: rows.slice(0, fitted + 1), entries, fitted, bytes: 3 * bytes };
+}
+
+/** Renders the visible rows that may fit into `entries`; how many fit the answer's byte budget, and their encoded bytes. */
+async function fitRows(db: Db, rows: readonly EntryRow[], entries: Map<string, DirectoryEntry>): Promise<{ fitted: number; bytes: number }> {
+  const estimated = rows.slice(0, await pageLength(db, rows));
+  const visible = estimated.filter((r) => r.visible);
+  const rendered = await toEntries(db, visible);
+  visible.forEach((row, i) => entries.set(row.id, rendered[i]!));
+  const budget = new AnswerBudget();
+  let fitted = 0;
+  for (const row of estimated) {
+    if (!budget.fits(row.visible ? entries.get(row.id) : row.id)) break;
+    fitted++;
+  }
+  return { fitted, bytes: budget.usedBytes };
 }
 
 /**

@@ -24,7 +24,7 @@ export function galFeed(db: Db): ScopeFeed {
       return 'gal';
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
-      const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, toModseq);
+      const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, { upTo: toModseq });
       return page.hasMoreChanges ? null : page;
     },
   };

@@ -48,6 +48,7 @@ import { decodeQueryCursor, encodeQueryCursor } from './query-cursor.ts';
 import { expandGroup } from './group-expansion.ts';
 import { writeGal } from './gal-write.ts';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { GalSnapshotPages } from './gal-snapshot-pages.ts';
 
 /**
  * The GAL: reads for every account of a domain (its own domain only), writes
@@ -59,12 +60,14 @@ export class DirectoryService {
   constructor(
     private readonly db: Db,
     private readonly publish: ScopePublisher,
+    /** Full-sync pages shared by the domain's readers (none: every page read for its request). */
+    private readonly snapshots?: GalSnapshotPages,
   ) {}
 
   // ---- reading (Directory/*) ----
 
   async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
-    return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges);
+    return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges, this.snapshots ? { snapshots: this.snapshots } : {});
   }
 
   async get(actor: Actor, ids: readonly string[]): Promise<MethodResult<'Directory/get'>> {
