@@ -21,6 +21,8 @@ import { percentiles, round } from './support/stats.ts';
  *   straight to PostgreSQL;
  * - Directory/changes: a fresh connector's initial sync of the whole GAL in
  *   pages of 5000 (target ≤ 5 s); baseline: one SQL read of the same rows.
+ *   The first run is cold; later ones at the same GAL state are served from
+ *   the shared snapshot pages (what a wave of connectors syncing gets).
  */
 const ENTRIES = 100_000;
 const WARMUP = 50;
@@ -151,11 +153,12 @@ export async function run(args: string[]): Promise<object> {
         throughputRatio: round(protocol.searchesPerSecond / rawSql.searchesPerSecond, 2),
       },
       initialSync: {
-        what: 'Directory/changes from nothing, pages of 5000, into a replica',
-        ms: { min: round(Math.min(...syncMs), 0), runs: syncMs.map((v) => round(v, 0)) },
+        what: 'Directory/changes from nothing, pages of 5000, into a replica; the first run reads every page (cold), later runs at the same GAL state find them among the shared snapshot pages (warm)',
+        ms: { cold: round(syncMs[0]!, 0), warm: round(Math.min(...syncMs.slice(1)), 0), runs: syncMs.map((v) => round(v, 0)) },
         targetMs: 5000,
         rawSqlMs: { min: round(Math.min(...sqlMs), 0), runs: sqlMs.map((v) => round(v, 0)) },
-        ratio: round(Math.min(...syncMs) / Math.min(...sqlMs), 2),
+        ratio: round(syncMs[0]! / Math.min(...sqlMs), 2),
+        warmRatio: round(Math.min(...syncMs.slice(1)) / Math.min(...sqlMs), 2),
       },
     };
   } finally {
