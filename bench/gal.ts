@@ -22,7 +22,9 @@ import { percentiles, round } from './support/stats.ts';
  * - Directory/changes: a fresh connector's initial sync of the whole GAL in
  *   pages of 5000 (target ≤ 5 s); baseline: one SQL read of the same rows.
  *   The first run is cold; later ones at the same GAL state are served from
- *   the shared snapshot pages (what a wave of connectors syncing gets).
+ *   the shared snapshot pages (what a wave of connectors syncing gets);
+ * - a sync wave: WAVE connectors' initial syncs at once, on a fresh node
+ *   without and then with the shared snapshot pages (DMCI_GAL_SNAPSHOT_BYTES).
  */
 const ENTRIES = 100_000;
 const WARMUP = 50;
@@ -31,6 +33,8 @@ const CLIENTS = 4;
 const CONCURRENT_PER_CLIENT = 250;
 const LIMIT = 50;
 const SYNC_RUNS = 3;
+/** Connectors in the sync wave (a morning when everyone's connector starts from scratch). */
+const WAVE = 8;
 const DOMAIN = 'bench.example';
 /** Names use the letters a..p, so a two-letter prefix matches about 1/256 of each name field. */
 const LETTERS = 'abcdefghijklmnop';
@@ -116,8 +120,9 @@ export async function run(args: string[]): Promise<object> {
     // ---- Directory/changes initial sync vs one SQL read ----
     const syncMs: number[] = [];
     const sqlMs: number[] = [];
-    for (let r = 0; r < SYNC_RUNS; r++) {
-      const reader = new DmciClient({ url, ...admin, requestTimeoutMs: 120_000 });
+    /** One fresh connector's whole initial sync against `at`, in ms. */
+    const initialSync = async (at: string): Promise<number> => {
+      const reader = new DmciClient({ url: at, ...admin, requestTimeoutMs: 300_000 });
       await reader.connect();
       const replica = new Map<string, unknown>();
       const t = performance.now();
@@ -128,13 +133,33 @@ export async function run(args: string[]): Promise<object> {
         if (!page.hasMoreChanges) break;
         page = await reader.request('Directory/changes', { sinceState: page.newState, maxChanges: 5000 });
       }
-      syncMs.push(performance.now() - t);
+      const ms = performance.now() - t;
       if (replica.size !== galSize) throw new Error(`the initial sync brought ${replica.size} entries, the GAL has ${galSize}`);
       await reader.close();
+      return ms;
+    };
+    for (let r = 0; r < SYNC_RUNS; r++) {
+      syncMs.push(await initialSync(url));
       const s = performance.now();
       await sql`select * from directory_entries where domain_id = ${domainId} and visible order by modseq, id`.execute(db);
       sqlMs.push(performance.now() - s);
     }
+
+    // ---- a wave: WAVE connectors syncing from scratch at once, on fresh nodes with and without shared snapshot pages ----
+    await server.stop();
+    server = undefined;
+    const wave = async (env: Record<string, string>): Promise<number> => {
+      const node = await startBenchServer(database.url, env);
+      try {
+        const t = performance.now();
+        await Promise.all(Array.from({ length: WAVE }, () => initialSync(node.url)));
+        return performance.now() - t;
+      } finally {
+        await node.server.stop();
+      }
+    };
+    const waveWithout = await wave({ DMCI_GAL_SNAPSHOT_BYTES: '0' });
+    const waveWith = await wave({});
 
     return {
       entries: galSize,
@@ -159,6 +184,12 @@ export async function run(args: string[]): Promise<object> {
         rawSqlMs: { min: round(Math.min(...sqlMs), 0), runs: sqlMs.map((v) => round(v, 0)) },
         ratio: round(syncMs[0]! / Math.min(...sqlMs), 2),
         warmRatio: round(Math.min(...syncMs.slice(1)) / Math.min(...sqlMs), 2),
+      },
+      syncWave: {
+        what: `${WAVE} connectors' initial syncs at once on a fresh node, until the last one is complete`,
+        withoutSnapshotPagesMs: round(waveWithout, 0),
+        withSnapshotPagesMs: round(waveWith, 0),
+        ratio: round(waveWith / waveWithout, 2),
       },
     };
   } finally {
