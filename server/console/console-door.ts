@@ -128,7 +128,9 @@ export class ConsoleDoor {
       // Assets are public and versioned with dmci itself; they may be cached for a while.
       return send(res, 200, { ...securityHeaders(Boolean(this.deps.tls)), 'content-type': asset.type, 'cache-control': 'private, max-age=300' }, asset.body, method === 'HEAD');
     }
-    if (path === '/login') return method === 'POST' ? this.login(req, res, address) : this.showLogin(res, url.searchParams.get('why'));
+    if (path === '/login') return method === 'POST' ? this.login(req, res, address) : this.showLogin(req, res, url.searchParams.get('why'));
+    // Browsers ask for it on their own; a redirect to the login page would only hand out another login token.
+    if (path === '/favicon.ico') return send(res, 404, { ...this.headers(), 'content-type': 'text/plain' }, 'no icon\n');
 
     const isStream = path === '/events';
     const isPoll = req.headers['x-console-poll'] === '1';
@@ -192,8 +194,10 @@ export class ConsoleDoor {
     }
   }
 
-  private showLogin(res: ServerResponse, why: string | null): void {
-    const token = randomBytes(24).toString('base64url');
+  private showLogin(req: IncomingMessage, res: ServerResponse, why: string | null): void {
+    // The browser's token stays while it is well-formed, so two login tabs (or a stray request) do not void each other.
+    const held = readCookie(req.headers.cookie, this.loginCookie);
+    const token = held && LOGIN_TOKEN.test(held) ? held : newLoginToken();
     const message = why === 'expired' ? 'Your session expired: log in again.' : why === 'revoked' ? 'Your account is no longer an enabled admin.' : why === 'out' ? 'You are logged out.' : undefined;
     this.html(res, 200, loginPage(token, message), { 'set-cookie': this.loginTokenCookie(token, 3600) });
   }
@@ -229,7 +233,7 @@ export class ConsoleDoor {
   }
 
   private showLoginError(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
-    const token = randomBytes(24).toString('base64url');
+    const token = newLoginToken();
     this.html(res, status, loginPage(token, message), { ...extra, 'set-cookie': this.loginTokenCookie(token, 3600) });
   }
 
@@ -276,6 +280,9 @@ export class ConsoleDoor {
     void tick();
   }
 }
+
+const LOGIN_TOKEN = /^[A-Za-z0-9_-]{32}$/;
+const newLoginToken = () => randomBytes(24).toString('base64url');
 
 function messageBody() {
   return html`<p><a href="/">Back to the dashboard</a></p>`;

@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { hashId } from '../../server/console/console-sessions.ts';
@@ -180,6 +185,51 @@ describe('console start-up', () => {
       await expect(startTestServer({ DMCI_CONSOLE_PORT: String(port) })).rejects.toThrow(`console door cannot listen on 127.0.0.1:${port}: the address is already in use`);
     } finally {
       squatter.close();
+    }
+  });
+});
+
+/** One HTTPS request that accepts the test's self-signed certificate. */
+function https(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('console over TLS', () => {
+  it('speaks HTTPS with the doors\' certificate and sets Secure, __Host- cookies', async () => {
+    const certDir = mkdtempSync(join(tmpdir(), 'dmci-console-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
+    const tls = await startTestServer({ DMCI_TLS_CERT: join(certDir, 'cert.pem'), DMCI_TLS_KEY: join(certDir, 'key.pem') });
+    try {
+      await tls.createAccount('root@tls.test', DEFAULT_PASSWORD, 'global_admin');
+      const origin = `https://127.0.0.1:${tls.app.consolePort}`;
+      const page = await https(`${origin}/login`);
+      expect(page.status).toBe(200);
+      expect(page.headers['strict-transport-security']).toBeDefined();
+      const loginCookie = (page.headers['set-cookie'] as string[])[0]!;
+      expect(loginCookie).toMatch(/^__Host-dmci_console_login=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Secure/);
+      const token = /name="token" value="([^"]+)"/.exec(page.body)![1]!;
+      const login = await https(`${origin}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin, cookie: loginCookie.split(';')[0]! },
+        body: new URLSearchParams({ token, login: 'root@tls.test', password: DEFAULT_PASSWORD }).toString(),
+      });
+      expect(login.status, login.body).toBe(303);
+      const session = (login.headers['set-cookie'] as string[]).find((c) => c.startsWith('__Host-dmci_console='))!;
+      expect(session).toMatch(/HttpOnly; SameSite=Strict; Secure/);
+      // Plain HTTP to the TLS door is not served.
+      await expect(fetch(`http://127.0.0.1:${tls.app.consolePort}/login`)).rejects.toThrow();
+    } finally {
+      await tls.stop();
+      rmSync(certDir, { recursive: true, force: true });
     }
   });
 });

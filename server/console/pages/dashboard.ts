@@ -73,11 +73,17 @@ export function dashboardData(nodes: readonly NodeView[], actor: ConsoleActor): 
   };
 }
 
-/** A node's requests and errors per second over its last report interval. */
-function rate(node: NodeView): { requests: number; errors: number } {
+/** A node's samples and, when newer, its report's own figures (this node's are live). */
+function samplesOf(node: NodeView): Sample[] {
   const points: Sample[] = [...node.history];
   const last = points.at(-1);
   if (!last || node.at - last[0] >= 1_000) points.push([node.at, node.connections, node.sessions, node.requests, node.errors]);
+  return points;
+}
+
+/** A node's requests and errors per second over its last report interval. */
+function rate(node: NodeView): { requests: number; errors: number } {
+  const points = samplesOf(node);
   const end = points.at(-1)!;
   const start = points.findLast((p) => p[0] <= end[0] - 1_000);
   if (!start) return { requests: 0, errors: 0 };
@@ -89,7 +95,7 @@ function rate(node: NodeView): { requests: number; errors: number } {
 function chart(nodes: readonly NodeView[]): DashboardData['chart'] {
   const buckets = new Map<number, [number, number, number]>();
   for (const node of nodes) {
-    const samples = node.history;
+    const samples = samplesOf(node);
     for (let i = 0; i < samples.length; i++) {
       const [t, connections, sessions, requests] = samples[i]!;
       const previous = samples[i - 1];
