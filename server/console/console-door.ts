@@ -29,6 +29,8 @@ export const STREAM_TICK_MS = 2_000;
 /** Live streams open at once on one node, and per session. */
 export const MAX_STREAMS = 100;
 export const MAX_STREAMS_PER_SESSION = 4;
+/** Open connections to the console door of one node; more are refused by Node until some close. */
+export const MAX_CONNECTIONS = 500;
 
 const require = createRequire(import.meta.url);
 
@@ -79,6 +81,7 @@ export class ConsoleDoor {
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
     this.server.maxHeadersCount = 50;
+    this.server.maxConnections = MAX_CONNECTIONS;
     this.loginCookie = deps.tls ? '__Host-dmci_console_login' : 'dmci_console_login';
   }
 

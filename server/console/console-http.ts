@@ -75,9 +75,14 @@ export function sameOrigin(req: IncomingMessage, tls: boolean): boolean {
   }
 }
 
-/** A same-site path to come back to after a form (never another site: `//host` and `/\host` are refused). */
+/**
+ * A same-site path to come back to after a form: never another site. `//host`
+ * and `/\\host` are refused, and so is any backslash, space or control
+ * character: only printable ASCII but the backslash (browsers drop tabs and
+ * newlines from a Location, which would turn `/<tab>/host` into `//host`).
+ */
 export function safeBack(value: string | null, fallback: string): string {
-  if (!value || value.length > 1000 || !/^\/(?![/\\])/.test(value)) return fallback;
+  if (!value || value.length > 1000 || !/^\/(?!\/)[!-[\]-~]*$/.test(value)) return fallback;
   return value;
 }
 

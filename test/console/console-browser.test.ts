@@ -40,11 +40,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function logIn(email: string): Promise<Page> {
+async function logIn(email: string, console = base): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(`${base}/`);
+  await page.goto(`${console}/`);
   expect(new URL(page.url()).pathname).toBe('/login');
   await page.fill('input[name=login]', email);
   await page.fill('input[name=password]', DEFAULT_PASSWORD);
@@ -171,5 +171,18 @@ describe('admin console in chromium', { timeout: 90_000 }, () => {
     await boss.goto(`${base}/domains`);
     expect(await text(boss, 'main')).not.toContain('alpha.test');
     await shot(boss, 'domain-admin-accounts');
+  });
+
+  it('sends an idle dashboard back to the login page when the session times out', async () => {
+    const idle = await startTestServer({ DMCI_CONSOLE_IDLE_MS: '2000' }, { databaseUrl: server.databaseUrl });
+    try {
+      const page = await logIn('root@alpha.test', `http://127.0.0.1:${idle.app.consolePort}`);
+      expect(new URL(page.url()).pathname).toBe('/');
+      // The live stream does not keep the session alive; its next tick after the timeout ends it.
+      await page.waitForURL(/\/login\?why=expired/, { timeout: 20_000 });
+      expect(await text(page, '.flash')).toContain('session expired');
+    } finally {
+      await idle.stop();
+    }
   });
 });

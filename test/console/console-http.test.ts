@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { hashId } from '../../server/console/console-sessions.ts';
-import { MAX_BODY_BYTES } from '../../server/console/console-http.ts';
+import { MAX_BODY_BYTES, safeBack } from '../../server/console/console-http.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 import { ConsoleHttp } from './console-client.ts';
 
@@ -166,6 +166,11 @@ describe('console door', () => {
     expect((await server.app.services.accounts.get(systemActor, 'sam@beta.test')).enabled).toBe(true);
     const audit = await (await browser.get('/audit')).text();
     expect(audit).not.toContain('sam@beta.test');
+  });
+
+  it('comes back after a form only to a path of its own', () => {
+    for (const bad of ['//evil.test', '/\\evil.test', '/\t/evil.test', '/\n/evil.test', 'https://evil.test', '', '/a b']) expect(safeBack(bad, '/'), JSON.stringify(bad)).toBe('/');
+    for (const good of ['/accounts?q=a%20b', '/accounts/view?email=x%40y.test']) expect(safeBack(good, '/')).toBe(good);
   });
 
   it('serves uPlot from the installed package', async () => {

@@ -64,6 +64,11 @@ events.addEventListener('end', () => {
   location.href = '/login?why=expired';
 });
 events.onerror = () => {
+  // A refused stream (401: the session ended) is closed for good; a dropped one reconnects by itself.
+  if (events.readyState === EventSource.CLOSED) {
+    location.href = '/login?why=expired';
+    return;
+  }
   const live = document.getElementById('live');
   if (live) live.textContent = 'reconnecting…';
 };
