@@ -168,6 +168,17 @@ describe('console door', () => {
     expect(audit).not.toContain('sam@beta.test');
   });
 
+  it('escapes what admins and imports typed in', async () => {
+    await server.createAccount('xss@alpha.test', DEFAULT_PASSWORD, 'user', '<script>alert(1)</script><img src=x onerror=alert(2)>');
+    const browser = await loggedIn('root@alpha.test');
+    const page = await (await browser.get('/accounts?q=xss')).text();
+    expect(page).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+    expect(page).not.toContain('<script>alert');
+    expect(page).not.toContain('<img src=x');
+    const search = await (await browser.get('/accounts?q=%22%3E%3Cscript%3E')).text();
+    expect(search).not.toContain('"><script>');
+  });
+
   it('comes back after a form only to a path of its own', () => {
     for (const bad of ['//evil.test', '/\\evil.test', '/\t/evil.test', '/\n/evil.test', 'https://evil.test', '', '/a b']) expect(safeBack(bad, '/'), JSON.stringify(bad)).toBe('/');
     for (const good of ['/accounts?q=a%20b', '/accounts/view?email=x%40y.test']) expect(safeBack(good, '/')).toBe(good);
