@@ -118,6 +118,17 @@ describe('admin console in chromium', { timeout: 90_000 }, () => {
     expect(await admin.locator('tr[data-block="203.0.113.9"]').count()).toBe(0);
     const { blocks } = await server.app.services.screen.overview(systemActor);
     expect(blocks.map((b) => b.key)).not.toContain('203.0.113.9');
+    // The lists: add a deny range, then remove it.
+    await admin.selectOption('form[action="/screening/add"] select[name=list]', 'ip_deny');
+    await admin.fill('form[action="/screening/add"] input[name=value]', '198.51.100.0/24');
+    await admin.fill('form[action="/screening/add"] input[name=note]', 'scanner');
+    await Promise.all([admin.waitForLoadState('load'), admin.click('form[action="/screening/add"] button')]);
+    expect(await text(admin, '.flash')).toContain('added 198.51.100.0/24 to IP deny');
+    expect((await server.app.services.screen.overview(systemActor)).rules).toContainEqual(expect.objectContaining({ list: 'ip_deny', value: '198.51.100.0/24' }));
+    await shot(admin, 'screening-lists');
+    await Promise.all([admin.waitForLoadState('load'), admin.locator('#rules tr', { hasText: '198.51.100.0/24' }).locator('button').click()]);
+    expect(await text(admin, '.flash')).toContain('removed 198.51.100.0/24');
+    expect((await server.app.services.screen.overview(systemActor)).rules.map((r) => r.value)).not.toContain('198.51.100.0/24');
   });
 
   it('shows domains, the directory (groups with members, resources with their policy) and the audit log', async () => {
