@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccountUpdate, NewAccountRow } from './account.table.ts';
+import { escapeLike } from '../directory/search/string-prep.ts';
 
 const accountColumns = [
   'accounts.id',
@@ -57,7 +58,7 @@ export async function listAccounts(db: Db, filter: { domainId?: string | undefin
   if (filter.domainId) query = query.where('accounts.domain_id', '=', filter.domainId);
   if (filter.search) {
     // A substring of the email or the display name (the console's search box); LIKE's wildcards in it match themselves.
-    const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${escapeLike(filter.search)}%`;
     query = query.where((eb) => eb.or([eb('accounts.email', 'ilike', pattern), eb('accounts.display_name', 'ilike', pattern)]));
   }
   if (filter.after) query = query.where('accounts.email', '>', filter.after);

@@ -137,6 +137,10 @@ describe('admin console in chromium', { timeout: 90_000 }, () => {
     await shot(admin, 'domains');
     await admin.goto(`${base}/directory?domain=alpha.test&view=contacts`);
     expect(await text(admin, '#directory')).toContain('Carla Contact');
+    expect(await text(admin, '#directory')).not.toContain('Pat Alpha');
+    await admin.goto(`${base}/directory?domain=alpha.test&view=people`);
+    expect(await text(admin, '#directory')).toContain('Pat Alpha');
+    expect(await text(admin, '#directory')).not.toContain('Carla Contact');
     await admin.goto(`${base}/directory?domain=alpha.test&view=groups`);
     await shot(admin, 'directory');
     await Promise.all([admin.waitForLoadState('load'), admin.click('text=Team Alpha')]);

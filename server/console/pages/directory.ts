@@ -29,10 +29,11 @@ async function directoryPage(ctx: ConsoleContext, req: Request): Promise<Page> {
   const picker = html`<form method="get" action="/directory" class="search"><label>Domain <select name="domain">${domains.map((d) => html`<option${d.name === domain ? html` selected` : ''}>${d.name}</option>`)}</select></label><input type="hidden" name="view" value="${view}"><button type="submit">Show</button></form><nav class="tabs">${tabs}</nav>`;
   if (!domain) return { title: 'Directory', section: '/directory', body: html`${picker}<p class="empty">no domain</p>` };
   const after = req.query.get('after') ?? undefined;
-  const page = await ctx.services.directory.adminList(req.actor, parseArgs('Admin/directoryList', { domain, kinds: [VIEWS[view]], limit: PAGE_SIZE, ...(after ? { after } : {}) }));
-  // People and contacts are both `person` entries: the account flag tells them apart.
-  const entries = page.entries.filter((e) => (view === 'people' ? e.isAccount : view === 'contacts' ? !e.isAccount : true));
-  const rows = entries.map(
+  // People and contacts are both `person` entries: with and without an account.
+  const accounts = view === 'people' ? true : view === 'contacts' ? false : undefined;
+  const args = parseArgs('Admin/directoryList', { domain, kinds: [VIEWS[view]], limit: PAGE_SIZE, ...(after ? { after } : {}) });
+  const page = await ctx.services.directory.adminList(req.actor, args, accounts === undefined ? {} : { accounts });
+  const rows = page.entries.map(
     (e) => html`<tr><td><a href="${viewPath(e.id)}">${e.displayName}</a></td><td>${e.email ?? ''}</td><td>${kindLabel(e)}</td><td>${e.kind === 'group' ? String(e.memberIds?.length ?? 0) : e.department ?? e.location ?? ''}</td><td>${e.hidden ? 'hidden' : e.accountDisabled ? 'disabled account' : ''}</td></tr>`,
   );
   const next = page.nextCursor ? `/directory?${new URLSearchParams({ domain, view, after: page.nextCursor }).toString()}` : undefined;
