@@ -105,4 +105,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // The admin console's browser modules: plain browser JavaScript, outside the TypeScript project.
+    files: ['server/console/assets/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, program: null, project: false },
+      globals: { document: 'readonly', location: 'readonly', EventSource: 'readonly', DOMParser: 'readonly', fetch: 'readonly', setInterval: 'readonly' },
+    },
+  },
 );

@@ -41,6 +41,11 @@ import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 import { auditPruneJob } from './audit/audit.service.ts';
 import { inboxFeed } from './inbox/inbox.feed.ts';
 import { schedulingHandlers } from './scheduling/scheduling.handlers.ts';
+import { ConsoleDoor } from './console/console-door.ts';
+import { ConsoleSessions } from './console/console-sessions.ts';
+import { consoleSessionPruneJob } from './console/console-jobs.ts';
+import { NodeReporter } from './console/node-report.ts';
+import { loadTlsMaterial } from './net/tls-files.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -63,6 +68,8 @@ export interface RunningApp {
   readonly freeBusyWatches: FreeBusyWatches;
   /** The Internet free/busy door's port; undefined when DMCI_FREEBUSY_PORT is not set. */
   readonly freeBusyPort: number | undefined;
+  /** The admin console's port (DMCI_CONSOLE_PORT). */
+  readonly consolePort: number;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -171,6 +178,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
   jobs.add(auditPruneJob({ retentionDays: config.DMCI_AUDIT_RETENTION_DAYS }));
   jobs.add(screenPruneJob);
+  jobs.add(consoleSessionPruneJob({ idleMs: config.DMCI_CONSOLE_IDLE_MS, maxMs: config.DMCI_CONSOLE_SESSION_MAX_MS }));
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {
@@ -203,10 +211,23 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
   opened.add(() => ldapDoor.close());
+  // The admin console (server/console/): its own door; every node reports its sessions and counts for it.
+  const reporter = new NodeReporter({ db, bus, log, metrics, sessions, nodeId: config.nodeId, version: DMCI_VERSION, startedAt, connections: () => gateway.connectionCount, draining: () => gateway.isDraining });
+  const consoleDoor = new ConsoleDoor({
+    ctx: { services, reporter, log },
+    sessions: new ConsoleSessions({ db, idleMs: config.DMCI_CONSOLE_IDLE_MS, maxMs: config.DMCI_CONSOLE_SESSION_MAX_MS, secure: Boolean(config.tls) }),
+    ipScreen,
+    tls: loadTlsMaterial(config),
+    log,
+  });
+  opened.add(() => consoleDoor.close());
+  const consolePort = await consoleDoor.listen(config.DMCI_CONSOLE_PORT, config.DMCI_CONSOLE_HOST);
+  reporter.start();
+  opened.add(() => reporter.stop());
   jobs.start();
   opened.add(() => jobs.stop());
   services.icalWork.start();
-  log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
+  log.info({ port, opsPort, consolePort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -221,6 +242,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     pushHub,
     freeBusyWatches,
     freeBusyPort,
+    consolePort,
     bus,
     stop: () =>
       (stopping ??= (async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { AccountUpdate, NewAccountRow } from './account.table.ts';
+import { escapeLike } from '../directory/search/string-prep.ts';
 
 const accountColumns = [
   'accounts.id',
@@ -52,9 +53,14 @@ export async function setPasswordHash(db: Db, id: string, passwordHash: string):
   return row.password_changed_at;
 }
 
-export async function listAccounts(db: Db, filter: { domainId?: string; after?: string; limit: number }) {
+export async function listAccounts(db: Db, filter: { domainId?: string | undefined; after?: string | undefined; limit: number; search?: string | undefined }) {
   let query = withDomain(db).orderBy('accounts.email').limit(filter.limit + 1);
   if (filter.domainId) query = query.where('accounts.domain_id', '=', filter.domainId);
+  if (filter.search) {
+    // A substring of the email or the display name (the console's search box); LIKE's wildcards in it match themselves.
+    const pattern = `%${escapeLike(filter.search)}%`;
+    query = query.where((eb) => eb.or([eb('accounts.email', 'ilike', pattern), eb('accounts.display_name', 'ilike', pattern)]));
+  }
   if (filter.after) query = query.where('accounts.email', '>', filter.after);
   const rows = await query.execute();
   return { rows: rows.slice(0, filter.limit), hasMore: rows.length > filter.limit };

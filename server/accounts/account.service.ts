@@ -220,14 +220,14 @@ export class AccountService {
     return toAccount(await this.requireManageable(actor, email));
   }
 
-  async list(actor: Actor, filter: { domain?: string; after?: string; limit: number }): Promise<{ accounts: Account[]; hasMore: boolean }> {
+  async list(actor: Actor, filter: { domain?: string; after?: string; limit: number; search?: string }): Promise<{ accounts: Account[]; hasMore: boolean }> {
     requireAdmin(actor);
     let domainId: string | undefined;
     if (filter.domain) {
       domainId = requireDomainNamed(actor, await findDomainByName(this.db, filter.domain), filter.domain).id;
     }
     if (actor.kind === 'account' && actor.role === 'domain_admin') domainId = actor.domainId;
-    const page = await listAccounts(this.db, { domainId, after: filter.after, limit: filter.limit });
+    const page = await listAccounts(this.db, { domainId, after: filter.after, limit: filter.limit, search: filter.search });
     return { accounts: page.rows.map(toAccount), hasMore: page.hasMore };
   }
 

@@ -18,11 +18,17 @@ export interface TablePlan {
 }
 
 const BOOKKEEPING = new Set(['kysely_migration', 'kysely_migration_lock']);
+/**
+ * Run-time state that must not come back from a backup: logged-in console
+ * browsers and the nodes' live reports (server/console/). A restore starts
+ * with no one logged in and nodes that report afresh.
+ */
+export const VOLATILE_TABLES: ReadonlySet<string> = new Set(['console_sessions', 'cluster_nodes']);
 
 export async function planTables(client: pg.ClientBase): Promise<TablePlan[]> {
   const tables = (await client.query<{ name: string }>(`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') order by c.relname`)).rows
     .map((r) => r.name)
-    .filter((name) => !BOOKKEEPING.has(name));
+    .filter((name) => !BOOKKEEPING.has(name) && !VOLATILE_TABLES.has(name));
   const columns = await client.query<{ table: string; column: string }>(
     `select c.relname as table, a.attname as column from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by c.relname, a.attnum`,

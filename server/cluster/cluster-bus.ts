@@ -20,11 +20,11 @@ import type { Logger } from '../log/logger.ts';
 export const CHANNEL = 'dmci';
 const MAX_PAYLOAD_BYTES = 7900; // PostgreSQL's limit is 8000
 
-/** `screen`: the shared screening state (security/screen-state.ts) changed; every node re-reads it. */
-export type Hint = { kind: 'scope'; scope: string; modseq: number } | { kind: 'account'; accountId: string } | { kind: 'screen' };
+/** `screen`: the shared screening state (security/screen-state.ts) changed; every node re-reads it. `kick`: an admin disconnects a session; the node holding it closes it (console/node-report.ts). */
+export type Hint = { kind: 'scope'; scope: string; modseq: number } | { kind: 'account'; accountId: string } | { kind: 'screen' } | { kind: 'kick'; sessionId: string };
 
 export function formatHint(hint: Hint): string {
-  return hint.kind === 'scope' ? `scope:${hint.scope}=${hint.modseq}` : hint.kind === 'account' ? `account:${hint.accountId}` : 'screen';
+  return hint.kind === 'scope' ? `scope:${hint.scope}=${hint.modseq}` : hint.kind === 'account' ? `account:${hint.accountId}` : hint.kind === 'kick' ? `kick:${hint.sessionId}` : 'screen';
 }
 
 export function parseHints(payload: string): Hint[] {
@@ -38,6 +38,8 @@ export function parseHints(payload: string): Hint[] {
       hints.push({ kind: 'account', accountId: item.slice(8) });
     } else if (item === 'screen') {
       hints.push({ kind: 'screen' });
+    } else if (item.startsWith('kick:') && item.length > 5) {
+      hints.push({ kind: 'kick', sessionId: item.slice(5) });
     }
   }
   return hints;
@@ -85,7 +87,7 @@ export class ClusterBus extends EventEmitter<ClusterBusEvents> {
    */
   publish(hint: Hint): void {
     this.emit('hint', hint, { local: true });
-    const key = hint.kind === 'scope' ? `s:${hint.scope}` : hint.kind === 'account' ? `a:${hint.accountId}` : 'screen';
+    const key = hint.kind === 'scope' ? `s:${hint.scope}` : hint.kind === 'account' ? `a:${hint.accountId}` : hint.kind === 'kick' ? `k:${hint.sessionId}` : 'screen';
     const existing = this.pending.get(key);
     if (!(existing?.kind === 'scope' && hint.kind === 'scope' && existing.modseq > hint.modseq)) this.pending.set(key, hint);
     this.flushTimer ??= setTimeout(() => {

@@ -97,6 +97,11 @@ const settings = {
   DMCI_AUDIT_RETENTION_DAYS: [positiveInt.max(36_500), '365'],
   // Screening shared through PostgreSQL (docs/security.md "Screening"): each node re-reads it on every change hint and at least this often.
   DMCI_SCREEN_POLL_MS: [positiveInt.min(100), '30000'],
+  // The web admin console (docs/operations.md "Admin console"): its own door, loopback by default like the ops door.
+  DMCI_CONSOLE_PORT: [port, '8393'],
+  DMCI_CONSOLE_HOST: [z.string().min(1), '127.0.0.1'],
+  DMCI_CONSOLE_IDLE_MS: [positiveInt.min(1000), '900000'],
+  DMCI_CONSOLE_SESSION_MAX_MS: [positiveInt.min(1000), '28800000'],
 } as const;
 
 type Settings = typeof settings;

@@ -8,6 +8,7 @@ import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
+import type { ClusterNodeTable, ConsoleSessionTable } from '../console/console.table.ts';
 import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 
@@ -31,6 +32,8 @@ export interface Database {
   audit_log: AuditLogTable;
   screen_blocks: ScreenBlockTable;
   screen_rules: ScreenRuleTable;
+  console_sessions: ConsoleSessionTable;
+  cluster_nodes: ClusterNodeTable;
   account_availability: AccountAvailabilityTable;
   resource_policies: ResourcePolicyTable;
   resource_bookings: ResourceBookingTable;

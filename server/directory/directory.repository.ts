@@ -340,6 +340,8 @@ export interface SearchOptions {
   limit: number;
   /** Admin listings see hidden entries and disabled accounts (never tombstones). */
   includeHidden?: boolean;
+  /** People only with an account (true) or only without one, i.e. contacts (false); unset: both. */
+  accounts?: boolean;
 }
 
 /** Escapes LIKE wildcards so user text matches literally. */
@@ -380,6 +382,7 @@ function browseBase(db: Db, options: SearchOptions) {
   let query = entries(db).where('e.domain_id', '=', options.domainId);
   query = options.includeHidden ? query.where('e.deleted', '=', false) : query.where('e.visible', '=', true);
   if (options.kinds?.length) query = query.where('e.kind', 'in', [...options.kinds]);
+  if (options.accounts !== undefined) query = query.where('e.account_id', options.accounts ? 'is not' : 'is', null);
   return query;
 }
 

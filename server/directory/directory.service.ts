@@ -200,9 +200,11 @@ export class DirectoryService {
     return this.toAdmin(this.db, row);
   }
 
-  async adminList(actor: Actor, args: MethodArgs<'Admin/directoryList'>): Promise<MethodResult<'Admin/directoryList'>> {
+  /** `accounts` (the console's people and contacts tabs): only entries with (true) or without (false) an account. */
+  async adminList(actor: Actor, args: MethodArgs<'Admin/directoryList'>, options: { accounts?: boolean } = {}): Promise<MethodResult<'Admin/directoryList'>> {
     const domain = await this.manageableDomain(actor, args.domain);
     const page = await searchEntries(this.db, {
+      ...options,
       domainId: domain.id,
       prefix: '',
       kinds: args.kinds,

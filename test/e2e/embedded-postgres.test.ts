@@ -46,6 +46,7 @@ async function makeNode(asUser?: string): Promise<Node> {
       DMCI_DATA_DIR: dataDir,
       DMCI_PORT: String(port),
       DMCI_OPS_PORT: String(opsPort),
+      DMCI_CONSOLE_PORT: '0',
       DMCI_LDAP_PORT: '0',
       DMCI_LDAPS_PORT: '0',
       DMCI_HOST: '127.0.0.1',

@@ -49,7 +49,7 @@ describe('file descriptor exhaustion', { timeout: 120_000 }, () => {
     await db.destroy();
 
     const [port, opsPort] = [await freePort(), await freePort()];
-    const env = { DATABASE_URL: databaseUrl, DMCI_PORT: String(port), DMCI_OPS_PORT: String(opsPort), DMCI_LDAP_PORT: '0', DMCI_LDAPS_PORT: '0', DMCI_HOST: '127.0.0.1', DMCI_OPS_HOST: '127.0.0.1', DMCI_LOG_LEVEL: 'warn', DMCI_DB_POOL_SIZE: '2', DMCI_ARGON2_MEMORY_KIB: '1024', DMCI_TRUSTED_HOSTS: '127.0.0.1/32' };
+    const env = { DATABASE_URL: databaseUrl, DMCI_PORT: String(port), DMCI_OPS_PORT: String(opsPort), DMCI_CONSOLE_PORT: '0', DMCI_LDAP_PORT: '0', DMCI_LDAPS_PORT: '0', DMCI_HOST: '127.0.0.1', DMCI_OPS_HOST: '127.0.0.1', DMCI_LOG_LEVEL: 'warn', DMCI_DB_POOL_SIZE: '2', DMCI_ARGON2_MEMORY_KIB: '1024', DMCI_TRUSTED_HOSTS: '127.0.0.1/32' };
     child = spawn('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" bin/dmci.mjs start`], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

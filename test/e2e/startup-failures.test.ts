@@ -27,6 +27,7 @@ async function baseEnv(): Promise<Record<string, string>> {
   return {
     DMCI_PORT: String(await freePort()),
     DMCI_OPS_PORT: String(await freePort()),
+    DMCI_CONSOLE_PORT: '0',
     DMCI_LDAP_PORT: '0',
     DMCI_LDAPS_PORT: '0',
     DMCI_HOST: '127.0.0.1',

@@ -14,6 +14,7 @@ export const nodeEnv = (databaseUrl: string, extra: Record<string, string> = {})
   DATABASE_URL: databaseUrl,
   DMCI_PORT: '0',
   DMCI_OPS_PORT: '0',
+  DMCI_CONSOLE_PORT: '0',
   DMCI_LDAP_PORT: '0',
   DMCI_LDAPS_PORT: '0',
   DMCI_HOST: '127.0.0.1',

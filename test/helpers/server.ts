@@ -32,6 +32,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const config = loadConfig({
     DMCI_PORT: '0',
     DMCI_OPS_PORT: '0',
+    DMCI_CONSOLE_PORT: '0',
     DMCI_LDAP_PORT: '0',
     DMCI_LDAPS_PORT: '0',
     DMCI_HOST: '127.0.0.1',

@@ -1,0 +1,41 @@
+import { field, parseArgs, type ConsoleContext, type Page, type Request, type Routes } from '../console-routes.ts';
+import { form, formatTime, html, table, when } from '../html.ts';
+
+/** Domains: the list (a domain admin sees its own), creating one (global admins), cross-domain sharing. */
+
+async function domainsPage(ctx: ConsoleContext, req: Request): Promise<Page> {
+  const domains = await ctx.services.domains.list(req.actor);
+  const rows = domains.map(
+    (d) => html`<tr><td><a href="/directory?domain=${encodeURIComponent(d.name)}">${d.name}</a></td><td>${d.accountCount}</td><td>${formatTime(d.createdAt)}</td>
+<td>${form(
+      '/domains/sharing',
+      req.csrf,
+      req.here,
+      html`<input type="hidden" name="name" value="${d.name}"><input type="hidden" name="crossDomainSharing" value="${d.crossDomainSharing ? 'false' : 'true'}">${d.crossDomainSharing ? 'on ' : 'off '}`,
+      d.crossDomainSharing ? 'Turn off' : 'Turn on',
+      { inline: true },
+    )}</td></tr>`,
+  );
+  const body = html`${table(['domain', 'accounts', 'created', 'cross-domain sharing'], rows, { id: 'domains' })}
+${when(
+    req.actor.role === 'global_admin',
+    html`<section><h2>Create a domain</h2>${form('/domains/create', req.csrf, req.here, html`<label>Name <input name="name" required maxlength="253" placeholder="example.com"></label>`, 'Create')}</section>`,
+  )}`;
+  return { title: 'Domains', section: '/domains', body };
+}
+
+export const domainRoutes: Routes = {
+  pages: { '/domains': domainsPage },
+  actions: {
+    '/domains/create': async (ctx, req, f) => {
+      const { name } = parseArgs('Admin/domainCreate', { name: field(f, 'name', 253).toLowerCase() });
+      const domain = await ctx.services.domains.create(req.actor, name);
+      return { message: `created domain ${domain.name}` };
+    },
+    '/domains/sharing': async (ctx, req, f) => {
+      const args = parseArgs('Admin/domainUpdate', { name: field(f, 'name', 253), crossDomainSharing: f.get('crossDomainSharing') === 'true' });
+      const domain = await ctx.services.domains.update(req.actor, args.name, { crossDomainSharing: args.crossDomainSharing });
+      return { message: `cross-domain sharing of ${domain.name} is ${domain.crossDomainSharing ? 'on' : 'off'}` };
+    },
+  },
+};
