@@ -18,6 +18,7 @@ import * as counterProposals from './2026-11-29_2103_counter_proposals.ts';
 import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
+import * as imipOutbox from './2026-11-29_2600_imip_outbox.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2200_audit_log': auditLog,
   '2026-11-29_2201_screening': screening,
   '2026-11-29_2300_directory_search': directorySearch,
+  '2026-11-29_2600_imip_outbox': imipOutbox,
 };

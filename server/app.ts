@@ -41,6 +41,9 @@ import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 import { auditPruneJob } from './audit/audit.service.ts';
 import { inboxFeed } from './inbox/inbox.feed.ts';
 import { schedulingHandlers } from './scheduling/scheduling.handlers.ts';
+import { startOutboxSender } from './imip/imip-runtime.ts';
+import { countPending } from './imip/outbox.repository.ts';
+import { busPublisher } from './sync/scope-write.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -170,6 +173,10 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
   jobs.add(auditPruneJob({ retentionDays: config.DMCI_AUDIT_RETENTION_DAYS }));
   jobs.add(screenPruneJob);
+  // iMIP out: every node sends from the shared outbox (server/imip/outbox-sender.ts); off without DMCI_SMTP_URL.
+  const outboxSender = config.DMCI_SMTP_URL ? startOutboxSender({ config, db, log, metrics, publish: busPublisher(bus) }) : undefined;
+  if (outboxSender) opened.add(() => outboxSender.stop());
+  metrics.watchOutbox(() => countPending(db));
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {
@@ -226,6 +233,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
         await ldapDoor.close();
         await freeBusyDoor?.close();
         jobs.stop();
+        await outboxSender?.stop();
         pushHub.stop();
         sessions.stop();
         await services.icalWork.close();

@@ -33,6 +33,7 @@ import { deleteInstances } from './instance.repository.ts';
 import { Replan, Schedule } from '../scheduling/scheduler.ts';
 import type { CopyLink } from '../scheduling/scheduling.repository.ts';
 import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
+import type { ImipOut } from '../imip/imip-out.ts';
 
 export interface CalendarEventServiceOptions {
   db: Db;
@@ -44,6 +45,8 @@ export interface CalendarEventServiceOptions {
   icalWork: Pick<IcalWorkerPool, 'run'>;
   /** Storage quota of an account without its own (DMCI_STORAGE_QUOTA_BYTES). */
   storageQuotaBytes: number;
+  /** iMIP out (server/imip/): set when DMCI_SMTP_URL is; scheduling queues mail to people outside the server through it. */
+  imip?: ImipOut | undefined;
 }
 
 
@@ -155,6 +158,7 @@ export class CalendarEventService {
         declineCounters,
         now,
         prepare: (texts) => this.prepare(texts, now),
+        imip: this.options.imip,
       });
     let schedule = await openSchedule();
     const scope = calendarScope(calendarId);
@@ -291,6 +295,7 @@ export class CalendarEventService {
                   // An event that scheduled and now invites nobody: every copy is cancelled.
                   const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
                   if (cancelled) scheduled[id] = cancelled;
+                  if (schedules && access.calendar.account_id) await this.options.imip?.attendeeWrite(trx, { ownerId: access.calendar.account_id, old: row, after: columns.ics, now });
                   await update(columns.ics);
                 }
                 changed++;
@@ -314,6 +319,7 @@ export class CalendarEventService {
                 } else {
                   const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
                   if (cancelled) scheduled[id] = cancelled;
+                  if (schedules && access.calendar.account_id) await this.options.imip?.attendeeWrite(trx, { ownerId: access.calendar.account_id, old: row, after: null, now });
                   await deleteInstances(trx, id);
                   await tombstoneEvent(trx, id, modseq);
                   storage.admit(-storedBytes(row.ics));

@@ -10,6 +10,7 @@ import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
 import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
+import type { ImipOutboxTable } from '../imip/outbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -37,4 +38,5 @@ export interface Database {
   scheduled_copies: ScheduledCopyTable;
   inbox_messages: InboxMessageTable;
   delegate_inbox_copies: DelegateInboxCopyTable;
+  imip_outbox: ImipOutboxTable;
 }

@@ -15,6 +15,7 @@ import { allAttendees, componentOf, editItip, isSignificantChange, itipView, typ
 import { answerBooking, releaseBookings } from './room-booking.ts';
 import { addressesOfAccount, copiesOf, delegateCopyOptIns, deleteLink, findLiveEvent, insertLink, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
+import type { ImipOut } from '../imip/imip-out.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
 
@@ -54,6 +55,8 @@ export interface ScheduleInput {
   now: Date;
   /** Parses and plans texts the scheduler makes (an answered copy), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** iMIP: queues mail to attendees outside the server in this transaction (absent: nobody outside is mailed). */
+  imip?: ImipOut | undefined;
 }
 
 type Modseqs = ReadonlyMap<string, number>;
@@ -262,6 +265,7 @@ export class Schedule {
     }
     const finalText = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
     const eventId = await write(finalText);
+    await this.input.imip?.organizerWrite(trx, { ownerId: this.input.ownerId!, calendarId: this.input.calendarId, eventId, before: old?.ics ?? null, after: finalText, now: this.input.now });
     // The final text parsed once more (in the worker pool): each copy's index follows that attendee's answers, occurrence by occurrence.
     const [final] = await this.input.prepare([finalText]);
     if (!final?.ok) throw new Error('the scheduled text of a valid object failed to parse');
@@ -289,6 +293,7 @@ export class Schedule {
 
   /** The organizer destroyed an event (or removed every attendee): each copy is cancelled. */
   async organizerCancel(trx: Db, modseqs: Modseqs, old: CalendarEventRow): Promise<Outcomes | undefined> {
+    if (this.input.ownerId) await this.input.imip?.organizerCancel(trx, { ownerId: this.input.ownerId, old, now: this.input.now });
     const copies = await copiesOf(trx, [old.id]);
     if (copies.length === 0) return undefined;
     const view = itipView(old.ics!);
@@ -481,7 +486,7 @@ export class Schedule {
         organizerRow.classification,
         () => copy.attendee,
       );
-    }
+    } else if (!copy && this.input.ownerId) await this.input.imip?.declineCounter(trx, { ownerId: this.input.ownerId, organizerRow, attendee: proposal.sender, comment: decline.comment ?? null, now: this.input.now });
     return { version: organizerRow.version };
   }
 
