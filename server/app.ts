@@ -41,7 +41,7 @@ import { scopeKey, ScopeKind } from './sync/scope-id.ts';
 import { auditPruneJob } from './audit/audit.service.ts';
 import { inboxFeed } from './inbox/inbox.feed.ts';
 import { schedulingHandlers } from './scheduling/scheduling.handlers.ts';
-import { startOutboxSender } from './imip/imip-runtime.ts';
+import { imipInOf, startLmtpDoor, startOutboxSender } from './imip/imip-runtime.ts';
 import { countPending } from './imip/outbox.repository.ts';
 import { busPublisher } from './sync/scope-write.ts';
 
@@ -66,6 +66,8 @@ export interface RunningApp {
   readonly freeBusyWatches: FreeBusyWatches;
   /** The Internet free/busy door's port; undefined when DMCI_FREEBUSY_PORT is not set. */
   readonly freeBusyPort: number | undefined;
+  /** The LMTP door's port (iMIP in); undefined when DMCI_LMTP_PORT is not set. */
+  readonly lmtpPort: number | undefined;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -208,6 +210,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
   const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });
+  // iMIP in: the LMTP door the MTA delivers scheduling replies to (off unless DMCI_LMTP_PORT is set).
+  const lmtp = config.DMCI_LMTP_PORT === undefined ? undefined : await startLmtpDoor({ config, log, imipIn: imipInOf({ config, db, log, publish: busPublisher(bus), calendarEvents, metrics }) });
+  if (lmtp) opened.add(() => lmtp.door.close());
   jobs.start();
   services.icalWork.start();
   log.info({ port, opsPort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
@@ -225,6 +230,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     pushHub,
     freeBusyWatches,
     freeBusyPort,
+    lmtpPort: lmtp?.port,
     bus,
     stop: () =>
       (stopping ??= (async () => {
@@ -232,6 +238,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
         await gateway.drain(config.DMCI_SHUTDOWN_GRACE_MS);
         await ldapDoor.close();
         await freeBusyDoor?.close();
+        await lmtp?.door.close();
         jobs.stop();
         await outboxSender?.stop();
         pushHub.stop();

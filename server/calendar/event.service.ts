@@ -393,7 +393,7 @@ export class CalendarEventService {
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
-  private async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+  async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
     if (texts.length === 0) return [];
     const { results } = await this.options.icalWork.run('prepareWrites', {
       texts,

@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { imipInOf } from '../imip/imip-runtime.ts';
 import { listOutbox, requeue } from '../imip/outbox.repository.ts';
+import { busPublisher } from '../sync/scope-write.ts';
 import type { OutboxState } from '../imip/outbox.table.ts';
 import { withServices, type CommandContext } from './cli-context.ts';
 import { printTable } from './output.ts';
@@ -9,7 +11,7 @@ import { printTable } from './output.ts';
  * node sends from. Retried messages are due at once; a running node picks
  * them up at its next pass (DMCI_OUTBOX_POLL_MS).
  */
-export function registerImipCommands(program: Command, { run, cliLog }: CommandContext & { setExitCode: (code: number) => void }): void {
+export function registerImipCommands(program: Command, { run, cliLog, setExitCode }: CommandContext & { setExitCode: (code: number) => void }): void {
   const outbox = program.command('outbox').description('the iMIP outbox: invitations and replies mailed to people outside the server');
 
   outbox
@@ -55,6 +57,37 @@ export function registerImipCommands(program: Command, { run, cliLog }: CommandC
         process.stdout.write(json ? JSON.stringify({ retried }) + '\n' : `${retried} message(s) queued again\n`);
       })(),
     );
+
+  program
+    .command('itip-ingest')
+    .description('apply one iMIP message (a reply from outside) read on stdin, as an MTA pipe does; exit 0 applied, 65 refused for good, 75 try again later')
+    .action(() =>
+      run(async (config, json) => {
+        const raw = await readStdin(config.DMCI_LMTP_MAX_BYTES + 1);
+        const result = await withServices(config, cliLog(), ({ db, calendarEvents, bus }) => imipInOf({ config, db, log: cliLog(), publish: busPublisher(bus), calendarEvents }).ingest(raw));
+        if (result.outcome === 'applied') {
+          process.stdout.write(json ? JSON.stringify({ outcome: 'applied', method: result.method, uid: result.uid, detail: result.detail }) + '\n' : `applied: ${result.detail}\n`);
+          return;
+        }
+        const { refusal } = result;
+        process.stderr.write(json ? JSON.stringify({ outcome: 'refused', reason: refusal.reason, status: `${refusal.code} ${refusal.reply}` }) + '\n' : `dmci: refused (${refusal.reason}): ${refusal.code} ${refusal.reply}\n`);
+        // sysexits(3), what Postfix's pipe(8) and Exim's pipe transport understand: EX_DATAERR bounces, EX_TEMPFAIL defers.
+        setExitCode(refusal.permanent ? 65 : 75);
+      })(),
+    );
+}
+
+/** stdin, at most `limit` bytes kept (a longer message is refused as too large by the intake). */
+async function readStdin(limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    if (kept >= limit) continue;
+    const part = chunk.subarray(0, limit - kept);
+    chunks.push(part);
+    kept += part.length;
+  }
+  return Buffer.concat(chunks);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

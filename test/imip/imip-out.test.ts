@@ -31,7 +31,7 @@ beforeAll(async () => {
   server = await startTestServer({ DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '100', DMCI_OUTBOX_RETRY_BASE_MS: '200', DMCI_OUTBOX_RETRY_MAX_MS: '400', DMCI_SMTP_TIMEOUT_MS: '5000' });
   await server.createAccount(A, undefined, undefined, 'Alice Example');
   await server.createAccount(B);
-  alice = await server.connect(A);
+  alice = await server.connect(A, undefined, { requestTimeoutMs: 60_000 });
   bob = await server.connect(B);
   aliceCal = await defaultCalendar(alice);
   bobCal = await defaultCalendar(bob);
