@@ -54,7 +54,8 @@ export class ImipOut {
 
   /** The organizer destroyed the meeting (or it invites nobody now): CANCEL to every outside attendee. */
   async organizerCancel(trx: Db, c: { ownerId: string; old: CalendarEventRow; now: Date }): Promise<void> {
-    if (!c.old.ics) return;
+    // Most destroyed events invite nobody: a text search spares them the parse.
+    if (!c.old.ics || !/^ATTENDEE[;:]/im.test(c.old.ics)) return;
     const view = itipView(c.old.ics);
     const invited = serverAttendees(view);
     if (view.organizer === null || invited.size === 0) return;
@@ -74,7 +75,8 @@ export class ImipOut {
    * null means they removed it (a decline, RFC 6638 §3.2.2.4).
    */
   async attendeeWrite(trx: Db, a: { ownerId: string; old: CalendarEventRow; after: string | null; now: Date }): Promise<void> {
-    if (!a.old.ics) return;
+    // Most events written are not invitations from outside: a text search spares them the parse.
+    if (!a.old.ics || !/^ORGANIZER[;:]/im.test(a.old.ics)) return;
     const root = parseRoot(a.old.ics);
     const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
     if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return;

@@ -78,7 +78,7 @@ const WEEKLY = [
 beforeAll(async () => {
   mta = new TestMta();
   await mta.start();
-  server = await startTestServer({ DMCI_LMTP_PORT: '0', DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '100' });
+  server = await startTestServer({ DMCI_LMTP_PORT: '0', DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '100', DMCI_LMTP_MAX_BYTES: '65536' });
   await server.createAccount(A);
   await server.createAccount(B);
   alice = await server.connect(A, undefined, { requestTimeoutMs: 60_000 });
@@ -153,6 +153,10 @@ describe('iMIP in', () => {
       [fixture('rfc6047-reply-declined').replace(/METHOD:REPLY/g, 'METHOD:REQUEST'), 554, /5\.6\.0 METHOD REQUEST is not taken from outside/],
       ['From: erin@partner.example\r\nTo: alice@in.test\r\nSubject: hello\r\n\r\njust text\r\n', 554, /5\.6\.0 the message carries no text\/calendar part/],
     ] as const;
+    // Past DMCI_LMTP_MAX_BYTES: refused by the door (552), nothing parsed.
+    const padded = fixture('gmail-reply-accepted').replace('<div><span>', `<div>${'x'.repeat(70_000)}<span>`);
+    const tooLarge = await lmtp(padded);
+    expect(tooLarge).toMatchObject({ ok: false, code: 552 });
     for (const [raw, code, reply] of refusals) {
       const result = await lmtp(raw);
       expect(result, String(reply)).toMatchObject({ ok: false, code });
