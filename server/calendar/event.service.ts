@@ -347,7 +347,11 @@ export class CalendarEventService {
               return link ? then(row, link) : noInvitation(row.id);
             };
             await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }))(row));
-            await answerEach(counters, (row, proposal) => asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row));
+            const calendarOwner = access.calendar.account_id;
+            await answerEach(counters, async (row, proposal) =>
+              // A meeting an outside organizer sent (no copy link): the proposal goes out by iMIP.
+              calendarOwner && (await this.options.imip?.attendeeCounter(trx, { ownerId: calendarOwner, row, proposal, now })) ? { version: row.version } : asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row),
+            );
             await answerEach(declineCounters, (row, decline) => schedule.declineCounter(trx, modseqs, row, decline));
             if (changed === 0) throw new NothingChanged();
             await storage.commit(trx);

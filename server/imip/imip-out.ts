@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { addressesOfAccount, resolveRecipients } from '../scheduling/scheduling.repository.ts';
 import { allAttendees, editItip, isSignificantChange, itipView, parseRoot, type ItipView } from '../scheduling/itip.ts';
 import { param, prop, subs, values, type JComp } from '../calendar/ical/jcal.ts';
-import { cancelMessage, declineCounterMessage, replyMessage, requestMessage } from './itip-out.ts';
+import { cancelMessage, counterMessage, declineCounterMessage, replyMessage, requestMessage } from './itip-out.ts';
 import { insertOutbox, type NewOutboxMessage } from './outbox.repository.ts';
 import type { ImipMethod } from './outbox.table.ts';
 
@@ -75,20 +75,13 @@ export class ImipOut {
    * null means they removed it (a decline, RFC 6638 §3.2.2.4).
    */
   async attendeeWrite(trx: Db, a: { ownerId: string; old: CalendarEventRow; after: string | null; now: Date }): Promise<void> {
-    // Most events written are not invitations from outside: a text search spares them the parse.
-    if (!a.old.ics || !/^ORGANIZER[;:]/im.test(a.old.ics)) return;
-    const root = parseRoot(a.old.ics);
-    const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
-    if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return;
-    const before = itipView(a.old.ics);
-    if (before.organizer === null) return;
-    const mine = await addressesOfAccount(trx, a.ownerId);
-    const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
-    if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return;
+    const who = await this.outsideInvitation(trx, a.ownerId, a.old);
+    if (!who) return;
+    const { me, before } = who;
     let text = a.after;
     if (text === null) {
       if (before.components.get('')?.attendees.get(me)?.partstat === 'DECLINED') return;
-      text = editItip(a.old.ics, { partstats: [{ rid: '*', address: me, partstat: 'DECLINED' }] });
+      text = editItip(a.old.ics!, { partstats: [{ rid: '*', address: me, partstat: 'DECLINED' }] });
     }
     const after = itipView(text);
     if (after.organizer !== before.organizer) return;
@@ -101,9 +94,42 @@ export class ImipOut {
     const sender = await senderOf(trx, a.ownerId, me);
     await insertOutbox(
       trx,
-      [{ calendar_id: a.old.calendar_id, event_id: a.after === null ? null : a.old.id, uid: a.old.uid, sequence: after.sequence, ...sender.columns, ...summaryOf(text), method: 'REPLY', recipient: before.organizer, ics: replyMessage(text, me, answered, a.now) }],
+      [{ calendar_id: a.old.calendar_id, event_id: a.after === null ? null : a.old.id, uid: a.old.uid, sequence: after.sequence, ...sender.columns, ...summaryOf(text), method: 'REPLY', recipient: before.organizer!, ics: replyMessage(text, me, answered, a.now) }],
       this.options.deadAfterMs,
     );
+  }
+
+  /**
+   * An account proposes another time (the `counter` argument) for a meeting an
+   * outside organizer sent it: a COUNTER to that organizer. False when the
+   * event is no such invitation (the caller answers as for any other event).
+   */
+  async attendeeCounter(trx: Db, c: { ownerId: string; row: CalendarEventRow; proposal: { start: string; end: string; comment?: string | undefined }; now: Date }): Promise<boolean> {
+    const who = await this.outsideInvitation(trx, c.ownerId, c.row);
+    if (!who) return false;
+    const proposal = { start: new Date(c.proposal.start), end: new Date(c.proposal.end), comment: c.proposal.comment ?? null };
+    const sender = await senderOf(trx, c.ownerId, who.me);
+    await insertOutbox(
+      trx,
+      [{ calendar_id: c.row.calendar_id, event_id: c.row.id, uid: c.row.uid, sequence: who.before.sequence, ...sender.columns, ...summaryOf(c.row.ics!), method: 'COUNTER', recipient: who.before.organizer!, ics: counterMessage(c.row.ics!, who.me, proposal, c.now) }],
+      this.options.deadAfterMs,
+    );
+    return true;
+  }
+
+  /** An event in the account's calendar that an outside organizer sent it (SCHEDULE-AGENT=SERVER on ORGANIZER): the account's address in it. */
+  private async outsideInvitation(trx: Db, ownerId: string, row: CalendarEventRow): Promise<{ me: string; before: ItipView } | undefined> {
+    // Most events written are not invitations from outside: a text search spares them the parse.
+    if (!row.ics || !/^ORGANIZER[;:]/im.test(row.ics)) return undefined;
+    const root = parseRoot(row.ics);
+    const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
+    if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return undefined;
+    const before = itipView(row.ics);
+    if (before.organizer === null) return undefined;
+    const mine = await addressesOfAccount(trx, ownerId);
+    const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
+    if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return undefined;
+    return { me, before };
   }
 
   /** The organizer declined an outside attendee's COUNTER (the proposal came in by iMIP). */

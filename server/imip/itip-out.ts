@@ -102,6 +102,23 @@ export function replyMessage(ics: string, attendee: string, rids: ReadonlySet<st
   return stringify(root);
 }
 
+/**
+ * COUNTER (RFC 5546 §3.2.7) from one attendee: the master at the proposed
+ * time (UTC), only the proposing attendee's line, the comment.
+ */
+export function counterMessage(ics: string, attendee: string, proposal: { start: Date; end: Date; comment: string | null }, now: Date): string {
+  const root = envelope(ics, 'COUNTER', now);
+  const events = vevents(root);
+  const master = events.find(isMaster) ?? events[0]!;
+  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || s === master);
+  master[1] = master[1].filter((p) => p[0] !== 'duration' && (p[0] !== 'attendee' || attendeeIs(p, attendee)));
+  setProp(master, 'dtstart', 'date-time', jcalUtc(proposal.start));
+  setProp(master, 'dtend', 'date-time', jcalUtc(proposal.end));
+  if (proposal.comment) master[1].push(['comment', {}, 'text', proposal.comment]);
+  dropUnusedZones(root);
+  return stringify(root);
+}
+
 /** DECLINECOUNTER (RFC 5546 §3.2.8) to the attendee whose proposal the organizer declined. */
 export function declineCounterMessage(ics: string, attendee: string, comment: string | null, now: Date): string {
   const root = envelope(ics, 'DECLINECOUNTER', now);

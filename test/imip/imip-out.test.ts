@@ -157,6 +157,24 @@ describe('iMIP out', () => {
     expect((await calendarOf(decline)).parsed.subject).toBe('Declined: Vendor call');
   });
 
+  it("an account's proposal of another time for an outside organizer's meeting goes out as a COUNTER", async () => {
+    const ORG = 'olga@vendor.example';
+    const id = (await bob.request('CalendarEvent/set', { calendarId: bobCal, create: { m: { ics: meeting({ uid: 'vendor-review@vendor.example', organizer: ORG, attendees: [B, CAROL], summary: 'Review', sequence: 1 }) } } })).created.m!.id;
+    const result = await bob.request('CalendarEvent/set', { calendarId: bobCal, counter: { [id]: { start: '2026-12-01T15:00:00Z', end: '2026-12-01T16:00:00Z', comment: 'Afternoon?' } } });
+    expect(result.replied?.[id]).toBeDefined();
+    const mail = await eventually(() => mta.to(ORG).find((m) => /method=COUNTER/i.test(m.raw)), 'the COUNTER reaches the organizer');
+    const { parsed, ics } = await calendarOf(mail);
+    expect(parsed.subject).toBe('New time proposed: Review');
+    const vevent = new ICAL.Component(ICAL.parse(ics)).getFirstSubcomponent('vevent')!;
+    expect(String(vevent.getFirstPropertyValue('dtstart'))).toBe('2026-12-01T15:00:00Z');
+    expect(vevent.getFirstPropertyValue('comment')).toBe('Afternoon?');
+    expect(vevent.getAllProperties('attendee').map((p) => String(p.getFirstValue()).toLowerCase())).toEqual([`mailto:${B}`]);
+    // A proposal for an event that is no invitation at all is still refused as before.
+    const own = (await bob.request('CalendarEvent/set', { calendarId: bobCal, create: { m: { ics: meeting({ uid: 'own@out.test', organizer: B, attendees: [] }) } } })).created.m!.id;
+    const refused = await bob.request('CalendarEvent/set', { calendarId: bobCal, counter: { [own]: { start: '2026-12-01T15:00:00Z', end: '2026-12-01T16:00:00Z' } } });
+    expect(refused.notReplied?.[own]).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('an outside organizer marked SCHEDULE-AGENT=CLIENT (the connector answers itself) gets no mail from dmci', async () => {
     const ORG = 'client-org@vendor.example';
     const text = (partstat: string) => meeting({ uid: 'client-agent@vendor.example', organizer: ORG, attendees: [{ email: B, partstat }], summary: 'Client' }).replace(`ORGANIZER:mailto:${ORG}`, `ORGANIZER;SCHEDULE-AGENT=CLIENT:mailto:${ORG}`);

@@ -1,7 +1,7 @@
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config/config.ts';
-import { cancelMessage, declineCounterMessage, replyMessage, requestMessage } from '../../server/imip/itip-out.ts';
+import { cancelMessage, counterMessage, declineCounterMessage, replyMessage, requestMessage } from '../../server/imip/itip-out.ts';
 
 /** What each mailed iTIP object keeps of the stored text (server/imip/itip-out.ts), and the mail settings' checks. */
 
@@ -91,6 +91,17 @@ describe('iTIP objects mailed outside', () => {
     expect(text).not.toMatch(/DESCRIPTION|carol/);
     // The zone the remaining component uses stays; a reply of the master alone keeps it too.
     expect(root.getFirstSubcomponent('vtimezone')).not.toBeNull();
+  });
+
+  it('COUNTER: the master at the proposed time (UTC), the proposing attendee alone, the comment', () => {
+    const text = counterMessage(STORED, 'bob@out.test', { start: new Date('2026-12-02T09:00:00Z'), end: new Date('2026-12-02T10:00:00Z'), comment: 'Wednesday?' }, NOW);
+    const root = parse(text);
+    expect(root.getFirstPropertyValue('method')).toBe('COUNTER');
+    const events = root.getAllSubcomponents('vevent');
+    expect(events).toHaveLength(1);
+    expect(String(events[0]!.getFirstPropertyValue('dtstart'))).toBe('2026-12-02T09:00:00Z');
+    expect(attendees(events[0]!)).toEqual(['mailto:bob@out.test']);
+    expect(events[0]!.getFirstPropertyValue('comment')).toBe('Wednesday?');
   });
 
   it('DECLINECOUNTER: the master, the proposing attendee alone, the comment', () => {
