@@ -10,6 +10,8 @@ import { sql, type Kysely } from 'kysely';
  *   another take it over only after the lease ran out.
  * - inbox_messages gains the kind 'undeliverable': a message that died in the
  *   outbox is reported to the person who sent it (`comment` says why).
+ * - calendar_events gets an index on the UID of live events: an incoming
+ *   reply names only the UID.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -51,9 +53,12 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await sql`alter table inbox_messages drop constraint inbox_messages_kind_check`.execute(db);
   await sql`alter table inbox_messages add constraint inbox_messages_kind_check check (kind in ('request', 'update', 'cancel', 'reply', 'counter', 'declinecounter', 'undeliverable'))`.execute(db);
+  // iMIP in finds the organizer's event by UID across calendars (imip-in.ts findTarget): without this, a scan per message.
+  await sql`create index calendar_events_live_uid on calendar_events (uid) where not deleted`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index calendar_events_live_uid`.execute(db);
   await sql`delete from inbox_messages where kind = 'undeliverable'`.execute(db);
   await sql`alter table inbox_messages drop constraint inbox_messages_kind_check`.execute(db);
   await sql`alter table inbox_messages add constraint inbox_messages_kind_check check (kind in ('request', 'update', 'cancel', 'reply', 'counter', 'declinecounter'))`.execute(db);
