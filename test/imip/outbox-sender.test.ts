@@ -35,23 +35,26 @@ describe('SMTP down, then back', () => {
   beforeAll(async () => {
     server = await startTestServer({ DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '100', DMCI_OUTBOX_RETRY_BASE_MS: '100', DMCI_OUTBOX_RETRY_MAX_MS: '300', DMCI_SMTP_TIMEOUT_MS: '5000' });
     await server.createAccount('alice@down.test');
-    alice = await server.connect('alice@down.test');
+    alice = await server.connect('alice@down.test', undefined, { requestTimeoutMs: 60_000 });
     cal = await defaultCalendar(alice);
   });
   afterAll(() => server.stop());
 
   it('queues while the SMTP server is down and delivers each message once when it returns', async () => {
     await mta.stop();
-    await alice.request('CalendarEvent/set', { calendarId: cal, create: { m: { ics: meeting({ uid: 'while-down@down.test', organizer: 'alice@down.test', attendees: ['erin@far.example'] }) } } });
-    const failing = await eventually(async () => {
-      const row = await server.app.db.selectFrom('imip_outbox').selectAll().where('uid', '=', 'while-down@down.test').executeTakeFirstOrThrow();
-      return row.attempts >= 3 ? row : undefined;
-    }, 'three failed attempts');
-    expect(failing.state).toBe('pending');
-    expect(failing.last_error).toMatch(/ECONNREFUSED|connect/i);
-    expect(mta.to('erin@far.example')).toEqual([]);
-
-    await mta.start();
+    try {
+      await alice.request('CalendarEvent/set', { calendarId: cal, create: { m: { ics: meeting({ uid: 'while-down@down.test', organizer: 'alice@down.test', attendees: ['erin@far.example'] }) } } });
+      const failing = await eventually(async () => {
+        const row = await server.app.db.selectFrom('imip_outbox').selectAll().where('uid', '=', 'while-down@down.test').executeTakeFirstOrThrow();
+        return row.attempts >= 3 ? row : undefined;
+      }, 'three failed attempts');
+      expect(failing.state).toBe('pending');
+      expect(failing.last_error).toMatch(/ECONNREFUSED|connect/i);
+      expect(mta.to('erin@far.example')).toEqual([]);
+    } finally {
+      // Back up whatever happened, so the tests after this one have their MTA.
+      await mta.start();
+    }
     await eventually(() => (mta.to('erin@far.example').length > 0 ? true : undefined), 'delivery after the SMTP server is back');
     // Another message through the same sender: once it arrives, the sender has made further passes.
     await alice.request('CalendarEvent/set', { calendarId: cal, create: { m: { ics: meeting({ uid: 'after@down.test', organizer: 'alice@down.test', attendees: ['frank@far.example'] }) } } });
@@ -93,7 +96,7 @@ describe('leases, retries and dead letters (senders driven by the test)', () => 
     // The node's own sender passes once at start and then not for an hour: the test drives the senders.
     server = await startTestServer({ DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '3600000', DMCI_MAIL_FROM: 'calendar@lease.test', DMCI_MAIL_FROM_MODE: 'sender' });
     await server.createAccount('alice@lease.test', undefined, undefined, 'Alice Lease');
-    alice = await server.connect('alice@lease.test');
+    alice = await server.connect('alice@lease.test', undefined, { requestTimeoutMs: 60_000 });
     cal = await defaultCalendar(alice);
   });
   afterAll(() => server.stop());
