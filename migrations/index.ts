@@ -19,6 +19,7 @@ import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
 import * as consoleSessions from './2026-11-29_2400_console_sessions.ts';
+import * as imipOutbox from './2026-11-29_2600_imip_outbox.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2201_screening': screening,
   '2026-11-29_2300_directory_search': directorySearch,
   '2026-11-29_2400_console_sessions': consoleSessions,
+  '2026-11-29_2600_imip_outbox': imipOutbox,
 };

@@ -46,6 +46,9 @@ import { ConsoleSessions } from './console/console-sessions.ts';
 import { consoleSessionPruneJob } from './console/console-jobs.ts';
 import { NodeReporter } from './console/node-report.ts';
 import { loadTlsMaterial } from './net/tls-files.ts';
+import { imipInOf, startLmtpDoor, startOutboxSender } from './imip/imip-runtime.ts';
+import { countPending } from './imip/outbox.repository.ts';
+import { busPublisher } from './sync/scope-write.ts';
 
 export { DMCI_VERSION } from './version.ts';
 
@@ -70,6 +73,8 @@ export interface RunningApp {
   readonly freeBusyPort: number | undefined;
   /** The admin console's port (DMCI_CONSOLE_PORT). */
   readonly consolePort: number;
+  /** The LMTP door's port (iMIP in); undefined when DMCI_LMTP_PORT is not set. */
+  readonly lmtpPort: number | undefined;
   /** This node's live sessions. */
   readonly sessions: SessionRegistry;
   readonly bus: ClusterBus;
@@ -179,6 +184,10 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   jobs.add(auditPruneJob({ retentionDays: config.DMCI_AUDIT_RETENTION_DAYS }));
   jobs.add(screenPruneJob);
   jobs.add(consoleSessionPruneJob({ idleMs: config.DMCI_CONSOLE_IDLE_MS, maxMs: config.DMCI_CONSOLE_SESSION_MAX_MS }));
+  // iMIP out: every node sends from the shared outbox (server/imip/outbox-sender.ts); off without DMCI_SMTP_URL.
+  const outboxSender = config.DMCI_SMTP_URL ? startOutboxSender({ config, db, log, metrics, publish: busPublisher(bus) }) : undefined;
+  if (outboxSender) opened.add(() => outboxSender.stop());
+  metrics.watchOutbox(() => countPending(db));
 
   const startedAt = new Date().toISOString();
   const readiness = async (): Promise<Readiness> => {
@@ -224,6 +233,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const consolePort = await consoleDoor.listen(config.DMCI_CONSOLE_PORT, config.DMCI_CONSOLE_HOST);
   reporter.start();
   opened.add(() => reporter.stop());
+  // iMIP in: the LMTP door the MTA delivers scheduling replies to (off unless DMCI_LMTP_PORT is set).
+  const lmtp = config.DMCI_LMTP_PORT === undefined ? undefined : await startLmtpDoor({ config, log, imipIn: imipInOf({ config, db, log, publish: busPublisher(bus), calendarEvents, metrics }) });
+  if (lmtp) opened.add(() => lmtp.door.close());
   jobs.start();
   opened.add(() => jobs.stop());
   services.icalWork.start();
@@ -243,6 +255,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     freeBusyWatches,
     freeBusyPort,
     consolePort,
+    lmtpPort: lmtp?.port,
     bus,
     stop: () =>
       (stopping ??= (async () => {

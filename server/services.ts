@@ -20,6 +20,7 @@ import { AuditService } from './audit/audit.service.ts';
 import { ScreenService, type ConfiguredLists } from './security/screen.service.ts';
 import { InboxService } from './inbox/inbox.service.ts';
 import { ResourceService } from './scheduling/resource.service.ts';
+import { imipOutOf } from './imip/imip-runtime.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -74,7 +75,9 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     log: options.log,
     ...(options.metrics ? { observe: (task, seconds) => options.metrics!.calendarWork.observe({ task }, seconds) } : {}),
   });
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
+  // iMIP out: only with an SMTP server configured; otherwise outside attendees stay `external` and nothing is queued.
+  const imip = imipOutOf(config);
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES, imip });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
   return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), nodeId: config.nodeId };

@@ -13,9 +13,10 @@ const Id = z.guid();
 
 /**
  * request: a new invitation; update: the organizer changed it; cancel: it (or your part in it) was cancelled;
- * reply: an attendee answered; counter: an attendee proposes another time; declinecounter: the organizer declined your proposal.
+ * reply: an attendee answered; counter: an attendee proposes another time; declinecounter: the organizer declined your proposal;
+ * undeliverable: an iMIP message you sent to someone outside the server could not be delivered (from: their address; comment: why).
  */
-export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply', 'counter', 'declinecounter']);
+export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply', 'counter', 'declinecounter', 'undeliverable']);
 
 export const InboxMessage = z.strictObject({
   id: z.string(),

@@ -31,6 +31,7 @@ import { deleteInstances } from './instance.repository.ts';
 import { Replan, Schedule } from '../scheduling/scheduler.ts';
 import type { CopyLink } from '../scheduling/scheduling.repository.ts';
 import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
+import type { ImipOut } from '../imip/imip-out.ts';
 
 export interface CalendarEventServiceOptions {
   db: Db;
@@ -42,6 +43,8 @@ export interface CalendarEventServiceOptions {
   icalWork: Pick<IcalWorkerPool, 'run'>;
   /** Storage quota of an account without its own (DMCI_STORAGE_QUOTA_BYTES). */
   storageQuotaBytes: number;
+  /** iMIP out (server/imip/): set when DMCI_SMTP_URL is; scheduling queues mail to people outside the server through it. */
+  imip?: ImipOut | undefined;
 }
 
 
@@ -152,6 +155,7 @@ export class CalendarEventService {
         declineCounters,
         now,
         prepare: (texts) => this.prepare(texts, now),
+        imip: this.options.imip,
       });
     let schedule = await openSchedule();
     const scope = calendarScope(calendarId);
@@ -287,6 +291,7 @@ export class CalendarEventService {
                   // An event that scheduled and now invites nobody: every copy is cancelled.
                   const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
                   if (cancelled) scheduled[id] = cancelled;
+                  if (schedules && access.calendar.account_id) await this.options.imip?.attendeeWrite(trx, { ownerId: access.calendar.account_id, old: row, after: columns.ics, now });
                   await update(columns.ics);
                 }
                 changed++;
@@ -310,6 +315,7 @@ export class CalendarEventService {
                 } else {
                   const cancelled = schedules ? await schedule.organizerCancel(trx, modseqs, row) : undefined;
                   if (cancelled) scheduled[id] = cancelled;
+                  if (schedules && access.calendar.account_id) await this.options.imip?.attendeeWrite(trx, { ownerId: access.calendar.account_id, old: row, after: null, now });
                   await deleteInstances(trx, id);
                   await tombstoneEvent(trx, id, modseq);
                   storage.admit(-storedBytes(row.ics));
@@ -337,7 +343,11 @@ export class CalendarEventService {
               return link ? then(row, link) : noInvitation(row.id);
             };
             await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }))(row));
-            await answerEach(counters, (row, proposal) => asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row));
+            const calendarOwner = access.calendar.account_id;
+            await answerEach(counters, async (row, proposal) =>
+              // A meeting an outside organizer sent (no copy link): the proposal goes out by iMIP.
+              calendarOwner && (await this.options.imip?.attendeeCounter(trx, { ownerId: calendarOwner, row, proposal, now })) ? { version: row.version } : asAttendee((r, link) => schedule.counter(trx, modseqs, r, link, proposal))(row),
+            );
             await answerEach(declineCounters, (row, decline) => schedule.declineCounter(trx, modseqs, row, decline));
             if (changed === 0) throw new NothingChanged();
             await storage.commit(trx);
@@ -383,7 +393,7 @@ export class CalendarEventService {
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
-  private async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+  async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
     if (texts.length === 0) return [];
     const { results } = await this.options.icalWork.run('prepareWrites', {
       texts,

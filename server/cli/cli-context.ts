@@ -15,6 +15,8 @@ export interface CommandContext {
 
 export interface CliServices extends Services {
   db: Db;
+  /** Publish-only: hints of what the command committed (for writes outside a service, e.g. `dmci itip-ingest`). */
+  bus: ClusterBus;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function withServices<T>(
   const bus = new ClusterBus({ url: location.url, pool: pool as pg.Pool, batchMs: 0, log, applicationName });
   try {
     if (options.migrate ?? true) await migrateToLatest(db);
-    return await task({ db, ...createServices({ db, bus, config, hashConcurrency: 2, log }) });
+    return await task({ db, bus, ...createServices({ db, bus, config, hashConcurrency: 2, log }) });
   } finally {
     await bus.stop();
     await db.destroy();

@@ -15,6 +15,7 @@ import { withServices } from './cli-context.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import { registerFreeBusyCommands } from './freebusy-commands.ts';
 import { registerResourceCommands } from './resource-commands.ts';
+import { registerImipCommands } from './imip-commands.ts';
 import { readPassword } from './read-password.ts';
 import { printTable } from './output.ts';
 
@@ -172,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
   registerScreenCommands(program, { run, cliLog });
   registerFreeBusyCommands(program, { run, cliLog });
   registerResourceCommands(program, { run, cliLog });
+  registerImipCommands(program, { run, cliLog, setExitCode: (code) => (exitCode = code) });
 
   try {
     await program.parseAsync(argv);

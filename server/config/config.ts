@@ -102,6 +102,25 @@ const settings = {
   DMCI_CONSOLE_HOST: [z.string().min(1), '127.0.0.1'],
   DMCI_CONSOLE_IDLE_MS: [positiveInt.min(1000), '900000'],
   DMCI_CONSOLE_SESSION_MAX_MS: [positiveInt.min(1000), '28800000'],
+  // iMIP out (docs/operations.md "Mail"): invitations to people outside the server. Unset: nothing is queued or mailed.
+  DMCI_SMTP_URL: [z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(), undefined],
+  DMCI_MAIL_FROM: [z.string().regex(/^[^@\s<>]+@[^@\s<>]+$/, 'must be a plain address').optional(), undefined],
+  // organizer: From is the person who sends (organizer or answering attendee); sender: From is DMCI_MAIL_FROM, Reply-To the person.
+  DMCI_MAIL_FROM_MODE: [z.enum(['organizer', 'sender']), 'organizer'],
+  DMCI_SMTP_TIMEOUT_MS: [positiveInt.max(600_000), '30000'],
+  DMCI_OUTBOX_POLL_MS: [positiveInt.min(100), '2000'],
+  DMCI_OUTBOX_BATCH: [positiveInt.max(1000), '20'],
+  DMCI_OUTBOX_LEASE_MS: [positiveInt.min(1000), '120000'],
+  DMCI_OUTBOX_RETRY_BASE_MS: [positiveInt.min(100), '60000'],
+  DMCI_OUTBOX_RETRY_MAX_MS: [positiveInt.min(100), '3600000'],
+  DMCI_OUTBOX_DEAD_AFTER_MS: [positiveInt.min(1000), '172800000'],
+  DMCI_OUTBOX_RETENTION_DAYS: [positiveInt.max(3650), '30'],
+  // iMIP in (docs/operations.md "Mail"): the LMTP door the MTA delivers scheduling replies to. Off unless a port is set.
+  DMCI_LMTP_PORT: [port.optional(), undefined],
+  DMCI_LMTP_HOST: [z.string().min(1), '127.0.0.1'],
+  DMCI_LMTP_MAX_BYTES: [positiveInt.max(64 * 1024 * 1024), '1048576'],
+  DMCI_LMTP_MAX_CONNECTIONS: [positiveInt.max(10_000), '20'],
+  DMCI_LMTP_TIMEOUT_MS: [positiveInt.max(3_600_000), '60000'],
 } as const;
 
 type Settings = typeof settings;
@@ -156,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (config.DMCI_CLOSE_WATER_BYTES <= config.DMCI_HIGH_WATER_BYTES) {
     throw new ConfigError('DMCI_CLOSE_WATER_BYTES', 'must be larger than DMCI_HIGH_WATER_BYTES');
   }
+  if (config.DMCI_MAIL_FROM_MODE === 'sender' && !config.DMCI_MAIL_FROM) throw new ConfigError('DMCI_MAIL_FROM', 'DMCI_MAIL_FROM_MODE=sender needs a sender address');
+  if (config.DMCI_OUTBOX_LEASE_MS <= config.DMCI_SMTP_TIMEOUT_MS) throw new ConfigError('DMCI_OUTBOX_LEASE_MS', 'must be longer than DMCI_SMTP_TIMEOUT_MS (a send must end before its lease does)');
   for (const name of ['DMCI_TRUSTED_HOSTS', 'DMCI_IP_ALLOW', 'DMCI_IP_DENY'] as const) {
     for (const cidr of config[name]) {
       if (!isValidCidr(cidr)) throw new ConfigError(name, `${JSON.stringify(cidr)} is not an IP address or CIDR block`);

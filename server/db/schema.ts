@@ -11,6 +11,7 @@ import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table
 import type { ClusterNodeTable, ConsoleSessionTable } from '../console/console.table.ts';
 import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
+import type { ImipOutboxTable } from '../imip/outbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
 export interface Database {
@@ -40,4 +41,5 @@ export interface Database {
   scheduled_copies: ScheduledCopyTable;
   inbox_messages: InboxMessageTable;
   delegate_inbox_copies: DelegateInboxCopyTable;
+  imip_outbox: ImipOutboxTable;
 }

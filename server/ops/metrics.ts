@@ -52,6 +52,11 @@ export class Metrics {
   readonly screenBlocks = new Counter({ name: 'dmci_screen_blocks_total', help: 'Blocks started on this node, by source (guard: its login guard; admin: an admin through this node)', labelNames: ['source'] as const, registers: [this.registry] });
   readonly screenBlocksActive = new Gauge({ name: 'dmci_screen_blocks_active', help: 'Addresses and ranges blocked now (shared by every node)', registers: [this.registry] });
   readonly ldapConnections = new Gauge({ name: 'dmci_ldap_connections_open', help: 'Open LDAP and LDAPS connections on this node', registers: [this.registry] });
+  // iMIP (docs/operations.md "Mail"): the outbox every node shares, and messages taken in through the LMTP door or `dmci itip-ingest`.
+  readonly outboxPending = new Gauge({ name: 'dmci_outbox_pending', help: 'iMIP messages waiting in the outbox (shared by every node), read when /metrics is scraped', registers: [this.registry] });
+  readonly outboxDelivered = new Counter({ name: 'dmci_outbox_delivered_total', help: 'iMIP messages this node handed to the SMTP server', registers: [this.registry] });
+  readonly outboxFailed = new Counter({ name: 'dmci_outbox_failed_total', help: 'Failed iMIP sends on this node, by outcome (retry: tried again later; dead: given up, the sender told)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly imipInbound = new Counter({ name: 'dmci_imip_inbound_total', help: 'Incoming iMIP messages by outcome (applied, or the reason they were refused)', labelNames: ['outcome'] as const, registers: [this.registry] });
 
   constructor(build: { version?: string } = {}) {
     // Node's process metrics under their standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...), as every Node dashboard expects.
@@ -63,6 +68,14 @@ export class Metrics {
   watchScreenBlocks(count: () => number): void {
     const gauge = this.screenBlocksActive;
     (gauge as unknown as { collect: () => void }).collect = () => gauge.set(count());
+  }
+
+  /** dmci_outbox_pending follows the outbox table, read when /metrics is scraped. */
+  watchOutbox(count: () => Promise<number>): void {
+    const gauge = this.outboxPending;
+    (gauge as unknown as { collect: () => Promise<void> }).collect = async () => {
+      gauge.set(await count());
+    };
   }
 
   /** dmci_ready follows the readiness check, evaluated when /metrics is scraped. */

@@ -53,11 +53,11 @@ export interface ItipView {
 const SIGNIFICANT = ['dtstart', 'dtend', 'duration', 'rrule', 'rdate', 'exdate', 'location'];
 const OWNED = ['summary', 'organizer', 'status'];
 
-function parseRoot(ics: string): JComp {
+export function parseRoot(ics: string): JComp {
   return ICAL.parse(ics) as unknown as JComp;
 }
 
-function stringify(root: JComp): string {
+export function stringify(root: JComp): string {
   const out = ICAL.stringify(root as unknown as Parameters<typeof ICAL.stringify>[0]);
   const crlf = /(^|[^\r])\n/.test(out) ? out.replace(/\r?\n/g, '\r\n') : out;
   return crlf.endsWith('\r\n') ? crlf : `${crlf}\r\n`;

@@ -11,10 +11,12 @@ import { deleteInstances } from '../calendar/instance.repository.ts';
 import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.repository.ts';
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
-import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipView } from './itip.ts';
+import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipEdits, type ItipView } from './itip.ts';
+import type { JComp } from '../calendar/ical/jcal.ts';
 import { answerBooking, releaseBookings } from './room-booking.ts';
 import { addressesOfAccount, copiesOf, delegateCopyOptIns, deleteLink, findLiveEvent, insertLink, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
+import type { ImipOut } from '../imip/imip-out.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
 
@@ -54,6 +56,8 @@ export interface ScheduleInput {
   now: Date;
   /** Parses and plans texts the scheduler makes (an answered copy), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** iMIP: queues mail to attendees outside the server in this transaction (absent: nobody outside is mailed). */
+  imip?: ImipOut | undefined;
 }
 
 type Modseqs = ReadonlyMap<string, number>;
@@ -262,6 +266,7 @@ export class Schedule {
     }
     const finalText = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
     const eventId = await write(finalText);
+    await this.input.imip?.organizerWrite(trx, { ownerId: this.input.ownerId!, calendarId: this.input.calendarId, eventId, before: old?.ics ?? null, after: finalText, now: this.input.now });
     // The final text parsed once more (in the worker pool): each copy's index follows that attendee's answers, occurrence by occurrence.
     const [final] = await this.input.prepare([finalText]);
     if (!final?.ok) throw new Error('the scheduled text of a valid object failed to parse');
@@ -289,6 +294,7 @@ export class Schedule {
 
   /** The organizer destroyed an event (or removed every attendee): each copy is cancelled. */
   async organizerCancel(trx: Db, modseqs: Modseqs, old: CalendarEventRow): Promise<Outcomes | undefined> {
+    if (this.input.ownerId) await this.input.imip?.organizerCancel(trx, { ownerId: this.input.ownerId, old, now: this.input.now });
     const copies = await copiesOf(trx, [old.id]);
     if (copies.length === 0) return undefined;
     const view = itipView(old.ics!);
@@ -376,13 +382,7 @@ export class Schedule {
     const sentBy = this.sentBy ? { address: me, by: this.sentBy, on: 'attendee' as const } : undefined;
     if (sentBy && copyText !== null) copyText = editItip(copyText, { sentBy });
     // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
-    const organizerText = editItip(organizerRow.ics, {
-      ...(sentBy ? { sentBy } : {}),
-      partstats: answers,
-      addComponents: added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean),
-    });
-    const organizerModseq = modseqs.get(calendarScope(link.organizer_calendar_id))!;
-    await updateEvent(trx, organizerRow.id, organizerModseq, { ...columnsOfRow(organizerRow), ics: organizerText });
+    await this.answerOrganizerCopy(trx, modseqs, organizerRow, answers, added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean), sentBy);
 
     let version = 0;
     const copyModseq = modseqs.get(calendarScope(copy.calendar_id))!;
@@ -397,24 +397,62 @@ export class Schedule {
       const bounds = await writeIndex(trx, copy.calendar_id, copy.id, attendeeIndex(prepared.index, prepared.obj, me));
       version = await updateEvent(trx, copy.id, copyModseq, { ...columns, expanded_from: bounds.from, expanded_until: bounds.until });
     }
-    const organizerAccount = await ownerOfCalendar(trx, link.organizer_calendar_id);
-    if (organizerAccount) {
-      const organizerAddress = itipView(organizerRow.ics).organizer ?? undefined;
-      await this.deliver(trx, modseqs, [
-        this.message(modseqs, organizerAccount, 'reply', {
-          uid: organizerRow.uid,
-          calendar_id: link.organizer_calendar_id,
-          event_id: organizerRow.id,
-          sender: me,
-          sequence: current.sequence,
-          partstat: answered.partstat,
-          recurrence_id: answered.rid === null ? null : answered.rid.split('|')[1] ?? answered.rid,
-          summary: organizerRow.summary,
-          first_start: organizerRow.first_start,
-        }),
-      ], organizerRow.classification, () => organizerAddress);
-    }
+    await this.replyToOrganizer(trx, modseqs, organizerRow, me, current.sequence, answered);
     return { version };
+  }
+
+  /**
+   * An answer from outside the server (an iMIP REPLY, server/imip/imip-in.ts):
+   * `answer`'s organizer side alone — the attendee has no copy here. Their
+   * PARTSTAT in the organizer's copy (an occurrence answered alone gets its
+   * own component, as with the reply shortcut) and a reply in the organizer's
+   * inbox. The caller has bumped the organizer's calendar and inbox scopes.
+   */
+  async answerFromOutside(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, attendee: string, reply: { partstat: string; recurrenceId?: string | undefined }): Promise<SetError | { version: number }> {
+    const current = itipView(organizerRow.ics!);
+    let rid = '';
+    const added = [];
+    if (reply.recurrenceId !== undefined) {
+      const made = await occurrenceComponent(trx, organizerRow, reply.recurrenceId);
+      if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${reply.recurrenceId}` };
+      rid = made.rid;
+      if (!current.components.has(rid)) added.push(made.component);
+    }
+    const version = await this.answerOrganizerCopy(trx, modseqs, organizerRow, [{ rid, address: attendee, partstat: reply.partstat }], added, undefined);
+    await this.replyToOrganizer(trx, modseqs, organizerRow, attendee, current.sequence, { partstat: reply.partstat, rid: rid === '' ? null : rid });
+    return { version };
+  }
+
+  /** A COUNTER from outside the server (iMIP): `counter`'s organizer side — the proposal in the organizer's inbox. */
+  async counterFromOutside(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, attendee: string, proposal: { start: Date; end: Date; comment: string | null }): Promise<void> {
+    await this.proposalToOrganizer(trx, modseqs, organizerRow, attendee, itipView(organizerRow.ics!).sequence, proposal);
+  }
+
+  /** The organizer's copy takes an attendee's answers (and the occurrence components they answered alone). */
+  private async answerOrganizerCopy(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, answers: Array<{ rid: string; address: string; partstat: string }>, addComponents: JComp[], sentBy: ItipEdits['sentBy']): Promise<number> {
+    const organizerText = editItip(organizerRow.ics!, { ...(sentBy ? { sentBy } : {}), partstats: answers, addComponents });
+    const organizerModseq = modseqs.get(calendarScope(organizerRow.calendar_id))!;
+    return updateEvent(trx, organizerRow.id, organizerModseq, { ...columnsOfRow(organizerRow), ics: organizerText });
+  }
+
+  /** The organizer's inbox (and their delegates' who chose copies) gets a reply. */
+  private async replyToOrganizer(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, sender: string, sequence: number, answered: { partstat: string; rid: string | null }): Promise<void> {
+    const organizerAccount = await ownerOfCalendar(trx, organizerRow.calendar_id);
+    if (!organizerAccount) return;
+    const organizerAddress = itipView(organizerRow.ics!).organizer ?? undefined;
+    await this.deliver(trx, modseqs, [
+      this.message(modseqs, organizerAccount, 'reply', {
+        uid: organizerRow.uid,
+        calendar_id: organizerRow.calendar_id,
+        event_id: organizerRow.id,
+        sender,
+        sequence,
+        partstat: answered.partstat,
+        recurrence_id: answered.rid === null ? null : answered.rid.split('|')[1] ?? answered.rid,
+        summary: organizerRow.summary,
+        first_start: organizerRow.first_start,
+      }),
+    ], organizerRow.classification, () => organizerAddress);
   }
 
   /** COUNTER: an attendee proposes another time; the organizer's inbox gets it (nothing else changes). */
@@ -426,24 +464,28 @@ export class Schedule {
     const start = new Date(proposal.start);
     const end = new Date(proposal.end);
     if (!(start < end)) return { code: ErrorCode.INVALID_ARGUMENTS, message: 'a proposed time must end after it starts' };
-    const organizerAccount = await ownerOfCalendar(trx, link.organizer_calendar_id);
-    if (organizerAccount) {
-      const organizerAddress = itipView(organizerRow.ics).organizer ?? undefined;
-      const message = this.message(modseqs, organizerAccount, 'counter', {
-        uid: organizerRow.uid,
-        calendar_id: link.organizer_calendar_id,
-        event_id: organizerRow.id,
-        sender: link.attendee,
-        sequence: current.sequence,
-        summary: organizerRow.summary,
-        first_start: organizerRow.first_start,
-        proposed_start: start,
-        proposed_end: end,
-        comment: proposal.comment ?? null,
-      });
-      await this.deliver(trx, modseqs, [message], organizerRow.classification, () => organizerAddress);
-    }
+    await this.proposalToOrganizer(trx, modseqs, organizerRow, link.attendee, current.sequence, { start, end, comment: proposal.comment ?? null });
     return { version: copy.version };
+  }
+
+  /** The organizer's inbox gets an attendee's proposal. */
+  private async proposalToOrganizer(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, sender: string, sequence: number, proposal: { start: Date; end: Date; comment: string | null }): Promise<void> {
+    const organizerAccount = await ownerOfCalendar(trx, organizerRow.calendar_id);
+    if (!organizerAccount) return;
+    const organizerAddress = itipView(organizerRow.ics!).organizer ?? undefined;
+    const message = this.message(modseqs, organizerAccount, 'counter', {
+      uid: organizerRow.uid,
+      calendar_id: organizerRow.calendar_id,
+      event_id: organizerRow.id,
+      sender,
+      sequence,
+      summary: organizerRow.summary,
+      first_start: organizerRow.first_start,
+      proposed_start: proposal.start,
+      proposed_end: proposal.end,
+      comment: proposal.comment,
+    });
+    await this.deliver(trx, modseqs, [message], organizerRow.classification, () => organizerAddress);
   }
 
   /** DECLINECOUNTER: the organizer declines a proposal from their inbox; the proposing attendee's inbox gets it. */
@@ -481,7 +523,7 @@ export class Schedule {
         organizerRow.classification,
         () => copy.attendee,
       );
-    }
+    } else if (!copy && this.input.ownerId) await this.input.imip?.declineCounter(trx, { ownerId: this.input.ownerId, organizerRow, attendee: proposal.sender, comment: decline.comment ?? null, now: this.input.now });
     return { version: organizerRow.version };
   }
 
