@@ -86,6 +86,8 @@ const settings = {
   // cluster behaves alike and the documented value is the real one; raise it on machines with more cores.
   DMCI_ICAL_WORKERS: [positiveInt.max(64), '2'],
   DMCI_ICAL_QUEUE: [positiveInt.max(100_000), '256'],
+  // Per-account fairness of that queue (docs/security.md "Expansion work"): tasks of one account waiting at most.
+  DMCI_ICAL_QUEUE_PER_ACCOUNT: [positiveInt.max(100_000), '16'],
   // What one address may spend before authenticating, per window (docs/security.md "Before authentication").
   DMCI_PREAUTH_WINDOW_MS: [positiveInt, '60000'],
   DMCI_PREAUTH_MAX_CONNECTIONS: [positiveInt, '2000'],

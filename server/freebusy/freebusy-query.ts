@@ -2,6 +2,7 @@ import { ErrorCode, FreeBusyLimits, type BusyDetail, type MethodArgs, type Metho
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
 import { overlaps } from '../calendar/instance-index.ts';
+import { workOwner } from '../calendar/ical-work/pool.ts';
 import type { ExpandUnindexed } from '../calendar/sync-window.ts';
 import { renderBusyInstance, type BusyInstance, type Lens } from '../calendar/privacy/index.ts';
 import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-access.ts';
@@ -66,8 +67,8 @@ export interface LeafFreeBusy {
 
 export interface FreeBusyContext {
   db: Db;
-  /** Expands what the occurrence index does not hold, in the calendar worker pool (CalendarEventService.expandUnindexed). */
-  expandUnindexed: ExpandUnindexed;
+  /** Expands what the occurrence index does not hold, in the calendar worker pool in `owner`'s turn (CalendarEventService.expandUnindexed). */
+  expandUnindexed: (owner: string, ...rest: Parameters<ExpandUnindexed>) => ReturnType<ExpandUnindexed>;
 }
 
 /**
@@ -97,7 +98,7 @@ export async function readFreeBusy(
   // Rights and busy time do not depend on each other: read them at once (every calendar that counts; what is not shown is dropped below).
   const [rightsOfViewer, instances] = await Promise.all([
     viewer.accountId ? resolveRightsOfMany(db, [viewer.accountId], { calendarIds }).then((r) => r.get(viewer.accountId!)!) : Promise.resolve(new Map<string, CalendarAccess>()),
-    busyInstancesOf(ctx, calendarIds, zoneOfCalendar, from, to),
+    busyInstancesOf(ctx, viewer.accountId ? workOwner.account(viewer.accountId) : workOwner.anonymous, calendarIds, zoneOfCalendar, from, to),
   ]);
   const lensOf = new Map<string, Lens>();
   for (const entry of entries) {
@@ -166,8 +167,8 @@ function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boole
   return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
 }
 
-/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone. */
-async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
+/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone; `owner` (workOwner): the reader's turn of the worker pool. */
+async function busyInstancesOf(ctx: FreeBusyContext, owner: string, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
   const out = new Map<string, BusyInstance[]>();
   if (calendarIds.length === 0) return out;
   const slack = CalendarLimits.floatingSlackMs;
@@ -188,7 +189,7 @@ async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zone
     add(row.calendar_id, start, end, { busyType: row.busy_type, classification: row.classification, summary: row.summary, location: row.location });
   }
   // Outside the index (past the horizon, over a year back, a capped series): expanded in the worker pool, off the event loop.
-  const expanded = await ctx.expandUnindexed(partlyIndexed, wideFrom, wideTo);
+  const expanded = await ctx.expandUnindexed(owner, partlyIndexed, wideFrom, wideTo);
   for (const [i, event] of partlyIndexed.entries()) {
     const result = expanded[i]!;
     if (!result.ok) throw DmciError.fromBody(result.error);
