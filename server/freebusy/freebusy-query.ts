@@ -1,3 +1,4 @@
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { ErrorCode, FreeBusyLimits, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
@@ -290,7 +291,7 @@ export async function queryWithLeaves(
     } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
   }
   for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
-  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals }, window, leaves: [...leaves.values()] };
+  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals) }, window, leaves: [...leaves.values()] };
 }
 
 /** One principal's entry of a FreeBusy/query answer (and of a watch's push). */
@@ -312,5 +313,34 @@ export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind
     slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
     workingHours: fb.hours ? renderHours(fb.hours) : null,
     outOfOffice: fb.outOfOffice ? { from: fb.outOfOffice.from.toISOString(), until: fb.outOfOffice.until.toISOString() } : null,
+    cutAt: null,
   };
+}
+
+/**
+ * Keeps a list of principal entries (an answer's, or a watch push's) within
+ * `budget` (maxAnswerBytes, issue 7): every entry without its periods and
+ * details first — bounded by the slot-digit and principal limits; past the
+ * budget even so, LIMIT_EXCEEDED — then each entry's periods and details
+ * together in time order, as far as they fit. An entry cut short keeps
+ * exactly what starts before its `cutAt`; its slots stay complete.
+ */
+export function withinAnswerBudget(principals: readonly PrincipalFreeBusy[], budget: AnswerBudget = new AnswerBudget()): PrincipalFreeBusy[] {
+  for (const p of principals) budget.charge({ ...p, periods: [], details: [] }, 'ask fewer principals or a shorter window');
+  return principals.map((p) => {
+    let i = 0;
+    let j = 0;
+    while (i < p.periods.length || j < p.details.length) {
+      // Periods first at equal starts: a cut then never splits one instant between the two lists.
+      const isPeriod = j >= p.details.length || (i < p.periods.length && p.periods[i]!.start <= p.details[j]!.start);
+      const next = isPeriod ? p.periods[i]! : p.details[j]!;
+      if (!budget.fits(next)) {
+        const cutAt = next.start;
+        return { ...p, periods: p.periods.slice(0, i).filter((x) => x.start < cutAt), details: p.details.slice(0, j).filter((x) => x.start < cutAt), cutAt };
+      }
+      if (isPeriod) i++;
+      else j++;
+    }
+    return p;
+  });
 }
