@@ -215,7 +215,20 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   const port = await gateway.listen(config.DMCI_PORT, config.DMCI_HOST);
   opened.add(() => ops.close());
   const opsPort = await ops.listen(config.DMCI_OPS_PORT, config.DMCI_OPS_HOST);
-  const freeBusyDoor = config.DMCI_FREEBUSY_PORT === undefined ? undefined : new FreeBusyHttpDoor({ ctx: services.freeBusy, accounts, ipScreen, log, clock: () => services.freeBusy.clock() });
+  const freeBusyDoor =
+    config.DMCI_FREEBUSY_PORT === undefined
+      ? undefined
+      : new FreeBusyHttpDoor({
+          ctx: services.freeBusy,
+          accounts,
+          ipScreen,
+          blockedFor: (address) => loginGuard.blockedFor(address),
+          maxConnectionsPerAddress: config.DMCI_FREEBUSY_MAX_CONNECTIONS_PER_IP,
+          maxConnections: config.DMCI_FREEBUSY_MAX_CONNECTIONS,
+          preAuth: { windowMs: config.DMCI_PREAUTH_WINDOW_MS, maxConnections: config.DMCI_PREAUTH_MAX_CONNECTIONS, maxFrames: config.DMCI_PREAUTH_MAX_FRAMES, maxBytes: config.DMCI_PREAUTH_MAX_BYTES },
+          log,
+          clock: () => services.freeBusy.clock(),
+        });
   if (freeBusyDoor) opened.add(() => freeBusyDoor.close());
   const freeBusyPort = freeBusyDoor ? await freeBusyDoor.listen(config.DMCI_FREEBUSY_PORT!, config.DMCI_FREEBUSY_HOST) : undefined;
   const ldapDoor = await startLdapDoor({ config, log, databaseUrl, accounts, loginGuard, ipScreen, version: DMCI_VERSION, metrics });

@@ -71,6 +71,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
     maxQueue: config.DMCI_ICAL_QUEUE,
+    maxQueuePerOwner: config.DMCI_ICAL_QUEUE_PER_ACCOUNT,
     taskTimeoutMs: config.DMCI_REQUEST_TIMEOUT_MS,
     log: options.log,
     ...(options.metrics ? { observe: (task, seconds) => options.metrics!.calendarWork.observe({ task }, seconds) } : {}),

@@ -94,6 +94,12 @@ export const PrincipalFreeBusy = z.strictObject({
   slots: z.string().nullable(),
   workingHours: WorkingHours.nullable(),
   outOfOffice: OutOfOffice.nullable(),
+  /**
+   * Null: `periods` and `details` are complete. Otherwise they were cut to keep the
+   * answer within `limits.maxAnswerBytes`: they hold only what starts before this
+   * instant (ask again from it, or fewer principals). `slots` are always complete.
+   */
+  cutAt: z.string().nullable(),
 });
 export type PrincipalFreeBusy = z.infer<typeof PrincipalFreeBusy>;
 

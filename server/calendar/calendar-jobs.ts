@@ -7,7 +7,7 @@ import { CalendarLimits, DAY_MS } from './calendar-limits.ts';
 import { pruneListTombstones } from './calendar.repository.ts';
 import { lockEventsToExtend, pruneEventTombstones, setIndexBounds } from './event.repository.ts';
 import type { IcalLimits } from './ical/index.ts';
-import type { IcalWorkerPool } from './ical-work/pool.ts';
+import { workOwner, type IcalWorkerPool } from './ical-work/pool.ts';
 import { insertInstances } from './instance.repository.ts';
 
 const PRUNE_BATCH = 5_000;
@@ -51,7 +51,7 @@ export async function extendInstanceHorizon(db: Db, work: Pick<IcalWorkerPool, '
     const events = await lockEventsToExtend(trx, due, CalendarLimits.horizonJobBatch);
     for (const event of events) {
       // Planned in the worker pool: a dense series takes a while to expand, and the event loop serves every session.
-      const plan = await work.run('extendIndex', { ics: event.ics!, from: event.expanded_until!, horizon, limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent });
+      const plan = await work.run('extendIndex', { ics: event.ics!, from: event.expanded_until!, horizon, limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent }, workOwner.server);
       await insertInstances(trx, event.calendar_id, event.id, plan.rows);
       await setIndexBounds(trx, event.id, { until: plan.expandedUntil });
     }

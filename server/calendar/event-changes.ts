@@ -11,6 +11,7 @@ import { renderEvent, type Lens } from './privacy/index.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { eventChangesPage, liveEventsPage, liveEventsUpTo } from './event.repository.ts';
 import type { CalendarEventService } from './event.service.ts';
+import { workOwner } from './ical-work/pool.ts';
 import { eventsInWindow, sameWindow, windowAt, type ExpandUnindexed } from './sync-window.ts';
 
 type Result = MethodResult<'CalendarEvent/changes'>;
@@ -22,8 +23,8 @@ type EventLogRow = CalendarEventRow & { outsideWindow?: boolean };
  * calendar's own: the window (a windowed replica holds only events touching
  * a range of days; the state token records it).
  */
-export async function eventChanges(svc: CalendarEventService, access: CalendarAccess, args: MethodArgs<'CalendarEvent/changes'>): Promise<Result> {
-  return readEventChanges(svc, access.calendar.id, access.lens, args);
+export async function eventChanges(svc: CalendarEventService, access: CalendarAccess, args: MethodArgs<'CalendarEvent/changes'>, owner: string): Promise<Result> {
+  return readEventChanges(svc, access.calendar.id, access.lens, args, owner);
 }
 
 /**
@@ -31,15 +32,16 @@ export async function eventChanges(svc: CalendarEventService, access: CalendarAc
  * null when it is too large to push (the client then calls /changes).
  */
 export async function changesForPush(svc: CalendarEventService, calendarId: string, fromModseq: number, toModseq: number, lens: Lens): Promise<Result | null> {
-  const result = await readEventChanges(svc, calendarId, lens, { calendarId, sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, toModseq);
+  const result = await readEventChanges(svc, calendarId, lens, { calendarId, sinceState: encodeState(fromModseq), maxChanges: CalendarLimits.maxPushChanges }, workOwner.server, toModseq);
   const bytes = [...result.created, ...result.updated].reduce((n, event) => n + event.ics.length, 0);
   return result.hasMoreChanges || bytes > CalendarLimits.maxPushBytes ? null : result;
 }
 
-async function readEventChanges(svc: CalendarEventService, calendarId: string, lens: Lens, args: MethodArgs<'CalendarEvent/changes'>, upTo?: number): Promise<Result> {
+/** `owner` (workOwner): whose turn of the calendar worker pool a window's expansion takes. */
+async function readEventChanges(svc: CalendarEventService, calendarId: string, lens: Lens, args: MethodArgs<'CalendarEvent/changes'>, owner: string, upTo?: number): Promise<Result> {
   const window = args.window ? windowAt(svc.clock(), args.window) : null;
   const notFound = () => new DmciError(ErrorCode.NOT_FOUND, `calendar ${calendarId} not found`);
-  const expand: ExpandUnindexed = (events, from, to) => svc.expandUnindexed(events, from, to);
+  const expand: ExpandUnindexed = (events, from, to) => svc.expandUnindexed(owner, events, from, to);
   return readChanges(
     svc.db,
     calendarScope(calendarId),

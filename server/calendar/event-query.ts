@@ -19,9 +19,9 @@ import { checkTimeZone, wallClockToInstant } from './zoned-time.ts';
  * series the index does not hold (past its horizon, or more than a year back)
  * are expanded on the fly and merged in. Floating and all-day instances are
  * placed in the query's `timeZone` (stored as UTC wall clock, within ±14 h of
- * where they land).
+ * where they land). `owner` (workOwner) is whose turn of the calendar worker pool that expansion takes.
  */
-export async function queryInstances(svc: CalendarEventService, accesses: CalendarAccess[], args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
+export async function queryInstances(svc: CalendarEventService, accesses: CalendarAccess[], args: MethodArgs<'CalendarEvent/query'>, owner: string): Promise<MethodResult<'CalendarEvent/query'>> {
   const from = new Date(args.from);
   const to = new Date(args.to);
   if (!(from < to)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, '`from` must be before `to`');
@@ -47,7 +47,7 @@ export async function queryInstances(svc: CalendarEventService, accesses: Calend
   const wideTo = new Date(to.getTime() + slackMs);
   const onTheFly: IndexedInstance[] = [];
   const unindexed = await eventsNotFullyIndexed(svc.db, calendarIds, wideFrom, wideTo);
-  const expanded = await svc.expandUnindexed(unindexed, wideFrom, wideTo, expandLimits);
+  const expanded = await svc.expandUnindexed(owner, unindexed, wideFrom, wideTo, expandLimits);
   for (const [i, event] of unindexed.entries()) {
     const result = expanded[i]!;
     if (!result.ok) throw DmciError.fromBody(result.error);

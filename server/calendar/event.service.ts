@@ -22,7 +22,7 @@ import {
   updateEvent,
 } from './event.repository.ts';
 import { defaultIcalLimits, type IcalLimits } from './ical/index.ts';
-import type { IcalWorkerPool } from './ical-work/pool.ts';
+import { workOwner, type IcalWorkerPool } from './ical-work/pool.ts';
 import type { ExpandedEvent, PreparedWrite } from './ical-work/tasks.ts';
 import type { CalendarEventRow } from './event.table.ts';
 import { insertIndexedEvent, writeIndex } from './instance-index.ts';
@@ -104,12 +104,14 @@ export class CalendarEventService {
   }
 
   async changes(actor: Actor, args: MethodArgs<'CalendarEvent/changes'>): Promise<MethodResult<'CalendarEvent/changes'>> {
-    const access = await requireAccess(this.db, args.calendarId, accountOf(actor), EVENT_READ);
-    return eventChanges(this, access, args);
+    const accountId = accountOf(actor);
+    const access = await requireAccess(this.db, args.calendarId, accountId, EVENT_READ);
+    return eventChanges(this, access, args, workOwner.account(accountId));
   }
 
   async query(actor: Actor, args: MethodArgs<'CalendarEvent/query'>): Promise<MethodResult<'CalendarEvent/query'>> {
-    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountOf(actor), EVENT_READ), args);
+    const accountId = accountOf(actor);
+    return queryInstances(this, await requireAccesses(this.db, args.calendarIds, accountId, EVENT_READ), args, workOwner.account(accountId));
   }
 
   async set(actor: Actor, args: MethodArgs<'CalendarEvent/set'>): Promise<MethodResult<'CalendarEvent/set'>> {
@@ -137,7 +139,9 @@ export class CalendarEventService {
     // Parsing and index planning are pure CPU: done in a worker thread (ical-work/), so a hostile object
     // stalls no other session, and before the transaction, so the scope lock is held briefly.
     const now = this.clock();
-    const prepared = await this.prepare([...creates.map(([, value]) => value.ics), ...updates.map(([, value]) => value.ics)], now);
+    // In the writer's turn of the pool (per-account fairness): a flood of heavy writes from one account delays only its own.
+    const owner = workOwner.account(accountId);
+    const prepared = await this.prepare([...creates.map(([, value]) => value.ics), ...updates.map(([, value]) => value.ics)], now, owner);
     const parsedCreates = new Map(creates.map(([key], i) => [key, prepared[i]!]));
     const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
@@ -154,7 +158,7 @@ export class CalendarEventService {
         counters,
         declineCounters,
         now,
-        prepare: (texts) => this.prepare(texts, now),
+        prepare: (texts) => this.prepare(texts, now, owner),
         imip: this.options.imip,
       });
     let schedule = await openSchedule();
@@ -380,8 +384,9 @@ export class CalendarEventService {
    * Instances overlapping [from, to) that the events' occurrence index does
    * not hold, expanded in the worker pool (off the event loop) within one
    * read's work budget: what CalendarEvent/query and window sync merge in.
+   * `owner` (workOwner) is whose turn of the pool it takes.
    */
-  expandUnindexed(events: readonly CalendarEventRow[], from: Date, to: Date, limits: IcalLimits = this.limits): Promise<ExpandedEvent[]> {
+  expandUnindexed(owner: string, events: readonly CalendarEventRow[], from: Date, to: Date, limits: IcalLimits = this.limits): Promise<ExpandedEvent[]> {
     if (events.length === 0) return Promise.resolve([]);
     return this.options.icalWork.run('expandUnindexed', {
       events: events.map((event) => ({ ics: event.ics!, bounds: { from: event.expanded_from, until: event.expanded_until } })),
@@ -389,11 +394,11 @@ export class CalendarEventService {
       to,
       limits,
       maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
-    });
+    }, owner);
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
-  async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+  async prepare(texts: string[], now: Date, owner: string): Promise<PreparedWrite[]> {
     if (texts.length === 0) return [];
     const { results } = await this.options.icalWork.run('prepareWrites', {
       texts,
@@ -401,7 +406,7 @@ export class CalendarEventService {
       maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
       now: now.getTime(),
       horizonDays: this.horizonDays,
-    });
+    }, owner);
     return results;
   }
 }

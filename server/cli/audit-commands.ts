@@ -27,14 +27,15 @@ export function registerAuditCommands(program: Command, { run, cliLog }: Command
 /** An ISO date-time, or a span back from now: 30m, 24h, 7d. */
 export function parseSince(text: string): Date {
   const span = spanMs(text);
-  if (span !== undefined) return new Date(Date.now() - span);
-  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN);
+  // A span too long for a date (99999999999d) is as unusable as a bad date: both are usage errors, never a query.
+  const at = span !== undefined ? new Date(Date.now() - span) : /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN);
   if (Number.isNaN(at.getTime())) throw new InvalidArgumentError('give an ISO date-time (2026-11-29T10:00Z) or a span: 30m, 24h, 7d');
   return at;
 }
 
 function parseLimit(value: string): number {
-  const n = Number(value);
+  // Decimal digits only: Number() would also take 0x10, 1e3 or ' 5 '.
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be a whole number from 1 to 100000');
   return n;
 }

@@ -29,6 +29,9 @@ const settings = {
   // Internet free/busy door (server/freebusy/freebusy-http.ts): off unless a port is set.
   DMCI_FREEBUSY_PORT: [port.optional(), undefined],
   DMCI_FREEBUSY_HOST: [z.string().min(1), '0.0.0.0'],
+  // Open connections of the free/busy door per address and in all (docs/security.md "Free/busy").
+  DMCI_FREEBUSY_MAX_CONNECTIONS_PER_IP: [positiveInt, '20'],
+  DMCI_FREEBUSY_MAX_CONNECTIONS: [positiveInt, '1000'],
   // LDAP door limits (docs/ldap.md): ldapjs enforces none itself.
   DMCI_LDAP_ALLOW_ANONYMOUS: [bool, 'false'],
   DMCI_LDAP_MAX_SIZE: [positiveInt.max(100_000), '1000'],
@@ -87,6 +90,8 @@ const settings = {
   // cluster behaves alike and the documented value is the real one; raise it on machines with more cores.
   DMCI_ICAL_WORKERS: [positiveInt.max(64), '2'],
   DMCI_ICAL_QUEUE: [positiveInt.max(100_000), '256'],
+  // Per-account fairness of that queue (docs/security.md "Expansion work"): tasks of one account waiting at most.
+  DMCI_ICAL_QUEUE_PER_ACCOUNT: [positiveInt.max(100_000), '16'],
   // What one address may spend before authenticating, per window (docs/security.md "Before authentication").
   DMCI_PREAUTH_WINDOW_MS: [positiveInt, '60000'],
   DMCI_PREAUTH_MAX_CONNECTIONS: [positiveInt, '2000'],

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { FreeBusyLimits } from '../../protocol/index.ts';
+import type { Socket } from 'node:net';
+import { DefaultLimits, FreeBusyLimits } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import { DAY_MS } from '../calendar/calendar-limits.ts';
 import type { Logger } from '../log/logger.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
+import { PreAuthBudget, type PreAuthBudgetSettings } from '../security/preauth-budget.ts';
 import { listenOn } from '../net/listen.ts';
 import { readFreeBusy, type FreeBusyContext } from './freebusy-query.ts';
 import { findPrincipals, publishTokenMatches } from './freebusy.repository.ts';
@@ -23,6 +25,17 @@ import { renderVfreebusy } from './vfreebusy.ts';
  * - else anonymously, only if the owner's domain allows it (`anonymous`).
  * What is refused is refused alike for unknown and hidden addresses. The IP
  * allow and deny lists of the other doors apply first.
+ *
+ * Against floods (docs/security.md "Free/busy"): at most
+ * `maxConnectionsPerAddress` open connections per address and `maxConnections`
+ * in all (more are closed at once); addresses the login guard or an admin
+ * blocked get 429; every request spends the address's own pre-authentication
+ * budget (the DMCI_PREAUTH_* limits, counted apart from the WebSocket door's:
+ * a connection per TCP connection, a frame and its header bytes per request);
+ * headers within 10 s and the whole request within 15 s, checked every second
+ * (Node's default check runs every 30 s, which let slow headers stay 40 s);
+ * a body of at most `maxAnswerBytes`: a longer VFREEBUSY ends (DTEND) where
+ * the periods that fit end.
  */
 
 export const INTERNET_FREEBUSY_DEFAULT_DAYS = 56;
@@ -31,10 +44,22 @@ export interface FreeBusyHttpDeps {
   ctx: FreeBusyContext;
   accounts: AccountService;
   /** The same allow/deny lists as the connector and LDAP doors. */
-  ipScreen: Pick<IpScreen, 'refusal'>;
+  ipScreen: Pick<IpScreen, 'refusal' | 'isTrusted'>;
+  /** Milliseconds an address stays blocked (LoginGuard.blockedFor: failed logins or an admin's block); 0 when it is not. */
+  blockedFor: (address: string) => number;
+  /** Open connections per address (DMCI_FREEBUSY_MAX_CONNECTIONS_PER_IP) and in all (DMCI_FREEBUSY_MAX_CONNECTIONS). */
+  maxConnectionsPerAddress: number;
+  maxConnections: number;
+  preAuth: PreAuthBudgetSettings;
   log: Logger;
   clock: () => Date;
 }
+
+/** Longest FREEBUSY line (`FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:<stamp>/<stamp>` and CRLF) and room for the rest of the object. */
+const FREEBUSY_LINE_BYTES = 68;
+const VFREEBUSY_FRAME_BYTES = 1024;
+/** Periods one VFREEBUSY holds at most: the body stays within maxAnswerBytes. */
+export const MAX_VFREEBUSY_PERIODS = Math.floor((DefaultLimits.maxAnswerBytes - VFREEBUSY_FRAME_BYTES) / FREEBUSY_LINE_BYTES);
 
 type Answer = { status: number; body: string; headers?: Record<string, string> };
 
@@ -43,9 +68,12 @@ const challenge = () => text(401, 'log in (HTTP Basic) or use your free/busy URL
 
 export class FreeBusyHttpDoor {
   private readonly server: Server;
+  private readonly perAddress = new Map<string, number>();
+  private readonly budget: PreAuthBudget;
 
   constructor(private readonly deps: FreeBusyHttpDeps) {
-    this.server = createServer((req, res) => {
+    this.budget = new PreAuthBudget(deps.preAuth);
+    this.server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000, connectionsCheckingInterval: 1000 }, (req, res) => {
       const abort = new AbortController();
       res.on('close', () => abort.abort());
       this.answer(req, abort.signal)
@@ -55,8 +83,8 @@ export class FreeBusyHttpDoor {
           send(res, text(500, 'internal error'), false);
         });
     });
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 15_000;
+    this.server.maxConnections = deps.maxConnections;
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
     // Headers are all this door reads: a large header block is refused by Node before it gets here.
     this.server.maxHeadersCount = 50;
   }
@@ -70,10 +98,36 @@ export class FreeBusyHttpDoor {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** A new TCP connection: within the per-address cap and the address's budget, or closed at once. */
+  private admit(socket: Socket): void {
+    const address = normaliseAddress(socket.remoteAddress);
+    if (this.deps.ipScreen.isTrusted(address)) return;
+    const open = this.perAddress.get(address) ?? 0;
+    // Only the connection count refuses here: an address past its request budget still gets its 429 with Retry-After.
+    if (open >= this.deps.maxConnectionsPerAddress || this.budget.admitConnection(address) === 'connections') {
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
+  }
+
   private async answer(req: IncomingMessage, signal: AbortSignal): Promise<Answer> {
     const address = normaliseAddress(req.socket.remoteAddress);
     const refusal = this.deps.ipScreen.refusal(address);
     if (refusal) return text(403, refusal);
+    if (!this.deps.ipScreen.isTrusted(address)) {
+      const blockedFor = this.deps.blockedFor(address);
+      if (blockedFor > 0) return text(429, 'temporarily blocked (failed logins, or an admin)', { 'retry-after': String(Math.ceil(blockedFor / 1000)) });
+      const headerBytes = req.rawHeaders.reduce((n, h) => n + h.length + 2, (req.url ?? '').length);
+      if (this.budget.admitFrame(address, headerBytes)) {
+        return text(429, 'too many requests from this address', { 'retry-after': String(Math.max(1, Math.ceil(this.budget.retryAfterMs(address) / 1000))) });
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'only GET and HEAD', { allow: 'GET, HEAD' });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/freebusy\/([^/]{3,320})\.(vfb|ics)$/.exec(url.pathname);
@@ -112,7 +166,10 @@ export class FreeBusyHttpDoor {
       if (viewer.kind === 'anonymous') return challenge();
       return read.status === 'noRight' ? text(403, 'you may not see this free/busy') : text(404, 'no such free/busy');
     }
-    const body = renderVfreebusy(person.email, window.from.getTime(), window.to.getTime(), read.periods, this.deps.clock());
+    // Within maxAnswerBytes: past the periods that fit, the object ends (DTEND) where the first left out starts.
+    const cut = read.periods.length > MAX_VFREEBUSY_PERIODS ? read.periods[MAX_VFREEBUSY_PERIODS]!.start : null;
+    const periods = cut === null ? read.periods : read.periods.slice(0, MAX_VFREEBUSY_PERIODS);
+    const body = renderVfreebusy(person.email, window.from.getTime(), cut ?? window.to.getTime(), periods, this.deps.clock());
     return { status: 200, body, headers: { 'content-type': 'text/calendar; charset=utf-8', 'content-disposition': `inline; filename="freebusy.${match[2]}"` } };
   }
 

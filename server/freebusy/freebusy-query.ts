@@ -1,7 +1,9 @@
+import { AnswerBudget } from '../answers/answer-budget.ts';
 import { ErrorCode, FreeBusyLimits, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
 import { overlaps } from '../calendar/instance-index.ts';
+import { workOwner } from '../calendar/ical-work/pool.ts';
 import type { ExpandUnindexed } from '../calendar/sync-window.ts';
 import { renderBusyInstance, type BusyInstance, type Lens } from '../calendar/privacy/index.ts';
 import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-access.ts';
@@ -66,8 +68,8 @@ export interface LeafFreeBusy {
 
 export interface FreeBusyContext {
   db: Db;
-  /** Expands what the occurrence index does not hold, in the calendar worker pool (CalendarEventService.expandUnindexed). */
-  expandUnindexed: ExpandUnindexed;
+  /** Expands what the occurrence index does not hold, in the calendar worker pool in `owner`'s turn (CalendarEventService.expandUnindexed). */
+  expandUnindexed: (owner: string, ...rest: Parameters<ExpandUnindexed>) => ReturnType<ExpandUnindexed>;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function readFreeBusy(
   // Rights and busy time do not depend on each other: read them at once (every calendar that counts; what is not shown is dropped below).
   const [rightsOfViewer, instances] = await Promise.all([
     viewer.accountId ? resolveRightsOfMany(db, [viewer.accountId], { calendarIds }).then((r) => r.get(viewer.accountId!)!) : Promise.resolve(new Map<string, CalendarAccess>()),
-    busyInstancesOf(ctx, calendarIds, zoneOfCalendar, from, to),
+    busyInstancesOf(ctx, viewer.accountId ? workOwner.account(viewer.accountId) : workOwner.anonymous, calendarIds, zoneOfCalendar, from, to),
   ]);
   const lensOf = new Map<string, Lens>();
   for (const entry of entries) {
@@ -166,8 +168,8 @@ function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boole
   return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
 }
 
-/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone. */
-async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
+/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone; `owner` (workOwner): the reader's turn of the worker pool. */
+async function busyInstancesOf(ctx: FreeBusyContext, owner: string, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
   const out = new Map<string, BusyInstance[]>();
   if (calendarIds.length === 0) return out;
   const slack = CalendarLimits.floatingSlackMs;
@@ -188,7 +190,7 @@ async function busyInstancesOf(ctx: FreeBusyContext, calendarIds: string[], zone
     add(row.calendar_id, start, end, { busyType: row.busy_type, classification: row.classification, summary: row.summary, location: row.location });
   }
   // Outside the index (past the horizon, over a year back, a capped series): expanded in the worker pool, off the event loop.
-  const expanded = await ctx.expandUnindexed(partlyIndexed, wideFrom, wideTo);
+  const expanded = await ctx.expandUnindexed(owner, partlyIndexed, wideFrom, wideTo);
   for (const [i, event] of partlyIndexed.entries()) {
     const result = expanded[i]!;
     if (!result.ok) throw DmciError.fromBody(result.error);
@@ -289,7 +291,7 @@ export async function queryWithLeaves(
     } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
   }
   for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
-  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals }, window, leaves: [...leaves.values()] };
+  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals) }, window, leaves: [...leaves.values()] };
 }
 
 /** One principal's entry of a FreeBusy/query answer (and of a watch's push). */
@@ -311,5 +313,34 @@ export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind
     slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
     workingHours: fb.hours ? renderHours(fb.hours) : null,
     outOfOffice: fb.outOfOffice ? { from: fb.outOfOffice.from.toISOString(), until: fb.outOfOffice.until.toISOString() } : null,
+    cutAt: null,
   };
+}
+
+/**
+ * Keeps a list of principal entries (an answer's, or a watch push's) within
+ * `budget` (maxAnswerBytes, issue 7): every entry without its periods and
+ * details first — bounded by the slot-digit and principal limits; past the
+ * budget even so, LIMIT_EXCEEDED — then each entry's periods and details
+ * together in time order, as far as they fit. An entry cut short keeps
+ * exactly what starts before its `cutAt`; its slots stay complete.
+ */
+export function withinAnswerBudget(principals: readonly PrincipalFreeBusy[], budget: AnswerBudget = new AnswerBudget()): PrincipalFreeBusy[] {
+  for (const p of principals) budget.charge({ ...p, periods: [], details: [] }, 'ask fewer principals or a shorter window');
+  return principals.map((p) => {
+    let i = 0;
+    let j = 0;
+    while (i < p.periods.length || j < p.details.length) {
+      // Periods first at equal starts: a cut then never splits one instant between the two lists.
+      const isPeriod = j >= p.details.length || (i < p.periods.length && p.periods[i]!.start <= p.details[j]!.start);
+      const next = isPeriod ? p.periods[i]! : p.details[j]!;
+      if (!budget.fits(next)) {
+        const cutAt = next.start;
+        return { ...p, periods: p.periods.slice(0, i).filter((x) => x.start < cutAt), details: p.details.slice(0, j).filter((x) => x.start < cutAt), cutAt };
+      }
+      if (isPeriod) i++;
+      else j++;
+    }
+    return p;
+  });
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionRegistry } from '../sessions/session-registry.ts';
 import { parseScope, ScopeKind } from '../sync/scope-id.ts';
-import { queryWithLeaves, readFreeBusy, renderPrincipal, type FreeBusyContext, type FreeBusyWindow, type QueriedLeaf } from './freebusy-query.ts';
+import { queryWithLeaves, readFreeBusy, renderPrincipal, withinAnswerBudget, type FreeBusyContext, type FreeBusyWindow, type QueriedLeaf } from './freebusy-query.ts';
 import { countingCalendars } from './freebusy.repository.ts';
 
 /**
@@ -151,8 +151,16 @@ export class FreeBusyWatches {
     }
   }
 
-  private send(watch: Watch, principals: PrincipalFreeBusy[]): void {
+  private send(watch: Watch, changed: PrincipalFreeBusy[]): void {
     if (watch.session.transport.bufferedAmount >= this.options.highWaterBytes) return this.sendResync(watch);
+    // A push is bounded like an answer (maxAnswerBytes): entries cut short carry cutAt; past it even so, a resync mark.
+    let principals: PrincipalFreeBusy[];
+    try {
+      principals = withinAnswerBudget(changed);
+    } catch (error) {
+      if (error instanceof DmciError && error.code === ErrorCode.LIMIT_EXCEEDED) return this.sendResync(watch);
+      throw error;
+    }
     const { from, to, intervalMinutes } = watch.window;
     const oldState = String(watch.seq++);
     const frame: PushFrame = {

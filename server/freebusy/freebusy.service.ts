@@ -3,10 +3,9 @@ import { ErrorCode, type FreeBusyDomainPolicy, type FreeBusySettings, type Metho
 import type { AccountService } from '../accounts/account.service.ts';
 import { requireAdmin, type Actor } from '../accounts/actor.ts';
 import type { CalendarEventService } from '../calendar/event.service.ts';
-import type { ExpandUnindexed } from '../calendar/sync-window.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
-import { queryFreeBusy } from './freebusy-query.ts';
+import { queryFreeBusy, type FreeBusyContext } from './freebusy-query.ts';
 import { suggestMeetingTimes } from './suggest.ts';
 import {
   availabilityOf,
@@ -39,7 +38,7 @@ export class FreeBusyService {
   ) {}
 
   /** Free/busy reads expand what the occurrence index does not hold where calendar reads do: in the worker pool. */
-  readonly expandUnindexed: ExpandUnindexed = (events, from, to) => this.calendarEvents.expandUnindexed(events, from, to);
+  readonly expandUnindexed: FreeBusyContext['expandUnindexed'] = (owner, events, from, to) => this.calendarEvents.expandUnindexed(owner, events, from, to);
 
   async query(actor: Actor, args: MethodArgs<'FreeBusy/query'>): Promise<MethodResult<'FreeBusy/query'>> {
     if (actor.kind !== 'account') throw forbidden('free/busy is asked by an account');

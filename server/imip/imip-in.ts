@@ -3,7 +3,8 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { sql } from 'kysely';
 import type { CalendarEventService } from '../calendar/event.service.ts';
 import type { CalendarEventRow } from '../calendar/event.table.ts';
-import { parseCalendarObject, defaultIcalLimits } from '../calendar/ical/index.ts';
+import { defaultIcalLimits, type ParsedCalendarObject } from '../calendar/ical/index.ts';
+import { workOwner } from '../calendar/ical-work/pool.ts';
 import { param, prop, props, subs, text, values, type JComp } from '../calendar/ical/jcal.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
@@ -180,14 +181,10 @@ export class ImipIn {
     }
 
     if (method === 'COUNTER') {
-      let proposal;
-      try {
-        const obj = parseCalendarObject(ics);
-        const event = obj.master ?? obj.overrides[0]!;
-        proposal = { start: event.start, end: event.end, comment: text(events[0], 'comment') };
-      } catch {
-        throw new ImipRefusal('malformed', 'the COUNTER does not say which time it proposes');
-      }
+      const obj = await this.parse(ics, now);
+      const event = obj?.master ?? obj?.overrides[0];
+      if (!event) throw new ImipRefusal('malformed', 'the COUNTER does not say which time it proposes');
+      const proposal = { start: event.start, end: event.end, comment: text(events[0], 'comment') };
       await this.write(target, now, async (schedule, trx, modseqs, row) => {
         this.checkSequence(row, sequence);
         await schedule.counterFromOutside(trx, modseqs, row, attendee, proposal);
@@ -206,7 +203,7 @@ export class ImipIn {
         answers.push({ partstat });
         continue;
       }
-      canonical ??= canonicalRids(ics);
+      canonical ??= canonicalRids(ics, await this.parse(ics, now));
       const recurrenceId = canonical.get(String(values(rid)[0]));
       if (!recurrenceId) throw new ImipRefusal('malformed', 'a RECURRENCE-ID of the reply could not be read (unknown time zone?)');
       answers.push({ partstat, recurrenceId });
@@ -251,6 +248,16 @@ export class ImipIn {
     if (sequence < current) throw new ImipRefusal('stale-sequence', `the message answers SEQUENCE ${sequence}, but the meeting is at SEQUENCE ${current}`);
   }
 
+  /**
+   * The message's calendar object parsed in the calendar worker pool (an
+   * outsider's text may carry costly recurrence rules: never on the event
+   * loop), in the mail senders' one turn; null when it cannot be read.
+   */
+  private async parse(ics: string, now: Date): Promise<ParsedCalendarObject | null> {
+    const [prepared] = await this.options.calendarEvents.prepare([ics], now, workOwner.mail);
+    return prepared?.ok ? prepared.obj : null;
+  }
+
   /** One transaction on the organizer's calendar and inbox scopes; the event re-read under their locks. */
   private async write(target: Target, now: Date, work: (schedule: Schedule, trx: Db, modseqs: ReadonlyMap<string, number>, row: CalendarEventRow) => Promise<void>): Promise<void> {
     const { db, publish, calendarEvents } = this.options;
@@ -265,7 +272,7 @@ export class ImipIn {
       counters: new Map(),
       declineCounters: new Map(),
       now,
-      prepare: (texts) => calendarEvents.prepare(texts, now),
+      prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
       imip: this.options.imipOut,
     });
     await writeScopes(db, publish, async (writer) => {
@@ -278,10 +285,10 @@ export class ImipIn {
 }
 
 /** RECURRENCE-ID value as written → the canonical form the occurrence index uses (zones resolved, Windows names too). */
-function canonicalRids(ics: string): Map<string, string> {
+function canonicalRids(ics: string, obj: ParsedCalendarObject | null): Map<string, string> {
   const out = new Map<string, string>();
+  if (!obj) return out;
   try {
-    const obj = parseCalendarObject(ics);
     const root = ICAL.parse(ics) as unknown as JComp;
     const written = subs(root, 'vevent')
       .map((e) => prop(e, 'recurrence-id'))

@@ -41,6 +41,14 @@ export type ConfiguredLists = Record<ScreenList, readonly string[]>;
 export type BlockListener = (block: ScreenBlock) => void;
 
 const MIN_BLOCK_MS = 60_000;
+/** Reasons and notes longer than this are refused: they are shown in lists and kept in every node's copy. */
+export const MAX_SCREEN_TEXT = 500;
+/**
+ * The widest range a block or the trusted list takes (a /8 of IPv4, a /32 of
+ * IPv6): `0.0.0.0/0` there would lock everyone out, or exempt everyone from
+ * the login guard. Wider policy belongs on the allow and deny lists.
+ */
+const WIDEST_PREFIX: Record<4 | 6, number> = { 4: 8, 6: 32 };
 const MAX_BLOCK_MS = 365 * 86_400_000;
 export const DEFAULT_ADMIN_BLOCK_MS = 86_400_000;
 
@@ -75,7 +83,8 @@ export class ScreenService {
   /** Blocks an address or CIDR block on every node until `forMs` from now. */
   async block(actor: Actor, target: string, options: { reason: string; forMs?: number }): Promise<ScreenBlock> {
     requireGlobalAdmin(actor);
-    const key = requireAddressOrRange(target);
+    const key = requireNarrowRange(requireAddressOrRange(target), 'a block');
+    requireShortText(options.reason, 'reason');
     const forMs = options.forMs ?? DEFAULT_ADMIN_BLOCK_MS;
     if (!Number.isInteger(forMs) || forMs < MIN_BLOCK_MS || forMs > MAX_BLOCK_MS) {
       throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `a block lasts from ${MIN_BLOCK_MS / 60_000} minute to ${MAX_BLOCK_MS / 86_400_000} days`);
@@ -113,6 +122,8 @@ export class ScreenService {
   async addRule(actor: Actor, list: ScreenList, value: string, note = ''): Promise<ScreenRule> {
     requireGlobalAdmin(actor);
     const normalised = requireRuleValue(list, value);
+    if (list === 'trusted') requireNarrowRange(normalised, 'the trusted list');
+    requireShortText(note, 'note');
     const rule = await this.db.transaction().execute(async (trx) => {
       if (!(await insertRule(trx, { list, value: normalised, note, createdBy: actorName(actor) }))) {
         throw new DmciError(ErrorCode.ALREADY_EXISTS, `${normalised} is on the ${list} list already`);
@@ -157,17 +168,36 @@ function toBlock(row: ScreenBlockRow): ScreenBlock {
   return { key: row.key, reason: row.reason, source: row.source, count: row.block_count, blockedAt: row.blocked_at.toISOString(), until: row.blocked_until.toISOString(), by: row.created_by };
 }
 
+/** The text quoted back in an error: enough to recognise it, never the whole of a huge argument. */
+const quoted = (text: string) => JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+
 function requireAddressOrRange(text: string): string {
   const value = text.trim().toLowerCase();
-  if (!cidrMatcher(value)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `${JSON.stringify(text)} is not an IP address or CIDR block`);
+  if (!cidrMatcher(value)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `${quoted(text)} is not an IP address or CIDR block`);
   return value;
+}
+
+/** An address or a range no wider than WIDEST_PREFIX (for blocks and the trusted list). */
+function requireNarrowRange(value: string, what: string): string {
+  const [address, prefix] = value.split('/');
+  const family = isIP(address!) as 4 | 6;
+  if (prefix !== undefined && Number(prefix) < WIDEST_PREFIX[family]) {
+    throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `${what} covers at most a /${WIDEST_PREFIX[4]} (IPv4) or /${WIDEST_PREFIX[6]} (IPv6): use the deny or allow list for wider ranges`, {
+      details: { limit: WIDEST_PREFIX[family] },
+    });
+  }
+  return value;
+}
+
+function requireShortText(text: string, what: string): void {
+  if (text.length > MAX_SCREEN_TEXT) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `a ${what} has at most ${MAX_SCREEN_TEXT} characters`, { details: { limit: MAX_SCREEN_TEXT } });
 }
 
 /** Address lists take addresses and CIDR blocks; host lists take names and *.domain patterns. */
 function requireRuleValue(list: ScreenList, text: string): string {
   const value = text.trim().toLowerCase();
   if (list === 'host_allow' || list === 'host_deny') {
-    if (!isHostPattern(value)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `${JSON.stringify(text)} is not a host name or a *.domain pattern`);
+    if (!isHostPattern(value)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, `${quoted(text)} is not a host name or a *.domain pattern`);
     return value;
   }
   return requireAddressOrRange(value);

@@ -15,6 +15,8 @@ import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/s
  * Issue 7 added the hostile shapes: sparse huge maps (headers that claim
  * billions of entries, or legal maps of nils past the total-values limit)
  * and frames at and just past the maximum size, before and after login.
+ * Session 4 added free/busy queries and watches and inbox reads with
+ * arguments at and past their limits.
  * FUZZ_FRAMES sets the count (the long form: FUZZ_FRAMES=100000); the run
  * prints its figures (frames, duration, close codes, server RSS).
  */
@@ -42,7 +44,20 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const methods = ['Core/echo', 'Session/get', 'Admin/domainList', 'Admin/accountList', 'Admin/accountGet', 'Nope/nothing'];
+// Session 4 added the free/busy and inbox doors (their answers are bounded in bytes; a watch pushes on its own).
+const methods = ['Core/echo', 'Session/get', 'Admin/domainList', 'Admin/accountList', 'Admin/accountGet', 'Nope/nothing', 'FreeBusy/query', 'FreeBusy/watch', 'FreeBusy/unwatch', 'Inbox/changes', 'Inbox/get'];
+
+/** Free/busy arguments at and past the limits: 100+ principals, windows from empty to past 62 days, odd dates and intervals. */
+function freeBusyArgs(random: Random): Record<string, unknown> {
+  const day = (n: number) => new Date(Date.UTC(2026, 11, 1) + n * 86_400_000).toISOString();
+  const principal = () => random.pick(['fuzz@example.com', 'bystander@example.com', 'nobody@example.com', '', 'x'.repeat(400), '\u0000@example.com', 'group@example.com']);
+  return {
+    principals: Array.from({ length: random.pick([0, 1, 3, 100, 101]) }, principal),
+    ...(random.bool() ? { from: random.pick([day(0), day(-1), 'yesterday', '2026-02-30T00:00:00Z', day(100_000)]) } : {}),
+    ...(random.bool() ? { to: random.pick([day(1), day(62), day(63), day(0)]) } : {}),
+    ...(random.bool() ? { interval: random.pick([1, 5, 30, 1440, 1441, -5, 2.5]) } : {}),
+  };
+}
 
 function validHello(random: Random): Record<string, unknown> {
   return {
@@ -56,7 +71,15 @@ function validHello(random: Random): Record<string, unknown> {
 function validRequest(random: Random, id: number): Record<string, unknown> {
   const method = random.pick(methods);
   const args: Record<string, unknown> =
-    method === 'Core/echo' ? { payload: randomValue(random, 3) } : method === 'Admin/accountGet' ? { email: 'fuzz@example.com' } : {};
+    method === 'Core/echo'
+      ? { payload: randomValue(random, 3) }
+      : method === 'Admin/accountGet'
+        ? { email: 'fuzz@example.com' }
+        : method === 'FreeBusy/query' || method === 'FreeBusy/watch'
+          ? freeBusyArgs(random)
+          : method === 'Inbox/changes'
+            ? random.bool() ? {} : { sinceState: random.pick(['0', 'x', '9'.repeat(40), '1:2:3']), maxChanges: random.pick([1, 5000, 5001, 0]) }
+            : {};
   return { type: 'request', id, method, args };
 }
 

@@ -1,8 +1,7 @@
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCalendar } from '../../connector-sim/calendar-sources.ts';
 import { CloseCode, DefaultLimits } from '../../protocol/index.ts';
-import { openAuthenticated, type RawSocket } from '../helpers/raw-socket.ts';
+import { openAuthenticated, stallReading, type RawSocket } from '../helpers/raw-socket.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -43,13 +42,7 @@ describe('unread answers', { timeout: 180_000 }, () => {
   async function stalledSession(): Promise<{ socket: RawSocket; resume: () => void; maxUnread: () => number; stopSampling: () => void }> {
     const socket = await openAuthenticated(server.url, 'flood@unread.example');
     const sessionId = socket.frames.find((f) => f.type === 'welcome')!.sessionId as string;
-    const tcp = (socket.ws as unknown as { _socket: Socket })._socket;
-    tcp.pause();
-    let max = 0;
-    const sampler = setInterval(() => {
-      max = Math.max(max, server.app.sessions.get(sessionId)?.transport.bufferedAmount ?? 0);
-    }, 2);
-    return { socket, resume: () => tcp.resume(), maxUnread: () => max, stopSampling: () => clearInterval(sampler) };
+    return { socket, ...stallReading(socket, () => server.app.sessions.get(sessionId)?.transport.bufferedAmount ?? 0) };
   }
 
   const changesAnswered = async () => {

@@ -1,5 +1,6 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.ts';
+import { decodeServerFrame, encodeFrame, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/index.ts';
 import { DEFAULT_PASSWORD } from './server.ts';
 
 /**
@@ -27,7 +28,8 @@ export function openRaw(url: string, options: WebSocket.ClientOptions = {}): Pro
     const waiters = new Set<() => void>();
     ws.on('message', (data: Buffer) => {
       try {
-        frames.push(decodeFrame(data));
+        // With the limits of server frames (bounded by bytes), as every client decodes them: a full answer holds far more values than a request may.
+        frames.push(decodeServerFrame(data));
       } catch {
         frames.push({ type: '(undecodable)' });
       }
@@ -98,4 +100,21 @@ export async function openAuthenticated(url: string, login: string, password = D
 export async function rawRequest(socket: RawSocket, id: number | string, method: string, args?: unknown): Promise<Record<string, unknown>> {
   socket.send({ type: 'request', id, method, ...(args !== undefined ? { args } : {}) });
   return socket.waitFor((f) => f.type === 'response' && f.id === id);
+}
+
+/** A client that stops reading: its TCP socket is paused; `maxUnread` is the most `unreadBytes()` (the server side's queue) showed while sampled. */
+export interface StalledReader {
+  resume(): void;
+  maxUnread(): number;
+  stopSampling(): void;
+}
+
+export function stallReading(socket: RawSocket, unreadBytes: () => number): StalledReader {
+  const tcp = (socket.ws as unknown as { _socket: Socket })._socket;
+  tcp.pause();
+  let max = 0;
+  const sampler = setInterval(() => {
+    max = Math.max(max, unreadBytes());
+  }, 2);
+  return { resume: () => tcp.resume(), maxUnread: () => max, stopSampling: () => clearInterval(sampler) };
 }

@@ -12,6 +12,8 @@ export interface IcalWorkerPoolOptions {
   size: number;
   /** Tasks waiting for a free worker at most (DMCI_ICAL_QUEUE); past it: UNAVAILABLE with retryAfterMs. */
   maxQueue: number;
+  /** Tasks of one owner (workOwner) waiting at most (DMCI_ICAL_QUEUE_PER_ACCOUNT); past it: RATE_LIMITED with retryAfterMs. Default: maxQueue. */
+  maxQueuePerOwner?: number;
   /** A task running longer is cut off: its worker is terminated and replaced, the caller gets TIMEOUT. */
   taskTimeoutMs: number;
   log: Logger;
@@ -19,8 +21,22 @@ export interface IcalWorkerPoolOptions {
   observe?: (task: TaskName, seconds: number) => void;
 }
 
+/**
+ * Whose work a task is, for fairness between owners: an account (the one
+ * whose request needs it), anonymous readers together (the Internet
+ * free/busy door), or the server itself (maintenance jobs, pushes).
+ */
+export const workOwner = {
+  account: (accountId: string): string => `account:${accountId}`,
+  anonymous: 'anonymous',
+  /** Scheduling mail from outside (iMIP in), all senders together: a mail flood takes one turn, not everyone's. */
+  mail: 'mail',
+  server: 'server',
+} as const;
+
 interface Job {
   id: number;
+  owner: string;
   task: TaskName;
   input: unknown;
   queuedAt: number;
@@ -41,8 +57,20 @@ const BUSY_RETRY_MS = 1000;
 
 /**
  * A fixed pool of worker threads for CPU-heavy calendar work (tasks.ts),
- * with a bounded FIFO queue in front (DESIGN §7 "work"): the event loop that
+ * with bounded queues in front (DESIGN §7 "work"): the event loop that
  * serves every session only posts the texts and gets plain results back.
+ *
+ * Fair between owners (workOwner), so one account flooding expensive work
+ * cannot starve another account's small write:
+ * - one FIFO queue per owner, served round-robin (each time a worker frees,
+ *   the next owner in the rotation with work waiting gets it);
+ * - an owner runs at most `size - 1` tasks at once (1 with a single worker),
+ *   so with two workers or more one is always left for everyone else;
+ * - at most `maxQueuePerOwner` tasks of one owner wait (RATE_LIMITED past
+ *   it), at most `maxQueue` in all (UNAVAILABLE past it).
+ * Bound: another owner's task waits for no task of the flooding owner
+ * (with one worker: for at most the one running), only for one task of each
+ * other owner ahead of it in the rotation.
  *
  * The sources are TypeScript run through tsx, so each worker starts from a
  * small bootstrap that registers tsx's loader in its own thread (loader hooks
@@ -52,7 +80,11 @@ const BUSY_RETRY_MS = 1000;
 export class IcalWorkerPool {
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
-  private readonly queue: Job[] = [];
+  /** Waiting tasks by owner; the map's order is the rotation (an owner served moves to its end). */
+  private readonly queues = new Map<string, Job[]>();
+  private waiting = 0;
+  /** Running tasks by owner. */
+  private readonly running = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -60,12 +92,23 @@ export class IcalWorkerPool {
 
   /** Tasks waiting for a worker (for tests and metrics). */
   get queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
-  run<T extends TaskName>(task: T, input: TaskInput<T>): Promise<TaskOutput<T>> {
+  /** Runs `task` for `owner` (workOwner): in turn with other owners' tasks, within its owner's bounds. */
+  run<T extends TaskName>(task: T, input: TaskInput<T>, owner: string): Promise<TaskOutput<T>> {
     if (this.closed) return Promise.reject(new DmciError(ErrorCode.UNAVAILABLE, 'server is shutting down'));
-    if (this.queue.length >= this.options.maxQueue) {
+    const perOwner = this.options.maxQueuePerOwner ?? this.options.maxQueue;
+    const mine = this.queues.get(owner);
+    if (mine && mine.length >= perOwner) {
+      return Promise.reject(
+        new DmciError(ErrorCode.RATE_LIMITED, `too much calendar processing of yours is waiting (${perOwner} tasks): retry later`, {
+          retryAfterMs: BUSY_RETRY_MS,
+          details: { limit: perOwner },
+        }),
+      );
+    }
+    if (this.waiting >= this.options.maxQueue) {
       return Promise.reject(
         new DmciError(ErrorCode.UNAVAILABLE, `calendar processing is busy (${this.options.maxQueue} tasks waiting): retry later`, {
           retryAfterMs: BUSY_RETRY_MS,
@@ -74,7 +117,10 @@ export class IcalWorkerPool {
       );
     }
     return new Promise<TaskOutput<T>>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, input, queuedAt: performance.now(), resolve: resolve as (output: unknown) => void, reject });
+      const job: Job = { id: this.nextId++, owner, task, input, queuedAt: performance.now(), resolve: resolve as (output: unknown) => void, reject };
+      if (mine) mine.push(job);
+      else this.queues.set(owner, [job]);
+      this.waiting++;
       this.pump();
     });
   }
@@ -88,7 +134,9 @@ export class IcalWorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     const gone = new DmciError(ErrorCode.UNAVAILABLE, 'server is shutting down');
-    for (const job of this.queue.splice(0)) job.reject(gone);
+    for (const jobs of this.queues.values()) for (const job of jobs) job.reject(gone);
+    this.queues.clear();
+    this.waiting = 0;
     await Promise.all(
       [...this.slots].map((slot) => {
         this.finish(slot)?.reject(gone);
@@ -101,17 +149,32 @@ export class IcalWorkerPool {
 
   private pump(): void {
     // Workers start as work arrives; a starting worker joins `idle` once loaded (its start-up is no task's time).
-    while (this.slots.size < Math.min(this.options.size, this.busyCount() + this.queue.length)) this.spawn();
-    while (this.queue.length > 0) {
-      const slot = this.idle.pop();
-      if (!slot) return;
-      const job = this.queue.shift()!;
+    while (this.slots.size < Math.min(this.options.size, this.busyCount() + this.waiting)) this.spawn();
+    while (this.idle.length > 0) {
+      const job = this.nextJob();
+      if (!job) return;
+      const slot = this.idle.pop()!;
       slot.job = job;
+      this.running.set(job.owner, (this.running.get(job.owner) ?? 0) + 1);
       slot.worker.ref();
       slot.timer = setTimeout(() => this.timedOut(slot), this.options.taskTimeoutMs);
       const message: TaskMessage = { id: job.id, task: job.task, input: job.input };
       slot.worker.postMessage(message);
     }
+  }
+
+  /** The first job of the first owner in the rotation below its running bound; that owner moves to the rotation's end. */
+  private nextJob(): Job | undefined {
+    const maxRunning = Math.max(1, this.options.size - 1);
+    for (const [owner, jobs] of this.queues) {
+      if ((this.running.get(owner) ?? 0) >= maxRunning) continue;
+      const job = jobs.shift()!;
+      this.queues.delete(owner);
+      if (jobs.length > 0) this.queues.set(owner, jobs);
+      this.waiting--;
+      return job;
+    }
+    return undefined;
   }
 
   private busyCount(): number {
@@ -173,6 +236,11 @@ export class IcalWorkerPool {
 
   private finish(slot: Slot): Job | null {
     const job = slot.job;
+    if (job) {
+      const running = (this.running.get(job.owner) ?? 1) - 1;
+      if (running > 0) this.running.set(job.owner, running);
+      else this.running.delete(job.owner);
+    }
     clearTimeout(slot.timer);
     slot.job = null;
     slot.timer = undefined;
