@@ -73,7 +73,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     log: options.log,
     ...(options.metrics ? { observe: (task, seconds) => options.metrics!.calendarWork.observe({ task }, seconds) } : {}),
   });
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES });
+  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES, invitationCopiesPerMinute: config.DMCI_INVITATION_COPIES_PER_MINUTE });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
   return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), nodeId: config.nodeId };

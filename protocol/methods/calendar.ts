@@ -99,6 +99,8 @@ export const ScheduleOutcome = z.strictObject({
   partstat: z.string().optional(),
   reason: z.enum(['policy', 'not-allowed', 'recurring', 'duration', 'window', 'conflict']).optional(),
   conflicts: z.array(BookingConflict).optional(),
+  /** Delivered although the attendee is now over their storage quota (the copy counts toward it; docs/protocol.md §Scheduling). */
+  overQuota: z.boolean().optional(),
 });
 export type ScheduleOutcome = z.infer<typeof ScheduleOutcome>;
 

@@ -8,7 +8,7 @@ import type { AccountStorageTable } from '../quota/storage.table.ts';
 import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
-import type { ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
+import type { InvitationBudgetTable, ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 
 /** Every table kysely knows, composed from the feature modules' *.table.ts files. */
@@ -35,6 +35,7 @@ export interface Database {
   resource_policies: ResourcePolicyTable;
   resource_bookings: ResourceBookingTable;
   scheduled_copies: ScheduledCopyTable;
+  invitation_budgets: InvitationBudgetTable;
   inbox_messages: InboxMessageTable;
   delegate_inbox_copies: DelegateInboxCopyTable;
 }

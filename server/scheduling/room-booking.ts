@@ -26,8 +26,8 @@ export const MAX_CONFLICTS_NAMED = 5;
 export interface BookingRequest {
   resourceId: string;
   domainId: string;
-  /** The resource's copy of the event (its bookings are replaced). */
-  copyEventId: string;
+  /** The resource's copy of the event (its bookings are replaced); null when predicting for a copy not yet made. */
+  copyEventId: string | null;
   bookerAccountId: string;
   bookerDomainId: string;
   recurring: boolean;
@@ -42,18 +42,16 @@ export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePo
   return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
 }
 
-/** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
-export async function answerBooking(trx: Db, req: BookingRequest): Promise<BookingAnswer> {
-  await releaseBookings(trx, req.copyEventId);
-  const policy = await readPolicy(trx, req.resourceId);
-  const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]): BookingAnswer => ({
-    delivery: 'answered',
-    partstat: 'DECLINED',
-    reason,
-    ...(conflicts ? { conflicts } : {}),
+/** The answer the rules give and, when it books, the instances to book. Writes nothing. */
+async function decide(db: Db, req: BookingRequest): Promise<{ answer: BookingAnswer; book: PlannedIndex['rows']; policy?: ResourcePolicyRow }> {
+  const policy = await readPolicy(db, req.resourceId);
+  const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]) => ({
+    answer: { delivery: 'answered' as const, partstat: 'DECLINED' as const, reason, ...(conflicts ? { conflicts } : {}) },
+    book: [],
+    ...(policy ? { policy } : {}),
   });
   if (!policy || policy.mode === 'decline') return decline('policy');
-  if (!(await mayBook(trx, policy, req))) return decline('not-allowed');
+  if (!(await mayBook(db, policy, req))) return decline('not-allowed');
   if (req.recurring && !policy.allow_recurring) return decline('recurring');
   const instances = req.index.rows.filter((r) => r.status !== 'CANCELLED' && !r.transparent);
   if (instances.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
@@ -62,28 +60,47 @@ export async function answerBooking(trx: Db, req: BookingRequest): Promise<Booki
   if (req.lastEnd === null || req.lastEnd.getTime() > horizon || req.index.until !== null) return decline('window');
   const future = instances.filter((r) => r.end > req.now);
 
-  const conflicting = await conflictsWith(trx, req, future, policy);
-  if (conflicting.length > 0) return policy.decline_conflicts ? decline('conflict', conflicting) : { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting };
-  if (future.length > 0) {
-    try {
-      await sql`savepoint resource_booking`.execute(trx);
-      await trx
-        .insertInto('resource_bookings')
-        .values(future.map((r) => ({ resource_id: req.resourceId, event_id: req.copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
-        .execute();
-      await sql`release savepoint resource_booking`.execute(trx);
-    } catch (error) {
-      if ((error as { code?: string }).code !== '23P01') throw error;
-      // Someone booked an overlapping slot past the checks above (a write that did not take the scope lock): the constraint wins.
-      await sql`rollback to savepoint resource_booking`.execute(trx);
-      return decline('conflict', await conflictsWith(trx, req, future, policy));
-    }
+  const conflicting = await conflictsWith(db, req, future, policy);
+  if (conflicting.length > 0) {
+    if (policy.decline_conflicts) return decline('conflict', conflicting);
+    return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], policy };
   }
-  return { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' };
+  return { answer: { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' }, book: future, policy };
 }
 
-export async function releaseBookings(trx: Db, copyEventId: string): Promise<void> {
-  await trx.deleteFrom('resource_bookings').where('event_id', '=', copyEventId).execute();
+/**
+ * What the resource would answer now, read outside the organizer's
+ * transaction: the scheduler plans the organizer's final text with it and
+ * checks the real answer (`answerBooking`, under the locks) against it.
+ */
+export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingAnswer> {
+  return (await decide(db, req)).answer;
+}
+
+/** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
+export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingAnswer> {
+  await releaseBookings(trx, [req.copyEventId]);
+  const { answer, book, policy } = await decide(trx, req);
+  if (book.length === 0 || !policy) return answer;
+  try {
+    await sql`savepoint resource_booking`.execute(trx);
+    await trx
+      .insertInto('resource_bookings')
+      .values(book.map((r) => ({ resource_id: req.resourceId, event_id: req.copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
+      .execute();
+    await sql`release savepoint resource_booking`.execute(trx);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23P01') throw error;
+    // Someone booked an overlapping slot past the checks above (a write that did not take the scope lock): the constraint wins.
+    await sql`rollback to savepoint resource_booking`.execute(trx);
+    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+  }
+  return answer;
+}
+
+export async function releaseBookings(trx: Db, copyEventIds: readonly string[]): Promise<void> {
+  if (copyEventIds.length === 0) return;
+  await trx.deleteFrom('resource_bookings').where('event_id', 'in', [...copyEventIds]).execute();
 }
 
 /** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */
@@ -118,7 +135,7 @@ async function conflictsWith(trx: Db, req: BookingRequest, instances: ReadonlyAr
       left join calendar_events o on o.id = sc.organizer_event_id
       left join calendars oc on oc.id = o.calendar_id
       left join accounts acc on acc.id = oc.account_id
-     where b.resource_id = ${req.resourceId} and b.event_id <> ${req.copyEventId}
+     where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
      order by lower(b.during)
      limit ${MAX_CONFLICTS_NAMED}`.execute(trx);
   return result.rows.map((r) => {

@@ -73,12 +73,26 @@ export async function copiesOf(db: Db, organizerEventIds: readonly string[]): Pr
     .execute();
 }
 
-export async function insertLink(db: Db, link: CopyLink): Promise<void> {
-  await db.insertInto('scheduled_copies').values(link).onConflict((oc) => oc.column('event_id').doUpdateSet({ organizer_event_id: link.organizer_event_id, organizer_calendar_id: link.organizer_calendar_id, attendee: link.attendee })).execute();
+/** Links copies to their organizer's event (one statement; of two links of one copy, the later counts). */
+export async function insertLinks(db: Db, links: readonly CopyLink[]): Promise<void> {
+  const unique = [...new Map(links.map((l) => [l.event_id, l])).values()];
+  if (unique.length === 0) return;
+  await db
+    .insertInto('scheduled_copies')
+    .values(unique)
+    .onConflict((oc) =>
+      oc.column('event_id').doUpdateSet((eb) => ({ organizer_event_id: eb.ref('excluded.organizer_event_id'), organizer_calendar_id: eb.ref('excluded.organizer_calendar_id'), attendee: eb.ref('excluded.attendee') })),
+    )
+    .execute();
 }
 
 export async function deleteLink(db: Db, eventId: string): Promise<void> {
-  await db.deleteFrom('scheduled_copies').where('event_id', '=', eventId).execute();
+  await deleteLinks(db, [eventId]);
+}
+
+export async function deleteLinks(db: Db, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.deleteFrom('scheduled_copies').where('event_id', 'in', [...eventIds]).execute();
 }
 
 export async function findLiveEvent(db: Db, id: string): Promise<CalendarEventRow | undefined> {

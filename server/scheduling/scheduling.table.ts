@@ -33,3 +33,10 @@ export interface ScheduledCopyTable {
   organizer_calendar_id: string;
   attendee: string;
 }
+
+/** A per-organizer token bucket of attendee copies (migration 2700, invitation-budget.ts). */
+export interface InvitationBudgetTable {
+  account_id: string;
+  tokens: number;
+  refreshed_at: Date;
+}
