@@ -19,6 +19,7 @@ import { AuditService } from './audit/audit.service.ts';
 import { ScreenService, type ConfiguredLists } from './security/screen.service.ts';
 import { InboxService } from './inbox/inbox.service.ts';
 import { ResourceService } from './scheduling/resource.service.ts';
+import { ResourceApprovalService } from './scheduling/approval.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -39,6 +40,8 @@ export interface Services {
   inbox: InboxService;
   /** Resource booking policies (Admin/resource*). */
   resources: ResourceService;
+  /** Approvers deciding resources' held requests (Resource/decide). */
+  approvals: ResourceApprovalService;
   nodeId: string;
 }
 
@@ -76,7 +79,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES, invitationCopiesPerMinute: config.DMCI_INVITATION_COPIES_PER_MINUTE });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), approvals: new ResourceApprovalService(db, bus, calendarEvents, config.DMCI_INVITATION_COPIES_PER_MINUTE), nodeId: config.nodeId };
 }
 
 /** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */

@@ -161,6 +161,7 @@ export class CalendarEventService {
         sentBy: sentBy(before),
         planUnderLocks: attempt + 1 >= SchedulingLimits.maxReplans,
         invitationCopiesPerMinute: this.options.invitationCopiesPerMinute,
+        approvingFor: [],
       });
     let schedule = await openSchedule(0);
     const scope = calendarScope(calendarId);
@@ -404,7 +405,7 @@ export class CalendarEventService {
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */
-  private async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
+  async prepare(texts: string[], now: Date): Promise<PreparedWrite[]> {
     if (texts.length === 0) return [];
     const { results } = await this.options.icalWork.run('prepareWrites', {
       texts,

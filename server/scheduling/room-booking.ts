@@ -82,20 +82,56 @@ export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId
   await releaseBookings(trx, [req.copyEventId]);
   const { answer, book, policy } = await decide(trx, req);
   if (book.length === 0 || !policy) return answer;
+  if (!(await insertBookings(trx, req.resourceId, req.copyEventId, book))) {
+    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+  }
+  return answer;
+}
+
+/**
+ * Books the instances, in a savepoint: false (and nothing booked) when the
+ * exclusion constraint refuses an overlap — someone booked past the checks
+ * (a write that did not take the scope lock): the constraint wins.
+ */
+async function insertBookings(trx: Db, resourceId: string, copyEventId: string, rows: ReadonlyArray<{ recurrenceId: string; start: Date; end: Date }>): Promise<boolean> {
   try {
     await sql`savepoint resource_booking`.execute(trx);
     await trx
       .insertInto('resource_bookings')
-      .values(book.map((r) => ({ resource_id: req.resourceId, event_id: req.copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
+      .values(rows.map((r) => ({ resource_id: resourceId, event_id: copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
       .execute();
     await sql`release savepoint resource_booking`.execute(trx);
+    return true;
   } catch (error) {
     if ((error as { code?: string }).code !== '23P01') throw error;
-    // Someone booked an overlapping slot past the checks above (a write that did not take the scope lock): the constraint wins.
     await sql`rollback to savepoint resource_booking`.execute(trx);
-    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+    return false;
   }
-  return answer;
+}
+
+/**
+ * An approver accepts a held request (Resource/decide): its occurrences from
+ * now on, as the resource's copy indexes them, are booked — unless one now
+ * overlaps a booking (returned, named as to `viewerAccountId`; nothing
+ * booked). The exclusion constraint has the last word here too.
+ */
+export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date }): Promise<BookingConflict[]> {
+  await releaseBookings(trx, [req.copyEventId]);
+  const policy = await readPolicy(trx, req.resourceId);
+  if (!policy) return [];
+  const rows = await trx
+    .selectFrom('event_instances')
+    .select(['recurrence_id', sql<Date>`lower(during)`.as('start'), sql<Date>`upper(during)`.as('end')])
+    .where('event_id', '=', req.copyEventId)
+    .where(sql<boolean>`status is distinct from 'CANCELLED'`)
+    .where('transparent', '=', false)
+    .execute();
+  const future = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) })).filter((r) => r.end > req.now);
+  const asked = { resourceId: req.resourceId, copyEventId: req.copyEventId, bookerAccountId: req.viewerAccountId };
+  const conflicts = await conflictsWith(trx, asked, future, policy);
+  if (conflicts.length > 0) return conflicts;
+  if (future.length > 0 && !(await insertBookings(trx, req.resourceId, req.copyEventId, future))) return conflictsWith(trx, asked, future, policy);
+  return [];
 }
 
 export async function releaseBookings(trx: Db, copyEventIds: readonly string[]): Promise<void> {
@@ -122,7 +158,7 @@ async function mayBook(trx: Db, policy: ResourcePolicyRow, req: BookingRequest):
  * named by time; organizer and subject only when the policy shows details
  * and the booked event is public, or when the booker organized it.
  */
-async function conflictsWith(trx: Db, req: BookingRequest, instances: ReadonlyArray<{ start: Date; end: Date }>, policy: ResourcePolicyRow): Promise<BookingConflict[]> {
+async function conflictsWith(trx: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId' | 'bookerAccountId'>, instances: ReadonlyArray<{ start: Date; end: Date }>, policy: ResourcePolicyRow): Promise<BookingConflict[]> {
   if (instances.length === 0) return [];
   const starts = instances.map((r) => r.start.toISOString());
   const ends = instances.map((r) => r.end.toISOString());

@@ -15,7 +15,7 @@ import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipView } from './itip.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
-import { addressesOfAccount, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
+import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
@@ -62,6 +62,8 @@ export interface ScheduleInput {
   planUnderLocks: boolean;
   /** The organizer's invitation budget: attendee copies per minute (DMCI_INVITATION_COPIES_PER_MINUTE). */
   invitationCopiesPerMinute: number;
+  /** Resource/decide: the resource whose held request an approver decides (its approvers' inboxes are written). */
+  approvingFor: readonly string[];
 }
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
@@ -90,6 +92,8 @@ export class Schedule {
   private readonly plans = new Map<string, PreparedWrite>();
   /** Accounts whose stored bytes the call changes through copies (found by `scopes`), and their ledgers once locked. */
   private charged = new Set<string>();
+  /** Approvers (accounts) of the resources the call books or releases, as found under the locks (their inboxes are bumped). */
+  private approvers = new Map<string, string[]>();
   private ledgers = new Map<string, StorageLedger>();
 
   private constructor(private readonly input: ScheduleInput) {}
@@ -167,6 +171,7 @@ export class Schedule {
   async scopes(db: Db): Promise<Set<string>> {
     const out = new Set<string>();
     this.charged = new Set();
+    const resources = new Set<string>();
     const addRecipient = (r: { calendarId: string; accountId?: string | null }) => {
       out.add(calendarScope(r.calendarId));
       if (r.accountId) out.add(inboxScope(r.accountId));
@@ -175,6 +180,7 @@ export class Schedule {
       for (const r of obj.recipients.values()) {
         addRecipient({ calendarId: r.calendarId, accountId: r.kind === 'account' ? r.accountId : null });
         if (r.kind === 'account') this.charged.add(r.accountId);
+        else resources.add(r.resourceId);
       }
     }
     const touched = [...this.input.updates.keys(), ...this.input.destroys, ...this.input.replies.keys(), ...this.input.counters.keys(), ...this.input.declineCounters.keys()];
@@ -191,7 +197,11 @@ export class Schedule {
       addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
       if (copy.account_id) inboxCalendars.add(copy.calendar_id);
       if (copy.account_id) this.charged.add(copy.account_id);
+      if (copy.resource_id) resources.add(copy.resource_id);
     }
+    // Approvers of the resources: their `approval` messages are sent or dismissed.
+    this.approvers = await approversOf(db, [...resources, ...this.input.approvingFor]);
+    for (const accounts of this.approvers.values()) for (const a of accounts) out.add(inboxScope(a));
     // Delegates who chose copies of these calendars' messages, while their grant still makes them delegates.
     this.delegates = new Map();
     const optIns = await delegateCopyOptIns(db, [...inboxCalendars]);
@@ -415,6 +425,28 @@ export class Schedule {
     const eventId = await write(finalText);
     await insertLinks(trx, recipients.map((r) => ({ event_id: copyIds.get(r.address)!, organizer_event_id: eventId, organizer_calendar_id: this.input.calendarId, attendee: r.address })));
     const messages: Array<NewInboxMessage & { modseq: number }> = [];
+    // A request held for approval (TENTATIVE without a reason) goes to the resource's approvers; asked again, the earlier asks go.
+    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' ? [{ r, copyId: copyIds.get(r.address)! }] : []));
+    await this.dismissApprovalsOf(trx, modseqs, resourceCopies.map(({ r, copyId }) => ({ resourceId: r.resourceId, copyId })));
+    for (const { r, copyId } of resourceCopies) {
+      const answer = obj.outcomes[r.address]!;
+      if (answer.partstat !== 'TENTATIVE' || answer.reason !== undefined) continue;
+      for (const approver of this.approvers.get(r.resourceId) ?? []) {
+        messages.push(
+          this.message(modseqs, approver, 'approval', {
+            uid: parsed.obj.uid,
+            calendar_id: r.calendarId,
+            event_id: copyId,
+            sender: obj.view.organizer!,
+            sequence,
+            // Approvers act for the room, not for the organizer: a private meeting's subject stays private.
+            summary: isPublic(columns.classification) ? columns.summary : null,
+            first_start: columns.first_start,
+            on_behalf_of: r.address,
+          }),
+        );
+      }
+    }
     for (const r of recipients) {
       if (r.kind !== 'account') continue;
       const earlier = copyByAddress.get(r.address);
@@ -619,6 +651,13 @@ export class Schedule {
     return items.map((i) => idOf.get(i.calendarId)!);
   }
 
+  /** Dismisses the approvers' `approval` messages about these resource copies. */
+  async dismissApprovalsOf(trx: Db, modseqs: Modseqs, copies: ReadonlyArray<{ resourceId: string; copyId: string }>): Promise<void> {
+    const inboxes = new Map<string, number>();
+    for (const { resourceId } of copies) for (const a of this.approvers.get(resourceId) ?? []) inboxes.set(a, modseqs.get(inboxScope(a))!);
+    await dismissApprovals(trx, copies.map((c) => c.copyId), inboxes);
+  }
+
   /** Removes copies (attendees removed, or the event gone): one statement per table; each attendee's inbox gets a `cancel`. */
   private async cancelCopies(
     trx: Db,
@@ -632,6 +671,7 @@ export class Schedule {
     const bytes = await storedBytesOf(trx, ids);
     for (const c of copies) this.charge(c.account_id, -(bytes.get(c.event_id) ?? 0));
     await releaseBookings(trx, copies.filter((c) => c.resource_id).map((c) => c.event_id));
+    await this.dismissApprovalsOf(trx, modseqs, copies.flatMap((c) => (c.resource_id ? [{ resourceId: c.resource_id, copyId: c.event_id }] : [])));
     await deleteInstancesOfMany(trx, ids);
     await tombstoneEvents(trx, copies.map((c) => ({ id: c.event_id, modseq: modseqs.get(calendarScope(c.calendar_id))! })));
     await deleteLinks(trx, ids);

@@ -110,3 +110,29 @@ export async function delegateCopyOptIns(db: Db, calendarIds: readonly string[])
   if (calendarIds.length === 0) return [];
   return db.selectFrom('delegate_inbox_copies').select(['calendar_id', 'account_id']).where('calendar_id', 'in', [...calendarIds]).execute();
 }
+
+/** The approvers (accounts) of each of these resources, from their booking policies, whatever the mode (held requests outlive a mode change). */
+export async function approversOf(db: Db, resourceIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (resourceIds.length === 0) return new Map();
+  const result = await sql<{ resource_id: string; account_id: string }>`
+    select p.resource_id, e.account_id from resource_policies p
+      join directory_entries e on e.id = any(p.approvers) and not e.deleted and e.account_id is not null
+     where p.resource_id = any(${sql.val([...new Set(resourceIds)])}::uuid[])
+     order by e.account_id`.execute(db);
+  const out = new Map<string, string[]>();
+  for (const r of result.rows) out.set(r.resource_id, [...(out.get(r.resource_id) ?? []), r.account_id]);
+  return out;
+}
+
+/**
+ * Dismisses the `approval` messages about these resource copies (decided,
+ * asked again, or cancelled) in the inboxes of the given approvers, each
+ * stamped with the modseq its inbox was bumped to.
+ */
+export async function dismissApprovals(db: Db, copyIds: readonly string[], inboxes: ReadonlyMap<string, number>): Promise<void> {
+  if (copyIds.length === 0 || inboxes.size === 0) return;
+  await sql`
+    update inbox_messages m set deleted = true, deleted_at = now(), modseq = v.m
+      from unnest(${sql.val([...inboxes.keys()])}::uuid[], ${sql.val([...inboxes.values()])}::bigint[]) as v(a, m)
+     where m.account_id = v.a and m.kind = 'approval' and not m.deleted and m.event_id = any(${sql.val([...copyIds])}::uuid[])`.execute(db);
+}

@@ -15,6 +15,10 @@ export interface ResourcePolicyTable {
   booking_window_days: Generated<number>;
   allow_recurring: Generated<boolean>;
   conflict_details: Generated<boolean>;
+  /** Directory entry ids of the people who decide held requests (approval mode). */
+  approvers: ColumnType<string[], string[] | undefined, string[]>;
+  /** A series conflicting in some occurrences: true = accept it and decline those occurrences; false = decline it whole. */
+  decline_occurrences: Generated<boolean>;
   updated_at: Generated<Date>;
 }
 export type ResourcePolicyRow = Selectable<ResourcePolicyTable>;
