@@ -61,6 +61,16 @@ async function decide(db: Db, req: BookingRequest): Promise<{ answer: BookingAns
   const future = instances.filter((r) => r.end > req.now);
 
   const conflicting = await conflictsWith(db, req, future, policy);
+  if (conflicting.length > 0 && req.recurring && policy.decline_occurrences) {
+    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone.
+    const clashing = await overlapping(db, req, future);
+    const free = future.filter((r) => !clashing.has(r.recurrenceId));
+    if (free.length > 0) {
+      const partstat = policy.mode === 'approval' ? ('TENTATIVE' as const) : ('ACCEPTED' as const);
+      const declinedOccurrences = future.filter((r) => clashing.has(r.recurrenceId)).map((r) => r.recurrenceId);
+      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, policy };
+    }
+  }
   if (conflicting.length > 0) {
     if (policy.decline_conflicts) return decline('conflict', conflicting);
     return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], policy };
@@ -151,6 +161,14 @@ async function mayBook(trx: Db, policy: ResourcePolicyRow, req: BookingRequest):
     )
     select 1 as ok from up where id = any(${sql.val(policy.allowed_bookers)}::uuid[]) limit 1`.execute(trx);
   return result.rows.length > 0;
+}
+
+/** The recurrence ids of the instances that overlap a booking of the resource (other than this copy's). */
+async function overlapping(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, instances: ReadonlyArray<{ recurrenceId: string; start: Date; end: Date }>): Promise<Set<string>> {
+  const result = await sql<{ rid: string }>`
+    select distinct w.rid from unnest(${sql.val(instances.map((r) => r.recurrenceId))}::text[], ${sql.val(instances.map((r) => r.start.toISOString()))}::timestamptz[], ${sql.val(instances.map((r) => r.end.toISOString()))}::timestamptz[]) as w(rid, s, e)
+      join resource_bookings b on b.resource_id = ${req.resourceId} and b.during && tstzrange(w.s, w.e, '[)') and b.event_id is distinct from ${req.copyEventId}::uuid`.execute(db);
+  return new Set(result.rows.map((r) => r.rid));
 }
 
 /**

@@ -7,6 +7,7 @@ import { takeInvitations } from './invitation-budget.ts';
 import { columnsOf } from '../calendar/event-columns.ts';
 import type { PreparedWrite } from '../calendar/ical-work/tasks.ts';
 import type { PlannedIndex } from '../calendar/index-plan.ts';
+import type { JComp } from '../calendar/ical/jcal.ts';
 import type { ParsedCalendarObject, ParsedEvent } from '../calendar/ical/index.ts';
 import { writeIndex } from '../calendar/instance-index.ts';
 import { deleteInstances, deleteInstancesOfMany, insertInstancesOfMany } from '../calendar/instance.repository.ts';
@@ -68,6 +69,16 @@ export interface ScheduleInput {
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
 
+/** Each resource's answer (address →): its PARTSTAT, and the occurrences it declined alone (recurrence ids of the index). */
+type ResourceAnswers = ReadonlyMap<string, { partstat: string; declined: readonly string[] }>;
+
+function resourceAnswer(answer: ScheduleOutcome & { partstat: string }): { partstat: string; declined: readonly string[] } {
+  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [] };
+}
+
+const sameAnswer = (a: { partstat: string; declined: readonly string[] } | undefined, b: { partstat: string; declined: readonly string[] }) =>
+  a !== undefined && a.partstat === b.partstat && a.declined.join(',') === b.declined.join(',');
+
 type Modseqs = ReadonlyMap<string, number>;
 type Outcomes = Record<string, ScheduleOutcome>;
 
@@ -76,7 +87,7 @@ interface OrganizerObject {
   recipients: Map<string, Recipient>;
   outcomes: Outcomes;
   /** The resources' answers as planned before the transaction (address → PARTSTAT). */
-  predicted?: Map<string, string>;
+  predicted?: ResourceAnswers;
 }
 
 export class Schedule {
@@ -285,7 +296,7 @@ export class Schedule {
    * predicted answers) and writes (under the locks, with the real ones), so
    * equal inputs give the equal text the plan cache is keyed by.
    */
-  private organizerText(obj: OrganizerObject, parsed: PreparedOk, old: CalendarEventRow | null, sentByAddress: string | null, resourceAnswers: ReadonlyMap<string, string>): { text: string; sequence: number } {
+  private organizerText(obj: OrganizerObject, parsed: PreparedOk, old: CalendarEventRow | null, sentByAddress: string | null, resourceAnswers: ResourceAnswers): { text: string; sequence: number } {
     const before = old?.ics ? itipView(old.ics) : null;
     const significant = before !== null && isSignificantChange(before, obj.view);
     const sequence = before === null ? obj.view.sequence : Math.max(obj.view.sequence, before.sequence + (significant ? 1 : 0));
@@ -298,9 +309,26 @@ export class Schedule {
         partstats.push({ rid, address: a.address, partstat: kept ?? 'NEEDS-ACTION' });
       }
     }
-    for (const [address, partstat] of resourceAnswers) partstats.push({ rid: '*', address, partstat });
+    for (const [address, { partstat }] of resourceAnswers) partstats.push({ rid: '*', address, partstat });
+    // Occurrences a resource declined alone (policy declineConflictingOccurrences): an override each, the resource DECLINED
+    // in it and everyone else as in the series.
+    const addComponents: JComp[] = [];
+    const added = new Set<string>();
+    for (const [address, { declined }] of resourceAnswers) {
+      for (const recurrenceId of declined) {
+        const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
+        const made = row ? occurrenceOf(parsed.obj.text, { start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        if (!made) continue;
+        if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
+          added.add(made.rid);
+          addComponents.push(made.component);
+          for (const p of partstats.filter((p) => p.rid === '')) partstats.push({ ...p, rid: made.rid });
+        }
+        partstats.push({ rid: made.rid, address, partstat: 'DECLINED' });
+      }
+    }
     const sentBy = sentByAddress ? { sentBy: { address: obj.view.organizer!, by: sentByAddress, on: 'organizer' as const } } : {};
-    return { text: editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...sentBy }), sequence };
+    return { text: editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(addComponents.length ? { addComponents } : {}), ...sentBy }), sequence };
   }
 
   /** A resource's booking request for this write. */
@@ -336,8 +364,8 @@ export class Schedule {
       const old = this.input.creates.has(key) ? null : (olds.get(key) ?? undefined);
       if (!parsed?.ok || old === undefined) continue;
       const copies = new Map((old ? await copiesOf(db, [old.id]) : []).map((c) => [c.attendee, c.event_id]));
-      const answers = new Map<string, string>();
-      for (const r of obj.recipients.values()) if (r.kind === 'resource') answers.set(r.address, (await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))).partstat);
+      const answers = new Map<string, { partstat: string; declined: readonly string[] }>();
+      for (const r of obj.recipients.values()) if (r.kind === 'resource') answers.set(r.address, resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
       obj.predicted = answers;
       texts.add(this.organizerText(obj, parsed, old, this.input.sentBy, answers).text);
     }
@@ -385,7 +413,7 @@ export class Schedule {
     const copyByAddress = new Map(existing.map((c) => [c.attendee, c]));
     const recipients = [...obj.recipients.values()];
     const copyIds = new Map<string, string>();
-    const predicted: ReadonlyMap<string, string> = obj.predicted ?? new Map();
+    const predicted: ResourceAnswers = obj.predicted ?? new Map();
     let made = this.organizerText(obj, parsed, old, this.sentBy, predicted);
     let final = await this.planned(made.text);
     if (!final.ok) throw new Error('the scheduled text of a valid object failed to parse');
@@ -405,18 +433,21 @@ export class Schedule {
     };
     // Copies are written with the planned text, then the resources answer (their bookings need their copies).
     await writeAll(final);
-    const given = new Map<string, string>();
+    const given = new Map<string, { partstat: string; declined: readonly string[] }>();
     for (const r of recipients) {
       if (r.kind !== 'resource') continue;
       const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
       obj.outcomes[r.address] = answer;
-      given.set(r.address, answer.partstat);
+      given.set(r.address, resourceAnswer(answer));
     }
-    if (![...given].every(([address, partstat]) => predicted.get(address) === partstat)) {
-      // A resource answered otherwise than predicted (it was booked meanwhile): only its PARTSTAT differs, so the
-      // planned parse is patched rather than the text parsed again under the locks, and the copies written again.
+    if (![...given].every(([address, answer]) => sameAnswer(predicted.get(address), answer))) {
+      // A resource answered otherwise than predicted (it was booked meanwhile). When only its PARTSTAT differs, the
+      // planned parse is patched rather than the text parsed again under the locks; occurrences declined alone change
+      // the occurrences too, so that text is planned anew (a re-run; on the last attempt, under the locks).
       made = this.organizerText(obj, parsed, old, this.sentBy, given);
-      final = withPartstats(final, made.text, given);
+      const occurrences = [...given.values(), ...predicted.values()].some((a) => a.declined.length > 0);
+      final = occurrences ? await this.planned(made.text) : withPartstats(final, made.text, new Map([...given].map(([address, a]) => [address, a.partstat])));
+      if (!final.ok) throw new Error('the scheduled text of a valid object failed to parse');
       this.plans.set(made.text, final);
       await writeAll(final);
     }
@@ -430,7 +461,8 @@ export class Schedule {
     await this.dismissApprovalsOf(trx, modseqs, resourceCopies.map(({ r, copyId }) => ({ resourceId: r.resourceId, copyId })));
     for (const { r, copyId } of resourceCopies) {
       const answer = obj.outcomes[r.address]!;
-      if (answer.partstat !== 'TENTATIVE' || answer.reason !== undefined) continue;
+      // Held: TENTATIVE in approval mode (and not for a conflict, unless only some occurrences were declined for one).
+      if (answer.partstat !== 'TENTATIVE' || (answer.reason !== undefined && !answer.declinedOccurrences)) continue;
       for (const approver of this.approvers.get(r.resourceId) ?? []) {
         messages.push(
           this.message(modseqs, approver, 'approval', {
@@ -816,20 +848,24 @@ export function attendeeIndex(planned: PlannedIndex, obj: ParsedCalendarObject, 
  */
 async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string) {
   const instance = await trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id).where('recurrence_id', '=', recurrenceId).executeTakeFirst();
-  if (!instance) return undefined;
-  const master = componentOf(copy.ics!, '');
+  return instance ? occurrenceOf(copy.ics!, instance) : undefined;
+}
+
+/** The master of `ics` made an override for the occurrence at the given local times (see occurrenceComponent); with its rid key. */
+function occurrenceOf(ics: string, at: { start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
+  const master = componentOf(ics, '');
   if (!master) return undefined;
   const component = structuredClone(master);
   const start = component[1].find((p) => p[0] === 'dtstart');
   if (!start) return undefined;
   const utc = typeof start[3] === 'string' && start[3].endsWith('Z');
-  const value = (local: string) => (instance.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
+  const value = (local: string) => (at.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
   const tzid = typeof start[1].tzid === 'string' ? start[1].tzid : '';
   component[1] = component[1].filter((p) => !['rrule', 'rdate', 'exdate', 'recurrence-id'].includes(p[0]));
   const dtstart = component[1].find((p) => p[0] === 'dtstart')!;
-  dtstart[3] = value(instance.start_local);
+  dtstart[3] = value(at.start_local);
   const dtend = component[1].find((p) => p[0] === 'dtend');
-  if (dtend) dtend[3] = value(instance.end_local);
+  if (dtend) dtend[3] = value(at.end_local);
   component[1].push(['recurrence-id', { ...dtstart[1] }, dtstart[2], dtstart[3]]);
   return { component, rid: `${tzid}|${String(dtstart[3])}` };
 }
