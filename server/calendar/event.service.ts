@@ -246,7 +246,7 @@ export class CalendarEventService {
               } else {
                 const limited = await schedule.admitInvitations(trx, key);
                 if (limited) {
-                  storage.admit(-storedBytes(columns.ics));
+                  storage.charge(-storedBytes(columns.ics));
                   result.notCreated[key] = limited;
                   continue;
                 }
@@ -300,7 +300,8 @@ export class CalendarEventService {
                 if (schedule.isOrganizerWrite(id)) {
                   const refused = schedules ? await schedule.admitInvitations(trx, id) : notScheduler(id);
                   if (refused) {
-                    storage.admit(storedBytes(row.ics) - storedBytes(parsed.obj.text));
+                    // Undoes what was admitted above (never refused: it returns the ledger to where it was).
+                    storage.charge(storedBytes(row.ics) - storedBytes(parsed.obj.text));
                     result.notUpdated[id] = refused;
                     continue;
                   }
