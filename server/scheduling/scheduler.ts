@@ -668,7 +668,7 @@ export class Schedule {
     for (const item of items) if (!byCalendar.has(item.calendarId)) byCalendar.set(item.calendarId, { id: item.copyId ?? unlinked.get(item.calendarId), accountId: item.accountId, index: item.index });
     const calendars = [...byCalendar.keys()];
     // Each copy counts toward its attendee's quota: what it grows or shrinks by.
-    const before = await storedBytesOf(trx, calendars.flatMap((c) => byCalendar.get(c)!.id ?? []));
+    const before = await storedBytesOf(trx, calendars.flatMap((c) => (byCalendar.get(c)!.accountId ? (byCalendar.get(c)!.id ?? []) : [])));
     for (const { id, accountId } of byCalendar.values()) this.charge(accountId, storedBytes(columns.ics) - (id ? (before.get(id) ?? 0) : 0));
     // Every copy's index is the same plan seen through one attendee's answers: same bounds.
     const bounds = items[0]!.index;
