@@ -15,6 +15,8 @@ import * as resourceCalendars from './2026-11-29_2100_resource_calendars.ts';
 import * as scheduling from './2026-11-29_2101_scheduling.ts';
 import * as delegateInboxCopies from './2026-11-29_2102_delegate_inbox_copies.ts';
 import * as counterProposals from './2026-11-29_2103_counter_proposals.ts';
+import * as invitationBudget from './2026-11-29_2700_invitation_budget.ts';
+import * as resourceApprovers from './2026-11-29_2701_resource_approvers.ts';
 import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
@@ -47,4 +49,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2300_directory_search': directorySearch,
   '2026-11-29_2400_console_sessions': consoleSessions,
   '2026-11-29_2600_imip_outbox': imipOutbox,
+  '2026-11-29_2700_invitation_budget': invitationBudget,
+  '2026-11-29_2701_resource_approvers': resourceApprovers,
 };

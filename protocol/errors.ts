@@ -38,6 +38,8 @@ export const ErrorCode = {
   STALE_ANSWER: 'STALE_ANSWER',
   /** An attendee's write changed what only the organizer may change (times, recurrence, location, summary, attendees). */
   ORGANIZER_OWNED: 'ORGANIZER_OWNED',
+  /** Resource/decide: accepting the held request would overlap a booking of the resource (`details.conflicts`). */
+  BOOKING_CONFLICT: 'BOOKING_CONFLICT',
   /** A bug or an unexpected failure on the server. Logged with details there. */
   INTERNAL: 'INTERNAL',
 } as const;

@@ -21,6 +21,7 @@ import { ScreenService, type ConfiguredLists } from './security/screen.service.t
 import { InboxService } from './inbox/inbox.service.ts';
 import { ResourceService } from './scheduling/resource.service.ts';
 import { imipOutOf } from './imip/imip-runtime.ts';
+import { ResourceApprovalService } from './scheduling/approval.service.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -41,6 +42,8 @@ export interface Services {
   inbox: InboxService;
   /** Resource booking policies (Admin/resource*). */
   resources: ResourceService;
+  /** Approvers deciding resources' held requests (Resource/decide). */
+  approvals: ResourceApprovalService;
   nodeId: string;
 }
 
@@ -78,10 +81,18 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   // iMIP out: only with an SMTP server configured; otherwise outside attendees stay `external` and nothing is queued.
   const imip = imipOutOf(config);
-  const calendarEvents = new CalendarEventService({ db, bus, horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS, icalWork, storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES, imip });
+  const calendarEvents = new CalendarEventService({
+    db,
+    bus,
+    horizonDays: config.DMCI_INSTANCE_HORIZON_DAYS,
+    icalWork,
+    storageQuotaBytes: config.DMCI_STORAGE_QUOTA_BYTES,
+    invitationCopiesPerMinute: config.DMCI_INVITATION_COPIES_PER_MINUTE,
+    imip,
+  });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), approvals: new ResourceApprovalService(db, bus, calendarEvents, config.DMCI_INVITATION_COPIES_PER_MINUTE), nodeId: config.nodeId };
 }
 
 /** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */

@@ -99,6 +99,10 @@ export const ScheduleOutcome = z.strictObject({
   partstat: z.string().optional(),
   reason: z.enum(['policy', 'not-allowed', 'recurring', 'duration', 'window', 'conflict']).optional(),
   conflicts: z.array(BookingConflict).optional(),
+  /** A resource that accepted a series but declined these occurrences alone (their recurrence ids, as CalendarEvent/query reports them): policy declineConflictingOccurrences. */
+  declinedOccurrences: z.array(z.string()).optional(),
+  /** Delivered although the attendee is now over their storage quota (the copy counts toward it; docs/protocol.md §Scheduling). */
+  overQuota: z.boolean().optional(),
 });
 export type ScheduleOutcome = z.infer<typeof ScheduleOutcome>;
 

@@ -15,8 +15,9 @@ const Id = z.guid();
  * request: a new invitation; update: the organizer changed it; cancel: it (or your part in it) was cancelled;
  * reply: an attendee answered; counter: an attendee proposes another time; declinecounter: the organizer declined your proposal;
  * undeliverable: an iMIP message you sent to someone outside the server could not be delivered (from: their address; comment: why).
+ * approval: a resource you approve for holds a request for you to accept or decline (Resource/decide).
  */
-export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply', 'counter', 'declinecounter', 'undeliverable']);
+export const InboxKind = z.enum(['request', 'update', 'cancel', 'reply', 'counter', 'declinecounter', 'undeliverable', 'approval']);
 
 export const InboxMessage = z.strictObject({
   id: z.string(),
@@ -61,6 +62,10 @@ export const BookingPolicy = z.strictObject({
   allowRecurring: z.boolean(),
   /** true: a decline names the organizer and subject of a conflicting public booking; otherwise only its time. */
   conflictDetails: z.boolean(),
+  /** People of the resource's domain who accept or decline held requests (approval mode) with Resource/decide; their inboxes get `approval` messages. */
+  approvers: z.array(z.string()),
+  /** A series conflicting in some occurrences: true = accept the series and decline those occurrences alone; false = decline the whole series. */
+  declineConflictingOccurrences: z.boolean(),
 });
 export type BookingPolicy = z.infer<typeof BookingPolicy>;
 
@@ -100,6 +105,12 @@ export const schedulingMethods = {
     summary: "A GAL resource's calendar and booking policy. Global admins; domain admins for their own domain.",
     args: z.strictObject({ email: EmailAddress }),
     result: z.strictObject({ resource: ResourceInfo }),
+  }),
+  'Resource/decide': defineMethod({
+    summary:
+      "An approver of a resource accepts or declines a request the resource holds (an `approval` message's eventId). The organizer's copy and the resource's calendar follow; an acceptance that would now overlap a booking is refused (BOOKING_CONFLICT).",
+    args: z.strictObject({ eventId: Id, decision: z.enum(['accept', 'decline']) }),
+    result: z.strictObject({ eventId: z.string(), partstat: z.enum(['ACCEPTED', 'DECLINED']) }),
   }),
   'Admin/resourceSetPolicy': defineMethod({
     summary: "Changes a resource's booking policy (fields omitted keep their value). Applies to later requests; existing bookings stay.",

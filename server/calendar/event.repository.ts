@@ -25,6 +25,20 @@ export async function findLiveEventByUid(db: Db, calendarId: string, uid: string
   return db.selectFrom('calendar_events').selectAll().where('calendar_id', '=', calendarId).where('uid', '=', uid).where('deleted', '=', false).executeTakeFirst();
 }
 
+/** The live event with this UID in each of the calendars that has one (calendar id → event id; one query). */
+export async function liveEventIdsByUid(db: Db, uid: string, calendarIds: readonly string[]): Promise<Map<string, string>> {
+  if (calendarIds.length === 0) return new Map();
+  const rows = await db.selectFrom('calendar_events').select(['id', 'calendar_id']).where('uid', '=', uid).where('calendar_id', 'in', [...new Set(calendarIds)]).where('deleted', '=', false).execute();
+  return new Map(rows.map((r) => [r.calendar_id, r.id]));
+}
+
+/** UTF-8 bytes of the stored text of each of these events (what the storage quota counts; tombstones: 0). */
+export async function storedBytesOf(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('calendar_events').select(['id', sql<number>`coalesce(octet_length(ics), 0)`.as('bytes')]).where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((r) => [r.id, Number(r.bytes)]));
+}
+
 /** The row a create with this idempotency key made (live or tombstone), if it is still kept. */
 export async function findEventByIdempotencyKey(db: Db, calendarId: string, key: string) {
   return db.selectFrom('calendar_events').select(['id', 'uid', 'classification']).where('calendar_id', '=', calendarId).where('idempotency_key', '=', key).executeTakeFirst();
@@ -46,6 +60,48 @@ export async function updateEvent(db: Db, id: string, modseq: number, columns: E
     .returning('version')
     .executeTakeFirstOrThrow();
   return row.version;
+}
+
+/**
+ * The same columns written to several events at once (the scheduler's copies
+ * of one organizer text), each stamped with its own calendar's modseq: one
+ * statement for any number, inserting the ids not given. Returns the id
+ * written for each item, in order. Calendars must be distinct among new ones.
+ */
+export async function writeEventsAlike(db: Db, columns: EventColumns, items: ReadonlyArray<{ id: string | undefined; calendarId: string; modseq: number }>): Promise<string[]> {
+  const existing = items.filter((i) => i.id !== undefined);
+  const fresh = items.filter((i) => i.id === undefined);
+  const ids = new Map<string, string>();
+  if (fresh.length > 0) {
+    const rows = await db
+      .insertInto('calendar_events')
+      .values(fresh.map((i) => ({ calendar_id: i.calendarId, modseq: i.modseq, created_modseq: i.modseq, idempotency_key: null, version: 1, ...columns })))
+      .returning(['id', 'calendar_id'])
+      .execute();
+    for (const row of rows) ids.set(row.calendar_id, row.id);
+  }
+  if (existing.length > 0) {
+    const c = columns;
+    await sql`
+      update calendar_events e
+         set uid = ${c.uid}, ics = ${c.ics}, summary = ${c.summary}, first_start = ${c.first_start}, last_end = ${c.last_end}, recurring = ${c.recurring},
+             classification = ${c.classification}, expanded_from = ${c.expanded_from}, expanded_until = ${c.expanded_until},
+             modseq = v.m, version = e.version + 1, updated_at = now()
+        from unnest(${sql.val(existing.map((i) => i.id!))}::uuid[], ${sql.val(existing.map((i) => i.modseq))}::bigint[]) as v(id, m)
+       where e.id = v.id`.execute(db);
+  }
+  return items.map((i) => i.id ?? ids.get(i.calendarId)!);
+}
+
+/** Tombstones of several events, each stamped with its own calendar's modseq (one statement). */
+export async function tombstoneEvents(db: Db, items: ReadonlyArray<{ id: string; modseq: number }>): Promise<void> {
+  if (items.length === 0) return;
+  await sql`
+    update calendar_events e
+       set ics = null, summary = null, deleted = true, deleted_at = now(), modseq = v.m, version = e.version + 1,
+           expanded_from = null, expanded_until = null, updated_at = now()
+      from unnest(${sql.val(items.map((i) => i.id))}::uuid[], ${sql.val(items.map((i) => i.modseq))}::bigint[]) as v(id, m)
+     where e.id = v.id`.execute(db);
 }
 
 /** Turns the row into a tombstone stamped with the destroying write's modseq. */

@@ -45,6 +45,8 @@ export interface CalendarEventServiceOptions {
   storageQuotaBytes: number;
   /** iMIP out (server/imip/): set when DMCI_SMTP_URL is; scheduling queues mail to people outside the server through it. */
   imip?: ImipOut | undefined;
+  /** Attendee copies an organizer may write per minute (DMCI_INVITATION_COPIES_PER_MINUTE). */
+  invitationCopiesPerMinute: number;
 }
 
 
@@ -146,7 +148,8 @@ export class CalendarEventService {
     const parsedUpdates = new Map(updates.map(([id], i) => [id, prepared[creates.length + i]!]));
 
     // Implicit scheduling (server/scheduling/): who the attendees are and which scopes their copies and inboxes live in.
-    const openSchedule = () =>
+    const sentBy = (access: CalendarAccess) => (access.right === 'owner' || actor.kind !== 'account' ? null : actor.email);
+    const openSchedule = (attempt: number) =>
       Schedule.open(this.db, {
         calendarId,
         ownerId: before.calendar.account_id,
@@ -160,8 +163,12 @@ export class CalendarEventService {
         now,
         prepare: (texts) => this.prepare(texts, now, owner),
         imip: this.options.imip,
+        sentBy: sentBy(before),
+        planUnderLocks: attempt + 1 >= SchedulingLimits.maxReplans,
+        invitationCopiesPerMinute: this.options.invitationCopiesPerMinute,
+        approvingFor: [],
       });
-    let schedule = await openSchedule();
+    let schedule = await openSchedule(0);
     const scope = calendarScope(calendarId);
 
     for (let attempt = 0; ; attempt++) {
@@ -190,10 +197,13 @@ export class CalendarEventService {
             await schedule.check(trx, modseqs);
             // Only the owner, or a delegate acting for them (named in SENT-BY), sends invitations and answers them.
             const schedules = access.right === 'owner' || access.delegate;
-            schedule.sentBy = access.right === 'owner' || actor.kind !== 'account' ? null : actor.email;
+            schedule.sentBy = sentBy(access);
             const notScheduler = (id: string): SetError => ({ code: ErrorCode.FORBIDDEN, message: `event ${id} schedules a meeting: only the calendar's owner or their delegate may send or answer it` });
-            // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota.
-            const storage = await StorageLedger.open(trx, access.calendar.account_id, this.options.storageQuotaBytes);
+            // Second: the owner's storage row, so this write and any other to the owner's calendars cannot both pass the quota,
+            // with the rows of the attendees whose copies it writes (one sorted step: no deadlock between two such writes).
+            const ledgers = await StorageLedger.openMany(trx, [access.calendar.account_id, ...schedule.chargedAccounts()], this.options.storageQuotaBytes);
+            const storage = ledgers.get(access.calendar.account_id)!;
+            schedule.useLedgers(ledgers);
             let changed = 0;
 
             for (const [key, value] of creates) {
@@ -238,6 +248,12 @@ export class CalendarEventService {
                 result.notCreated[key] = notScheduler(key);
                 continue;
               } else {
+                const limited = await schedule.admitInvitations(trx, key);
+                if (limited) {
+                  storage.charge(-storedBytes(columns.ics));
+                  result.notCreated[key] = limited;
+                  continue;
+                }
                 const outcomes = await schedule.organizerWrite(trx, modseqs, key, parsed, null, insert);
                 scheduled[result.created[key]!.id] = outcomes;
               }
@@ -262,8 +278,8 @@ export class CalendarEventService {
               else {
                 const link = await schedule.linkOf(trx, id);
                 if (link) {
-                  // The calendar holds an attendee's copy: this write is their answer. Copies are the
-                  // scheduler's, charged to nobody's quota (docs/protocol.md §Scheduling), so neither is the answer.
+                  // The calendar holds an attendee's copy: this write is their answer (the scheduler charges
+                  // the copy's change to the attendee, never refusing it: docs/protocol.md §Scheduling).
                   const answer = schedules ? await schedule.answer(trx, modseqs, row, link, { written: parsed }) : notScheduler(id);
                   if ('code' in answer) result.notUpdated[id] = answer;
                   else {
@@ -286,8 +302,11 @@ export class CalendarEventService {
                   return id;
                 };
                 if (schedule.isOrganizerWrite(id)) {
-                  if (!schedules) {
-                    result.notUpdated[id] = notScheduler(id);
+                  const refused = schedules ? await schedule.admitInvitations(trx, id) : notScheduler(id);
+                  if (refused) {
+                    // Undoes what was admitted above (never refused: it returns the ledger to where it was).
+                    storage.charge(storedBytes(row.ics) - storedBytes(parsed.obj.text));
+                    result.notUpdated[id] = refused;
                     continue;
                   }
                   scheduled[id] = await schedule.organizerWrite(trx, modseqs, id, parsed, row, update);
@@ -354,7 +373,7 @@ export class CalendarEventService {
             );
             await answerEach(declineCounters, (row, decline) => schedule.declineCounter(trx, modseqs, row, decline));
             if (changed === 0) throw new NothingChanged();
-            await storage.commit(trx);
+            await StorageLedger.commitAll(trx, ledgers.values());
             return modseq;
           },
           () => undefined,
@@ -363,7 +382,7 @@ export class CalendarEventService {
         return await this.finishSet(result, committed, scope);
       } catch (error) {
         if (!(error instanceof Replan) || attempt + 1 >= SchedulingLimits.maxReplans) throw error;
-        schedule = await openSchedule();
+        schedule = await openSchedule(attempt + 1);
       }
     }
   }

@@ -37,6 +37,8 @@ interface PolicyOptions {
   windowDays?: number;
   recurring?: boolean;
   conflictDetails?: boolean;
+  approvers?: string;
+  declineOccurrences?: boolean;
 }
 
 /**
@@ -65,6 +67,8 @@ export function registerResourceCommands(program: Command, { run, cliLog }: Reso
     .option('--window-days <days>', 'how far ahead every occurrence must end (at most 730)', whole)
     .option('--recurring <yes|no>', 'accept recurring meetings', yesNo)
     .option('--conflict-details <yes|no>', 'name organizer and subject of a conflicting public booking', yesNo)
+    .option('--approvers <addresses>', 'comma-separated people who accept or decline held requests (approval mode); "" = none')
+    .option('--decline-occurrences <yes|no>', 'a series conflicting in some occurrences: yes = accept it and decline those; no = decline the series', yesNo)
     .action((email: string, options: PolicyOptions) =>
       run(async (config, json) => {
         const policy = valid(BookingPolicy.partial(), {
@@ -75,6 +79,8 @@ export function registerResourceCommands(program: Command, { run, cliLog }: Reso
           bookingWindowDays: options.windowDays,
           allowRecurring: options.recurring,
           conflictDetails: options.conflictDetails,
+          approvers: options.approvers === undefined ? undefined : options.approvers.split(',').map((s) => s.trim()).filter(Boolean),
+          declineConflictingOccurrences: options.declineOccurrences,
         }, 'policy');
         const info = await withServices(config, cliLog(), ({ resources }) => resources.setPolicy(systemActor, valid(EmailAddress, email, 'address'), policy));
         process.stdout.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
@@ -88,7 +94,8 @@ function describe(info: { email: string; displayName: string; calendarId: string
     `${info.displayName} <${info.email}>  calendar ${info.calendarId}`,
     `  mode: ${p.mode}; conflicts: ${p.declineConflicts ? 'declined' : 'tentative, unbooked'}; conflict details: ${p.conflictDetails ? 'shown' : 'time only'}`,
     `  bookers: ${p.allowedBookers.length ? p.allowedBookers.join(', ') : 'everyone of the domain'}`,
-    `  at most ${p.maxDurationMinutes} minutes, within ${p.bookingWindowDays} days; recurring ${p.allowRecurring ? 'allowed' : 'declined'}`,
+    `  at most ${p.maxDurationMinutes} minutes, within ${p.bookingWindowDays} days; recurring ${p.allowRecurring ? 'allowed' : 'declined'}; a series with conflicts: ${p.declineConflictingOccurrences ? 'those occurrences declined' : 'declined whole'}`,
+    `  approvers: ${p.approvers.length ? p.approvers.join(', ') : 'none'}`,
     '',
   ].join('\n');
 }

@@ -274,6 +274,12 @@ export class ImipIn {
       now,
       prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
       imip: this.options.imipOut,
+      sentBy: null,
+      // One attempt, no re-run loop: a text not planned before the locks is planned under them.
+      planUnderLocks: true,
+      // An answer from outside writes no attendee copies: no invitation budget is spent.
+      invitationCopiesPerMinute: 0,
+      approvingFor: [],
     });
     await writeScopes(db, publish, async (writer) => {
       const modseqs = await writer.bumpAll([calendarScope(target.row.calendar_id), inboxScope(target.ownerId)]);

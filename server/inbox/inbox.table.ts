@@ -2,7 +2,7 @@ import type { Generated, Selectable } from 'kysely';
 
 /** Kysely type for inbox_messages (migration 2101): one account's scheduling inbox, scope `inbox:<accountId>`. */
 
-export type InboxKind = 'request' | 'update' | 'cancel' | 'reply' | 'counter' | 'declinecounter' | 'undeliverable';
+export type InboxKind = 'request' | 'update' | 'cancel' | 'reply' | 'counter' | 'declinecounter' | 'undeliverable' | 'approval';
 
 export interface InboxMessageTable {
   id: Generated<string>;

@@ -1,6 +1,6 @@
 import { ErrorCode, type SetError } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
-import { addStorageUsed, lockStorage } from './storage.repository.ts';
+import { addStorageUsed, addStorageUsedOfMany, lockStorage, lockStorageOfMany } from './storage.repository.ts';
 
 /** UTF-8 bytes of an event's stored iCalendar text: what the quota counts. */
 export function storedBytes(ics: string | null): number {
@@ -28,6 +28,20 @@ export class StorageLedger {
     return new StorageLedger(accountId, row.used_bytes, row.quota_bytes ?? defaultQuotaBytes);
   }
 
+  /**
+   * Ledgers of several accounts for one write (the calendar's owner and the
+   * attendees whose copies it writes), their rows locked in one sorted step.
+   */
+  static async openMany(trx: Db, accountIds: readonly string[], defaultQuotaBytes: number): Promise<Map<string, StorageLedger>> {
+    const rows = await lockStorageOfMany(trx, accountIds);
+    return new Map(rows.map((r) => [r.account_id, new StorageLedger(r.account_id, r.used_bytes, r.quota_bytes ?? defaultQuotaBytes)]));
+  }
+
+  /** Writes the change of usage of every ledger (one statement); call once, before the transaction commits. */
+  static async commitAll(trx: Db, ledgers: Iterable<StorageLedger>): Promise<void> {
+    await addStorageUsedOfMany(trx, new Map([...ledgers].map((l) => [l.accountId, l.change()])));
+  }
+
   /** Counts a change of `bytes` (negative frees); a LIMIT_EXCEEDED SetError, and nothing counted, when growth would pass the quota. */
   admit(bytes: number): SetError | undefined {
     if (bytes > 0 && this.used + this.delta + bytes > this.quota) {
@@ -42,6 +56,20 @@ export class StorageLedger {
   }
 
   /**
+   * Counts a change the account cannot refuse: a copy of someone else's
+   * invitation, or an answer to one (scheduling/scheduler.ts). Returns
+   * whether the account is now over its quota.
+   */
+  charge(bytes: number): boolean {
+    this.delta += bytes;
+    return this.isOver();
+  }
+
+  isOver(): boolean {
+    return this.used + this.delta > this.quota;
+  }
+
+  /**
    * Writes the change of usage; call once, before the transaction commits.
    * Never frees more than is used: an organizer's scheduled event can grow by
    * server-made edits that nobody was charged for (attendees' one-occurrence
@@ -49,7 +77,11 @@ export class StorageLedger {
    * frees its whole size.
    */
   async commit(trx: Db): Promise<void> {
-    const delta = Math.max(this.delta, -this.used);
+    const delta = this.change();
     if (delta !== 0) await addStorageUsed(trx, this.accountId, delta);
+  }
+
+  private change(): number {
+    return Math.max(this.delta, -this.used);
   }
 }

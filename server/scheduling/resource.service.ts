@@ -31,6 +31,8 @@ export class ResourceService {
     if (changes.allowRecurring !== undefined) update.allow_recurring = changes.allowRecurring;
     if (changes.conflictDetails !== undefined) update.conflict_details = changes.conflictDetails;
     if (changes.allowedBookers !== undefined) update.allowed_bookers = await this.bookerIds(resource.domain_id, changes.allowedBookers);
+    if (changes.approvers !== undefined) update.approvers = await this.bookerIds(resource.domain_id, changes.approvers, 'approver');
+    if (changes.declineConflictingOccurrences !== undefined) update.decline_occurrences = changes.declineConflictingOccurrences;
     await this.db
       .updateTable('resource_policies')
       .set({ ...update, updated_at: sql<Date>`now()` })
@@ -53,26 +55,32 @@ export class ResourceService {
     return entry;
   }
 
-  /** People and groups of the resource's domain, by address; an unknown address refuses the whole change. */
-  private async bookerIds(domainId: string, addresses: readonly string[]): Promise<string[]> {
+  /**
+   * People and groups of the resource's domain, by address (approvers: people
+   * with an account, who have an inbox); an unknown address refuses the whole change.
+   */
+  private async bookerIds(domainId: string, addresses: readonly string[], as: 'booker' | 'approver' = 'booker'): Promise<string[]> {
     const wanted = [...new Set(addresses.map((a) => a.toLowerCase()))];
     if (wanted.length === 0) return [];
     const rows = await sql<{ address: string; id: string }>`
-      select e.email as address, e.id from directory_entries e where e.domain_id = ${domainId} and not e.deleted and e.kind in ('person', 'group') and e.email = any(${sql.val(wanted)}::text[])
+      with candidate as (
+        select e.id, e.email from directory_entries e
+         where e.domain_id = ${domainId} and not e.deleted
+           and (e.kind = 'person' or (e.kind = 'group' and ${as} = 'booker')) and (e.account_id is not null or ${as} = 'booker'))
+      select c.email as address, c.id from candidate c where c.email = any(${sql.val(wanted)}::text[])
       union
-      select da.alias, e.id from directory_aliases da join directory_entries e on e.id = da.entry_id where da.domain_id = ${domainId} and not e.deleted and e.kind in ('person', 'group') and da.alias = any(${sql.val(wanted)}::text[])`.execute(this.db);
+      select da.alias, c.id from directory_aliases da join candidate c on c.id = da.entry_id where da.domain_id = ${domainId} and da.alias = any(${sql.val(wanted)}::text[])`.execute(this.db);
     const found = new Map(rows.rows.map((r) => [r.address, r.id]));
     const missing = wanted.filter((a) => !found.has(a));
-    if (missing.length > 0) throw new DmciError(ErrorCode.NOT_FOUND, `no person or group ${missing[0]} in the resource's domain`, { details: { missing } });
+    if (missing.length > 0) throw new DmciError(ErrorCode.NOT_FOUND, `no ${as === 'booker' ? 'person or group' : 'person with an account'} ${missing[0]} in the resource's domain`, { details: { missing } });
     return [...new Set(found.values())];
   }
 
   private async info(entry: { id: string; email: string | null; display_name: string }): Promise<ResourceInfo> {
     const calendar = await this.db.selectFrom('calendars').select('id').where('resource_id', '=', entry.id).executeTakeFirstOrThrow();
     const policy = await this.db.selectFrom('resource_policies').selectAll().where('resource_id', '=', entry.id).executeTakeFirstOrThrow();
-    const bookers = policy.allowed_bookers.length
-      ? await this.db.selectFrom('directory_entries').select(['email', 'display_name']).where('id', 'in', policy.allowed_bookers).execute()
-      : [];
+    const named = async (ids: readonly string[]) =>
+      ids.length ? (await this.db.selectFrom('directory_entries').select(['email', 'display_name']).where('id', 'in', [...ids]).execute()).map((b) => b.email ?? b.display_name).sort() : [];
     return {
       id: entry.id,
       email: entry.email ?? '',
@@ -81,11 +89,13 @@ export class ResourceService {
       policy: {
         mode: policy.mode,
         declineConflicts: policy.decline_conflicts,
-        allowedBookers: bookers.map((b) => b.email ?? b.display_name).sort(),
+        allowedBookers: await named(policy.allowed_bookers),
         maxDurationMinutes: policy.max_duration_minutes,
         bookingWindowDays: policy.booking_window_days,
         allowRecurring: policy.allow_recurring,
         conflictDetails: policy.conflict_details,
+        approvers: await named(policy.approvers),
+        declineConflictingOccurrences: policy.decline_occurrences,
       },
     };
   }

@@ -26,8 +26,8 @@ export const MAX_CONFLICTS_NAMED = 5;
 export interface BookingRequest {
   resourceId: string;
   domainId: string;
-  /** The resource's copy of the event (its bookings are replaced). */
-  copyEventId: string;
+  /** The resource's copy of the event (its bookings are replaced); null when predicting for a copy not yet made. */
+  copyEventId: string | null;
   bookerAccountId: string;
   bookerDomainId: string;
   recurring: boolean;
@@ -42,18 +42,16 @@ export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePo
   return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
 }
 
-/** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
-export async function answerBooking(trx: Db, req: BookingRequest): Promise<BookingAnswer> {
-  await releaseBookings(trx, req.copyEventId);
-  const policy = await readPolicy(trx, req.resourceId);
-  const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]): BookingAnswer => ({
-    delivery: 'answered',
-    partstat: 'DECLINED',
-    reason,
-    ...(conflicts ? { conflicts } : {}),
+/** The answer the rules give and, when it books, the instances to book. Writes nothing. */
+async function decide(db: Db, req: BookingRequest): Promise<{ answer: BookingAnswer; book: PlannedIndex['rows']; policy?: ResourcePolicyRow }> {
+  const policy = await readPolicy(db, req.resourceId);
+  const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]) => ({
+    answer: { delivery: 'answered' as const, partstat: 'DECLINED' as const, reason, ...(conflicts ? { conflicts } : {}) },
+    book: [],
+    ...(policy ? { policy } : {}),
   });
   if (!policy || policy.mode === 'decline') return decline('policy');
-  if (!(await mayBook(trx, policy, req))) return decline('not-allowed');
+  if (!(await mayBook(db, policy, req))) return decline('not-allowed');
   if (req.recurring && !policy.allow_recurring) return decline('recurring');
   const instances = req.index.rows.filter((r) => r.status !== 'CANCELLED' && !r.transparent);
   if (instances.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
@@ -62,28 +60,93 @@ export async function answerBooking(trx: Db, req: BookingRequest): Promise<Booki
   if (req.lastEnd === null || req.lastEnd.getTime() > horizon || req.index.until !== null) return decline('window');
   const future = instances.filter((r) => r.end > req.now);
 
-  const conflicting = await conflictsWith(trx, req, future, policy);
-  if (conflicting.length > 0) return policy.decline_conflicts ? decline('conflict', conflicting) : { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting };
-  if (future.length > 0) {
-    try {
-      await sql`savepoint resource_booking`.execute(trx);
-      await trx
-        .insertInto('resource_bookings')
-        .values(future.map((r) => ({ resource_id: req.resourceId, event_id: req.copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
-        .execute();
-      await sql`release savepoint resource_booking`.execute(trx);
-    } catch (error) {
-      if ((error as { code?: string }).code !== '23P01') throw error;
-      // Someone booked an overlapping slot past the checks above (a write that did not take the scope lock): the constraint wins.
-      await sql`rollback to savepoint resource_booking`.execute(trx);
-      return decline('conflict', await conflictsWith(trx, req, future, policy));
+  const conflicting = await conflictsWith(db, req, future, policy);
+  if (conflicting.length > 0 && req.recurring && policy.decline_occurrences) {
+    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone.
+    const clashing = await overlapping(db, req, future);
+    const free = future.filter((r) => !clashing.has(r.recurrenceId));
+    if (free.length > 0) {
+      const partstat = policy.mode === 'approval' ? ('TENTATIVE' as const) : ('ACCEPTED' as const);
+      const declinedOccurrences = future.filter((r) => clashing.has(r.recurrenceId)).map((r) => r.recurrenceId);
+      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, policy };
     }
   }
-  return { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' };
+  if (conflicting.length > 0) {
+    if (policy.decline_conflicts) return decline('conflict', conflicting);
+    return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], policy };
+  }
+  return { answer: { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' }, book: future, policy };
 }
 
-export async function releaseBookings(trx: Db, copyEventId: string): Promise<void> {
-  await trx.deleteFrom('resource_bookings').where('event_id', '=', copyEventId).execute();
+/**
+ * What the resource would answer now, read outside the organizer's
+ * transaction: the scheduler plans the organizer's final text with it and
+ * checks the real answer (`answerBooking`, under the locks) against it.
+ */
+export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingAnswer> {
+  return (await decide(db, req)).answer;
+}
+
+/** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
+export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingAnswer> {
+  await releaseBookings(trx, [req.copyEventId]);
+  const { answer, book, policy } = await decide(trx, req);
+  if (book.length === 0 || !policy) return answer;
+  if (!(await insertBookings(trx, req.resourceId, req.copyEventId, book))) {
+    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+  }
+  return answer;
+}
+
+/**
+ * Books the instances, in a savepoint: false (and nothing booked) when the
+ * exclusion constraint refuses an overlap — someone booked past the checks
+ * (a write that did not take the scope lock): the constraint wins.
+ */
+async function insertBookings(trx: Db, resourceId: string, copyEventId: string, rows: ReadonlyArray<{ recurrenceId: string; start: Date; end: Date }>): Promise<boolean> {
+  try {
+    await sql`savepoint resource_booking`.execute(trx);
+    await trx
+      .insertInto('resource_bookings')
+      .values(rows.map((r) => ({ resource_id: resourceId, event_id: copyEventId, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
+      .execute();
+    await sql`release savepoint resource_booking`.execute(trx);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23P01') throw error;
+    await sql`rollback to savepoint resource_booking`.execute(trx);
+    return false;
+  }
+}
+
+/**
+ * An approver accepts a held request (Resource/decide): its occurrences from
+ * now on, as the resource's copy indexes them, are booked — unless one now
+ * overlaps a booking (returned, named as to `viewerAccountId`; nothing
+ * booked). The exclusion constraint has the last word here too.
+ */
+export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date }): Promise<BookingConflict[]> {
+  await releaseBookings(trx, [req.copyEventId]);
+  const policy = await readPolicy(trx, req.resourceId);
+  if (!policy) return [];
+  const rows = await trx
+    .selectFrom('event_instances')
+    .select(['recurrence_id', sql<Date>`lower(during)`.as('start'), sql<Date>`upper(during)`.as('end')])
+    .where('event_id', '=', req.copyEventId)
+    .where(sql<boolean>`status is distinct from 'CANCELLED'`)
+    .where('transparent', '=', false)
+    .execute();
+  const future = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) })).filter((r) => r.end > req.now);
+  const asked = { resourceId: req.resourceId, copyEventId: req.copyEventId, bookerAccountId: req.viewerAccountId };
+  const conflicts = await conflictsWith(trx, asked, future, policy);
+  if (conflicts.length > 0) return conflicts;
+  if (future.length > 0 && !(await insertBookings(trx, req.resourceId, req.copyEventId, future))) return conflictsWith(trx, asked, future, policy);
+  return [];
+}
+
+export async function releaseBookings(trx: Db, copyEventIds: readonly string[]): Promise<void> {
+  if (copyEventIds.length === 0) return;
+  await trx.deleteFrom('resource_bookings').where('event_id', 'in', [...copyEventIds]).execute();
 }
 
 /** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */
@@ -100,12 +163,20 @@ async function mayBook(trx: Db, policy: ResourcePolicyRow, req: BookingRequest):
   return result.rows.length > 0;
 }
 
+/** The recurrence ids of the instances that overlap a booking of the resource (other than this copy's). */
+async function overlapping(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, instances: ReadonlyArray<{ recurrenceId: string; start: Date; end: Date }>): Promise<Set<string>> {
+  const result = await sql<{ rid: string }>`
+    select distinct w.rid from unnest(${sql.val(instances.map((r) => r.recurrenceId))}::text[], ${sql.val(instances.map((r) => r.start.toISOString()))}::timestamptz[], ${sql.val(instances.map((r) => r.end.toISOString()))}::timestamptz[]) as w(rid, s, e)
+      join resource_bookings b on b.resource_id = ${req.resourceId} and b.during && tstzrange(w.s, w.e, '[)') and b.event_id is distinct from ${req.copyEventId}::uuid`.execute(db);
+  return new Set(result.rows.map((r) => r.rid));
+}
+
 /**
  * Bookings of the resource overlapping the instances (other than this copy's),
  * named by time; organizer and subject only when the policy shows details
  * and the booked event is public, or when the booker organized it.
  */
-async function conflictsWith(trx: Db, req: BookingRequest, instances: ReadonlyArray<{ start: Date; end: Date }>, policy: ResourcePolicyRow): Promise<BookingConflict[]> {
+async function conflictsWith(trx: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId' | 'bookerAccountId'>, instances: ReadonlyArray<{ start: Date; end: Date }>, policy: ResourcePolicyRow): Promise<BookingConflict[]> {
   if (instances.length === 0) return [];
   const starts = instances.map((r) => r.start.toISOString());
   const ends = instances.map((r) => r.end.toISOString());
@@ -118,7 +189,7 @@ async function conflictsWith(trx: Db, req: BookingRequest, instances: ReadonlyAr
       left join calendar_events o on o.id = sc.organizer_event_id
       left join calendars oc on oc.id = o.calendar_id
       left join accounts acc on acc.id = oc.account_id
-     where b.resource_id = ${req.resourceId} and b.event_id <> ${req.copyEventId}
+     where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
      order by lower(b.during)
      limit ${MAX_CONFLICTS_NAMED}`.execute(trx);
   return result.rows.map((r) => {

@@ -1,22 +1,24 @@
 import { ErrorCode, type ScheduleOutcome, type SetError } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import type { CalendarEventRow } from '../calendar/event.table.ts';
-import { findLiveEventByUid, insertEvent, setIndexBounds, tombstoneEvent, updateEvent, type EventColumns } from '../calendar/event.repository.ts';
+import { findLiveEvents, liveEventIdsByUid, storedBytesOf, tombstoneEvent, tombstoneEvents, updateEvent, writeEventsAlike, type EventColumns } from '../calendar/event.repository.ts';
+import { storedBytes, type StorageLedger } from '../quota/storage-ledger.ts';
+import { takeInvitations } from './invitation-budget.ts';
 import { columnsOf } from '../calendar/event-columns.ts';
 import type { PreparedWrite } from '../calendar/ical-work/tasks.ts';
 import type { PlannedIndex } from '../calendar/index-plan.ts';
+import type { JComp } from '../calendar/ical/jcal.ts';
 import type { ParsedCalendarObject, ParsedEvent } from '../calendar/ical/index.ts';
 import { writeIndex } from '../calendar/instance-index.ts';
-import { deleteInstances } from '../calendar/instance.repository.ts';
+import { deleteInstances, deleteInstancesOfMany, insertInstancesOfMany } from '../calendar/instance.repository.ts';
 import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.repository.ts';
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipEdits, type ItipView } from './itip.ts';
-import type { JComp } from '../calendar/ical/jcal.ts';
-import { answerBooking, releaseBookings } from './room-booking.ts';
-import { addressesOfAccount, copiesOf, delegateCopyOptIns, deleteLink, findLiveEvent, insertLink, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
-import { SchedulingLimits } from './scheduling-limits.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
+import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
+import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
+import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
 
@@ -54,11 +56,31 @@ export interface ScheduleInput {
   counters: ReadonlyMap<string, { start: string; end: string; comment?: string | undefined; sequence?: number | undefined }>;
   declineCounters: ReadonlyMap<string, { messageId: string; comment?: string | undefined }>;
   now: Date;
-  /** Parses and plans texts the scheduler makes (an answered copy), in the calendar worker pool. */
+  /** Parses and plans texts the scheduler makes (final texts, answered copies), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** The caller's address when they act as a delegate of the calendar's owner (SENT-BY), as known before the transaction. */
+  sentBy: string | null;
+  /** The last attempt: a text the plan did not foresee is planned under the locks instead of re-running the call. */
+  planUnderLocks: boolean;
+  /** The organizer's invitation budget: attendee copies per minute (DMCI_INVITATION_COPIES_PER_MINUTE). */
+  invitationCopiesPerMinute: number;
+  /** Resource/decide: the resource whose held request an approver decides (its approvers' inboxes are written). */
+  approvingFor: readonly string[];
   /** iMIP: queues mail to attendees outside the server in this transaction (absent: nobody outside is mailed). */
   imip?: ImipOut | undefined;
 }
+
+type PreparedOk = Extract<PreparedWrite, { ok: true }>;
+
+/** Each resource's answer (address →): its PARTSTAT, and the occurrences it declined alone (recurrence ids of the index). */
+type ResourceAnswers = ReadonlyMap<string, { partstat: string; declined: readonly string[] }>;
+
+function resourceAnswer(answer: ScheduleOutcome & { partstat: string }): { partstat: string; declined: readonly string[] } {
+  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [] };
+}
+
+const sameAnswer = (a: { partstat: string; declined: readonly string[] } | undefined, b: { partstat: string; declined: readonly string[] }) =>
+  a !== undefined && a.partstat === b.partstat && a.declined.join(',') === b.declined.join(',');
 
 type Modseqs = ReadonlyMap<string, number>;
 type Outcomes = Record<string, ScheduleOutcome>;
@@ -67,6 +89,8 @@ interface OrganizerObject {
   view: ItipView;
   recipients: Map<string, Recipient>;
   outcomes: Outcomes;
+  /** The resources' answers as planned before the transaction (address → PARTSTAT). */
+  predicted?: ResourceAnswers;
 }
 
 export class Schedule {
@@ -78,6 +102,13 @@ export class Schedule {
   private delegates = new Map<string, Array<{ accountId: string; mayReadPrivate: boolean }>>();
   /** Set inside the transaction: the caller's address when a delegate acts for the calendar's owner (SENT-BY). */
   sentBy: string | null = null;
+  /** Texts parsed and index-planned before the transaction, by text (`plan`). */
+  private readonly plans = new Map<string, PreparedWrite>();
+  /** Accounts whose stored bytes the call changes through copies (found by `scopes`), and their ledgers once locked. */
+  private charged = new Set<string>();
+  /** Approvers (accounts) of the resources the call books or releases, as found under the locks (their inboxes are bumped). */
+  private approvers = new Map<string, string[]>();
+  private ledgers = new Map<string, StorageLedger>();
 
   private constructor(private readonly input: ScheduleInput) {}
 
@@ -85,6 +116,7 @@ export class Schedule {
   static async open(db: Db, input: ScheduleInput): Promise<Schedule> {
     const schedule = new Schedule(input);
     await schedule.resolve(db);
+    await schedule.plan(db);
     return schedule;
   }
 
@@ -152,11 +184,19 @@ export class Schedule {
    */
   async scopes(db: Db): Promise<Set<string>> {
     const out = new Set<string>();
+    this.charged = new Set();
+    const resources = new Set<string>();
     const addRecipient = (r: { calendarId: string; accountId?: string | null }) => {
       out.add(calendarScope(r.calendarId));
       if (r.accountId) out.add(inboxScope(r.accountId));
     };
-    for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) addRecipient({ calendarId: r.calendarId, accountId: r.kind === 'account' ? r.accountId : null });
+    for (const obj of this.organizer.values()) {
+      for (const r of obj.recipients.values()) {
+        addRecipient({ calendarId: r.calendarId, accountId: r.kind === 'account' ? r.accountId : null });
+        if (r.kind === 'account') this.charged.add(r.accountId);
+        else resources.add(r.resourceId);
+      }
+    }
     const touched = [...this.input.updates.keys(), ...this.input.destroys, ...this.input.replies.keys(), ...this.input.counters.keys(), ...this.input.declineCounters.keys()];
     const links = await linksOfCopies(db, touched);
     for (const link of links.values()) {
@@ -170,7 +210,12 @@ export class Schedule {
     for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) {
       addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
       if (copy.account_id) inboxCalendars.add(copy.calendar_id);
+      if (copy.account_id) this.charged.add(copy.account_id);
+      if (copy.resource_id) resources.add(copy.resource_id);
     }
+    // Approvers of the resources: their `approval` messages are sent or dismissed.
+    this.approvers = await approversOf(db, [...resources, ...this.input.approvingFor]);
+    for (const accounts of this.approvers.values()) for (const a of accounts) out.add(inboxScope(a));
     // Delegates who chose copies of these calendars' messages, while their grant still makes them delegates.
     this.delegates = new Map();
     const optIns = await delegateCopyOptIns(db, [...inboxCalendars]);
@@ -209,6 +254,35 @@ export class Schedule {
     for (const scope of await this.scopes(trx)) if (!bumped.has(scope)) throw new Replan(scope);
   }
 
+  /** Accounts whose storage the call charges for copies (besides the calendar's owner): their ledgers must be opened with the owner's. */
+  chargedAccounts(): string[] {
+    return [...this.charged];
+  }
+
+  /** The storage ledgers of the call (the owner's and `chargedAccounts`), locked by the caller in one sorted step. */
+  useLedgers(ledgers: Map<string, StorageLedger>): void {
+    this.ledgers = ledgers;
+  }
+
+  /**
+   * Copies count toward their attendee's quota but are never refused for it:
+   * the organizer's write must not fail because of someone else's storage
+   * (docs/decisions.md). Returns whether the account is now over its quota.
+   */
+  private charge(accountId: string | null, bytes: number): boolean {
+    if (accountId === null || bytes === 0) return false;
+    const ledger = this.ledgers.get(accountId);
+    if (!ledger) throw new Replan(`account ${accountId} was not charged for when the locks were taken`);
+    return ledger.charge(bytes);
+  }
+
+  /** The organizer's invitation budget for one organizer write: a refusal when its copies are over the rate (invitation-budget.ts). */
+  async admitInvitations(trx: Db, key: string): Promise<SetError | undefined> {
+    const obj = this.organizer.get(key);
+    if (!obj || this.input.ownerId === null) return undefined;
+    return takeInvitations(trx, this.input.ownerId, obj.recipients.size, this.input.invitationCopiesPerMinute, this.input.now);
+  }
+
   isOrganizerWrite(key: string): boolean {
     return this.organizer.has(key);
   }
@@ -218,14 +292,14 @@ export class Schedule {
   }
 
   /**
-   * The organizer created or changed a scheduling object (`old` null for a
-   * create). Works out SEQUENCE and every attendee's PARTSTAT, lets resources
-   * answer, calls `write` with the organizer's final text (it stores the
-   * organizer's row and returns its id), then writes every copy and inbox
-   * message and cancels the copies of attendees no longer invited.
+   * The organizer's final text for a write (`old` null for a create): the
+   * SEQUENCE and every internal attendee's PARTSTAT as the server knows them,
+   * the resources' answers, DTSTAMP, SENT-BY. Pure CPU on texts already
+   * validated; the same function plans (before the transaction, with
+   * predicted answers) and writes (under the locks, with the real ones), so
+   * equal inputs give the equal text the plan cache is keyed by.
    */
-  async organizerWrite(trx: Db, modseqs: Modseqs, key: string, parsed: Extract<PreparedWrite, { ok: true }>, old: CalendarEventRow | null, write: (ics: string) => Promise<string>): Promise<Outcomes> {
-    const obj = this.organizer.get(key)!;
+  private organizerText(obj: OrganizerObject, parsed: PreparedOk, old: CalendarEventRow | null, sentByAddress: string | null, resourceAnswers: ResourceAnswers): { text: string; sequence: number } {
     const before = old?.ics ? itipView(old.ics) : null;
     const significant = before !== null && isSignificantChange(before, obj.view);
     const sequence = before === null ? obj.view.sequence : Math.max(obj.view.sequence, before.sequence + (significant ? 1 : 0));
@@ -233,60 +307,193 @@ export class Schedule {
     // The server knows each answer: on a create or a significant change everyone is asked again; otherwise answers stay.
     for (const [rid, c] of obj.view.components) {
       for (const a of c.attendees.values()) {
-        if (!obj.recipients.has(a.address)) continue;
+        if (!obj.recipients.has(a.address) || resourceAnswers.has(a.address)) continue;
         const kept = significant || before === null ? undefined : before.components.get(rid)?.attendees.get(a.address)?.partstat;
         partstats.push({ rid, address: a.address, partstat: kept ?? 'NEEDS-ACTION' });
       }
     }
-    const existing = old ? await copiesOf(trx, [old.id]) : [];
-    const copyByAddress = new Map(existing.map((c) => [c.attendee, c]));
-    const sentBy = this.sentBy ? { address: obj.view.organizer!, by: this.sentBy, on: 'organizer' as const } : undefined;
-    const base = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
-    const columns = columnsOf(parsed.obj);
-
-    // Resources answer first: their copies must exist for their bookings.
-    const copyIds = new Map<string, string>();
-    for (const r of obj.recipients.values()) {
-      if (r.kind !== 'resource') continue;
-      const copyId = await this.writeCopy(trx, modseqs, r.calendarId, copyByAddress.get(r.address)?.event_id, { ...columns, ics: base }, parsed.index);
-      copyIds.set(r.address, copyId);
-      const answer = await answerBooking(trx, {
-        resourceId: r.resourceId,
-        domainId: r.domainId,
-        copyEventId: copyId,
-        bookerAccountId: this.input.ownerId!,
-        bookerDomainId: this.input.ownerDomainId!,
-        recurring: parsed.obj.recurring,
-        lastEnd: parsed.obj.lastEnd,
-        index: parsed.index,
-        now: this.input.now,
-      });
-      obj.outcomes[r.address] = answer;
-      partstats.push({ rid: '*', address: r.address, partstat: answer.partstat });
-    }
-    const finalText = editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(sentBy ? { sentBy } : {}) });
-    const eventId = await write(finalText);
-    await this.input.imip?.organizerWrite(trx, { ownerId: this.input.ownerId!, calendarId: this.input.calendarId, eventId, before: old?.ics ?? null, after: finalText, now: this.input.now });
-    // The final text parsed once more (in the worker pool): each copy's index follows that attendee's answers, occurrence by occurrence.
-    const [final] = await this.input.prepare([finalText]);
-    if (!final?.ok) throw new Error('the scheduled text of a valid object failed to parse');
-    const messages: Array<NewInboxMessage & { modseq: number }> = [];
-    for (const r of obj.recipients.values()) {
-      const earlier = copyByAddress.get(r.address);
-      const copyId = await this.writeCopy(trx, modseqs, r.calendarId, copyIds.get(r.address) ?? earlier?.event_id, { ...columns, ics: finalText }, attendeeIndex(final.index, final.obj, r.address));
-      await insertLink(trx, { event_id: copyId, organizer_event_id: eventId, organizer_calendar_id: this.input.calendarId, attendee: r.address });
-      if (r.kind === 'account') {
-        messages.push(this.message(modseqs, r.accountId, earlier ? 'update' : 'request', { uid: parsed.obj.uid, calendar_id: r.calendarId, event_id: copyId, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }));
-        obj.outcomes[r.address] = { delivery: 'delivered' };
+    for (const [address, { partstat }] of resourceAnswers) partstats.push({ rid: '*', address, partstat });
+    // Occurrences a resource declined alone (policy declineConflictingOccurrences): an override each, the resource DECLINED
+    // in it and everyone else as in the series.
+    const addComponents: JComp[] = [];
+    const added = new Set<string>();
+    for (const [address, { declined }] of resourceAnswers) {
+      for (const recurrenceId of declined) {
+        const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
+        const made = row ? occurrenceOf(parsed.obj.text, { start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        if (!made) continue;
+        if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
+          added.add(made.rid);
+          addComponents.push(made.component);
+          for (const p of partstats.filter((p) => p.rid === '')) partstats.push({ ...p, rid: made.rid });
+        }
+        partstats.push({ rid: made.rid, address, partstat: 'DECLINED' });
       }
     }
-    for (const copy of existing) {
-      if (obj.recipients.has(copy.attendee)) continue;
-      await this.cancelCopy(trx, modseqs, copy, { uid: parsed.obj.uid, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }, messages);
-      obj.outcomes[copy.attendee] = { delivery: 'cancelled' };
+    const sentBy = sentByAddress ? { sentBy: { address: obj.view.organizer!, by: sentByAddress, on: 'organizer' as const } } : {};
+    return { text: editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(addComponents.length ? { addComponents } : {}), ...sentBy }), sequence };
+  }
+
+  /** A resource's booking request for this write. */
+  private bookingRequest(r: Extract<Recipient, { kind: 'resource' }>, parsed: PreparedOk, copyEventId: string | null): BookingRequest {
+    return {
+      resourceId: r.resourceId,
+      domainId: r.domainId,
+      copyEventId,
+      bookerAccountId: this.input.ownerId!,
+      bookerDomainId: this.input.ownerDomainId!,
+      recurring: parsed.obj.recurring,
+      lastEnd: parsed.obj.lastEnd,
+      index: parsed.index,
+      now: this.input.now,
+    };
+  }
+
+  /**
+   * Before the transaction: the texts this call will most likely write —
+   * each organizer's final text (with the resources' answers as they would
+   * be given now) and each answered copy — parsed and index-planned in ONE
+   * worker-pool task, so nothing is parsed while the scope locks are held.
+   * Under the locks each text is made again from what is there then; if it
+   * differs from the plan (someone wrote meanwhile), the call is re-run
+   * (`Replan`) rather than planned under the locks.
+   */
+  private async plan(db: Db): Promise<void> {
+    for (const p of [...this.input.creates.values(), ...this.input.updates.values()]) if (p.ok) this.plans.set(p.obj.text, p);
+    const texts = new Set<string>();
+    const olds = new Map((await findLiveEvents(db, this.input.calendarId, [...this.organizer.keys()].filter((k) => this.input.updates.has(k)))).map((r) => [r.id, r]));
+    for (const [key, obj] of this.organizer) {
+      const parsed = this.input.creates.get(key) ?? this.input.updates.get(key);
+      const old = this.input.creates.has(key) ? null : (olds.get(key) ?? undefined);
+      if (!parsed?.ok || old === undefined) continue;
+      const copies = new Map((old ? await copiesOf(db, [old.id]) : []).map((c) => [c.attendee, c.event_id]));
+      const answers = new Map<string, { partstat: string; declined: readonly string[] }>();
+      for (const r of obj.recipients.values()) if (r.kind === 'resource') answers.set(r.address, resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
+      obj.predicted = answers;
+      texts.add(this.organizerText(obj, parsed, old, this.input.sentBy, answers).text);
     }
+    const answered = [...this.input.replies.keys(), ...[...this.input.updates.keys()].filter((k) => !this.organizer.has(k))];
+    const links = await linksOfCopies(db, answered);
+    for (const copy of await findLiveEvents(db, this.input.calendarId, [...links.keys()])) {
+      const reply = this.input.replies.get(copy.id);
+      const written = this.input.updates.get(copy.id);
+      const how = reply ? { reply } : written?.ok ? { written } : undefined;
+      if (!how || !copy.ics) continue;
+      const edit = await answerEdit(db, copy, links.get(copy.id)!.attendee, how);
+      if ('copyText' in edit && edit.copyText !== null) texts.add(this.signedAnswer(edit.copyText, links.get(copy.id)!.attendee, this.input.sentBy));
+    }
+    const wanted = [...texts].filter((t) => !this.plans.has(t));
+    const prepared = await this.input.prepare(wanted);
+    wanted.forEach((text, i) => this.plans.set(text, prepared[i]!));
+  }
+
+  /** The planned parse of a text made under the locks: a text nobody planned means the plan is stale (see `plan`). */
+  private async planned(text: string): Promise<PreparedWrite> {
+    const plan = this.plans.get(text);
+    if (plan) return plan;
+    // The last attempt plans under the locks rather than fail a call that keeps meeting concurrent writes.
+    if (!this.input.planUnderLocks) throw new Replan('a planned text changed under the locks');
+    const [prepared] = await this.input.prepare([text]);
+    this.plans.set(text, prepared!);
+    return prepared!;
+  }
+
+  private signedAnswer(copyText: string, attendee: string, sentBy: string | null): string {
+    // A delegate answering for the attendee says so (SENT-BY) in both copies.
+    return sentBy ? editItip(copyText, { sentBy: { address: attendee, by: sentBy, on: 'attendee' } }) : copyText;
+  }
+
+  /**
+   * The organizer created or changed a scheduling object (`old` null for a
+   * create). Writes every copy (one statement per table for all of them),
+   * lets resources answer, calls `write` with the organizer's final text (it
+   * stores the organizer's row and returns its id), then the links and inbox
+   * messages, and cancels the copies of attendees no longer invited.
+   */
+  async organizerWrite(trx: Db, modseqs: Modseqs, key: string, parsed: PreparedOk, old: CalendarEventRow | null, write: (ics: string) => Promise<string>): Promise<Outcomes> {
+    const obj = this.organizer.get(key)!;
+    const existing = old ? await copiesOf(trx, [old.id]) : [];
+    const copyByAddress = new Map(existing.map((c) => [c.attendee, c]));
+    const recipients = [...obj.recipients.values()];
+    const copyIds = new Map<string, string>();
+    const predicted: ResourceAnswers = obj.predicted ?? new Map();
+    let made = this.organizerText(obj, parsed, old, this.sentBy, predicted);
+    let final = await this.planned(made.text);
+    if (!final.ok) throw new Error('the scheduled text of a valid object failed to parse');
+    const writeAll = async (plan: PreparedOk) => {
+      const ids = await this.writeCopies(
+        trx,
+        modseqs,
+        columnsOf(plan.obj),
+        recipients.map((r) => ({
+          calendarId: r.calendarId,
+          accountId: r.kind === 'account' ? r.accountId : null,
+          copyId: copyIds.get(r.address) ?? copyByAddress.get(r.address)?.event_id,
+          index: attendeeIndex(plan.index, plan.obj, r.address),
+        })),
+      );
+      recipients.forEach((r, i) => copyIds.set(r.address, ids[i]!));
+    };
+    // Copies are written with the planned text, then the resources answer (their bookings need their copies).
+    await writeAll(final);
+    const given = new Map<string, { partstat: string; declined: readonly string[] }>();
+    for (const r of recipients) {
+      if (r.kind !== 'resource') continue;
+      const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
+      obj.outcomes[r.address] = answer;
+      given.set(r.address, resourceAnswer(answer));
+    }
+    if (![...given].every(([address, answer]) => sameAnswer(predicted.get(address), answer))) {
+      // A resource answered otherwise than predicted (it was booked meanwhile). When only its PARTSTAT differs, the
+      // planned parse is patched rather than the text parsed again under the locks; occurrences declined alone change
+      // the occurrences too, so that text is planned anew (a re-run; on the last attempt, under the locks).
+      made = this.organizerText(obj, parsed, old, this.sentBy, given);
+      const occurrences = [...given.values(), ...predicted.values()].some((a) => a.declined.length > 0);
+      final = occurrences ? await this.planned(made.text) : withPartstats(final, made.text, new Map([...given].map(([address, a]) => [address, a.partstat])));
+      if (!final.ok) throw new Error('the scheduled text of a valid object failed to parse');
+      this.plans.set(made.text, final);
+      await writeAll(final);
+    }
+    const { text: finalText, sequence } = made;
+    const columns = columnsOf(final.obj);
+    const eventId = await write(finalText);
+    await this.input.imip?.organizerWrite(trx, { ownerId: this.input.ownerId!, calendarId: this.input.calendarId, eventId, before: old?.ics ?? null, after: finalText, now: this.input.now });
+    await insertLinks(trx, recipients.map((r) => ({ event_id: copyIds.get(r.address)!, organizer_event_id: eventId, organizer_calendar_id: this.input.calendarId, attendee: r.address })));
+    const messages: Array<NewInboxMessage & { modseq: number }> = [];
+    // A request held for approval (TENTATIVE without a reason) goes to the resource's approvers; asked again, the earlier asks go.
+    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' ? [{ r, copyId: copyIds.get(r.address)! }] : []));
+    await this.dismissApprovalsOf(trx, modseqs, resourceCopies.map(({ r, copyId }) => ({ resourceId: r.resourceId, copyId })));
+    for (const { r, copyId } of resourceCopies) {
+      const answer = obj.outcomes[r.address]!;
+      // Held: TENTATIVE in approval mode (and not for a conflict, unless only some occurrences were declined for one).
+      if (answer.partstat !== 'TENTATIVE' || (answer.reason !== undefined && !answer.declinedOccurrences)) continue;
+      for (const approver of this.approvers.get(r.resourceId) ?? []) {
+        messages.push(
+          this.message(modseqs, approver, 'approval', {
+            uid: parsed.obj.uid,
+            calendar_id: r.calendarId,
+            event_id: copyId,
+            sender: obj.view.organizer!,
+            sequence,
+            // Approvers act for the room, not for the organizer: a private meeting's subject stays private.
+            summary: isPublic(columns.classification) ? columns.summary : null,
+            first_start: columns.first_start,
+            on_behalf_of: r.address,
+          }),
+        );
+      }
+    }
+    for (const r of recipients) {
+      if (r.kind !== 'account') continue;
+      const earlier = copyByAddress.get(r.address);
+      messages.push(this.message(modseqs, r.accountId, earlier ? 'update' : 'request', { uid: parsed.obj.uid, calendar_id: r.calendarId, event_id: copyIds.get(r.address)!, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }));
+      obj.outcomes[r.address] = { delivery: 'delivered', ...(this.ledgers.get(r.accountId)?.isOver() ? { overQuota: true } : {}) };
+    }
+    const gone = existing.filter((copy) => !obj.recipients.has(copy.attendee));
+    await this.cancelCopies(trx, modseqs, gone, { uid: parsed.obj.uid, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }, messages);
+    for (const copy of gone) obj.outcomes[copy.attendee] = { delivery: 'cancelled' };
     const addresses = new Map<string, string>();
-    for (const r of obj.recipients.values()) if (r.kind === 'account') addresses.set(r.accountId, r.address);
+    for (const r of recipients) if (r.kind === 'account') addresses.set(r.accountId, r.address);
     for (const c of existing) if (c.account_id && !addresses.has(c.account_id)) addresses.set(c.account_id, c.attendee);
     await this.deliver(trx, modseqs, messages, columns.classification, (id) => addresses.get(id));
     return obj.outcomes;
@@ -300,10 +507,8 @@ export class Schedule {
     const view = itipView(old.ics!);
     const outcomes: Outcomes = {};
     const messages: Array<NewInboxMessage & { modseq: number }> = [];
-    for (const copy of copies) {
-      await this.cancelCopy(trx, modseqs, copy, { uid: old.uid, sender: view.organizer ?? '', sequence: view.sequence + 1, summary: old.summary, first_start: old.first_start }, messages);
-      outcomes[copy.attendee] = { delivery: 'cancelled' };
-    }
+    await this.cancelCopies(trx, modseqs, copies, { uid: old.uid, sender: view.organizer ?? '', sequence: view.sequence + 1, summary: old.summary, first_start: old.first_start }, messages);
+    for (const copy of copies) outcomes[copy.attendee] = { delivery: 'cancelled' };
     const addresses = new Map(copies.flatMap((c) => (c.account_id ? [[c.account_id, c.attendee] as const] : [])));
     await this.deliver(trx, modseqs, messages, old.classification, (id) => addresses.get(id));
     return outcomes;
@@ -322,77 +527,32 @@ export class Schedule {
     modseqs: Modseqs,
     copy: CalendarEventRow,
     link: CopyLink,
-    how: { written: Extract<PreparedWrite, { ok: true }> } | { reply: { partstat: string; recurrenceId?: string | undefined; sequence?: number | undefined } } | { destroyed: true },
+    how: AnswerHow,
   ): Promise<SetError | { version: number }> {
     const organizerRow = await findLiveEvent(trx, link.organizer_event_id);
     if (!organizerRow?.ics) return { code: ErrorCode.NOT_FOUND, message: "the organizer's event no longer exists" };
-    const current = itipView(copy.ics!);
     const me = link.attendee;
-    const answers: Array<{ rid: string; address: string; partstat: string }> = [];
-    const added: string[] = [];
-    let copyText: string | null;
-    let answered: { partstat: string; rid: string | null };
+    const edit = await answerEdit(trx, copy, me, how);
+    if ('code' in edit) return edit;
+    const { current, answers, added, answered } = edit;
+    let { copyText } = edit;
 
-    if ('written' in how) {
-      const view = itipView(how.written.obj.text);
-      if (view.sequence < current.sequence) return staleAnswer(view.sequence, current.sequence);
-      const master = current.components.get('');
-      for (const [rid, c] of current.components) {
-        const mine = view.components.get(rid);
-        if (!mine || mine.owned !== c.owned) return organizerOwned();
-      }
-      for (const [rid, c] of view.components) {
-        if (current.components.has(rid)) continue;
-        // A new occurrence component answers that occurrence alone: it may not move it or change its attendees.
-        const sameAttendees = master !== undefined && [...c.attendees.keys()].sort().join(',') === [...master.attendees.keys()].sort().join(',');
-        if (c.start !== rid || !sameAttendees) return organizerOwned();
-        added.push(rid);
-      }
-      for (const [rid, c] of view.components) {
-        const partstat = c.attendees.get(me)?.partstat;
-        if (partstat && partstat !== current.components.get(rid)?.attendees.get(me)?.partstat) answers.push({ rid, address: me, partstat });
-      }
-      copyText = how.written.obj.text;
-      const first = answers[0];
-      answered = { partstat: answers.find((a) => a.rid === '')?.partstat ?? first?.partstat ?? current.components.get('')?.attendees.get(me)?.partstat ?? 'NEEDS-ACTION', rid: answers.length > 0 && answers.every((a) => a.rid !== '') ? first!.rid : null };
-    } else if ('reply' in how) {
-      const { partstat, recurrenceId, sequence } = how.reply;
-      if (sequence !== undefined && sequence < current.sequence) return staleAnswer(sequence, current.sequence);
-      let rid = '';
-      let addComponents;
-      if (recurrenceId !== undefined) {
-        const made = await occurrenceComponent(trx, copy, recurrenceId);
-        if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${recurrenceId}` };
-        rid = made.rid;
-        if (!current.components.has(rid)) {
-          addComponents = [made.component];
-          added.push(rid);
-        }
-      }
-      answers.push({ rid, address: me, partstat });
-      copyText = editItip(copy.ics!, { partstats: answers, ...(addComponents ? { addComponents } : {}) });
-      answered = { partstat, rid: rid === '' ? null : rid };
-    } else {
-      answers.push({ rid: '*', address: me, partstat: 'DECLINED' });
-      copyText = null;
-      answered = { partstat: 'DECLINED', rid: null };
-    }
-
-    // A delegate answering for the attendee says so (SENT-BY) in both copies.
     const sentBy = this.sentBy ? { address: me, by: this.sentBy, on: 'attendee' as const } : undefined;
-    if (sentBy && copyText !== null) copyText = editItip(copyText, { sentBy });
+    if (copyText !== null) copyText = this.signedAnswer(copyText, me, this.sentBy);
     // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
     await this.answerOrganizerCopy(trx, modseqs, organizerRow, answers, added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean), sentBy);
 
     let version = 0;
     const copyModseq = modseqs.get(calendarScope(copy.calendar_id))!;
+    // The answer changes the copy, which counts toward the answering attendee's quota (never refused for it).
+    this.charge(this.input.ownerId, storedBytes(copyText) - storedBytes(copy.ics));
     if (copyText === null) {
       await deleteInstances(trx, copy.id);
       await tombstoneEvent(trx, copy.id, copyModseq);
       await deleteLink(trx, copy.id);
     } else {
-      const [prepared] = await this.input.prepare([copyText]);
-      if (!prepared?.ok) return prepared ? prepared.error : { code: ErrorCode.INTERNAL, message: 'the answered copy could not be prepared' };
+      const prepared = await this.planned(copyText);
+      if (!prepared.ok) return prepared.error;
       const columns = columnsOf(prepared.obj);
       const bounds = await writeIndex(trx, copy.calendar_id, copy.id, attendeeIndex(prepared.index, prepared.obj, me));
       version = await updateEvent(trx, copy.id, copyModseq, { ...columns, expanded_from: bounds.from, expanded_until: bounds.until });
@@ -531,33 +691,144 @@ export class Schedule {
     return { account_id: accountId, kind, ...fields, modseq: modseqs.get(inboxScope(accountId))! };
   }
 
-  /** Inserts or updates the copy in a recipient's calendar (an unlinked event with the same UID there becomes the copy). */
-  private async writeCopy(trx: Db, modseqs: Modseqs, calendarId: string, copyId: string | undefined, columns: EventColumns, index: PlannedIndex): Promise<string> {
-    const modseq = modseqs.get(calendarScope(calendarId))!;
-    const id = copyId ?? (await findLiveEventByUid(trx, calendarId, columns.uid))?.id;
-    if (id) {
-      const bounds = await writeIndex(trx, calendarId, id, index);
-      await updateEvent(trx, id, modseq, { ...columns, expanded_from: bounds.from, expanded_until: bounds.until });
-      return id;
-    }
-    const row = await insertEvent(trx, calendarId, modseq, columns, null);
-    await setIndexBounds(trx, row.id, await writeIndex(trx, calendarId, row.id, index));
-    return row.id;
-  }
-
-  private async cancelCopy(
+  /**
+   * Inserts or updates the copies of one text in recipients' calendars, all
+   * in one statement per table (an unlinked event with the same UID in a
+   * recipient's calendar becomes the copy; two addresses of one person share
+   * their one copy). Returns the copy id of each item, in order.
+   */
+  private async writeCopies(
     trx: Db,
     modseqs: Modseqs,
-    copy: CopyLink & { calendar_id: string; account_id: string | null; resource_id: string | null },
+    columns: EventColumns,
+    items: ReadonlyArray<{ calendarId: string; accountId: string | null; copyId: string | undefined; index: PlannedIndex }>,
+  ): Promise<string[]> {
+    if (items.length === 0) return [];
+    const unlinked = await liveEventIdsByUid(trx, columns.uid, items.filter((i) => i.copyId === undefined).map((i) => i.calendarId));
+    const byCalendar = new Map<string, { id: string | undefined; accountId: string | null; index: PlannedIndex }>();
+    for (const item of items) if (!byCalendar.has(item.calendarId)) byCalendar.set(item.calendarId, { id: item.copyId ?? unlinked.get(item.calendarId), accountId: item.accountId, index: item.index });
+    const calendars = [...byCalendar.keys()];
+    // Each copy counts toward its attendee's quota: what it grows or shrinks by.
+    const before = await storedBytesOf(trx, calendars.flatMap((c) => (byCalendar.get(c)!.accountId ? (byCalendar.get(c)!.id ?? []) : [])));
+    for (const { id, accountId } of byCalendar.values()) this.charge(accountId, storedBytes(columns.ics) - (id ? (before.get(id) ?? 0) : 0));
+    // Every copy's index is the same plan seen through one attendee's answers: same bounds.
+    const bounds = items[0]!.index;
+    const ids = await writeEventsAlike(
+      trx,
+      { ...columns, expanded_from: bounds.from, expanded_until: bounds.until },
+      calendars.map((calendarId) => ({ id: byCalendar.get(calendarId)!.id, calendarId, modseq: modseqs.get(calendarScope(calendarId))! })),
+    );
+    const idOf = new Map(calendars.map((c, i) => [c, ids[i]!]));
+    await deleteInstancesOfMany(trx, calendars.flatMap((c) => (byCalendar.get(c)!.id ? [idOf.get(c)!] : [])));
+    await insertInstancesOfMany(trx, calendars.flatMap((calendarId) => byCalendar.get(calendarId)!.index.rows.map((row) => ({ ...row, eventId: idOf.get(calendarId)!, calendarId }))));
+    return items.map((i) => idOf.get(i.calendarId)!);
+  }
+
+  /** Dismisses the approvers' `approval` messages about these resource copies. */
+  async dismissApprovalsOf(trx: Db, modseqs: Modseqs, copies: ReadonlyArray<{ resourceId: string; copyId: string }>): Promise<void> {
+    const inboxes = new Map<string, number>();
+    for (const { resourceId } of copies) for (const a of this.approvers.get(resourceId) ?? []) inboxes.set(a, modseqs.get(inboxScope(a))!);
+    await dismissApprovals(trx, copies.map((c) => c.copyId), inboxes);
+  }
+
+  /** Removes copies (attendees removed, or the event gone): one statement per table; each attendee's inbox gets a `cancel`. */
+  private async cancelCopies(
+    trx: Db,
+    modseqs: Modseqs,
+    copies: ReadonlyArray<CopyLink & { calendar_id: string; account_id: string | null; resource_id: string | null }>,
     about: { uid: string; sender: string; sequence: number; summary: string | null; first_start: Date | null },
     messages: Array<NewInboxMessage & { modseq: number }>,
   ): Promise<void> {
-    if (copy.resource_id) await releaseBookings(trx, copy.event_id);
-    await deleteInstances(trx, copy.event_id);
-    await tombstoneEvent(trx, copy.event_id, modseqs.get(calendarScope(copy.calendar_id))!);
-    await deleteLink(trx, copy.event_id);
-    if (copy.account_id) messages.push(this.message(modseqs, copy.account_id, 'cancel', { ...about, calendar_id: copy.calendar_id, event_id: null }));
+    if (copies.length === 0) return;
+    const ids = copies.map((c) => c.event_id);
+    const bytes = await storedBytesOf(trx, ids);
+    for (const c of copies) this.charge(c.account_id, -(bytes.get(c.event_id) ?? 0));
+    await releaseBookings(trx, copies.filter((c) => c.resource_id).map((c) => c.event_id));
+    await this.dismissApprovalsOf(trx, modseqs, copies.flatMap((c) => (c.resource_id ? [{ resourceId: c.resource_id, copyId: c.event_id }] : [])));
+    await deleteInstancesOfMany(trx, ids);
+    await tombstoneEvents(trx, copies.map((c) => ({ id: c.event_id, modseq: modseqs.get(calendarScope(c.calendar_id))! })));
+    await deleteLinks(trx, ids);
+    for (const copy of copies) if (copy.account_id) messages.push(this.message(modseqs, copy.account_id, 'cancel', { ...about, calendar_id: copy.calendar_id, event_id: null }));
   }
+}
+
+/** What an answer does to the copy's text (pure but for reading the occurrence a one-occurrence reply names). */
+type AnswerHow = { written: PreparedOk } | { reply: { partstat: string; recurrenceId?: string | undefined; sequence?: number | undefined } } | { destroyed: true };
+
+/**
+ * An attendee's answer worked out on their copy: the PARTSTATs it sets, the
+ * occurrences answered alone, the copy's new text (null: destroyed), or a
+ * refusal. Used to plan the text before the transaction and to apply it
+ * under the locks.
+ */
+async function answerEdit(
+  db: Db,
+  copy: CalendarEventRow,
+  me: string,
+  how: AnswerHow,
+): Promise<SetError | { current: ItipView; answers: Array<{ rid: string; address: string; partstat: string }>; added: string[]; copyText: string | null; answered: { partstat: string; rid: string | null } }> {
+    const current = itipView(copy.ics!);
+    const answers: Array<{ rid: string; address: string; partstat: string }> = [];
+    const added: string[] = [];
+    let copyText: string | null;
+    let answered: { partstat: string; rid: string | null };
+
+    if ('written' in how) {
+      const view = itipView(how.written.obj.text);
+      if (view.sequence < current.sequence) return staleAnswer(view.sequence, current.sequence);
+      const master = current.components.get('');
+      for (const [rid, c] of current.components) {
+        const mine = view.components.get(rid);
+        if (!mine || mine.owned !== c.owned) return organizerOwned();
+      }
+      for (const [rid, c] of view.components) {
+        if (current.components.has(rid)) continue;
+        // A new occurrence component answers that occurrence alone: it may not move it or change its attendees.
+        const sameAttendees = master !== undefined && [...c.attendees.keys()].sort().join(',') === [...master.attendees.keys()].sort().join(',');
+        if (c.start !== rid || !sameAttendees) return organizerOwned();
+        added.push(rid);
+      }
+      for (const [rid, c] of view.components) {
+        const partstat = c.attendees.get(me)?.partstat;
+        if (partstat && partstat !== current.components.get(rid)?.attendees.get(me)?.partstat) answers.push({ rid, address: me, partstat });
+      }
+      copyText = how.written.obj.text;
+      const first = answers[0];
+      answered = { partstat: answers.find((a) => a.rid === '')?.partstat ?? first?.partstat ?? current.components.get('')?.attendees.get(me)?.partstat ?? 'NEEDS-ACTION', rid: answers.length > 0 && answers.every((a) => a.rid !== '') ? first!.rid : null };
+    } else if ('reply' in how) {
+      const { partstat, recurrenceId, sequence } = how.reply;
+      if (sequence !== undefined && sequence < current.sequence) return staleAnswer(sequence, current.sequence);
+      let rid = '';
+      let addComponents;
+      if (recurrenceId !== undefined) {
+        const made = await occurrenceComponent(db, copy, recurrenceId);
+        if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${recurrenceId}` };
+        rid = made.rid;
+        if (!current.components.has(rid)) {
+          addComponents = [made.component];
+          added.push(rid);
+        }
+      }
+      answers.push({ rid, address: me, partstat });
+      copyText = editItip(copy.ics!, { partstats: answers, ...(addComponents ? { addComponents } : {}) });
+      answered = { partstat, rid: rid === '' ? null : rid };
+    } else {
+      answers.push({ rid: '*', address: me, partstat: 'DECLINED' });
+      copyText = null;
+      answered = { partstat: 'DECLINED', rid: null };
+    }
+
+    return { current, answers, added, copyText, answered };
+}
+
+/**
+ * A planned parse with some attendees' PARTSTAT changed on every component
+ * (a resource's answer), for the text `organizerText` made with them: the
+ * one thing that differs, and nothing the index or the columns depend on.
+ */
+function withPartstats(plan: PreparedOk, text: string, partstats: ReadonlyMap<string, string>): PreparedOk {
+  const patch = (event: ParsedEvent): ParsedEvent => ({ ...event, attendees: event.attendees.map((a) => ({ ...a, partstat: partstats.get(a.email.toLowerCase()) ?? a.partstat })) });
+  return { ok: true, index: plan.index, obj: { ...plan.obj, text, master: plan.obj.master && patch(plan.obj.master), overrides: plan.obj.overrides.map(patch) } };
 }
 
 function staleAnswer(answered: number, current: number): SetError {
@@ -618,20 +889,24 @@ export function attendeeIndex(planned: PlannedIndex, obj: ParsedCalendarObject, 
  */
 async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string) {
   const instance = await trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id).where('recurrence_id', '=', recurrenceId).executeTakeFirst();
-  if (!instance) return undefined;
-  const master = componentOf(copy.ics!, '');
+  return instance ? occurrenceOf(copy.ics!, instance) : undefined;
+}
+
+/** The master of `ics` made an override for the occurrence at the given local times (see occurrenceComponent); with its rid key. */
+function occurrenceOf(ics: string, at: { start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
+  const master = componentOf(ics, '');
   if (!master) return undefined;
   const component = structuredClone(master);
   const start = component[1].find((p) => p[0] === 'dtstart');
   if (!start) return undefined;
   const utc = typeof start[3] === 'string' && start[3].endsWith('Z');
-  const value = (local: string) => (instance.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
+  const value = (local: string) => (at.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
   const tzid = typeof start[1].tzid === 'string' ? start[1].tzid : '';
   component[1] = component[1].filter((p) => !['rrule', 'rdate', 'exdate', 'recurrence-id'].includes(p[0]));
   const dtstart = component[1].find((p) => p[0] === 'dtstart')!;
-  dtstart[3] = value(instance.start_local);
+  dtstart[3] = value(at.start_local);
   const dtend = component[1].find((p) => p[0] === 'dtend');
-  if (dtend) dtend[3] = value(instance.end_local);
+  if (dtend) dtend[3] = value(at.end_local);
   component[1].push(['recurrence-id', { ...dtstart[1] }, dtstart[2], dtstart[3]]);
   return { component, rid: `${tzid}|${String(dtstart[3])}` };
 }

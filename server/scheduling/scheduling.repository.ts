@@ -73,12 +73,26 @@ export async function copiesOf(db: Db, organizerEventIds: readonly string[]): Pr
     .execute();
 }
 
-export async function insertLink(db: Db, link: CopyLink): Promise<void> {
-  await db.insertInto('scheduled_copies').values(link).onConflict((oc) => oc.column('event_id').doUpdateSet({ organizer_event_id: link.organizer_event_id, organizer_calendar_id: link.organizer_calendar_id, attendee: link.attendee })).execute();
+/** Links copies to their organizer's event (one statement; of two links of one copy, the later counts). */
+export async function insertLinks(db: Db, links: readonly CopyLink[]): Promise<void> {
+  const unique = [...new Map(links.map((l) => [l.event_id, l])).values()];
+  if (unique.length === 0) return;
+  await db
+    .insertInto('scheduled_copies')
+    .values(unique)
+    .onConflict((oc) =>
+      oc.column('event_id').doUpdateSet((eb) => ({ organizer_event_id: eb.ref('excluded.organizer_event_id'), organizer_calendar_id: eb.ref('excluded.organizer_calendar_id'), attendee: eb.ref('excluded.attendee') })),
+    )
+    .execute();
 }
 
 export async function deleteLink(db: Db, eventId: string): Promise<void> {
-  await db.deleteFrom('scheduled_copies').where('event_id', '=', eventId).execute();
+  await deleteLinks(db, [eventId]);
+}
+
+export async function deleteLinks(db: Db, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await db.deleteFrom('scheduled_copies').where('event_id', 'in', [...eventIds]).execute();
 }
 
 export async function findLiveEvent(db: Db, id: string): Promise<CalendarEventRow | undefined> {
@@ -95,4 +109,30 @@ export async function ownerOfCalendar(db: Db, calendarId: string): Promise<strin
 export async function delegateCopyOptIns(db: Db, calendarIds: readonly string[]): Promise<Array<{ calendar_id: string; account_id: string }>> {
   if (calendarIds.length === 0) return [];
   return db.selectFrom('delegate_inbox_copies').select(['calendar_id', 'account_id']).where('calendar_id', 'in', [...calendarIds]).execute();
+}
+
+/** The approvers (accounts) of each of these resources, from their booking policies, whatever the mode (held requests outlive a mode change). */
+export async function approversOf(db: Db, resourceIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (resourceIds.length === 0) return new Map();
+  const result = await sql<{ resource_id: string; account_id: string }>`
+    select p.resource_id, e.account_id from resource_policies p
+      join directory_entries e on e.id = any(p.approvers) and not e.deleted and e.account_id is not null
+     where p.resource_id = any(${sql.val([...new Set(resourceIds)])}::uuid[])
+     order by e.account_id`.execute(db);
+  const out = new Map<string, string[]>();
+  for (const r of result.rows) out.set(r.resource_id, [...(out.get(r.resource_id) ?? []), r.account_id]);
+  return out;
+}
+
+/**
+ * Dismisses the `approval` messages about these resource copies (decided,
+ * asked again, or cancelled) in the inboxes of the given approvers, each
+ * stamped with the modseq its inbox was bumped to.
+ */
+export async function dismissApprovals(db: Db, copyIds: readonly string[], inboxes: ReadonlyMap<string, number>): Promise<void> {
+  if (copyIds.length === 0 || inboxes.size === 0) return;
+  await sql`
+    update inbox_messages m set deleted = true, deleted_at = now(), modseq = v.m
+      from unnest(${sql.val([...inboxes.keys()])}::uuid[], ${sql.val([...inboxes.values()])}::bigint[]) as v(a, m)
+     where m.account_id = v.a and m.kind = 'approval' and not m.deleted and m.event_id = any(${sql.val([...copyIds])}::uuid[])`.execute(db);
 }

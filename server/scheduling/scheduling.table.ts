@@ -15,6 +15,10 @@ export interface ResourcePolicyTable {
   booking_window_days: Generated<number>;
   allow_recurring: Generated<boolean>;
   conflict_details: Generated<boolean>;
+  /** Directory entry ids of the people who decide held requests (approval mode). */
+  approvers: ColumnType<string[], string[] | undefined, string[]>;
+  /** A series conflicting in some occurrences: true = accept it and decline those occurrences; false = decline it whole. */
+  decline_occurrences: Generated<boolean>;
   updated_at: Generated<Date>;
 }
 export type ResourcePolicyRow = Selectable<ResourcePolicyTable>;
@@ -32,4 +36,11 @@ export interface ScheduledCopyTable {
   organizer_event_id: string;
   organizer_calendar_id: string;
   attendee: string;
+}
+
+/** A per-organizer token bucket of attendee copies (migration 2700, invitation-budget.ts). */
+export interface InvitationBudgetTable {
+  account_id: string;
+  tokens: number;
+  refreshed_at: Date;
 }

@@ -134,6 +134,43 @@ describe('a room with the default policy', () => {
     expect(free.outcome.partstat).toBe('ACCEPTED');
     expect((await bookingsOf('quay@rooms.test')).filter((b) => b.event_id !== undefined).length).toBeGreaterThanOrEqual(5);
   });
+
+  it('with declineConflictingOccurrences, accepts the series and declines the conflicting occurrences alone', async () => {
+    const room = 'slip@rooms.test';
+    await admin.request('Admin/directoryCreate', { domain: 'rooms.test', kind: 'resource', fields: { displayName: 'Slip', email: room, resourceType: 'room' } });
+    const policy = await admin.request('Admin/resourceSetPolicy', { email: room, policy: { declineConflictingOccurrences: true } });
+    expect(policy.resource.policy.declineConflictingOccurrences).toBe(true);
+    await book(alice, aliceCal, A, room, { start: '2026-12-17T09:00:00Z' });
+    const series = await book(dave, daveCal, D, room, { start: '2026-12-03T09:00:00Z', rrule: 'FREQ=WEEKLY;COUNT=4' });
+    expect(series.outcome).toEqual({
+      delivery: 'answered',
+      partstat: 'ACCEPTED',
+      reason: 'conflict',
+      conflicts: [{ start: '2026-12-17T09:00:00.000Z', end: '2026-12-17T10:00:00.000Z' }],
+      declinedOccurrences: ['20261217T090000Z'],
+    });
+    // Dave's copy: the room accepted the series, and declined the 17th in an override of its own.
+    const mine = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [series.id] })).list[0]!;
+    expect(partstatOf(mine.ics, room, 0)).toBe('ACCEPTED');
+    expect(partstatOf(mine.ics, room, 1)).toBe('DECLINED');
+    expect(mine.ics).toMatch(/RECURRENCE-ID:20261217T090000Z/);
+    expect(await bookingsOf(room)).toHaveLength(4);
+    // The room's own calendar is free at the declined occurrence.
+    const free = await db
+      .selectFrom('event_instances as i')
+      .innerJoin('calendar_events as ev', 'ev.id', 'i.event_id')
+      .innerJoin('calendars as c', 'c.id', 'ev.calendar_id')
+      .innerJoin('directory_entries as e', 'e.id', 'c.resource_id')
+      .select(['i.recurrence_id', 'i.busy_type'])
+      .where('e.email', '=', room)
+      .where('ev.uid', '=', series.uid)
+      .where('i.recurrence_id', '=', '20261217T090000Z')
+      .execute();
+    expect(free.map((r) => r.busy_type)).toEqual(['FREE']);
+    // Every occurrence taken: declined whole, as without the option.
+    const clash = await book(dave, daveCal, D, room, { start: '2026-12-03T09:30:00Z', rrule: 'FREQ=WEEKLY;COUNT=2' });
+    expect(clash.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict' });
+  });
 });
 
 describe('booking policies', () => {

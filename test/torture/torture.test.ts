@@ -23,5 +23,7 @@ it('loses nothing, diverges nowhere and duplicates nothing while nodes die and c
   expect(report.acknowledged.creates).toBeGreaterThan(50);
   // Scheduling ran too: invitations made copies that survived to the end and followed their organizers.
   expect(report.scheduledCopies).toBeGreaterThan(0);
+  // Acknowledged answers were checked against both copies (report.lost counts any that did not hold).
+  expect(report.answersChecked).toBeGreaterThan(0);
   expect(report.faults.nodeKills + report.faults.connectionKills).toBeGreaterThan(0);
 }, 120_000);

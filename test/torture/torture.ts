@@ -46,10 +46,24 @@ export interface TortureReport {
   modseqRegressions: number;
   /** Live attendee copies at the end (scheduling operations ran). */
   scheduledCopies: number;
+  /** Acknowledged answers checked at the end against both copies (those whose meeting was not changed significantly since). */
+  answersChecked: number;
   problems: string[];
 }
 
 const PASSWORD = 'torture test password';
+
+/**
+ * The acknowledged-answer ledger, by copy id: the SEQUENCE answered and the
+ * PARTSTATs the copy may end with — the last acknowledged answer, plus any
+ * sent after it whose acknowledgement was lost (it may or may not have
+ * landed); null when no answer was acknowledged first (nothing certain).
+ */
+interface AnswerEntry {
+  sequence: number;
+  attendee: string;
+  allowed: Set<string> | null;
+}
 
 interface Acked {
   calendarId: string;
@@ -73,8 +87,11 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
     duplicates: 0,
     modseqRegressions: 0,
     scheduledCopies: 0,
+    answersChecked: 0,
     problems: [],
   };
+
+  const answers = new Map<string, AnswerEntry>();
 
   // ---- the cluster ----
   await expectOk(runCli(['domain', 'add', 'torture.example'], options.databaseUrl));
@@ -197,8 +214,15 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
             if (invitation && invitation.organizer !== connector.email && roll < 8) {
               // An invitation in this connector's calendar: answer it (a refusal as stale is fine: the organizer moved it meanwhile).
               const partstat = (['ACCEPTED', 'DECLINED', 'TENTATIVE'] as const)[connector.random.int(3)]!;
-              const result = await retrying(connector.client, deadline, () => connector.client.request('CalendarEvent/set', { calendarId: calendar.id, reply: { [target.id]: { partstat } } }));
-              if (result === undefined) report.unacknowledged++;
+              // The answer names the SEQUENCE it answers, so an acknowledgement says which version of the meeting it landed on.
+              const answered = sequenceOf(target.ics);
+              const result = await retrying(connector.client, deadline, () => connector.client.request('CalendarEvent/set', { calendarId: calendar.id, reply: { [target.id]: { partstat, sequence: answered } } }));
+              const entry = answers.get(target.id);
+              if (result === undefined) {
+                report.unacknowledged++;
+                if (entry?.sequence === answered) entry.allowed?.add(partstat);
+                else answers.set(target.id, { sequence: answered, attendee: invitation.attendee, allowed: null });
+              } else if (result.replied?.[target.id]) answers.set(target.id, { sequence: answered, attendee: invitation.attendee, allowed: new Set([partstat]) });
               else if (result.notReplied?.[target.id] && !['STALE_ANSWER', 'NOT_FOUND'].includes(result.notReplied[target.id]!.code)) report.problems.push(`answer refused: ${JSON.stringify(result.notReplied[target.id])}`);
             } else if (roll < 8) {
               // An organizer's update keeps its attendee (a move: significant) or drops it (a cancel), half and half.
@@ -288,6 +312,22 @@ export async function runTorture(options: TortureOptions): Promise<TortureReport
       }
     }
     report.scheduledCopies = copies.rows.length;
+    // Acknowledged answers: while the meeting is at the SEQUENCE answered, both copies hold the last acknowledged PARTSTAT.
+    const answered = await sql<{ copy: string; copy_ics: string; organizer_ics: string }>`
+      select c.id as copy, c.ics as copy_ics, o.ics as organizer_ics
+        from scheduled_copies s join calendar_events c on c.id = s.event_id join calendar_events o on o.id = s.organizer_event_id
+       where not c.deleted and not o.deleted and c.id = any(${[...answers.keys()]}::uuid[])`.execute(db);
+    for (const row of answered.rows) {
+      const entry = answers.get(row.copy)!;
+      if (entry.allowed === null || sequenceOf(row.organizer_ics) !== entry.sequence || sequenceOf(row.copy_ics) !== entry.sequence) continue;
+      report.answersChecked++;
+      for (const [whose, text] of [['organizer', row.organizer_ics], ['attendee', row.copy_ics]] as const) {
+        const partstat = partstatIn(text, entry.attendee);
+        if (partstat !== undefined && entry.allowed.has(partstat)) continue;
+        report.lost++;
+        report.problems.push(`the ${whose}'s copy of ${row.copy} shows ${entry.attendee} ${partstat}, not the acknowledged ${[...entry.allowed].join(' or ')}`);
+      }
+    }
     const createdUids = new Set(rows.map((r) => r.uid));
     const ackedUids = new Set([...acked.values()].map((a) => a.uid));
     for (const uid of ackedUids) if (!createdUids.has(uid)) report.problems.push(`acknowledged UID ${uid} never stored`);
@@ -325,6 +365,18 @@ function ics(uid: string, summary: string, n: number, meeting?: { organizer: str
   const day = String(1 + (n % 28)).padStart(2, '0');
   const people = meeting ? [`ORGANIZER:mailto:${meeting.organizer}`, `ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:${meeting.attendee}`] : [];
   return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//dmci torture//EN', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261101T000000Z', `DTSTART:202612${day}T090000Z`, `DTEND:202612${day}T100000Z`, `SUMMARY:${summary} #${n}`, ...people, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+}
+
+function sequenceOf(text: string): number {
+  return Number(/^SEQUENCE:(\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** The PARTSTAT of `address` on its ATTENDEE line in the first component (the series). */
+function partstatIn(text: string, address: string): string | undefined {
+  const unfolded = text.replace(/\r\n[ \t]/g, '');
+  const first = unfolded.split('BEGIN:VEVENT')[1] ?? '';
+  const line = first.split('\r\n').find((l) => l.startsWith('ATTENDEE') && l.toLowerCase().endsWith(`mailto:${address}`));
+  return line ? /PARTSTAT=([A-Z-]+)/.exec(line)?.[1] : undefined;
 }
 
 /** The organizer and (first) attendee of a meeting's text, or undefined for a plain event. */
