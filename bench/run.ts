@@ -7,6 +7,9 @@ import { cpus, totalmem, hostname, release } from 'node:os';
  * figures, the machine, and the date. Each benchmark measures its own
  * baseline in the same run and reports ratios: these machines are shared and
  * noisy, so only medians and same-run ratios mean anything.
+ * BENCH_CHILD_NODE_ARGS adds node flags to every server child a benchmark
+ * starts: `BENCH_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'`
+ * writes the server's CPU profile when it stops.
  */
 const [name, ...args] = process.argv.slice(2);
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {

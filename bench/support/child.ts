@@ -8,7 +8,8 @@ export class BenchChild {
   static async start(script: string, env: Record<string, string> = {}, execArgv: string[] = []): Promise<{ child: BenchChild; ready: Record<string, unknown> }> {
     const child = fork(new URL(script, import.meta.url), [], {
       env: { ...process.env, ...env },
-      execArgv: ['--import', 'tsx', '--expose-gc', ...execArgv],
+      // BENCH_CHILD_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server side of any benchmark.
+      execArgv: ['--import', 'tsx', '--expose-gc', ...execArgv, ...(process.env.BENCH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {

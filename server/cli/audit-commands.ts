@@ -1,11 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { withServices, type CommandContext } from './cli-context.ts';
 import { cliActor } from './cli-actor.ts';
-import { printTable } from './output.ts';
 import { spanMs } from './time-span.ts';
 
 /** `dmci audit`: the audit log, newest first (docs/operations.md "Audit log"). */
-export function registerAuditCommands(program: Command, { run, cliLog }: CommandContext): void {
+export function registerAuditCommands(program: Command, { run, cliLog, out }: CommandContext): void {
   program
     .command('audit')
     .description('show the audit log, newest first: logins, blocks, admin actions, grants')
@@ -15,8 +14,8 @@ export function registerAuditCommands(program: Command, { run, cliLog }: Command
     .action((options: { since?: Date; user?: string; limit: number }) =>
       run(async (config, json) => {
         const entries = await withServices(config, cliLog(), ({ audit }) => audit.list(cliActor, { since: options.since, user: options.user, limit: options.limit }));
-        if (json) return void process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
-        printTable(
+        if (json) return void out.write(JSON.stringify(entries, null, 2) + '\n');
+        out.table(
           ['at', 'actor', 'action', 'target', 'address', 'detail'],
           entries.map((e) => [e.at, e.actor, e.action, e.target ?? '', e.address ?? '', JSON.stringify(e.detail)]),
         );

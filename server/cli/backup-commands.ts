@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { restoreBackup } from '../backup/restore.ts';
 import { writeBackup } from '../backup/backup.ts';
 import { resolveDatabase } from '../db/resolve-database.ts';
 import { DMCI_VERSION } from '../version.ts';
 
-export type { CommandContext as BackupCommandContext } from './cli-context.ts';
-import type { CommandContext as BackupCommandContext } from './cli-context.ts';
+import type { CommandContext } from './cli-context.ts';
 
 /**
  * `dmci backup FILE` and `dmci restore FILE` (docs/operations.md § Backup
@@ -14,7 +14,7 @@ import type { CommandContext as BackupCommandContext } from './cli-context.ts';
  * the configuration names (never creating one); restore may create the
  * embedded cluster, and fills an empty database only.
  */
-export function registerBackupCommands(program: Command, { run, cliLog }: BackupCommandContext): void {
+export function registerBackupCommands(program: Command, { run, cliLog, out, io }: CommandContext): void {
   program
     .command('backup <file>')
     .description('write a consistent backup of the whole database to FILE (works while the server runs)')
@@ -22,8 +22,8 @@ export function registerBackupCommands(program: Command, { run, cliLog }: Backup
       run(async (config, json) => {
         const location = await resolveDatabase(config, cliLog(), `dmci-cli:${process.pid}`, { create: false });
         try {
-          const summary = await writeBackup(location.url, file, DMCI_VERSION);
-          process.stdout.write(json ? JSON.stringify(summary) + '\n' : `backed up ${summary.rows} rows of ${summary.tables} tables to ${file}\n`);
+          const summary = await writeBackup(location.url, resolve(io.cwd, file), DMCI_VERSION);
+          out.write(json ? JSON.stringify(summary) + '\n' : `backed up ${summary.rows} rows of ${summary.tables} tables to ${file}\n`);
         } finally {
           await location.release();
         }
@@ -40,8 +40,8 @@ export function registerBackupCommands(program: Command, { run, cliLog }: Backup
         const location = await resolveDatabase(config, cliLog(), `dmci-cli:${process.pid}`, { create: true });
         try {
           const url = options.database ? await ensureNamedDatabase(location.url, options.database) : location.url;
-          const summary = await restoreBackup(url, file, { resync: Boolean(options.resync) });
-          process.stdout.write(json ? JSON.stringify(summary) + '\n' : `restored ${summary.rows} rows of ${summary.tables} tables from ${file}\n`);
+          const summary = await restoreBackup(url, resolve(io.cwd, file), { resync: Boolean(options.resync) });
+          out.write(json ? JSON.stringify(summary) + '\n' : `restored ${summary.rows} rows of ${summary.tables} tables from ${file}\n`);
         } finally {
           await location.release();
         }

@@ -5,12 +5,21 @@ import { createDatabase, type Db } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { resolveDatabase } from '../db/resolve-database.ts';
 import type { Logger } from '../log/logger.ts';
+import type { CliIo } from './cli-io.ts';
+import type { CliOutput } from './output.ts';
 import { createServices, type Services } from '../services.ts';
 
-/** What a file of subcommands gets from main.ts: the runner (config loaded, --json read) and the CLI's logger. */
+/**
+ * What a file of subcommands gets from main.ts: the runner (config loaded,
+ * --json read), the CLI's logger, where results go, the command's input and
+ * environment, and a way to end with a status other than 0 without an error.
+ */
 export interface CommandContext {
   run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
   cliLog: () => Logger;
+  out: CliOutput;
+  io: CliIo;
+  setExitCode: (code: number) => void;
 }
 
 export interface CliServices extends Services {

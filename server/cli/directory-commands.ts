@@ -1,33 +1,25 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { once } from 'node:events';
 import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { DomainName } from '../../protocol/index.ts';
 import { sendHints } from '../cluster/cluster-bus.ts';
 import type { ScopePublisher } from '../sync/scope-write.ts';
-import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
 import { exportLdif } from '../directory/import/ldif-export.ts';
 import { importDirectory, type ImportFormat, type ImportReport } from '../directory/import/importer.ts';
-import type { Logger } from '../log/logger.ts';
-import { withServices } from './cli-context.ts';
+import { withServices, type CommandContext } from './cli-context.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { cliActor } from './cli-actor.ts';
-
-export interface DirectoryCommandContext {
-  run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
-  cliLog: () => Logger;
-  setExitCode: (code: number) => void;
-}
 
 /**
  * `dmci import FILE` and `dmci export --ldif`: bulk provisioning of the GAL
  * (docs/operations.md §GAL import). Exit code 1 when any line failed (the
  * good lines are imported unless --strict), 0 otherwise.
  */
-export function registerDirectoryCommands(program: Command, { run, cliLog, setExitCode }: DirectoryCommandContext): void {
+export function registerDirectoryCommands(program: Command, { run, cliLog, setExitCode, out, io }: CommandContext): void {
   program
     .command('import <file>')
     .description('import GAL entries (contacts, groups, resources, attributes of people) from CSV or LDIF; idempotent')
@@ -40,8 +32,8 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
       run(async (config, json) => {
         const format = options.format ?? (extname(file).toLowerCase() === '.ldif' ? 'ldif' : 'csv');
         const domain = options.domain === undefined ? undefined : DomainName.parse(options.domain);
-        const text = await readFile(file, 'utf8');
-        const bar = process.stderr.isTTY && !json ? new cliProgress.SingleBar({ stream: process.stderr, format: ' {bar} {percentage}% | {value}/{total} records | ETA {eta}s' }, cliProgress.Presets.shades_classic) : undefined;
+        const text = await readFile(resolve(io.cwd, file), 'utf8');
+        const bar = io.stderr.isTTY && !json ? new cliProgress.SingleBar({ stream: io.stderr, format: ' {bar} {percentage}% | {value}/{total} records | ETA {eta}s' }, cliProgress.Presets.shades_classic) : undefined;
         let started = false;
         const report = await withServices(config, cliLog(), async ({ db }) => {
           const done = await importDirectory(db, text, {
@@ -64,8 +56,8 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
           }
           return done;
         }).finally(() => bar?.stop());
-        if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        else process.stdout.write(formatReport(report, { dryRun: Boolean(options.dryRun), strict: Boolean(options.strict), verbose: Boolean(options.verbose) }));
+        if (json) out.write(JSON.stringify(report, null, 2) + '\n');
+        else out.write(formatReport(report, { dryRun: Boolean(options.dryRun), strict: Boolean(options.strict), verbose: Boolean(options.verbose) }));
         if (report.errors > 0) setExitCode(1);
       })(),
     );
@@ -82,13 +74,13 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
           const list = options.domain
             ? [await domains.requireByName(DomainName.parse(options.domain))]
             : await db.selectFrom('domains').select(['id', 'name']).orderBy('name').execute();
-          const out = options.output ? createWriteStream(options.output) : process.stdout;
+          const target = options.output ? createWriteStream(resolve(io.cwd, options.output)) : io.stdout;
           for await (const chunk of exportLdif(db, list)) {
-            if (!out.write(chunk)) await once(out, 'drain');
+            if (!target.write(chunk)) await once(target, 'drain');
           }
           if (options.output) {
-            out.end();
-            await once(out, 'finish');
+            target.end();
+            await once(target, 'finish');
           }
         });
       })(),

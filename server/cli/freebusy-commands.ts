@@ -1,14 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DomainName, EmailAddress, FreeBusyVisibility, OutOfOffice, WorkingHours, type FreeBusySettings } from '../../protocol/index.ts';
 import { systemActor } from '../accounts/actor.ts';
-import type { Config } from '../config/config.ts';
-import type { Logger } from '../log/logger.ts';
-import { withServices } from './cli-context.ts';
+import { withServices, type CommandContext } from './cli-context.ts';
 
-export interface FreeBusyCommandContext {
-  run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
-  cliLog: () => Logger;
-}
 
 /** Parses an option with a protocol schema; a bad value is a usage error (exit 2). */
 const by =
@@ -61,7 +55,7 @@ function describeSettings(s: FreeBusySettings): string {
  * domain's defaults. They go through FreeBusyService like the protocol's
  * FreeBusy/setSettings and FreeBusy/setDomainPolicy.
  */
-export function registerFreeBusyCommands(program: Command, { run, cliLog }: FreeBusyCommandContext): void {
+export function registerFreeBusyCommands(program: Command, { run, cliLog, out }: CommandContext): void {
   const user = program.commands.find((c) => c.name() === 'user')!;
   const domain = program.commands.find((c) => c.name() === 'domain')!;
 
@@ -76,7 +70,7 @@ export function registerFreeBusyCommands(program: Command, { run, cliLog }: Free
           const hours = mergedHours(options, current.workingHours);
           return hours ? freeBusy.setSettings(systemActor, { email: address, workingHours: hours }) : current;
         });
-        print(json, settings, describeSettings(settings));
+        out.print(json, settings, describeSettings(settings));
       })(),
     );
 
@@ -100,7 +94,7 @@ export function registerFreeBusyCommands(program: Command, { run, cliLog }: Free
               ? freeBusy.setSettings(systemActor, { email: address, outOfOffice: period })
               : freeBusy.getSettings(systemActor, address),
         );
-        print(json, settings, describeSettings(settings));
+        out.print(json, settings, describeSettings(settings));
       })(),
     );
 
@@ -124,11 +118,8 @@ export function registerFreeBusyCommands(program: Command, { run, cliLog }: Free
           });
         });
         const h = policy.workingHours;
-        print(json, policy, `${policy.domain}: members ${policy.members}, other domains ${policy.otherDomains}, anonymous ${policy.anonymous}; working hours ${h.days.join(',')} ${h.start}–${h.end} ${h.timeZone}`);
+        out.print(json, policy, `${policy.domain}: members ${policy.members}, other domains ${policy.otherDomains}, anonymous ${policy.anonymous}; working hours ${h.days.join(',')} ${h.start}–${h.end} ${h.timeZone}`);
       })(),
     );
 }
 
-function print(json: boolean, value: unknown, text: string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text + '\n');
-}

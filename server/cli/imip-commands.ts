@@ -4,14 +4,14 @@ import { listOutbox, requeue } from '../imip/outbox.repository.ts';
 import { busPublisher } from '../sync/scope-write.ts';
 import type { OutboxState } from '../imip/outbox.table.ts';
 import { withServices, type CommandContext } from './cli-context.ts';
-import { printTable } from './output.ts';
+import { readAll } from './cli-io.ts';
 
 /**
  * `dmci outbox list|retry` (docs/operations.md "Mail"): the iMIP outbox every
  * node sends from. Retried messages are due at once; a running node picks
  * them up at its next pass (DMCI_OUTBOX_POLL_MS).
  */
-export function registerImipCommands(program: Command, { run, cliLog, setExitCode }: CommandContext & { setExitCode: (code: number) => void }): void {
+export function registerImipCommands(program: Command, { run, cliLog, setExitCode, out, io }: CommandContext): void {
   const outbox = program.command('outbox').description('the iMIP outbox: invitations and replies mailed to people outside the server');
 
   outbox
@@ -37,8 +37,8 @@ export function registerImipCommands(program: Command, { run, cliLog, setExitCod
           deadAt: r.dead_at?.toISOString() ?? null,
           lastError: r.last_error,
         }));
-        if (json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-        printTable(
+        if (json) return void out.write(JSON.stringify(list, null, 2) + '\n');
+        out.table(
           ['id', 'state', 'method', 'to', 'summary', 'attempts', 'next / sent / dead', 'last error'],
           list.map((m) => [m.id, m.state, m.method, m.to, m.summary ?? '', String(m.attempts), m.nextAttemptAt ?? m.sentAt ?? m.deadAt ?? '', m.lastError ?? '']),
         );
@@ -54,7 +54,7 @@ export function registerImipCommands(program: Command, { run, cliLog, setExitCod
         if (!options.dead && ids.length === 0) throw new InvalidArgumentError('name message ids, or give --dead');
         for (const id of ids) if (!UUID.test(id)) throw new InvalidArgumentError(`${JSON.stringify(id)} is not a message id`);
         const retried = await withServices(config, cliLog(), ({ db }) => requeue(db, options.dead ? 'dead' : ids, config.DMCI_OUTBOX_DEAD_AFTER_MS));
-        process.stdout.write(json ? JSON.stringify({ retried }) + '\n' : `${retried} message(s) queued again\n`);
+        out.write(json ? JSON.stringify({ retried }) + '\n' : `${retried} message(s) queued again\n`);
       })(),
     );
 
@@ -63,32 +63,20 @@ export function registerImipCommands(program: Command, { run, cliLog, setExitCod
     .description('apply one iMIP message (a reply from outside) read on stdin, as an MTA pipe does; exit 0 applied, 65 refused for good, 75 try again later')
     .action(() =>
       run(async (config, json) => {
-        const raw = await readStdin(config.DMCI_LMTP_MAX_BYTES + 1);
+        const raw = await readAll(io, config.DMCI_LMTP_MAX_BYTES + 1);
         const result = await withServices(config, cliLog(), ({ db, calendarEvents, bus }) => imipInOf({ config, db, log: cliLog(), publish: busPublisher(bus), calendarEvents }).ingest(raw));
         if (result.outcome === 'applied') {
-          process.stdout.write(json ? JSON.stringify({ outcome: 'applied', method: result.method, uid: result.uid, detail: result.detail }) + '\n' : `applied: ${result.detail}\n`);
+          out.write(json ? JSON.stringify({ outcome: 'applied', method: result.method, uid: result.uid, detail: result.detail }) + '\n' : `applied: ${result.detail}\n`);
           return;
         }
         const { refusal } = result;
-        process.stderr.write(json ? JSON.stringify({ outcome: 'refused', reason: refusal.reason, status: `${refusal.code} ${refusal.reply}` }) + '\n' : `dmci: refused (${refusal.reason}): ${refusal.code} ${refusal.reply}\n`);
+        io.stderr.write(json ? JSON.stringify({ outcome: 'refused', reason: refusal.reason, status: `${refusal.code} ${refusal.reply}` }) + '\n' : `dmci: refused (${refusal.reason}): ${refusal.code} ${refusal.reply}\n`);
         // sysexits(3), what Postfix's pipe(8) and Exim's pipe transport understand: EX_DATAERR bounces, EX_TEMPFAIL defers.
         setExitCode(refusal.permanent ? 65 : 75);
       })(),
     );
 }
 
-/** stdin, at most `limit` bytes kept (a longer message is refused as too large by the intake). */
-async function readStdin(limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    if (kept >= limit) continue;
-    const part = chunk.subarray(0, limit - kept);
-    chunks.push(part);
-    kept += part.length;
-  }
-  return Buffer.concat(chunks);
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,14 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BookingPolicy, EmailAddress } from '../../protocol/index.ts';
 import { systemActor } from '../accounts/actor.ts';
-import type { Config } from '../config/config.ts';
-import type { Logger } from '../log/logger.ts';
-import { withServices } from './cli-context.ts';
+import { withServices, type CommandContext } from './cli-context.ts';
 
-export interface ResourceCommandContext {
-  run: (task: (config: Config, json: boolean) => Promise<void>) => () => Promise<void>;
-  cliLog: () => Logger;
-}
 
 const yesNo = (value: string): boolean => {
   if (value === 'yes' || value === 'true') return true;
@@ -46,7 +40,7 @@ interface PolicyOptions {
  * GAL resource's calendar and booking policy (the same service as
  * Admin/resourceGet and Admin/resourceSetPolicy; docs/operations.md §Rooms).
  */
-export function registerResourceCommands(program: Command, { run, cliLog }: ResourceCommandContext): void {
+export function registerResourceCommands(program: Command, { run, cliLog, out }: CommandContext): void {
   const resource = program.command('resource').description("show and change GAL resources' booking policies");
   resource
     .command('show <email>')
@@ -54,7 +48,7 @@ export function registerResourceCommands(program: Command, { run, cliLog }: Reso
     .action((email: string) =>
       run(async (config, json) => {
         const info = await withServices(config, cliLog(), ({ resources }) => resources.get(systemActor, valid(EmailAddress, email, 'address')));
-        process.stdout.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
+        out.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
       })(),
     );
   resource
@@ -83,7 +77,7 @@ export function registerResourceCommands(program: Command, { run, cliLog }: Reso
           declineConflictingOccurrences: options.declineOccurrences,
         }, 'policy');
         const info = await withServices(config, cliLog(), ({ resources }) => resources.setPolicy(systemActor, valid(EmailAddress, email, 'address'), policy));
-        process.stdout.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
+        out.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
       })(),
     );
 }

@@ -4,14 +4,13 @@ import { DEFAULT_ADMIN_BLOCK_MS } from '../security/screen.service.ts';
 import type { ScreenList } from '../security/screen.table.ts';
 import { withServices, type CommandContext } from './cli-context.ts';
 import { cliActor } from './cli-actor.ts';
-import { printTable } from './output.ts';
 
 /**
  * `dmci screen ...`: the screening every node shares through PostgreSQL
  * (docs/security.md "Screening"). Changes hold on every running node within
  * moments: the command's commit sends the nodes a hint.
  */
-export function registerScreenCommands(program: Command, { run, cliLog }: CommandContext): void {
+export function registerScreenCommands(program: Command, { run, cliLog, out }: CommandContext): void {
   const screen = program.command('screen').description('blocked addresses, trusted hosts and the IP and host allow/deny lists, shared by every node');
 
   screen
@@ -20,11 +19,11 @@ export function registerScreenCommands(program: Command, { run, cliLog }: Comman
     .action(() =>
       run(async (config, json) => {
         const { blocks, rules } = await withServices(config, cliLog(), ({ screen: service }) => service.overview(cliActor));
-        if (json) return void process.stdout.write(JSON.stringify({ blocks, rules }, null, 2) + '\n');
-        process.stdout.write('blocks in force\n');
-        printTable(['address', 'reason', 'source', 'count', 'until', 'by'], blocks.map((b) => [b.key, b.reason, b.source, String(b.count), b.until, b.by]));
-        process.stdout.write('\nlists\n');
-        printTable(['list', 'entry', 'from', 'note'], rules.map((r) => [r.list, r.value, r.source === 'config' ? 'configuration' : `${r.by ?? ''} ${r.createdAt ?? ''}`.trim(), r.note]));
+        if (json) return void out.write(JSON.stringify({ blocks, rules }, null, 2) + '\n');
+        out.write('blocks in force\n');
+        out.table(['address', 'reason', 'source', 'count', 'until', 'by'], blocks.map((b) => [b.key, b.reason, b.source, String(b.count), b.until, b.by]));
+        out.write('\nlists\n');
+        out.table(['list', 'entry', 'from', 'note'], rules.map((r) => [r.list, r.value, r.source === 'config' ? 'configuration' : `${r.by ?? ''} ${r.createdAt ?? ''}`.trim(), r.note]));
       })(),
     );
 
@@ -36,7 +35,7 @@ export function registerScreenCommands(program: Command, { run, cliLog }: Comman
     .action((address: string, options: { reason: string; for: number }) =>
       run(async (config, json) => {
         const block = await withServices(config, cliLog(), ({ screen: service }) => service.block(cliActor, address, { reason: options.reason, forMs: options.for }));
-        print(json, block, `${block.key} blocked until ${block.until}`);
+        out.print(json, block, `${block.key} blocked until ${block.until}`);
       })(),
     );
 
@@ -46,7 +45,7 @@ export function registerScreenCommands(program: Command, { run, cliLog }: Comman
     .action((address: string) =>
       run(async (config, json) => {
         const lifted = await withServices(config, cliLog(), ({ screen: service }) => service.unblock(cliActor, address));
-        print(json, { lifted }, `lifted: ${lifted.map((b) => b.key).join(', ')}`);
+        out.print(json, { lifted }, `lifted: ${lifted.map((b) => b.key).join(', ')}`);
       })(),
     );
 
@@ -66,10 +65,10 @@ export function registerScreenCommands(program: Command, { run, cliLog }: Comman
           const list = listOf(entry);
           if (options.remove) {
             await withServices(config, cliLog(), ({ screen: service }) => service.removeRule(cliActor, list, entry));
-            return print(json, { list, value: entry, removed: true }, `${entry} removed from the ${list} list`);
+            return out.print(json, { list, value: entry, removed: true }, `${entry} removed from the ${list} list`);
           }
           const rule = await withServices(config, cliLog(), ({ screen: service }) => service.addRule(cliActor, list, entry, options.note));
-          print(json, rule, `${rule.value} added to the ${list} list`);
+          out.print(json, rule, `${rule.value} added to the ${list} list`);
         })(),
       );
   }
@@ -80,6 +79,3 @@ function isHostName(value: string): boolean {
   return !value.includes(':') && /[a-z*]/i.test(value.split('/')[0]!.split('.').at(-1) ?? '');
 }
 
-function print(json: boolean, value: unknown, text: string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text + '\n');
-}

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrations } from '../../migrations/index.ts';
 import { withDatabase } from '../global-setup.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
-import { runBin } from '../helpers/run.ts';
+import { runBin, runDmci } from '../helpers/run.ts';
 
 /**
- * The `dmci` command as an operator runs it: a child process with
- * DATABASE_URL in its environment. Exit codes: 0 done, 1 refused, 2 bad usage.
+ * The `dmci` command with DATABASE_URL in its environment. Exit codes: 0
+ * done, 1 refused, 2 bad usage. The first migrate runs `bin/dmci.mjs` as a
+ * child process, exactly as an operator does; the rest call the same `main`
+ * in-process (test/helpers/run.ts `runDmci`), which saves seconds per call.
  */
 let databaseUrl: string;
 const PASSWORD = 'operator chosen password';
@@ -18,9 +20,8 @@ beforeAll(async () => {
 afterAll(() => dropTestDatabase(databaseUrl));
 
 const dmci = (args: string[], input?: string, url = databaseUrl) =>
-  runBin('dmci', args, { env: { DATABASE_URL: url, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
+  runDmci(args, { env: { DATABASE_URL: url, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
 
-// Each test runs several CLI processes (about a second of CPU each); on a busy machine that takes a while.
 describe('dmci CLI', { timeout: 180_000 }, () => {
   it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
     const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
@@ -30,7 +31,7 @@ describe('dmci CLI', { timeout: 180_000 }, () => {
     await admin.query(`create database ${name}`);
     const url = withDatabase(inject('pgAdminUrl'), name);
     try {
-      const first = await dmci(['--json', 'migrate'], undefined, url);
+      const first = await runBin('dmci', ['--json', 'migrate'], { env: { DATABASE_URL: url } });
       expect(first.code, first.stderr).toBe(0);
       expect(JSON.parse(first.stdout)).toEqual({ applied: Object.keys(migrations).sort() });
       const db = new pg.Client({ connectionString: url });

@@ -14,7 +14,7 @@ import { parseLdif } from '../../server/directory/import/ldif-parser.ts';
 import { DomainService } from '../../server/domains/domain.service.ts';
 import { readScope } from '../../server/sync/sync-scope.repository.ts';
 import { createTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 
 /** Bulk import and export of the GAL: CSV and LDIF, idempotent, per-line errors, dry run, strict, round trip. */
 let url: string;
@@ -276,20 +276,20 @@ describe('dmci import / export (the CLI)', () => {
   it('prints a dry run per line, exits 1 on a bad line, and exports LDIF to a file', async () => {
     const file = join(dir, 'cli.csv');
     await writeFile(file, 'email,displayName\ncli@imp.test,Cli Person\nbroken,Broken\n');
-    const dry = await runBin('dmci', ['import', file, '--dry-run'], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
+    const dry = await runDmci(['import', file, '--dry-run'], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
     expect(dry.stdout).toMatch(/line 2: create cli@imp\.test/);
     expect(dry.stdout).toMatch(/line 3: error/);
     expect(dry.stdout).toMatch(/created 1, updated 0, unchanged 0, deleted 0, errors 1 \(dry run: nothing was written\)/);
     expect(dry.code).toBe(1);
     expect(await find('cli person')).toEqual([]);
 
-    const real = await runBin('dmci', ['import', file], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
+    const real = await runDmci(['import', file], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
     expect(real.code).toBe(1);
     expect(real.stdout).toMatch(/the other lines were imported/);
     expect(await find('cli person')).toHaveLength(1);
 
     const out = join(dir, 'out.ldif');
-    const exported = await runBin('dmci', ['export', '--ldif', '--domain', 'imp.test', '-o', out], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
+    const exported = await runDmci(['export', '--ldif', '--domain', 'imp.test', '-o', out], { env: { DATABASE_URL: url, DMCI_LOG_LEVEL: 'error' } });
     expect(exported.code).toBe(0);
     expect(await readFile(out, 'utf8')).toMatch(/^dn: mail=cli@imp\.test,/m);
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DmciClient, type DmciConnectionError } from '../../connector-sim/client.ts';
 import { CloseCode } from '../../protocol/index.ts';
 import { helloFrame, openRaw } from '../helpers/raw-socket.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -55,7 +55,7 @@ async function resumeError(token: string): Promise<DmciConnectionError> {
   )) as DmciConnectionError;
 }
 
-const cli = (args: string[], input?: string) => runBin('dmci', args, { env: { DATABASE_URL: server.databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
+const cli = (args: string[], input?: string) => runDmci(args, { env: { DATABASE_URL: server.databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
 
 // Some tests run the dmci CLI as a child process: give them room on a busy machine.
 describe('disabling an account', { timeout: 120_000 }, () => {

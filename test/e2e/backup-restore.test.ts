@@ -12,7 +12,7 @@ import { simpleEvent } from '../calendar/helpers.ts';
 import { meeting } from '../scheduling/helpers.ts';
 import { dropTestDatabase } from '../helpers/database.ts';
 import { seedGal } from '../helpers/ldap.ts';
-import { runBin, type RunResult } from '../helpers/run.ts';
+import { runDmci, type RunResult } from '../helpers/run.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 const dmci = (args: string[], env: Record<string, string> = {}): Promise<RunResult> =>
-  runBin('dmci', ['--json', ...args], { env: { DATABASE_URL: source.databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024', ...env }, timeoutMs: 150_000 });
+  runDmci(['--json', ...args], { env: { DATABASE_URL: source.databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024', ...env } });
 
 /** Every table's rows, as PostgreSQL renders them, sorted: equal means the same data. */
 async function snapshot(url: string): Promise<Record<string, string[]>> {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import { DmciRequestError } from '../../connector-sim/client.ts';
 import { defaultCalendarId } from '../calendar/helpers.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
@@ -84,10 +84,10 @@ describe('storage quota', { timeout: 180_000 }, () => {
     await expect(outsider.request('Admin/accountSetQuota', { email: 'owner@quota.example', quotaBytes: 10 ** 12 })).rejects.toBeInstanceOf(DmciRequestError);
 
     const env = { env: { DATABASE_URL: server.databaseUrl, DMCI_STORAGE_QUOTA_BYTES: String(QUOTA), DMCI_ARGON2_MEMORY_KIB: '1024' } };
-    const set = await runBin('dmci', ['--json', 'user', 'quota', 'owner@quota.example', 'default'], env);
+    const set = await runDmci(['--json', 'user', 'quota', 'owner@quota.example', 'default'], env);
     expect(set.code, set.stderr).toBe(0);
     expect(JSON.parse(set.stdout)).toMatchObject({ email: 'owner@quota.example', quotaBytes: QUOTA, quotaIsDefault: true, usedBytes: await storedBytes() });
-    const bad = await runBin('dmci', ['user', 'quota', 'owner@quota.example', 'lots'], env);
+    const bad = await runDmci(['user', 'quota', 'owner@quota.example', 'lots'], env);
     expect(bad.code).toBe(2);
   });
 });

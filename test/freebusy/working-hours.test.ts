@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendarId } from '../calendar/helpers.ts';
 
@@ -98,7 +98,7 @@ describe('dmci user hours|oof, dmci domain freebusy', { timeout: 180_000 }, () =
     databaseUrl = await createTestDatabase();
   });
   afterAll(() => dropTestDatabase(databaseUrl));
-  const dmci = (args: string[]) => runBin('dmci', ['--json', ...args], { env: { DATABASE_URL: databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' } });
+  const dmci = (args: string[]) => runDmci(['--json', ...args], { env: { DATABASE_URL: databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' } });
 
   it('sets and shows working hours, out of office and domain defaults', async () => {
     expect((await dmci(['domain', 'add', 'cli.test'])).code).toBe(0);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runBin } from './run.ts';
+import { runDmci } from './run.ts';
 
 /**
  * Real dmci nodes as child processes (`node bin/dmci.mjs start`), for tests
@@ -80,6 +80,6 @@ export async function startNode(name: string, databaseUrl: string, extra: Record
 
 /** Runs `dmci ARGS…` against a database and returns its exit code and output. */
 export async function runCli(args: string[], databaseUrl: string, options: { stdin?: string; env?: Record<string, string> } = {}) {
-  const result = await runBin('dmci', args, { env: { ...nodeEnv(databaseUrl), DMCI_LOG_LEVEL: 'warn', ...options.env }, input: options.stdin ?? '' });
+  const result = await runDmci(args, { env: { ...nodeEnv(databaseUrl), DMCI_LOG_LEVEL: 'warn', ...options.env }, input: options.stdin ?? '' });
   return { code: result.code ?? 1, stdout: result.stdout, stderr: result.stderr };
 }

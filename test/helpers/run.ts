@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -18,6 +19,35 @@ export interface RunResult {
  */
 export function runBin(bin: 'dmci' | 'dmci-sim', args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return runCommand(process.execPath, [`bin/${bin}.mjs`, ...args], options);
+}
+
+/**
+ * Runs `dmci ARGS…` in this process: the same `main` that `bin/dmci.mjs`
+ * calls, with the same clean environment `runBin` gives a child, stdin from
+ * `input` (not a terminal) and stdout/stderr collected. A spawned `dmci`
+ * spends seconds loading modules through tsx before it does anything; tests
+ * of what a command does use this, tests of the process itself (`start`,
+ * exit without hanging, the bin script) spawn it with `runBin`.
+ */
+export async function runDmci(args: string[], options: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<RunResult> {
+  const { main } = await import('../../server/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const collect = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        append(chunk.toString());
+        done();
+      },
+    });
+  const code = await main(['node', 'dmci', ...args], {
+    stdout: collect((text) => (stdout += text)),
+    stderr: collect((text) => (stderr += text)),
+    stdin: Readable.from([Buffer.from(options.input ?? '')]),
+    env: cleanEnv(options.env),
+    cwd: REPO_ROOT,
+  });
+  return { code, signal: null, stdout, stderr };
 }
 
 export function runCommand(command: string, args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {

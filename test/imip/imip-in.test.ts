@@ -3,7 +3,7 @@ import ICAL from 'ical.js';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { REPO_ROOT, runBin } from '../helpers/run.ts';
+import { REPO_ROOT, runDmci } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendar, eventsOf, inboxOf, meeting, partstatOf } from '../scheduling/helpers.ts';
 import { eventually, TestMta } from './mta.ts';
@@ -45,7 +45,7 @@ async function lmtp(raw: string, from = 'bounce@mx.example'): Promise<{ ok: true
   }
 }
 
-const ingest = (raw: string) => runBin('dmci', ['--json', 'itip-ingest'], { env: { DATABASE_URL: server.databaseUrl, DMCI_SMTP_URL: mta.url }, input: raw });
+const ingest = (raw: string) => runDmci(['--json', 'itip-ingest'], { env: { DATABASE_URL: server.databaseUrl, DMCI_SMTP_URL: mta.url }, input: raw });
 
 async function organizerCopy(uid: string) {
   return (await eventsOf(alice, aliceCal)).find((e) => e.uid === uid)!;

@@ -6,7 +6,7 @@ import { composeMail } from '../../server/imip/mail-compose.ts';
 import { OutboxSender, smtpTransport } from '../../server/imip/outbox-sender.ts';
 import { claimDue, markSent } from '../../server/imip/outbox.repository.ts';
 import { createLogger } from '../../server/log/logger.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { defaultCalendar, inboxOf, meeting } from '../scheduling/helpers.ts';
 import { eventually, TestMta } from './mta.ts';
@@ -177,14 +177,14 @@ describe('leases, retries and dead letters (senders driven by the test)', () => 
 
   it('dmci outbox list shows the dead letter with its reason; dmci outbox retry sends it again', { timeout: 180_000 }, async () => {
     const env = { env: { DATABASE_URL: server.databaseUrl } };
-    const listed = await runBin('dmci', ['--json', 'outbox', 'list', '--state', 'dead'], env);
+    const listed = await runDmci(['--json', 'outbox', 'list', '--state', 'dead'], env);
     expect(listed.code, listed.stderr).toBe(0);
     const dead = (JSON.parse(listed.stdout) as Array<{ id: string; to: string; lastError: string; state: string }>).find((m) => m.to === 'ivan@far.example')!;
     expect(dead).toMatchObject({ state: 'dead' });
     expect(dead.lastError).toMatch(/gave up after 5 attempts/);
-    expect((await runBin('dmci', ['outbox', 'retry', 'not-an-id'], env)).code).toBe(2);
-    expect((await runBin('dmci', ['outbox', 'list', '--state', 'lost'], env)).code).toBe(2);
-    const retried = await runBin('dmci', ['--json', 'outbox', 'retry', dead.id], env);
+    expect((await runDmci(['outbox', 'retry', 'not-an-id'], env)).code).toBe(2);
+    expect((await runDmci(['outbox', 'list', '--state', 'lost'], env)).code).toBe(2);
+    const retried = await runDmci(['--json', 'outbox', 'retry', dead.id], env);
     expect(retried.code, retried.stderr).toBe(0);
     expect(JSON.parse(retried.stdout)).toEqual({ retried: 1 });
     expect(await sender('node-4').runOnce()).toBe(1);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 
 /** `dmci resource show|policy` as an operator runs it (a child process on the database). */
 let databaseUrl: string;
@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => dropTestDatabase(databaseUrl));
 
-const dmci = (args: string[], input?: string) => runBin('dmci', args, { env: { DATABASE_URL: databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
+const dmci = (args: string[], input?: string) => runDmci(args, { env: { DATABASE_URL: databaseUrl, DMCI_ARGON2_MEMORY_KIB: '1024' }, ...(input !== undefined ? { input } : {}) });
 
 describe('dmci resource', { timeout: 180_000 }, () => {
   it('shows and changes a booking policy; bad input is a usage error', async () => {

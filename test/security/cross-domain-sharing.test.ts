@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
-import { runBin } from '../helpers/run.ts';
+import { runDmci } from '../helpers/run.ts';
 
 /**
  * Issue 7 §9: a calendar is shared across domains only where both domains'
@@ -55,7 +55,7 @@ it('shares across domains only once both domains allow it, set by an Admin metho
   expect((await root.request('Admin/domainUpdate', { name: 'a.test', crossDomainSharing: true })).domain).toMatchObject({ name: 'a.test', crossDomainSharing: true });
   expect(await shareAnswer('carol@b.test')).toMatchObject({ code: 'NOT_FOUND' });
 
-  const cli = await runBin('dmci', ['domain', 'set', 'b.test', '--cross-domain-sharing', 'on'], { env: { DATABASE_URL: server.databaseUrl } });
+  const cli = await runDmci(['domain', 'set', 'b.test', '--cross-domain-sharing', 'on'], { env: { DATABASE_URL: server.databaseUrl } });
   expect(cli.code, cli.stderr).toBe(0);
   expect(cli.stdout).toContain('domain b.test: cross-domain sharing on');
   expect(await shareAnswer('carol@b.test')).toBe('shared');
