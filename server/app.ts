@@ -129,6 +129,9 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   });
   const services = createServices({ db, bus, config, log, loginGuard, metrics });
   opened.add(() => services.icalWork.close());
+  // The calendar workers load while the rest starts; the node is up only once they have (awaited below).
+  const workersLoaded = services.icalWork.start();
+  void workersLoaded.catch(() => undefined); // if start-up fails before the await, closing the pool ends them
   services.screen.onBlock((block) => {
     metrics.screenBlocks.inc({ source: block.source });
     log.warn({ address: block.key, reason: block.reason, until: block.until, source: block.source, by: block.by }, 'address blocked');
@@ -251,7 +254,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   if (lmtp) opened.add(() => lmtp.door.close());
   jobs.start();
   opened.add(() => jobs.stop());
-  services.icalWork.start();
+  await workersLoaded;
   log.info({ port, opsPort, consolePort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
   let stopping: Promise<void> | undefined;

@@ -50,6 +50,8 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
   /** Loaded and listening (it posts 'ready'). */
   ready: boolean;
+  /** Settles when the worker is ready, or fails if it dies before. */
+  loaded: Promise<void>;
 }
 
 /** Retry advice when the queue is full: about one task's time. */
@@ -125,9 +127,16 @@ export class IcalWorkerPool {
     });
   }
 
-  /** Starts every worker now (a server at start-up), so the first request does not wait for one to load. */
-  start(): void {
+  /**
+   * Starts every worker now (a server at start-up) and resolves when all are
+   * loaded: a node that says it is up can parse a calendar object at once
+   * (loading a worker takes a second of CPU, many more on a busy machine,
+   * which a first request would otherwise wait out). Fails if one dies while
+   * loading.
+   */
+  async start(): Promise<void> {
     while (!this.closed && this.slots.size < this.options.size) this.spawn();
+    await Promise.all([...this.slots].map((slot) => slot.loaded));
   }
 
   /** Terminates every worker; queued and running tasks fail with UNAVAILABLE. */
@@ -185,11 +194,17 @@ export class IcalWorkerPool {
 
   private spawn(): void {
     const worker = new Worker(bootstrap(), { eval: true, name: 'dmci-ical' });
-    const slot: Slot = { worker, job: null, timer: undefined, ready: false };
+    let loaded!: () => void;
+    let failed!: (error: Error) => void;
+    const slot: Slot = { worker, job: null, timer: undefined, ready: false, loaded: new Promise((resolve, reject) => ((loaded = resolve), (failed = reject))) };
+    slot.loaded.catch(() => undefined); // a worker started on demand has no one waiting for it: its death fails its task instead
     this.slots.add(slot);
+    worker.once('error', (error) => failed(error));
+    worker.once('exit', (code) => failed(new Error(`calendar worker exited with ${code} while loading`)));
     worker.on('message', (reply: TaskReply | 'ready') => {
       if (reply !== 'ready') return this.onReply(slot, reply);
       slot.ready = true;
+      loaded();
       slot.worker.unref();
       this.idle.push(slot);
       this.pump();
