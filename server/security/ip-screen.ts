@@ -9,6 +9,12 @@ export class IpScreen {
   private allow: BlockList | undefined;
   private deny!: BlockList;
   private trusted!: BlockList;
+  /**
+   * isTrusted per address, until the lists change: BlockList.check costs
+   * ~30 µs (it parses the address each time), and a flood asks it for every
+   * refused frame and connection of the same few addresses.
+   */
+  private readonly trustedVerdicts = new Map<string, boolean>();
 
   constructor(lists: { allow: string[]; deny: string[]; trusted: string[] }) {
     this.setLists(lists);
@@ -19,10 +25,18 @@ export class IpScreen {
     this.allow = lists.allow.length > 0 ? toBlockList(lists.allow) : undefined;
     this.deny = toBlockList(lists.deny);
     this.trusted = toBlockList(lists.trusted);
+    this.trustedVerdicts.clear();
   }
 
   isTrusted(address: string): boolean {
-    return matches(this.trusted, address);
+    let verdict = this.trustedVerdicts.get(address);
+    if (verdict === undefined) {
+      verdict = matches(this.trusted, address);
+      // Bounded: many distinct addresses (a distributed attack) start the memo afresh rather than grow it.
+      if (this.trustedVerdicts.size >= MAX_REMEMBERED_ADDRESSES) this.trustedVerdicts.clear();
+      this.trustedVerdicts.set(address, verdict);
+    }
+    return verdict;
   }
 
   /** Why the address is refused, or undefined when it may connect. */
@@ -33,6 +47,9 @@ export class IpScreen {
     return undefined;
   }
 }
+
+/** Addresses whose trusted verdict is remembered at most (a few hundred KiB). */
+const MAX_REMEMBERED_ADDRESSES = 10_000;
 
 export function normaliseAddress(address: string | undefined): string {
   if (!address) return '0.0.0.0';
