@@ -16,8 +16,9 @@ export async function insertInboxMessages(db: Db, messages: ReadonlyArray<NewInb
     .execute();
 }
 
-export async function findLiveMessages(db: Db, accountId: string, ids: readonly string[] | null): Promise<InboxMessageRow[]> {
-  let query = db.selectFrom('inbox_messages').selectAll().where('account_id', '=', accountId).where('deleted', '=', false).orderBy('id');
+/** Live messages by id, or (ids null) the first `limit` of all in id order. */
+export async function findLiveMessages(db: Db, accountId: string, ids: readonly string[] | null, limit: number): Promise<InboxMessageRow[]> {
+  let query = db.selectFrom('inbox_messages').selectAll().where('account_id', '=', accountId).where('deleted', '=', false).orderBy('id').limit(limit);
   if (ids) {
     if (ids.length === 0) return [];
     query = query.where('id', 'in', [...ids]);

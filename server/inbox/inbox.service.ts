@@ -1,4 +1,4 @@
-import { ErrorCode, type InboxMessage, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { DefaultLimits, ErrorCode, type InboxMessage, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
 import type { Actor } from '../accounts/actor.ts';
 import { AnswerBudget } from '../answers/answer-budget.ts';
 import type { Db } from '../db/database.ts';
@@ -36,12 +36,17 @@ export class InboxService {
     const accountId = accountOf(actor);
     const ids = args.ids ? [...new Set(args.ids)] : null;
     const state = await readScope(this.db, inboxScope(accountId));
-    const rows = await findLiveMessages(this.db, accountId, ids);
+    // Without ids, one row past a page tells that there are more: an inbox never left unread is never read whole into memory.
+    const rows = await findLiveMessages(this.db, accountId, ids, ids ? ids.length : DefaultLimits.maxChangesPerCall + 1);
     const found = new Set(rows.map((r) => r.id));
     const bytes = new AnswerBudget();
     const list: InboxMessage[] = [];
     let hasMore = false;
     for (const row of rows) {
+      if (list.length === DefaultLimits.maxChangesPerCall) {
+        hasMore = true;
+        break;
+      }
       const message = renderMessage(row);
       if (!bytes.fits(message)) {
         hasMore = true;

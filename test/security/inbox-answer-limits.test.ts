@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import { DefaultLimits, encodedSize } from '../../protocol/index.ts';
@@ -58,5 +59,32 @@ describe('inbox answers at maxAnswerBytes', { timeout: 120_000 }, () => {
     expect(all.hasMore).toBe(true);
     expect(all.list.length).toBeGreaterThan(0);
     expect(all.list.length).toBeLessThan(INVITATIONS);
+  });
+
+  it('Inbox/get without ids reads one page of rows at most, however many messages wait', async () => {
+    // Small messages (the byte budget would not end the list): a row count must.
+    const organizer = await server.connect('organizer@inbox.test');
+    await server.createAccount('hoarder@inbox.test');
+    const hoarder = await server.connect('hoarder@inbox.test');
+    const ics = meeting({ uid: 'small@inbox.test', organizer: 'organizer@inbox.test', attendees: ['hoarder@inbox.test'], summary: 'small', start: '2026-12-02T10:00:00Z' });
+    expect((await organizer.request('CalendarEvent/set', { calendarId: await defaultCalendar(organizer), create: { m: { ics } } })).notCreated).toEqual({});
+    const copies = DefaultLimits.maxChangesPerCall + 100;
+    const db = new pg.Client({ connectionString: server.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `insert into inbox_messages (account_id, kind, uid, calendar_id, event_id, sender, sequence, partstat, recurrence_id, summary, first_start, modseq, created_modseq)
+         select m.account_id, m.kind, m.uid, m.calendar_id, m.event_id, m.sender, m.sequence, m.partstat, m.recurrence_id, m.summary, m.first_start, m.modseq, m.created_modseq
+           from inbox_messages m join accounts a on a.id = m.account_id, generate_series(1, $1)
+          where a.email = 'hoarder@inbox.test'`,
+        [copies],
+      );
+    } finally {
+      await db.end();
+    }
+    const page = await hoarder.request('Inbox/get', {});
+    expect(page.list).toHaveLength(DefaultLimits.maxChangesPerCall);
+    expect(page.hasMore).toBe(true);
+    expect(encodedSize(page)).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
   });
 });
