@@ -30,6 +30,13 @@ export const FreeBusyLimits = {
   defaultInterval: 30,
   /** Slot digits in one answer (principals × slots): more is refused; ask a coarser interval or fewer days. */
   maxSlotDigits: 600_000,
+  /**
+   * Busy instances one query (or suggestion, or watch update) may read from
+   * the occurrence index, all principals together: past it, LIMIT_EXCEEDED
+   * (ask fewer principals or a shorter window). 100 people with 16 busy
+   * instances a day for 62 days; bounds the memory one request holds.
+   */
+  maxBusyInstances: 100_000,
   /** FreeBusy/suggest: attendees (required + optional), rooms named, rooms found by capacity, suggestions. */
   maxSuggestAttendees: 100,
   maxSuggestRooms: 50,

@@ -182,7 +182,15 @@ async function busyInstancesOf(ctx: FreeBusyContext, owner: string, calendarIds:
     list.push({ start, end, ...instance });
     out.set(calendarId, list);
   };
-  const [rows, partlyIndexed] = await Promise.all([busyRows(ctx.db, calendarIds, wideFrom, wideTo), eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo)]);
+  const [rows, partlyIndexed] = await Promise.all([
+    busyRows(ctx.db, calendarIds, wideFrom, wideTo, FreeBusyLimits.maxBusyInstances + 1),
+    eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo),
+  ]);
+  if (rows.length > FreeBusyLimits.maxBusyInstances) {
+    throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `these calendars hold more than ${FreeBusyLimits.maxBusyInstances} busy instances in the window: ask fewer principals or a shorter window`, {
+      details: { limit: FreeBusyLimits.maxBusyInstances },
+    });
+  }
   for (const row of rows) {
     const zone = zoneOf.get(row.calendar_id)!;
     const start = row.wall ? wallClockToInstant(row.start_at, zone) : row.start_at;

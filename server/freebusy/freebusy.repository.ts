@@ -135,7 +135,8 @@ export interface BusyRow {
  * (callers widen the range by the floating slack for wall-clock rows): one
  * GiST probe on (calendar_id, during) per calendar.
  */
-export async function busyRows(db: Db, calendarIds: readonly string[], from: Date, to: Date): Promise<BusyRow[]> {
+/** The busy rows of the calendars overlapping [from, to), at most `limit` (the caller refuses more than it asked). */
+export async function busyRows(db: Db, calendarIds: readonly string[], from: Date, to: Date, limit: number): Promise<BusyRow[]> {
   if (calendarIds.length === 0) return [];
   const result = await sql<BusyRow>`
     select i.calendar_id, lower(i.during) as start_at, upper(i.during) as end_at, i.busy_type, i.classification, i.summary, i.location, (i.floating or i.all_day) as wall
@@ -143,7 +144,8 @@ export async function busyRows(db: Db, calendarIds: readonly string[], from: Dat
       cross join lateral (
         select * from event_instances
          where calendar_id = c.id and during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)') and busy_type <> 'FREE'
-      ) i`.execute(db);
+      ) i
+     limit ${limit}`.execute(db);
   return result.rows;
 }
 

@@ -1,6 +1,7 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { CloseCode, DefaultLimits, encodedSize, type PrincipalFreeBusy } from '../../protocol/index.ts';
+import { CloseCode, DefaultLimits, encodedSize, FreeBusyLimits, type PrincipalFreeBusy } from '../../protocol/index.ts';
 import { withinAnswerBudget } from '../../server/freebusy/freebusy-query.ts';
 import { openAuthenticated, rawRequest, stallReading } from '../helpers/raw-socket.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -131,5 +132,26 @@ describe('free/busy answers over a dense calendar', { timeout: 300_000 }, () => 
     const pushes = socket.frames.filter((f) => f.type === 'push');
     expect(pushes.some((f) => f.changes)).toBe(true);
     for (const push of pushes) expect(encodedSize(push)).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
+  });
+
+  it('refuses a query whose calendars hold more busy instances in the window than one request may read', async () => {
+    // 25,000 instances are indexed; four more copies of each (written straight into the index) pass maxBusyInstances.
+    const db = new pg.Client({ connectionString: server.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `insert into event_instances (event_id, calendar_id, recurrence_id, during, start_local, end_local, tzid, all_day, floating, busy_type, transparent, status, classification, is_override, summary, location)
+         select event_id, calendar_id, recurrence_id || '-' || g, during, start_local, end_local, tzid, all_day, floating, busy_type, transparent, status, classification, is_override, summary, location
+           from event_instances, generate_series(1, 4) g
+          where calendar_id = $1 and recurrence_id not like '%-%'`,
+        [await defaultCalendarId(owner)],
+      );
+    } finally {
+      await db.end();
+    }
+    await expect(viewer.request('FreeBusy/query', { principals: ['dense@fb.test'], from: FROM, to: TO, interval: 1440 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { limit: FreeBusyLimits.maxBusyInstances },
+    });
   });
 });
