@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.ts';
-import { createDatabase, type Db } from '../../server/db/database.ts';
-import { withDatabase } from '../global-setup.ts';
-import { dropTestDatabase } from '../helpers/database.ts';
+import type { Db } from '../../server/db/database.ts';
+import { createEmptyTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
 
 /** The calendars migration gives accounts that existed before it their list scope and default calendar. */
 
@@ -13,13 +10,8 @@ let url: string;
 let db: Db;
 
 beforeAll(async () => {
-  const name = `dmci_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  url = withDatabase(inject('pgAdminUrl'), name);
-  db = createDatabase({ url, poolSize: 2, applicationName: 'dmci-test' }).db;
+  url = await createEmptyTestDatabase();
+  db = openTestDb(url);
 });
 afterAll(async () => {
   await db.destroy();

@@ -1,8 +1,7 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../migrations/index.ts';
-import { withDatabase } from '../global-setup.ts';
-import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
+import { createEmptyTestDatabase, createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
 import { runBin, runDmci } from '../helpers/run.ts';
 
 /**
@@ -24,12 +23,7 @@ const dmci = (args: string[], input?: string, url = databaseUrl) =>
 
 describe('dmci CLI', { timeout: 180_000 }, () => {
   it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
-    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
-    await admin.connect();
-    const name = `dmci_cli_empty_${process.pid}`;
-    await admin.query(`drop database if exists ${name}`);
-    await admin.query(`create database ${name}`);
-    const url = withDatabase(inject('pgAdminUrl'), name);
+    const url = await createEmptyTestDatabase();
     try {
       const first = await runBin('dmci', ['--json', 'migrate'], { env: { DATABASE_URL: url } });
       expect(first.code, first.stderr).toBe(0);
@@ -43,8 +37,7 @@ describe('dmci CLI', { timeout: 180_000 }, () => {
       expect(second.code).toBe(0);
       expect(second.stdout).toContain('schema is up to date');
     } finally {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await dropTestDatabase(url);
     }
   });
 

@@ -8,13 +8,22 @@ import { withDatabase } from '../global-setup.ts';
  * A fresh, migrated database for one test file, cloned from the template the
  * global setup migrated. Returns its URL; `dropTestDatabase` removes it.
  */
-export async function createTestDatabase(): Promise<string> {
+export function createTestDatabase(): Promise<string> {
+  return createDatabaseFrom(inject('pgTemplate'));
+}
+
+/** An empty database (no migrations applied), for tests of the migrations themselves. */
+export function createEmptyTestDatabase(): Promise<string> {
+  return createDatabaseFrom(null);
+}
+
+async function createDatabaseFrom(template: string | null): Promise<string> {
   const adminUrl = inject('pgAdminUrl');
   const name = `dmci_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`create database ${name} template ${inject('pgTemplate')}`);
+    await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
   } finally {
     await admin.end();
   }

@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { Migrator, sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import { migrations } from '../../migrations/index.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
-import { createDatabase, type Db } from '../../server/db/database.ts';
-import { withDatabase } from '../global-setup.ts';
-import { dropTestDatabase, openTestDb } from '../helpers/database.ts';
+import type { Db } from '../../server/db/database.ts';
+import { createEmptyTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** Every GAL resource has a server-owned calendar, a scope and a booking policy, however it came to be (issue 10, item 0). */
@@ -16,13 +13,8 @@ describe('migration 2100: resources that existed before it', () => {
   let url: string;
   let db: Db;
   beforeAll(async () => {
-    const name = `dmci_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    url = withDatabase(inject('pgAdminUrl'), name);
-    db = createDatabase({ url, poolSize: 2, applicationName: 'dmci-test' }).db;
+    url = await createEmptyTestDatabase();
+    db = openTestDb(url);
   });
   afterAll(async () => {
     await db.destroy();
