@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { resolveCalendar } from '../connector-sim/calendar-sources.ts';
 import { DmciClient } from '../connector-sim/client.ts';
@@ -92,6 +95,7 @@ export async function run(args: string[]): Promise<object> {
 
     // Warm-up: the first calendar write starts the worker threads.
     await user.request('CalendarEvent/set', { calendarId: calendar.id, create: { warm: { ics: denseVtimezoneEvent('warm@bench.example', 'HOURLY') } } });
+    const pinned = process.env.BENCH_PIN_SERVER_LOOP === '1' ? await pinServerLoop(server.process.pid!, database.url) : null;
     await loopDelay(); // starts the interval
     const idle = await measure();
     const idleLoop = await loopDelay();
@@ -152,6 +156,7 @@ export async function run(args: string[]): Promise<object> {
       attackers,
       attack: counts,
       measuredFrom: MEASURED_ADDRESS,
+      pinned,
       idle: { loginMs: summary(idle.loginMs), smallRequestMs: summary(idle.requestMs), serverLoopDelay: idleLoop },
       underAttack: { loginMs: summary(attacked.loginMs), smallRequestMs: summary(attacked.requestMs), serverLoopDelay: attackedLoop },
       ratios: {
@@ -164,6 +169,28 @@ export async function run(args: string[]): Promise<object> {
     await server.stop();
     await database.release();
   }
+}
+
+/**
+ * BENCH_PIN_SERVER_LOOP=1: the server's main thread alone on CPU 0, every
+ * other thread of every process we can reach (the server's workers and
+ * thread pool, this load generator, PostgreSQL) on CPU 1. On a 2-core
+ * machine the loop delay then shows what the server's own tasks block,
+ * not the main thread waiting for a core that the attack's other work holds.
+ * Linux only (taskset); the threads exist by now (start-up and a login made them).
+ */
+async function pinServerLoop(serverPid: number, databaseUrl: string): Promise<{ mainThreadCpu: number; othersCpu: number; pids: number[] }> {
+  // This database's PostgreSQL: the postmaster (parent of any backend; later backends inherit its affinity) and its children.
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  await client.end();
+  const postmaster = Number((await readFile(`/proc/${backend}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[1]);
+  const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  const pids = [process.pid, serverPid, postmaster, ...children];
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-p', '-c', '0', String(serverPid)], { stdio: 'ignore' }); // the main thread's id is the process id
+  return { mainThreadCpu: 0, othersCpu: 1, pids };
 }
 
 /** A hello of the largest size accepted before authentication, guessing the password of an unknown name (the dummy hash costs as much as a real one). */
