@@ -90,7 +90,7 @@ export class ImipIn {
    * gets `applied` when any account's copy was written, else the first refusal.
    */
   async ingest(raw: Buffer, recipients: readonly string[] = []): Promise<IngestResult[]> {
-    let results: IngestResult | IngestResult[];
+    let results: IngestResult | PerRecipient;
     try {
       results = await this.apply(raw, recipients);
     } catch (error) {
@@ -100,17 +100,18 @@ export class ImipIn {
         results = { outcome: 'refused', refusal: new ImipRefusal('unavailable', 'the calendar server could not apply the message now; try again later') };
       }
     }
-    const distinct = Array.isArray(results) ? [...new Set(results)] : [results];
-    for (const result of distinct) {
+    // Logged and counted once per message, or once per account the calendar attendant acted for.
+    for (const result of 'each' in results ? results.each : [results]) {
       if (result.outcome === 'applied') this.options.log.info({ method: result.method, uid: result.uid, from: result.from, detail: result.detail }, 'iMIP message applied');
       else this.options.log.warn({ reason: result.refusal.reason, message: result.refusal.message }, 'iMIP message refused');
       this.options.onResult?.(result.outcome === 'applied' ? 'applied' : result.refusal.reason);
     }
-    if (Array.isArray(results)) return results;
-    return Array.from({ length: Math.max(1, recipients.length) }, () => results);
+    if ('each' in results) return results.byRecipient;
+    const one = results;
+    return Array.from({ length: Math.max(1, recipients.length) }, () => one);
   }
 
-  private async apply(raw: Buffer, recipients: readonly string[]): Promise<IngestResult | IngestResult[]> {
+  private async apply(raw: Buffer, recipients: readonly string[]): Promise<IngestResult | PerRecipient> {
     if (raw.length > this.options.maxBytes) throw new ImipRefusal('too-large', `the message is larger than ${this.options.maxBytes} bytes`);
     let mail: ParsedMail;
     try {
@@ -278,13 +279,21 @@ export class ImipIn {
  * own; any other (a collecting address) gets `applied` when some copy was
  * written (the detail says what happened to each), else the first refusal.
  */
-function perRecipient(taken: ReadonlyArray<{ recipient: string; result: IngestResult }>, recipients: readonly string[]): IngestResult[] {
+interface PerRecipient {
+  /** One per account the attendant acted for. */
+  each: IngestResult[];
+  /** One per envelope recipient, in order (one when there are none). */
+  byRecipient: IngestResult[];
+}
+
+function perRecipient(taken: ReadonlyArray<{ recipient: string; result: IngestResult }>, recipients: readonly string[]): PerRecipient {
   const own = new Map(taken.map((t) => [t.recipient.toLowerCase(), t.result]));
   const applied = taken.filter((t) => t.result.outcome === 'applied');
   const combined: IngestResult =
     applied.length === 0
       ? taken[0]!.result
       : { ...(applied[0]!.result as Extract<IngestResult, { outcome: 'applied' }>), detail: taken.map((t) => (t.result.outcome === 'applied' ? t.result.detail : `${t.recipient}: not applied, ${t.result.refusal.message}`)).join('; ') };
-  if (recipients.length === 0) return taken.length === 1 ? [taken[0]!.result] : [combined];
-  return recipients.map((r) => own.get(r.toLowerCase()) ?? combined);
+  const each = taken.map((t) => t.result);
+  if (recipients.length === 0) return { each, byRecipient: [taken.length === 1 ? taken[0]!.result : combined] };
+  return { each, byRecipient: recipients.map((r) => own.get(r.toLowerCase()) ?? combined) };
 }

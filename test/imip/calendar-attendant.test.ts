@@ -220,6 +220,8 @@ describe('the calendar attendant', () => {
     expect(instances[0]).toMatchObject({ start: '2026-12-01T09:00:00.000Z', busyType: 'BUSY-TENTATIVE' });
     expect(await instancesOf(alice, aliceCal, OUTLOOK_UID)).toHaveLength(6);
     expect((await inboxOf(dora)).find((m) => m.uid === OUTLOOK_UID)).toMatchObject({ kind: 'request', onBehalfOf: B, from: DAVE });
+    // Counted once per account the attendant acted for: Gmail's request and its update, then these two.
+    expect(await (await fetch(`${server.opsUrl}/metrics`)).text()).toMatch(/dmci_imip_inbound_total\{outcome="applied"\} 4/);
   });
 
   it('a per-occurrence REQUEST moves one occurrence; a per-occurrence CANCEL removes another; a CANCEL of the series removes the copy', async () => {
