@@ -147,6 +147,13 @@ describe('the calendar attendant', () => {
     expect(JSON.parse(set.stdout)).toMatchObject({ name: 'att.test', calendarAttendant: true, crossDomainSharing: false });
     const listed = await server.app.services.domains.list(systemActor);
     expect(listed.find((d) => d.name === 'off.test')).toMatchObject({ calendarAttendant: false });
+    // Over the protocol: a global admin sets it (and only what is named changes); naming nothing is refused.
+    await server.createAccount('root@off.test', undefined, 'global_admin');
+    const root = await server.connect('root@off.test');
+    expect((await root.request('Admin/domainUpdate', { name: 'off.test', calendarAttendant: true })).domain).toMatchObject({ calendarAttendant: true, crossDomainSharing: false });
+    expect((await root.request('Admin/domainUpdate', { name: 'off.test', calendarAttendant: false })).domain).toMatchObject({ calendarAttendant: false });
+    await expect(root.request('Admin/domainUpdate', { name: 'off.test' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENTS' });
+    await root.close();
     const none = await runBin('dmci', ['domain', 'set', 'att.test'], { env: { DATABASE_URL: server.databaseUrl } });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--calendar-attendant/);
@@ -259,4 +266,12 @@ describe('the calendar attendant', () => {
     expect(again).toMatchObject({ ok: false, code: 550 });
     expect(again.response).toMatch(/5\.7\.0 bob@att\.test holds no meeting/);
   });
+
+  it('through the pipe: `dmci itip-ingest --recipient` names the account the MTA delivers to', async () => {
+    const raw = google().replace(/kickoff-0a1b2c3d@google\.com/g, 'piped-0a1b2c3d@google.com').replace(/alice@att\.test/g, B);
+    const piped = await runBin('dmci', ['--json', 'itip-ingest', '--recipient', B], { env: { DATABASE_URL: server.databaseUrl, DMCI_SMTP_URL: mta.url }, input: raw });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(JSON.parse(piped.stdout)).toMatchObject({ outcome: 'applied', method: 'REQUEST', uid: 'piped-0a1b2c3d@google.com' });
+    expect(partstatOf((await copyOf(bob, bobCal, 'piped-0a1b2c3d@google.com'))!.ics, B)).toBe('NEEDS-ACTION');
+  }, 120_000);
 });
