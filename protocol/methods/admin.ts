@@ -31,6 +31,8 @@ export const Domain = z.strictObject({
   accountCount: z.number().int(),
   /** Calendars of this domain may be shared with accounts of other domains that allow it too (default false). */
   crossDomainSharing: z.boolean(),
+  /** The calendar attendant: iMIP invitations from organizers outside the server write the members' copies (default false). */
+  calendarAttendant: z.boolean(),
 });
 export type Domain = z.infer<typeof Domain>;
 
@@ -61,8 +63,8 @@ export const adminMethods = {
   }),
   'Admin/domainUpdate': defineMethod({
     summary:
-      "Changes a domain's settings: crossDomainSharing lets its calendars be shared with (and its accounts receive) calendars of other domains that allow it too. A global admin, or the domain's own domain admin.",
-    args: z.strictObject({ name: DomainName, crossDomainSharing: z.boolean() }),
+      "Changes a domain's settings (those given, at least one): crossDomainSharing lets its calendars be shared with (and its accounts receive) calendars of other domains that allow it too; calendarAttendant makes iMIP invitations and cancellations from organizers outside the server write its members' copies. A global admin, or the domain's own domain admin.",
+    args: z.strictObject({ name: DomainName, crossDomainSharing: z.boolean().optional(), calendarAttendant: z.boolean().optional() }),
     result: z.strictObject({ domain: Domain }),
   }),
   'Admin/accountCreate': defineMethod({

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { EmailAddress } from '../../protocol/index.ts';
 import { imipInOf } from '../imip/imip-runtime.ts';
 import { listOutbox, requeue } from '../imip/outbox.repository.ts';
 import { busPublisher } from '../sync/scope-write.ts';
@@ -60,16 +61,18 @@ export function registerImipCommands(program: Command, { run, cliLog, setExitCod
 
   program
     .command('itip-ingest')
-    .description('apply one iMIP message (a reply from outside) read on stdin, as an MTA pipe does; exit 0 applied, 65 refused for good, 75 try again later')
-    .action(() =>
+    .description('apply one iMIP message (a reply from outside, or an invitation for the calendar attendant) read on stdin, as an MTA pipe does; exit 0 applied, 65 refused for good, 75 try again later')
+    .option('--recipient <address>', 'the envelope recipient the MTA delivers to (the calendar attendant acts for that account; without it: the To and Cc accounts)', parseAddress)
+    .action((options: { recipient?: string }) =>
       run(async (config, json) => {
+        const recipients = options.recipient === undefined ? [] : [options.recipient];
         const raw = await readAll(io, config.DMCI_LMTP_MAX_BYTES + 1);
-        const result = await withServices(config, cliLog(), ({ db, calendarEvents, bus }) => imipInOf({ config, db, log: cliLog(), publish: busPublisher(bus), calendarEvents }).ingest(raw));
-        if (result.outcome === 'applied') {
-          out.write(json ? JSON.stringify({ outcome: 'applied', method: result.method, uid: result.uid, detail: result.detail }) + '\n' : `applied: ${result.detail}\n`);
+        const [result] = await withServices(config, cliLog(), ({ db, calendarEvents, bus }) => imipInOf({ config, db, log: cliLog(), publish: busPublisher(bus), calendarEvents }).ingest(raw, recipients));
+        if (result!.outcome === 'applied') {
+          out.write(json ? JSON.stringify({ outcome: 'applied', method: result!.method, uid: result!.uid, detail: result!.detail }) + '\n' : `applied: ${result!.detail}\n`);
           return;
         }
-        const { refusal } = result;
+        const { refusal } = result!;
         io.stderr.write(json ? JSON.stringify({ outcome: 'refused', reason: refusal.reason, status: `${refusal.code} ${refusal.reply}` }) + '\n' : `dmci: refused (${refusal.reason}): ${refusal.code} ${refusal.reply}\n`);
         // sysexits(3), what Postfix's pipe(8) and Exim's pipe transport understand: EX_DATAERR bounces, EX_TEMPFAIL defers.
         setExitCode(refusal.permanent ? 65 : 75);
@@ -79,6 +82,12 @@ export function registerImipCommands(program: Command, { run, cliLog, setExitCod
 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parseAddress(value: string): string {
+  const result = EmailAddress.safeParse(value);
+  if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'not an email address');
+  return result.data;
+}
 
 function parseState(value: string): OutboxState {
   if (value !== 'pending' && value !== 'sent' && value !== 'dead') throw new InvalidArgumentError('must be pending, sent or dead');

@@ -83,21 +83,24 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       run(async (config, json) => {
         const list = await withServices(config, cliLog(), ({ domains }) => domains.list(systemActor));
         if (json) return out.print(json, list, '');
-        out.table(['domain', 'accounts', 'created'], list.map((d) => [d.name, String(d.accountCount), d.createdAt]));
+        out.table(['domain', 'accounts', 'created', 'cross-domain sharing', 'calendar attendant'], list.map((d) => [d.name, String(d.accountCount), d.createdAt, d.crossDomainSharing ? 'on' : 'off', d.calendarAttendant ? 'on' : 'off']));
       }),
     );
 
   domain
     .command('set <name>')
-    .description("change a domain's settings")
+    .description("change a domain's settings (those given, at least one)")
+    .addOption(new Option('--cross-domain-sharing <on|off>', 'let calendars be shared with accounts of other domains that allow it too (default off)').choices(['on', 'off']))
     .addOption(
-      new Option('--cross-domain-sharing <on|off>', 'let calendars be shared with accounts of other domains that allow it too (default off)').choices(['on', 'off']).makeOptionMandatory(),
+      new Option('--calendar-attendant <on|off>', "iMIP invitations from organizers outside the server write the members' copies (default off; docs/operations.md, Mail)").choices(['on', 'off']),
     )
-    .action((name: string, options: { crossDomainSharing: 'on' | 'off' }) =>
+    .action((name: string, options: { crossDomainSharing?: 'on' | 'off'; calendarAttendant?: 'on' | 'off' }) =>
       run(async (config, json) => {
-        const crossDomainSharing = options.crossDomainSharing === 'on';
-        const updated = await withServices(config, cliLog(), ({ domains }) => domains.update(systemActor, parse(DomainName, name, 'domain name'), { crossDomainSharing }));
-        out.print(json, updated, `domain ${updated.name}: cross-domain sharing ${updated.crossDomainSharing ? 'on' : 'off'}`);
+        if (options.crossDomainSharing === undefined && options.calendarAttendant === undefined) throw new UsageError('give --cross-domain-sharing or --calendar-attendant (or both)');
+        const onOff = (v: 'on' | 'off' | undefined) => (v === undefined ? undefined : v === 'on');
+        const changes = { crossDomainSharing: onOff(options.crossDomainSharing), calendarAttendant: onOff(options.calendarAttendant) };
+        const updated = await withServices(config, cliLog(), ({ domains }) => domains.update(systemActor, parse(DomainName, name, 'domain name'), changes));
+        out.print(json, updated, `domain ${updated.name}: cross-domain sharing ${updated.crossDomainSharing ? 'on' : 'off'}, calendar attendant ${updated.calendarAttendant ? 'on' : 'off'}`);
       })(),
     );
 

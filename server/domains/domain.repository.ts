@@ -16,7 +16,7 @@ export async function listDomainsWithCounts(db: Db, onlyId?: string) {
   let query = db
     .selectFrom('domains')
     .leftJoin('accounts', 'accounts.domain_id', 'domains.id')
-    .select(['domains.id', 'domains.name', 'domains.created_at', 'domains.cross_domain_sharing'])
+    .select(['domains.id', 'domains.name', 'domains.created_at', 'domains.cross_domain_sharing', 'domains.calendar_attendant'])
     .select((eb) => eb.fn.count<number>('accounts.id').as('account_count'))
     .groupBy('domains.id')
     .orderBy('domains.name');
@@ -24,6 +24,8 @@ export async function listDomainsWithCounts(db: Db, onlyId?: string) {
   return query.execute();
 }
 
-export async function setCrossDomainSharing(db: Db, id: string, allowed: boolean): Promise<void> {
-  await db.updateTable('domains').set({ cross_domain_sharing: allowed }).where('id', '=', id).execute();
+/** Changes the given settings of a domain (the others stay). */
+export async function setDomainSettings(db: Db, id: string, settings: { cross_domain_sharing?: boolean; calendar_attendant?: boolean }): Promise<void> {
+  if (Object.keys(settings).length === 0) return;
+  await db.updateTable('domains').set(settings).where('id', '=', id).execute();
 }

@@ -2,14 +2,14 @@ import { ErrorCode, type Domain } from '../../protocol/index.ts';
 import { requireAdmin, requireDomainNamed, requireGlobalAdmin, type Actor } from '../accounts/actor.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, isUniqueViolation, notFound } from '../errors.ts';
-import { findDomainByName, insertDomain, listDomainsWithCounts, setCrossDomainSharing } from './domain.repository.ts';
+import { findDomainByName, insertDomain, listDomainsWithCounts, setDomainSettings } from './domain.repository.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 /** Hooks other features run inside the transaction that creates a domain (the GAL creates its sync scope, ...). */
 export type DomainCreatedHook = (db: Db, domain: { id: string; name: string }) => Promise<void>;
 
 function toDomain(r: Awaited<ReturnType<typeof listDomainsWithCounts>>[number]): Domain {
-  return { id: r.id, name: r.name, createdAt: r.created_at.toISOString(), accountCount: Number(r.account_count), crossDomainSharing: r.cross_domain_sharing };
+  return { id: r.id, name: r.name, createdAt: r.created_at.toISOString(), accountCount: Number(r.account_count), crossDomainSharing: r.cross_domain_sharing, calendarAttendant: r.calendar_attendant };
 }
 
 export class DomainService {
@@ -45,7 +45,7 @@ export class DomainService {
       if (isUniqueViolation(error)) throw new DmciError(ErrorCode.ALREADY_EXISTS, `domain ${name} already exists`);
       throw error;
     }
-    return { id: row.id, name: row.name, createdAt: row.created_at.toISOString(), accountCount: 0, crossDomainSharing: row.cross_domain_sharing };
+    return { id: row.id, name: row.name, createdAt: row.created_at.toISOString(), accountCount: 0, crossDomainSharing: row.cross_domain_sharing, calendarAttendant: row.calendar_attendant };
   }
 
   async list(actor: Actor): Promise<Domain[]> {
@@ -55,21 +55,33 @@ export class DomainService {
   }
 
   /**
-   * Turns cross-domain calendar sharing on or off for a domain. A domain admin
+   * Changes a domain's settings (those given; at least one). A domain admin
    * may change only its own domain and gets the same FORBIDDEN for another
-   * domain as for one that does not exist. Turning it off refuses new grants
-   * across domains; grants made before stay until revoked.
+   * domain as for one that does not exist.
+   * - crossDomainSharing: turning it off refuses new grants across domains;
+   *   grants made before stay until revoked.
+   * - calendarAttendant: iMIP invitations and cancellations from organizers
+   *   outside the server write the members' copies (server/imip/calendar-attendant.ts).
    */
-  async update(actor: Actor, name: string, changes: { crossDomainSharing: boolean }): Promise<Domain> {
+  async update(actor: Actor, name: string, changes: { crossDomainSharing?: boolean | undefined; calendarAttendant?: boolean | undefined }): Promise<Domain> {
     const domain = requireDomainNamed(actor, await findDomainByName(this.db, name), name);
+    const given = {
+      ...(changes.crossDomainSharing === undefined ? {} : { crossDomainSharing: changes.crossDomainSharing }),
+      ...(changes.calendarAttendant === undefined ? {} : { calendarAttendant: changes.calendarAttendant }),
+    };
+    if (Object.keys(given).length === 0) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'name at least one setting to change (crossDomainSharing, calendarAttendant)');
+    const current = { crossDomainSharing: domain.cross_domain_sharing, calendarAttendant: domain.calendar_attendant };
     await this.db.transaction().execute(async (trx) => {
-      await setCrossDomainSharing(trx, domain.id, changes.crossDomainSharing);
+      await setDomainSettings(trx, domain.id, {
+        ...(given.crossDomainSharing === undefined ? {} : { cross_domain_sharing: given.crossDomainSharing }),
+        ...(given.calendarAttendant === undefined ? {} : { calendar_attendant: given.calendarAttendant }),
+      });
       await recordAudit(trx, actor, {
         action: 'domain.update',
         target: domain.name,
         domainId: domain.id,
-        before: { crossDomainSharing: domain.cross_domain_sharing },
-        after: { crossDomainSharing: changes.crossDomainSharing },
+        before: Object.fromEntries(Object.keys(given).map((k) => [k, current[k as keyof typeof current]])),
+        after: given,
       });
     });
     return this.read(domain.id);

@@ -15,5 +15,7 @@ export interface DomainTable {
   work_start: Generated<number>;
   work_end: Generated<number>;
   work_time_zone: Generated<string>;
+  /** iMIP REQUEST/CANCEL from outside organizers write members' copies (migration 3100, server/imip/calendar-attendant.ts). */
+  calendar_attendant: Generated<boolean>;
 }
 export type DomainRow = Selectable<DomainTable>;

@@ -9,11 +9,17 @@ import { param, prop, props, subs, text, values, type JComp } from '../calendar/
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 import { addressOf, allAttendees, itipView } from '../scheduling/itip.ts';
-import { Schedule } from '../scheduling/scheduler.ts';
+import type { Schedule } from '../scheduling/scheduler.ts';
+import { openIntakeSchedule } from './intake-schedule.ts';
 import { addressesOfAccount, findLiveEvent } from '../scheduling/scheduling.repository.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
 import type { ImipOut } from './imip-out.ts';
+import { CalendarAttendant } from './calendar-attendant.ts';
+import { ImipRefusal, type IngestResult } from './imip-refusal.ts';
+import { canonicalRids } from './recurrence-ids.ts';
+
+export { ImipRefusal, type IngestResult, type RefusalReason } from './imip-refusal.ts';
 
 /**
  * iMIP in (RFC 6047; docs/protocol.md §Scheduling "People outside the
@@ -22,7 +28,8 @@ import type { ImipOut } from './imip-out.ts';
  *
  * 1. the MTA's DMARC verdict is not `fail` (Authentication-Results);
  * 2. it carries a text/calendar part with METHOD REPLY, COUNTER or REFRESH
- *    and one UID;
+ *    and one UID (REQUEST and CANCEL from outside organizers go to the
+ *    calendar attendant, calendar-attendant.ts, with their own checks);
  * 3. the event exists and its organizer is one of our accounts (found by
  *    UID and attendee: outlook.com's REPLY has no ORGANIZER; when one is
  *    given it must be that organizer);
@@ -38,54 +45,6 @@ import type { ImipOut } from './imip-out.ts';
  * status an MTA understands: 5xx permanent, 4xx try again later).
  */
 
-export type RefusalReason =
-  | 'malformed'
-  | 'no-calendar'
-  | 'unsupported-method'
-  | 'dmarc-fail'
-  | 'sender-mismatch'
-  | 'unknown-event'
-  | 'not-an-attendee'
-  | 'stale-sequence'
-  | 'too-large'
-  | 'unavailable';
-
-/** SMTP/LMTP reply per reason (RFC 3463 enhanced codes). */
-const STATUS: Record<RefusalReason, { code: number; enhanced: string }> = {
-  malformed: { code: 554, enhanced: '5.6.0' },
-  'no-calendar': { code: 554, enhanced: '5.6.0' },
-  'unsupported-method': { code: 554, enhanced: '5.6.0' },
-  'dmarc-fail': { code: 550, enhanced: '5.7.1' },
-  'sender-mismatch': { code: 550, enhanced: '5.7.1' },
-  'unknown-event': { code: 550, enhanced: '5.7.0' },
-  'not-an-attendee': { code: 550, enhanced: '5.7.1' },
-  'stale-sequence': { code: 550, enhanced: '5.7.0' },
-  'too-large': { code: 552, enhanced: '5.3.4' },
-  unavailable: { code: 451, enhanced: '4.3.0' },
-};
-
-export class ImipRefusal extends Error {
-  override readonly name = 'ImipRefusal';
-  constructor(
-    readonly reason: RefusalReason,
-    message: string,
-  ) {
-    super(message);
-  }
-  get code(): number {
-    return STATUS[this.reason].code;
-  }
-  get permanent(): boolean {
-    return this.code >= 500;
-  }
-  /** The reply line an MTA sees: '550 5.7.1 ...' without the code (smtp-server adds it). */
-  get reply(): string {
-    return `${STATUS[this.reason].enhanced} ${this.message}`;
-  }
-}
-
-export type IngestResult = { outcome: 'applied'; method: string; uid: string; from: string; detail: string } | { outcome: 'refused'; refusal: ImipRefusal };
-
 export interface ImipInOptions {
   db: Db;
   log: Logger;
@@ -94,6 +53,8 @@ export interface ImipInOptions {
   /** For REFRESH (a REQUEST again); absent when no SMTP server is configured. */
   imipOut: ImipOut | undefined;
   maxBytes: number;
+  /** The default storage quota: copies the calendar attendant writes count toward their attendee's. */
+  storageQuotaBytes: number;
   onResult?: (outcome: string) => void;
   clock?: () => Date;
 }
@@ -108,27 +69,49 @@ interface Target {
 }
 
 export class ImipIn {
-  constructor(private readonly options: ImipInOptions) {}
+  private readonly attendant: CalendarAttendant;
 
-  /** Parses, checks and applies one message. Never throws for bad input: the result says why. */
-  async ingest(raw: Buffer): Promise<IngestResult> {
-    let result: IngestResult;
-    try {
-      result = await this.apply(raw);
-    } catch (error) {
-      if (error instanceof ImipRefusal) result = { outcome: 'refused', refusal: error };
-      else {
-        this.options.log.error({ err: error }, 'iMIP message could not be applied');
-        result = { outcome: 'refused', refusal: new ImipRefusal('unavailable', 'the calendar server could not apply the message now; try again later') };
-      }
-    }
-    if (result.outcome === 'applied') this.options.log.info({ method: result.method, uid: result.uid, from: result.from, detail: result.detail }, 'iMIP message applied');
-    else this.options.log.warn({ reason: result.refusal.reason, message: result.refusal.message }, 'iMIP message refused');
-    this.options.onResult?.(result.outcome === 'applied' ? 'applied' : result.refusal.reason);
-    return result;
+  constructor(private readonly options: ImipInOptions) {
+    this.attendant = new CalendarAttendant({
+      db: options.db,
+      log: options.log,
+      publish: options.publish,
+      prepare: (texts) => options.calendarEvents.prepare(texts, options.clock?.() ?? new Date(), workOwner.mail),
+      storageQuotaBytes: options.storageQuotaBytes,
+    });
   }
 
-  private async apply(raw: Buffer): Promise<IngestResult> {
+  /**
+   * Parses, checks and applies one message. Never throws for bad input: the
+   * results say why. One result per envelope recipient (`recipients`, in
+   * order; one when there are none): a REPLY, COUNTER or REFRESH gets the
+   * same for all; a REQUEST or CANCEL (the calendar attendant) its own per
+   * account, and a recipient that is no account here (a collecting address)
+   * gets `applied` when any account's copy was written, else the first refusal.
+   */
+  async ingest(raw: Buffer, recipients: readonly string[] = []): Promise<IngestResult[]> {
+    let results: IngestResult | PerRecipient;
+    try {
+      results = await this.apply(raw, recipients);
+    } catch (error) {
+      if (error instanceof ImipRefusal) results = { outcome: 'refused', refusal: error };
+      else {
+        this.options.log.error({ err: error }, 'iMIP message could not be applied');
+        results = { outcome: 'refused', refusal: new ImipRefusal('unavailable', 'the calendar server could not apply the message now; try again later') };
+      }
+    }
+    // Logged and counted once per message, or once per account the calendar attendant acted for.
+    for (const result of 'each' in results ? results.each : [results]) {
+      if (result.outcome === 'applied') this.options.log.info({ method: result.method, uid: result.uid, from: result.from, detail: result.detail }, 'iMIP message applied');
+      else this.options.log.warn({ reason: result.refusal.reason, message: result.refusal.message }, 'iMIP message refused');
+      this.options.onResult?.(result.outcome === 'applied' ? 'applied' : result.refusal.reason);
+    }
+    if ('each' in results) return results.byRecipient;
+    const one = results;
+    return Array.from({ length: Math.max(1, recipients.length) }, () => one);
+  }
+
+  private async apply(raw: Buffer, recipients: readonly string[]): Promise<IngestResult | PerRecipient> {
     if (raw.length > this.options.maxBytes) throw new ImipRefusal('too-large', `the message is larger than ${this.options.maxBytes} bytes`);
     let mail: ParsedMail;
     try {
@@ -156,8 +139,13 @@ export class ImipIn {
     const uids = new Set(events.map((e) => text(e, 'uid')));
     if (events.length === 0 || uids.size !== 1 || !events[0] || !text(events[0], 'uid')) throw new ImipRefusal('malformed', 'the calendar part must hold VEVENTs of exactly one UID');
     const uid = text(events[0], 'uid')!;
+    if (method === 'REQUEST' || method === 'CANCEL') {
+      const addressed = [mail.to, mail.cc].flatMap((field) => (field === undefined ? [] : Array.isArray(field) ? field : [field])).flatMap((a) => a.value.map((v) => v.address ?? ''));
+      const now = this.options.clock?.() ?? new Date();
+      return perRecipient(await this.attendant.take({ method, ics, uid, from, recipients, addressed, now }), recipients);
+    }
     if (method !== 'REPLY' && method !== 'COUNTER' && method !== 'REFRESH') {
-      throw new ImipRefusal('unsupported-method', `METHOD ${method || '(none)'} is not taken from outside: dmci applies REPLY, COUNTER and REFRESH to meetings its accounts organize`);
+      throw new ImipRefusal('unsupported-method', `METHOD ${method || '(none)'} is not taken from outside: dmci applies REPLY, COUNTER and REFRESH to meetings its accounts organize, and REQUEST and CANCEL to its accounts' copies`);
     }
 
     // Who answers: the one ATTENDEE of each component, the same in all of them.
@@ -258,31 +246,26 @@ export class ImipIn {
     return prepared?.ok ? prepared.obj : null;
   }
 
-  /** One transaction on the organizer's calendar and inbox scopes; the event re-read under their locks. */
+  /**
+   * One transaction on the organizer's calendar and inbox scopes and the
+   * inboxes of their delegates who chose copies (`inboxCalendars`, found by
+   * `scopes()` and checked again under the locks); the event re-read there.
+   */
   private async write(target: Target, now: Date, work: (schedule: Schedule, trx: Db, modseqs: ReadonlyMap<string, number>, row: CalendarEventRow) => Promise<void>): Promise<void> {
     const { db, publish, calendarEvents } = this.options;
-    const schedule = await Schedule.open(db, {
+    const schedule = await openIntakeSchedule(db, {
       calendarId: target.row.calendar_id,
       ownerId: target.ownerId,
       ownerDomainId: target.ownerDomainId,
-      creates: new Map(),
-      updates: new Map(),
-      destroys: [],
-      replies: new Map(),
-      counters: new Map(),
-      declineCounters: new Map(),
       now,
       prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
       imip: this.options.imipOut,
-      sentBy: null,
-      // One attempt, no re-run loop: a text not planned before the locks is planned under them.
-      planUnderLocks: true,
-      // An answer from outside writes no attendee copies: no invitation budget is spent.
-      invitationCopiesPerMinute: 0,
-      approvingFor: [],
     });
+    const extra = await schedule.scopes(db);
     await writeScopes(db, publish, async (writer) => {
-      const modseqs = await writer.bumpAll([calendarScope(target.row.calendar_id), inboxScope(target.ownerId)]);
+      const modseqs = await writer.bumpAll([...new Set([calendarScope(target.row.calendar_id), inboxScope(target.ownerId), ...extra])]);
+      // A delegate who opted in meanwhile: the MTA tries again (451), and then it is bumped too.
+      await schedule.check(writer.trx, modseqs);
       const row = await findLiveEvent(writer.trx, target.row.id);
       if (!row?.ics) throw new ImipRefusal('unknown-event', `no meeting ${target.row.uid} organized on this server`);
       await work(schedule, writer.trx, modseqs, row);
@@ -290,21 +273,27 @@ export class ImipIn {
   }
 }
 
-/** RECURRENCE-ID value as written → the canonical form the occurrence index uses (zones resolved, Windows names too). */
-function canonicalRids(ics: string, obj: ParsedCalendarObject | null): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!obj) return out;
-  try {
-    const root = ICAL.parse(ics) as unknown as JComp;
-    const written = subs(root, 'vevent')
-      .map((e) => prop(e, 'recurrence-id'))
-      .filter((p) => p !== undefined)
-      .map((p) => String(values(p)[0]));
-    obj.overrides.forEach((o, i) => {
-      if (o.recurrenceId && written[i] !== undefined) out.set(written[i], o.recurrenceId);
-    });
-  } catch {
-    // An unreadable reply: the caller refuses it as malformed.
-  }
-  return out;
+/**
+ * The calendar attendant's results (per account, by the address it reached)
+ * per envelope recipient: a recipient that is one of those accounts gets its
+ * own; any other (a collecting address) gets `applied` when some copy was
+ * written (the detail says what happened to each), else the first refusal.
+ */
+interface PerRecipient {
+  /** One per account the attendant acted for. */
+  each: IngestResult[];
+  /** One per envelope recipient, in order (one when there are none). */
+  byRecipient: IngestResult[];
+}
+
+function perRecipient(taken: ReadonlyArray<{ recipient: string; result: IngestResult }>, recipients: readonly string[]): PerRecipient {
+  const own = new Map(taken.map((t) => [t.recipient.toLowerCase(), t.result]));
+  const applied = taken.filter((t) => t.result.outcome === 'applied');
+  const combined: IngestResult =
+    applied.length === 0
+      ? taken[0]!.result
+      : { ...(applied[0]!.result as Extract<IngestResult, { outcome: 'applied' }>), detail: taken.map((t) => (t.result.outcome === 'applied' ? t.result.detail : `${t.recipient}: not applied, ${t.result.refusal.message}`)).join('; ') };
+  const each = taken.map((t) => t.result);
+  if (recipients.length === 0) return { each, byRecipient: [taken.length === 1 ? taken[0]!.result : combined] };
+  return { each, byRecipient: recipients.map((r) => own.get(r.toLowerCase()) ?? combined) };
 }

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { addressesOfAccount, resolveRecipients } from '../scheduling/scheduling.repository.ts';
 import { allAttendees, editItip, isSignificantChange, itipView, parseRoot, type ItipView } from '../scheduling/itip.ts';
 import { param, prop, subs, values, type JComp } from '../calendar/ical/jcal.ts';
-import { cancelMessage, counterMessage, declineCounterMessage, replyMessage, requestMessage } from './itip-out.ts';
+import { cancelMessage, counterMessage, declineCounterMessage, occurrencesOf, replyMessage, requestMessage } from './itip-out.ts';
 import { insertOutbox, type NewOutboxMessage } from './outbox.repository.ts';
 import type { ImipMethod } from './outbox.table.ts';
 
@@ -42,12 +42,21 @@ export class ImipOut {
     const sender = await senderOf(trx, w.ownerId);
     const about = { calendar_id: w.calendarId, event_id: w.eventId, uid: uidOf(w.after), sequence: after.sequence, ...sender.columns, ...summaryOf(w.after) };
     const rows: NewOutboxMessage[] = [];
-    const request = requestMessage(w.after, w.now);
+    // Each gets what they are invited to: the series, or only the occurrences they were added to.
     for (const address of invitedNow) {
-      if (outside.has(address) && (changed || !invitedBefore.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: request });
+      if (outside.has(address) && (changed || !invitedBefore.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: requestMessage(w.after, w.now, address) });
     }
     for (const address of invitedBefore) {
-      if (outside.has(address) && !allAttendees(after).has(address)) rows.push({ ...about, method: 'CANCEL', recipient: address, ics: cancelMessage(w.before!, after.sequence, address, w.now) });
+      if (!outside.has(address)) continue;
+      if (!allAttendees(after).has(address)) {
+        rows.push({ ...about, method: 'CANCEL', recipient: address, ics: cancelMessage(w.before!, after.sequence, address, w.now) });
+        continue;
+      }
+      // Still invited to some occurrences, no longer to others: those are cancelled (a REQUEST of
+      // occurrences only adds or changes them). On the series, their REQUEST excludes them instead.
+      const now = occurrencesOf(w.after, address);
+      const lost = new Set([...occurrencesOf(w.before!, address)].filter((rid) => !now.has(rid)));
+      if (now.size > 0 && lost.size > 0) rows.push({ ...about, method: 'CANCEL', recipient: address, ics: cancelMessage(w.before!, after.sequence, address, w.now, lost) });
     }
     await insertOutbox(trx, rows, this.options.deadAfterMs);
   }
@@ -150,7 +159,7 @@ export class ImipOut {
     const view = itipView(r.organizerRow.ics!);
     await insertOutbox(
       trx,
-      [{ calendar_id: r.organizerRow.calendar_id, event_id: r.organizerRow.id, uid: r.organizerRow.uid, sequence: view.sequence, ...sender.columns, ...summaryOf(r.organizerRow.ics!), method: 'REQUEST', recipient: r.attendee, ics: requestMessage(r.organizerRow.ics!, r.now) }],
+      [{ calendar_id: r.organizerRow.calendar_id, event_id: r.organizerRow.id, uid: r.organizerRow.uid, sequence: view.sequence, ...sender.columns, ...summaryOf(r.organizerRow.ics!), method: 'REQUEST', recipient: r.attendee, ics: requestMessage(r.organizerRow.ics!, r.now, r.attendee) }],
       this.options.deadAfterMs,
     );
   }

@@ -45,6 +45,7 @@ export function imipInOf(o: { config: Config; db: Db; log: Logger; publish: Scop
     calendarEvents: o.calendarEvents,
     imipOut: imipOutOf(o.config),
     maxBytes: o.config.DMCI_LMTP_MAX_BYTES,
+    storageQuotaBytes: o.config.DMCI_STORAGE_QUOTA_BYTES,
     ...(o.metrics ? { onResult: (outcome: string) => o.metrics!.imipInbound.inc({ outcome }) } : {}),
   });
 }

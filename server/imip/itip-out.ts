@@ -62,25 +62,71 @@ function dropUnusedZones(root: JComp): void {
   root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vtimezone' || used.has(String(values(prop(s, 'tzid')!)[0])));
 }
 
-/** REQUEST to an attendee outside the server: the organizer's scheduled text as every attendee sees it. */
-export function requestMessage(ics: string, now: Date): string {
-  return stringify(envelope(ics, 'REQUEST', now));
+const isOn = (c: JComp, address: string) => props(c, 'attendee').some((p) => attendeeIs(p, address));
+
+/**
+ * The object cut to the components one attendee is invited to (RFC 6638
+ * §3.2.1: each attendee's scheduling message has the components they are on).
+ * On the series: the series, with the occurrences they are not on excluded
+ * (EXDATE, the override dropped); not on it: only their occurrences.
+ */
+function forAttendee(root: JComp, address: string): void {
+  const events = vevents(root);
+  const master = events.find(isMaster);
+  const kept = new Set(events.filter((c) => isOn(c, address)));
+  if (master && kept.has(master)) {
+    for (const o of events.filter((c) => !isMaster(c) && !kept.has(c))) {
+      const rid = prop(o, 'recurrence-id')!;
+      master[1].push(['exdate', { ...(param(rid, 'tzid') ? { tzid: param(rid, 'tzid') } : {}) }, rid[2], ...values(rid)] as JProp);
+    }
+  }
+  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || kept.has(s));
+  dropUnusedZones(root);
+}
+
+/** The occurrences (RECURRENCE-ID keys as scheduling/itip.ts writes them) an attendee is invited to alone: none when on the series. */
+export function occurrencesOf(ics: string, address: string): Set<string> {
+  const events = vevents(parseRoot(ics));
+  const master = events.find(isMaster);
+  if (master && isOn(master, address)) return new Set();
+  return new Set(events.filter((c) => !isMaster(c) && isOn(c, address)).map(ridKey));
+}
+
+const ridKey = (c: JComp) => {
+  const p = prop(c, 'recurrence-id');
+  return p ? `${param(p, 'tzid') ?? ''}|${String(values(p)[0])}` : '';
+};
+
+/**
+ * REQUEST to an attendee outside the server: the organizer's scheduled text as
+ * every attendee sees it, cut to what `attendee` is invited to (forAttendee).
+ */
+export function requestMessage(ics: string, now: Date, attendee?: string): string {
+  const root = envelope(ics, 'REQUEST', now);
+  if (attendee !== undefined) forAttendee(root, attendee);
+  return stringify(root);
 }
 
 /**
  * CANCEL (RFC 5546 §3.2.5): the whole meeting (`only` null: every attendee
  * stays listed) or one attendee's part in it (`only`: that attendee alone).
  * Only the master is sent: a CANCEL without RECURRENCE-ID ends every
- * occurrence.
+ * occurrence — unless `only` was invited to some occurrences alone (not the
+ * series): then those occurrences, or the ones in `rids` (keys as in
+ * `occurrencesOf`) when only some of theirs are cancelled.
  */
-export function cancelMessage(ics: string, sequence: number, only: string | null, now: Date): string {
+export function cancelMessage(ics: string, sequence: number, only: string | null, now: Date, rids?: ReadonlySet<string>): string {
   const root = envelope(ics, 'CANCEL', now);
   const events = vevents(root);
   const master = events.find(isMaster) ?? events[0]!;
-  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || s === master);
-  setProp(master, 'sequence', 'integer', sequence);
-  setProp(master, 'status', 'text', 'CANCELLED');
-  if (only !== null) master[1] = master[1].filter((p) => p[0] !== 'attendee' || attendeeIs(p, only));
+  const theirs = only === null ? new Set<string>() : occurrencesOf(ics, only);
+  const cancelled = theirs.size === 0 ? [master] : events.filter((c) => !isMaster(c) && (rids ?? theirs).has(ridKey(c)));
+  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || cancelled.includes(s));
+  for (const c of cancelled) {
+    setProp(c, 'sequence', 'integer', sequence);
+    setProp(c, 'status', 'text', 'CANCELLED');
+    if (only !== null) c[1] = c[1].filter((p) => p[0] !== 'attendee' || attendeeIs(p, only));
+  }
   dropUnusedZones(root);
   return stringify(root);
 }

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import type { Logger } from '../log/logger.ts';
-import type { ImipIn } from './imip-in.ts';
+import type { ImipIn, IngestResult } from './imip-in.ts';
 
 /**
  * The LMTP door (DMCI_LMTP_PORT, off by default; docs/operations.md "Mail"):
@@ -30,7 +30,7 @@ export class LmtpDoor {
       disabledCommands: ['AUTH', 'STARTTLS'],
       authOptional: true,
       logger: false,
-      onData: (stream, _session, callback) => {
+      onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         let bytes = 0;
         stream.on('data', (chunk: Buffer) => {
@@ -40,13 +40,10 @@ export class LmtpDoor {
         });
         stream.on('end', () => {
           if (stream.sizeExceeded) return callback(null);
-          o.imipIn.ingest(Buffer.concat(chunks)).then(
-            (result) => {
-              if (result.outcome === 'applied') return callback(null, `2.1.5 applied: ${result.detail}`);
-              const error = new Error(result.refusal.reply) as Error & { responseCode: number };
-              error.responseCode = result.refusal.code;
-              callback(error);
-            },
+          // LMTP answers each recipient on its own (RFC 2033): the calendar attendant's verdict is per account.
+          o.imipIn.ingest(Buffer.concat(chunks), session.envelope.rcptTo.map((r) => r.address)).then(
+            // smtp-server takes one reply per recipient as an array in LMTP mode (its typings name only a string).
+            (results) => callback(null, results.map(lmtpReply) as unknown as string),
             (error: unknown) => {
               o.log.error({ err: error }, 'LMTP delivery failed');
               const failure = new Error('4.3.0 try again later') as Error & { responseCode: number };
@@ -71,4 +68,12 @@ export class LmtpDoor {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** One recipient's LMTP reply: 250 with what was done, or the refusal's status (5xx the MTA bounces, 4xx it retries). */
+function lmtpReply(result: IngestResult): string | Error {
+  if (result.outcome === 'applied') return `2.1.5 applied: ${result.detail}`;
+  const error = new Error(result.refusal.reply) as Error & { responseCode: number };
+  error.responseCode = result.refusal.code;
+  return error;
 }

@@ -68,6 +68,11 @@ export interface ScheduleInput {
   approvingFor: readonly string[];
   /** iMIP: queues mail to attendees outside the server in this transaction (absent: nobody outside is mailed). */
   imip?: ImipOut | undefined;
+  /**
+   * iMIP in: calendars whose messages the call delivers besides those its objects name (the organizer's for an
+   * answer from outside, the attendee's for an invitation from outside), so their delegates who chose copies get them.
+   */
+  inboxCalendars?: readonly string[] | undefined;
 }
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
@@ -207,6 +212,7 @@ export class Schedule {
     const inboxCalendars = new Set<string>();
     for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) if (r.kind === 'account') inboxCalendars.add(r.calendarId);
     for (const link of links.values()) inboxCalendars.add(link.organizer_calendar_id);
+    for (const calendarId of this.input.inboxCalendars ?? []) inboxCalendars.add(calendarId);
     for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) {
       addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
       if (copy.account_id) inboxCalendars.add(copy.calendar_id);
@@ -588,6 +594,37 @@ export class Schedule {
     await this.proposalToOrganizer(trx, modseqs, organizerRow, attendee, itipView(organizerRow.ics!).sequence, proposal);
   }
 
+  /**
+   * An invitation (or its update) from an organizer outside the server, taken
+   * in by the calendar attendant (server/imip/calendar-attendant.ts): the
+   * attendee's copy written as an internal attendee's is (writeCopies, the
+   * index tentative until answered) and a message in their inbox (and their
+   * delegates' who chose copies: `inboxCalendars`). No link: the organizer is
+   * not here, and the attendee's answer goes out by iMIP (ImipOut.attendeeWrite).
+   * The caller bumped the copy's calendar, the inbox and `scopes()`, and gave
+   * the attendee's ledger (`useLedgers`). Returns the copy's id.
+   */
+  async copyFromOutside(
+    trx: Db,
+    modseqs: Modseqs,
+    c: { accountId: string; address: string; calendarId: string; copyId: string | undefined; plan: PreparedOk; kind: 'request' | 'update' | 'cancel'; recurrenceId: string | null },
+  ): Promise<string> {
+    const columns = columnsOf(c.plan.obj);
+    const [id] = await this.writeCopies(trx, modseqs, columns, [{ calendarId: c.calendarId, accountId: c.accountId, copyId: c.copyId, index: attendeeIndex(c.plan.index, c.plan.obj, c.address) }]);
+    const view = itipView(c.plan.obj.text);
+    const about = { uid: c.plan.obj.uid, calendar_id: c.calendarId, event_id: id!, sender: view.organizer ?? '', sequence: view.sequence, summary: columns.summary, first_start: columns.first_start, recurrence_id: c.recurrenceId };
+    await this.deliver(trx, modseqs, [this.message(modseqs, c.accountId, c.kind, about)], columns.classification, () => c.address);
+    return id!;
+  }
+
+  /** A cancellation from an organizer outside the server (the calendar attendant): the copy goes as an internal attendee's does, with a `cancel` message. */
+  async cancelFromOutside(trx: Db, modseqs: Modseqs, c: { accountId: string; address: string; copy: CalendarEventRow; sequence: number }): Promise<void> {
+    const messages: Array<NewInboxMessage & { modseq: number }> = [];
+    const about = { uid: c.copy.uid, sender: itipView(c.copy.ics!).organizer ?? '', sequence: c.sequence, summary: c.copy.summary, first_start: c.copy.first_start };
+    await this.cancelCopies(trx, modseqs, [{ event_id: c.copy.id, calendar_id: c.copy.calendar_id, account_id: c.accountId, resource_id: null }], about, messages);
+    await this.deliver(trx, modseqs, messages, c.copy.classification, () => c.address);
+  }
+
   /** The organizer's copy takes an attendee's answers (and the occurrence components they answered alone). */
   private async answerOrganizerCopy(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, answers: Array<{ rid: string; address: string; partstat: string }>, addComponents: JComp[], sentBy: ItipEdits['sentBy']): Promise<number> {
     const organizerText = editItip(organizerRow.ics!, { ...(sentBy ? { sentBy } : {}), partstats: answers, addComponents });
@@ -735,7 +772,7 @@ export class Schedule {
   private async cancelCopies(
     trx: Db,
     modseqs: Modseqs,
-    copies: ReadonlyArray<CopyLink & { calendar_id: string; account_id: string | null; resource_id: string | null }>,
+    copies: ReadonlyArray<{ event_id: string; calendar_id: string; account_id: string | null; resource_id: string | null }>,
     about: { uid: string; sender: string; sequence: number; summary: string | null; first_start: Date | null },
     messages: Array<NewInboxMessage & { modseq: number }>,
   ): Promise<void> {

@@ -18,10 +18,13 @@ import { eventually, TestMta } from './mta.ts';
 let server: TestServer;
 let mta: TestMta;
 let alice: DmciClient;
+let sam: DmciClient;
 let aliceCal: string;
 
 const A = 'alice@in.test';
 const B = 'bob@in.test';
+/** Alice's delegate, who chose copies of her scheduling messages. */
+const SAM = 'sam@in.test';
 const CAROL = 'carol@customer.example';
 const DAVE = 'dave@partner.example';
 const ERIN = 'erin@partner.example';
@@ -81,8 +84,12 @@ beforeAll(async () => {
   server = await startTestServer({ DMCI_LMTP_PORT: '0', DMCI_SMTP_URL: mta.url, DMCI_OUTBOX_POLL_MS: '100', DMCI_LMTP_MAX_BYTES: '65536' });
   await server.createAccount(A);
   await server.createAccount(B);
+  await server.createAccount(SAM);
   alice = await server.connect(A, undefined, { requestTimeoutMs: 60_000 });
+  sam = await server.connect(SAM, undefined, { requestTimeoutMs: 60_000 });
   aliceCal = await defaultCalendar(alice);
+  await alice.request('Calendar/set', { update: { [aliceCal]: { shareWith: { [SAM]: { right: 'write', delegate: true } } } } });
+  await sam.request('Inbox/delegateCopies', { calendarId: aliceCal, enabled: true });
   await alice.request('CalendarEvent/set', {
     calendarId: aliceCal,
     create: {
@@ -109,6 +116,8 @@ describe('iMIP in', () => {
     expect(vevent.getFirstPropertyValue('location')).toBe('Room 4');
     expect(event.ics).not.toMatch(/X-GOOGLE|Hijacked|X-NUM-GUESTS/);
     expect((await inboxOf(alice)).find((m) => m.kind === 'reply' && m.from === CAROL)).toMatchObject({ partstat: 'ACCEPTED', uid: 'roadmap@in.test' });
+    // Her delegate who chose copies gets one of the answer from outside, as of answers from inside.
+    expect((await inboxOf(sam)).find((m) => m.kind === 'reply' && m.from === CAROL)).toMatchObject({ partstat: 'ACCEPTED', onBehalfOf: A, summary: 'Roadmap' });
   });
 
   it("outlook.com's REPLY without ORGANIZER, through the pipe (dmci itip-ingest)", async () => {
@@ -150,7 +159,7 @@ describe('iMIP in', () => {
       [fixture('rfc6047-reply-declined').replace('BEGIN:VEVENT', 'BEGIN:VEVENT\r\nBROKEN'), 554, /5\.6\.0/],
       [fixture('rfc6047-reply-declined').replace('PARTSTAT=DECLINED', 'PARTSTAT=MAYBE'), 554, /5\.6\.0 PARTSTAT MAYBE/],
       [fixture('rfc6047-reply-declined').replace('ATTENDEE;', `ATTENDEE:mailto:${CAROL}\r\nATTENDEE;`), 554, /5\.6\.0 a REPLY names exactly one ATTENDEE/],
-      [fixture('rfc6047-reply-declined').replace(/METHOD:REPLY/g, 'METHOD:REQUEST'), 554, /5\.6\.0 METHOD REQUEST is not taken from outside/],
+      [fixture('rfc6047-reply-declined').replace(/METHOD:REPLY/g, 'METHOD:PUBLISH'), 554, /5\.6\.0 METHOD PUBLISH is not taken from outside/],
       ['From: erin@partner.example\r\nTo: alice@in.test\r\nSubject: hello\r\n\r\njust text\r\n', 554, /5\.6\.0 the message carries no text\/calendar part/],
     ] as const;
     // Past DMCI_LMTP_MAX_BYTES: refused by the door (552), nothing parsed.
