@@ -2,11 +2,14 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import {
   CloseCode,
+  decodePushChanges,
+  decodeResult,
   decodeServerFrame,
   encodeFrame,
   ServerFrame,
   ServerFrameLimits,
   SUPPORTED_PROTOCOL_VERSIONS,
+  type DecodedResult,
   type ErrorBody,
   type MethodArgsInput,
   type MethodName,
@@ -124,8 +127,9 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
     return this.open();
   }
 
-  async request<M extends MethodName>(method: M, args: MethodArgsInput<M>, options: { timeoutMs?: number } = {}): Promise<MethodResult<M>> {
-    return (await this.call(method, args as Record<string, unknown>, options)) as MethodResult<M>;
+  /** A typed request; a packed result (a GAL page's entry columns) comes back in its plain shape. */
+  async request<M extends MethodName>(method: M, args: MethodArgsInput<M>, options: { timeoutMs?: number } = {}): Promise<DecodedResult<M>> {
+    return decodeResult(method, (await this.call(method, args as Record<string, unknown>, options)) as MethodResult<M>);
   }
 
   /** FreeBusy/query: busy periods, slot strings and working hours of up to 100 principals (docs/protocol.md §Free/busy). */
@@ -138,7 +142,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
     return this.request('FreeBusy/setSettings', args);
   }
 
-  /** An untyped request, for methods named at run time (the CLI's `call`). */
+  /** An untyped request, for methods named at run time (the CLI's `call`): the result as sent. */
   call(method: string, args: Record<string, unknown> = {}, options: { timeoutMs?: number } = {}): Promise<unknown> {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || !this.welcome) return Promise.reject(new DmciConnectionError('not connected'));
@@ -234,6 +238,8 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
         let frame: ServerFrame;
         try {
           frame = ServerFrame.parse(decodeServerFrame(data));
+          // A push carries its scope's /changes page: in the shape request() returns (GAL entries unpacked from columns).
+          if (frame.type === 'push' && frame.changes !== undefined) frame = { ...frame, changes: decodePushChanges(frame.scope, frame.changes) };
         } catch (error) {
           // Which request the frame answered is unknown: fail them all (the close does) rather than let one hang.
           this.emit('error', new Error(`undecodable frame from server: ${(error as Error).message}`));

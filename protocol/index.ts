@@ -16,3 +16,5 @@ export * from './schema-hashes.ts';
 export * from './version.ts';
 export * from './encoded-size.ts';
 export * from './methods/freebusy.ts';
+export * from './entry-columns.ts';
+export * from './result-decoding.ts';

@@ -133,6 +133,31 @@ export const DirectoryFields = z.strictObject({
 });
 export type DirectoryFields = z.infer<typeof DirectoryFields>;
 
+/**
+ * One field of a page's entries (docs/protocol.md §Directory, "Entry
+ * columns"): the values in entry order, or a dictionary — the distinct
+ * values once and, per entry, its index into them (nil: null).
+ */
+export type EntryColumn<T> = T[] | { values: NonNullable<T>[]; index: (number | null)[] };
+const column = (value: z.ZodType) => z.union([z.array(value), z.strictObject({ values: z.array(value), index: z.array(z.number().int().min(0).nullable()) })]);
+
+/**
+ * The entries of a Directory/changes page (and of a GAL push) on the wire,
+ * by column rather than one map per entry: a 5,000-entry page is ~2.5×
+ * smaller and encodes and decodes several times faster (docs/decisions.md).
+ * A column absent from `columns` holds its field's empty value for every
+ * entry (null; `[]` for aliases, false for isAccount). protocol/entry-columns.ts
+ * packs and unpacks it.
+ */
+export interface DirectoryEntryColumns {
+  count: number;
+  columns: { [F in keyof DirectoryEntry]?: EntryColumn<DirectoryEntry[F]> };
+}
+export const DirectoryEntryColumns = z.strictObject({
+  count: z.number().int().min(0),
+  columns: z.strictObject(Object.fromEntries(Object.entries(DirectoryEntry.shape).map(([field, value]) => [field, column(value).optional()]))),
+}) as unknown as z.ZodType<DirectoryEntryColumns>;
+
 const ChangesPage = z.strictObject({
   /** The GAL's scope id, for Push/subscribe. */
   scope: z.string(),
@@ -140,13 +165,16 @@ const ChangesPage = z.strictObject({
   newState: z.string(),
   hasMoreChanges: z.boolean(),
   /** Entries the client has not seen (created after oldState). */
-  created: z.array(DirectoryEntry),
+  created: DirectoryEntryColumns,
   /** Entries that changed or became visible. Apply both lists as upserts by id. */
-  updated: z.array(DirectoryEntry),
+  updated: DirectoryEntryColumns,
   /** Ids that were deleted or became invisible (hidden, account disabled). */
   destroyed: z.array(z.string()),
 });
-export type DirectoryChangesPage = z.infer<typeof ChangesPage>;
+/** A Directory/changes page as it travels (entries by column). */
+export type DirectoryChangesWire = z.infer<typeof ChangesPage>;
+/** A Directory/changes page with its entries as objects: what the server builds and the client library hands its callers. */
+export type DirectoryChangesPage = Omit<DirectoryChangesWire, 'created' | 'updated'> & { created: DirectoryEntry[]; updated: DirectoryEntry[] };
 
 const ResolveResult = z.strictObject({
   name: z.string(),

@@ -5,7 +5,7 @@ import { notFound } from '../errors.ts';
 import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
 import { galScope } from '../sync/scope-id.ts';
 import { encodeState, type SyncCursor } from '../sync/state-token.ts';
-import { aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type EntryRow } from './directory.repository.ts';
+import { aliasesInRange, aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type EntryRow } from './directory.repository.ts';
 import { toDirectoryEntry } from './directory.mapper.ts';
 import type { GalSnapshotPages, SnapshotKey, SnapshotPage } from './gal-snapshot-pages.ts';
 
@@ -87,16 +87,25 @@ async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage>
   const rows = await listLiveById(db, key.domainId, key.pinned, key.afterId, key.limit);
   const entries = new Map<string, DirectoryEntry>();
   // The walker offers the page at most limit - 1 rows (one more tells it there is more).
-  const { fitted, bytes } = await fitRows(db, rows.slice(0, key.limit - 1), entries);
+  // The page's rows are a range of ids: their aliases are read by that range.
+  const byRange: AliasReader = (page) => (page.length === 0 ? Promise.resolve(new Map()) : aliasesInRange(db, key.domainId, key.afterId, page.at(-1)!.id));
+  const { fitted, bytes } = await fitRows(db, rows.slice(0, key.limit - 1), entries, byRange);
   // Rows and rendered entries held together: about three times the encoded size.
   return { rows: rows.slice(0, fitted + 1), entries, fitted, bytes: 3 * bytes };
 }
 
-/** Renders the visible rows that may fit into `entries`; how many fit the answer's byte budget, and their encoded bytes. */
-async function fitRows(db: Db, rows: readonly EntryRow[], entries: Map<string, DirectoryEntry>): Promise<{ fitted: number; bytes: number }> {
+/**
+ * Renders the visible rows that may fit into `entries`; how many fit the
+ * answer's byte budget, and their encoded bytes. The budget counts each
+ * entry's size as a map: the page travels by column (protocol/entry-columns.ts),
+ * which is never larger than the same entries as maps, beyond a few hundred
+ * bytes of column headers that ANSWER_RESERVE_BYTES covers
+ * (test/protocol/entry-columns.test.ts checks it).
+ */
+async function fitRows(db: Db, rows: readonly EntryRow[], entries: Map<string, DirectoryEntry>, aliases: AliasReader = (page) => aliasesOf(db, page.map((r) => r.id))): Promise<{ fitted: number; bytes: number }> {
   const estimated = rows.slice(0, await pageLength(db, rows));
   const visible = estimated.filter((r) => r.visible);
-  const rendered = await toEntries(db, visible);
+  const rendered = await toEntries(db, visible, aliases);
   visible.forEach((row, i) => entries.set(row.id, rendered[i]!));
   const budget = new AnswerBudget();
   let fitted = 0;
@@ -122,9 +131,12 @@ async function pageLength(db: Db, rows: readonly EntryRow[]): Promise<number> {
   return rows.length;
 }
 
+/** How a page reads the aliases of its rows (in id order). */
+type AliasReader = (rows: readonly EntryRow[]) => Promise<Map<string, string[]>>;
+
 /** Visible rows → entries, in order (aliases and visible members in two queries). */
-async function toEntries(db: Db, rows: readonly EntryRow[]): Promise<DirectoryEntry[]> {
-  const aliases = await aliasesOf(db, rows.map((r) => r.id));
+async function toEntries(db: Db, rows: readonly EntryRow[], aliasesOfRows: AliasReader): Promise<DirectoryEntry[]> {
+  const aliases = await aliasesOfRows(rows);
   const members = await membersOf(db, rows.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
   return rows.map((row) => toDirectoryEntry(row, aliases.get(row.id) ?? [], members.get(row.id)));
 }

@@ -1,4 +1,4 @@
-import { ErrorCode } from '../../protocol/index.ts';
+import { ErrorCode, packChangesPage } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
@@ -14,8 +14,8 @@ export const MAX_PUSH_CHANGES = 500;
  * Push for `gal:<domainId>`: every account of the domain may follow its own
  * GAL and sees the same view (hidden entries never appear), so all followers
  * share one view key and one encoded frame. The changes payload has the
- * shape of a Directory/changes page, so a client applies a push and a page
- * the same way.
+ * shape of a Directory/changes page (entries by column), so a client applies
+ * a push and a page the same way.
  */
 export function galFeed(db: Db): ScopeFeed {
   return {
@@ -25,7 +25,7 @@ export function galFeed(db: Db): ScopeFeed {
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
       const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, { upTo: toModseq });
-      return page.hasMoreChanges ? null : page;
+      return page.hasMoreChanges ? null : packChangesPage(page);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { packChangesPage } from '../../protocol/index.ts';
 import type { HandlerTable } from '../gateway/request-context.ts';
 import type { DirectoryService } from './directory.service.ts';
 
@@ -20,7 +21,8 @@ type DirectoryHandlers = Pick<
 /** The GAL over the protocol: thin adapters; the service checks rights. */
 export function directoryHandlers(directory: DirectoryService): DirectoryHandlers {
   return {
-    'Directory/changes': async (args, { actor }) => directory.changes(actor, args),
+    // Pages travel with their entries by column (protocol/entry-columns.ts).
+    'Directory/changes': async (args, { actor }) => packChangesPage(await directory.changes(actor, args)),
     'Directory/get': async (args, { actor }) => directory.get(actor, args.ids),
     'Directory/getPhotos': async (args, { actor }) => directory.getPhotos(actor, args.ids),
     'Directory/query': async (args, { actor }) => directory.query(actor, args),

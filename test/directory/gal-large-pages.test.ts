@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DefaultLimits, encodeFrame, unpackChangesPage, type DirectoryChangesWire } from '../../protocol/index.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -35,3 +36,31 @@ it('answers every page of an initial sync with the largest page size', async () 
   expect(replica.size).toBe(ENTRIES + 1);
   expect(pages).toBeGreaterThanOrEqual(2);
 }, 120_000);
+
+it('ends a page early, by bytes, before it passes maxAnswerBytes (entries by column counted as maps)', async () => {
+  const client = await server.connect('admin@big.test', undefined, { requestTimeoutMs: 60_000 });
+  const everyone = (await client.request('Directory/changes', { maxChanges: 5000 })).created.map((e) => e.id);
+  expect(everyone).toHaveLength(5000);
+  // Twelve groups of 5,000 member ids each (~185 KB apiece) cannot share one 2 MiB answer.
+  const groups: string[] = [];
+  for (let g = 0; g < 12; g++) {
+    groups.push((await client.request('Admin/directoryCreate', { domain: 'big.test', kind: 'group', fields: { displayName: `Big Group ${g}` }, memberIds: everyone })).entry.id);
+  }
+  const sizes: number[] = [];
+  const counts: number[] = [];
+  const members = new Map<string, number>();
+  let state: string | undefined;
+  for (;;) {
+    const wire = (await client.call('Directory/changes', { maxChanges: 5000, ...(state ? { sinceState: state } : {}) })) as DirectoryChangesWire;
+    sizes.push(encodeFrame({ type: 'response', id: 1, ok: true, result: wire }).byteLength);
+    const page = unpackChangesPage(wire);
+    counts.push(page.created.length);
+    for (const entry of page.created) if (entry.kind === 'group') members.set(entry.id, entry.memberIds!.length);
+    state = page.newState;
+    if (!page.hasMoreChanges) break;
+  }
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
+  // Some page other than the last ended before maxChanges: cut by bytes.
+  expect(counts.slice(0, -1).some((n) => n < 5000)).toBe(true);
+  for (const id of groups) expect(members.get(id)).toBe(5000);
+}, 180_000);
