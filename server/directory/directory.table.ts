@@ -10,10 +10,9 @@ import type { Generated, GeneratedAlways, Insertable, Selectable, Updateable } f
  * - Writers go through DirectoryService: it bumps the domain's GAL scope
  *   (galScope(domainId) in sync/scope-id.ts) first, stamps changed rows with the new
  *   modseq, and deletes by tombstoning (deleted = true, deleted_at = now()).
- * - `email`, `alias` are stored lower-case; prefix searches compare
- *   `lower(column) like 'prefix%'` (escaped), which the text_pattern_ops
- *   indexes serve for display_name, given_name, surname, email, department
- *   and directory_aliases.alias.
+ * - `email`, `alias` are stored lower-case. Searches read the term tables
+ *   (directory_match_values, directory_anr_keys; search/search-terms.ts),
+ *   never these columns with LIKE.
  * - `modseq` doubles as the entry's version for conditional updates.
  */
 export type DirectoryKind = 'person' | 'group' | 'resource';

@@ -30,7 +30,22 @@ export interface SqlFilterContext {
   domain: string;
 }
 
-type Cond = RawBuilder<boolean> | boolean;
+/**
+ * `e.id in (one subquery per set, unioned)`: kept apart from other
+ * conditions so that an OR of attribute tests becomes one IN over a UNION,
+ * which PostgreSQL reads as id-ordered streams merged and stopped at the
+ * page size. (An OR of separate INs can only be evaluated per entry while
+ * walking every entry in id order.)
+ */
+class IdSet {
+  constructor(readonly sets: ReadonlyArray<RawBuilder<unknown>>) {}
+
+  toSql(): RawBuilder<boolean> {
+    return sql<boolean>`e.id in (${sql.join(this.sets, sql` union `)})`;
+  }
+}
+
+type Cond = RawBuilder<boolean> | boolean | IdSet;
 interface Pair {
   t: Cond;
   f: Cond;
@@ -78,7 +93,7 @@ function translateLeaf(node: Leaf, def: AttributeDef, context: SqlFilterContext)
   const source = def.source;
   if (def.match && node.type !== 'present') {
     const test = matchTest(node, def.match, context);
-    return test && { t: test, present: presence(source) };
+    return test === undefined ? undefined : { t: test, present: presence(source) };
   }
   switch (source.kind) {
     case 'text':
@@ -173,11 +188,11 @@ function presence(source: AttributeSource): Cond {
  * prepared by the attribute's matching rule (RFC 4518, string-prep.ts) and
  * compared with the entry's values prepared the same way when they were
  * written (directory_match_values): equality and an initial substring are a
- * btree range scan, other substrings use the trigram index, approx the keys'
- * GIN index. Uncorrelated, so PostgreSQL runs each once and hashes the ids.
- * Undefined when the assertion cannot be prepared.
+ * btree range scan, other substrings an id-ordered walk of the attribute's
+ * values (directory_match_values_stream) or the trigram index, approx the
+ * keys' GIN index. Undefined when the assertion cannot be prepared.
  */
-function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, context: SqlFilterContext): RawBuilder<boolean> | undefined {
+function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, context: SqlFilterContext): Cond | undefined {
   const rule = MATCH_FIELDS[attr].rule;
   let test: RawBuilder<boolean>;
   switch (node.type) {
@@ -198,7 +213,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
     case 'substrings': {
       const pattern = substringsPattern(node, rule);
       if (pattern === undefined) return undefined;
-      if (pattern === null) return sql<boolean>`false`;
+      if (pattern === null) return false;
       test = sql<boolean>`v.value like ${pattern}`;
       break;
     }
@@ -206,7 +221,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).
       return undefined;
   }
-  return sql<boolean>`e.id in (select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test})`;
+  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`]);
 }
 
 export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
@@ -237,28 +252,33 @@ function kindIn(kinds: string[]): Cond {
   return sql<boolean>`e.kind in (${sql.join(kinds)})`;
 }
 
+/** AND keeps each IN apart: PostgreSQL turns them into semi-joins and probes the cheaper ones per candidate. */
 function all(conds: Cond[]): Cond {
   if (conds.includes(false)) return false;
-  const parts = conds.filter((c): c is RawBuilder<boolean> => c !== true);
+  const parts = conds.filter((c): c is RawBuilder<boolean> | IdSet => c !== true);
   if (parts.length === 0) return true;
   if (parts.length === 1) return parts[0]!;
-  return sql<boolean>`(${sql.join(parts, sql` and `)})`;
+  return sql<boolean>`(${sql.join(parts.map(toSql), sql` and `)})`;
 }
 
+/** OR merges the id sets among its parts into one IdSet (see IdSet). */
 function any(conds: Cond[]): Cond {
   if (conds.includes(true)) return true;
-  const parts = conds.filter((c): c is RawBuilder<boolean> => c !== false);
+  const sets = conds.filter((c): c is IdSet => c instanceof IdSet);
+  const merged = sets.length > 1 ? [new IdSet(sets.flatMap((s) => s.sets))] : sets;
+  const parts = [...merged, ...conds.filter((c): c is RawBuilder<boolean> => c !== false && !(c instanceof IdSet))];
   if (parts.length === 0) return false;
   if (parts.length === 1) return parts[0]!;
-  return sql<boolean>`(${sql.join(parts, sql` or `)})`;
+  return sql<boolean>`(${sql.join(parts.map(toSql), sql` or `)})`;
 }
 
 /** NOT for a condition that may be NULL: NULL (no value) counts as not matching. */
 function negate(cond: Cond): Cond {
   if (typeof cond === 'boolean') return !cond;
-  return sql<boolean>`not coalesce(${cond}, false)`;
+  return sql<boolean>`not coalesce(${toSql(cond)}, false)`;
 }
 
 function toSql(cond: Cond): RawBuilder<boolean> {
+  if (cond instanceof IdSet) return cond.toSql();
   return typeof cond === 'boolean' ? (cond ? sql<boolean>`true` : sql<boolean>`false`) : cond;
 }

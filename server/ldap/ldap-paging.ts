@@ -4,8 +4,8 @@ import { LdapError, ResultCode } from './ldap-result.ts';
 /**
  * The simple paged results control (RFC 2696, OID 1.2.840.113556.1.4.319).
  *
- * The cookie is a keyset cursor, not server state: the (sort name, id) of
- * the last entry sent, how many entries went out so far (for the client's
+ * The cookie is a keyset cursor, not server state: the id of the last
+ * entry sent (entries go out in id order), how many entries went out so far (for the client's
  * size limit across pages) and a fingerprint of the search it belongs to. So
  * any node behind a load balancer can continue a paged search, nothing has
  * to be freed when a client walks away, and entries added or removed between
@@ -15,8 +15,8 @@ import { LdapError, ResultCode } from './ldap-result.ts';
 export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
 
 export interface PageCursor {
-  /** Sort key of the last entry sent; undefined when only the synthetic base entry went out. */
-  after?: { name: string; id: string };
+  /** Id of the last entry sent; undefined when only the synthetic base entry went out. */
+  after?: { id: string };
   /** Entries sent on earlier pages. */
   sent: number;
 }
@@ -30,7 +30,7 @@ export function searchFingerprint(parts: { who: string; base: string; scope: str
 }
 
 export function encodeCookie(fingerprint: string, cursor: PageCursor): Buffer {
-  return Buffer.from(JSON.stringify({ v: 1, f: fingerprint, s: cursor.sent, ...(cursor.after ? { n: cursor.after.name, i: cursor.after.id } : {}) }));
+  return Buffer.from(JSON.stringify({ v: 2, f: fingerprint, s: cursor.sent, ...(cursor.after ? { i: cursor.after.id } : {}) }));
 }
 
 /** Reads a cookie back; unwillingToPerform (53) when it is not one of ours or belongs to another search. */
@@ -43,9 +43,10 @@ export function decodeCookie(cookie: Buffer, fingerprint: string): PageCursor {
     throw invalid();
   }
   if (typeof parsed !== 'object' || parsed === null) throw invalid();
-  const { v, f, s, n, i } = parsed as Record<string, unknown>;
-  if (v !== 1 || f !== fingerprint || typeof s !== 'number' || !Number.isInteger(s) || s < 0) throw invalid();
-  if (n === undefined && i === undefined) return { sent: s };
-  if (typeof n !== 'string' || typeof i !== 'string' || !/^[0-9a-f-]{36}$/.test(i)) throw invalid();
-  return { after: { name: n, id: i }, sent: s };
+  // Version 1 cookies (name order, before issue 13's id order) are refused: the client restarts its search.
+  const { v, f, s, i } = parsed as Record<string, unknown>;
+  if (v !== 2 || f !== fingerprint || typeof s !== 'number' || !Number.isInteger(s) || s < 0) throw invalid();
+  if (i === undefined) return { sent: s };
+  if (typeof i !== 'string' || !/^[0-9a-f-]{36}$/.test(i)) throw invalid();
+  return { after: { id: i }, sent: s };
 }

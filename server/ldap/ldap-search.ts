@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import { parseAttributeSelection } from './ldap-attributes.ts';
+import { parseAttributeSelection, type AttributeSelection } from './ldap-attributes.ts';
 import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn, type DnLocation } from './ldap-dn.ts';
 import { galEntry, rowNeeds, type LdapEntry } from './ldap-entry.ts';
 import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
@@ -58,6 +58,28 @@ export class LdapSearch {
     const selection = parseAttributeSelection(request.attributes);
     const location = locateDn(parseDn(request.base));
 
+    // The account check runs beside the search, on another pooled connection (one round trip
+    // less per search): nothing is sent before it passes, and its refusal wins over any other answer.
+    const checked = this.checkAccount(identity);
+    checked.catch(() => {}); // awaited on every path below; this only keeps an early failure from being reported as unhandled
+    try {
+      const done = await this.searchChecked(identity, request, { location, selection, deadline, clientTimeMs, checked }, send);
+      await checked;
+      return done;
+    } catch (error) {
+      await checked;
+      throw error;
+    }
+  }
+
+  private async searchChecked(
+    identity: LdapIdentity | undefined,
+    request: LdapSearchRequest,
+    context: { location: DnLocation; selection: AttributeSelection; deadline: number; clientTimeMs: number; checked: Promise<void> },
+    send: (entry: LdapEntry) => void,
+  ): Promise<LdapSearchDone> {
+    const { limits } = this.deps;
+    const { location, selection, deadline, clientTimeMs, checked } = context;
     const sendSynthetic = (entry: Synthetic, lenient: boolean) => {
       if (matchesEntry(request.filter, syntheticEntry(entry.attributes))) send(syntheticToEntry(entry, selection, request.typesOnly, lenient));
     };
@@ -65,7 +87,7 @@ export class LdapSearch {
       request.paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message };
 
     // Before anything that depends on who is bound, the root DSE's namingContexts included.
-    await this.checkAccount(identity);
+    if (location.kind === 'root' || location.kind === 'subschema') await checked;
     if (location.kind === 'root') {
       if (request.scope !== 'base') throw new LdapError(ResultCode.noSuchObject, 'the root DSE has no children: search a naming context (see namingContexts)');
       sendSynthetic(rootDse(await this.namingContexts(identity), this.deps.vendorVersion, this.deps.supportedExtensions), true);
@@ -89,7 +111,7 @@ export class LdapSearch {
       const domainId = await this.domainId(domain);
       if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
       if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
-      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, domain, domainId, deadline }, send);
+      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, domain, domainId, deadline, checked }, send);
       // The LDAP pool's statement_timeout is dmci's cap; only a client asking for less needs a transaction to lower it.
       if (clientTimeMs >= limits.maxTimeMs) return await below(this.deps.db);
       return await this.deps.db.transaction().execute(async (trx) => {
@@ -109,10 +131,10 @@ export class LdapSearch {
     db: Db,
     identity: LdapIdentity | undefined,
     request: LdapSearchRequest,
-    context: { location: Extract<DnLocation, { kind: 'base' | 'entry' }>; domain: string; domainId: string; deadline: number },
+    context: { location: Extract<DnLocation, { kind: 'base' | 'entry' }>; domain: string; domainId: string; deadline: number; checked: Promise<void> },
     send: (entry: LdapEntry) => void,
   ): Promise<LdapSearchDone> {
-    const { location, domain, domainId } = context;
+    const { location, domain, domainId, checked } = context;
     const selection = parseAttributeSelection(request.attributes);
     const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
     const where = filterToSql(request.filter, { domainId, domain });
@@ -125,6 +147,7 @@ export class LdapSearch {
       }
       if (request.scope !== 'one') {
         const rows = await searchGal(db, { domainId, where, only: { by: location.by, value: location.value }, limit: 1, needs });
+        await checked;
         for (const row of rows) send(toEntry(row));
       }
       return done();
@@ -133,6 +156,7 @@ export class LdapSearch {
     const base = galBaseEntry(domain);
     const baseMatches = request.scope !== 'one' && matchesEntry(request.filter, syntheticEntry(base.attributes));
     if (request.scope === 'base') {
+      await checked;
       if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
       return done();
     }
@@ -142,7 +166,8 @@ export class LdapSearch {
       baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
       rows: async (after, limit) => {
         const rows = await searchGal(db, { domainId, where, after, limit, needs });
-        return rows.map((row) => ({ entry: toEntry(row), key: { name: row.sort_name, id: row.id } }));
+        await checked;
+        return rows.map((row) => ({ entry: toEntry(row), key: { id: row.id } }));
       },
       send,
     });
@@ -187,7 +212,7 @@ export class LdapSearch {
       who: string;
       deadline: number;
       baseEntry: LdapEntry | undefined;
-      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: LdapEntry; key: { name: string; id: string } }>>;
+      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: LdapEntry; key: { id: string } }>>;
       send: (entry: LdapEntry) => void;
     },
   ): Promise<LdapSearchDone> {
@@ -211,12 +236,14 @@ export class LdapSearch {
     if (budget <= 0) return this.limitDone(request, 'client');
 
     let sent = 0;
-    if (!cursor && context.baseEntry) {
-      context.send(context.baseEntry);
+    const baseEntry = cursor ? undefined : context.baseEntry;
+    const room = budget - (baseEntry ? 1 : 0);
+    // Rows first: `rows` resolves only once the bound account's check passed, and nothing goes out before.
+    const rows = await context.rows(cursor?.after, room + 1);
+    if (baseEntry) {
+      context.send(baseEntry);
       sent++;
     }
-    const room = budget - sent;
-    const rows = await context.rows(cursor?.after, room + 1);
     let last = cursor?.after;
     for (const row of rows.slice(0, room)) {
       if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../server/db/database.ts';
 import { createTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
@@ -15,7 +14,7 @@ afterAll(async () => {
 });
 
 describe('directory tables', () => {
-  it('compute visible, and the prefix indexes serve a lower(col) like prefix search', async () => {
+  it('compute visible', async () => {
     const domain = await db.insertInto('domains').values({ name: 'schema.test' }).returning('id').executeTakeFirstOrThrow();
     const row = await db
       .insertInto('directory_entries')
@@ -23,11 +22,5 @@ describe('directory tables', () => {
       .returning(['visible'])
       .executeTakeFirstOrThrow();
     expect(row.visible).toBe(false);
-    await sql`
-      insert into directory_entries (domain_id, kind, display_name, surname, modseq)
-      select ${domain.id}, 'person', 'n' || g, md5(g::text), 1 from generate_series(1, 3000) g`.execute(db);
-    await sql`analyze directory_entries`.execute(db);
-    const plan = await sql<{ 'QUERY PLAN': string }>`explain select id from directory_entries where domain_id = ${domain.id} and lower(surname) like 'ab%'`.execute(db);
-    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('directory_entries_prefix_surname');
   });
 });

@@ -494,6 +494,10 @@ describe('account changes', () => {
     await server.app.services.accounts.setEnabled(systemActor, 'erin@example.com', false);
     const result = await c.search(BASE, { filter: '(mail=bob@example.com)' });
     expect(result.code).toBe(50);
+    // The account check runs beside the search's query: nothing may go out before it fails, not even the base entry.
+    expect(result.entries).toEqual([]);
+    const subtree = await c.search(BASE, { scope: 'sub', filter: '(objectClass=*)' });
+    expect([subtree.code, subtree.entries]).toEqual([50, []]);
     expect((await c.bind('erin@example.com', PASSWORD)).code).toBe(49);
   });
 });
