@@ -90,7 +90,7 @@ export interface ImipInOptions {
   db: Db;
   log: Logger;
   publish: ScopePublisher;
-  calendarEvents: Pick<CalendarEventService, 'prepare'>;
+  calendarEvents: Pick<CalendarEventService, 'prepare' | 'expandBookable'>;
   /** For REFRESH (a REQUEST again); absent when no SMTP server is configured. */
   imipOut: ImipOut | undefined;
   maxBytes: number;
@@ -273,6 +273,7 @@ export class ImipIn {
       declineCounters: new Map(),
       now,
       prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
+      expandBookable: calendarEvents.expandBookable(workOwner.mail),
       imip: this.options.imipOut,
       sentBy: null,
       // One attempt, no re-run loop: a text not planned before the locks is planned under them.

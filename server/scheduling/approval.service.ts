@@ -35,7 +35,7 @@ export class ResourceApprovalService {
   constructor(
     private readonly db: Db,
     private readonly bus: Pick<ClusterBus, 'publish'>,
-    private readonly events: Pick<CalendarEventService, 'prepare' | 'clock'>,
+    private readonly events: Pick<CalendarEventService, 'prepare' | 'clock' | 'expandBookable'>,
     private readonly invitationCopiesPerMinute: number,
   ) {}
 
@@ -60,6 +60,7 @@ export class ResourceApprovalService {
         declineCounters: new Map(),
         now,
         prepare: (texts) => this.events.prepare(texts, now, workOwner.account(approver)),
+        expandBookable: this.events.expandBookable(workOwner.account(approver)),
         sentBy: null,
         planUnderLocks: attempt + 1 >= SchedulingLimits.maxReplans,
         invitationCopiesPerMinute: this.invitationCopiesPerMinute,
@@ -82,7 +83,7 @@ export class ResourceApprovalService {
             const held = await heldRequest(trx, args.eventId, approver);
             if (!held) throw nothingHeld();
             if (partstat === 'ACCEPTED') {
-              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now });
+              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
               if (conflicts.length > 0) {
                 throw new DmciError(ErrorCode.BOOKING_CONFLICT, 'the request now overlaps a booking of the resource: decline it, or free that time first', { details: { conflicts } });
               }

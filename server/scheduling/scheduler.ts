@@ -17,6 +17,7 @@ import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipEdits, type ItipView } from './itip.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
+import type { ExpandBookable } from './room-booking-reach.ts';
 import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
@@ -58,6 +59,8 @@ export interface ScheduleInput {
   now: Date;
   /** Parses and plans texts the scheduler makes (final texts, answered copies), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** Expands a booking's instances past the occurrence index, in the worker pool (room-booking-reach.ts). */
+  expandBookable: ExpandBookable;
   /** The caller's address when they act as a delegate of the calendar's owner (SENT-BY), as known before the transaction. */
   sentBy: string | null;
   /** The last attempt: a text the plan did not foresee is planned under the locks instead of re-running the call. */
@@ -343,8 +346,11 @@ export class Schedule {
       bookerAccountId: this.input.ownerId!,
       bookerDomainId: this.input.ownerDomainId!,
       recurring: parsed.obj.recurring,
+      firstStart: parsed.obj.firstStart,
       lastEnd: parsed.obj.lastEnd,
       index: parsed.index,
+      ics: parsed.obj.text,
+      expand: this.input.expandBookable,
       now: this.input.now,
     };
   }
