@@ -323,7 +323,7 @@ export class Schedule {
     for (const [address, { declined }] of resourceAnswers) {
       for (const recurrenceId of declined) {
         const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
-        const made = row ? occurrenceOf(parsed.obj.text, { start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        const made = row ? occurrenceOf(parsed.obj.text, { recurrence_id: row.recurrenceId, start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
         if (!made) continue;
         if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
           added.add(made.rid);
@@ -614,7 +614,7 @@ export class Schedule {
         sender,
         sequence,
         partstat: answered.partstat,
-        recurrence_id: answered.rid === null ? null : answered.rid.split('|')[1] ?? answered.rid,
+        recurrence_id: answered.rid,
         summary: organizerRow.summary,
         first_start: organizerRow.first_start,
       }),
@@ -894,12 +894,29 @@ export function attendeeIndex(planned: PlannedIndex, obj: ParsedCalendarObject, 
  * occurrence index by its recurrenceId as CalendarEvent/query reports it.
  */
 async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string) {
-  const instance = await trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id).where('recurrence_id', '=', recurrenceId).executeTakeFirst();
+  const instances = trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id);
+  let instance = await instances.where('recurrence_id', '=', recurrenceId).executeTakeFirst();
+  // Not in canonical form: a DATE ('20261208') names that day's occurrence, a local time ('20261208T110000') the
+  // occurrence starting then on the series' own clock — as clients that write RECURRENCE-ID otherwise mean it.
+  const local = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?$/.exec(recurrenceId);
+  if (!instance && local) {
+    const [, y, mo, d, h, mi, sec] = local;
+    const prefix = h === undefined ? `${y}-${mo}-${d}` : `${y}-${mo}-${d}T${h}:${mi}:${sec}`;
+    const found = await instances.where('start_local', 'like', `${prefix}%`).orderBy('during_start').limit(2).execute();
+    // Two occurrences on one day: which one is meant is not said, so neither is taken.
+    if (found.length === 1) instance = found[0];
+  }
   return instance ? occurrenceOf(copy.ics!, instance) : undefined;
 }
 
-/** The master of `ics` made an override for the occurrence at the given local times (see occurrenceComponent); with its rid key. */
-function occurrenceOf(ics: string, at: { start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
+/**
+ * The master of `ics` made an override for an occurrence of the index (see
+ * occurrenceComponent), with its rid key: the index's canonical recurrence
+ * id, which is the key of an override the text may already hold for it
+ * (then that one is used, and this component is not: an override's local
+ * times are on its own clock, not necessarily the master's).
+ */
+function occurrenceOf(ics: string, at: { recurrence_id: string; start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
   const master = componentOf(ics, '');
   if (!master) return undefined;
   const component = structuredClone(master);
@@ -907,13 +924,12 @@ function occurrenceOf(ics: string, at: { start_local: string; end_local: string;
   if (!start) return undefined;
   const utc = typeof start[3] === 'string' && start[3].endsWith('Z');
   const value = (local: string) => (at.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
-  const tzid = typeof start[1].tzid === 'string' ? start[1].tzid : '';
   component[1] = component[1].filter((p) => !['rrule', 'rdate', 'exdate', 'recurrence-id'].includes(p[0]));
   const dtstart = component[1].find((p) => p[0] === 'dtstart')!;
   dtstart[3] = value(at.start_local);
   const dtend = component[1].find((p) => p[0] === 'dtend');
   if (dtend) dtend[3] = value(at.end_local);
   component[1].push(['recurrence-id', { ...dtstart[1] }, dtstart[2], dtstart[3]]);
-  return { component, rid: `${tzid}|${String(dtstart[3])}` };
+  return { component, rid: at.recurrence_id };
 }
 
