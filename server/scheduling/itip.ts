@@ -43,6 +43,8 @@ export interface ItipComponent {
   owned: string;
   /** DTSTART in the same canonical terms, to check that an attendee's per-occurrence copy does not move it. */
   start: string;
+  /** What else decides whether a resource is booked: STATUS (cancelled) and TRANSP. */
+  booking: string;
 }
 
 export interface ItipView {
@@ -99,6 +101,7 @@ function readComponent(c: JComp, keys: RecurrenceKeyer): ItipComponent {
     significant,
     owned: `${significant}${propKey(c, OWNED)}${list}`,
     start: keys.startOf(c),
+    booking: propKey(c, ['status', 'transp']),
   };
 }
 
@@ -135,6 +138,22 @@ export function isSignificantChange(before: ItipView, after: ItipView): boolean 
     if (!old || old.significant !== c.significant) return true;
   }
   return false;
+}
+
+/**
+ * A resource's answer the organizer's change leaves standing (RFC 5546: only a
+ * significant change asks again): its PARTSTAT in the series and the
+ * occurrences it declined alone, as `before` holds them — undefined when the
+ * change is significant, touches what books the resource (STATUS, TRANSP),
+ * or the resource has not answered.
+ */
+export function standingAnswer(before: ItipView, after: ItipView, address: string): { partstat: string; declined: string[] } | undefined {
+  if (isSignificantChange(before, after)) return undefined;
+  for (const [rid, c] of after.components) if (before.components.get(rid)?.booking !== c.booking) return undefined;
+  const partstat = before.components.get('')?.attendees.get(address)?.partstat;
+  if (!partstat || partstat === 'NEEDS-ACTION') return undefined;
+  const declined = [...before.components].filter(([rid, c]) => rid !== '' && partstat !== 'DECLINED' && c.attendees.get(address)?.partstat === 'DECLINED').map(([rid]) => rid);
+  return { partstat, declined };
 }
 
 export interface ItipEdits {

@@ -14,7 +14,7 @@ import { deleteInstances, deleteInstancesOfMany, insertInstancesOfMany } from '.
 import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.repository.ts';
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
-import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipEdits, type ItipView } from './itip.ts';
+import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
 import type { ExpandBookable } from './room-booking-reach.ts';
@@ -337,6 +337,11 @@ export class Schedule {
     return { text: editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(addComponents.length ? { addComponents } : {}), ...sentBy }), sequence };
   }
 
+  /** A resource's standing answer when this write changes nothing significant for it (itip.ts standingAnswer); it needs its copy. */
+  private standing(obj: OrganizerObject, old: CalendarEventRow | null, hasCopy: boolean, address: string): { partstat: string; declined: string[] } | undefined {
+    return old?.ics && hasCopy ? standingAnswer(itipView(old.ics), obj.view, address) : undefined;
+  }
+
   /** A resource's booking request for this write. */
   private bookingRequest(r: Extract<Recipient, { kind: 'resource' }>, parsed: PreparedOk, copyEventId: string | null): BookingRequest {
     return {
@@ -374,7 +379,11 @@ export class Schedule {
       if (!parsed?.ok || old === undefined) continue;
       const copies = new Map((old ? await copiesOf(db, [old.id]) : []).map((c) => [c.attendee, c.event_id]));
       const answers = new Map<string, { partstat: string; declined: readonly string[] }>();
-      for (const r of obj.recipients.values()) if (r.kind === 'resource') answers.set(r.address, resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
+      for (const r of obj.recipients.values()) {
+        if (r.kind !== 'resource') continue;
+        const standing = this.standing(obj, old, copies.has(r.address), r.address);
+        answers.set(r.address, standing ?? resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
+      }
       obj.predicted = answers;
       texts.add(this.organizerText(obj, parsed, old, this.input.sentBy, answers).text);
     }
@@ -443,8 +452,17 @@ export class Schedule {
     // Copies are written with the planned text, then the resources answer (their bookings need their copies).
     await writeAll(final);
     const given = new Map<string, { partstat: string; declined: readonly string[] }>();
+    // Resources whose answer (and booking) a non-significant change leaves standing: not asked again.
+    const standing = new Set<string>();
     for (const r of recipients) {
       if (r.kind !== 'resource') continue;
+      const kept = this.standing(obj, old, copyByAddress.has(r.address), r.address);
+      if (kept) {
+        standing.add(r.address);
+        obj.outcomes[r.address] = { delivery: 'answered', partstat: kept.partstat, ...(kept.declined.length > 0 ? { declinedOccurrences: kept.declined } : {}) };
+        given.set(r.address, kept);
+        continue;
+      }
       const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
       obj.outcomes[r.address] = answer;
       given.set(r.address, resourceAnswer(answer));
@@ -467,7 +485,7 @@ export class Schedule {
     await insertLinks(trx, recipients.map((r) => ({ event_id: copyIds.get(r.address)!, organizer_event_id: eventId, organizer_calendar_id: this.input.calendarId, attendee: r.address })));
     const messages: Array<NewInboxMessage & { modseq: number }> = [];
     // A request held for approval (TENTATIVE without a reason) goes to the resource's approvers; asked again, the earlier asks go.
-    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' ? [{ r, copyId: copyIds.get(r.address)! }] : []));
+    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' && !standing.has(r.address) ? [{ r, copyId: copyIds.get(r.address)! }] : []));
     await this.dismissApprovalsOf(trx, modseqs, resourceCopies.map(({ r, copyId }) => ({ resourceId: r.resourceId, copyId })));
     for (const { r, copyId } of resourceCopies) {
       const answer = obj.outcomes[r.address]!;
