@@ -110,7 +110,7 @@ export const schedulingMethods = {
   }),
   'Resource/decide': defineMethod({
     summary:
-      "An approver of a resource accepts or declines a request the resource holds (an `approval` message's eventId). The organizer's copy and the resource's calendar follow; an acceptance that would now overlap a booking is refused (BOOKING_CONFLICT).",
+      "An approver of a resource accepts or declines a request the resource holds (an `approval` message's eventId), or revokes (decline) one it accepted. The organizer's copy and the resource's calendar follow; an acceptance that would now overlap a booking is refused (BOOKING_CONFLICT).",
     args: z.strictObject({ eventId: Id, decision: z.enum(['accept', 'decline']) }),
     result: z.strictObject({ eventId: z.string(), partstat: z.enum(['ACCEPTED', 'DECLINED']) }),
   }),

@@ -100,4 +100,28 @@ describe('a resource’s answer on the organizer’s later changes', () => {
     await write(id, { ...base, summary: 'Renamed', extra: ['STATUS:CANCELLED'] });
     expect(await bookings(copyId)).toHaveLength(0);
   });
+
+  it('an approver revokes an accepted booking: declined, released, the organizer told', async () => {
+    const uid = 'revoked@standing.test';
+    const { id } = await write(null, { uid, start: '2026-12-10T10:00:00Z', attendees: [{ email: ROOM, cutype: 'ROOM' }, B] });
+    const copyId = await roomCopyId(ROOM, uid);
+    await rita.request('Resource/decide', { eventId: copyId, decision: 'accept' });
+    expect(await bookings(copyId)).toHaveLength(1);
+    // An accepted booking cannot be accepted again, only revoked; nobody but an approver revokes it.
+    await expect(rita.request('Resource/decide', { eventId: copyId, decision: 'accept' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(alice.request('Resource/decide', { eventId: copyId, decision: 'decline' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    expect(await rita.request('Resource/decide', { eventId: copyId, decision: 'decline' })).toEqual({ eventId: copyId, partstat: 'DECLINED' });
+    expect(await bookings(copyId)).toEqual([]);
+    const organizer = (await alice.request('CalendarEvent/get', { calendarId: aliceCal, ids: [id] })).list[0]!;
+    expect(partstatOf(organizer.ics, ROOM)).toBe('DECLINED');
+    const replies = (await inboxOf(alice)).filter((m) => m.kind === 'reply' && m.uid === uid);
+    expect(replies.map((m) => [m.from, m.partstat])).toEqual([
+      [ROOM, 'ACCEPTED'],
+      [ROOM, 'DECLINED'],
+    ]);
+    // The slot is free for others.
+    const again = await write(null, { uid: 'after-revoke@standing.test', start: '2026-12-10T10:00:00Z', attendees: [{ email: ROOM, cutype: 'ROOM' }] });
+    expect(again.scheduled[ROOM]).toEqual({ delivery: 'answered', partstat: 'TENTATIVE' });
+  });
 });
