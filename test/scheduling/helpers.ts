@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { DmciClient } from '../../connector-sim/client.ts';
+import { DmciRequestError, type DmciClient } from '../../connector-sim/client.ts';
 
 /** iCalendar meetings for the scheduling tests. */
 
@@ -98,4 +98,16 @@ export async function bookRoom(client: DmciClient, calendarId: string, organizer
   expect(result.notCreated).toEqual({});
   const id = result.created.m!.id;
   return { id, uid, outcome: result.scheduled![id]![room]!, result };
+}
+
+/** Runs a request as a connector does under load: refused UNAVAILABLE (the server saturated), it waits retryAfterMs and asks again. */
+export async function whenAvailable<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof DmciRequestError) || error.code !== 'UNAVAILABLE') throw error;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
+    }
+  }
 }
