@@ -4,6 +4,7 @@ import type { PlannedIndex } from '../calendar/index-plan.ts';
 import type { Db } from '../db/database.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
 import type { ResourcePolicyRow } from './scheduling.table.ts';
+import { SchedulingLimits } from './scheduling-limits.ts';
 import { extendBookedSeries, forgetBookedSeries, instancesPastIndex, recordBookedSeries, type BookedInstance, type ExpandBookable } from './room-booking-reach.ts';
 
 /**
@@ -90,7 +91,11 @@ async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ a
     }
   }
   if (conflicting.length > 0) {
-    if (policy.decline_conflicts) return decline('conflict', conflicting);
+    if (policy.decline_conflicts) {
+      const declined = decline('conflict', conflicting);
+      const free = await freeNext(db, req, future, conflicting[0]!, new Date(horizon));
+      return free ? { ...declined, answer: { ...declined.answer, freeNext: free } } : declined;
+    }
     return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], seriesUntil: null, policy };
   }
   return { answer: { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' }, book: future, seriesUntil, policy };
@@ -181,6 +186,35 @@ export async function releaseBookings(trx: Db, copyEventIds: readonly string[]):
   if (copyEventIds.length === 0) return;
   await trx.deleteFrom('resource_bookings').where('event_id', 'in', [...copyEventIds]).execute();
   await forgetBookedSeries(trx, copyEventIds);
+}
+
+/**
+ * When the resource is next free for as long as the occurrence that meets
+ * `conflict` (SchedulingLimits.freeNextSearchDays on from its start, and
+ * within the booking window): the occurrence's own start if that is free
+ * after all, else the end of some booking — a free slot starts where a
+ * booking ends. One query over the GiST index; undefined when none is found.
+ */
+async function freeNext(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, instances: readonly BookedInstance[], conflict: BookingConflict, windowEnd: Date): Promise<{ start: string; end: string } | undefined> {
+  const at = instances.find((r) => r.start.getTime() < Date.parse(conflict.end) && r.end.getTime() > Date.parse(conflict.start));
+  if (!at) return undefined;
+  const length = at.end.getTime() - at.start.getTime();
+  const limit = new Date(Math.min(at.start.getTime() + SchedulingLimits.freeNextSearchDays * DAY_MS, windowEnd.getTime()));
+  const result = await sql<{ s: Date }>`
+    with candidate(s) as (
+      select ${at.start.toISOString()}::timestamptz
+      union
+      select upper(during) from resource_bookings
+       where resource_id = ${req.resourceId} and event_id is distinct from ${req.copyEventId}::uuid
+         and during && tstzrange(${at.start.toISOString()}::timestamptz, ${limit.toISOString()}::timestamptz, '[)'))
+    select s from candidate c
+     where s >= ${at.start.toISOString()}::timestamptz and s + ${length} * interval '1 millisecond' <= ${limit.toISOString()}::timestamptz
+       and not exists (select 1 from resource_bookings b
+                        where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
+                          and b.during && tstzrange(c.s, c.s + ${length} * interval '1 millisecond', '[)'))
+     order by s limit 1`.execute(db);
+  const start = result.rows[0]?.s;
+  return start ? { start: new Date(start).toISOString(), end: new Date(new Date(start).getTime() + length).toISOString() } : undefined;
 }
 
 /** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */

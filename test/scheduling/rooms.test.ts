@@ -84,7 +84,14 @@ describe('a room with the default policy', () => {
 
   it('declines a conflicting request, naming the time only; back-to-back is fine', async () => {
     const clash = await book(dave, daveCal, D, 'harbour@rooms.test', { start: '2026-12-07T10:30:00Z' });
-    expect(clash.outcome).toEqual({ delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }] });
+    expect(clash.outcome).toEqual({
+      delivery: 'answered',
+      partstat: 'DECLINED',
+      reason: 'conflict',
+      conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }],
+      // When it is next free for as long (free-next.test.ts).
+      freeNext: { start: '2026-12-07T11:00:00.000Z', end: '2026-12-07T12:00:00.000Z' },
+    });
     // The decline is in Dave's copy too; the room holds no booking for it.
     const mine = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [clash.id] })).list[0]!;
     expect(partstatOf(mine.ics, 'harbour@rooms.test')).toBe('DECLINED');
