@@ -43,25 +43,33 @@ export class InboxReplica {
 
   /** Reads Inbox/changes until the replica is current (one reader at a time). */
   async catchUp(): Promise<void> {
-    this.catchingUp ??= (async () => {
+    this.catchingUp ??= this.readChanges().finally(() => {
+      this.catchingUp = undefined;
+    });
+    return this.catchingUp;
+  }
+
+  private async readChanges(): Promise<void> {
+    for (;;) {
       try {
-        for (;;) {
-          const page = await this.client.request('Inbox/changes', this.state === undefined ? {} : { sinceState: this.state });
-          this.apply(page);
-          if (!page.hasMoreChanges) return;
-        }
+        const page = await this.client.request('Inbox/changes', this.state === undefined ? {} : { sinceState: this.state });
+        this.apply(page);
+        if (!page.hasMoreChanges) return;
       } catch (error) {
-        if (error instanceof DmciRequestError && error.code === 'CANNOT_CALCULATE_CHANGES') {
+        if (!(error instanceof DmciRequestError)) throw error;
+        if (error.code === 'CANNOT_CALCULATE_CHANGES') {
+          // Too far behind: sync everything again.
           this.messages.clear();
           this.state = undefined;
-          return this.catchUp();
+        } else if (error.code === 'UNAVAILABLE') {
+          // The server is saturated (no database connection in time): wait retryAfterMs and ask again, as
+          // docs/protocol.md says — a push-triggered catch-up that gave up would leave the replica behind.
+          await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
+        } else {
+          throw error;
         }
-        throw error;
-      } finally {
-        this.catchingUp = undefined;
       }
-    })();
-    return this.catchingUp;
+    }
   }
 
   private apply(page: MethodResult<'Inbox/changes'>): void {

@@ -103,6 +103,8 @@ export const ScheduleOutcome = z.strictObject({
   declinedOccurrences: z.array(z.string()).optional(),
   /** Delivered although the attendee is now over their storage quota (the copy counts toward it; docs/protocol.md §Scheduling). */
   overQuota: z.boolean().optional(),
+  /** A room declining for a conflict: when it is next free for as long, from the (first) conflicting occurrence on, within a bounded search. */
+  freeNext: z.strictObject({ start: z.string(), end: z.string() }).optional(),
 });
 export type ScheduleOutcome = z.infer<typeof ScheduleOutcome>;
 

@@ -56,8 +56,8 @@ export const BookingPolicy = z.strictObject({
   /** Addresses of people or groups (nested groups count) who may book; empty = everyone of the resource's domain. */
   allowedBookers: z.array(z.string()),
   maxDurationMinutes: z.number().int().min(1).max(100_000),
-  /** Every occurrence must end within this many days from now (an unbounded series never does). */
-  bookingWindowDays: z.number().int().min(1).max(730),
+  /** Every occurrence must end within this many days from now (a series without an end: see unboundedSeries). */
+  bookingWindowDays: z.number().int().min(1).max(3650),
   /** false: recurring meetings are declined. A series with any conflicting occurrence is declined as a whole. */
   allowRecurring: z.boolean(),
   /** true: a decline names the organizer and subject of a conflicting public booking; otherwise only its time. */
@@ -66,6 +66,8 @@ export const BookingPolicy = z.strictObject({
   approvers: z.array(z.string()),
   /** A series conflicting in some occurrences: true = accept the series and decline those occurrences alone; false = decline the whole series. */
   declineConflictingOccurrences: z.boolean(),
+  /** A series without an end (no COUNT, no UNTIL): true = booked, every occurrence, however far ahead; false = declined (reason window). */
+  unboundedSeries: z.boolean(),
 });
 export type BookingPolicy = z.infer<typeof BookingPolicy>;
 
@@ -108,7 +110,7 @@ export const schedulingMethods = {
   }),
   'Resource/decide': defineMethod({
     summary:
-      "An approver of a resource accepts or declines a request the resource holds (an `approval` message's eventId). The organizer's copy and the resource's calendar follow; an acceptance that would now overlap a booking is refused (BOOKING_CONFLICT).",
+      "An approver of a resource accepts or declines a request the resource holds (an `approval` message's eventId), or revokes (decline) one it accepted. The organizer's copy and the resource's calendar follow; an acceptance that would now overlap a booking is refused (BOOKING_CONFLICT).",
     args: z.strictObject({ eventId: Id, decision: z.enum(['accept', 'decline']) }),
     result: z.strictObject({ eventId: z.string(), partstat: z.enum(['ACCEPTED', 'DECLINED']) }),
   }),

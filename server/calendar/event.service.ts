@@ -32,6 +32,8 @@ import { Replan, Schedule } from '../scheduling/scheduler.ts';
 import type { CopyLink } from '../scheduling/scheduling.repository.ts';
 import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
+import type { BookedInstance, ExpandBookable } from '../scheduling/room-booking-reach.ts';
+import type { IndexPlan } from './index-plan.ts';
 
 export interface CalendarEventServiceOptions {
   db: Db;
@@ -162,6 +164,7 @@ export class CalendarEventService {
         declineCounters,
         now,
         prepare: (texts) => this.prepare(texts, now, owner),
+        expandBookable: this.expandBookable(owner),
         imip: this.options.imip,
         sentBy: sentBy(before),
         planUnderLocks: attempt + 1 >= SchedulingLimits.maxReplans,
@@ -414,6 +417,24 @@ export class CalendarEventService {
       limits,
       maxStepsPerRequest: CalendarLimits.maxExpansionStepsPerRequest,
     }, owner);
+  }
+
+  /**
+   * Instances of a stored text starting in [from, to) that book time (not
+   * cancelled, not transparent), expanded in the worker pool window by window
+   * (each charged on its own, as the index is): what room bookings past the
+   * occurrence index need (scheduling/room-booking-reach.ts).
+   */
+  expandBookable(owner: string): ExpandBookable {
+    return async (ics, from, to) => {
+      const out: BookedInstance[] = [];
+      for (let cursor: Date | null = from; cursor !== null && cursor < to; ) {
+        const plan: IndexPlan = await this.options.icalWork.run('extendIndex', { ics, from: cursor, horizon: to, limits: this.limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent }, owner);
+        for (const r of plan.rows) if (r.status !== 'CANCELLED' && !r.transparent) out.push({ recurrenceId: r.recurrenceId, start: r.start, end: r.end });
+        cursor = plan.expandedUntil;
+      }
+      return out;
+    };
   }
 
   /** Parses and plans every object of one /set within the request's work budget (per-object refusals stay per object). */

@@ -33,6 +33,7 @@ interface PolicyOptions {
   conflictDetails?: boolean;
   approvers?: string;
   declineOccurrences?: boolean;
+  unboundedSeries?: boolean;
 }
 
 /**
@@ -58,11 +59,12 @@ export function registerResourceCommands(program: Command, { run, cliLog, out }:
     .option('--decline-conflicts <yes|no>', 'decline a conflicting request (no: answer it tentative, unbooked)', yesNo)
     .option('--bookers <addresses>', 'comma-separated people or groups who may book; "" = everyone of the domain')
     .option('--max-duration <minutes>', 'longest meeting accepted', whole)
-    .option('--window-days <days>', 'how far ahead every occurrence must end (at most 730)', whole)
+    .option('--window-days <days>', 'how far ahead every occurrence must end (at most 3650)', whole)
     .option('--recurring <yes|no>', 'accept recurring meetings', yesNo)
     .option('--conflict-details <yes|no>', 'name organizer and subject of a conflicting public booking', yesNo)
     .option('--approvers <addresses>', 'comma-separated people who accept or decline held requests (approval mode); "" = none')
     .option('--decline-occurrences <yes|no>', 'a series conflicting in some occurrences: yes = accept it and decline those; no = decline the series', yesNo)
+    .option('--unbounded-series <yes|no>', 'a series without an end: yes = book every occurrence; no = decline it', yesNo)
     .action((email: string, options: PolicyOptions) =>
       run(async (config, json) => {
         const policy = valid(BookingPolicy.partial(), {
@@ -75,6 +77,7 @@ export function registerResourceCommands(program: Command, { run, cliLog, out }:
           conflictDetails: options.conflictDetails,
           approvers: options.approvers === undefined ? undefined : options.approvers.split(',').map((s) => s.trim()).filter(Boolean),
           declineConflictingOccurrences: options.declineOccurrences,
+          unboundedSeries: options.unboundedSeries,
         }, 'policy');
         const info = await withServices(config, cliLog(), ({ resources }) => resources.setPolicy(systemActor, valid(EmailAddress, email, 'address'), policy));
         out.write(json ? `${JSON.stringify(info, null, 2)}\n` : describe(info));
@@ -88,7 +91,7 @@ function describe(info: { email: string; displayName: string; calendarId: string
     `${info.displayName} <${info.email}>  calendar ${info.calendarId}`,
     `  mode: ${p.mode}; conflicts: ${p.declineConflicts ? 'declined' : 'tentative, unbooked'}; conflict details: ${p.conflictDetails ? 'shown' : 'time only'}`,
     `  bookers: ${p.allowedBookers.length ? p.allowedBookers.join(', ') : 'everyone of the domain'}`,
-    `  at most ${p.maxDurationMinutes} minutes, within ${p.bookingWindowDays} days; recurring ${p.allowRecurring ? 'allowed' : 'declined'}; a series with conflicts: ${p.declineConflictingOccurrences ? 'those occurrences declined' : 'declined whole'}`,
+    `  at most ${p.maxDurationMinutes} minutes, within ${p.bookingWindowDays} days; recurring ${p.allowRecurring ? 'allowed' : 'declined'}; a series with conflicts: ${p.declineConflictingOccurrences ? 'those occurrences declined' : 'declined whole'}; without an end: ${p.unboundedSeries ? 'booked' : 'declined'}`,
     `  approvers: ${p.approvers.length ? p.approvers.join(', ') : 'none'}`,
     '',
   ].join('\n');

@@ -9,7 +9,7 @@ import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
 import type { ClusterNodeTable, ConsoleSessionTable } from '../console/console.table.ts';
-import type { InvitationBudgetTable, ResourceBookingTable, ResourcePolicyTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
+import type { InvitationBudgetTable, ResourceBookingTable, ResourcePolicyTable, ResourceSeriesBookingTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 import type { ImipOutboxTable } from '../imip/outbox.table.ts';
 
@@ -38,6 +38,7 @@ export interface Database {
   account_availability: AccountAvailabilityTable;
   resource_policies: ResourcePolicyTable;
   resource_bookings: ResourceBookingTable;
+  resource_series_bookings: ResourceSeriesBookingTable;
   scheduled_copies: ScheduledCopyTable;
   invitation_budgets: InvitationBudgetTable;
   inbox_messages: InboxMessageTable;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { CalendarEventRow } from '../calendar/event.table.ts';
 import type { PreparedWrite } from '../calendar/ical-work/tasks.ts';
+import type { ExpandBookable } from '../scheduling/room-booking-reach.ts';
 import { param, prop, subs, text, values, type JComp, type JProp } from '../calendar/ical/jcal.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
@@ -64,6 +65,8 @@ export interface AttendantOptions {
   publish: ScopePublisher;
   /** Parses and plans texts in the calendar worker pool (the mail senders' turn). */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** Far occurrences of series a room books (the scheduler's booking check). */
+  expandBookable: ExpandBookable;
   storageQuotaBytes: number;
 }
 
@@ -209,7 +212,7 @@ export class CalendarAttendant {
   private async write(a: LocalAttendee, address: string, stored: CalendarEventRow | undefined, plan: CopyPlan, now: Date): Promise<void> {
     const { db } = this.o;
     const calendarId = stored?.calendar_id ?? a.defaultCalendarId;
-    const schedule = await openIntakeSchedule(db, { calendarId, ownerId: a.accountId, ownerDomainId: a.domainId, now, prepare: this.o.prepare, imip: undefined });
+    const schedule = await openIntakeSchedule(db, { calendarId, ownerId: a.accountId, ownerDomainId: a.domainId, now, prepare: this.o.prepare, expandBookable: this.o.expandBookable, imip: undefined });
     const extra = await schedule.scopes(db);
     await writeScopes(db, this.o.publish, async (writer) => {
       const trx = writer.trx;

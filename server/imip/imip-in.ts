@@ -49,7 +49,7 @@ export interface ImipInOptions {
   db: Db;
   log: Logger;
   publish: ScopePublisher;
-  calendarEvents: Pick<CalendarEventService, 'prepare'>;
+  calendarEvents: Pick<CalendarEventService, 'prepare' | 'expandBookable'>;
   /** For REFRESH (a REQUEST again); absent when no SMTP server is configured. */
   imipOut: ImipOut | undefined;
   maxBytes: number;
@@ -77,6 +77,7 @@ export class ImipIn {
       log: options.log,
       publish: options.publish,
       prepare: (texts) => options.calendarEvents.prepare(texts, options.clock?.() ?? new Date(), workOwner.mail),
+      expandBookable: options.calendarEvents.expandBookable(workOwner.mail),
       storageQuotaBytes: options.storageQuotaBytes,
     });
   }
@@ -259,6 +260,7 @@ export class ImipIn {
       ownerDomainId: target.ownerDomainId,
       now,
       prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
+      expandBookable: calendarEvents.expandBookable(workOwner.mail),
       imip: this.options.imipOut,
     });
     const extra = await schedule.scopes(db);

@@ -1,5 +1,6 @@
 import type { PreparedWrite } from '../calendar/ical-work/tasks.ts';
 import type { Db } from '../db/database.ts';
+import type { ExpandBookable } from '../scheduling/room-booking-reach.ts';
 import { Schedule } from '../scheduling/scheduler.ts';
 import type { ImipOut } from './imip-out.ts';
 
@@ -11,7 +12,7 @@ import type { ImipOut } from './imip-out.ts';
  */
 export function openIntakeSchedule(
   db: Db,
-  o: { calendarId: string; ownerId: string; ownerDomainId: string; now: Date; prepare: (texts: string[]) => Promise<PreparedWrite[]>; imip: ImipOut | undefined },
+  o: { calendarId: string; ownerId: string; ownerDomainId: string; now: Date; prepare: (texts: string[]) => Promise<PreparedWrite[]>; expandBookable: ExpandBookable; imip: ImipOut | undefined },
 ): Promise<Schedule> {
   return Schedule.open(db, {
     calendarId: o.calendarId,
@@ -25,6 +26,7 @@ export function openIntakeSchedule(
     declineCounters: new Map(),
     now: o.now,
     prepare: o.prepare,
+    expandBookable: o.expandBookable,
     imip: o.imip,
     sentBy: null,
     // One attempt, no re-run loop: a text not planned before the locks is planned under them.

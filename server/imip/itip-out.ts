@@ -1,5 +1,5 @@
 import { param, prop, props, subs, values, type JComp, type JProp } from '../calendar/ical/jcal.ts';
-import { addressOf, parseRoot, stringify } from '../scheduling/itip.ts';
+import { addressOf, parseRoot, ridKeys, stringify } from '../scheduling/itip.ts';
 import type { ImipMethod } from './outbox.table.ts';
 
 /**
@@ -138,11 +138,8 @@ export function cancelMessage(ics: string, sequence: number, only: string | null
  */
 export function replyMessage(ics: string, attendee: string, rids: ReadonlySet<string>, now: Date): string {
   const root = envelope(ics, 'REPLY', now);
-  const ridOf = (c: JComp) => {
-    const p = prop(c, 'recurrence-id');
-    return p ? `${param(p, 'tzid') ?? ''}|${String(values(p)[0])}` : '';
-  };
-  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || rids.has(ridOf(s)));
+  const keys = ridKeys(root);
+  root[2] = root[2].filter((s) => s[0].toLowerCase() !== 'vevent' || rids.has(keys.ridOf(s)));
   for (const c of vevents(root)) c[1] = c[1].filter((p) => IDENTIFYING.has(p[0]) || (p[0] === 'attendee' && attendeeIs(p, attendee)));
   dropUnusedZones(root);
   return stringify(root);

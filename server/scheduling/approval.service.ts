@@ -29,13 +29,14 @@ type Held = { copy: CalendarEventRow; link: CopyLink; resourceId: string };
  * locks of the resource's calendar, the organizer's calendar and the inboxes.
  * Accepting books the occurrences again, so an acceptance that would now
  * overlap a booking is refused (BOOKING_CONFLICT); the exclusion constraint
- * has the last word.
+ * has the last word. Declining an ACCEPTED booking revokes it the same way
+ * (released, DECLINED, a reply in the organizer's inbox).
  */
 export class ResourceApprovalService {
   constructor(
     private readonly db: Db,
     private readonly bus: Pick<ClusterBus, 'publish'>,
-    private readonly events: Pick<CalendarEventService, 'prepare' | 'clock'>,
+    private readonly events: Pick<CalendarEventService, 'prepare' | 'clock' | 'expandBookable'>,
     private readonly invitationCopiesPerMinute: number,
   ) {}
 
@@ -44,7 +45,9 @@ export class ResourceApprovalService {
     const approver = actor.accountId;
     const partstat = args.decision === 'accept' ? 'ACCEPTED' : 'DECLINED';
     const nothingHeld = () => notFound(`held request ${args.eventId}`);
-    const found = await heldRequest(this.db, args.eventId, approver);
+    // Declining also revokes an accepted booking; accepting needs a request still held.
+    const decidable = partstat === 'ACCEPTED' ? HELD : HELD_OR_ACCEPTED;
+    const found = await heldRequest(this.db, args.eventId, approver, decidable);
     if (!found) throw nothingHeld();
     const now = this.events.clock();
     for (let attempt = 0; ; attempt++) {
@@ -60,6 +63,7 @@ export class ResourceApprovalService {
         declineCounters: new Map(),
         now,
         prepare: (texts) => this.events.prepare(texts, now, workOwner.account(approver)),
+        expandBookable: this.events.expandBookable(workOwner.account(approver)),
         sentBy: null,
         planUnderLocks: attempt + 1 >= SchedulingLimits.maxReplans,
         invitationCopiesPerMinute: this.invitationCopiesPerMinute,
@@ -79,10 +83,10 @@ export class ResourceApprovalService {
             });
             await schedule.check(trx, modseqs);
             // Under the locks: still an approver, and the request still held.
-            const held = await heldRequest(trx, args.eventId, approver);
+            const held = await heldRequest(trx, args.eventId, approver, decidable);
             if (!held) throw nothingHeld();
             if (partstat === 'ACCEPTED') {
-              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now });
+              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
               if (conflicts.length > 0) {
                 throw new DmciError(ErrorCode.BOOKING_CONFLICT, 'the request now overlaps a booking of the resource: decline it, or free that time first', { details: { conflicts } });
               }
@@ -102,13 +106,17 @@ export class ResourceApprovalService {
   }
 }
 
+const HELD: ReadonlySet<string> = new Set(['TENTATIVE']);
+const HELD_OR_ACCEPTED: ReadonlySet<string> = new Set(['TENTATIVE', 'ACCEPTED']);
+
 /**
  * A resource's copy that `approver` may decide: live, linked to an
  * organizer's event, of a resource whose policy names the approver, and
- * held (the resource's PARTSTAT in it is TENTATIVE). Anything else looks
- * alike to the caller (NOT_FOUND): who approves what is not disclosed.
+ * with the resource's PARTSTAT in it one of `partstats` (held: TENTATIVE;
+ * a revoke also takes an ACCEPTED one). Anything else looks alike to the
+ * caller (NOT_FOUND): who approves what is not disclosed.
  */
-async function heldRequest(db: Db, eventId: string, approver: string): Promise<Held | undefined> {
+async function heldRequest(db: Db, eventId: string, approver: string, partstats: ReadonlySet<string>): Promise<Held | undefined> {
   const row = await db
     .selectFrom('calendar_events as e')
     .innerJoin('calendars as c', 'c.id', 'e.calendar_id')
@@ -122,6 +130,6 @@ async function heldRequest(db: Db, eventId: string, approver: string): Promise<H
     .executeTakeFirst();
   if (!row?.ics || !row.resource_id) return undefined;
   const { resource_id, organizer_event_id, organizer_calendar_id, attendee, ...copy } = row;
-  if (itipView(row.ics).components.get('')?.attendees.get(attendee)?.partstat !== 'TENTATIVE') return undefined;
+  if (!partstats.has(itipView(row.ics).components.get('')?.attendees.get(attendee)?.partstat ?? '')) return undefined;
   return { copy, link: { event_id: copy.id, organizer_event_id, organizer_calendar_id, attendee }, resourceId: resource_id };
 }

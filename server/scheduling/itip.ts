@@ -1,5 +1,6 @@
 import ICAL from 'ical.js';
 import { param, prop, props, subs, text, values, type JComp, type JProp } from '../calendar/ical/jcal.ts';
+import { recurrenceKeyer, type RecurrenceKeyer } from '../calendar/ical/index.ts';
 
 /**
  * The iTIP view of a stored VCALENDAR (RFC 5546, RFC 6638) and the edits the
@@ -33,15 +34,17 @@ export interface ItipAttendee {
 }
 
 export interface ItipComponent {
-  /** '' for the master; else the RECURRENCE-ID as written (value and TZID). */
+  /** '' for the master; else the occurrence it is about, in canonical form (however RECURRENCE-ID is written: recurrence-keys.ts). */
   rid: string;
   attendees: Map<string, ItipAttendee>;
   /** Time, recurrence and location (RFC 5546 §2.1.4 "significant"; location by dmci's rule). */
   significant: string;
   /** What only the organizer may change: the significant part, SUMMARY, ORGANIZER, STATUS, the attendee list. */
   owned: string;
-  /** DTSTART as written, to check that an attendee's per-occurrence copy does not move it. */
+  /** DTSTART in the same canonical terms, to check that an attendee's per-occurrence copy does not move it. */
   start: string;
+  /** What else decides whether a resource is booked: STATUS (cancelled) and TRANSP. */
+  booking: string;
 }
 
 export interface ItipView {
@@ -65,10 +68,8 @@ export function stringify(root: JComp): string {
 
 const vevents = (root: JComp): JComp[] => subs(root, 'vevent');
 
-function ridOf(c: JComp): string {
-  const p = prop(c, 'recurrence-id');
-  return p ? `${param(p, 'tzid') ?? ''}|${String(values(p)[0])}` : '';
-}
+/** The occurrence keys of a parsed VCALENDAR's components (recurrence-keys.ts): what every rid of this module is. */
+export const ridKeys: (root: JComp) => RecurrenceKeyer = recurrenceKeyer;
 
 function propKey(c: JComp, names: readonly string[]): string {
   return JSON.stringify(names.map((n) => props(c, n).map((p) => [p[1], ...values(p)])));
@@ -86,7 +87,7 @@ function readAttendee(p: JProp): ItipAttendee {
   };
 }
 
-function readComponent(c: JComp): ItipComponent {
+function readComponent(c: JComp, keys: RecurrenceKeyer): ItipComponent {
   const attendees = new Map<string, ItipAttendee>();
   for (const p of props(c, 'attendee')) {
     const a = readAttendee(p);
@@ -94,13 +95,13 @@ function readComponent(c: JComp): ItipComponent {
   }
   const significant = propKey(c, SIGNIFICANT);
   const list = [...attendees.keys()].sort().join(',');
-  const start = prop(c, 'dtstart');
   return {
-    rid: ridOf(c),
+    rid: keys.ridOf(c),
     attendees,
     significant,
     owned: `${significant}${propKey(c, OWNED)}${list}`,
-    start: start ? `${param(start, 'tzid') ?? ''}|${String(values(start)[0])}` : '',
+    start: keys.startOf(c),
+    booking: propKey(c, ['status', 'transp']),
   };
 }
 
@@ -109,8 +110,10 @@ export function itipView(ics: string): ItipView {
   const components = new Map<string, ItipComponent>();
   let organizer: string | null = null;
   let sequence = 0;
-  for (const c of vevents(parseRoot(ics))) {
-    const comp = readComponent(c);
+  const root = parseRoot(ics);
+  const keys = ridKeys(root);
+  for (const c of vevents(root)) {
+    const comp = readComponent(c, keys);
     components.set(comp.rid, comp);
     const org = prop(c, 'organizer');
     if (org && organizer === null) organizer = addressOf(values(org)[0]);
@@ -135,6 +138,22 @@ export function isSignificantChange(before: ItipView, after: ItipView): boolean 
     if (!old || old.significant !== c.significant) return true;
   }
   return false;
+}
+
+/**
+ * A resource's answer the organizer's change leaves standing (RFC 5546: only a
+ * significant change asks again): its PARTSTAT in the series and the
+ * occurrences it declined alone, as `before` holds them — undefined when the
+ * change is significant, touches what books the resource (STATUS, TRANSP),
+ * or the resource has not answered.
+ */
+export function standingAnswer(before: ItipView, after: ItipView, address: string): { partstat: string; declined: string[] } | undefined {
+  if (isSignificantChange(before, after)) return undefined;
+  for (const [rid, c] of after.components) if (before.components.get(rid)?.booking !== c.booking) return undefined;
+  const partstat = before.components.get('')?.attendees.get(address)?.partstat;
+  if (!partstat || partstat === 'NEEDS-ACTION') return undefined;
+  const declined = [...before.components].filter(([rid, c]) => rid !== '' && partstat !== 'DECLINED' && c.attendees.get(address)?.partstat === 'DECLINED').map(([rid]) => rid);
+  return { partstat, declined };
 }
 
 export interface ItipEdits {
@@ -165,10 +184,11 @@ function jcalUtc(date: Date): string {
 export function editItip(ics: string, edits: ItipEdits): string {
   const root = parseRoot(ics);
   if (edits.addComponents) root[2].push(...edits.addComponents);
+  const keys = ridKeys(root);
   for (const c of vevents(root)) {
     if (edits.sequence !== undefined) setProp(c, 'sequence', 'integer', edits.sequence);
     if (edits.dtstamp) setProp(c, 'dtstamp', 'date-time', jcalUtc(edits.dtstamp));
-    const rid = ridOf(c);
+    const rid = keys.ridOf(c);
     if (edits.sentBy) {
       const { address, by, on } = edits.sentBy;
       for (const p of props(c, on)) if (addressOf(values(p)[0]) === address) p[1]['sent-by'] = `mailto:${by}`;
@@ -189,5 +209,7 @@ export function editItip(ics: string, edits: ItipEdits): string {
 
 /** The component of `ics` for an occurrence (by its rid key), as jCal to add to another object. */
 export function componentOf(ics: string, rid: string): JComp | undefined {
-  return vevents(parseRoot(ics)).find((c) => ridOf(c) === rid);
+  const root = parseRoot(ics);
+  const keys = ridKeys(root);
+  return vevents(root).find((c) => keys.ridOf(c) === rid);
 }

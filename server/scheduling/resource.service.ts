@@ -33,6 +33,7 @@ export class ResourceService {
     if (changes.allowedBookers !== undefined) update.allowed_bookers = await this.bookerIds(resource.domain_id, changes.allowedBookers);
     if (changes.approvers !== undefined) update.approvers = await this.bookerIds(resource.domain_id, changes.approvers, 'approver');
     if (changes.declineConflictingOccurrences !== undefined) update.decline_occurrences = changes.declineConflictingOccurrences;
+    if (changes.unboundedSeries !== undefined) update.unbounded_series = changes.unboundedSeries;
     await this.db
       .updateTable('resource_policies')
       .set({ ...update, updated_at: sql<Date>`now()` })
@@ -96,6 +97,7 @@ export class ResourceService {
         conflictDetails: policy.conflict_details,
         approvers: await named(policy.approvers),
         declineConflictingOccurrences: policy.decline_occurrences,
+        unboundedSeries: policy.unbounded_series,
       },
     };
   }

@@ -4,6 +4,8 @@ import type { PlannedIndex } from '../calendar/index-plan.ts';
 import type { Db } from '../db/database.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
 import type { ResourcePolicyRow } from './scheduling.table.ts';
+import { SchedulingLimits } from './scheduling-limits.ts';
+import { extendBookedSeries, forgetBookedSeries, instancesPastIndex, recordBookedSeries, type BookedInstance, type ExpandBookable } from './room-booking-reach.ts';
 
 /**
  * A resource's answer to a booking request (DESIGN §6a), decided inside the
@@ -16,6 +18,7 @@ import type { ResourcePolicyRow } from './scheduling.table.ts';
  * Order of the rules (the first that applies answers): mode decline →
  * bookers → recurring → duration → window → conflicts → mode (auto: ACCEPTED,
  * approval: TENTATIVE). Cancelled and transparent instances book nothing.
+ * Instances past the index horizon are booked too (room-booking-reach.ts).
  */
 
 const MINUTE_MS = 60_000;
@@ -31,8 +34,12 @@ export interface BookingRequest {
   bookerAccountId: string;
   bookerDomainId: string;
   recurring: boolean;
+  firstStart: Date;
   lastEnd: Date | null;
   index: PlannedIndex;
+  /** The text the index was planned from: its instances past the index are expanded from it. */
+  ics: string;
+  expand: ExpandBookable;
   now: Date;
 }
 
@@ -42,40 +49,56 @@ export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePo
   return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
 }
 
-/** The answer the rules give and, when it books, the instances to book. Writes nothing. */
-async function decide(db: Db, req: BookingRequest): Promise<{ answer: BookingAnswer; book: PlannedIndex['rows']; policy?: ResourcePolicyRow }> {
+/**
+ * The answer the rules give and, when it books, the instances to book (and,
+ * for a series without an end, how far they reach). Writes nothing, except
+ * with `extend`: then other series' rows are first made as far as this
+ * request reaches (room-booking-reach.ts; only under the resource's lock).
+ */
+async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ answer: BookingAnswer; book: BookedInstance[]; seriesUntil: Date | null; policy?: ResourcePolicyRow }> {
   const policy = await readPolicy(db, req.resourceId);
   const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]) => ({
     answer: { delivery: 'answered' as const, partstat: 'DECLINED' as const, reason, ...(conflicts ? { conflicts } : {}) },
     book: [],
+    seriesUntil: null,
     ...(policy ? { policy } : {}),
   });
   if (!policy || policy.mode === 'decline') return decline('policy');
   if (!(await mayBook(db, policy, req))) return decline('not-allowed');
   if (req.recurring && !policy.allow_recurring) return decline('recurring');
-  const instances = req.index.rows.filter((r) => r.status !== 'CANCELLED' && !r.transparent);
-  if (instances.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
+  const indexed = req.index.rows.filter((r) => r.status !== 'CANCELLED' && !r.transparent);
+  if (indexed.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
   const horizon = req.now.getTime() + policy.booking_window_days * DAY_MS;
-  // Every occurrence must lie inside the window, so every one is in the index (and so in the bookings below).
-  if (req.lastEnd === null || req.lastEnd.getTime() > horizon || req.index.until !== null) return decline('window');
-  const future = instances.filter((r) => r.end > req.now);
+  // Every occurrence must lie inside the window; a series without an end must start inside it, where the policy books those.
+  if (req.lastEnd === null ? !policy.unbounded_series || req.firstStart.getTime() > horizon : req.lastEnd.getTime() > horizon) return decline('window');
+  // Past the index (its horizon or its row cap): up to the series' end, or, without one, as far as anyone booked the resource.
+  const { far, seriesUntil } = await instancesPastIndex(db, req.expand, { ...req, indexUntil: req.index.until, windowEnd: new Date(horizon) });
+  if (far.some((r) => r.end.getTime() - r.start.getTime() > policy.max_duration_minutes * MINUTE_MS)) return decline('duration');
+  const future = [...indexed, ...far].filter((r) => r.end > req.now);
+  if (extend && req.copyEventId) await extendAsFarAs(db, req.expand, req.resourceId, req.copyEventId, future);
 
   const conflicting = await conflictsWith(db, req, future, policy);
   if (conflicting.length > 0 && req.recurring && policy.decline_occurrences) {
-    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone.
+    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone
+    // (an override each: only occurrences the index holds; a clash further out declines the series).
     const clashing = await overlapping(db, req, future);
     const free = future.filter((r) => !clashing.has(r.recurrenceId));
-    if (free.length > 0) {
+    const declinable = far.every((r) => !clashing.has(r.recurrenceId));
+    if (free.length > 0 && declinable) {
       const partstat = policy.mode === 'approval' ? ('TENTATIVE' as const) : ('ACCEPTED' as const);
       const declinedOccurrences = future.filter((r) => clashing.has(r.recurrenceId)).map((r) => r.recurrenceId);
-      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, policy };
+      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, seriesUntil, policy };
     }
   }
   if (conflicting.length > 0) {
-    if (policy.decline_conflicts) return decline('conflict', conflicting);
-    return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], policy };
+    if (policy.decline_conflicts) {
+      const declined = decline('conflict', conflicting);
+      const free = await freeNext(db, req, future, conflicting[0]!, new Date(horizon));
+      return free ? { ...declined, answer: { ...declined.answer, freeNext: free } } : declined;
+    }
+    return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], seriesUntil: null, policy };
   }
-  return { answer: { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' }, book: future, policy };
+  return { answer: { delivery: 'answered', partstat: policy.mode === 'approval' ? 'TENTATIVE' : 'ACCEPTED' }, book: future, seriesUntil, policy };
 }
 
 /**
@@ -84,17 +107,18 @@ async function decide(db: Db, req: BookingRequest): Promise<{ answer: BookingAns
  * checks the real answer (`answerBooking`, under the locks) against it.
  */
 export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingAnswer> {
-  return (await decide(db, req)).answer;
+  return (await decide(db, req, false)).answer;
 }
 
 /** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
 export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingAnswer> {
   await releaseBookings(trx, [req.copyEventId]);
-  const { answer, book, policy } = await decide(trx, req);
+  const { answer, book, seriesUntil, policy } = await decide(trx, req, true);
   if (book.length === 0 || !policy) return answer;
   if (!(await insertBookings(trx, req.resourceId, req.copyEventId, book))) {
     return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
   }
+  if (seriesUntil) await recordBookedSeries(trx, req.resourceId, req.copyEventId, seriesUntil);
   return answer;
 }
 
@@ -121,11 +145,12 @@ async function insertBookings(trx: Db, resourceId: string, copyEventId: string, 
 
 /**
  * An approver accepts a held request (Resource/decide): its occurrences from
- * now on, as the resource's copy indexes them, are booked — unless one now
- * overlaps a booking (returned, named as to `viewerAccountId`; nothing
- * booked). The exclusion constraint has the last word here too.
+ * now on, as the resource's copy indexes them (and past its index, expanded),
+ * are booked — unless one now overlaps a booking (returned, named as to
+ * `viewerAccountId`; nothing booked). The exclusion constraint has the last
+ * word here too.
  */
-export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date }): Promise<BookingConflict[]> {
+export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date; expand: ExpandBookable }): Promise<BookingConflict[]> {
   await releaseBookings(trx, [req.copyEventId]);
   const policy = await readPolicy(trx, req.resourceId);
   if (!policy) return [];
@@ -136,17 +161,60 @@ export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: 
     .where(sql<boolean>`status is distinct from 'CANCELLED'`)
     .where('transparent', '=', false)
     .execute();
-  const future = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) })).filter((r) => r.end > req.now);
+  const copy = await trx.selectFrom('calendar_events').select(['ics', 'expanded_until', 'last_end']).where('id', '=', req.copyEventId).executeTakeFirstOrThrow();
+  const windowEnd = new Date(req.now.getTime() + policy.booking_window_days * DAY_MS);
+  const past = { resourceId: req.resourceId, copyEventId: req.copyEventId, ics: copy.ics!, indexUntil: copy.expanded_until, lastEnd: copy.last_end, windowEnd };
+  const { far, seriesUntil } = await instancesPastIndex(trx, req.expand, past);
+  const indexed = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) }));
+  const future = [...indexed, ...far].filter((r) => r.end > req.now);
+  await extendAsFarAs(trx, req.expand, req.resourceId, req.copyEventId, future);
   const asked = { resourceId: req.resourceId, copyEventId: req.copyEventId, bookerAccountId: req.viewerAccountId };
   const conflicts = await conflictsWith(trx, asked, future, policy);
   if (conflicts.length > 0) return conflicts;
   if (future.length > 0 && !(await insertBookings(trx, req.resourceId, req.copyEventId, future))) return conflictsWith(trx, asked, future, policy);
+  if (future.length > 0 && seriesUntil) await recordBookedSeries(trx, req.resourceId, req.copyEventId, seriesUntil);
   return [];
+}
+
+/** Other series' rows made as far as these instances reach, so the checks and the constraint see them (room-booking-reach.ts). */
+async function extendAsFarAs(trx: Db, expand: ExpandBookable, resourceId: string, copyEventId: string, instances: readonly BookedInstance[]): Promise<void> {
+  if (instances.length === 0) return;
+  await extendBookedSeries(trx, expand, resourceId, new Date(Math.max(...instances.map((r) => r.end.getTime()))), copyEventId);
 }
 
 export async function releaseBookings(trx: Db, copyEventIds: readonly string[]): Promise<void> {
   if (copyEventIds.length === 0) return;
   await trx.deleteFrom('resource_bookings').where('event_id', 'in', [...copyEventIds]).execute();
+  await forgetBookedSeries(trx, copyEventIds);
+}
+
+/**
+ * When the resource is next free for as long as the occurrence that meets
+ * `conflict` (SchedulingLimits.freeNextSearchDays on from its start, and
+ * within the booking window): the occurrence's own start if that is free
+ * after all, else the end of some booking — a free slot starts where a
+ * booking ends. One query over the GiST index; undefined when none is found.
+ */
+async function freeNext(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, instances: readonly BookedInstance[], conflict: BookingConflict, windowEnd: Date): Promise<{ start: string; end: string } | undefined> {
+  const at = instances.find((r) => r.start.getTime() < Date.parse(conflict.end) && r.end.getTime() > Date.parse(conflict.start));
+  if (!at) return undefined;
+  const length = at.end.getTime() - at.start.getTime();
+  const limit = new Date(Math.min(at.start.getTime() + SchedulingLimits.freeNextSearchDays * DAY_MS, windowEnd.getTime()));
+  const result = await sql<{ s: Date }>`
+    with candidate(s) as (
+      select ${at.start.toISOString()}::timestamptz
+      union
+      select upper(during) from resource_bookings
+       where resource_id = ${req.resourceId} and event_id is distinct from ${req.copyEventId}::uuid
+         and during && tstzrange(${at.start.toISOString()}::timestamptz, ${limit.toISOString()}::timestamptz, '[)'))
+    select s from candidate c
+     where s >= ${at.start.toISOString()}::timestamptz and s + ${length} * interval '1 millisecond' <= ${limit.toISOString()}::timestamptz
+       and not exists (select 1 from resource_bookings b
+                        where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
+                          and b.during && tstzrange(c.s, c.s + ${length} * interval '1 millisecond', '[)'))
+     order by s limit 1`.execute(db);
+  const start = result.rows[0]?.s;
+  return start ? { start: new Date(start).toISOString(), end: new Date(new Date(start).getTime() + length).toISOString() } : undefined;
 }
 
 /** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */

@@ -14,9 +14,10 @@ import { deleteInstances, deleteInstancesOfMany, insertInstancesOfMany } from '.
 import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.repository.ts';
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
-import { allAttendees, componentOf, editItip, isSignificantChange, itipView, type ItipEdits, type ItipView } from './itip.ts';
+import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
+import type { ExpandBookable } from './room-booking-reach.ts';
 import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
@@ -58,6 +59,8 @@ export interface ScheduleInput {
   now: Date;
   /** Parses and plans texts the scheduler makes (final texts, answered copies), in the calendar worker pool. */
   prepare: (texts: string[]) => Promise<PreparedWrite[]>;
+  /** Expands a booking's instances past the occurrence index, in the worker pool (room-booking-reach.ts). */
+  expandBookable: ExpandBookable;
   /** The caller's address when they act as a delegate of the calendar's owner (SENT-BY), as known before the transaction. */
   sentBy: string | null;
   /** The last attempt: a text the plan did not foresee is planned under the locks instead of re-running the call. */
@@ -326,7 +329,7 @@ export class Schedule {
     for (const [address, { declined }] of resourceAnswers) {
       for (const recurrenceId of declined) {
         const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
-        const made = row ? occurrenceOf(parsed.obj.text, { start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        const made = row ? occurrenceOf(parsed.obj.text, { recurrence_id: row.recurrenceId, start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
         if (!made) continue;
         if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
           added.add(made.rid);
@@ -340,6 +343,11 @@ export class Schedule {
     return { text: editItip(parsed.obj.text, { sequence, dtstamp: this.input.now, partstats, ...(addComponents.length ? { addComponents } : {}), ...sentBy }), sequence };
   }
 
+  /** A resource's standing answer when this write changes nothing significant for it (itip.ts standingAnswer); it needs its copy. */
+  private standing(obj: OrganizerObject, old: CalendarEventRow | null, hasCopy: boolean, address: string): { partstat: string; declined: string[] } | undefined {
+    return old?.ics && hasCopy ? standingAnswer(itipView(old.ics), obj.view, address) : undefined;
+  }
+
   /** A resource's booking request for this write. */
   private bookingRequest(r: Extract<Recipient, { kind: 'resource' }>, parsed: PreparedOk, copyEventId: string | null): BookingRequest {
     return {
@@ -349,8 +357,11 @@ export class Schedule {
       bookerAccountId: this.input.ownerId!,
       bookerDomainId: this.input.ownerDomainId!,
       recurring: parsed.obj.recurring,
+      firstStart: parsed.obj.firstStart,
       lastEnd: parsed.obj.lastEnd,
       index: parsed.index,
+      ics: parsed.obj.text,
+      expand: this.input.expandBookable,
       now: this.input.now,
     };
   }
@@ -374,7 +385,11 @@ export class Schedule {
       if (!parsed?.ok || old === undefined) continue;
       const copies = new Map((old ? await copiesOf(db, [old.id]) : []).map((c) => [c.attendee, c.event_id]));
       const answers = new Map<string, { partstat: string; declined: readonly string[] }>();
-      for (const r of obj.recipients.values()) if (r.kind === 'resource') answers.set(r.address, resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
+      for (const r of obj.recipients.values()) {
+        if (r.kind !== 'resource') continue;
+        const standing = this.standing(obj, old, copies.has(r.address), r.address);
+        answers.set(r.address, standing ?? resourceAnswer(await predictBooking(db, this.bookingRequest(r, parsed, copies.get(r.address) ?? null))));
+      }
       obj.predicted = answers;
       texts.add(this.organizerText(obj, parsed, old, this.input.sentBy, answers).text);
     }
@@ -443,8 +458,17 @@ export class Schedule {
     // Copies are written with the planned text, then the resources answer (their bookings need their copies).
     await writeAll(final);
     const given = new Map<string, { partstat: string; declined: readonly string[] }>();
+    // Resources whose answer (and booking) a non-significant change leaves standing: not asked again.
+    const standing = new Set<string>();
     for (const r of recipients) {
       if (r.kind !== 'resource') continue;
+      const kept = this.standing(obj, old, copyByAddress.has(r.address), r.address);
+      if (kept) {
+        standing.add(r.address);
+        obj.outcomes[r.address] = { delivery: 'answered', partstat: kept.partstat, ...(kept.declined.length > 0 ? { declinedOccurrences: kept.declined } : {}) };
+        given.set(r.address, kept);
+        continue;
+      }
       const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
       obj.outcomes[r.address] = answer;
       given.set(r.address, resourceAnswer(answer));
@@ -467,7 +491,7 @@ export class Schedule {
     await insertLinks(trx, recipients.map((r) => ({ event_id: copyIds.get(r.address)!, organizer_event_id: eventId, organizer_calendar_id: this.input.calendarId, attendee: r.address })));
     const messages: Array<NewInboxMessage & { modseq: number }> = [];
     // A request held for approval (TENTATIVE without a reason) goes to the resource's approvers; asked again, the earlier asks go.
-    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' ? [{ r, copyId: copyIds.get(r.address)! }] : []));
+    const resourceCopies = recipients.flatMap((r) => (r.kind === 'resource' && !standing.has(r.address) ? [{ r, copyId: copyIds.get(r.address)! }] : []));
     await this.dismissApprovalsOf(trx, modseqs, resourceCopies.map(({ r, copyId }) => ({ resourceId: r.resourceId, copyId })));
     for (const { r, copyId } of resourceCopies) {
       const answer = obj.outcomes[r.address]!;
@@ -645,7 +669,7 @@ export class Schedule {
         sender,
         sequence,
         partstat: answered.partstat,
-        recurrence_id: answered.rid === null ? null : answered.rid.split('|')[1] ?? answered.rid,
+        recurrence_id: answered.rid,
         summary: organizerRow.summary,
         first_start: organizerRow.first_start,
       }),
@@ -925,12 +949,29 @@ export function attendeeIndex(planned: PlannedIndex, obj: ParsedCalendarObject, 
  * occurrence index by its recurrenceId as CalendarEvent/query reports it.
  */
 async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string) {
-  const instance = await trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id).where('recurrence_id', '=', recurrenceId).executeTakeFirst();
+  const instances = trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id);
+  let instance = await instances.where('recurrence_id', '=', recurrenceId).executeTakeFirst();
+  // Not in canonical form: a DATE ('20261208') names that day's occurrence, a local time ('20261208T110000') the
+  // occurrence starting then on the series' own clock — as clients that write RECURRENCE-ID otherwise mean it.
+  const local = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?$/.exec(recurrenceId);
+  if (!instance && local) {
+    const [, y, mo, d, h, mi, sec] = local;
+    const prefix = h === undefined ? `${y}-${mo}-${d}` : `${y}-${mo}-${d}T${h}:${mi}:${sec}`;
+    const found = await instances.where('start_local', 'like', `${prefix}%`).orderBy('during_start').limit(2).execute();
+    // Two occurrences on one day: which one is meant is not said, so neither is taken.
+    if (found.length === 1) instance = found[0];
+  }
   return instance ? occurrenceOf(copy.ics!, instance) : undefined;
 }
 
-/** The master of `ics` made an override for the occurrence at the given local times (see occurrenceComponent); with its rid key. */
-function occurrenceOf(ics: string, at: { start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
+/**
+ * The master of `ics` made an override for an occurrence of the index (see
+ * occurrenceComponent), with its rid key: the index's canonical recurrence
+ * id, which is the key of an override the text may already hold for it
+ * (then that one is used, and this component is not: an override's local
+ * times are on its own clock, not necessarily the master's).
+ */
+function occurrenceOf(ics: string, at: { recurrence_id: string; start_local: string; end_local: string; all_day: boolean }): { component: JComp; rid: string } | undefined {
   const master = componentOf(ics, '');
   if (!master) return undefined;
   const component = structuredClone(master);
@@ -938,13 +979,12 @@ function occurrenceOf(ics: string, at: { start_local: string; end_local: string;
   if (!start) return undefined;
   const utc = typeof start[3] === 'string' && start[3].endsWith('Z');
   const value = (local: string) => (at.all_day ? local.slice(0, 10) : utc ? `${local}Z` : local);
-  const tzid = typeof start[1].tzid === 'string' ? start[1].tzid : '';
   component[1] = component[1].filter((p) => !['rrule', 'rdate', 'exdate', 'recurrence-id'].includes(p[0]));
   const dtstart = component[1].find((p) => p[0] === 'dtstart')!;
   dtstart[3] = value(at.start_local);
   const dtend = component[1].find((p) => p[0] === 'dtend');
   if (dtend) dtend[3] = value(at.end_local);
   component[1].push(['recurrence-id', { ...dtstart[1] }, dtstart[2], dtstart[3]]);
-  return { component, rid: `${tzid}|${String(dtstart[3])}` };
+  return { component, rid: at.recurrence_id };
 }
 

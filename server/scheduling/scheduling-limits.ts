@@ -8,4 +8,6 @@ export const SchedulingLimits = {
   maxAttendees: 1000,
   /** Times one CalendarEvent/set is re-run when a copy appeared under it between planning and locking. */
   maxReplans: 3,
+  /** How far after a conflicting occurrence a room's decline looks for the next free slot of the same length (`freeNext`). */
+  freeNextSearchDays: 14,
 } as const;

@@ -19,6 +19,8 @@ export interface ResourcePolicyTable {
   approvers: ColumnType<string[], string[] | undefined, string[]>;
   /** A series conflicting in some occurrences: true = accept it and decline those occurrences; false = decline it whole. */
   decline_occurrences: Generated<boolean>;
+  /** A series without an end: true = booked (every occurrence, rows made as far as requests reach); false = declined (window). */
+  unbounded_series: Generated<boolean>;
   updated_at: Generated<Date>;
 }
 export type ResourcePolicyRow = Selectable<ResourcePolicyTable>;
@@ -29,6 +31,14 @@ export interface ResourceBookingTable {
   recurrence_id: string;
   /** tstzrange '[start,end)'. */
   during: ColumnType<string, string, string>;
+}
+
+/** A booked series whose resource_bookings rows stop at booked_until (migration 3200, room-booking-reach.ts). */
+export interface ResourceSeriesBookingTable {
+  event_id: string;
+  resource_id: string;
+  booked_until: Date;
+  booked_at: Generated<Date>;
 }
 
 export interface ScheduledCopyTable {

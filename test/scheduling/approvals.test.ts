@@ -93,9 +93,9 @@ describe('approvers of a resource in approval mode', () => {
     expect(partstatOf((await roomCopy('held-1@approve.test')).ics!, ROOM)).toBe('ACCEPTED');
     expect(await bookings(copy.id)).toHaveLength(1);
     expect((await inboxOf(alice)).filter((m) => m.kind === 'reply')).toMatchObject([{ from: ROOM, partstat: 'ACCEPTED', eventId: id }]);
-    // Decided: the approval message is gone, and the request is no longer held.
+    // Decided: the approval message is gone, and the request is no longer held (a decline would now revoke it).
     expect((await inboxOf(rita)).filter((m) => m.kind === 'approval')).toEqual([]);
-    expect((await refusal(decide(rita, copy.id, 'decline'))).code).toBe('NOT_FOUND');
+    expect((await refusal(decide(rita, copy.id, 'accept'))).code).toBe('NOT_FOUND');
   });
 
   it('refuses an acceptance that would now overlap a booking; a decline frees the request', async () => {

@@ -1,4 +1,5 @@
-import type { DmciClient } from '../../connector-sim/client.ts';
+import { expect } from 'vitest';
+import { DmciRequestError, type DmciClient } from '../../connector-sim/client.ts';
 
 /** iCalendar meetings for the scheduling tests. */
 
@@ -88,4 +89,25 @@ export async function eventsOf(client: DmciClient, calendarId: string) {
 
 export async function inboxOf(client: DmciClient) {
   return (await client.request('Inbox/get', {})).list;
+}
+
+/** Creates a meeting with one room as its only attendee; the room's answer is `outcome` (the create must succeed). */
+export async function bookRoom(client: DmciClient, calendarId: string, organizer: string, room: string, options: Omit<MeetingOptions, 'organizer' | 'attendees'> = {}) {
+  const uid = options.uid ?? `room-${Date.now()}-${serial++}@sched.test`;
+  const result = await client.request('CalendarEvent/set', { calendarId, create: { m: { ics: meeting({ ...options, uid, organizer, attendees: [{ email: room, cutype: 'ROOM' }] }) } } });
+  expect(result.notCreated).toEqual({});
+  const id = result.created.m!.id;
+  return { id, uid, outcome: result.scheduled![id]![room]!, result };
+}
+
+/** Runs a request as a connector does under load: refused UNAVAILABLE (the server saturated), it waits retryAfterMs and asks again. */
+export async function whenAvailable<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof DmciRequestError) || error.code !== 'UNAVAILABLE') throw error;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
+    }
+  }
 }

@@ -3,7 +3,7 @@ import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { defaultCalendar, meeting, partstatOf } from './helpers.ts';
+import { bookRoom, defaultCalendar, meeting, partstatOf, type MeetingOptions } from './helpers.ts';
 
 /**
  * Rooms (issue 10 item 4): the room answers inside the organizer's
@@ -52,13 +52,8 @@ afterAll(async () => {
 });
 
 let serial = 0;
-async function book(client: DmciClient, calendarId: string, organizer: string, room: string, options: { start?: string; minutes?: number; rrule?: string; summary?: string; extra?: string[]; uid?: string } = {}) {
-  const uid = options.uid ?? `r${serial++}@rooms.test`;
-  const result = await client.request('CalendarEvent/set', { calendarId, create: { m: { ics: meeting({ uid, organizer, attendees: [{ email: room, cutype: 'ROOM' }], ...options }) } } });
-  expect(result.notCreated).toEqual({});
-  const id = result.created.m!.id;
-  return { id, uid, outcome: result.scheduled![id]![room]!, result };
-}
+const book = (client: DmciClient, calendarId: string, organizer: string, room: string, options: Omit<MeetingOptions, 'organizer' | 'attendees'> = {}) =>
+  bookRoom(client, calendarId, organizer, room, { ...options, uid: options.uid ?? `r${serial++}@rooms.test` });
 
 const bookingsOf = async (room: string) =>
   db
@@ -89,7 +84,14 @@ describe('a room with the default policy', () => {
 
   it('declines a conflicting request, naming the time only; back-to-back is fine', async () => {
     const clash = await book(dave, daveCal, D, 'harbour@rooms.test', { start: '2026-12-07T10:30:00Z' });
-    expect(clash.outcome).toEqual({ delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }] });
+    expect(clash.outcome).toEqual({
+      delivery: 'answered',
+      partstat: 'DECLINED',
+      reason: 'conflict',
+      conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }],
+      // When it is next free for as long (free-next.test.ts).
+      freeNext: { start: '2026-12-07T11:00:00.000Z', end: '2026-12-07T12:00:00.000Z' },
+    });
     // The decline is in Dave's copy too; the room holds no booking for it.
     const mine = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [clash.id] })).list[0]!;
     expect(partstatOf(mine.ics, 'harbour@rooms.test')).toBe('DECLINED');

@@ -119,6 +119,29 @@ function dateList(c: JComp, name: 'rdate' | 'exdate', series: SeriesContext, res
   return out;
 }
 
+/**
+ * A RECURRENCE-ID (or an override's DTSTART) read in its series' terms,
+ * however it is written — in another zone than DTSTART, in UTC, or as a DATE
+ * on a timed series (the instance at the series' time of day is meant):
+ * its numeric id and canonical text (ParsedEvent.recurrenceId). Without a
+ * series (an orphan override), a zoned value is read as UTC.
+ */
+export function readRecurrenceId(p: JProp, what: string, resolve: ZoneResolver, series: SeriesContext | null): { rid: number; text: string } {
+  const r = readTime(p, what, resolve);
+  const ctx: SeriesContext = series ?? { kind: kindOf(r) === 'zoned' ? 'utc' : kindOf(r), zone: UTC_ZONE, timeOfDay: 0 };
+  const n = ridOf(r.value, r.zone, ctx.kind, ctx.zone);
+  const rid = typeof n === 'number' ? n : toUtc(ctx.zone, n.day * DAY + ctx.timeOfDay);
+  return { rid, text: canonicalRid(rid, ctx.kind === 'zoned' ? 'utc' : ctx.kind) };
+}
+
+/** The context a master VEVENT gives its overrides: the kind, zone and time of day of its DTSTART. */
+export function seriesContextOf(master: JComp, resolve: ZoneResolver): SeriesContext | null {
+  const dtstart = prop(master, 'dtstart');
+  if (!dtstart) return null;
+  const start = readTime(dtstart, 'DTSTART', resolve);
+  return { kind: kindOf(start), zone: start.zone ?? UTC_ZONE, timeOfDay: start.value.local - Math.floor(start.value.local / DAY) * DAY };
+}
+
 /** Reads one VEVENT. `series` is the master's context for an override (null for the master or an orphan override). */
 export function readEvent(c: JComp, resolve: ZoneResolver, series: SeriesContext | null): EventModel {
   const dtstart = prop(c, 'dtstart');
@@ -134,14 +157,7 @@ export function readEvent(c: JComp, resolve: ZoneResolver, series: SeriesContext
   const ridProp = prop(c, 'recurrence-id');
   let rid: number | null = null;
   let ridText: string | null = null;
-  if (ridProp) {
-    const r = readTime(ridProp, 'RECURRENCE-ID', resolve);
-    const ctx: SeriesContext = series ?? { kind: kindOf(r) === 'zoned' ? 'utc' : kindOf(r), zone: UTC_ZONE, timeOfDay: 0 };
-    const n = ridOf(r.value, r.zone, ctx.kind, ctx.zone);
-    // A DATE RECURRENCE-ID on a timed series: the instance at the series' time of day is meant.
-    rid = typeof n === 'number' ? n : toUtc(ctx.zone, n.day * DAY + ctx.timeOfDay);
-    ridText = canonicalRid(rid, ctx.kind === 'zoned' ? 'utc' : ctx.kind);
-  }
+  if (ridProp) ({ rid, text: ridText } = readRecurrenceId(ridProp, 'RECURRENCE-ID', resolve, series));
 
   const own: SeriesContext = { kind, zone, timeOfDay: start.value.local - Math.floor(start.value.local / DAY) * DAY };
   const exdates = new Set<number>();

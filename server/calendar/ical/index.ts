@@ -13,6 +13,7 @@ export { IcalError } from './errors.ts';
 export { iterationStats } from './rrule-iterate.ts';
 export { WINDOWS_ZONES, windowsZoneToIana } from './windows-zones.ts';
 export { defaultIcalLimits } from './types.ts';
+export { recurrenceKeyer, type RecurrenceKeyer } from './recurrence-keys.ts';
 export { isBudgetError, withBudgets, WorkBudget, type BudgetErrorDetails } from './work-budget.ts';
 export type { Attendee, BusyType, Classification, EventStatus, IcalLimits, Instance, ParsedCalendarObject, ParsedEvent } from './types.ts';
 

@@ -57,7 +57,7 @@ function vtimezoneZone(vtz: JComp): Zone {
   return zone;
 }
 
-function zoneResolver(vtimezones: Map<string, JComp>, used: Set<string>): ZoneResolver {
+export function zoneResolver(vtimezones: Map<string, JComp>, used: Set<string>): ZoneResolver {
   const built = new Map<string, Zone>();
   return (tzid) => {
     let zone = built.get(tzid);

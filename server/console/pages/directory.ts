@@ -75,7 +75,7 @@ function policyForm(req: Request, email: string, policy: BookingPolicy) {
 <label>Requests <select name="mode">${(['auto', 'approval', 'decline'] as const).map((m) => html`<option value="${m}"${m === policy.mode ? html` selected` : ''}>${m === 'auto' ? 'accept when free' : m === 'approval' ? 'hold for approval' : 'decline all'}</option>`)}</select></label>
 ${check('declineConflicts', 'decline conflicting requests')}${check('allowRecurring', 'allow recurring meetings')}${check('conflictDetails', 'name the conflicting booking in a decline')}
 <label>Longest booking (minutes) <input name="maxDurationMinutes" type="number" min="1" max="100000" value="${policy.maxDurationMinutes}"></label>
-<label>Booking window (days) <input name="bookingWindowDays" type="number" min="1" max="730" value="${policy.bookingWindowDays}"></label>
+<label>Booking window (days) <input name="bookingWindowDays" type="number" min="1" max="3650" value="${policy.bookingWindowDays}"></label>
 <label>Who may book (addresses, comma-separated; empty: everyone of the domain) <input name="allowedBookers" value="${policy.allowedBookers.join(', ')}" maxlength="10000"></label>`,
     'Save policy',
   )}</section>`;

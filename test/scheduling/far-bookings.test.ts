@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DmciClient } from '../../connector-sim/client.ts';
+import type { Db } from '../../server/db/database.ts';
+import { openTestDb } from '../helpers/database.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { bookRoom, defaultCalendar } from './helpers.ts';
+
+/**
+ * Rooms never double-book beyond the occurrence-index horizon (two years
+ * ahead): a series reaching past it — without an end, or ending years out —
+ * is compared with bookings in that far range (room-booking-reach.ts).
+ */
+let server: TestServer;
+let admin: DmciClient;
+let alice: DmciClient;
+let dave: DmciClient;
+let db: Db;
+let aliceCal: string;
+let daveCal: string;
+
+const A = 'alice@far.test';
+const D = 'dave@far.test';
+const ROOMS = ['north', 'south', 'east', 'west', 'held'] as const;
+const room = (name: (typeof ROOMS)[number]) => `${name}@far.test`;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await server.createAccount('admin@far.test', undefined, 'domain_admin');
+  await server.createAccount(A);
+  await server.createAccount(D);
+  admin = await server.connect('admin@far.test');
+  alice = await server.connect(A);
+  dave = await server.connect(D);
+  aliceCal = await defaultCalendar(alice);
+  daveCal = await defaultCalendar(dave);
+  db = openTestDb(server.databaseUrl);
+  for (const name of ROOMS) {
+    await admin.request('Admin/directoryCreate', { domain: 'far.test', kind: 'resource', fields: { displayName: name, email: room(name), resourceType: 'room' } });
+    // Ten years ahead, and series without an end booked.
+    await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 3650, unboundedSeries: true } });
+  }
+});
+afterAll(async () => {
+  await db.destroy();
+  await server.stop();
+});
+
+const book = bookRoom;
+
+const bookedRows = async (address: string) =>
+  db.selectFrom('resource_bookings as b').innerJoin('directory_entries as e', 'e.id', 'b.resource_id').select('b.during').where('e.email', '=', address).execute();
+
+describe('a series past the index horizon', () => {
+  it('an endless weekly series booked today conflicts with a one-off three years out on a Tuesday', async () => {
+    // 2026-12-01 is a Tuesday; so is 2029-12-04.
+    const series = await book(alice, aliceCal, A, room('north'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
+    expect(series.outcome).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
+    const far = await book(dave, daveCal, D, room('north'), { start: '2029-12-04T10:30:00Z' });
+    expect(far.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict', conflicts: [{ start: '2029-12-04T10:00:00.000Z', end: '2029-12-04T11:00:00.000Z' }] });
+    // A Wednesday that far out is free.
+    expect((await book(dave, daveCal, D, room('north'), { start: '2029-12-05T10:00:00Z' })).outcome).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
+  });
+
+  it('an endless series booked after a far one-off conflicts with it', async () => {
+    expect((await book(dave, daveCal, D, room('south'), { start: '2029-12-04T10:30:00Z' })).outcome.partstat).toBe('ACCEPTED');
+    const series = await book(alice, aliceCal, A, room('south'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
+    expect(series.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict', conflicts: [{ start: '2029-12-04T10:30:00.000Z' }] });
+    expect(await bookedRows(room('south'))).toHaveLength(1);
+  });
+
+  it('a series ending four years out is booked whole and conflicts in its last year', async () => {
+    const series = await book(alice, aliceCal, A, room('east'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY;UNTIL=20301231T000000Z' });
+    expect(series.outcome).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
+    // Every Tuesday through 2030 is a row: the exclusion constraint has the last word that far out too.
+    expect((await bookedRows(room('east'))).length).toBeGreaterThan(52 * 4);
+    expect((await book(dave, daveCal, D, room('east'), { start: '2030-12-24T10:15:00Z' })).outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict' });
+    expect((await book(dave, daveCal, D, room('east'), { start: '2031-01-07T10:00:00Z' })).outcome.partstat).toBe('ACCEPTED');
+  });
+
+  it('two endless series meeting only years out: the later one is declined', async () => {
+    // Weekly on Tuesdays, and yearly on December 4th — a Tuesday first in 2029.
+    expect((await book(alice, aliceCal, A, room('west'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' })).outcome.partstat).toBe('ACCEPTED');
+    const yearly = await book(dave, daveCal, D, room('west'), { start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY' });
+    // Found through the ten-year window: 2029 and 2035 (December 4th falls on a Tuesday then).
+    expect(yearly.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict' });
+    expect(yearly.outcome.conflicts!.map((c) => c.start)).toEqual(['2029-12-04T10:00:00.000Z', '2035-12-04T10:00:00.000Z']);
+  });
+
+  it('without the policy option an endless series is declined (window), and one starting past the window too', async () => {
+    await admin.request('Admin/resourceSetPolicy', { email: room('held'), policy: { unboundedSeries: false } });
+    expect((await book(alice, aliceCal, A, room('held'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' })).outcome).toMatchObject({ partstat: 'DECLINED', reason: 'window' });
+    await admin.request('Admin/resourceSetPolicy', { email: room('held'), policy: { unboundedSeries: true, bookingWindowDays: 30 } });
+    expect((await book(alice, aliceCal, A, room('held'), { start: '2027-06-01T10:00:00Z', rrule: 'FREQ=WEEKLY' })).outcome).toMatchObject({ partstat: 'DECLINED', reason: 'window' });
+  });
+
+  it('a cancelled endless series frees the far range', async () => {
+    await admin.request('Admin/resourceSetPolicy', { email: room('held'), policy: { bookingWindowDays: 3650 } });
+    const series = await book(alice, aliceCal, A, room('held'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
+    expect(series.outcome.partstat).toBe('ACCEPTED');
+    await alice.request('CalendarEvent/set', { calendarId: aliceCal, destroy: [series.id] });
+    const seriesOfRoom = await db.selectFrom('resource_series_bookings as s').innerJoin('directory_entries as e', 'e.id', 's.resource_id').select('s.event_id').where('e.email', '=', room('held')).execute();
+    expect(seriesOfRoom).toEqual([]);
+    expect((await book(dave, daveCal, D, room('held'), { start: '2029-12-04T10:00:00Z' })).outcome.partstat).toBe('ACCEPTED');
+  });
+});
