@@ -55,6 +55,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-29_2700_invitation_budget': invitationBudget,
   '2026-11-29_2701_resource_approvers': resourceApprovers,
   '2026-11-30_3100_calendar_attendant': calendarAttendant,
-  '2026-11-30_3300_directory_match_streams': directoryMatchStreams,
   '2026-11-30_3200_far_bookings': farBookings,
+  '2026-11-30_3300_directory_match_streams': directoryMatchStreams,
 };
