@@ -184,8 +184,8 @@ async function pinServerLoop(serverPid: number, databaseUrl: string): Promise<{ 
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  const postmaster = Number((await readFile(`/proc/${backend}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[1]); // read while the backend lives
   await client.end();
-  const postmaster = Number((await readFile(`/proc/${backend}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[1]);
   const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   const pids = [process.pid, serverPid, postmaster, ...children];
   for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });

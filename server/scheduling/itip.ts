@@ -95,12 +95,18 @@ function readComponent(c: JComp, keys: RecurrenceKeyer): ItipComponent {
   }
   const significant = propKey(c, SIGNIFICANT);
   const list = [...attendees.keys()].sort().join(',');
+  let start: string | undefined;
   return {
     rid: keys.ridOf(c),
     attendees,
     significant,
     owned: `${significant}${propKey(c, OWNED)}${list}`,
-    start: keys.startOf(c),
+    // On demand: it resolves DTSTART through the object's VTIMEZONEs, on the event loop, and only
+    // an attendee's answer needs it (is an override organizer-owned?). Every view of every write
+    // would otherwise pay for it (a CPU profile under `npm run bench -- hostile` showed ~20 ms).
+    get start() {
+      return (start ??= keys.startOf(c));
+    },
     booking: propKey(c, ['status', 'transp']),
   };
 }
