@@ -131,7 +131,6 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   opened.add(() => services.icalWork.close());
   // The calendar workers load while the rest starts; the node is up only once they have (awaited below).
   const workersLoaded = services.icalWork.start();
-  void workersLoaded.catch(() => undefined); // if start-up fails before the await, closing the pool ends them
   services.screen.onBlock((block) => {
     metrics.screenBlocks.inc({ source: block.source });
     log.warn({ address: block.key, reason: block.reason, until: block.until, source: block.source, by: block.by }, 'address blocked');
@@ -193,8 +192,10 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   metrics.watchOutbox(() => countPending(db));
 
   const startedAt = new Date().toISOString();
+  // Not ready until start-up has finished (the calendar workers loaded): a load balancer must not send traffic before.
+  let startedUp = false;
   const readiness = async (): Promise<Readiness> => {
-    const checks: Readiness['checks'] = {};
+    const checks: Readiness['checks'] = { started: startedUp ? { ok: true } : { ok: false, detail: 'starting' } };
     try {
       await sql`select 1`.execute(db);
       checks.database = { ok: true };
@@ -255,6 +256,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   jobs.start();
   opened.add(() => jobs.stop());
   await workersLoaded;
+  startedUp = true;
   log.info({ port, opsPort, consolePort, nodeId: config.nodeId, tls: Boolean(config.tls) }, 'dmci listening');
 
   let stopping: Promise<void> | undefined;

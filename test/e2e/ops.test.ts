@@ -34,7 +34,7 @@ describe('ops HTTP', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       ready: true,
-      checks: { database: { ok: true }, migrations: { ok: true }, listen: { ok: true }, draining: { ok: true } },
+      checks: { started: { ok: true }, database: { ok: true }, migrations: { ok: true }, listen: { ok: true }, draining: { ok: true } },
     });
     expect((await fetch(`${server.opsUrl}/nope`)).status).toBe(404);
     const status = await fetch(`${server.opsUrl}/status.json`);

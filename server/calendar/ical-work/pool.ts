@@ -131,12 +131,13 @@ export class IcalWorkerPool {
    * Starts every worker now (a server at start-up) and resolves when all are
    * loaded: a node that says it is up can parse a calendar object at once
    * (loading a worker takes a second of CPU, many more on a busy machine,
-   * which a first request would otherwise wait out). Fails if one dies while
-   * loading.
+   * which a first request would otherwise wait out). A worker that fails to
+   * load (e.g. no file descriptor left) is logged and dropped; the pool
+   * starts another when work arrives, as it always does.
    */
   async start(): Promise<void> {
     while (!this.closed && this.slots.size < this.options.size) this.spawn();
-    await Promise.all([...this.slots].map((slot) => slot.loaded));
+    await Promise.allSettled([...this.slots].map((slot) => slot.loaded));
   }
 
   /** Terminates every worker; queued and running tasks fail with UNAVAILABLE. */
