@@ -75,7 +75,7 @@ const ResourceInfo = z.strictObject({ id: z.string(), email: z.string(), display
 
 export const schedulingMethods = {
   'Inbox/get': defineMethod({
-    summary: "Reads messages of the caller's scheduling inbox by id; `ids` omitted or null = all (up to limits.maxAnswerBytes; hasMore then says ask again).",
+    summary: "Reads messages of the caller's scheduling inbox by id; `ids` omitted or null = the first 5,000 in id order (up to limits.maxAnswerBytes; hasMore then says there are more: page with Inbox/changes or ask by id).",
     args: z.strictObject({ ids: z.array(Id).max(500).nullable().optional() }),
     result: z.strictObject({ state: z.string(), list: z.array(InboxMessage), notFound: z.array(z.string()), hasMore: z.boolean() }),
   }),
