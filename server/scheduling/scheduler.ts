@@ -83,6 +83,12 @@ type PreparedOk = Extract<PreparedWrite, { ok: true }>;
 /** Each resource's answer (address →): its PARTSTAT, and the occurrences it declined alone (recurrence ids of the index). */
 type ResourceAnswers = ReadonlyMap<string, { partstat: string; declined: readonly string[] }>;
 
+/** Does any component name an ORGANIZER or an ATTENDEE (from the worker's parse)? Without one, a write schedules nothing. */
+function mayInvite(obj: ParsedCalendarObject): boolean {
+  const components: ParsedEvent[] = obj.master ? [obj.master, ...obj.overrides] : obj.overrides;
+  return components.some((c) => c.organizer !== null || c.attendees.length > 0);
+}
+
 function resourceAnswer(answer: ScheduleOutcome & { partstat: string }): { partstat: string; declined: readonly string[] } {
   return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [] };
 }
@@ -130,6 +136,9 @@ export class Schedule {
 
   private async resolve(db: Db): Promise<void> {
     if (this.input.ownerId === null) return;
+    // Most writes schedule nothing: they cost no address lookup and no iTIP view of their text.
+    const writes = [...this.input.creates.values(), ...this.input.updates.values()];
+    if (!writes.some((parsed) => parsed.ok && mayInvite(parsed.obj))) return;
     this.ownerAddresses = await addressesOfAccount(db, this.input.ownerId);
     const wanted = new Set<string>();
     for (const [key, parsed] of [...this.input.creates, ...this.input.updates]) {

@@ -1,4 +1,4 @@
-import { readRecurrenceId, seriesContextOf } from './event.ts';
+import { readRecurrenceId, seriesContextOf, type SeriesContext } from './event.ts';
 import { prop, subs, text, type JComp } from './jcal.ts';
 import { zoneResolver } from './parse.ts';
 
@@ -28,16 +28,24 @@ export function recurrenceKeyer(root: JComp): RecurrenceKeyer {
     if (tzid) vtimezones.set(tzid, tz);
   }
   const resolve = zoneResolver(vtimezones, new Set());
-  const master = subs(root, 'vevent').find((c) => !prop(c, 'recurrence-id'));
-  const series = master ? seriesContextOf(master, resolve) : null;
+  // On first use: it resolves the master's zone through its VTIMEZONE (a dense one costs
+  // milliseconds, on the event loop), and most callers only meet masters, whose key is ''.
+  let series: SeriesContext | null | undefined;
+  const seriesContext = () => {
+    if (series === undefined) {
+      const master = subs(root, 'vevent').find((c) => !prop(c, 'recurrence-id'));
+      series = master ? seriesContextOf(master, resolve) : null;
+    }
+    return series;
+  };
   return {
     ridOf(c) {
       const p = prop(c, 'recurrence-id');
-      return p ? readRecurrenceId(p, 'RECURRENCE-ID', resolve, series).text : '';
+      return p ? readRecurrenceId(p, 'RECURRENCE-ID', resolve, seriesContext()).text : '';
     },
     startOf(c) {
       const p = prop(c, 'dtstart');
-      return p ? readRecurrenceId(p, 'DTSTART', resolve, series).text : '';
+      return p ? readRecurrenceId(p, 'DTSTART', resolve, seriesContext()).text : '';
     },
   };
 }
