@@ -21,8 +21,10 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: pg.Poo
     connectionString: options.url,
     max: options.poolSize,
     application_name: options.applicationName,
-    // A node must notice a dead database quickly rather than queue forever.
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    // A node must notice a dead database quickly rather than queue forever; and a request that finds
+    // the pool saturated must get UNAVAILABLE (retryable) before the client's own timeout (10 s in the
+    // client library) gives up on it without an answer.
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.
