@@ -2,7 +2,7 @@ import type { ConsoleActor } from '../console-sessions.ts';
 import type { ConsoleContext, Page, Request } from '../console-routes.ts';
 import { managesDomain } from '../console-routes.ts';
 import { html, table } from '../html.ts';
-import { REPORT_MS, type NodeView, type Sample } from '../node-report.ts';
+import { REPORT_MS, type NodeReport, type NodeView, type Sample } from '../node-report.ts';
 
 /**
  * The dashboard: the cluster's figures, live through /events (Server-Sent
@@ -10,20 +10,13 @@ import { REPORT_MS, type NodeView, type Sample } from '../node-report.ts';
  * global admin sees the whole cluster; a domain admin the sessions of their
  * domain only (traffic and node figures are the whole server's).
  */
-export interface DashboardData {
+/** The nodes' own figures, summed over the live nodes (a domain admin's sessions figures: their domain's). */
+type SummedFigures = Pick<NodeReport, 'connections' | 'sessions' | 'byVersion' | 'byClient' | 'authFailures' | 'requests' | 'errors' | 'ldapBinds' | 'ldapSearches' | 'ldapConnections'>;
+
+export interface DashboardData extends SummedFigures {
   global: boolean;
-  connections: number;
-  sessions: number;
-  byVersion: Record<string, number>;
-  byClient: Record<string, number>;
-  authFailures: number;
-  requests: number;
-  errors: number;
   requestsPerSecond: number;
   errorsPerSecond: number;
-  ldapBinds: number;
-  ldapSearches: number;
-  ldapConnections: number;
   nodes: Array<{ nodeId: string; version: string; connections: number; sessions: number; stale: boolean; draining: boolean; ageMs: number }>;
   /** uPlot's columns: times (s), connections, sessions, requests/s. */
   chart: [number[], number[], number[], number[]];
