@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DmciClient } from '../connector-sim/client.ts';
 import { encodedSize, type MethodResult } from '../protocol/index.ts';
 import { createDatabase } from '../server/db/database.ts';
+import { PREPARED_STATEMENTS } from '../server/db/prepared-statements.ts';
 import { searchEntries } from '../server/directory/directory.repository.ts';
 import { importDirectory } from '../server/directory/import/importer.ts';
 import { sql } from 'kysely';
@@ -62,7 +63,8 @@ export async function run(args: string[]): Promise<object> {
   const entries = Number(args[0] ?? ENTRIES);
   const database = await benchDatabase();
   const { admin } = await prepareDatabase(database.url);
-  const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench' });
+  // Prepared statements as the server runs them, so the SQL baseline is the same statement the same way.
+  const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench', prepared: PREPARED_STATEMENTS });
   let server: Awaited<ReturnType<typeof startBenchServer>>['server'] | undefined;
   const clients: DmciClient[] = [];
   try {

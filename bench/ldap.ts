@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import ldap from 'ldapjs';
 import { createDatabase, type Db } from '../server/db/database.ts';
-import { filterToSql } from '../server/ldap/ldap-filter-sql.ts';
+import { filterStatement } from '../server/ldap/ldap-filter-sql.ts';
+import { PREPARED_STATEMENTS } from '../server/db/prepared-statements.ts';
 import type { FilterNode } from '../server/ldap/ldap-filter.ts';
 import { galQuery } from '../server/ldap/ldap-search.repository.ts';
 import { refreshStaleSearchTerms } from '../server/directory/search/search-terms.ts';
@@ -39,7 +40,8 @@ export async function run(args: string[]): Promise<object> {
   const entries = Number(args[0] ?? ENTRIES);
   const database = await benchDatabase();
   await prepareDatabase(database.url);
-  const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench' });
+  // Prepared statements as the LDAP door runs them, so the SQL baseline is the same statement the same way.
+  const { db } = createDatabase({ url: database.url, poolSize: CLIENTS, applicationName: 'dmci-bench', prepared: PREPARED_STATEMENTS });
   const ldapPort = await freePort();
   let server: Awaited<ReturnType<typeof startBenchServer>>['server'] | undefined;
   let slapd: RunningSlapd | undefined;
@@ -110,7 +112,8 @@ export async function run(args: string[]): Promise<object> {
       });
     const sqlSearch = async (prefix: string) => {
       const filter: FilterNode = { type: 'or', children: ['cn', 'mail', 'sn', 'givenName'].map((attribute) => ({ type: 'substrings', attribute, initial: prefix, any: [] })) };
-      const query = galQuery({ domainId, where: filterToSql(filter, { domainId, domain: DOMAIN }), limit: SIZE_LIMIT + 1, needs: { aliases: false, members: false, photo: false } });
+      const { where, genericPlan } = filterStatement(filter, { domainId, domain: DOMAIN });
+      const query = galQuery({ domainId, where, limit: SIZE_LIMIT + 1, needs: { aliases: false, members: false, photo: false }, prepared: genericPlan });
       return (await query.execute(db)).rows.length;
     };
 

@@ -5,6 +5,7 @@ import { coreHandlers } from './accounts/account.handlers.ts';
 import { ClusterBus } from './cluster/cluster-bus.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Db } from './db/database.ts';
+import { PREPARED_STATEMENTS } from './db/prepared-statements.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { refreshStaleSearchTerms } from './directory/search/search-terms.ts';
 import { Dispatcher } from './gateway/dispatcher.ts';
@@ -100,7 +101,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
 async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: OpenedResources): Promise<RunningApp> {
   const applicationName = `dmci:${config.nodeId}`;
-  const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName });
+  const { db, pool } = createDatabase({ url: databaseUrl, poolSize: config.DMCI_DB_POOL_SIZE, applicationName, prepared: PREPARED_STATEMENTS });
   opened.add(() => db.destroy());
   if (config.DMCI_RUN_MIGRATIONS) await migrateToLatest(db);
   // GAL rows written outside the repository (a migration, a bulk load) or by an older algorithm get their search terms.

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { NulGuardPlugin } from './nul-guard.ts';
+import { preparingClient, type PreparedStatementsOptions } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -14,6 +15,11 @@ export interface DatabaseOptions {
   applicationName: string;
   /** How long a query waits for a free pooled connection before failing (UNAVAILABLE to clients). */
   connectionTimeoutMs?: number;
+  /**
+   * Run statements marked PREPARED (db/prepared-statements.ts) as named prepared statements, at most
+   * `maxPerConnection` per connection; a connection is retired after `maxUses` checkouts, which drops them.
+   */
+  prepared?: PreparedStatementsOptions & { maxUses: number };
 }
 
 export function createDatabase(options: DatabaseOptions): { db: Db; pool: pg.Pool } {
@@ -26,6 +32,7 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: pg.Poo
     // client library) gives up on it without an answer.
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
+    ...(options.prepared ? { Client: preparingClient(options.prepared), maxUses: options.prepared.maxUses } : {}),
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that kills the process.
   pool.on('error', () => {});

@@ -1,10 +1,11 @@
 import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { nulError } from '../db/nul-guard.ts';
+import { PREPARED } from '../db/prepared-statements.ts';
 import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
 import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
-import { escapeLike } from './search/string-prep.ts';
+import { escapeLike, likeRange } from './search/string-prep.ts';
 
 /**
  * Plain queries on the GAL tables. Writers call these inside a transaction
@@ -377,7 +378,11 @@ function likePrefix(text: string): string {
 function anrPage(db: Db, options: SearchOptions, words: readonly string[]) {
   const keyCondition = (alias: string, word: string) => {
     const condition = anrWordCondition(word);
-    return 'equals' in condition ? sql<SqlBool>`${sql.ref(`${alias}.key`)} = ${condition.equals}` : sql<SqlBool>`${sql.ref(`${alias}.key`)} like ${likePrefix(condition.prefix)}`;
+    const key = sql.ref(`${alias}.key`);
+    if ('equals' in condition) return sql<SqlBool>`${key} = ${condition.equals}`;
+    // Range bounds rather than `like`: a prepared statement's generic plan can scan them (db/prepared-statements.ts).
+    const range = likeRange(likePrefix(condition.prefix));
+    return range ? sql<SqlBool>`${key} ~>=~ ${range.low} and ${key} ~<~ ${range.high}` : sql<SqlBool>`${key} like ${likePrefix(condition.prefix)}`;
   };
   let query = db
     .selectFrom('directory_anr_keys as k')
@@ -415,14 +420,18 @@ export async function searchEntries(db: Db, options: SearchOptions) {
   if (!options.prefix) return browseEntries(db, options);
   const words = typedWords(options.prefix);
   if (words.length === 0) return { rows: [], hasMore: false };
-  // One statement: the key page (read in index order, stopping at the page size), then its entries.
+  // One statement: the key page (read in index order, stopping at the page size), then its entries with their aliases.
   const page = anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1);
-  const rows = await entries(db)
+  let query = entries(db)
     .innerJoin(page.as('p'), 'p.entry_id', 'e.id')
     .select('p.sort_name')
+    .select(sql<string[]>`array(select a.alias from directory_aliases a where a.entry_id = e.id order by a.alias)`.as('aliases'))
     .orderBy('p.sort_name')
-    .orderBy('p.entry_id')
-    .execute();
+    .orderBy('p.entry_id');
+  // One word (what is typed into a name box) is one index range whatever it is: planned once. Further words are
+  // semi-joins whose best order depends on how common each word is.
+  if (words.length === 1) query = query.modifyFront(sql.raw(PREPARED));
+  const rows = await query.execute();
   return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
 }
 

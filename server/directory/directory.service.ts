@@ -180,9 +180,10 @@ export class DirectoryService {
     return { status: 'notFound' };
   }
 
-  /** Rows → reader entries, with aliases and visible members loaded in two queries. */
-  private async toEntries(rows: readonly EntryRow[]): Promise<DirectoryEntry[]> {
-    const aliases = await aliasesOf(this.db, rows.map((r) => r.id));
+  /** Rows → reader entries, with aliases (unless the rows carry them, as searchEntries' do) and visible members loaded in a query each. */
+  private async toEntries(rows: ReadonlyArray<EntryRow & { aliases?: string[] }>): Promise<DirectoryEntry[]> {
+    const carried = rows.every((row) => row.aliases !== undefined);
+    const aliases = carried ? new Map(rows.map((row) => [row.id, row.aliases!])) : await aliasesOf(this.db, rows.map((r) => r.id));
     const members = await membersOf(this.db, rows.filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
     const total = [...members.values()].reduce((n, list) => n + list.length, 0);
     if (total > DirectoryLimits.maxMemberIdsPerResponse) {

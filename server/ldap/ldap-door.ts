@@ -3,6 +3,7 @@ import { createSecureContext } from 'node:tls';
 import type { AccountService } from '../accounts/account.service.ts';
 import type { Config } from '../config/config.ts';
 import { createDatabase } from '../db/database.ts';
+import { PREPARED_STATEMENTS } from '../db/prepared-statements.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { IpScreen } from '../security/ip-screen.ts';
@@ -54,7 +55,12 @@ export async function startLdapDoor(deps: {
   const limits = ldapLimits(config);
   const ldapLog = log.child({ door: 'ldap' });
   // A pool of its own whose sessions carry dmci's time cap, so a search needs no extra statement to arm it.
-  const { db } = createDatabase({ url: withStatementTimeout(deps.databaseUrl, limits.maxTimeMs), poolSize: LDAP_DB_POOL_SIZE, applicationName: `dmci:${config.nodeId}:ldap` });
+  const { db } = createDatabase({
+    url: withStatementTimeout(deps.databaseUrl, limits.maxTimeMs),
+    poolSize: LDAP_DB_POOL_SIZE,
+    applicationName: `dmci:${config.nodeId}:ldap`,
+    prepared: PREPARED_STATEMENTS,
+  });
   const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const server = new LdapServer({
     limits,

@@ -5,7 +5,7 @@ import type { FilterNode } from './ldap-filter.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { approxKeys } from '../directory/search/name-fold.ts';
 import { MATCH_FIELDS, type MatchKey } from '../directory/search/search-terms.ts';
-import { escapeLike, prepareValue, substringsPattern } from '../directory/search/string-prep.ts';
+import { escapeLike, likeRange, prepareValue, substringsPattern } from '../directory/search/string-prep.ts';
 import { hasRule, kindsWhere, lookupAttribute, type AttributeDef, type AttributeSource } from './ldap-schema.ts';
 
 /**
@@ -38,7 +38,11 @@ export interface SqlFilterContext {
  * walking every entry in id order.)
  */
 class IdSet {
-  constructor(readonly sets: ReadonlyArray<RawBuilder<unknown>>) {}
+  /** `ranged`: every set is one index range (equality or a literal prefix), whatever the values. */
+  constructor(
+    readonly sets: ReadonlyArray<RawBuilder<unknown>>,
+    readonly ranged: boolean,
+  ) {}
 
   toSql(): RawBuilder<boolean> {
     return sql<boolean>`e.id in (${sql.join(this.sets, sql` union `)})`;
@@ -52,7 +56,19 @@ interface Pair {
 }
 
 export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBuilder<boolean> {
-  return toSql(translate(node, context).t);
+  return filterStatement(node, context).where;
+}
+
+/**
+ * The condition, and whether one plan fits every value of the filter's shape:
+ * an OR of index ranges (Outlook's ANR, prefix and exact lookups) is a union
+ * of range scans whatever the values, so its statement may be prepared and
+ * planned once (db/prepared-statements.ts). Other shapes' best plans depend on
+ * how many entries each value matches, which only a plan for the values sees.
+ */
+export function filterStatement(node: FilterNode, context: SqlFilterContext): { where: RawBuilder<boolean>; genericPlan: boolean } {
+  const t = translate(node, context).t;
+  return { where: toSql(t), genericPlan: t instanceof IdSet && t.ranged };
 }
 
 function translate(node: FilterNode, context: SqlFilterContext): Pair {
@@ -195,6 +211,7 @@ function presence(source: AttributeSource): Cond {
 function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, context: SqlFilterContext): Cond | undefined {
   const rule = MATCH_FIELDS[attr].rule;
   let test: RawBuilder<boolean>;
+  let ranged = false;
   switch (node.type) {
     case 'approx':
     case 'equality': {
@@ -208,20 +225,29 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       const value = prepareValue(node.value, rule);
       if (value === undefined) return undefined;
       test = sql<boolean>`v.value = ${value}`;
+      ranged = true;
       break;
     }
     case 'substrings': {
       const pattern = substringsPattern(node, rule);
       if (pattern === undefined) return undefined;
       if (pattern === null) return false;
-      test = sql<boolean>`v.value like ${pattern}`;
+      // A literal start is also given as range bounds: the index range a prepared statement's generic plan can use.
+      const range = likeRange(pattern);
+      const like = sql<boolean>`v.value like ${pattern}`;
+      if (!range) test = like;
+      else {
+        const bounds = sql<boolean>`v.value ~>=~ ${range.low} and v.value ~<~ ${range.high}`;
+        test = range.exact ? bounds : sql<boolean>`${bounds} and ${like}`;
+        ranged = range.exact;
+      }
       break;
     }
     default:
       // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).
       return undefined;
   }
-  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`]);
+  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`], ranged);
 }
 
 export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
@@ -265,7 +291,7 @@ function all(conds: Cond[]): Cond {
 function any(conds: Cond[]): Cond {
   if (conds.includes(true)) return true;
   const sets = conds.filter((c): c is IdSet => c instanceof IdSet);
-  const merged = sets.length > 1 ? [new IdSet(sets.flatMap((s) => s.sets))] : sets;
+  const merged = sets.length > 1 ? [new IdSet(sets.flatMap((s) => s.sets), sets.every((s) => s.ranged))] : sets;
   const parts = [...merged, ...conds.filter((c): c is RawBuilder<boolean> => c !== false && !(c instanceof IdSet))];
   if (parts.length === 0) return false;
   if (parts.length === 1) return parts[0]!;

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { PREPARED } from '../db/prepared-statements.ts';
 import type { GalRow } from './ldap-entry.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface GalQuery {
   after?: { id: string };
   limit: number;
   needs: { aliases: boolean; members: boolean; photo: boolean };
+  /** Run as a prepared statement (filterStatement's `genericPlan`: one plan fits every value). */
+  prepared?: boolean;
 }
 
 export type GalResultRow = GalRow;
@@ -56,7 +59,7 @@ export function galQuery(query: GalQuery): RawBuilder<GalResultRow> {
     : sql``;
   const after = query.after ? sql`and e.id > ${query.after.id}::uuid` : sql``;
   return sql<GalResultRow>`
-    select e.id, e.kind, e.email, e.display_name, e.common_names, e.given_name, e.surname, e.title, e.department, e.company, e.office,
+    select ${sql.raw(query.prepared ? `${PREPARED} ` : '')}e.id, e.kind, e.email, e.display_name, e.common_names, e.given_name, e.surname, e.title, e.department, e.company, e.office,
       e.business_phone, e.mobile_phone, e.resource_type, e.capacity, e.location, e.created_at, e.updated_at, e.photo_type,
       ${needs.photo ? sql`e.photo` : sql`null::bytea`} as photo,
       m.email as manager_email, m.id as manager_id,

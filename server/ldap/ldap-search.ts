@@ -3,7 +3,7 @@ import { parseAttributeSelection, type AttributeSelection } from './ldap-attribu
 import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn, type DnLocation } from './ldap-dn.ts';
 import { galEntry, rowNeeds, type LdapEntry } from './ldap-entry.ts';
 import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
-import { filterToSql } from './ldap-filter-sql.ts';
+import { filterStatement } from './ldap-filter-sql.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
 import { ACCOUNT_RECHECK_MS, DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
@@ -137,7 +137,7 @@ export class LdapSearch {
     const { location, domain, domainId, checked } = context;
     const selection = parseAttributeSelection(request.attributes);
     const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
-    const where = filterToSql(request.filter, { domainId, domain });
+    const { where, genericPlan: prepared } = filterStatement(request.filter, { domainId, domain });
     const needs = rowNeeds(selection);
     const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
 
@@ -165,7 +165,7 @@ export class LdapSearch {
       deadline: context.deadline,
       baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
       rows: async (after, limit) => {
-        const rows = await searchGal(db, { domainId, where, after, limit, needs });
+        const rows = await searchGal(db, { domainId, where, after, limit, needs, prepared });
         await checked;
         return rows.map((row) => ({ entry: toEntry(row), key: { id: row.id } }));
       },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approxKeys, foldName, queryWords } from '../../server/directory/search/name-fold.ts';
 import { anrKeys, MATCH_FIELDS } from '../../server/directory/search/search-terms.ts';
-import { prepareSubstring, prepareValue, substringsPattern } from '../../server/directory/search/string-prep.ts';
+import { likeRange, prepareSubstring, prepareValue, substringsPattern } from '../../server/directory/search/string-prep.ts';
 import { ATTRIBUTES } from '../../server/ldap/ldap-schema.ts';
 
 /** The string preparation and folding the GAL's search terms are made of. */
@@ -75,5 +75,39 @@ describe('schema and prepared values agree', () => {
   it('every attribute matched through prepared values uses its field\'s matching rule', () => {
     const rules = { caseIgnore: 'caseIgnoreMatch', caseIgnoreIA5: 'caseIgnoreIA5Match', telephoneNumber: 'telephoneNumberMatch' };
     for (const def of ATTRIBUTES.filter((d) => d.match)) expect(def.equality, def.name).toBe(rules[MATCH_FIELDS[def.match!].rule]);
+  });
+});
+
+describe('LIKE patterns as index ranges', () => {
+  it('gives the literal start as [low, high): exact for a pure prefix, a superset otherwise', () => {
+    expect(likeRange('ab%')).toEqual({ low: 'ab', high: 'ac', exact: true });
+    expect(likeRange('50\\%x%')).toEqual({ low: '50%x', high: '50%y', exact: true });
+    expect(likeRange('ab%cd%')).toEqual({ low: 'ab', high: 'ac', exact: false });
+    expect(likeRange('a_%')).toEqual({ low: 'a', high: 'b', exact: false });
+    expect(likeRange('%ab%')).toBeUndefined();
+    expect(likeRange('v\u00e1%')).toEqual({ low: 'v\u00e1', high: 'v\u00e2', exact: true });
+    // Past the last code point of a plane, across the surrogates, and nothing after U+10FFFF alone.
+    expect(likeRange('a\u{10FFFF}%')).toEqual({ low: 'a\u{10FFFF}', high: 'b', exact: true });
+    expect(likeRange('\uD7FF%')!.high).toBe('\uE000');
+    expect(likeRange('\u{1F600}%')!.high).toBe('\u{1F601}');
+    expect(likeRange('\u{10FFFF}%')).toBeUndefined();
+  });
+
+  it('holds exactly the strings that start with the prefix, in code point (UTF-8 byte) order', () => {
+    const alphabet = ['a', 'b', 'z', '\u00e1', '\uD7FF', '\uE000', '\uFFFF', '\u{10000}', '\u{10FFFF}'];
+    const bytes = (text: string) => Buffer.from(text, 'utf8');
+    const strings: string[] = [''];
+    for (let length = 1; length <= 3; length++) for (const base of strings.filter((t) => [...t].length === length - 1)) for (const c of alphabet) strings.push(base + c);
+    for (const prefix of strings.filter((t) => t !== '')) {
+      const range = likeRange(`${prefix}%`);
+      if (!range) {
+        expect([...prefix].every((c) => c === '\u{10FFFF}')).toBe(true);
+        continue;
+      }
+      for (const value of strings) {
+        const inRange = Buffer.compare(bytes(value), bytes(range.low)) >= 0 && Buffer.compare(bytes(value), bytes(range.high)) < 0;
+        expect(inRange, `${JSON.stringify(value)} in the range of ${JSON.stringify(prefix)}`).toBe(value.startsWith(prefix));
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@ import { encodeSearchEntry } from '../../server/ldap/ldap-ber.ts';
 import { loginOf } from '../../server/ldap/ldap-bind.ts';
 import { entryDn, escapeDnValue, formatDn, galBaseDn, locateDn, normaliseDn, parseDn } from '../../server/ldap/ldap-dn.ts';
 import { generalizedTime, parseGeneralizedTime } from '../../server/ldap/ldap-entry.ts';
-import { likePattern } from '../../server/ldap/ldap-filter-sql.ts';
+import { filterStatement, likePattern } from '../../server/ldap/ldap-filter-sql.ts';
 import { checkFilterLimits, filterDepth, filterToString, type FilterNode } from '../../server/ldap/ldap-filter.ts';
 import { MessageSplitter } from '../../server/ldap/ldap-framing.ts';
 import { matchesEntry, syntheticEntry } from '../../server/ldap/ldap-match.ts';
@@ -72,6 +72,20 @@ describe('DNs', () => {
 
 describe('filters', () => {
   const parse = (text: string): FilterNode => toFilterNode(ldap.parseFilter(text) as never);
+
+  it('marks only ORs of index ranges (exact values, literal prefixes) as planned once for every value', () => {
+    const context = { domainId: '00000000-0000-4000-8000-000000000000', domain: 'example.com' };
+    const generic = (text: string) => filterStatement(parse(text), context).genericPlan;
+    expect(generic('(|(cn=ab*)(mail=ab*)(sn=ab*)(givenName=ab*))')).toBe(true);
+    expect(generic('(mail=Ann@Example.com)')).toBe(true);
+    expect(generic('(|(cn=Vác*)(uid=x))')).toBe(true); // an entryUUID that is no UUID is FALSE: dropped from the OR
+    expect(generic('(|(cn=ab*)(title=*))')).toBe(false); // presence is a test per entry, not a range
+    expect(generic('(mail=*ab*)')).toBe(false);
+    expect(generic('(cn=ab*cd)')).toBe(false);
+    expect(generic('(cn~=anna)')).toBe(false);
+    expect(generic('(&(ou=Dept 1*)(cn=ab*))')).toBe(false);
+    expect(generic('(!(cn=ab*))')).toBe(false);
+  });
 
   it('converts ldapjs filter objects into the FilterNode tree', () => {
     expect(parse('(|(cn=ab*)(!(sn>=x))(mail~=y)(o<=z)(title=*))')).toEqual({

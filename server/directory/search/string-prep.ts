@@ -125,6 +125,41 @@ export function substringsPattern(node: { initial?: string; any: string[]; final
   return `${escapeLike(initial)}%${any.map((part) => `${escapeLike(part!)}%`).join('')}${escapeLike(final)}`;
 }
 
+/**
+ * A LIKE pattern's literal start as a half-open range of strings `[low, high)`
+ * in code point order (which is UTF-8 byte order, text_pattern_ops' order):
+ * every value the pattern matches lies in it, and for a pure prefix pattern
+ * (`ab%`) it is exactly the matches. A range bound is what an index scan
+ * needs and, unlike `like $1`, stays usable in a prepared statement's generic
+ * plan. Undefined when the pattern starts with a wildcard, or its start has
+ * no successor (only U+10FFFF).
+ */
+export function likeRange(pattern: string): { low: string; high: string; exact: boolean } | undefined {
+  let low = '';
+  let at = 0;
+  while (at < pattern.length) {
+    const c = pattern[at]!;
+    if (c === '%' || c === '_') break;
+    if (c === '\\') at++;
+    const point = pattern.codePointAt(at)!;
+    low += String.fromCodePoint(point);
+    at += point > 0xffff ? 2 : 1;
+  }
+  const high = successor(low);
+  if (low === '' || high === undefined) return undefined;
+  return { low, high, exact: pattern.slice(at) === '%' };
+}
+
+/** The least string greater than every string that starts with `text`: its last code point below U+10FFFF, plus one (skipping surrogates). */
+function successor(text: string): string | undefined {
+  const points = [...text].map((c) => c.codePointAt(0)!);
+  while (points.length > 0 && points[points.length - 1] === 0x10ffff) points.pop();
+  if (points.length === 0) return undefined;
+  const last = points.pop()!;
+  points.push(last === 0xd7ff ? 0xe000 : last + 1);
+  return String.fromCodePoint(...points);
+}
+
 /** Escapes LIKE wildcards so prepared text matches literally. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
