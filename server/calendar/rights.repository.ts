@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { AccessRight, CalendarRow } from './calendar.table.ts';
+import { PREPARED } from '../db/prepared-statements.ts';
+import type { AccessRight, CalendarRow, CalendarTable } from './calendar.table.ts';
 
 /**
  * Rights resolution in SQL: ONE statement for any number of viewers and
@@ -27,13 +28,23 @@ export interface GrantRow {
   private_access: boolean | null;
 }
 
+/**
+ * The calendar columns by name: the statement below is prepared (planned once per connection: its
+ * recursive walk costs PostgreSQL more to plan than to run, on every write and read), and a
+ * prepared `*` would fail on every node once a migration adds a column. The check below makes
+ * a column added to CalendarTable and not listed here a type error.
+ */
+const CALENDAR_COLUMN_NAMES = ['id', 'account_id', 'resource_id', 'name', 'color', 'description', 'is_default', 'created_at', 'updated_at', 'freebusy_counts', 'freebusy_visibility'] as const;
+const everyCalendarColumn: [Exclude<keyof CalendarTable, (typeof CALENDAR_COLUMN_NAMES)[number]>] extends [never] ? true : never = true;
+const CALENDAR_COLUMNS = sql.raw(everyCalendarColumn && CALENDAR_COLUMN_NAMES.join(', '));
+
 /** Every grant (direct or through groups) each viewer holds on the target calendars, plus a row for each calendar a viewer owns. */
 export async function grantRowsFor(db: Db, viewerIds: readonly string[], target: CalendarTarget): Promise<GrantRow[]> {
   if (viewerIds.length === 0) return [];
   const targets: RawBuilder<unknown> =
     'calendarIds' in target
-      ? sql`select * from calendars where id = any(${sql.val([...target.calendarIds])}::uuid[])`
-      : sql`select * from calendars where is_default and account_id = any(${sql.val([...target.defaultCalendarsOf])}::uuid[])`;
+      ? sql`select ${CALENDAR_COLUMNS} from calendars where id = any(${sql.val([...target.calendarIds])}::uuid[])`
+      : sql`select ${CALENDAR_COLUMNS} from calendars where is_default and account_id = any(${sql.val([...target.defaultCalendarsOf])}::uuid[])`;
   const result = await sql<{
     viewer_id: string;
     id: string;
@@ -53,7 +64,7 @@ export async function grantRowsFor(db: Db, viewerIds: readonly string[], target:
     is_delegate: boolean | null;
     private_access: boolean | null;
   }>`
-    with recursive viewers(viewer_id) as (select unnest(${sql.val([...viewerIds])}::uuid[])),
+    with ${sql.raw(PREPARED)} recursive viewers(viewer_id) as (select unnest(${sql.val([...viewerIds])}::uuid[])),
     member_of(viewer_id, group_id) as (
       select e.account_id, m.group_id
         from directory_entries e join directory_members m on m.member_id = e.id

@@ -22,8 +22,11 @@ import pg from 'pg';
  * their statements (see createDatabase's `prepared`).
  */
 export const PREPARED = '/* prepared */';
-/** How a marked statement's text starts (kysely's `modifyFront(sql.raw(PREPARED))` writes exactly this). */
-const MARKED = `select ${PREPARED} `;
+/**
+ * How a marked statement's text starts: kysely's `modifyFront(sql.raw(PREPARED))` writes the first;
+ * a raw statement with common table expressions (the rights query) the second.
+ */
+const MARKED = [`select ${PREPARED} `, `with ${PREPARED} `];
 
 /** Distinct prepared statement texts per database connection (the rest run unnamed). */
 export const PREPARED_PER_CONNECTION = 100;
@@ -56,7 +59,7 @@ export function preparingClient(options: PreparedStatementsOptions): typeof pg.C
       const query = (this.query as Query).bind(this);
       (this as unknown as { query: Query }).query = (...args: unknown[]) => {
         const [text, values] = args;
-        const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) && text.startsWith(MARKED) ? nameFor(text) : undefined;
+        const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) && MARKED.some((m) => text.startsWith(m)) ? nameFor(text) : undefined;
         return name ? query({ name, text, values }) : query(...args);
       };
     }

@@ -40,6 +40,18 @@ describe('prepared statements', () => {
     }
   });
 
+  it('prepares a statement that begins with common table expressions when its WITH is marked (the rights query)', async () => {
+    const { db } = createDatabase({ url, poolSize: 1, applicationName: 'prepared-test', prepared: { maxPerConnection: 2, maxUses: 1000 } });
+    try {
+      const marked = (n: number) => sql<{ n: number }>`with ${sql.raw(PREPARED)} recursive up(n) as (select 1 union all select n + 1 from up where n < ${n}::int) select max(n)::int as n from up`;
+      expect((await marked(3).execute(db)).rows).toEqual([{ n: 3 }]);
+      expect((await marked(9).execute(db)).rows).toEqual([{ n: 9 }]);
+      expect(await preparedTexts(db)).toEqual([expect.stringMatching(/^with \/\* prepared \*\/ recursive/)]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('prepares at most maxPerConnection texts per connection; the rest still answer, unnamed', async () => {
     const { db } = createDatabase({ url, poolSize: 1, applicationName: 'prepared-test', prepared: { maxPerConnection: 2, maxUses: 1000 } });
     try {
