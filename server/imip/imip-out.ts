@@ -84,7 +84,7 @@ export class ImipOut {
    * null means they removed it (a decline, RFC 6638 §3.2.2.4).
    */
   async attendeeWrite(trx: Db, a: { ownerId: string; old: CalendarEventRow; after: string | null; now: Date }): Promise<void> {
-    const who = await this.outsideInvitation(trx, a.ownerId, a.old);
+    const who = await outsideInvitation(trx, a.ownerId, a.old);
     if (!who) return;
     const { me, before } = who;
     let text = a.after;
@@ -114,7 +114,7 @@ export class ImipOut {
    * event is no such invitation (the caller answers as for any other event).
    */
   async attendeeCounter(trx: Db, c: { ownerId: string; row: CalendarEventRow; proposal: { start: string; end: string; comment?: string | undefined }; now: Date }): Promise<boolean> {
-    const who = await this.outsideInvitation(trx, c.ownerId, c.row);
+    const who = await outsideInvitation(trx, c.ownerId, c.row);
     if (!who) return false;
     const proposal = { start: new Date(c.proposal.start), end: new Date(c.proposal.end), comment: c.proposal.comment ?? null };
     const sender = await senderOf(trx, c.ownerId, who.me);
@@ -124,21 +124,6 @@ export class ImipOut {
       this.options.deadAfterMs,
     );
     return true;
-  }
-
-  /** An event in the account's calendar that an outside organizer sent it (SCHEDULE-AGENT=SERVER on ORGANIZER): the account's address in it. */
-  private async outsideInvitation(trx: Db, ownerId: string, row: CalendarEventRow): Promise<{ me: string; before: ItipView } | undefined> {
-    // Most events written are not invitations from outside: a text search spares them the parse.
-    if (!row.ics || !/^ORGANIZER[;:]/im.test(row.ics)) return undefined;
-    const root = parseRoot(row.ics);
-    const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
-    if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return undefined;
-    const before = itipView(row.ics);
-    if (before.organizer === null) return undefined;
-    const mine = await addressesOfAccount(trx, ownerId);
-    const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
-    if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return undefined;
-    return { me, before };
   }
 
   /** The organizer declined an outside attendee's COUNTER (the proposal came in by iMIP). */
@@ -163,6 +148,25 @@ export class ImipOut {
       this.options.deadAfterMs,
     );
   }
+}
+
+/**
+ * An event in the account's calendar that an outside organizer sent it (SCHEDULE-AGENT=SERVER on ORGANIZER): the
+ * account's address in it. Such an event has no scheduling link (the organizer is not here): its answers go out
+ * by iMIP (ImipOut.attendeeWrite), whether the account writes it or uses the reply shortcut (Schedule.answerOutside).
+ */
+export async function outsideInvitation(trx: Db, ownerId: string, row: CalendarEventRow): Promise<{ me: string; before: ItipView } | undefined> {
+  // Most events written are not invitations from outside: a text search spares them the parse.
+  if (!row.ics || !/^ORGANIZER[;:]/im.test(row.ics)) return undefined;
+  const root = parseRoot(row.ics);
+  const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
+  if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return undefined;
+  const before = itipView(row.ics);
+  if (before.organizer === null) return undefined;
+  const mine = await addressesOfAccount(trx, ownerId);
+  const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
+  if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return undefined;
+  return { me, before };
 }
 
 /** Attendees the server schedules (SCHEDULE-AGENT=SERVER, mailto:) anywhere in the object. */

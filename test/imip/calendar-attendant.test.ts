@@ -3,7 +3,7 @@ import ICAL from 'ical.js';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { InboxReplica } from '../../connector-sim/scheduling.ts';
+import { answerInvitation, InboxReplica } from '../../connector-sim/scheduling.ts';
 import type { InboxMessage } from '../../protocol/index.ts';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { REPO_ROOT, runBin } from '../helpers/run.ts';
@@ -102,6 +102,9 @@ function outlookOccurrence(method: 'REQUEST' | 'CANCEL', at: string, o: { start?
     '',
   ].join('\n');
 }
+
+/** The calendar part of a received mail, its quoted-printable soft breaks undone and its folded lines unfolded. */
+const calendarOf = (raw: string) => raw.slice(raw.indexOf('BEGIN:VCALENDAR'), raw.indexOf('END:VCALENDAR') + 13).replace(/=\r?\n/g, '').replace(/\r?\n[ \t]/g, '');
 
 async function instancesOf(client: DmciClient, calendarId: string, uid: string) {
   const { instances } = await client.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2026-11-01T00:00:00Z', to: '2027-02-01T00:00:00Z' });
@@ -229,6 +232,28 @@ describe('the calendar attendant', () => {
     expect((await inboxOf(dora)).find((m) => m.uid === OUTLOOK_UID)).toMatchObject({ kind: 'request', onBehalfOf: B, from: DAVE });
     // Counted once per account the attendant acted for: Gmail's request and its update, then these two.
     expect(await (await fetch(`${server.opsUrl}/metrics`)).text()).toMatch(/dmci_imip_inbound_total\{outcome="applied"\} 4/);
+  });
+
+  it("the reply shortcut on the attendant's copy (as a connector answers): a REPLY by mail to the outside organizer, the copy showing the answer", async () => {
+    const copy = (await copyOf(alice, aliceCal, OUTLOOK_UID))!;
+    const mailed = (text: RegExp) => mta.to(DAVE).find((m) => /method=REPLY/i.test(m.raw) && text.test(calendarOf(m.raw)));
+    await answerInvitation(alice, aliceCal, copy.id, 'ACCEPTED', { sequence: 0 });
+    const accepted = calendarOf((await eventually(() => mailed(/PARTSTAT=ACCEPTED/), 'the REPLY reaches dave')).raw);
+    expect(accepted).toMatch(/METHOD:REPLY/);
+    expect(accepted).toMatch(/mailto:alice@att\.test/);
+    expect(accepted).not.toMatch(/mailto:bob@att\.test/);
+    expect(accepted).not.toMatch(/RECURRENCE-ID/);
+    const answered = (await copyOf(alice, aliceCal, OUTLOOK_UID))!;
+    expect(partstatOf(answered.ics, A)).toBe('ACCEPTED');
+
+    // One occurrence declined alone: a REPLY with its RECURRENCE-ID.
+    const occurrence = (await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-22T09:00:00.000Z')!;
+    await answerInvitation(alice, aliceCal, copy.id, 'DECLINED', { recurrenceId: occurrence.recurrenceId! });
+    const declined = calendarOf((await eventually(() => mailed(/PARTSTAT=DECLINED/), 'the per-occurrence REPLY reaches dave')).raw);
+    expect(declined).toMatch(/RECURRENCE-ID;TZID=W\. Europe Standard Time:20261222T100000/);
+    expect((await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-22T09:00:00.000Z')).toMatchObject({ busyType: 'FREE' });
+    // Bob's copy of the same invitation is his own: untouched.
+    expect(partstatOf((await copyOf(bob, bobCal, OUTLOOK_UID))!.ics, B)).toBe('NEEDS-ACTION');
   });
 
   it('a per-occurrence REQUEST moves one occurrence; a per-occurrence CANCEL removes another; a CANCEL of the series removes the copy', async () => {
