@@ -190,15 +190,15 @@ export async function outsideOf(db: Db, addresses: readonly string[]): Promise<S
   return new Set(candidates.filter((a) => !internal.has(a)));
 }
 
-/** The sending account's columns: domain, name, the zone the summary shows times in (working-hours zone, else the domain's). */
+/** The sending account's columns: domain, name, language, the zone the summary shows times in (working-hours zone, else the domain's). */
 async function senderOf(db: Db, accountId: string, address?: string) {
-  const row = await sql<{ domain_id: string; email: string; display_name: string; zone: string }>`
-    select a.domain_id, a.email, a.display_name, coalesce(av.time_zone, d.work_time_zone, 'UTC') as zone
+  const row = await sql<{ domain_id: string; email: string; display_name: string; zone: string; language: string | null }>`
+    select a.domain_id, a.email, a.display_name, a.language, coalesce(av.time_zone, d.work_time_zone, 'UTC') as zone
     from accounts a join domains d on d.id = a.domain_id left join account_availability av on av.account_id = a.id
     where a.id = ${accountId}
   `.execute(db);
   const r = row.rows[0]!;
-  return { columns: { domain_id: r.domain_id, account_id: accountId, sender: address ?? r.email.toLowerCase(), sender_name: r.display_name, time_zone: r.zone } };
+  return { columns: { domain_id: r.domain_id, account_id: accountId, sender: address ?? r.email.toLowerCase(), sender_name: r.display_name, time_zone: r.zone, language: r.language } };
 }
 
 function uidOf(ics: string): string {

@@ -20,6 +20,8 @@ export interface ImipOutboxTable {
   summary: string | null;
   first_start: Date | null;
   time_zone: Generated<string>;
+  /** The sending account's language when queued (mail-text.ts; null: English). */
+  language: string | null;
   ics: string;
   message_id: string;
   state: Generated<OutboxState>;
