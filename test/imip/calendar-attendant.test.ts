@@ -265,6 +265,24 @@ describe('the calendar attendant', () => {
     expect(instances.find((i) => i.start === '2026-12-08T09:00:00.000Z')).toBeUndefined();
     // Only Bob was the envelope recipient: Alice's copy is untouched.
     expect((await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-08T09:00:00.000Z')).toBeDefined();
+    // The same occurrence moved again, its RECURRENCE-ID written in UTC (as Google writes it) while the series and the
+    // stored override use the Windows TZID: matched canonically, it replaces that override (no second one).
+    const inUtc = outlookOccurrence('REQUEST', '20261208T100000', { start: '20261208T150000', sequence: 2 })
+      .replace('RECURRENCE-ID;TZID=W. Europe Standard Time:20261208T100000', 'RECURRENCE-ID:20261208T090000Z')
+      .replace('DTSTART;TZID=W. Europe Standard Time:20261208T150000', 'DTSTART:20261208T140000Z')
+      .replace('DTEND;TZID=W. Europe Standard Time:20261208T160000', 'DTEND:20261208T150000Z');
+    expect(inUtc).toMatch(/RECURRENCE-ID:20261208T090000Z/);
+    const movedInUtc = await lmtp(inUtc, [B]);
+    expect(movedInUtc, movedInUtc.response).toMatchObject({ ok: true });
+    instances = await instancesOf(bob, bobCal, OUTLOOK_UID);
+    expect(instances).toHaveLength(6);
+    expect(instances.find((i) => i.start === '2026-12-08T14:00:00.000Z')).toMatchObject({ isOverride: true });
+    expect(instances.find((i) => i.start === '2026-12-08T13:00:00.000Z')).toBeUndefined();
+    expect(new ICAL.Component(ICAL.parse((await copyOf(bob, bobCal, OUTLOOK_UID))!.ics)).getAllSubcomponents('vevent')).toHaveLength(2);
+    // An older SEQUENCE for that occurrence, in the TZID form, is stale against the override written in UTC.
+    const stale = await lmtp(outlookOccurrence('REQUEST', '20261208T100000', { start: '20261208T120000', sequence: 1 }), [B]);
+    expect(stale).toMatchObject({ ok: false, code: 550 });
+    expect(stale.response).toMatch(/SEQUENCE 1, but the copy is at SEQUENCE 2/);
 
     const cancelled = await lmtp(outlookOccurrence('CANCEL', '20261215T100000', { sequence: 1 }), [B]);
     expect(cancelled, cancelled.response).toMatchObject({ ok: true });
