@@ -20,7 +20,9 @@ import type { ImipMethod } from './outbox.table.ts';
  * - organizer writes: REQUEST to each outside attendee on a create, when they
  *   are newly invited, and on a change of what the organizer owns (time,
  *   recurrence, location, summary, status, the attendee list); not when only
- *   answers changed. CANCEL (that attendee alone) to one no longer invited.
+ *   answers changed. CANCEL (that attendee alone) to one no longer invited;
+ *   one moved from the series to some occurrences gets a CANCEL of the
+ *   series before the REQUEST of their occurrences.
  * - the organizer destroys the meeting or removes every attendee: CANCEL.
  * - an account answering an outside organizer's meeting (their PARTSTAT in
  *   their own event changed, or they destroyed it: DECLINED), when the
@@ -42,9 +44,15 @@ export class ImipOut {
     const sender = await senderOf(trx, w.ownerId);
     const about = { calendar_id: w.calendarId, event_id: w.eventId, uid: uidOf(w.after), sequence: after.sequence, ...sender.columns, ...summaryOf(w.after) };
     const rows: NewOutboxMessage[] = [];
+    // Moved from the series to some occurrences only: first a CANCEL of the series (a REQUEST of occurrences only
+    // adds or changes those, so the receiver would keep the series), then the REQUEST of their occurrences. The
+    // outbox sends rows to one recipient about one UID in the order queued (claimDue).
+    const onSeries = (view: ItipView, address: string) => view.components.get('')?.attendees.has(address) === true;
+    const movedOff = new Set([...invitedBefore].filter((a) => outside.has(a) && onSeries(before!, a) && !onSeries(after, a) && invitedNow.has(a)));
+    for (const address of movedOff) rows.push({ ...about, method: 'CANCEL', recipient: address, ics: cancelMessage(w.before!, after.sequence, address, w.now) });
     // Each gets what they are invited to: the series, or only the occurrences they were added to.
     for (const address of invitedNow) {
-      if (outside.has(address) && (changed || !invitedBefore.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: requestMessage(w.after, w.now, address) });
+      if (outside.has(address) && (changed || !invitedBefore.has(address) || movedOff.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: requestMessage(w.after, w.now, address) });
     }
     for (const address of invitedBefore) {
       if (!outside.has(address)) continue;

@@ -7,6 +7,8 @@ export type OutboxState = 'pending' | 'sent' | 'dead';
 
 export interface ImipOutboxTable {
   id: Generated<string>;
+  /** Queue order (migration 3501): a row waits for the earlier pending rows to its recipient about its UID. */
+  seq: Generated<string>;
   domain_id: string;
   account_id: string | null;
   method: ImipMethod;
