@@ -22,6 +22,13 @@ export const EmailAddress = z
   .transform((s) => s.toLowerCase())
   .pipe(z.string().regex(/^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'not a valid email address'));
 
+/**
+ * A BCP 47 language tag (RFC 5646 form: `de`, `fr-CA`, `es-419`), at most 35
+ * characters; the server also checks it with Intl and stores it canonical.
+ * null: not set (English).
+ */
+export const LanguageTag = z.string().min(2).max(35).regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'not a BCP 47 language tag (like de, fr-CA, es-419)');
+
 export const Password = z.string().min(8, 'a password needs at least 8 characters').max(1024);
 
 export const Domain = z.strictObject({
@@ -43,6 +50,8 @@ export const Account = z.strictObject({
   domain: z.string(),
   role: Role,
   enabled: z.boolean(),
+  /** The account's language (BCP 47) for what the server writes for it, e.g. iMIP mail summaries; null: not set (English). */
+  language: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -93,11 +102,12 @@ export const adminMethods = {
     result: z.strictObject({ accounts: z.array(Account), hasMore: z.boolean() }),
   }),
   'Admin/accountUpdate': defineMethod({
-    summary: 'Changes display name or role.',
+    summary: 'Changes display name, role or language (a BCP 47 tag; null unsets it).',
     args: z.strictObject({
       email: EmailAddress,
       displayName: z.string().min(1).max(256).optional(),
       role: Role.optional(),
+      language: LanguageTag.nullable().optional(),
     }),
     result: z.strictObject({ account: Account }),
   }),

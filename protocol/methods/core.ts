@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Role } from '../envelope.ts';
 import { defineMethod } from './define.ts';
+import { LanguageTag } from './admin.ts';
 
 /** Methods every authenticated session may call. */
 export const coreMethods = {
@@ -37,5 +38,15 @@ export const coreMethods = {
       newPassword: z.string().min(8).max(1024),
     }),
     result: z.strictObject({ resumeToken: z.string(), resumeTokenExpiresAt: z.string() }),
+  }),
+  'Account/getPreferences': defineMethod({
+    summary: "The caller's own preferences: `language` (BCP 47 tag, or null: not set), the language of what the server writes for the account, e.g. the readable part of iMIP mail it sends.",
+    args: z.strictObject({}),
+    result: z.strictObject({ language: z.string().nullable() }),
+  }),
+  'Account/setPreferences': defineMethod({
+    summary: "Changes the caller's own preferences (those given): `language`, a BCP 47 tag stored canonical (`de-at` becomes `de-AT`), or null to unset it. A tag that is not BCP 47 is INVALID_ARGUMENTS. Returns the preferences as stored.",
+    args: z.strictObject({ language: LanguageTag.nullable().optional() }),
+    result: z.strictObject({ language: z.string().nullable() }),
   }),
 } as const;

@@ -5,7 +5,7 @@ import type { Services } from '../services.ts';
 /** The latest instant a Date can hold. */
 const LATEST_DATE = new Date(8.64e15);
 
-type CoreHandlers = Pick<HandlerTable, 'Core/echo' | 'Session/get' | 'Session/logout' | 'Account/changePassword'>;
+type CoreHandlers = Pick<HandlerTable, 'Core/echo' | 'Session/get' | 'Session/logout' | 'Account/changePassword' | 'Account/getPreferences' | 'Account/setPreferences'>;
 
 export function coreHandlers(services: Services): CoreHandlers {
   return {
@@ -36,5 +36,7 @@ export function coreHandlers(services: Services): CoreHandlers {
       const issued = await services.accounts.issueResumeToken(session.account.id, session.id, session.clientName);
       return { resumeToken: issued.token, resumeTokenExpiresAt: issued.expiresAt.toISOString() };
     },
+    'Account/getPreferences': async (_args, { session }) => services.accounts.preferences(session.account.id),
+    'Account/setPreferences': async (args, { session }) => services.accounts.setPreferences(session.account.id, args),
   };
 }

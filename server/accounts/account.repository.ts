@@ -11,6 +11,7 @@ const accountColumns = [
   'accounts.password_hash',
   'accounts.enabled',
   'accounts.role',
+  'accounts.language',
   'accounts.password_changed_at',
   'accounts.created_at',
   'accounts.updated_at',

@@ -24,6 +24,7 @@ import type { PasswordHasher } from './password-hasher.ts';
 import type { HashTicket } from '../security/hash-queue.ts';
 import { LoginGuard, type LoginAbandoned, type LoginRefusal, type LoginSource } from '../security/login-guard.ts';
 import { recordAudit, recordLogin, type AuditAction } from '../audit/audit.service.ts';
+import { canonicalLanguage } from './language.ts';
 
 export type { AccountWithDomain };
 
@@ -231,7 +232,7 @@ export class AccountService {
     return { accounts: page.rows.map(toAccount), hasMore: page.hasMore };
   }
 
-  async update(actor: Actor, email: string, changes: { displayName?: string; role?: Role }): Promise<Account> {
+  async update(actor: Actor, email: string, changes: { displayName?: string | undefined; role?: Role | undefined; language?: string | null | undefined }): Promise<Account> {
     const account = await this.requireManageable(actor, email);
     if (changes.role) requireMayGrant(actor, changes.role);
     return this.change(
@@ -239,9 +240,26 @@ export class AccountService {
       {
         ...(changes.displayName !== undefined ? { display_name: changes.displayName } : {}),
         ...(changes.role !== undefined ? { role: changes.role } : {}),
+        ...(changes.language !== undefined ? { language: canonicalLanguage(changes.language) } : {}),
       },
       { audit: { actor, action: 'account.update', before: account } },
     );
+  }
+
+  /** The account's own preferences (Account/getPreferences). */
+  async preferences(accountId: string): Promise<{ language: string | null }> {
+    const account = await findAccountById(this.db, accountId);
+    if (!account) throw notFound('account');
+    return { language: account.language };
+  }
+
+  /** The account changes its own preferences (Account/setPreferences): audited like an admin's change of them. */
+  async setPreferences(accountId: string, changes: { language?: string | null | undefined }): Promise<{ language: string | null }> {
+    const account = await findAccountById(this.db, accountId);
+    if (!account) throw notFound('account');
+    if (changes.language === undefined) return { language: account.language };
+    const updated = await this.change(account.id, { language: canonicalLanguage(changes.language) }, { audit: { actor: actorOf(account), action: 'account.update', before: account } });
+    return { language: updated.language };
   }
 
   /** Disables an account; every node closes its sessions on the NOTIFY sent at commit. */
@@ -322,7 +340,7 @@ function refusalError(refusal: LoginRefusal): DmciError {
 
 /** What the audit log keeps of an account: never its password hash. */
 function audited(row: AccountWithDomain) {
-  return { email: row.email, displayName: row.display_name, role: row.role, enabled: row.enabled };
+  return { email: row.email, displayName: row.display_name, role: row.role, enabled: row.enabled, language: row.language };
 }
 
 /** An account acting on itself (changing its own password). */
@@ -342,6 +360,7 @@ export function toAccount(row: AccountWithDomain): Account {
     domain: row.domain_name,
     role: row.role,
     enabled: row.enabled,
+    language: row.language,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -9,6 +9,8 @@ export interface AccountTable {
   password_hash: string;
   enabled: Generated<boolean>;
   role: Generated<Role>;
+  /** BCP 47 tag, canonical (language.ts); null: not set. */
+  language: Generated<string | null>;
   password_changed_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;

@@ -364,11 +364,12 @@ export class CalendarEventService {
                 }
               }
             };
-            const asAttendee = (then: (row: CalendarEventRow, link: CopyLink) => Promise<SetError | { version: number }>) => async (row: CalendarEventRow) => {
+            const asAttendee = (then: (row: CalendarEventRow, link: CopyLink) => Promise<SetError | { version: number }>, unlinked?: (row: CalendarEventRow) => Promise<SetError | { version: number } | undefined>) => async (row: CalendarEventRow) => {
               const link = await schedule.linkOf(trx, row.id);
-              return link ? then(row, link) : noInvitation(row.id);
+              return link ? then(row, link) : ((await unlinked?.(row)) ?? noInvitation(row.id));
             };
-            await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }))(row));
+            // No link: an invitation from an organizer outside the server answers by iMIP (Schedule.answerOutside).
+            await answerEach(replies, (row, reply) => asAttendee((r, link) => schedule.answer(trx, modseqs, r, link, { reply }), (r) => schedule.answerOutside(trx, modseqs, r, reply))(row));
             const calendarOwner = access.calendar.account_id;
             await answerEach(counters, async (row, proposal) =>
               // A meeting an outside organizer sent (no copy link): the proposal goes out by iMIP.

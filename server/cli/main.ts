@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
-import { DomainName, EmailAddress, Password, Role } from '../../protocol/index.ts';
+import { DomainName, EmailAddress, LanguageTag, Password, Role } from '../../protocol/index.ts';
 import { cliActor as systemActor } from './cli-actor.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { NoClusterError } from '../db/embedded-postgres.ts';
@@ -157,6 +157,20 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         const password = parse(Password, options.password ?? (await readPassword(io, `new password for ${address}: `)), 'password');
         const account = await withServices(config, cliLog(), ({ accounts }) => accounts.setPassword(systemActor, address, password));
         out.print(json, account, `password of ${account.email} changed; its sessions were closed`);
+      })(),
+    );
+
+  user
+    .command('language <email> [tag]')
+    .description("show an account's language (iMIP mail summaries are written in it; English when not set); with a BCP 47 tag (de, fr-CA) set it, `default` unsets it")
+    .action((email: string, tag: string | undefined) =>
+      run(async (config, json) => {
+        const address = parse(EmailAddress, email, 'email address');
+        const language = tag === undefined ? undefined : tag === 'default' ? null : parse(LanguageTag, tag, 'language tag');
+        const account = await withServices(config, cliLog(), ({ accounts }) =>
+          language === undefined ? accounts.get(systemActor, address) : accounts.update(systemActor, address, { language }),
+        );
+        out.print(json, account, `${account.email}: language ${account.language ?? 'not set (English)'}`);
       })(),
     );
 

@@ -15,6 +15,7 @@ import { writeScopes, type ScopePublisher } from '../sync/scope-write.ts';
 import { outsideOf } from './imip-out.ts';
 import { ImipRefusal, type IngestResult } from './imip-refusal.ts';
 import { canonicalRids } from './recurrence-ids.ts';
+import { recurrenceKeyer } from '../calendar/ical/recurrence-keys.ts';
 import { openIntakeSchedule } from './intake-schedule.ts';
 
 /**
@@ -244,16 +245,25 @@ async function storedCopy(db: Db, accountId: string, uid: string): Promise<Calen
     .executeTakeFirst();
 }
 
-const ridKey = (c: JComp) => {
-  const p = prop(c, 'recurrence-id');
-  return p ? `${param(p, 'tzid') ?? ''}|${String(values(p)[0])}` : '';
-};
+/**
+ * Which occurrence each VEVENT of a text is about, canonical (the one
+ * recurrence keyer, ical/recurrence-keys.ts): an occurrence Outlook names in
+ * the series' TZID and Google in UTC is one key, '' the series.
+ */
+function occurrenceKeys(root: JComp): Map<JComp, string> {
+  try {
+    const keyer = recurrenceKeyer(root);
+    return new Map(subs(root, 'vevent').map((c) => [c, keyer.ridOf(c)]));
+  } catch {
+    throw new ImipRefusal('malformed', 'a RECURRENCE-ID names no time dmci can read');
+  }
+}
 
 function sequences(ics: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const c of subs(parseRoot(ics), 'vevent')) {
+  for (const [c, key] of occurrenceKeys(parseRoot(ics))) {
     const n = Number(text(c, 'sequence') ?? 0);
-    out.set(ridKey(c), Number.isInteger(n) ? n : 0);
+    out.set(key, Number.isInteger(n) ? n : 0);
   }
   return out;
 }
@@ -267,12 +277,13 @@ function checkSequences(incoming: string, stored: string): void {
   }
 }
 
-/** The stored copy with the incoming occurrences in place of its own (or added), and the time zones they name. */
+/** The stored copy with the incoming occurrences in place of its own (matched canonically, however each writes RECURRENCE-ID) or added, and the time zones they name. */
 function replaceOccurrences(storedIcs: string, incoming: JComp): string {
   const root = parseRoot(storedIcs);
   const events = subs(incoming, 'vevent');
-  const replaced = new Set(events.map(ridKey));
-  root[2] = root[2].filter((c) => c[0].toLowerCase() !== 'vevent' || !replaced.has(ridKey(c)));
+  const replaced = new Set(occurrenceKeys(incoming).values());
+  const stored = occurrenceKeys(root);
+  root[2] = root[2].filter((c) => c[0].toLowerCase() !== 'vevent' || !replaced.has(stored.get(c)!));
   const zones = new Set(subs(root, 'vtimezone').map((z) => text(z, 'tzid')));
   root[2].unshift(...subs(incoming, 'vtimezone').filter((z) => !zones.has(text(z, 'tzid'))));
   root[2].push(...events);

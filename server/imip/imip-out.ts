@@ -20,7 +20,9 @@ import type { ImipMethod } from './outbox.table.ts';
  * - organizer writes: REQUEST to each outside attendee on a create, when they
  *   are newly invited, and on a change of what the organizer owns (time,
  *   recurrence, location, summary, status, the attendee list); not when only
- *   answers changed. CANCEL (that attendee alone) to one no longer invited.
+ *   answers changed. CANCEL (that attendee alone) to one no longer invited;
+ *   one moved from the series to some occurrences gets a CANCEL of the
+ *   series before the REQUEST of their occurrences.
  * - the organizer destroys the meeting or removes every attendee: CANCEL.
  * - an account answering an outside organizer's meeting (their PARTSTAT in
  *   their own event changed, or they destroyed it: DECLINED), when the
@@ -42,9 +44,15 @@ export class ImipOut {
     const sender = await senderOf(trx, w.ownerId);
     const about = { calendar_id: w.calendarId, event_id: w.eventId, uid: uidOf(w.after), sequence: after.sequence, ...sender.columns, ...summaryOf(w.after) };
     const rows: NewOutboxMessage[] = [];
+    // Moved from the series to some occurrences only: first a CANCEL of the series (a REQUEST of occurrences only
+    // adds or changes those, so the receiver would keep the series), then the REQUEST of their occurrences. The
+    // outbox sends rows to one recipient about one UID in the order queued (claimDue).
+    const onSeries = (view: ItipView, address: string) => view.components.get('')?.attendees.has(address) === true;
+    const movedOff = new Set([...invitedBefore].filter((a) => outside.has(a) && onSeries(before!, a) && !onSeries(after, a) && invitedNow.has(a)));
+    for (const address of movedOff) rows.push({ ...about, method: 'CANCEL', recipient: address, ics: cancelMessage(w.before!, after.sequence, address, w.now) });
     // Each gets what they are invited to: the series, or only the occurrences they were added to.
     for (const address of invitedNow) {
-      if (outside.has(address) && (changed || !invitedBefore.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: requestMessage(w.after, w.now, address) });
+      if (outside.has(address) && (changed || !invitedBefore.has(address) || movedOff.has(address))) rows.push({ ...about, method: 'REQUEST', recipient: address, ics: requestMessage(w.after, w.now, address) });
     }
     for (const address of invitedBefore) {
       if (!outside.has(address)) continue;
@@ -84,7 +92,7 @@ export class ImipOut {
    * null means they removed it (a decline, RFC 6638 §3.2.2.4).
    */
   async attendeeWrite(trx: Db, a: { ownerId: string; old: CalendarEventRow; after: string | null; now: Date }): Promise<void> {
-    const who = await this.outsideInvitation(trx, a.ownerId, a.old);
+    const who = await outsideInvitation(trx, a.ownerId, a.old);
     if (!who) return;
     const { me, before } = who;
     let text = a.after;
@@ -114,7 +122,7 @@ export class ImipOut {
    * event is no such invitation (the caller answers as for any other event).
    */
   async attendeeCounter(trx: Db, c: { ownerId: string; row: CalendarEventRow; proposal: { start: string; end: string; comment?: string | undefined }; now: Date }): Promise<boolean> {
-    const who = await this.outsideInvitation(trx, c.ownerId, c.row);
+    const who = await outsideInvitation(trx, c.ownerId, c.row);
     if (!who) return false;
     const proposal = { start: new Date(c.proposal.start), end: new Date(c.proposal.end), comment: c.proposal.comment ?? null };
     const sender = await senderOf(trx, c.ownerId, who.me);
@@ -124,21 +132,6 @@ export class ImipOut {
       this.options.deadAfterMs,
     );
     return true;
-  }
-
-  /** An event in the account's calendar that an outside organizer sent it (SCHEDULE-AGENT=SERVER on ORGANIZER): the account's address in it. */
-  private async outsideInvitation(trx: Db, ownerId: string, row: CalendarEventRow): Promise<{ me: string; before: ItipView } | undefined> {
-    // Most events written are not invitations from outside: a text search spares them the parse.
-    if (!row.ics || !/^ORGANIZER[;:]/im.test(row.ics)) return undefined;
-    const root = parseRoot(row.ics);
-    const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
-    if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return undefined;
-    const before = itipView(row.ics);
-    if (before.organizer === null) return undefined;
-    const mine = await addressesOfAccount(trx, ownerId);
-    const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
-    if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return undefined;
-    return { me, before };
   }
 
   /** The organizer declined an outside attendee's COUNTER (the proposal came in by iMIP). */
@@ -165,6 +158,25 @@ export class ImipOut {
   }
 }
 
+/**
+ * An event in the account's calendar that an outside organizer sent it (SCHEDULE-AGENT=SERVER on ORGANIZER): the
+ * account's address in it. Such an event has no scheduling link (the organizer is not here): its answers go out
+ * by iMIP (ImipOut.attendeeWrite), whether the account writes it or uses the reply shortcut (Schedule.answerOutside).
+ */
+export async function outsideInvitation(trx: Db, ownerId: string, row: CalendarEventRow): Promise<{ me: string; before: ItipView } | undefined> {
+  // Most events written are not invitations from outside: a text search spares them the parse.
+  if (!row.ics || !/^ORGANIZER[;:]/im.test(row.ics)) return undefined;
+  const root = parseRoot(row.ics);
+  const organizerLine = subs(root, 'vevent').map((c) => prop(c, 'organizer')).find(Boolean);
+  if (!organizerLine || (param(organizerLine, 'schedule-agent') ?? 'SERVER').toUpperCase() !== 'SERVER') return undefined;
+  const before = itipView(row.ics);
+  if (before.organizer === null) return undefined;
+  const mine = await addressesOfAccount(trx, ownerId);
+  const me = [...allAttendees(before).keys()].find((address) => mine.has(address));
+  if (!me || mine.has(before.organizer) || (await outsideOf(trx, [before.organizer])).size === 0) return undefined;
+  return { me, before };
+}
+
 /** Attendees the server schedules (SCHEDULE-AGENT=SERVER, mailto:) anywhere in the object. */
 function serverAttendees(view: ItipView): Set<string> {
   return new Set([...allAttendees(view).values()].filter((a) => a.agent === 'SERVER' && a.mailto && a.address !== view.organizer).map((a) => a.address));
@@ -186,15 +198,15 @@ export async function outsideOf(db: Db, addresses: readonly string[]): Promise<S
   return new Set(candidates.filter((a) => !internal.has(a)));
 }
 
-/** The sending account's columns: domain, name, the zone the summary shows times in (working-hours zone, else the domain's). */
+/** The sending account's columns: domain, name, language, the zone the summary shows times in (working-hours zone, else the domain's). */
 async function senderOf(db: Db, accountId: string, address?: string) {
-  const row = await sql<{ domain_id: string; email: string; display_name: string; zone: string }>`
-    select a.domain_id, a.email, a.display_name, coalesce(av.time_zone, d.work_time_zone, 'UTC') as zone
+  const row = await sql<{ domain_id: string; email: string; display_name: string; zone: string; language: string | null }>`
+    select a.domain_id, a.email, a.display_name, a.language, coalesce(av.time_zone, d.work_time_zone, 'UTC') as zone
     from accounts a join domains d on d.id = a.domain_id left join account_availability av on av.account_id = a.id
     where a.id = ${accountId}
   `.execute(db);
   const r = row.rows[0]!;
-  return { columns: { domain_id: r.domain_id, account_id: accountId, sender: address ?? r.email.toLowerCase(), sender_name: r.display_name, time_zone: r.zone } };
+  return { columns: { domain_id: r.domain_id, account_id: accountId, sender: address ?? r.email.toLowerCase(), sender_name: r.display_name, time_zone: r.zone, language: r.language } };
 }
 
 function uidOf(ics: string): string {

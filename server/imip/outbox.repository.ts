@@ -6,7 +6,7 @@ import type { ImipOutboxTable, OutboxRow, OutboxState } from './outbox.table.ts'
 
 /** imip_outbox: plain functions. The claim/lease rules are described in outbox-sender.ts. */
 
-export type NewOutboxMessage = Omit<Insertable<ImipOutboxTable>, 'id' | 'message_id' | 'state' | 'attempts' | 'next_attempt_at' | 'lease_until' | 'leased_by' | 'last_error' | 'created_at' | 'sent_at' | 'dead_at' | 'expires_at'>;
+export type NewOutboxMessage = Omit<Insertable<ImipOutboxTable>, 'id' | 'seq' | 'message_id' | 'state' | 'attempts' | 'next_attempt_at' | 'lease_until' | 'leased_by' | 'last_error' | 'created_at' | 'sent_at' | 'dead_at' | 'expires_at'>;
 
 /** Queues messages (in the caller's transaction); each gets its Message-ID now, so a resend after a lease expiry repeats it. */
 export async function insertOutbox(db: Db, messages: readonly NewOutboxMessage[], deadAfterMs: number): Promise<void> {
@@ -19,7 +19,10 @@ export async function insertOutbox(db: Db, messages: readonly NewOutboxMessage[]
 
 /**
  * Takes up to `limit` due messages for `node` until `leaseMs` from now: a
- * pending row whose next attempt is due and whose lease (if any) ran out.
+ * pending row whose next attempt is due and whose lease (if any) ran out,
+ * and that no earlier pending row to the same recipient about the same UID
+ * precedes (`seq`: a CANCEL of the series reaches the receiver before the
+ * REQUEST of some occurrences queued after it; a dead row holds nothing up).
  * `for update skip locked`: two nodes claiming at once take different rows;
  * the lease then keeps others off the row after this transaction commits.
  */
@@ -29,6 +32,7 @@ export async function claimDue(db: Db, node: string, leaseMs: number, limit: num
     where o.id in (
       select id from imip_outbox
       where state = 'pending' and next_attempt_at <= now() and (lease_until is null or lease_until < now())
+        and not exists (select 1 from imip_outbox e where e.state = 'pending' and e.recipient = imip_outbox.recipient and e.uid = imip_outbox.uid and e.seq < imip_outbox.seq)
       order by next_attempt_at
       limit ${limit}
       for update skip locked

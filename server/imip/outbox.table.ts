@@ -7,6 +7,8 @@ export type OutboxState = 'pending' | 'sent' | 'dead';
 
 export interface ImipOutboxTable {
   id: Generated<string>;
+  /** Queue order (migration 3501): a row waits for the earlier pending rows to its recipient about its UID. */
+  seq: Generated<string>;
   domain_id: string;
   account_id: string | null;
   method: ImipMethod;
@@ -20,6 +22,8 @@ export interface ImipOutboxTable {
   summary: string | null;
   first_start: Date | null;
   time_zone: Generated<string>;
+  /** The sending account's language when queued (mail-text.ts; null: English). */
+  language: string | null;
   ics: string;
   message_id: string;
   state: Generated<OutboxState>;

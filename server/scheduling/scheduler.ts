@@ -15,7 +15,7 @@ import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.reposi
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
-import type { ImipOut } from '../imip/imip-out.ts';
+import { outsideInvitation, type ImipOut } from '../imip/imip-out.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
 import type { ExpandBookable } from './room-booking-reach.ts';
 import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
@@ -404,13 +404,20 @@ export class Schedule {
     }
     const answered = [...this.input.replies.keys(), ...[...this.input.updates.keys()].filter((k) => !this.organizer.has(k))];
     const links = await linksOfCopies(db, answered);
-    for (const copy of await findLiveEvents(db, this.input.calendarId, [...links.keys()])) {
+    const attendeeOf = new Map([...links].map(([id, link]) => [id, link.attendee]));
+    // Reply shortcuts on invitations from outside the server (no link): answerOutside.
+    const unlinked = await findLiveEvents(db, this.input.calendarId, [...this.input.replies.keys()].filter((id) => !links.has(id)));
+    for (const row of this.input.ownerId ? unlinked : []) {
+      const outside = await outsideInvitation(db, this.input.ownerId!, row);
+      if (outside) attendeeOf.set(row.id, outside.me);
+    }
+    for (const copy of await findLiveEvents(db, this.input.calendarId, [...attendeeOf.keys()])) {
       const reply = this.input.replies.get(copy.id);
       const written = this.input.updates.get(copy.id);
       const how = reply ? { reply } : written?.ok ? { written } : undefined;
       if (!how || !copy.ics) continue;
-      const edit = await answerEdit(db, copy, links.get(copy.id)!.attendee, how);
-      if ('copyText' in edit && edit.copyText !== null) texts.add(this.signedAnswer(edit.copyText, links.get(copy.id)!.attendee, this.input.sentBy));
+      const edit = await answerEdit(db, copy, attendeeOf.get(copy.id)!, how);
+      if ('copyText' in edit && edit.copyText !== null) texts.add(this.signedAnswer(edit.copyText, attendeeOf.get(copy.id)!, this.input.sentBy));
     }
     const wanted = [...texts].filter((t) => !this.plans.has(t));
     const prepared = await this.input.prepare(wanted);
@@ -581,7 +588,14 @@ export class Schedule {
     // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
     await this.answerOrganizerCopy(trx, modseqs, organizerRow, answers, added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean), sentBy);
 
-    let version = 0;
+    const stored = await this.storeAnswer(trx, modseqs, copy, copyText, me);
+    if ('code' in stored) return stored;
+    await this.replyToOrganizer(trx, modseqs, organizerRow, me, current.sequence, answered);
+    return stored;
+  }
+
+  /** The answering attendee's copy as answered (`copyText` null: destroyed); returns its new version (0 when destroyed). */
+  private async storeAnswer(trx: Db, modseqs: Modseqs, copy: CalendarEventRow, copyText: string | null, me: string): Promise<SetError | { version: number }> {
     const copyModseq = modseqs.get(calendarScope(copy.calendar_id))!;
     // The answer changes the copy, which counts toward the answering attendee's quota (never refused for it).
     this.charge(this.input.ownerId, storedBytes(copyText) - storedBytes(copy.ics));
@@ -589,15 +603,32 @@ export class Schedule {
       await deleteInstances(trx, copy.id);
       await tombstoneEvent(trx, copy.id, copyModseq);
       await deleteLink(trx, copy.id);
-    } else {
-      const prepared = await this.planned(copyText);
-      if (!prepared.ok) return prepared.error;
-      const columns = columnsOf(prepared.obj);
-      const bounds = await writeIndex(trx, copy.calendar_id, copy.id, attendeeIndex(prepared.index, prepared.obj, me));
-      version = await updateEvent(trx, copy.id, copyModseq, { ...columns, expanded_from: bounds.from, expanded_until: bounds.until });
+      return { version: 0 };
     }
-    await this.replyToOrganizer(trx, modseqs, organizerRow, me, current.sequence, answered);
-    return { version };
+    const prepared = await this.planned(copyText);
+    if (!prepared.ok) return prepared.error;
+    const columns = columnsOf(prepared.obj);
+    const bounds = await writeIndex(trx, copy.calendar_id, copy.id, attendeeIndex(prepared.index, prepared.obj, me));
+    return { version: await updateEvent(trx, copy.id, copyModseq, { ...columns, expanded_from: bounds.from, expanded_until: bounds.until }) };
+  }
+
+  /**
+   * The reply shortcut on an invitation from an organizer outside the server
+   * (a copy the calendar attendant made, or one the account stored itself):
+   * no link, so `answer`'s attendee side alone — the copy takes the answer
+   * (planned in `plan`) and the REPLY is queued for the organizer in this
+   * transaction (ImipOut.attendeeWrite, the durable outbox). Undefined when
+   * the event is no such invitation.
+   */
+  async answerOutside(trx: Db, modseqs: Modseqs, copy: CalendarEventRow, reply: { partstat: string; recurrenceId?: string | undefined; sequence?: number | undefined }): Promise<SetError | { version: number } | undefined> {
+    const ownerId = this.input.ownerId;
+    const outside = ownerId ? await outsideInvitation(trx, ownerId, copy) : undefined;
+    if (!ownerId || !outside) return undefined;
+    const edit = await answerEdit(trx, copy, outside.me, { reply });
+    if ('code' in edit) return edit;
+    const copyText = this.signedAnswer(edit.copyText!, outside.me, this.sentBy);
+    await this.input.imip?.attendeeWrite(trx, { ownerId, old: copy, after: copyText, now: this.input.now });
+    return this.storeAnswer(trx, modseqs, copy, copyText, outside.me);
   }
 
   /**

@@ -3,7 +3,7 @@ import ICAL from 'ical.js';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { InboxReplica } from '../../connector-sim/scheduling.ts';
+import { answerInvitation, InboxReplica } from '../../connector-sim/scheduling.ts';
 import type { InboxMessage } from '../../protocol/index.ts';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { REPO_ROOT, runBin } from '../helpers/run.ts';
@@ -102,6 +102,9 @@ function outlookOccurrence(method: 'REQUEST' | 'CANCEL', at: string, o: { start?
     '',
   ].join('\n');
 }
+
+/** The calendar part of a received mail, its quoted-printable soft breaks undone and its folded lines unfolded. */
+const calendarOf = (raw: string) => raw.slice(raw.indexOf('BEGIN:VCALENDAR'), raw.indexOf('END:VCALENDAR') + 13).replace(/=\r?\n/g, '').replace(/\r?\n[ \t]/g, '');
 
 async function instancesOf(client: DmciClient, calendarId: string, uid: string) {
   const { instances } = await client.request('CalendarEvent/query', { calendarIds: [calendarId], from: '2026-11-01T00:00:00Z', to: '2027-02-01T00:00:00Z' });
@@ -231,6 +234,28 @@ describe('the calendar attendant', () => {
     expect(await (await fetch(`${server.opsUrl}/metrics`)).text()).toMatch(/dmci_imip_inbound_total\{outcome="applied"\} 4/);
   });
 
+  it("the reply shortcut on the attendant's copy (as a connector answers): a REPLY by mail to the outside organizer, the copy showing the answer", async () => {
+    const copy = (await copyOf(alice, aliceCal, OUTLOOK_UID))!;
+    const mailed = (text: RegExp) => mta.to(DAVE).find((m) => /method=REPLY/i.test(m.raw) && text.test(calendarOf(m.raw)));
+    await answerInvitation(alice, aliceCal, copy.id, 'ACCEPTED', { sequence: 0 });
+    const accepted = calendarOf((await eventually(() => mailed(/PARTSTAT=ACCEPTED/), 'the REPLY reaches dave')).raw);
+    expect(accepted).toMatch(/METHOD:REPLY/);
+    expect(accepted).toMatch(/mailto:alice@att\.test/);
+    expect(accepted).not.toMatch(/mailto:bob@att\.test/);
+    expect(accepted).not.toMatch(/RECURRENCE-ID/);
+    const answered = (await copyOf(alice, aliceCal, OUTLOOK_UID))!;
+    expect(partstatOf(answered.ics, A)).toBe('ACCEPTED');
+
+    // One occurrence declined alone: a REPLY with its RECURRENCE-ID.
+    const occurrence = (await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-22T09:00:00.000Z')!;
+    await answerInvitation(alice, aliceCal, copy.id, 'DECLINED', { recurrenceId: occurrence.recurrenceId! });
+    const declined = calendarOf((await eventually(() => mailed(/PARTSTAT=DECLINED/), 'the per-occurrence REPLY reaches dave')).raw);
+    expect(declined).toMatch(/RECURRENCE-ID;TZID=W\. Europe Standard Time:20261222T100000/);
+    expect((await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-22T09:00:00.000Z')).toMatchObject({ busyType: 'FREE' });
+    // Bob's copy of the same invitation is his own: untouched.
+    expect(partstatOf((await copyOf(bob, bobCal, OUTLOOK_UID))!.ics, B)).toBe('NEEDS-ACTION');
+  });
+
   it('a per-occurrence REQUEST moves one occurrence; a per-occurrence CANCEL removes another; a CANCEL of the series removes the copy', async () => {
     const moved = await lmtp(outlookOccurrence('REQUEST', '20261208T100000', { start: '20261208T140000', sequence: 1 }), [B]);
     expect(moved, moved.response).toMatchObject({ ok: true });
@@ -240,6 +265,24 @@ describe('the calendar attendant', () => {
     expect(instances.find((i) => i.start === '2026-12-08T09:00:00.000Z')).toBeUndefined();
     // Only Bob was the envelope recipient: Alice's copy is untouched.
     expect((await instancesOf(alice, aliceCal, OUTLOOK_UID)).find((i) => i.start === '2026-12-08T09:00:00.000Z')).toBeDefined();
+    // The same occurrence moved again, its RECURRENCE-ID written in UTC (as Google writes it) while the series and the
+    // stored override use the Windows TZID: matched canonically, it replaces that override (no second one).
+    const inUtc = outlookOccurrence('REQUEST', '20261208T100000', { start: '20261208T150000', sequence: 2 })
+      .replace('RECURRENCE-ID;TZID=W. Europe Standard Time:20261208T100000', 'RECURRENCE-ID:20261208T090000Z')
+      .replace('DTSTART;TZID=W. Europe Standard Time:20261208T150000', 'DTSTART:20261208T140000Z')
+      .replace('DTEND;TZID=W. Europe Standard Time:20261208T160000', 'DTEND:20261208T150000Z');
+    expect(inUtc).toMatch(/RECURRENCE-ID:20261208T090000Z/);
+    const movedInUtc = await lmtp(inUtc, [B]);
+    expect(movedInUtc, movedInUtc.response).toMatchObject({ ok: true });
+    instances = await instancesOf(bob, bobCal, OUTLOOK_UID);
+    expect(instances).toHaveLength(6);
+    expect(instances.find((i) => i.start === '2026-12-08T14:00:00.000Z')).toMatchObject({ isOverride: true });
+    expect(instances.find((i) => i.start === '2026-12-08T13:00:00.000Z')).toBeUndefined();
+    expect(new ICAL.Component(ICAL.parse((await copyOf(bob, bobCal, OUTLOOK_UID))!.ics)).getAllSubcomponents('vevent')).toHaveLength(2);
+    // An older SEQUENCE for that occurrence, in the TZID form, is stale against the override written in UTC.
+    const stale = await lmtp(outlookOccurrence('REQUEST', '20261208T100000', { start: '20261208T120000', sequence: 1 }), [B]);
+    expect(stale).toMatchObject({ ok: false, code: 550 });
+    expect(stale.response).toMatch(/SEQUENCE 1, but the copy is at SEQUENCE 2/);
 
     const cancelled = await lmtp(outlookOccurrence('CANCEL', '20261215T100000', { sequence: 1 }), [B]);
     expect(cancelled, cancelled.response).toMatchObject({ ok: true });

@@ -21,11 +21,12 @@ let aliceCal: string;
 const A = 'alice@occ.test';
 const CAROL = 'carol@customer.example';
 const DAVE = 'dave@partner.example';
+const ERIN = 'erin@vendor.example';
 const UID = 'weekly@occ.test';
 
 /** An override of the weekly series (UTC times) with these attendees. */
-const occurrence = (day: string, attendees: string[]) => [
-  `UID:${UID}`,
+const occurrence = (day: string, attendees: string[], uid = UID) => [
+  `UID:${uid}`,
   'DTSTAMP:20261001T000000Z',
   `ORGANIZER:mailto:${A}`,
   'SUMMARY:Weekly',
@@ -35,7 +36,7 @@ const occurrence = (day: string, attendees: string[]) => [
   `DTEND:202612${day}T110000Z`,
   ...attendees.map((a) => `ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:${a}`),
 ];
-const series = (overrides: string[][]) => meeting({ uid: UID, organizer: A, attendees: [CAROL], summary: 'Weekly', rrule: 'FREQ=WEEKLY;COUNT=4', overrides });
+const series = (overrides: string[][], attendees = [CAROL], uid = UID) => meeting({ uid, organizer: A, attendees, summary: 'Weekly', rrule: 'FREQ=WEEKLY;COUNT=4', overrides });
 
 /** The `count`-th message to `address` (1-based), its METHOD and VEVENTs as ical.js reads them. */
 async function nth(address: string, count: number) {
@@ -103,5 +104,29 @@ describe('iMIP out per occurrence', () => {
     expect(last.method).toBe('CANCEL');
     expect(last.rids).toEqual(['2026-12-15T10:00:00Z']);
     expect(last.attendees).toEqual([[DAVE]]);
+  });
+
+  it('moved from the series to one occurrence: a CANCEL of the series, then (in that order) a REQUEST of that occurrence alone', async () => {
+    const uid = 'moved@occ.test';
+    const created = await alice.request('CalendarEvent/set', { calendarId: aliceCal, create: { m: { ics: series([], [CAROL, ERIN], uid) } } });
+    const id = created.created.m!.id;
+    expect((await nth(ERIN, 1)).rids).toEqual(['']);
+    // Erin now attends only the 15th: the series is Carol's.
+    await alice.request('CalendarEvent/set', { calendarId: aliceCal, update: { [id]: { ics: series([occurrence('15', [CAROL, ERIN], uid)], [CAROL], uid) } } });
+    const cancel = await nth(ERIN, 2);
+    expect(cancel.method).toBe('CANCEL');
+    expect(cancel.rids).toEqual(['']);
+    expect(cancel.attendees).toEqual([[ERIN]]);
+    expect(cancel.events[0]!.getFirstPropertyValue('status')).toBe('CANCELLED');
+    const request = await nth(ERIN, 3);
+    expect(request.method).toBe('REQUEST');
+    expect(request.rids).toEqual(['2026-12-15T10:00:00Z']);
+    expect(request.events[0]!.getFirstPropertyValue('rrule')).toBeNull();
+    // Both queued in one transaction; the REQUEST was sent only once the CANCEL was (seq order per recipient and UID).
+    const rows = await server.app.db.selectFrom('imip_outbox').select(['method', 'seq', 'sent_at']).where('recipient', '=', ERIN).where('uid', '=', uid).orderBy('seq').execute();
+    expect(rows.map((r) => r.method)).toEqual(['REQUEST', 'CANCEL', 'REQUEST']);
+    expect(rows[2]!.sent_at!.getTime()).toBeGreaterThanOrEqual(rows[1]!.sent_at!.getTime());
+    // Carol stays on the series: no CANCEL for her.
+    expect((await Promise.all(mta.to(CAROL).map((_, i) => nth(CAROL, i + 1)))).filter((m) => m.method === 'CANCEL')).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { field, parseArgs, type ConsoleContext, type Done, type Page, type Reque
 import { form, formatTime, html, table, when } from '../html.ts';
 import { sessionRows, SESSION_HEADERS } from './sessions.ts';
 
-/** Accounts: search, create, enable/disable, reset password, role, and the account's live sessions. */
+/** Accounts: search, create, enable/disable, reset password, role, language, and the account's live sessions. */
 
 const PAGE_SIZE = 50;
 const viewPath = (email: string) => `/accounts/view?email=${encodeURIComponent(email)}`;
@@ -44,13 +44,14 @@ async function viewPage(ctx: ConsoleContext, req: Request): Promise<Page> {
   const account = await ctx.services.accounts.get(req.actor, email);
   const sessions = (await ctx.reporter.nodes()).filter((n) => !n.stale).flatMap((n) => n.sessionList).filter((s) => s.email === account.email);
   const body = html`<dl class="facts"><dt>Email</dt><dd>${account.email}</dd><dt>Name</dt><dd>${account.displayName}</dd><dt>Domain</dt><dd>${account.domain}</dd>
-<dt>Role</dt><dd id="role">${roleLabel(account.role)}</dd><dt>State</dt><dd id="state">${account.enabled ? 'enabled' : 'disabled'}</dd><dt>Created</dt><dd>${formatTime(account.createdAt)}</dd></dl>
+<dt>Role</dt><dd id="role">${roleLabel(account.role)}</dd><dt>State</dt><dd id="state">${account.enabled ? 'enabled' : 'disabled'}</dd><dt>Language</dt><dd id="language">${account.language ?? 'not set (English)'}</dd><dt>Created</dt><dd>${formatTime(account.createdAt)}</dd></dl>
 <section class="actions">
 ${account.enabled
     ? form('/accounts/disable', req.csrf, req.here, html`<input type="hidden" name="email" value="${account.email}">`, 'Disable', { danger: true })
     : form('/accounts/enable', req.csrf, req.here, html`<input type="hidden" name="email" value="${account.email}">`, 'Enable')}
 ${form('/accounts/password', req.csrf, req.here, html`<input type="hidden" name="email" value="${account.email}"><label>New password <input name="password" type="password" required autocomplete="new-password"></label>`, 'Reset password')}
 ${form('/accounts/role', req.csrf, req.here, html`<input type="hidden" name="email" value="${account.email}"><label>Role <select name="role">${roleOptions(req, account.role)}</select></label>`, 'Change role')}
+${form('/accounts/language', req.csrf, req.here, html`<input type="hidden" name="email" value="${account.email}"><label>Language (BCP 47 tag like de or fr-CA; empty: not set) <input name="language" maxlength="35" value="${account.language ?? ''}"></label>`, 'Change language')}
 </section>
 <section><h2>Live sessions</h2>${table(SESSION_HEADERS, sessionRows(req, sessions), { id: 'account-sessions', live: true })}</section>`;
   return { title: account.displayName, section: '/accounts', body, scripts: ['live-table.js'] };
@@ -85,6 +86,11 @@ export const accountRoutes: Routes = {
       const args = parseArgs('Admin/accountUpdate', { email: email(f), role: f.get('role') ?? '' });
       const account = await ctx.services.accounts.update(req.actor, args.email, { ...(args.role ? { role: args.role } : {}) });
       return { message: `${account.email} is now a ${roleLabel(account.role)}` };
+    },
+    '/accounts/language': async (ctx, req, f) => {
+      const args = parseArgs('Admin/accountUpdate', { email: email(f), language: f.get('language')?.trim() || null });
+      const account = await ctx.services.accounts.update(req.actor, args.email, { language: args.language ?? null });
+      return { message: `${account.email}: language ${account.language ?? 'not set (English)'}` };
     },
   },
 };
