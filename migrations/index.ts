@@ -19,6 +19,7 @@ import * as invitationBudget from './2026-11-29_2700_invitation_budget.ts';
 import * as resourceApprovers from './2026-11-29_2701_resource_approvers.ts';
 import * as calendarAttendant from './2026-11-30_3100_calendar_attendant.ts';
 import * as directoryMatchStreams from './2026-11-30_3300_directory_match_streams.ts';
+import * as busyIndex from './2026-11-30_3700_busy_index.ts';
 import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30_3100_calendar_attendant': calendarAttendant,
   '2026-11-30_3200_far_bookings': farBookings,
   '2026-11-30_3300_directory_match_streams': directoryMatchStreams,
+  '2026-11-30_3700_busy_index': busyIndex,
 };

@@ -17,6 +17,8 @@ export const BUSY_RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 
 const RANK = BUSY_RANK;
 const BY_RANK: Record<number, BusyType> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
 
+const ZERO = 0x30;
+
 /** EWS digits: 0 free, 1 tentative, 2 busy, 3 out of office, 4 no data. */
 export const NO_DATA_DIGIT = '4';
 
@@ -56,15 +58,15 @@ export function mergeBusy(instances: readonly TimedBusy[], from: number, to: num
 
 /** The slot string of merged periods: `count` slots of `intervalMs` from `from`, each its highest digit. */
 export function slotString(periods: readonly TimedBusy[], from: number, intervalMs: number, count: number): string {
-  const digits = new Uint8Array(count);
+  // ASCII digits written in place: the ranks are the EWS digits.
+  const digits = Buffer.alloc(count, ZERO);
   for (const p of periods) {
     const first = Math.max(0, Math.floor((p.start - from) / intervalMs));
     const last = Math.min(count - 1, Math.ceil((p.end - from) / intervalMs) - 1);
-    const rank = RANK[p.busyType];
-    for (let s = first; s <= last; s++) if (digits[s]! < rank) digits[s] = rank;
+    const digit = ZERO + RANK[p.busyType];
+    for (let s = first; s <= last; s++) if (digits[s]! < digit) digits[s] = digit;
   }
-  // The ranks are the EWS digits.
-  return digits.join('');
+  return digits.toString('latin1');
 }
 
 export function slotCount(from: number, to: number, intervalMs: number): number {
