@@ -28,30 +28,40 @@ export const NO_DATA_DIGIT = '4';
  * are joined. A sweep over the instances' edges: O(n log n).
  */
 export function mergeBusy(instances: readonly TimedBusy[], from: number, to: number): TimedBusy[] {
-  const edges: Array<{ at: number; rank: number; delta: 1 | -1 }> = [];
+  // Edges in flat typed arrays (an answer merges thousands of instances): the instant, and +rank opening / -rank closing.
+  const at = new Float64Array(2 * instances.length);
+  const change = new Int8Array(2 * instances.length);
+  let count = 0;
   for (const i of instances) {
     const start = Math.max(i.start, from);
     const end = Math.min(i.end, to);
     if (end <= start) continue;
-    edges.push({ at: start, rank: RANK[i.busyType], delta: 1 }, { at: end, rank: RANK[i.busyType], delta: -1 });
+    const rank = RANK[i.busyType];
+    at[count] = start;
+    change[count++] = rank;
+    at[count] = end;
+    change[count++] = -rank;
   }
-  edges.sort((a, b) => a.at - b.at);
+  const order = new Uint32Array(count);
+  for (let k = 0; k < count; k++) order[k] = k;
+  order.sort((a, b) => at[a]! - at[b]!);
   const open = [0, 0, 0, 0];
   const out: TimedBusy[] = [];
   let cursor = 0;
-  for (let k = 0; k < edges.length; ) {
-    const at = edges[k]!.at;
+  for (let k = 0; k < count; ) {
+    const now = at[order[k]!]!;
     const before = open[3]! > 0 ? 3 : open[2]! > 0 ? 2 : open[1]! > 0 ? 1 : 0;
-    if (before > 0 && at > cursor) {
+    if (before > 0 && now > cursor) {
       const last = out[out.length - 1];
-      if (last && last.end === cursor && last.busyType === BY_RANK[before]) last.end = at;
-      else out.push({ start: cursor, end: at, busyType: BY_RANK[before]! });
+      if (last && last.end === cursor && last.busyType === BY_RANK[before]) last.end = now;
+      else out.push({ start: cursor, end: now, busyType: BY_RANK[before]! });
     }
-    for (; k < edges.length && edges[k]!.at === at; k++) {
-      const edge = edges[k]!;
-      open[edge.rank] = open[edge.rank]! + edge.delta;
+    for (; k < count && at[order[k]!] === now; k++) {
+      const c = change[order[k]!]!;
+      const rank = Math.abs(c);
+      open[rank] = open[rank]! + Math.sign(c);
     }
-    cursor = at;
+    cursor = now;
   }
   return out;
 }

@@ -17,11 +17,13 @@ import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
 
 /**
  * FreeBusy/query (docs/protocol.md §Free/busy). In a fixed number of
- * queries whatever the number of principals: the principals' GAL entries,
- * groups' members, the calendars that count, the viewer's rights on all of
- * them (resolveRightsOfMany), the domains' policies, working hours, and the
- * busy instances from the occurrence index (one GiST probe per calendar).
- * Only instances the index does not hold (past its horizon, more than a
+ * round trips whatever the number of principals: the principals' GAL
+ * entries with their domains' policies, working hours and counting
+ * calendars (one query; groups' members and theirs in one more); the
+ * viewer's rights on those calendars (resolveRightsOfMany), overlapped with
+ * finding events the index does not fully hold; then the busy instances of
+ * the calendars the viewer sees, index-only from the occurrence index
+ * (busyRows, docs/decisions.md "FreeBusy/query speed"). Only instances the index does not hold (past its horizon, more than a
  * year back, or a series capped at its row limit) are expanded on the fly.
  */
 

@@ -185,7 +185,7 @@ export async function busyRows(
   const inWindow = sql`during_start < case when floating or all_day then ${wideTo}::timestamptz else ${to}::timestamptz end
         and upper(during) > case when floating or all_day then ${wideFrom}::timestamptz else ${from}::timestamptz end`;
   const scans = (named: boolean) => {
-    const columns = sql`calendar_id, (extract(epoch from during_start) * 1000)::float8 as start_ms, (extract(epoch from upper(during)) * 1000)::float8 as end_ms,
+    const columns = sql`(extract(epoch from during_start) * 1000)::float8 as start_ms, (extract(epoch from upper(during)) * 1000)::float8 as end_ms,
            busy_type, classification, ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}, floating or all_day as wall`;
     return sql`
       select ${columns} from event_instances
@@ -194,13 +194,16 @@ export async function busyRows(
       select ${columns} from event_instances
        where calendar_id = c.id and busy_type <> 'FREE' and ${LONG_BUSY} and upper(during) > ${wideFrom}::timestamptz and during_start < ${lookFrom}::timestamptz and ${inWindow}`;
   };
-  const ids = (named: boolean) => sql.val(calendars.filter((c) => c.named === named).map((c) => c.id));
-  const result = await sql<BusyRow>`
-    select i.* from unnest(${ids(false)}::uuid[]) as c(id) cross join lateral (${scans(false)}) i
+  const plain = calendars.filter((c) => !c.named).map((c) => c.id);
+  const named = calendars.filter((c) => c.named).map((c) => c.id);
+  // Rows name their calendar by position in its list (+n plain, -n named), not by a 36-character uuid string each.
+  const result = await sql<Omit<BusyRow, 'calendar_id'> & { k: number; calendar_id?: string }>`
+    select c.n::int4 as k, i.* from unnest(${sql.val(plain)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(false)}) i
     union all
-    select i.* from unnest(${ids(true)}::uuid[]) as c(id) cross join lateral (${scans(true)}) i
+    select -c.n::int4, i.* from unnest(${sql.val(named)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(true)}) i
      limit ${limit}`.execute(db);
-  return result.rows;
+  for (const row of result.rows) row.calendar_id = row.k > 0 ? plain[row.k - 1]! : named[-row.k - 1]!;
+  return result.rows as BusyRow[];
 }
 
 export interface DomainFreeBusyRow {
