@@ -21,6 +21,7 @@ import * as calendarAttendant from './2026-11-30_3100_calendar_attendant.ts';
 import * as directoryMatchStreams from './2026-11-30_3300_directory_match_streams.ts';
 import * as accountLanguage from './2026-11-30_3500_account_language.ts';
 import * as outboxOrder from './2026-11-30_3501_outbox_order.ts';
+import * as busyIndex from './2026-11-30_3700_busy_index.ts';
 import * as auditLog from './2026-11-29_2200_audit_log.ts';
 import * as screening from './2026-11-29_2201_screening.ts';
 import * as directorySearch from './2026-11-29_2300_directory_search.ts';
@@ -61,4 +62,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30_3300_directory_match_streams': directoryMatchStreams,
   '2026-11-30_3500_account_language': accountLanguage,
   '2026-11-30_3501_outbox_order': outboxOrder,
+  '2026-11-30_3700_busy_index': busyIndex,
 };

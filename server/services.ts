@@ -91,7 +91,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     imip,
   });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
-  const freeBusy = new FreeBusyService(db, accounts, calendarEvents);
+  const freeBusy = new FreeBusyService(db, accounts, calendarEvents, busPublisher(bus));
   return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), approvals: new ResourceApprovalService(db, bus, calendarEvents, config.DMCI_INVITATION_COPIES_PER_MINUTE), nodeId: config.nodeId };
 }
 

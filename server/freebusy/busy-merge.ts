@@ -17,6 +17,8 @@ export const BUSY_RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 
 const RANK = BUSY_RANK;
 const BY_RANK: Record<number, BusyType> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
 
+const ZERO = 0x30;
+
 /** EWS digits: 0 free, 1 tentative, 2 busy, 3 out of office, 4 no data. */
 export const NO_DATA_DIGIT = '4';
 
@@ -26,45 +28,55 @@ export const NO_DATA_DIGIT = '4';
  * are joined. A sweep over the instances' edges: O(n log n).
  */
 export function mergeBusy(instances: readonly TimedBusy[], from: number, to: number): TimedBusy[] {
-  const edges: Array<{ at: number; rank: number; delta: 1 | -1 }> = [];
+  // Edges in flat typed arrays (an answer merges thousands of instances): the instant, and +rank opening / -rank closing.
+  const at = new Float64Array(2 * instances.length);
+  const change = new Int8Array(2 * instances.length);
+  let count = 0;
   for (const i of instances) {
     const start = Math.max(i.start, from);
     const end = Math.min(i.end, to);
     if (end <= start) continue;
-    edges.push({ at: start, rank: RANK[i.busyType], delta: 1 }, { at: end, rank: RANK[i.busyType], delta: -1 });
+    const rank = RANK[i.busyType];
+    at[count] = start;
+    change[count++] = rank;
+    at[count] = end;
+    change[count++] = -rank;
   }
-  edges.sort((a, b) => a.at - b.at);
+  const order = new Uint32Array(count);
+  for (let k = 0; k < count; k++) order[k] = k;
+  order.sort((a, b) => at[a]! - at[b]!);
   const open = [0, 0, 0, 0];
   const out: TimedBusy[] = [];
   let cursor = 0;
-  for (let k = 0; k < edges.length; ) {
-    const at = edges[k]!.at;
+  for (let k = 0; k < count; ) {
+    const now = at[order[k]!]!;
     const before = open[3]! > 0 ? 3 : open[2]! > 0 ? 2 : open[1]! > 0 ? 1 : 0;
-    if (before > 0 && at > cursor) {
+    if (before > 0 && now > cursor) {
       const last = out[out.length - 1];
-      if (last && last.end === cursor && last.busyType === BY_RANK[before]) last.end = at;
-      else out.push({ start: cursor, end: at, busyType: BY_RANK[before]! });
+      if (last && last.end === cursor && last.busyType === BY_RANK[before]) last.end = now;
+      else out.push({ start: cursor, end: now, busyType: BY_RANK[before]! });
     }
-    for (; k < edges.length && edges[k]!.at === at; k++) {
-      const edge = edges[k]!;
-      open[edge.rank] = open[edge.rank]! + edge.delta;
+    for (; k < count && at[order[k]!] === now; k++) {
+      const c = change[order[k]!]!;
+      const rank = Math.abs(c);
+      open[rank] = open[rank]! + Math.sign(c);
     }
-    cursor = at;
+    cursor = now;
   }
   return out;
 }
 
 /** The slot string of merged periods: `count` slots of `intervalMs` from `from`, each its highest digit. */
 export function slotString(periods: readonly TimedBusy[], from: number, intervalMs: number, count: number): string {
-  const digits = new Uint8Array(count);
+  // ASCII digits written in place: the ranks are the EWS digits.
+  const digits = Buffer.alloc(count, ZERO);
   for (const p of periods) {
     const first = Math.max(0, Math.floor((p.start - from) / intervalMs));
     const last = Math.min(count - 1, Math.ceil((p.end - from) / intervalMs) - 1);
-    const rank = RANK[p.busyType];
-    for (let s = first; s <= last; s++) if (digits[s]! < rank) digits[s] = rank;
+    const digit = ZERO + RANK[p.busyType];
+    for (let s = first; s <= last; s++) if (digits[s]! < digit) digits[s] = digit;
   }
-  // The ranks are the EWS digits.
-  return digits.join('');
+  return digits.toString('latin1');
 }
 
 export function slotCount(from: number, to: number, intervalMs: number): number {

@@ -1,27 +1,29 @@
 import { AnswerBudget } from '../answers/answer-budget.ts';
-import { ErrorCode, FreeBusyLimits, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
+import { ErrorCode, FreeBusyLimits, type BusyDetail, type BusyType, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
-import { overlaps } from '../calendar/instance-index.ts';
+import type { CalendarEventRow } from '../calendar/event.table.ts';
 import { workOwner } from '../calendar/ical-work/pool.ts';
 import type { ExpandUnindexed } from '../calendar/sync-window.ts';
-import { renderBusyInstance, type BusyInstance, type Lens } from '../calendar/privacy/index.ts';
+import { busyInstanceShows, type Lens } from '../calendar/privacy/index.ts';
 import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-access.ts';
 import { wallClockToInstant } from '../calendar/zoned-time.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import { mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
-import { busyRows, findPrincipals, groupLeaves, principalContexts, type DomainFreeBusyRow, type PrincipalEntry } from './freebusy.repository.ts';
+import { busyRows, findPrincipalsWithContexts, groupLeaves, principalContexts, type DomainFreeBusyRow, type PrincipalContext, type PrincipalEntry } from './freebusy.repository.ts';
 import { freeBusyLensFor, type FreeBusyViewer } from './visibility.ts';
 import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
 
 /**
  * FreeBusy/query (docs/protocol.md §Free/busy). In a fixed number of
- * queries whatever the number of principals: the principals' GAL entries,
- * groups' members, the calendars that count, the viewer's rights on all of
- * them (resolveRightsOfMany), the domains' policies, working hours, and the
- * busy instances from the occurrence index (one GiST probe per calendar).
- * Only instances the index does not hold (past its horizon, more than a
+ * round trips whatever the number of principals: the principals' GAL
+ * entries with their domains' policies, working hours and counting
+ * calendars (one query; groups' members and theirs in one more); the
+ * viewer's rights on those calendars (resolveRightsOfMany), overlapped with
+ * finding events the index does not fully hold; then the busy instances of
+ * the calendars the viewer sees, index-only from the occurrence index
+ * (busyRows, docs/decisions.md "FreeBusy/query speed"). Only instances the index does not hold (past its horizon, more than a
  * year back, or a series capped at its row limit) are expanded on the fly.
  */
 
@@ -76,6 +78,7 @@ export interface FreeBusyContext {
  * Reads free/busy of accounts-backed (or calendar-less) GAL entries for a
  * viewer over [from, to): the core shared by FreeBusy/query, suggestions and
  * the Internet free/busy door. `viewer.accountId` is null for anonymous readers and publishing-token holders.
+ * `known`: contexts already read with the principals (findPrincipalsWithContexts); the rest are read here.
  */
 export async function readFreeBusy(
   ctx: FreeBusyContext,
@@ -83,11 +86,12 @@ export async function readFreeBusy(
   entries: ReadonlyArray<Omit<PrincipalEntry, 'asked'>>,
   from: Date,
   to: Date,
+  known: ReadonlyMap<string, PrincipalContext> = new Map(),
 ): Promise<Map<string, LeafFreeBusy>> {
   const { db } = ctx;
-  const contexts = await principalContexts(db, entries);
-  const calendars = [...contexts.values()].flatMap((c) => c.calendars);
-  const calendarIds = calendars.map((c) => c.id);
+  const missing = entries.filter((e) => !known.has(e.entry_id));
+  const contexts = missing.length === 0 ? known : new Map([...known, ...(await principalContexts(db, missing))]);
+  const calendarIds = entries.flatMap((e) => contexts.get(e.entry_id)!.calendars.map((c) => c.id));
   const zoneOfCalendar = new Map<string, string>();
   const hoursOf = new Map<string, Hours>();
   for (const entry of entries) {
@@ -96,11 +100,11 @@ export async function readFreeBusy(
     hoursOf.set(entry.entry_id, hours);
     for (const calendar of context.calendars) zoneOfCalendar.set(calendar.id, hours.timeZone);
   }
-  // Rights and busy time do not depend on each other: read them at once (every calendar that counts; what is not shown is dropped below).
-  const [rightsOfViewer, instances] = await Promise.all([
-    viewer.accountId ? resolveRightsOfMany(db, [viewer.accountId], { calendarIds }).then((r) => r.get(viewer.accountId!)!) : Promise.resolve(new Map<string, CalendarAccess>()),
-    busyInstancesOf(ctx, viewer.accountId ? workOwner.account(viewer.accountId) : workOwner.anonymous, calendarIds, zoneOfCalendar, from, to),
-  ]);
+  const slack = CalendarLimits.floatingSlackMs;
+  const range = { from, to, wideFrom: new Date(from.getTime() - slack), wideTo: new Date(to.getTime() + slack) };
+  // What the index does not hold does not depend on rights: look for it while the rights are read.
+  const partlyIndexed = eventsNotFullyIndexed(db, calendarIds, range.wideFrom, range.wideTo);
+  const rightsOfViewer = viewer.accountId ? (await resolveRightsOfMany(db, [viewer.accountId], { calendarIds })).get(viewer.accountId)! : new Map<string, CalendarAccess>();
   const lensOf = new Map<string, Lens>();
   for (const entry of entries) {
     const context = contexts.get(entry.entry_id)!;
@@ -109,6 +113,16 @@ export async function readFreeBusy(
       if (lens) lensOf.set(calendar.id, lens);
     }
   }
+  // Only calendars the viewer sees are read; subject and location only of those shown at `details`.
+  const shownCalendars = [...lensOf].map(([id, lens]) => ({ id, named: busyInstanceShows(lens, 'PUBLIC') === 'named' || busyInstanceShows(lens, 'PRIVATE') === 'named' }));
+  const instances = await busyInstancesOf(
+    ctx,
+    viewer.accountId ? workOwner.account(viewer.accountId) : workOwner.anonymous,
+    shownCalendars,
+    partlyIndexed.then((events) => events.filter((e) => lensOf.has(e.calendar_id))),
+    zoneOfCalendar,
+    range,
+  );
 
   const out = new Map<string, LeafFreeBusy>();
   for (const entry of entries) {
@@ -136,12 +150,15 @@ export async function readFreeBusy(
     for (const calendar of shown) {
       const lens = lensOf.get(calendar.id)!;
       if (lens.public === 'details' || lens.private === 'details') view = 'details';
+      // The privacy policy decides per class; a calendar's instances have few classes.
+      const showsOf = new Map<string, ReturnType<typeof busyInstanceShows>>();
       for (const instance of instances.get(calendar.id) ?? []) {
-        const rendered = renderBusyInstance(instance, lens);
-        if (!rendered) continue;
-        timed.push({ start: rendered.start.getTime(), end: rendered.end.getTime(), busyType: rendered.busyType });
-        if (rendered.named) {
-          details.push({ start: rendered.start.toISOString(), end: rendered.end.toISOString(), busyType: rendered.busyType, summary: rendered.named.summary, location: rendered.named.location });
+        let shows = showsOf.get(instance.classification);
+        if (shows === undefined) showsOf.set(instance.classification, (shows = busyInstanceShows(lens, instance.classification)));
+        if (shows === 'nothing') continue;
+        timed.push({ start: instance.start, end: instance.end, busyType: instance.busyType });
+        if (shows === 'named') {
+          details.push({ start: isoOf(instance.start), end: isoOf(instance.end), busyType: instance.busyType, summary: instance.summary, location: instance.location });
         }
       }
     }
@@ -168,37 +185,59 @@ function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boole
   return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
 }
 
-/** The busy instances of each calendar overlapping [from, to), wall-clock ones placed in the owner's zone; `owner` (workOwner): the reader's turn of the worker pool. */
-async function busyInstancesOf(ctx: FreeBusyContext, owner: string, calendarIds: string[], zoneOf: Map<string, string>, from: Date, to: Date): Promise<Map<string, BusyInstance[]>> {
-  const out = new Map<string, BusyInstance[]>();
-  if (calendarIds.length === 0) return out;
-  const slack = CalendarLimits.floatingSlackMs;
-  const wideFrom = new Date(from.getTime() - slack);
-  const wideTo = new Date(to.getTime() + slack);
-  const add = (calendarId: string, start: Date, end: Date, instance: Omit<BusyInstance, 'start' | 'end'>) => {
+/** A busy instance as free/busy keeps it: placed, in epoch milliseconds; subject and location only if read. */
+interface PlacedBusy {
+  start: number;
+  end: number;
+  busyType: BusyType;
+  classification: string;
+  summary: string | null;
+  location: string | null;
+}
+
+/**
+ * The busy instances of each calendar overlapping [from, to), wall-clock ones
+ * placed in the owner's zone; `owner` (workOwner): the reader's turn of the
+ * worker pool; `unindexed`: the events the index does not fully hold.
+ */
+async function busyInstancesOf(
+  ctx: FreeBusyContext,
+  owner: string,
+  calendars: ReadonlyArray<{ id: string; named: boolean }>,
+  unindexed: Promise<CalendarEventRow[]>,
+  zoneOf: Map<string, string>,
+  range: { from: Date; to: Date; wideFrom: Date; wideTo: Date },
+): Promise<Map<string, PlacedBusy[]>> {
+  const out = new Map<string, PlacedBusy[]>();
+  const from = range.from.getTime();
+  const to = range.to.getTime();
+  const add = (calendarId: string, instance: PlacedBusy) => {
     // Zero-length instances block no time.
-    if (!(start < end) || !overlaps(start, end, from, to)) return;
-    const list = out.get(calendarId) ?? [];
-    list.push({ start, end, ...instance });
-    out.set(calendarId, list);
+    if (!(instance.start < instance.end) || instance.end <= from || instance.start >= to) return;
+    const list = out.get(calendarId);
+    if (list) list.push(instance);
+    else out.set(calendarId, [instance]);
   };
-  const [rows, partlyIndexed] = await Promise.all([
-    busyRows(ctx.db, calendarIds, wideFrom, wideTo, FreeBusyLimits.maxBusyInstances + 1),
-    eventsNotFullyIndexed(ctx.db, calendarIds, wideFrom, wideTo),
-  ]);
+  const [rows, partlyIndexed] = await Promise.all([busyRows(ctx.db, calendars, range, FreeBusyLimits.maxBusyInstances + 1), unindexed]);
   if (rows.length > FreeBusyLimits.maxBusyInstances) {
     throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `these calendars hold more than ${FreeBusyLimits.maxBusyInstances} busy instances in the window: ask fewer principals or a shorter window`, {
       details: { limit: FreeBusyLimits.maxBusyInstances },
     });
   }
   for (const row of rows) {
-    const zone = zoneOf.get(row.calendar_id)!;
-    const start = row.wall ? wallClockToInstant(row.start_at, zone) : row.start_at;
-    const end = row.wall ? wallClockToInstant(row.end_at, zone) : row.end_at;
-    add(row.calendar_id, start, end, { busyType: row.busy_type, classification: row.classification, summary: row.summary, location: row.location });
+    const zone = row.wall ? zoneOf.get(row.calendar_id)! : '';
+    add(row.calendar_id, {
+      start: row.wall ? wallClockToInstant(new Date(row.start_ms), zone).getTime() : row.start_ms,
+      end: row.wall ? wallClockToInstant(new Date(row.end_ms), zone).getTime() : row.end_ms,
+      busyType: row.busy_type,
+      classification: row.classification,
+      summary: row.summary,
+      location: row.location,
+    });
   }
+  if (partlyIndexed.length === 0) return out;
   // Outside the index (past the horizon, over a year back, a capped series): expanded in the worker pool, off the event loop.
-  const expanded = await ctx.expandUnindexed(owner, partlyIndexed, wideFrom, wideTo);
+  const expanded = await ctx.expandUnindexed(owner, partlyIndexed, range.wideFrom, range.wideTo);
   for (const [i, event] of partlyIndexed.entries()) {
     const result = expanded[i]!;
     if (!result.ok) throw DmciError.fromBody(result.error);
@@ -208,10 +247,26 @@ async function busyInstancesOf(ctx: FreeBusyContext, owner: string, calendarIds:
       const wall = inst.floating || inst.allDay;
       const start = wall ? wallClockToInstant(inst.start, zone) : inst.start;
       const end = wall ? wallClockToInstant(inst.end, zone) : inst.end;
-      add(event.calendar_id, start, end, { busyType: inst.busyType, classification: inst.classification, summary: inst.summary, location: inst.location });
+      add(event.calendar_id, { start: start.getTime(), end: end.getTime(), busyType: inst.busyType, classification: inst.classification, summary: inst.summary, location: inst.location });
     }
   }
   return out;
+}
+
+/**
+ * ISO 8601 of an instant, remembered: an answer's thousands of period edges
+ * fall on few distinct instants (meetings start on the hour), so each is
+ * formatted once. Bounded: forgets everything past ISO_MEMO_SIZE entries.
+ */
+const isoMemo = new Map<number, string>();
+const ISO_MEMO_SIZE = 20_000;
+export function isoOf(ms: number): string {
+  let iso = isoMemo.get(ms);
+  if (iso === undefined) {
+    if (isoMemo.size >= ISO_MEMO_SIZE) isoMemo.clear();
+    isoMemo.set(ms, (iso = new Date(ms).toISOString()));
+  }
+  return iso;
 }
 
 /** FreeBusy/query for an account viewer. */
@@ -237,7 +292,12 @@ export async function queryWithLeaves(
   const asked = [...new Set(args.principals.map((p) => p.trim().toLowerCase()))];
   const window = queryWindow(args, now, asked.length);
   const { from, to } = window;
-  const found = new Map((await findPrincipals(ctx.db, asked)).map((p) => [p.asked, p]));
+  const known = new Map<string, PrincipalContext>();
+  const found = new Map<string, PrincipalEntry>();
+  for (const { context, ...entry } of await findPrincipalsWithContexts(ctx.db, asked)) {
+    found.set(entry.asked, entry);
+    if (context) known.set(entry.entry_id, context);
+  }
 
   // Groups of the viewer's own domain expand to their members (up to the cap); other domains' groups are not found.
   const groups = [...found.values()].filter((p) => p.kind === 'group' && p.domain_id === viewer.domainId);
@@ -287,7 +347,7 @@ export async function queryWithLeaves(
       details: { limit: FreeBusyLimits.maxSlotDigits },
     });
   }
-  const read = await readFreeBusy(ctx, { kind: 'account', domainId: viewer.domainId, accountId: viewer.accountId }, [...leaves.values()].map((l) => l.entry), from, to);
+  const read = await readFreeBusy(ctx, { kind: 'account', domainId: viewer.domainId, accountId: viewer.accountId }, [...leaves.values()].map((l) => l.entry), from, to, known);
 
   const render = (principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy) => renderPrincipal(principal, kind, via, fb, window);
   const notFound = (principal: string, via: string | null): PrincipalFreeBusy => render(principal, null, via, empty('notFound'));
@@ -316,7 +376,7 @@ export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind
     members: null,
     memberCount: null,
     view: fb.view,
-    periods: fb.periods.map((p) => ({ start: new Date(p.start).toISOString(), end: new Date(p.end).toISOString(), busyType: p.busyType })),
+    periods: fb.periods.map((p) => ({ start: isoOf(p.start), end: isoOf(p.end), busyType: p.busyType })),
     details: fb.details,
     slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
     workingHours: fb.hours ? renderHours(fb.hours) : null,

@@ -19,8 +19,12 @@ import { countingCalendars } from './freebusy.repository.ts';
  * takes) and pushes only those whose answer changed. A hint for the
  * watcher's own `calendars:<accountId>` (every grant change commits there)
  * re-reads all of its principals: rights are authorized again and a revoked
- * viewer gets `noRight`. Watches end with the session. One per session; a
- * new FreeBusy/watch replaces it.
+ * viewer gets `noRight`. Settings commit to their own scopes: a hint for a
+ * watched account's `availability:<accountId>` (working hours, out of office,
+ * which calendars count and their visibility) re-reads that principal after
+ * finding its counting calendars again; one for `availability-defaults:<domainId>`
+ * re-reads the principals of that domain. Watches end with the session. One
+ * per session; a new FreeBusy/watch replaces it.
  *
  * Not a PushHub feed: a watch is a view derived from many scopes, with no
  * modseq of its own to resume from; the frames are those of push (`push`,
@@ -38,6 +42,8 @@ interface Watch {
   /** entry id → the rendered entry last sent, as JSON. */
   readonly last: Map<string, string>;
   readonly dirty: Set<string>;
+  /** Entry ids whose counting calendars must be found again before they are read (their owner changed which calendars count). */
+  readonly recount: Set<string>;
   seq: number;
   processing: boolean;
   closed: boolean;
@@ -65,6 +71,17 @@ export class FreeBusyWatches {
         for (const watch of this.byCalendar.get(scope.key) ?? []) this.markDirty(watch, watch.calendars.get(scope.key)!);
       } else if (scope?.kind === ScopeKind.calendarList) {
         for (const watch of this.bySession.values()) if (watch.session.account.id === scope.key) this.markDirty(watch, [...watch.leaves.keys()]);
+      } else if (scope?.kind === ScopeKind.availability) {
+        for (const watch of this.bySession.values()) {
+          const ids = [...watch.leaves].filter(([, leaf]) => leaf.entry.account_id === scope.key).map(([id]) => id);
+          for (const id of ids) watch.recount.add(id);
+          if (ids.length > 0) this.markDirty(watch, ids);
+        }
+      } else if (scope?.kind === ScopeKind.availabilityDefaults) {
+        for (const watch of this.bySession.values()) {
+          const ids = [...watch.leaves].filter(([, leaf]) => leaf.entry.domain_id === scope.key).map(([id]) => id);
+          if (ids.length > 0) this.markDirty(watch, ids);
+        }
       }
     });
     options.sessions.on('removed', (session) => this.unwatch(session));
@@ -90,6 +107,7 @@ export class FreeBusyWatches {
       calendars,
       last: new Map(),
       dirty: new Set(),
+      recount: new Set(),
       seq: 0,
       processing: false,
       closed: false,
@@ -99,11 +117,7 @@ export class FreeBusyWatches {
       if (sent) watch.last.set(entryId, JSON.stringify(sent));
     }
     this.bySession.set(session.id, watch);
-    for (const id of calendars.keys()) {
-      let set = this.byCalendar.get(id);
-      if (!set) this.byCalendar.set(id, (set = new Set()));
-      set.add(watch);
-    }
+    for (const id of calendars.keys()) this.follow(watch, id);
     return { ...answer, watch: scopeOf(watch), state: String(watch.seq) };
   }
 
@@ -119,6 +133,33 @@ export class FreeBusyWatches {
     }
   }
 
+  private follow(watch: Watch, calendarId: string): void {
+    let set = this.byCalendar.get(calendarId);
+    if (!set) this.byCalendar.set(calendarId, (set = new Set()));
+    set.add(watch);
+  }
+
+  /** Finds the counting calendars of `entryIds` again and follows what now counts (and no longer what does not). */
+  private async recount(watch: Watch, entryIds: readonly string[]): Promise<void> {
+    const now = await countingCalendars(this.options.ctx.db, entryIds.map((id) => watch.leaves.get(id)!.entry));
+    if (watch.closed) return;
+    const again = new Set(entryIds);
+    for (const [calendarId, owners] of [...watch.calendars]) {
+      const kept = owners.filter((id) => !again.has(id));
+      if (kept.length > 0) watch.calendars.set(calendarId, kept);
+      else {
+        watch.calendars.delete(calendarId);
+        const set = this.byCalendar.get(calendarId);
+        set?.delete(watch);
+        if (set?.size === 0) this.byCalendar.delete(calendarId);
+      }
+    }
+    for (const c of now) {
+      watch.calendars.set(c.id, [...(watch.calendars.get(c.id) ?? []), c.entry_id]);
+      this.follow(watch, c.id);
+    }
+  }
+
   private markDirty(watch: Watch, entryIds: readonly string[]): void {
     for (const id of entryIds) watch.dirty.add(id);
     if (!watch.processing) void this.process(watch);
@@ -130,6 +171,11 @@ export class FreeBusyWatches {
       while (watch.dirty.size > 0 && !watch.closed) {
         const ids = [...watch.dirty];
         watch.dirty.clear();
+        if (watch.recount.size > 0) {
+          const again = [...watch.recount];
+          watch.recount.clear();
+          await this.recount(watch, again);
+        }
         const leaves = ids.map((id) => watch.leaves.get(id)!);
         const viewer = { kind: 'account' as const, domainId: watch.session.account.domainId, accountId: watch.session.account.id };
         const read = await readFreeBusy(this.options.ctx, viewer, leaves.map((l) => l.entry), watch.window.from, watch.window.to);

@@ -22,7 +22,13 @@ export interface PrincipalEntry {
 /** The visible, live GAL entries the emails name (hidden entries, disabled accounts and tombstones are not found). One query. */
 export async function findPrincipals(db: Db, emails: readonly string[]): Promise<PrincipalEntry[]> {
   if (emails.length === 0) return [];
-  const result = await sql<PrincipalEntry>`
+  const result = await sql<PrincipalEntry>`${principalLookup(emails)}`.execute(db);
+  return result.rows;
+}
+
+/** The lookup of findPrincipals as a query others build on (findPrincipalsWithContexts). */
+function principalLookup(emails: readonly string[]) {
+  return sql`
     select x.email as asked, e.id as entry_id, e.kind, e.email, e.account_id, e.domain_id
       from unnest(${sql.val([...emails])}::text[]) as x(email)
       cross join lateral (
@@ -30,8 +36,7 @@ export async function findPrincipals(db: Db, emails: readonly string[]): Promise
         union all
         select d.* from directory_aliases a join directory_entries d on d.id = a.entry_id where a.alias = x.email and d.visible
         limit 1
-      ) e`.execute(db);
-  return result.rows;
+      ) e`;
 }
 
 /** The people and resources (with an email, visible) in each group, nested groups walked; `root` is the group asked. One query. */
@@ -82,16 +87,16 @@ export interface PrincipalContext {
 /** An account's own working hours and out-of-office period (null fields: the domain's). */
 export type OwnAvailability = Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>;
 
-/** The context of each entry in one query (domain policy, availability, counting calendars). */
-export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null; domain_id: string }>): Promise<Map<string, PrincipalContext>> {
-  if (entries.length === 0) return new Map();
-  const result = await sql<{
-    entry_id: string;
-    domain: DomainFreeBusyRow;
-    availability: (Omit<OwnAvailability, 'oof_from' | 'oof_until'> & { oof_from: string | null; oof_until: string | null }) | null;
-    calendars: CountingCalendar[] | null;
-  }>`
-    select x.entry_id,
+/** What principalContexts reads of a row before decoding. */
+interface ContextColumns {
+  entry_id: string;
+  domain: DomainFreeBusyRow;
+  availability: (Omit<OwnAvailability, 'oof_from' | 'oof_until'> & { oof_from: string | null; oof_until: string | null }) | null;
+  calendars: CountingCalendar[] | null;
+}
+
+/** The select list of a principal's context, for a row `x` with entry_id, account_id and domain_id. */
+const CONTEXT_COLUMNS = sql`
            (select to_jsonb(d) from (select ${sql.join(DOMAIN_COLUMNS.map((c) => sql.ref(c)))} from domains where id = x.domain_id) d) as domain,
            (select jsonb_build_object('work_days', a.work_days, 'work_start', a.work_start, 'work_end', a.work_end,
                                       'time_zone', a.time_zone, 'oof_from', a.oof_from, 'oof_until', a.oof_until)
@@ -100,30 +105,58 @@ export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_i
               from calendars c
              where (c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default))
                 -- A room's or resource's own calendar: its bookings are its busy time.
-                or c.resource_id = x.entry_id) as calendars
+                or c.resource_id = x.entry_id) as calendars`;
+
+function toContext(r: ContextColumns): PrincipalContext {
+  return {
+    entry_id: r.entry_id,
+    domain: r.domain,
+    availability: r.availability
+      ? { ...r.availability, oof_from: r.availability.oof_from ? new Date(r.availability.oof_from) : null, oof_until: r.availability.oof_until ? new Date(r.availability.oof_until) : null }
+      : null,
+    calendars: r.calendars ?? [],
+  };
+}
+
+/** The context of each entry in one query (domain policy, availability, counting calendars). */
+export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null; domain_id: string }>): Promise<Map<string, PrincipalContext>> {
+  if (entries.length === 0) return new Map();
+  const result = await sql<ContextColumns>`
+    select x.entry_id, ${CONTEXT_COLUMNS}
       from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
            as x(entry_id, account_id, domain_id)`.execute(db);
-  return new Map(
-    result.rows.map((r) => [
-      r.entry_id,
-      {
-        entry_id: r.entry_id,
-        domain: r.domain,
-        availability: r.availability
-          ? { ...r.availability, oof_from: r.availability.oof_from ? new Date(r.availability.oof_from) : null, oof_until: r.availability.oof_until ? new Date(r.availability.oof_until) : null }
-          : null,
-        calendars: r.calendars ?? [],
-      },
-    ]),
-  );
+  return new Map(result.rows.map((r) => [r.entry_id, toContext(r)]));
 }
+
+/**
+ * findPrincipals and the context of each person or resource found (groups
+ * get none: their members are read with principalContexts), in one query:
+ * FreeBusy/query's first round trip.
+ */
+export async function findPrincipalsWithContexts(db: Db, emails: readonly string[]): Promise<Array<PrincipalEntry & { context: PrincipalContext | null }>> {
+  if (emails.length === 0) return [];
+  const result = await sql<PrincipalEntry & Omit<ContextColumns, 'entry_id'>>`
+    select x.asked, x.entry_id, x.kind, x.email, x.account_id, x.domain_id,
+           ${CONTEXT_COLUMNS}
+      from (${principalLookup(emails)}) x`.execute(db);
+  return result.rows.map(({ domain, availability, calendars, ...entry }) => ({
+    ...entry,
+    context: entry.kind === 'group' ? null : toContext({ entry_id: entry.entry_id, domain, availability, calendars }),
+  }));
+}
+
+/** Free/busy reads instances this much before its window through event_instances_busy; longer ones through event_instances_long_busy (migration 3700, whose predicate LONG_BUSY repeats). */
+export const BUSY_LOOK_BACK_MS = 86_400_000;
+const LONG_BUSY = sql`upper(during) - lower(during) > interval '1 day'`;
 
 export interface BusyRow {
   calendar_id: string;
-  start_at: Date;
-  end_at: Date;
+  /** Epoch milliseconds (no Date per row: an answer reads thousands). */
+  start_ms: number;
+  end_ms: number;
   busy_type: 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
   classification: string;
+  /** Read only for calendars asked `named`; null otherwise. */
   summary: string | null;
   location: string | null;
   /** Floating or all-day: start/end are wall clock read as UTC, to be placed in the owner's zone. */
@@ -132,21 +165,45 @@ export interface BusyRow {
 
 /**
  * The non-free indexed instances of the calendars overlapping [from, to)
- * (callers widen the range by the floating slack for wall-clock rows): one
- * GiST probe on (calendar_id, during) per calendar.
+ * (wall-clock rows: overlapping [wideFrom, wideTo), the window widened by the
+ * floating slack; the caller places and clips them), at most `limit`. One
+ * statement for all calendars, two btree range scans per calendar: those
+ * starting at most BUSY_LOOK_BACK_MS before the (wide) window, and those
+ * longer than that still running when it opens. Calendars not `named` read
+ * index-only (time, busy type, class); only the `named` ones (shown at
+ * `details`) visit the table for subject and location.
  */
-/** The busy rows of the calendars overlapping [from, to), at most `limit` (the caller refuses more than it asked). */
-export async function busyRows(db: Db, calendarIds: readonly string[], from: Date, to: Date, limit: number): Promise<BusyRow[]> {
-  if (calendarIds.length === 0) return [];
-  const result = await sql<BusyRow>`
-    select i.calendar_id, lower(i.during) as start_at, upper(i.during) as end_at, i.busy_type, i.classification, i.summary, i.location, (i.floating or i.all_day) as wall
-      from unnest(${sql.val([...calendarIds])}::uuid[]) as c(id)
-      cross join lateral (
-        select * from event_instances
-         where calendar_id = c.id and during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)') and busy_type <> 'FREE'
-      ) i
+export async function busyRows(
+  db: Db,
+  calendars: ReadonlyArray<{ id: string; named: boolean }>,
+  range: { from: Date; to: Date; wideFrom: Date; wideTo: Date },
+  limit: number,
+): Promise<BusyRow[]> {
+  if (calendars.length === 0) return [];
+  const { from, to, wideFrom, wideTo } = range;
+  const lookFrom = new Date(wideFrom.getTime() - BUSY_LOOK_BACK_MS);
+  const inWindow = sql`during_start < case when floating or all_day then ${wideTo}::timestamptz else ${to}::timestamptz end
+        and upper(during) > case when floating or all_day then ${wideFrom}::timestamptz else ${from}::timestamptz end`;
+  const scans = (named: boolean) => {
+    const columns = sql`(extract(epoch from during_start) * 1000)::float8 as start_ms, (extract(epoch from upper(during)) * 1000)::float8 as end_ms,
+           busy_type, classification, ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}, floating or all_day as wall`;
+    return sql`
+      select ${columns} from event_instances
+       where calendar_id = c.id and busy_type <> 'FREE' and during_start >= ${lookFrom}::timestamptz and during_start < ${wideTo}::timestamptz and ${inWindow}
+      union all
+      select ${columns} from event_instances
+       where calendar_id = c.id and busy_type <> 'FREE' and ${LONG_BUSY} and upper(during) > ${wideFrom}::timestamptz and during_start < ${lookFrom}::timestamptz and ${inWindow}`;
+  };
+  const plain = calendars.filter((c) => !c.named).map((c) => c.id);
+  const named = calendars.filter((c) => c.named).map((c) => c.id);
+  // Rows name their calendar by position in its list (+n plain, -n named), not by a 36-character uuid string each.
+  const result = await sql<Omit<BusyRow, 'calendar_id'> & { k: number; calendar_id?: string }>`
+    select c.n::int4 as k, i.* from unnest(${sql.val(plain)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(false)}) i
+    union all
+    select -c.n::int4, i.* from unnest(${sql.val(named)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(true)}) i
      limit ${limit}`.execute(db);
-  return result.rows;
+  for (const row of result.rows) row.calendar_id = row.k > 0 ? plain[row.k - 1]! : named[-row.k - 1]!;
+  return result.rows as BusyRow[];
 }
 
 export interface DomainFreeBusyRow {

@@ -5,6 +5,8 @@ import { requireAdmin, type Actor } from '../accounts/actor.ts';
 import type { CalendarEventService } from '../calendar/event.service.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
+import { availabilityDefaultsScope, availabilityScope } from '../sync/scope-id.ts';
+import { writeScopes, type ScopePublisher, type ScopeWriter } from '../sync/scope-write.ts';
 import { queryFreeBusy, type FreeBusyContext } from './freebusy-query.ts';
 import { suggestMeetingTimes } from './suggest.ts';
 import {
@@ -27,6 +29,9 @@ import { effectiveHours, parseHours, renderHours } from './working-hours.ts';
  * defaults. An account sets its own settings; admins may set those of the
  * accounts they manage (AccountService.get checks who), except which
  * calendars count and their visibility, which only the owner decides.
+ * Every settings change bumps its sync scope in its transaction (the
+ * account's `availability:`, the domain's `availability-defaults:`), so open
+ * free/busy watches hear of it as they hear of calendar changes.
  */
 export class FreeBusyService {
   clock: () => Date = () => new Date();
@@ -35,6 +40,7 @@ export class FreeBusyService {
     readonly db: Db,
     private readonly accounts: AccountService,
     private readonly calendarEvents: Pick<CalendarEventService, 'expandUnindexed'>,
+    private readonly publishScope: ScopePublisher,
   ) {}
 
   /** Free/busy reads expand what the occurrence index does not hold where calendar reads do: in the worker pool. */
@@ -80,9 +86,13 @@ export class FreeBusyService {
       if (!(from < until)) throw new DmciError(ErrorCode.INVALID_ARGUMENTS, 'out of office must end after it starts');
       Object.assign(changes, { oof_from: from, oof_until: until });
     }
-    await this.db.transaction().execute(async (trx) => {
+    const calendarChanges = Object.entries(args.calendars ?? {});
+    if (Object.keys(changes).length === 0 && calendarChanges.length === 0) return this.readSettings(target);
+    await writeScopes(this.db, this.publishScope, async (writer) => {
+      await bumpCreated(writer, availabilityScope(target.id));
+      const trx = writer.trx;
       if (Object.keys(changes).length > 0) await upsertAvailability(trx, target.id, target.domainId, changes);
-      for (const [calendarId, change] of Object.entries(args.calendars ?? {})) {
+      for (const [calendarId, change] of calendarChanges) {
         const set = {
           ...(change.countsTowardFreeBusy !== undefined ? { freebusy_counts: change.countsTowardFreeBusy } : {}),
           ...(change.visibility !== undefined ? { freebusy_visibility: change.visibility } : {}),
@@ -100,12 +110,18 @@ export class FreeBusyService {
   async setDomainPolicy(actor: Actor, args: MethodArgs<'FreeBusy/setDomainPolicy'>): Promise<FreeBusyDomainPolicy> {
     const row = await this.manageableDomain(actor, args.domain);
     const hours = args.workingHours ? parseHours(args.workingHours) : undefined;
-    await updateDomainPolicy(this.db, row.id, {
+    const changes = {
       ...(args.members ? { freebusy_internal: args.members } : {}),
       ...(args.otherDomains ? { freebusy_external: args.otherDomains } : {}),
       ...(args.anonymous ? { freebusy_anonymous: args.anonymous } : {}),
       ...(hours ? { work_days: hours.days, work_start: hours.start, work_end: hours.end, work_time_zone: hours.timeZone } : {}),
-    });
+    };
+    if (Object.keys(changes).length > 0) {
+      await writeScopes(this.db, this.publishScope, async (writer) => {
+        await bumpCreated(writer, availabilityDefaultsScope(row.id));
+        await updateDomainPolicy(writer.trx, row.id, changes);
+      });
+    }
     return renderPolicy((await domainPolicyByName(this.db, args.domain))!);
   }
 
@@ -142,6 +158,12 @@ export class FreeBusyService {
       calendars: calendars.map((c) => ({ id: c.id, name: c.name, isDefault: c.is_default, countsTowardFreeBusy: c.freebusy_counts ?? c.is_default, visibility: c.freebusy_visibility })),
     };
   }
+}
+
+/** Settings scopes get their row on first use (most accounts never change a setting). */
+async function bumpCreated(writer: ScopeWriter, scope: string): Promise<void> {
+  await writer.create(scope);
+  await writer.bump(scope);
 }
 
 function renderPolicy(row: DomainFreeBusyRow): FreeBusyDomainPolicy {

@@ -5,7 +5,8 @@
  *
  * An id is `<kind>:<key>`; the key is a uuid (calendar, account or domain id).
  * Bumps take scope row locks in the sorted order of these ids (scope-write.ts),
- * and `cal:` sorts before `calendars:` sorts before `gal:` sorts before `inbox:`.
+ * and `availability-defaults:` sorts before `availability:` sorts before
+ * `cal:` sorts before `calendars:` sorts before `gal:` sorts before `inbox:`.
  */
 export const ScopeKind = {
   /** One calendar's events; key: the calendar id. */
@@ -16,6 +17,14 @@ export const ScopeKind = {
   gal: 'gal',
   /** One account's scheduling inbox (invitations, answers, cancellations); key: the account id. */
   inbox: 'inbox',
+  /**
+   * One account's free/busy settings (working hours, out of office, which of
+   * its calendars count and their visibility); key: the account id. No feed
+   * follows it: free/busy watches take its hints (server/freebusy/).
+   */
+  availability: 'availability',
+  /** One domain's free/busy defaults (visibility, working hours); key: the domain id. No feed, as `availability`. */
+  availabilityDefaults: 'availability-defaults',
 } as const;
 export type ScopeKind = (typeof ScopeKind)[keyof typeof ScopeKind];
 
@@ -31,6 +40,14 @@ export function calendarListScope(accountId: string): string {
 
 export function inboxScope(accountId: string): string {
   return `${ScopeKind.inbox}:${accountId}`;
+}
+
+export function availabilityScope(accountId: string): string {
+  return `${ScopeKind.availability}:${accountId}`;
+}
+
+export function availabilityDefaultsScope(domainId: string): string {
+  return `${ScopeKind.availabilityDefaults}:${domainId}`;
 }
 
 export function galScope(domainId: string): string {

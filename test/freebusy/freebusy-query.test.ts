@@ -87,6 +87,41 @@ describe('FreeBusy/query', () => {
     expect(result.principals[0]!.periods).toEqual([{ start: '2029-12-05T12:00:00.000Z', end: '2029-12-05T13:00:00.000Z', busyType: 'BUSY' }]);
   });
 
+  it('reads instances that began before the window: within the look-back, longer than it (timed and all-day), not those already over', async () => {
+    const carol = await server.connect('carol@example.com');
+    const allDay = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//dmci tests//EN',
+      'BEGIN:VEVENT',
+      'UID:multi-day@test.dmci',
+      'DTSTAMP:20261001T000000Z',
+      'DTSTART;VALUE=DATE:20261207',
+      'DTEND;VALUE=DATE:20261210',
+      'SUMMARY:Offsite',
+      'STATUS:TENTATIVE',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    await put(carol, await defaultCalendarId(carol), {
+      // Three days and an hour: longer than the one-day look-back, started well before it.
+      long: simpleEvent({ start: '2026-12-06T10:00:00Z', minutes: 3 * 1440 + 60 }),
+      // Overnight, inside the look-back.
+      overnight: simpleEvent({ start: '2026-12-08T20:00:00Z', minutes: 14 * 60, extra: 'X-MICROSOFT-CDO-BUSYSTATUS:OOF' }),
+      over: simpleEvent({ start: '2026-12-08T20:00:00Z', minutes: 60 }),
+      allDay,
+    });
+    const result = await alice.freeBusy({ principals: ['carol@example.com'], from: '2026-12-09T08:00:00Z', to: '2026-12-09T18:00:00Z', interval: 60 });
+    expect(result.principals[0]!.periods).toEqual([
+      { start: '2026-12-09T08:00:00.000Z', end: '2026-12-09T10:00:00.000Z', busyType: 'BUSY-UNAVAILABLE' },
+      { start: '2026-12-09T10:00:00.000Z', end: '2026-12-09T11:00:00.000Z', busyType: 'BUSY' },
+      { start: '2026-12-09T11:00:00.000Z', end: '2026-12-09T18:00:00.000Z', busyType: 'BUSY-TENTATIVE' },
+    ]);
+    expect(result.principals[0]!.slots).toBe('3321111111');
+    await carol.close();
+  });
+
   it('answers a status per principal: unknown, hidden, group expanded, a contact without a calendar, a room without bookings', async () => {
     const { results } = await admin.request('Directory/resolve', { names: ['bob@example.com', 'carol@example.com'] });
     const [bobEntry, carolEntry] = results.map((r) => r.entry!.id);

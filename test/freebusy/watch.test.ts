@@ -80,6 +80,45 @@ describe('FreeBusy/watch', () => {
     await admin.request('FreeBusy/setDomainPolicy', { domain: 'example.com', members: 'time' });
   });
 
+  it('pushes settings changes: out of office, working hours, which calendars count, the domain defaults', async () => {
+    const dave = await server.createAccount('dave@example.com').then(() => server.connect('dave@example.com'));
+    const watched = await alice.request('FreeBusy/watch', { principals: ['dave@example.com', 'carol@example.com'], ...window });
+    const frames = collect(alice, watched.watch);
+    const daveOf = (i: number) => frames[i]!.changes!.principals.find((p) => p.principal === 'dave@example.com');
+
+    await dave.setFreeBusySettings({ outOfOffice: { from: '2026-12-01T00:00:00Z', until: '2026-12-02T00:00:00Z' } });
+    await expect.poll(() => frames.length).toBe(1);
+    expect(frames[0]!.changes!.principals.map((p) => p.principal)).toEqual(['dave@example.com']);
+    expect(daveOf(0)!.outOfOffice).toEqual({ from: '2026-12-01T00:00:00.000Z', until: '2026-12-02T00:00:00.000Z' });
+
+    await dave.setFreeBusySettings({ workingHours: { days: [1, 2, 3], start: '10:00', end: '16:00', timeZone: 'Europe/Berlin' } });
+    await expect.poll(() => frames.length).toBe(2);
+    expect(daveOf(1)!.workingHours).toEqual({ days: [1, 2, 3], start: '10:00', end: '16:00', timeZone: 'Europe/Berlin' });
+
+    // A calendar that starts to count: its busy time is pushed, and its later changes are followed.
+    const side = (await dave.request('Calendar/set', { create: { c: { name: 'Side' } } })).created.c!.id;
+    const put = await dave.request('CalendarEvent/set', { calendarId: side, create: { e: { ics: simpleEvent({ start: '2026-12-01T08:00:00Z' }) } } });
+    expect(put.notCreated).toEqual({});
+    await dave.setFreeBusySettings({ calendars: { [side]: { countsTowardFreeBusy: true } } });
+    await expect.poll(() => frames.length).toBe(3);
+    expect(daveOf(2)!.slots).toBe('2000000000');
+    await dave.request('CalendarEvent/set', { calendarId: side, create: { e: { ics: simpleEvent({ start: '2026-12-01T17:00:00Z' }) } } });
+    await expect.poll(() => frames.length).toBe(4);
+    expect(daveOf(3)!.slots).toBe('2000000002');
+
+    // The domain's default for members: every watched member of the domain again.
+    await admin.request('FreeBusy/setDomainPolicy', { domain: 'example.com', members: 'none' });
+    await expect.poll(() => frames.length).toBe(5);
+    expect(frames[4]!.changes!.principals.map((p) => [p.principal, p.status])).toEqual([
+      ['dave@example.com', 'noRight'],
+      ['carol@example.com', 'noRight'],
+    ]);
+    await admin.request('FreeBusy/setDomainPolicy', { domain: 'example.com', members: 'time' });
+    await expect.poll(() => frames.length).toBe(6);
+    await alice.request('FreeBusy/unwatch', {});
+    await dave.close();
+  });
+
   it('one watch per session; it ends with unwatch and with the session', async () => {
     const before = server.app.freeBusyWatches.size;
     const other = await server.connect('alice@example.com');

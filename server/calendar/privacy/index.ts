@@ -2,5 +2,4 @@
 export { eventLens, freeBusyDefaultLens, freeBusyLens, hasRight, higherRight, isPublic, lensKey, lensOfKey, levelOf, mostRestrictive, rightRank, widerLens } from './policy.ts';
 export type { Lens, Right, ViewLevel, Viewer } from './policy.ts';
 export { opaqueUid, redactIcs } from './redact-ics.ts';
-export { renderBusyInstance, renderEvent, renderInstance } from './render.ts';
-export type { BusyInstance, RenderedBusyInstance } from './render.ts';
+export { busyInstanceShows, renderEvent, renderInstance } from './render.ts';

@@ -61,33 +61,17 @@ export function renderInstance(row: IndexedInstance, lens: Lens): EventInstance 
   };
 }
 
-/** What free/busy reads of an instance (server/freebusy/): its placed times, busy type, class, subject and location. */
-export interface BusyInstance {
-  start: Date;
-  end: Date;
-  busyType: 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
-  classification: string;
-  summary: string | null;
-  location: string | null;
-}
-
-export interface RenderedBusyInstance {
-  start: Date;
-  end: Date;
-  busyType: BusyInstance['busyType'];
-  /** Null unless the instance is shown at `details` (its subject and location may then still be null). */
-  named: { summary: string | null; location: string | null } | null;
-}
-
 /**
- * One busy instance through a free/busy lens (policy.ts freeBusyLens,
- * freeBusyDefaultLens): its time and busy type always; subject and location
- * only at `details` for its own class. Nothing else exists in the output
- * (no UID, attendees or description), so nothing else can leak.
+ * What free/busy (server/freebusy/) shows of a busy instance of this class
+ * through a free/busy lens (policy.ts freeBusyLens, freeBusyDefaultLens):
+ * nothing, its time and busy type, or those with subject and location
+ * (`named`, at `details` for its own class). Nothing else of an instance
+ * exists in a free/busy answer (no UID, attendees or description), so
+ * nothing else can leak. Answers render thousands of instances of few
+ * classes: FreeBusy/query asks once per calendar and class and copies only
+ * what this allows.
  */
-export function renderBusyInstance(row: BusyInstance, lens: Lens): RenderedBusyInstance | null {
-  const level = levelOf(lens, row.classification);
-  if (level === 'none') return null;
-  const named = level === 'details' || level === 'full' ? { summary: row.summary, location: row.location } : null;
-  return { start: row.start, end: row.end, busyType: row.busyType, named };
+export function busyInstanceShows(lens: Lens, classification: string): 'nothing' | 'time' | 'named' {
+  const level = levelOf(lens, classification);
+  return level === 'none' ? 'nothing' : level === 'details' || level === 'full' ? 'named' : 'time';
 }
