@@ -18,7 +18,7 @@ import { allAttendees, componentOf, editItip, isSignificantChange, itipView, sta
 import type { ImipOut } from '../imip/imip-out.ts';
 import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
 import type { ExpandBookable } from './room-booking-reach.ts';
-import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
+import { addressesOfAccount, approversOf, copiesOf, copyTextsOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, rewriteTexts, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
@@ -76,6 +76,11 @@ export interface ScheduleInput {
    * answer from outside, the attendee's for an invitation from outside), so their delegates who chose copies get them.
    */
   inboxCalendars?: readonly string[] | undefined;
+  /**
+   * iMIP in: organizer events the call answers for an attendee outside the server (Schedule.answerFromOutside).
+   * The answer reaches every internal attendee's copy of them, whose calendars are so written too.
+   */
+  answeredEvents?: readonly string[] | undefined;
 }
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
@@ -212,6 +217,9 @@ export class Schedule {
       const owner = await ownerOfCalendar(db, link.organizer_calendar_id);
       if (owner) out.add(inboxScope(owner));
     }
+    // An answer reaches every other attendee's copy of the event (spreadAnswer): their calendars are written too.
+    const answered = new Set([...[...links.values()].map((l) => l.organizer_event_id), ...(this.input.answeredEvents ?? [])]);
+    for (const copy of await copiesOf(db, [...answered])) out.add(calendarScope(copy.calendar_id));
     const inboxCalendars = new Set<string>();
     for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) if (r.kind === 'account') inboxCalendars.add(r.calendarId);
     for (const link of links.values()) inboxCalendars.add(link.organizer_calendar_id);
@@ -569,8 +577,12 @@ export class Schedule {
 
     const sentBy = this.sentBy ? { address: me, by: this.sentBy, on: 'attendee' as const } : undefined;
     if (copyText !== null) copyText = this.signedAnswer(copyText, me, this.sentBy);
-    // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
-    await this.answerOrganizerCopy(trx, modseqs, organizerRow, answers, added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean), sentBy);
+    // The organizer's copy and every other attendee's: this attendee's PARTSTAT, and the occurrences they answered alone.
+    const components = added.flatMap((rid) => {
+      const component = copyText === null ? undefined : componentOf(copyText, rid);
+      return component ? [{ rid, component }] : [];
+    });
+    await this.spreadAnswer(trx, modseqs, organizerRow, copy.id, answers, components, sentBy);
 
     let version = 0;
     const copyModseq = modseqs.get(calendarScope(copy.calendar_id))!;
@@ -606,9 +618,9 @@ export class Schedule {
       const made = await occurrenceComponent(trx, organizerRow, reply.recurrenceId);
       if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${reply.recurrenceId}` };
       rid = made.rid;
-      if (!current.components.has(rid)) added.push(made.component);
+      if (!current.components.has(rid)) added.push(made);
     }
-    const version = await this.answerOrganizerCopy(trx, modseqs, organizerRow, [{ rid, address: attendee, partstat: reply.partstat }], added, undefined);
+    const version = await this.spreadAnswer(trx, modseqs, organizerRow, null, [{ rid, address: attendee, partstat: reply.partstat }], added, undefined);
     await this.replyToOrganizer(trx, modseqs, organizerRow, attendee, current.sequence, { partstat: reply.partstat, rid: rid === '' ? null : rid });
     return { version };
   }
@@ -649,11 +661,47 @@ export class Schedule {
     await this.deliver(trx, modseqs, messages, c.copy.classification, () => c.address);
   }
 
-  /** The organizer's copy takes an attendee's answers (and the occurrence components they answered alone). */
-  private async answerOrganizerCopy(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, answers: Array<{ rid: string; address: string; partstat: string }>, addComponents: JComp[], sentBy: ItipEdits['sentBy']): Promise<number> {
-    const organizerText = editItip(organizerRow.ics!, { ...(sentBy ? { sentBy } : {}), partstats: answers, addComponents });
-    const organizerModseq = modseqs.get(calendarScope(organizerRow.calendar_id))!;
-    return updateEvent(trx, organizerRow.id, organizerModseq, { ...columnsOfRow(organizerRow), ics: organizerText });
+  /**
+   * An attendee's answer reaches the organizer's copy and every other
+   * attendee's copy of the event (as an organizer's server refreshes the
+   * attendees' copies after a REPLY, RFC 6638 §3.2.2): their PARTSTATs, and
+   * the occurrences they answered alone (a component each, in which every
+   * holder keeps their own series answer). Nothing else changes — no time,
+   * no column, no index row (each copy's index reflects its own attendee's
+   * answers only) — so one statement rewrites every text, each stamped with
+   * its calendar's modseq (those scopes were bumped: `scopes`), and the
+   * pushes follow. Like the organizer's copy, the other copies are
+   * server-made edits charged to nobody (StorageLedger.commit). Returns the
+   * organizer's copy's new version.
+   */
+  private async spreadAnswer(
+    trx: Db,
+    modseqs: Modseqs,
+    organizerRow: CalendarEventRow,
+    answeringCopyId: string | null,
+    answers: ReadonlyArray<{ rid: string; address: string; partstat: string }>,
+    added: ReadonlyArray<{ rid: string; component: JComp }>,
+    sentBy: ItipEdits['sentBy'],
+  ): Promise<number> {
+    const others = (await copyTextsOf(trx, organizerRow.id)).filter((c) => c.event_id !== answeringCopyId);
+    const holders = [
+      { id: organizerRow.id, calendarId: organizerRow.calendar_id, ics: organizerRow.ics!, self: itipView(organizerRow.ics!).organizer },
+      ...others.map((c) => ({ id: c.event_id, calendarId: c.calendar_id, ics: c.ics, self: c.attendee as string | null })),
+    ];
+    const items: Array<{ id: string; ics: string; modseq: number }> = [];
+    for (const h of holders) {
+      const modseq = modseqs.get(calendarScope(h.calendarId));
+      // A copy made after the scopes were named (an attendee added meanwhile): the call runs again with its scope.
+      if (modseq === undefined) throw new Replan(calendarScope(h.calendarId));
+      const view = itipView(h.ics);
+      const mine = added.filter((a) => !view.components.has(a.rid));
+      const own = h.self === null ? undefined : view.components.get('')?.attendees.get(h.self)?.partstat;
+      const partstats = [...answers, ...(own === undefined ? [] : mine.map((a) => ({ rid: a.rid, address: h.self!, partstat: own })))];
+      const ics = editItip(h.ics, { ...(sentBy ? { sentBy } : {}), partstats, addComponents: mine.map((a) => structuredClone(a.component)) });
+      if (h.id === organizerRow.id || ics !== h.ics) items.push({ id: h.id, ics, modseq });
+    }
+    const versions = await rewriteTexts(trx, items);
+    return versions.get(organizerRow.id)!;
   }
 
   /** The organizer's inbox (and their delegates' who chose copies) gets a reply. */
@@ -904,20 +952,6 @@ function organizerOwned(): SetError {
   return {
     code: ErrorCode.ORGANIZER_OWNED,
     message: "an attendee may change only their own PARTSTAT (and alarms): times, recurrence, location, summary, status and the attendee list are the organizer's",
-  };
-}
-
-function columnsOfRow(row: CalendarEventRow): EventColumns {
-  return {
-    uid: row.uid,
-    ics: row.ics!,
-    summary: row.summary,
-    first_start: row.first_start!,
-    last_end: row.last_end,
-    recurring: row.recurring,
-    classification: row.classification,
-    expanded_from: row.expanded_from,
-    expanded_until: row.expanded_until,
   };
 }
 
