@@ -224,6 +224,11 @@ export class Schedule {
     for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) if (r.kind === 'account') inboxCalendars.add(r.calendarId);
     for (const link of links.values()) inboxCalendars.add(link.organizer_calendar_id);
     for (const calendarId of this.input.inboxCalendars ?? []) inboxCalendars.add(calendarId);
+    // A room may decline for a conflict: it tells the organizer in their inbox (organizerWrite).
+    if (this.input.ownerId && resources.size > 0 && this.organizer.size > 0) {
+      out.add(inboxScope(this.input.ownerId));
+      inboxCalendars.add(this.input.calendarId);
+    }
     for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) {
       addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
       if (copy.account_id) inboxCalendars.add(copy.calendar_id);
@@ -521,6 +526,28 @@ export class Schedule {
         );
       }
     }
+    // A room declining for a conflict says so in the organizer's inbox as well (the set result says it first: a
+    // connector that did not show it, or the organizer's delegates, learn it there), with when the room is free.
+    for (const { r } of resourceCopies) {
+      const answer = obj.outcomes[r.address]!;
+      if (answer.partstat !== 'DECLINED' || answer.reason !== 'conflict' || this.input.ownerId === null) continue;
+      messages.push(
+        this.message(modseqs, this.input.ownerId, 'reply', {
+          uid: parsed.obj.uid,
+          calendar_id: this.input.calendarId,
+          event_id: eventId,
+          sender: r.address,
+          sequence,
+          partstat: 'DECLINED',
+          summary: columns.summary,
+          first_start: columns.first_start,
+          free_next_start: answer.freeNext ? new Date(answer.freeNext.start) : null,
+          free_next_end: answer.freeNext ? new Date(answer.freeNext.end) : null,
+          free_earlier_start: answer.freeEarlier ? new Date(answer.freeEarlier.start) : null,
+          free_earlier_end: answer.freeEarlier ? new Date(answer.freeEarlier.end) : null,
+        }),
+      );
+    }
     for (const r of recipients) {
       if (r.kind !== 'account') continue;
       const earlier = copyByAddress.get(r.address);
@@ -531,6 +558,7 @@ export class Schedule {
     await this.cancelCopies(trx, modseqs, gone, { uid: parsed.obj.uid, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }, messages);
     for (const copy of gone) obj.outcomes[copy.attendee] = { delivery: 'cancelled' };
     const addresses = new Map<string, string>();
+    if (this.input.ownerId && obj.view.organizer) addresses.set(this.input.ownerId, obj.view.organizer);
     for (const r of recipients) if (r.kind === 'account') addresses.set(r.accountId, r.address);
     for (const c of existing) if (c.account_id && !addresses.has(c.account_id)) addresses.set(c.account_id, c.attendee);
     await this.deliver(trx, modseqs, messages, columns.classification, (id) => addresses.get(id));

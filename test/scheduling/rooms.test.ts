@@ -83,6 +83,7 @@ describe('a room with the default policy', () => {
       conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }],
       // When it is next free for as long (free-next.test.ts).
       freeNext: { start: '2026-12-07T11:00:00.000Z', end: '2026-12-07T12:00:00.000Z' },
+      freeEarlier: { start: '2026-12-07T09:00:00.000Z', end: '2026-12-07T10:00:00.000Z' },
     });
     // The decline is in Dave's copy too; the room holds no booking for it.
     const mine = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [clash.id] })).list[0]!;
