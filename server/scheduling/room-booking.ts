@@ -45,6 +45,12 @@ export interface BookingRequest {
 
 export type BookingAnswer = ScheduleOutcome & { partstat: 'ACCEPTED' | 'TENTATIVE' | 'DECLINED' };
 
+/** A resource's answer, and the occurrences past the index it declined alone (their overrides are made from these). */
+export interface BookingDecision {
+  answer: BookingAnswer;
+  farDeclined: readonly BookedInstance[];
+}
+
 export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePolicyRow | undefined> {
   return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
 }
@@ -55,7 +61,7 @@ export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePo
  * with `extend`: then other series' rows are first made as far as this
  * request reaches (room-booking-reach.ts; only under the resource's lock).
  */
-async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ answer: BookingAnswer; book: BookedInstance[]; seriesUntil: Date | null; policy?: ResourcePolicyRow }> {
+async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ answer: BookingAnswer; book: BookedInstance[]; seriesUntil: Date | null; policy?: ResourcePolicyRow; farDeclined?: BookedInstance[] }> {
   const policy = await readPolicy(db, req.resourceId);
   const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]) => ({
     answer: { delivery: 'answered' as const, partstat: 'DECLINED' as const, reason, ...(conflicts ? { conflicts } : {}) },
@@ -79,15 +85,15 @@ async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ a
 
   const conflicting = await conflictsWith(db, req, future, policy);
   if (conflicting.length > 0 && req.recurring && policy.decline_occurrences) {
-    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone
-    // (an override each: only occurrences the index holds; a clash further out declines the series).
+    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone (an
+    // override each; past the index too, made from the expansion's wall-clock times: BookedInstance.local).
     const clashing = await overlapping(db, req, future);
     const free = future.filter((r) => !clashing.has(r.recurrenceId));
-    const declinable = far.every((r) => !clashing.has(r.recurrenceId));
-    if (free.length > 0 && declinable) {
+    const farDeclined = far.filter((r) => clashing.has(r.recurrenceId));
+    if (free.length > 0 && farDeclined.every((r) => r.local !== undefined)) {
       const partstat = policy.mode === 'approval' ? ('TENTATIVE' as const) : ('ACCEPTED' as const);
       const declinedOccurrences = future.filter((r) => clashing.has(r.recurrenceId)).map((r) => r.recurrenceId);
-      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, seriesUntil, policy };
+      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, seriesUntil, policy, farDeclined };
     }
   }
   if (conflicting.length > 0) {
@@ -106,20 +112,21 @@ async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ a
  * transaction: the scheduler plans the organizer's final text with it and
  * checks the real answer (`answerBooking`, under the locks) against it.
  */
-export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingAnswer> {
-  return (await decide(db, req, false)).answer;
+export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingDecision> {
+  const { answer, farDeclined } = await decide(db, req, false);
+  return { answer, farDeclined: farDeclined ?? [] };
 }
 
 /** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
-export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingAnswer> {
+export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingDecision> {
   await releaseBookings(trx, [req.copyEventId]);
-  const { answer, book, seriesUntil, policy } = await decide(trx, req, true);
-  if (book.length === 0 || !policy) return answer;
+  const { answer, book, seriesUntil, policy, farDeclined = [] } = await decide(trx, req, true);
+  if (book.length === 0 || !policy) return { answer, farDeclined };
   if (!(await insertBookings(trx, req.resourceId, req.copyEventId, book))) {
-    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+    return { answer: { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) }, farDeclined: [] };
   }
   if (seriesUntil) await recordBookedSeries(trx, req.resourceId, req.copyEventId, seriesUntil);
-  return answer;
+  return { answer, farDeclined };
 }
 
 /**

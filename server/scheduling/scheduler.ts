@@ -16,8 +16,8 @@ import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
-import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
-import type { ExpandBookable } from './room-booking-reach.ts';
+import { answerBooking, predictBooking, releaseBookings, type BookingDecision, type BookingRequest } from './room-booking.ts';
+import type { BookedInstance, ExpandBookable } from './room-booking-reach.ts';
 import { addressesOfAccount, approversOf, copiesOf, copyTextsOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, rewriteTexts, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
@@ -85,11 +85,15 @@ export interface ScheduleInput {
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
 
-/** Each resource's answer (address →): its PARTSTAT, and the occurrences it declined alone (recurrence ids of the index). */
-type ResourceAnswers = ReadonlyMap<string, { partstat: string; declined: readonly string[] }>;
+/**
+ * Each resource's answer (address →): its PARTSTAT, the occurrences it declined alone (recurrence ids), and those of
+ * them past the occurrence index with their wall-clock times (`far`: their overrides are made from these).
+ */
+type ResourceAnswer = { partstat: string; declined: readonly string[]; far?: ReadonlyMap<string, BookedInstance> };
+type ResourceAnswers = ReadonlyMap<string, ResourceAnswer>;
 
-function resourceAnswer(answer: ScheduleOutcome & { partstat: string }): { partstat: string; declined: readonly string[] } {
-  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [] };
+function resourceAnswer({ answer, farDeclined }: BookingDecision): ResourceAnswer {
+  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [], far: new Map(farDeclined.map((r) => [r.recurrenceId, r])) };
 }
 
 const sameAnswer = (a: { partstat: string; declined: readonly string[] } | undefined, b: { partstat: string; declined: readonly string[] }) =>
@@ -339,10 +343,16 @@ export class Schedule {
     // in it and everyone else as in the series.
     const addComponents: JComp[] = [];
     const added = new Set<string>();
-    for (const [address, { declined }] of resourceAnswers) {
+    for (const [address, { declined, far }] of resourceAnswers) {
       for (const recurrenceId of declined) {
+        if (obj.view.components.has(recurrenceId)) {
+          partstats.push({ rid: recurrenceId, address, partstat: 'DECLINED' });
+          continue;
+        }
+        // The occurrence's wall-clock times: from the index, or past it from the booking's expansion.
         const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
-        const made = row ? occurrenceOf(parsed.obj.text, { recurrence_id: row.recurrenceId, start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        const local = row ?? far?.get(recurrenceId)?.local;
+        const made = local ? occurrenceOf(parsed.obj.text, { recurrence_id: recurrenceId, start_local: local.startLocal, end_local: local.endLocal, all_day: local.allDay }) : undefined;
         if (!made) continue;
         if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
           added.add(made.rid);
@@ -482,9 +492,9 @@ export class Schedule {
         given.set(r.address, kept);
         continue;
       }
-      const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
-      obj.outcomes[r.address] = answer;
-      given.set(r.address, resourceAnswer(answer));
+      const decision = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
+      obj.outcomes[r.address] = decision.answer;
+      given.set(r.address, resourceAnswer(decision));
     }
     if (![...given].every(([address, answer]) => sameAnswer(predicted.get(address), answer))) {
       // A resource answered otherwise than predicted (it was booked meanwhile). When only its PARTSTAT differs, the

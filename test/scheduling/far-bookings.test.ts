@@ -3,7 +3,7 @@ import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { bookRoom, defaultCalendar } from './helpers.ts';
+import { bookRoom, defaultCalendar, partstatOf } from './helpers.ts';
 
 /**
  * Rooms never double-book beyond the occurrence-index horizon (two years
@@ -20,7 +20,7 @@ let daveCal: string;
 
 const A = 'alice@far.test';
 const D = 'dave@far.test';
-const ROOMS = ['north', 'south', 'east', 'west', 'held'] as const;
+const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split'] as const;
 const room = (name: (typeof ROOMS)[number]) => `${name}@far.test`;
 
 beforeAll(async () => {
@@ -39,6 +39,7 @@ beforeAll(async () => {
     // Ten years ahead, and series without an end booked.
     await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 3650, unboundedSeries: true } });
   }
+  await admin.request('Admin/resourceSetPolicy', { email: room('split'), policy: { declineConflictingOccurrences: true } });
 });
 afterAll(async () => {
   await db.destroy();
@@ -66,6 +67,24 @@ describe('a series past the index horizon', () => {
     const series = await book(alice, aliceCal, A, room('south'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
     expect(series.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict', conflicts: [{ start: '2029-12-04T10:30:00.000Z' }] });
     expect(await bookedRows(room('south'))).toHaveLength(1);
+  });
+
+  it('declineConflictingOccurrences declines a clash three years out alone: an override past the index, the rest booked', async () => {
+    expect((await book(dave, daveCal, D, room('split'), { start: '2029-12-04T10:30:00Z' })).outcome.partstat).toBe('ACCEPTED');
+    const series = await book(alice, aliceCal, A, room('split'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY;UNTIL=20300301T000000Z' });
+    expect(series.outcome).toMatchObject({ partstat: 'ACCEPTED', reason: 'conflict', declinedOccurrences: ['20291204T100000Z'] });
+    // The organizer's copy declines that occurrence alone, in an override made past the index, at its own time.
+    const organizer = (await alice.request('CalendarEvent/get', { calendarId: aliceCal, ids: [series.id] })).list[0]!;
+    const unfolded = organizer.ics.replace(/\r\n[ \t]/g, '');
+    expect(unfolded).toContain('RECURRENCE-ID:20291204T100000Z');
+    expect(unfolded).toMatch(/RECURRENCE-ID:20291204T100000Z[\s\S]*DTSTART:20291204T100000Z|DTSTART:20291204T100000Z[\s\S]*RECURRENCE-ID:20291204T100000Z/);
+    expect(partstatOf(organizer.ics, room('split'), 0)).toBe('ACCEPTED');
+    expect(partstatOf(organizer.ics, room('split'), 1)).toBe('DECLINED');
+    // Booked: every other Tuesday through February 2030 (the week before and after too), and Dave's one-off.
+    const rows = (await bookedRows(room('split'))).map((r) => String(r.during));
+    expect(rows.filter((d) => d.includes('2029-12-04'))).toHaveLength(1);
+    expect(rows.some((d) => d.includes('2029-12-11'))).toBe(true);
+    expect(rows.some((d) => d.includes('2029-11-27'))).toBe(true);
   });
 
   it('a series ending four years out is booked whole and conflicts in its last year', async () => {
