@@ -105,6 +105,8 @@ export const ScheduleOutcome = z.strictObject({
   overQuota: z.boolean().optional(),
   /** A room declining for a conflict: when it is next free for as long, from the (first) conflicting occurrence on, within a bounded search. */
   freeNext: z.strictObject({ start: z.string(), end: z.string() }).optional(),
+  /** A room declining for a conflict: the latest slot of the same length it is free before the (first) conflicting occurrence, not before now, within the same search. */
+  freeEarlier: z.strictObject({ start: z.string(), end: z.string() }).optional(),
 });
 export type ScheduleOutcome = z.infer<typeof ScheduleOutcome>;
 

@@ -44,6 +44,10 @@ export const InboxMessage = z.strictObject({
   proposedEnd: z.string().nullable(),
   /** counter, declinecounter: the sender's comment. */
   comment: z.string().nullable(),
+  /** reply from a room declining for a conflict: the next slot of the same length it is free (null: none found). */
+  freeNext: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
+  /** reply from a room declining for a conflict: the latest free slot of the same length before the conflicting occurrence (null: none). */
+  freeEarlier: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
   createdAt: z.string(),
 });
 export type InboxMessage = z.infer<typeof InboxMessage>;

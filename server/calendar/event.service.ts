@@ -431,7 +431,7 @@ export class CalendarEventService {
       const out: BookedInstance[] = [];
       for (let cursor: Date | null = from; cursor !== null && cursor < to; ) {
         const plan: IndexPlan = await this.options.icalWork.run('extendIndex', { ics, from: cursor, horizon: to, limits: this.limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent }, owner);
-        for (const r of plan.rows) if (r.status !== 'CANCELLED' && !r.transparent) out.push({ recurrenceId: r.recurrenceId, start: r.start, end: r.end });
+        for (const r of plan.rows) if (r.status !== 'CANCELLED' && !r.transparent) out.push({ recurrenceId: r.recurrenceId, start: r.start, end: r.end, local: { startLocal: r.startLocal, endLocal: r.endLocal, allDay: r.allDay } });
         cursor = plan.expandedUntil;
       }
       return out;

@@ -262,6 +262,7 @@ export class ImipIn {
       prepare: (texts) => calendarEvents.prepare(texts, now, workOwner.mail),
       expandBookable: calendarEvents.expandBookable(workOwner.mail),
       imip: this.options.imipOut,
+      answeredEvents: [target.row.id],
     });
     const extra = await schedule.scopes(db);
     await writeScopes(db, publish, async (writer) => {

@@ -12,7 +12,7 @@ import type { ImipOut } from './imip-out.ts';
  */
 export function openIntakeSchedule(
   db: Db,
-  o: { calendarId: string; ownerId: string; ownerDomainId: string; now: Date; prepare: (texts: string[]) => Promise<PreparedWrite[]>; expandBookable: ExpandBookable; imip: ImipOut | undefined },
+  o: { calendarId: string; ownerId: string; ownerDomainId: string; now: Date; prepare: (texts: string[]) => Promise<PreparedWrite[]>; expandBookable: ExpandBookable; imip: ImipOut | undefined; answeredEvents?: readonly string[] },
 ): Promise<Schedule> {
   return Schedule.open(db, {
     calendarId: o.calendarId,
@@ -35,5 +35,7 @@ export function openIntakeSchedule(
     invitationCopiesPerMinute: 0,
     approvingFor: [],
     inboxCalendars: [o.calendarId],
+    // An answer from outside reaches the internal attendees' copies of the event too (their calendars are bumped).
+    answeredEvents: o.answeredEvents,
   });
 }

@@ -140,6 +140,12 @@ export function renderMessage(row: InboxMessageRow): InboxMessage {
     proposedStart: row.proposed_start ? row.proposed_start.toISOString() : null,
     proposedEnd: row.proposed_end ? row.proposed_end.toISOString() : null,
     comment: row.comment,
+    freeNext: slot(row.free_next_start, row.free_next_end),
+    freeEarlier: slot(row.free_earlier_start, row.free_earlier_end),
     createdAt: row.created_at.toISOString(),
   };
+}
+
+function slot(start: Date | null, end: Date | null): { start: string; end: string } | null {
+  return start && end ? { start: start.toISOString(), end: end.toISOString() } : null;
 }

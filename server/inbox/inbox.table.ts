@@ -23,6 +23,11 @@ export interface InboxMessageTable {
   proposed_start: Generated<Date | null>;
   proposed_end: Generated<Date | null>;
   comment: Generated<string | null>;
+  /** reply from a room declining for a conflict: the next slot of the same length it is free, and the latest one before (migration 3600). */
+  free_next_start: Generated<Date | null>;
+  free_next_end: Generated<Date | null>;
+  free_earlier_start: Generated<Date | null>;
+  free_earlier_end: Generated<Date | null>;
   modseq: number;
   created_modseq: number;
   deleted: Generated<boolean>;

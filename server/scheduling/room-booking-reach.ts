@@ -28,6 +28,8 @@ export interface BookedInstance {
   recurrenceId: string;
   start: Date;
   end: Date;
+  /** Its wall-clock times on the series' own clock (as the index holds them): an occurrence declined alone past the index is made an override from them. */
+  local?: { startLocal: string; endLocal: string; allDay: boolean };
 }
 
 /**

@@ -45,6 +45,12 @@ export interface BookingRequest {
 
 export type BookingAnswer = ScheduleOutcome & { partstat: 'ACCEPTED' | 'TENTATIVE' | 'DECLINED' };
 
+/** A resource's answer, and the occurrences past the index it declined alone (their overrides are made from these). */
+export interface BookingDecision {
+  answer: BookingAnswer;
+  farDeclined: readonly BookedInstance[];
+}
+
 export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePolicyRow | undefined> {
   return db.selectFrom('resource_policies').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
 }
@@ -55,7 +61,7 @@ export async function readPolicy(db: Db, resourceId: string): Promise<ResourcePo
  * with `extend`: then other series' rows are first made as far as this
  * request reaches (room-booking-reach.ts; only under the resource's lock).
  */
-async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ answer: BookingAnswer; book: BookedInstance[]; seriesUntil: Date | null; policy?: ResourcePolicyRow }> {
+async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ answer: BookingAnswer; book: BookedInstance[]; seriesUntil: Date | null; policy?: ResourcePolicyRow; farDeclined?: BookedInstance[] }> {
   const policy = await readPolicy(db, req.resourceId);
   const decline = (reason: NonNullable<ScheduleOutcome['reason']>, conflicts?: BookingConflict[]) => ({
     answer: { delivery: 'answered' as const, partstat: 'DECLINED' as const, reason, ...(conflicts ? { conflicts } : {}) },
@@ -79,22 +85,22 @@ async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ a
 
   const conflicting = await conflictsWith(db, req, future, policy);
   if (conflicting.length > 0 && req.recurring && policy.decline_occurrences) {
-    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone
-    // (an override each: only occurrences the index holds; a clash further out declines the series).
+    // The series is accepted (or held) without the occurrences that overlap a booking, each declined alone (an
+    // override each; past the index too, made from the expansion's wall-clock times: BookedInstance.local).
     const clashing = await overlapping(db, req, future);
     const free = future.filter((r) => !clashing.has(r.recurrenceId));
-    const declinable = far.every((r) => !clashing.has(r.recurrenceId));
-    if (free.length > 0 && declinable) {
+    const farDeclined = far.filter((r) => clashing.has(r.recurrenceId));
+    if (free.length > 0 && farDeclined.every((r) => r.local !== undefined)) {
       const partstat = policy.mode === 'approval' ? ('TENTATIVE' as const) : ('ACCEPTED' as const);
       const declinedOccurrences = future.filter((r) => clashing.has(r.recurrenceId)).map((r) => r.recurrenceId);
-      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, seriesUntil, policy };
+      return { answer: { delivery: 'answered', partstat, reason: 'conflict', conflicts: conflicting, declinedOccurrences }, book: free, seriesUntil, policy, farDeclined };
     }
   }
   if (conflicting.length > 0) {
     if (policy.decline_conflicts) {
       const declined = decline('conflict', conflicting);
-      const free = await freeNext(db, req, future, conflicting[0]!, new Date(horizon));
-      return free ? { ...declined, answer: { ...declined.answer, freeNext: free } } : declined;
+      const slots = await freeSlots(db, req, future, conflicting[0]!, new Date(horizon));
+      return { ...declined, answer: { ...declined.answer, ...slots } };
     }
     return { answer: { delivery: 'answered', partstat: 'TENTATIVE', reason: 'conflict', conflicts: conflicting }, book: [], seriesUntil: null, policy };
   }
@@ -106,20 +112,21 @@ async function decide(db: Db, req: BookingRequest, extend: boolean): Promise<{ a
  * transaction: the scheduler plans the organizer's final text with it and
  * checks the real answer (`answerBooking`, under the locks) against it.
  */
-export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingAnswer> {
-  return (await decide(db, req, false)).answer;
+export async function predictBooking(db: Db, req: BookingRequest): Promise<BookingDecision> {
+  const { answer, farDeclined } = await decide(db, req, false);
+  return { answer, farDeclined: farDeclined ?? [] };
 }
 
 /** Decides the answer and, when it books, writes the bookings. Removes the copy's earlier bookings first. */
-export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingAnswer> {
+export async function answerBooking(trx: Db, req: BookingRequest & { copyEventId: string }): Promise<BookingDecision> {
   await releaseBookings(trx, [req.copyEventId]);
-  const { answer, book, seriesUntil, policy } = await decide(trx, req, true);
-  if (book.length === 0 || !policy) return answer;
+  const { answer, book, seriesUntil, policy, farDeclined = [] } = await decide(trx, req, true);
+  if (book.length === 0 || !policy) return { answer, farDeclined };
   if (!(await insertBookings(trx, req.resourceId, req.copyEventId, book))) {
-    return { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) };
+    return { answer: { delivery: 'answered', partstat: 'DECLINED', reason: 'conflict', conflicts: await conflictsWith(trx, req, book, policy) }, farDeclined: [] };
   }
   if (seriesUntil) await recordBookedSeries(trx, req.resourceId, req.copyEventId, seriesUntil);
-  return answer;
+  return { answer, farDeclined };
 }
 
 /**
@@ -189,32 +196,59 @@ export async function releaseBookings(trx: Db, copyEventIds: readonly string[]):
 }
 
 /**
- * When the resource is next free for as long as the occurrence that meets
- * `conflict` (SchedulingLimits.freeNextSearchDays on from its start, and
- * within the booking window): the occurrence's own start if that is free
- * after all, else the end of some booking — a free slot starts where a
- * booking ends. One query over the GiST index; undefined when none is found.
+ * When the resource is free for as long as the occurrence that meets
+ * `conflict`, searching SchedulingLimits.freeNextSearchDays each way:
+ * `freeNext`, the first slot from the occurrence's start on (within the
+ * booking window) — its own start if that is free after all, else where some
+ * booking ends; `freeEarlier`, the latest slot starting before it and not
+ * before now — one that ends where some booking begins. One statement over
+ * the GiST index; a slot not found is left out.
  */
-async function freeNext(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, instances: readonly BookedInstance[], conflict: BookingConflict, windowEnd: Date): Promise<{ start: string; end: string } | undefined> {
+async function freeSlots(
+  db: Db,
+  req: Pick<BookingRequest, 'resourceId' | 'copyEventId' | 'now'>,
+  instances: readonly BookedInstance[],
+  conflict: BookingConflict,
+  windowEnd: Date,
+): Promise<{ freeNext?: { start: string; end: string }; freeEarlier?: { start: string; end: string } }> {
   const at = instances.find((r) => r.start.getTime() < Date.parse(conflict.end) && r.end.getTime() > Date.parse(conflict.start));
-  if (!at) return undefined;
+  if (!at) return {};
   const length = at.end.getTime() - at.start.getTime();
-  const limit = new Date(Math.min(at.start.getTime() + SchedulingLimits.freeNextSearchDays * DAY_MS, windowEnd.getTime()));
-  const result = await sql<{ s: Date }>`
+  const span = SchedulingLimits.freeNextSearchDays * DAY_MS;
+  const after = { from: at.start, to: new Date(Math.min(at.start.getTime() + span, windowEnd.getTime())) };
+  const before = { from: new Date(Math.max(at.start.getTime() - span, req.now.getTime())), to: new Date(at.start.getTime() + length) };
+  const earlierSlot = before.from < at.start ? freeSlot(req, length, before, 'earlier') : sql`null::timestamptz`;
+  const result = await sql<{ next: Date | null; earlier: Date | null }>`select (${freeSlot(req, length, after, 'next')}) as next, (${earlierSlot}) as earlier`.execute(db);
+  const { next, earlier } = result.rows[0] ?? { next: null, earlier: null };
+  const slot = (start: Date) => ({ start: start.toISOString(), end: new Date(start.getTime() + length).toISOString() });
+  return { ...(next ? { freeNext: slot(new Date(next)) } : {}), ...(earlier ? { freeEarlier: slot(new Date(earlier)) } : {}) };
+}
+
+/**
+ * The first (`next`) or the last (`earlier`) start of a free slot of `length`
+ * ms inside [from, to), as a scalar subquery. A free slot begins where a
+ * booking ends (or at `from`), or ends where one begins: those are the only
+ * candidates.
+ */
+function freeSlot(req: Pick<BookingRequest, 'resourceId' | 'copyEventId'>, length: number, range: { from: Date; to: Date }, which: 'next' | 'earlier') {
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const span = sql`${length} * interval '1 millisecond'`;
+  const candidates =
+    which === 'next'
+      ? sql`select ${from}::timestamptz union select upper(during) from resource_bookings b`
+      : sql`select lower(during) - ${span} from resource_bookings b`;
+  return sql<Date | null>`
     with candidate(s) as (
-      select ${at.start.toISOString()}::timestamptz
-      union
-      select upper(during) from resource_bookings
-       where resource_id = ${req.resourceId} and event_id is distinct from ${req.copyEventId}::uuid
-         and during && tstzrange(${at.start.toISOString()}::timestamptz, ${limit.toISOString()}::timestamptz, '[)'))
+      ${candidates}
+       where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
+         and b.during && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)'))
     select s from candidate c
-     where s >= ${at.start.toISOString()}::timestamptz and s + ${length} * interval '1 millisecond' <= ${limit.toISOString()}::timestamptz
-       and not exists (select 1 from resource_bookings b
-                        where b.resource_id = ${req.resourceId} and b.event_id is distinct from ${req.copyEventId}::uuid
-                          and b.during && tstzrange(c.s, c.s + ${length} * interval '1 millisecond', '[)'))
-     order by s limit 1`.execute(db);
-  const start = result.rows[0]?.s;
-  return start ? { start: new Date(start).toISOString(), end: new Date(new Date(start).getTime() + length).toISOString() } : undefined;
+     where s >= ${from}::timestamptz and s + ${span} <= ${to}::timestamptz
+       and not exists (select 1 from resource_bookings o
+                        where o.resource_id = ${req.resourceId} and o.event_id is distinct from ${req.copyEventId}::uuid
+                          and o.during && tstzrange(c.s, c.s + ${span}, '[)'))
+     order by s ${which === 'next' ? sql`asc` : sql`desc`} limit 1`;
 }
 
 /** Allowed bookers: everyone of the resource's domain when the list is empty; else the listed people and members of the listed groups. */

@@ -16,9 +16,9 @@ import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
 import { outsideInvitation, type ImipOut } from '../imip/imip-out.ts';
-import { answerBooking, predictBooking, releaseBookings, type BookingRequest } from './room-booking.ts';
-import type { ExpandBookable } from './room-booking-reach.ts';
-import { addressesOfAccount, approversOf, copiesOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, type CopyLink, type Recipient } from './scheduling.repository.ts';
+import { answerBooking, predictBooking, releaseBookings, type BookingDecision, type BookingRequest } from './room-booking.ts';
+import type { BookedInstance, ExpandBookable } from './room-booking-reach.ts';
+import { addressesOfAccount, approversOf, copiesOf, copyTextsOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, rewriteTexts, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { resolveRightsOfMany } from '../calendar/calendar-access.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
@@ -76,12 +76,21 @@ export interface ScheduleInput {
    * answer from outside, the attendee's for an invitation from outside), so their delegates who chose copies get them.
    */
   inboxCalendars?: readonly string[] | undefined;
+  /**
+   * iMIP in: organizer events the call answers for an attendee outside the server (Schedule.answerFromOutside).
+   * The answer reaches every internal attendee's copy of them, whose calendars are so written too.
+   */
+  answeredEvents?: readonly string[] | undefined;
 }
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
 
-/** Each resource's answer (address →): its PARTSTAT, and the occurrences it declined alone (recurrence ids of the index). */
-type ResourceAnswers = ReadonlyMap<string, { partstat: string; declined: readonly string[] }>;
+/**
+ * Each resource's answer (address →): its PARTSTAT, the occurrences it declined alone (recurrence ids), and those of
+ * them past the occurrence index with their wall-clock times (`far`: their overrides are made from these).
+ */
+type ResourceAnswer = { partstat: string; declined: readonly string[]; far?: ReadonlyMap<string, BookedInstance> };
+type ResourceAnswers = ReadonlyMap<string, ResourceAnswer>;
 
 /** Does any component name an ORGANIZER or an ATTENDEE (from the worker's parse)? Without one, a write schedules nothing. */
 function mayInvite(obj: ParsedCalendarObject): boolean {
@@ -89,8 +98,8 @@ function mayInvite(obj: ParsedCalendarObject): boolean {
   return components.some((c) => c.organizer !== null || c.attendees.length > 0);
 }
 
-function resourceAnswer(answer: ScheduleOutcome & { partstat: string }): { partstat: string; declined: readonly string[] } {
-  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [] };
+function resourceAnswer({ answer, farDeclined }: BookingDecision): ResourceAnswer {
+  return { partstat: answer.partstat, declined: answer.declinedOccurrences ?? [], far: new Map(farDeclined.map((r) => [r.recurrenceId, r])) };
 }
 
 const sameAnswer = (a: { partstat: string; declined: readonly string[] } | undefined, b: { partstat: string; declined: readonly string[] }) =>
@@ -221,10 +230,18 @@ export class Schedule {
       const owner = await ownerOfCalendar(db, link.organizer_calendar_id);
       if (owner) out.add(inboxScope(owner));
     }
+    // An answer reaches every other attendee's copy of the event (spreadAnswer): their calendars are written too.
+    const answered = new Set([...[...links.values()].map((l) => l.organizer_event_id), ...(this.input.answeredEvents ?? [])]);
+    for (const copy of await copiesOf(db, [...answered])) out.add(calendarScope(copy.calendar_id));
     const inboxCalendars = new Set<string>();
     for (const obj of this.organizer.values()) for (const r of obj.recipients.values()) if (r.kind === 'account') inboxCalendars.add(r.calendarId);
     for (const link of links.values()) inboxCalendars.add(link.organizer_calendar_id);
     for (const calendarId of this.input.inboxCalendars ?? []) inboxCalendars.add(calendarId);
+    // A room may decline for a conflict: it tells the organizer in their inbox (organizerWrite).
+    if (this.input.ownerId && resources.size > 0 && this.organizer.size > 0) {
+      out.add(inboxScope(this.input.ownerId));
+      inboxCalendars.add(this.input.calendarId);
+    }
     for (const copy of await copiesOf(db, touched.filter((id) => !links.has(id)))) {
       addRecipient({ calendarId: copy.calendar_id, accountId: copy.account_id });
       if (copy.account_id) inboxCalendars.add(copy.calendar_id);
@@ -335,10 +352,16 @@ export class Schedule {
     // in it and everyone else as in the series.
     const addComponents: JComp[] = [];
     const added = new Set<string>();
-    for (const [address, { declined }] of resourceAnswers) {
+    for (const [address, { declined, far }] of resourceAnswers) {
       for (const recurrenceId of declined) {
+        if (obj.view.components.has(recurrenceId)) {
+          partstats.push({ rid: recurrenceId, address, partstat: 'DECLINED' });
+          continue;
+        }
+        // The occurrence's wall-clock times: from the index, or past it from the booking's expansion.
         const row = parsed.index.rows.find((r) => r.recurrenceId === recurrenceId);
-        const made = row ? occurrenceOf(parsed.obj.text, { recurrence_id: row.recurrenceId, start_local: row.startLocal, end_local: row.endLocal, all_day: row.allDay }) : undefined;
+        const local = row ?? far?.get(recurrenceId)?.local;
+        const made = local ? occurrenceOf(parsed.obj.text, { recurrence_id: recurrenceId, start_local: local.startLocal, end_local: local.endLocal, all_day: local.allDay }) : undefined;
         if (!made) continue;
         if (!obj.view.components.has(made.rid) && !added.has(made.rid)) {
           added.add(made.rid);
@@ -485,9 +508,9 @@ export class Schedule {
         given.set(r.address, kept);
         continue;
       }
-      const answer = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
-      obj.outcomes[r.address] = answer;
-      given.set(r.address, resourceAnswer(answer));
+      const decision = await answerBooking(trx, { ...this.bookingRequest(r, parsed, null), copyEventId: copyIds.get(r.address)! });
+      obj.outcomes[r.address] = decision.answer;
+      given.set(r.address, resourceAnswer(decision));
     }
     if (![...given].every(([address, answer]) => sameAnswer(predicted.get(address), answer))) {
       // A resource answered otherwise than predicted (it was booked meanwhile). When only its PARTSTAT differs, the
@@ -529,6 +552,28 @@ export class Schedule {
         );
       }
     }
+    // A room declining for a conflict says so in the organizer's inbox as well (the set result says it first: a
+    // connector that did not show it, or the organizer's delegates, learn it there), with when the room is free.
+    for (const { r } of resourceCopies) {
+      const answer = obj.outcomes[r.address]!;
+      if (answer.partstat !== 'DECLINED' || answer.reason !== 'conflict' || this.input.ownerId === null) continue;
+      messages.push(
+        this.message(modseqs, this.input.ownerId, 'reply', {
+          uid: parsed.obj.uid,
+          calendar_id: this.input.calendarId,
+          event_id: eventId,
+          sender: r.address,
+          sequence,
+          partstat: 'DECLINED',
+          summary: columns.summary,
+          first_start: columns.first_start,
+          free_next_start: answer.freeNext ? new Date(answer.freeNext.start) : null,
+          free_next_end: answer.freeNext ? new Date(answer.freeNext.end) : null,
+          free_earlier_start: answer.freeEarlier ? new Date(answer.freeEarlier.start) : null,
+          free_earlier_end: answer.freeEarlier ? new Date(answer.freeEarlier.end) : null,
+        }),
+      );
+    }
     for (const r of recipients) {
       if (r.kind !== 'account') continue;
       const earlier = copyByAddress.get(r.address);
@@ -539,6 +584,7 @@ export class Schedule {
     await this.cancelCopies(trx, modseqs, gone, { uid: parsed.obj.uid, sender: obj.view.organizer!, sequence, summary: columns.summary, first_start: columns.first_start }, messages);
     for (const copy of gone) obj.outcomes[copy.attendee] = { delivery: 'cancelled' };
     const addresses = new Map<string, string>();
+    if (this.input.ownerId && obj.view.organizer) addresses.set(this.input.ownerId, obj.view.organizer);
     for (const r of recipients) if (r.kind === 'account') addresses.set(r.accountId, r.address);
     for (const c of existing) if (c.account_id && !addresses.has(c.account_id)) addresses.set(c.account_id, c.attendee);
     await this.deliver(trx, modseqs, messages, columns.classification, (id) => addresses.get(id));
@@ -585,8 +631,12 @@ export class Schedule {
 
     const sentBy = this.sentBy ? { address: me, by: this.sentBy, on: 'attendee' as const } : undefined;
     if (copyText !== null) copyText = this.signedAnswer(copyText, me, this.sentBy);
-    // The organizer's copy: this attendee's PARTSTAT, and the occurrences they answered alone.
-    await this.answerOrganizerCopy(trx, modseqs, organizerRow, answers, added.map((rid) => componentOf(copyText!, rid)!).filter(Boolean), sentBy);
+    // The organizer's copy and every other attendee's: this attendee's PARTSTAT, and the occurrences they answered alone.
+    const components = added.flatMap((rid) => {
+      const component = copyText === null ? undefined : componentOf(copyText, rid);
+      return component ? [{ rid, component }] : [];
+    });
+    await this.spreadAnswer(trx, modseqs, organizerRow, copy.id, answers, components, sentBy);
 
     const stored = await this.storeAnswer(trx, modseqs, copy, copyText, me);
     if ('code' in stored) return stored;
@@ -646,9 +696,9 @@ export class Schedule {
       const made = await occurrenceComponent(trx, organizerRow, reply.recurrenceId);
       if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${reply.recurrenceId}` };
       rid = made.rid;
-      if (!current.components.has(rid)) added.push(made.component);
+      if (!current.components.has(rid)) added.push(made);
     }
-    const version = await this.answerOrganizerCopy(trx, modseqs, organizerRow, [{ rid, address: attendee, partstat: reply.partstat }], added, undefined);
+    const version = await this.spreadAnswer(trx, modseqs, organizerRow, null, [{ rid, address: attendee, partstat: reply.partstat }], added, undefined);
     await this.replyToOrganizer(trx, modseqs, organizerRow, attendee, current.sequence, { partstat: reply.partstat, rid: rid === '' ? null : rid });
     return { version };
   }
@@ -689,11 +739,47 @@ export class Schedule {
     await this.deliver(trx, modseqs, messages, c.copy.classification, () => c.address);
   }
 
-  /** The organizer's copy takes an attendee's answers (and the occurrence components they answered alone). */
-  private async answerOrganizerCopy(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, answers: Array<{ rid: string; address: string; partstat: string }>, addComponents: JComp[], sentBy: ItipEdits['sentBy']): Promise<number> {
-    const organizerText = editItip(organizerRow.ics!, { ...(sentBy ? { sentBy } : {}), partstats: answers, addComponents });
-    const organizerModseq = modseqs.get(calendarScope(organizerRow.calendar_id))!;
-    return updateEvent(trx, organizerRow.id, organizerModseq, { ...columnsOfRow(organizerRow), ics: organizerText });
+  /**
+   * An attendee's answer reaches the organizer's copy and every other
+   * attendee's copy of the event (as an organizer's server refreshes the
+   * attendees' copies after a REPLY, RFC 6638 §3.2.2): their PARTSTATs, and
+   * the occurrences they answered alone (a component each, in which every
+   * holder keeps their own series answer). Nothing else changes — no time,
+   * no column, no index row (each copy's index reflects its own attendee's
+   * answers only) — so one statement rewrites every text, each stamped with
+   * its calendar's modseq (those scopes were bumped: `scopes`), and the
+   * pushes follow. Like the organizer's copy, the other copies are
+   * server-made edits charged to nobody (StorageLedger.commit). Returns the
+   * organizer's copy's new version.
+   */
+  private async spreadAnswer(
+    trx: Db,
+    modseqs: Modseqs,
+    organizerRow: CalendarEventRow,
+    answeringCopyId: string | null,
+    answers: ReadonlyArray<{ rid: string; address: string; partstat: string }>,
+    added: ReadonlyArray<{ rid: string; component: JComp }>,
+    sentBy: ItipEdits['sentBy'],
+  ): Promise<number> {
+    const others = (await copyTextsOf(trx, organizerRow.id)).filter((c) => c.event_id !== answeringCopyId);
+    const holders = [
+      { id: organizerRow.id, calendarId: organizerRow.calendar_id, ics: organizerRow.ics!, self: itipView(organizerRow.ics!).organizer },
+      ...others.map((c) => ({ id: c.event_id, calendarId: c.calendar_id, ics: c.ics, self: c.attendee as string | null })),
+    ];
+    const items: Array<{ id: string; ics: string; modseq: number }> = [];
+    for (const h of holders) {
+      const modseq = modseqs.get(calendarScope(h.calendarId));
+      // A copy made after the scopes were named (an attendee added meanwhile): the call runs again with its scope.
+      if (modseq === undefined) throw new Replan(calendarScope(h.calendarId));
+      const view = itipView(h.ics);
+      const mine = added.filter((a) => !view.components.has(a.rid));
+      const own = h.self === null ? undefined : view.components.get('')?.attendees.get(h.self)?.partstat;
+      const partstats = [...answers, ...(own === undefined ? [] : mine.map((a) => ({ rid: a.rid, address: h.self!, partstat: own })))];
+      const ics = editItip(h.ics, { ...(sentBy ? { sentBy } : {}), partstats, addComponents: mine.map((a) => structuredClone(a.component)) });
+      if (h.id === organizerRow.id || ics !== h.ics) items.push({ id: h.id, ics, modseq });
+    }
+    const versions = await rewriteTexts(trx, items);
+    return versions.get(organizerRow.id)!;
   }
 
   /** The organizer's inbox (and their delegates' who chose copies) gets a reply. */
@@ -944,20 +1030,6 @@ function organizerOwned(): SetError {
   return {
     code: ErrorCode.ORGANIZER_OWNED,
     message: "an attendee may change only their own PARTSTAT (and alarms): times, recurrence, location, summary, status and the attendee list are the organizer's",
-  };
-}
-
-function columnsOfRow(row: CalendarEventRow): EventColumns {
-  return {
-    uid: row.uid,
-    ics: row.ics!,
-    summary: row.summary,
-    first_start: row.first_start!,
-    last_end: row.last_end,
-    recurring: row.recurring,
-    classification: row.classification,
-    expanded_from: row.expanded_from,
-    expanded_until: row.expanded_until,
   };
 }
 

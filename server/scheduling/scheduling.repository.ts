@@ -136,3 +136,31 @@ export async function dismissApprovals(db: Db, copyIds: readonly string[], inbox
       from unnest(${sql.val([...inboxes.keys()])}::uuid[], ${sql.val([...inboxes.values()])}::bigint[]) as v(a, m)
      where m.account_id = v.a and m.kind = 'approval' and not m.deleted and m.event_id = any(${sql.val([...copyIds])}::uuid[])`.execute(db);
 }
+
+/** The live copies of an organizer's event with their texts (an answer spreads to them: Schedule.spreadAnswer). */
+export async function copyTextsOf(db: Db, organizerEventId: string): Promise<Array<{ event_id: string; calendar_id: string; attendee: string; ics: string }>> {
+  const rows = await db
+    .selectFrom('scheduled_copies as s')
+    .innerJoin('calendar_events as e', 'e.id', 's.event_id')
+    .select(['s.event_id', 'e.calendar_id', 's.attendee', 'e.ics'])
+    .where('s.organizer_event_id', '=', organizerEventId)
+    .where('e.deleted', '=', false)
+    .orderBy('s.event_id')
+    .execute();
+  return rows.flatMap((r) => (r.ics === null ? [] : [{ ...r, ics: r.ics }]));
+}
+
+/**
+ * New texts for events whose columns and occurrence index stay as they are
+ * (server-made PARTSTAT edits), each stamped with its own calendar's modseq:
+ * one statement for any number. Returns each event's new version.
+ */
+export async function rewriteTexts(db: Db, items: ReadonlyArray<{ id: string; ics: string; modseq: number }>): Promise<Map<string, number>> {
+  if (items.length === 0) return new Map();
+  const result = await sql<{ id: string; version: number }>`
+    update calendar_events e set ics = v.ics, modseq = v.m, version = e.version + 1, updated_at = now()
+      from unnest(${sql.val(items.map((i) => i.id))}::uuid[], ${sql.val(items.map((i) => i.ics))}::text[], ${sql.val(items.map((i) => i.modseq))}::bigint[]) as v(id, ics, m)
+     where e.id = v.id
+    returning e.id, e.version`.execute(db);
+  return new Map(result.rows.map((r) => [r.id, r.version]));
+}

@@ -118,6 +118,9 @@ describe('iMIP in', () => {
     expect((await inboxOf(alice)).find((m) => m.kind === 'reply' && m.from === CAROL)).toMatchObject({ partstat: 'ACCEPTED', uid: 'roadmap@in.test' });
     // Her delegate who chose copies gets one of the answer from outside, as of answers from inside.
     expect((await inboxOf(sam)).find((m) => m.kind === 'reply' && m.from === CAROL)).toMatchObject({ partstat: 'ACCEPTED', onBehalfOf: A, summary: 'Roadmap' });
+    // The answer from outside reaches the internal attendee's copy too (issue 10: answers spread to every copy).
+    const bob = await server.connect(B);
+    expect(partstatOf((await eventsOf(bob, await defaultCalendar(bob))).find((e) => e.uid === 'roadmap@in.test')!.ics, CAROL)).toBe('ACCEPTED');
   });
 
   it("outlook.com's REPLY without ORGANIZER, through the pipe (dmci itip-ingest)", async () => {

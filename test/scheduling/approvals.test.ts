@@ -3,7 +3,7 @@ import { DmciRequestError, type DmciClient } from '../../connector-sim/client.ts
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { defaultCalendar, inboxOf, meeting, partstatOf } from './helpers.ts';
+import { defaultCalendar, inboxOf, meeting, partstatOf, roomCopyOf } from './helpers.ts';
 
 /**
  * The approver workflow (issue 10, session 4): a resource in `approval` mode
@@ -50,16 +50,7 @@ async function book(client: DmciClient, calendarId: string, organizer: string, u
   return { id, outcome: result.scheduled![id]![ROOM]! };
 }
 
-const roomCopy = (uid: string) =>
-  db
-    .selectFrom('calendar_events as ev')
-    .innerJoin('calendars as c', 'c.id', 'ev.calendar_id')
-    .innerJoin('directory_entries as e', 'e.id', 'c.resource_id')
-    .select(['ev.id', 'ev.ics'])
-    .where('e.email', '=', ROOM)
-    .where('ev.uid', '=', uid)
-    .where('ev.deleted', '=', false)
-    .executeTakeFirstOrThrow();
+const roomCopy = (uid: string) => roomCopyOf(db, ROOM, uid);
 const bookings = (eventId: string) => db.selectFrom('resource_bookings').select('during').where('event_id', '=', eventId).execute();
 const decide = (client: DmciClient, eventId: string, decision: 'accept' | 'decline') => client.request('Resource/decide', { eventId, decision });
 async function refusal(promise: Promise<unknown>) {

@@ -1,9 +1,10 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { bookRoom, defaultCalendar } from './helpers.ts';
+import { bookRoom, defaultCalendar, partstatOf, roomCopyOf } from './helpers.ts';
 
 /**
  * Rooms never double-book beyond the occurrence-index horizon (two years
@@ -20,7 +21,7 @@ let daveCal: string;
 
 const A = 'alice@far.test';
 const D = 'dave@far.test';
-const ROOMS = ['north', 'south', 'east', 'west', 'held'] as const;
+const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split', 'late'] as const;
 const room = (name: (typeof ROOMS)[number]) => `${name}@far.test`;
 
 beforeAll(async () => {
@@ -39,6 +40,7 @@ beforeAll(async () => {
     // Ten years ahead, and series without an end booked.
     await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 3650, unboundedSeries: true } });
   }
+  await admin.request('Admin/resourceSetPolicy', { email: room('split'), policy: { declineConflictingOccurrences: true } });
 });
 afterAll(async () => {
   await db.destroy();
@@ -68,6 +70,24 @@ describe('a series past the index horizon', () => {
     expect(await bookedRows(room('south'))).toHaveLength(1);
   });
 
+  it('declineConflictingOccurrences declines a clash three years out alone: an override past the index, the rest booked', async () => {
+    expect((await book(dave, daveCal, D, room('split'), { start: '2029-12-04T10:30:00Z' })).outcome.partstat).toBe('ACCEPTED');
+    const series = await book(alice, aliceCal, A, room('split'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY;UNTIL=20300301T000000Z' });
+    expect(series.outcome).toMatchObject({ partstat: 'ACCEPTED', reason: 'conflict', declinedOccurrences: ['20291204T100000Z'] });
+    // The organizer's copy declines that occurrence alone, in an override made past the index, at its own time.
+    const organizer = (await alice.request('CalendarEvent/get', { calendarId: aliceCal, ids: [series.id] })).list[0]!;
+    const unfolded = organizer.ics.replace(/\r\n[ \t]/g, '');
+    expect(unfolded).toContain('RECURRENCE-ID:20291204T100000Z');
+    expect(unfolded).toMatch(/RECURRENCE-ID:20291204T100000Z[\s\S]*DTSTART:20291204T100000Z|DTSTART:20291204T100000Z[\s\S]*RECURRENCE-ID:20291204T100000Z/);
+    expect(partstatOf(organizer.ics, room('split'), 0)).toBe('ACCEPTED');
+    expect(partstatOf(organizer.ics, room('split'), 1)).toBe('DECLINED');
+    // Booked: every other Tuesday through February 2030 (the week before and after too), and Dave's one-off.
+    const rows = (await bookedRows(room('split'))).map((r) => String(r.during));
+    expect(rows.filter((d) => d.includes('2029-12-04'))).toHaveLength(1);
+    expect(rows.some((d) => d.includes('2029-12-11'))).toBe(true);
+    expect(rows.some((d) => d.includes('2029-11-27'))).toBe(true);
+  });
+
   it('a series ending four years out is booked whole and conflicts in its last year', async () => {
     const series = await book(alice, aliceCal, A, room('east'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY;UNTIL=20301231T000000Z' });
     expect(series.outcome).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
@@ -84,6 +104,31 @@ describe('a series past the index horizon', () => {
     // Found through the ten-year window: 2029 and 2035 (December 4th falls on a Tuesday then).
     expect(yearly.outcome).toMatchObject({ partstat: 'DECLINED', reason: 'conflict' });
     expect(yearly.outcome.conflicts!.map((c) => c.start)).toEqual(['2029-12-04T10:00:00.000Z', '2035-12-04T10:00:00.000Z']);
+  });
+
+  it('two endless series first meeting past the reach compared when the later was booked: the first keeps it (the documented gap)', async () => {
+    // A 30-day window: each booking compares about two years ahead (its index). Weekly Tuesdays, then yearly on
+    // December 4th, which is first a Tuesday in 2029: nothing to compare yet, so both are accepted.
+    await admin.request('Admin/resourceSetPolicy', { email: room('late'), policy: { bookingWindowDays: 30 } });
+    const weekly = await book(alice, aliceCal, A, room('late'), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
+    const yearly = await book(dave, daveCal, D, room('late'), { start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY' });
+    expect([weekly.outcome.partstat, yearly.outcome.partstat]).toEqual(['ACCEPTED', 'ACCEPTED']);
+    // Later the window grows and a one-off that afternoon reaches 2029: both series get rows up to it, the first first.
+    await admin.request('Admin/resourceSetPolicy', { email: room('late'), policy: { bookingWindowDays: 3650 } });
+    expect((await book(dave, daveCal, D, room('late'), { start: '2029-12-04T14:00:00Z' })).outcome.partstat).toBe('ACCEPTED');
+    const that = await db
+      .selectFrom('resource_bookings as b')
+      .innerJoin('directory_entries as e', 'e.id', 'b.resource_id')
+      .select('b.event_id')
+      .where('e.email', '=', room('late'))
+      .where(sql<boolean>`b.during && tstzrange('2029-12-04T10:00:00Z', '2029-12-04T11:00:00Z')`)
+      .execute();
+    // Never double-booked: the weekly series (booked first) holds that hour.
+    expect(that.map((r) => r.event_id)).toEqual([(await roomCopyOf(db, room('late'), weekly.uid)).id]);
+    // What the yearly series' organizer still sees (docs/decisions.md): the room ACCEPTED, no override for that year.
+    const organizer = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [yearly.id] })).list[0]!;
+    expect(partstatOf(organizer.ics, room('late'))).toBe('ACCEPTED');
+    expect(organizer.ics).not.toContain('RECURRENCE-ID');
   });
 
   it('without the policy option an endless series is declined (window), and one starting past the window too', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { DmciRequestError, type DmciClient } from '../../connector-sim/client.ts';
+import type { Db } from '../../server/db/database.ts';
 
 /** iCalendar meetings for the scheduling tests. */
 
@@ -110,4 +111,17 @@ export async function whenAvailable<T>(call: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1000));
     }
   }
+}
+
+/** A room's live copy of a meeting (its id and text), read from the database: rooms have no session to read it with. */
+export function roomCopyOf(db: Db, room: string, uid: string) {
+  return db
+    .selectFrom('calendar_events as ev')
+    .innerJoin('calendars as c', 'c.id', 'ev.calendar_id')
+    .innerJoin('directory_entries as e', 'e.id', 'c.resource_id')
+    .select(['ev.id', 'ev.ics'])
+    .where('e.email', '=', room)
+    .where('ev.uid', '=', uid)
+    .where('ev.deleted', '=', false)
+    .executeTakeFirstOrThrow();
 }

@@ -3,7 +3,7 @@ import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { bookRoom, defaultCalendar, meeting, partstatOf, type MeetingOptions } from './helpers.ts';
+import { bookRoom, defaultCalendar, meeting, partstatOf, roomCopyOf, type MeetingOptions } from './helpers.ts';
 
 /**
  * Rooms (issue 10 item 4): the room answers inside the organizer's
@@ -69,15 +69,7 @@ describe('a room with the default policy', () => {
     expect(outcome).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
     const organizer = (await alice.request('CalendarEvent/get', { calendarId: aliceCal, ids: [id] })).list[0]!;
     expect(partstatOf(organizer.ics, 'harbour@rooms.test')).toBe('ACCEPTED');
-    const copy = await db
-      .selectFrom('calendar_events as ev')
-      .innerJoin('calendars as c', 'c.id', 'ev.calendar_id')
-      .innerJoin('directory_entries as e', 'e.id', 'c.resource_id')
-      .select(['ev.ics'])
-      .where('e.email', '=', 'harbour@rooms.test')
-      .where('ev.uid', '=', uid)
-      .where('ev.deleted', '=', false)
-      .executeTakeFirstOrThrow();
+    const copy = await roomCopyOf(db, 'harbour@rooms.test', uid);
     expect(partstatOf(copy.ics!, 'harbour@rooms.test')).toBe('ACCEPTED');
     expect(await bookingsOf('harbour@rooms.test')).toHaveLength(1);
   });
@@ -91,6 +83,7 @@ describe('a room with the default policy', () => {
       conflicts: [{ start: '2026-12-07T10:00:00.000Z', end: '2026-12-07T11:00:00.000Z' }],
       // When it is next free for as long (free-next.test.ts).
       freeNext: { start: '2026-12-07T11:00:00.000Z', end: '2026-12-07T12:00:00.000Z' },
+      freeEarlier: { start: '2026-12-07T09:00:00.000Z', end: '2026-12-07T10:00:00.000Z' },
     });
     // The decline is in Dave's copy too; the room holds no booking for it.
     const mine = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [clash.id] })).list[0]!;

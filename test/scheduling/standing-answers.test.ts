@@ -3,7 +3,7 @@ import type { DmciClient } from '../../connector-sim/client.ts';
 import type { Db } from '../../server/db/database.ts';
 import { openTestDb } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { defaultCalendar, inboxOf, meeting, partstatOf, type MeetingOptions } from './helpers.ts';
+import { defaultCalendar, inboxOf, meeting, partstatOf, roomCopyOf, type MeetingOptions } from './helpers.ts';
 
 /**
  * A resource's answer stands through the organizer's non-significant changes
@@ -41,18 +41,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const roomCopyId = async (room: string, uid: string) =>
-  (
-    await db
-      .selectFrom('calendar_events as ev')
-      .innerJoin('calendars as c', 'c.id', 'ev.calendar_id')
-      .innerJoin('directory_entries as e', 'e.id', 'c.resource_id')
-      .select('ev.id')
-      .where('e.email', '=', room)
-      .where('ev.uid', '=', uid)
-      .where('ev.deleted', '=', false)
-      .executeTakeFirstOrThrow()
-  ).id;
+const roomCopyId = async (room: string, uid: string) => (await roomCopyOf(db, room, uid)).id;
 const bookings = (eventId: string) => db.selectFrom('resource_bookings').select('during').where('event_id', '=', eventId).execute();
 const approvalsFor = async (uid: string) => (await inboxOf(rita)).filter((m) => m.kind === 'approval' && m.uid === uid);
 
