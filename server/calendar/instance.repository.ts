@@ -20,13 +20,13 @@ export type InstanceRowInput = Pick<
 
 /**
  * Rows per INSERT. Building one statement's parameters (17 arrays, serialised
- * by pg in JavaScript, then the NUL guard) runs on the event loop: ~3 ms per
- * 1,000 rows, so a 5,000-occurrence series as one statement blocked every
- * other session for ~17 ms (profile under `npm run bench -- hostile`). In
- * batches of 1,000 the loop is free between them; a big series costs a few
- * more round trips.
+ * by pg in JavaScript, then the NUL guard) runs on the event loop: ~4 ms per
+ * 1,000 rows on our 2-core machines, so a 5,000-occurrence series as one
+ * statement blocked every other session for ~17 ms (profile under `npm run
+ * bench -- hostile`). In batches of 500 (~2 ms each) the loop is free between
+ * them; a big series costs a few more round trips.
  */
-const INSERT_BATCH = 1_000;
+const INSERT_BATCH = 500;
 
 /**
  * Bulk insert as one statement per batch over column arrays (unnest): a
