@@ -133,7 +133,7 @@ export class DmciClient extends EventEmitter<DmciClientEvents> {
   }
 
   /** FreeBusy/query: busy periods, slot strings and working hours of up to 100 principals (docs/protocol.md §Free/busy). */
-  freeBusy(args: MethodArgsInput<'FreeBusy/query'>): Promise<MethodResult<'FreeBusy/query'>> {
+  freeBusy(args: MethodArgsInput<'FreeBusy/query'>): Promise<DecodedResult<'FreeBusy/query'>> {
     return this.request('FreeBusy/query', args);
   }
 

@@ -17,4 +17,5 @@ export * from './version.ts';
 export * from './encoded-size.ts';
 export * from './methods/freebusy.ts';
 export * from './entry-columns.ts';
+export * from './busy-periods.ts';
 export * from './result-decoding.ts';

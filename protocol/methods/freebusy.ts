@@ -70,8 +70,19 @@ export type OutOfOffice = z.infer<typeof OutOfOffice>;
 export const BusyType = z.enum(['BUSY-UNAVAILABLE', 'BUSY', 'BUSY-TENTATIVE']);
 export type BusyType = z.infer<typeof BusyType>;
 
+/** A merged busy period as a client library hands it to its callers (unpacked from BusyPeriodsWire). */
 export const BusyPeriod = z.strictObject({ start: z.string(), end: z.string(), busyType: BusyType });
 export type BusyPeriod = z.infer<typeof BusyPeriod>;
+
+/**
+ * A principal's merged busy periods as they travel (protocol/busy-periods.ts):
+ * `offsets` two per period (start, end) in milliseconds from the answer's
+ * `from`, `types` one EWS digit per period (1 tentative, 2 busy, 3 out of
+ * office). An answer holds thousands of periods; as maps with ISO strings they
+ * were two thirds of its bytes and most of its encoding time.
+ */
+export const BusyPeriodsWire = z.strictObject({ offsets: z.array(z.number().int().nonnegative()), types: z.string() });
+export type BusyPeriodsWire = z.infer<typeof BusyPeriodsWire>;
 
 /** One busy instance a `details` viewer may name (public instances only, unless the viewer may read private ones). */
 export const BusyDetail = z.strictObject({ start: z.string(), end: z.string(), busyType: BusyType, summary: z.string().nullable(), location: z.string().nullable() });
@@ -93,8 +104,8 @@ export const PrincipalFreeBusy = z.strictObject({
   memberCount: z.number().int().nullable(),
   /** The highest level the viewer got on any of the principal's calendars; null when nothing is shown. */
   view: z.enum(['time', 'details']).nullable(),
-  /** Merged, non-overlapping, in time order, clipped to the window; each with the highest busy type there. */
-  periods: z.array(BusyPeriod),
+  /** Merged, non-overlapping, in time order, clipped to the window; each with the highest busy type there. Packed on the wire (BusyPeriodsWire). */
+  periods: BusyPeriodsWire,
   /** The busy instances the viewer may name (view `details`), in time order. */
   details: z.array(BusyDetail),
   /** One EWS digit per slot of `interval` minutes from `from`: 0 free, 1 tentative, 2 busy, 3 out of office, 4 no data; each slot its highest digit. Null unless status is ok or noData. */
@@ -108,7 +119,10 @@ export const PrincipalFreeBusy = z.strictObject({
    */
   cutAt: z.string().nullable(),
 });
-export type PrincipalFreeBusy = z.infer<typeof PrincipalFreeBusy>;
+/** A principal's entry as it travels (periods packed). */
+export type PrincipalFreeBusyWire = z.infer<typeof PrincipalFreeBusy>;
+/** A principal's entry as a client library hands it to its callers (periods as objects). */
+export type PrincipalFreeBusy = Omit<PrincipalFreeBusyWire, 'periods'> & { periods: BusyPeriod[] };
 
 export const CalendarFreeBusySettings = z.strictObject({
   id: z.string(),
@@ -165,6 +179,10 @@ const QueryArgs = z.strictObject({
   interval: z.number().int().min(FreeBusyLimits.minInterval).max(FreeBusyLimits.maxInterval).default(FreeBusyLimits.defaultInterval),
 });
 const QueryResult = z.strictObject({ from: z.string(), to: z.string(), interval: z.number().int(), principals: z.array(PrincipalFreeBusy) });
+/** A FreeBusy/query answer (and a watch's push `changes`) as it travels. */
+export type FreeBusyAnswerWire = z.infer<typeof QueryResult>;
+/** The same as a client library hands it to its callers. */
+export type FreeBusyAnswer = Omit<FreeBusyAnswerWire, 'principals'> & { principals: PrincipalFreeBusy[] };
 
 export const freeBusyMethods = {
   'FreeBusy/query': defineMethod({

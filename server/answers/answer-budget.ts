@@ -28,7 +28,11 @@ export class AnswerBudget {
 
   /** Counts `value` in and returns true if it fits (or is the first); false: end the page before it. */
   fits(value: unknown): boolean {
-    const size = encodedSize(value);
+    return this.fitsBytes(encodedSize(value));
+  }
+
+  /** As fits, for an item whose encoded size the caller computed (packed columns: a number in an array). */
+  fitsBytes(size: number): boolean {
     if (this.count > 0 && this.used + size > this.limit) return false;
     this.used += size;
     this.count++;

@@ -28,6 +28,13 @@ export const PREPARED = '/* prepared */';
  */
 const MARKED = [`select ${PREPARED} `, `with ${PREPARED} `];
 
+/** Is `text` marked PREPARED (leading white space aside: a multi-line sql`…` template starts with a newline)? */
+function isMarked(text: string): boolean {
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a)) i++;
+  return MARKED.some((m) => text.startsWith(m, i));
+}
+
 /** Distinct prepared statement texts per database connection (the rest run unnamed). */
 export const PREPARED_PER_CONNECTION = 100;
 /** Checkouts after which a pooled connection is replaced, dropping its prepared statements. */
@@ -59,7 +66,7 @@ export function preparingClient(options: PreparedStatementsOptions): typeof pg.C
       const query = (this.query as Query).bind(this);
       (this as unknown as { query: Query }).query = (...args: unknown[]) => {
         const [text, values] = args;
-        const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) && MARKED.some((m) => text.startsWith(m)) ? nameFor(text) : undefined;
+        const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) && isMarked(text) ? nameFor(text) : undefined;
         return name ? query({ name, text, values }) : query(...args);
       };
     }

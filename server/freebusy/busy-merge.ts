@@ -15,7 +15,9 @@ export interface TimedBusy {
 /** Precedence of busy types; equal to their EWS digits. */
 export const BUSY_RANK: Record<BusyType, number> = { 'BUSY-TENTATIVE': 1, BUSY: 2, 'BUSY-UNAVAILABLE': 3 };
 const RANK = BUSY_RANK;
-const BY_RANK: Record<number, BusyType> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
+/** Busy types by EWS digit. */
+export const BUSY_TYPE_OF_RANK: Readonly<Record<number, BusyType>> = { 1: 'BUSY-TENTATIVE', 2: 'BUSY', 3: 'BUSY-UNAVAILABLE' };
+const BY_RANK = BUSY_TYPE_OF_RANK;
 
 const ZERO = 0x30;
 

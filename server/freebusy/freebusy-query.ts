@@ -1,5 +1,5 @@
 import { AnswerBudget } from '../answers/answer-budget.ts';
-import { ErrorCode, FreeBusyLimits, type BusyDetail, type BusyType, type MethodArgs, type MethodResult, type PrincipalFreeBusy } from '../../protocol/index.ts';
+import { ErrorCode, FreeBusyLimits, packBusyPeriods, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusyWire } from '../../protocol/index.ts';
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
 import type { CalendarEventRow } from '../calendar/event.table.ts';
@@ -10,8 +10,8 @@ import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-a
 import { wallClockToInstant } from '../calendar/zoned-time.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
-import { mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
-import { busyRows, findPrincipalsWithContexts, groupLeaves, principalContexts, type DomainFreeBusyRow, type PrincipalContext, type PrincipalEntry } from './freebusy.repository.ts';
+import { BUSY_RANK, BUSY_TYPE_OF_RANK, mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
+import { busyRows, findPrincipalsWithContexts, groupLeaves, principalContexts, type CalendarBusyRows, type DomainFreeBusyRow, type PrincipalContext, type PrincipalEntry } from './freebusy.repository.ts';
 import { freeBusyLensFor, type FreeBusyViewer } from './visibility.ts';
 import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
 
@@ -102,8 +102,9 @@ export async function readFreeBusy(
   }
   const slack = CalendarLimits.floatingSlackMs;
   const range = { from, to, wideFrom: new Date(from.getTime() - slack), wideTo: new Date(to.getTime() + slack) };
-  // What the index does not hold does not depend on rights: look for it while the rights are read.
+  // What the index holds and what it does not do not depend on rights: both are read while the rights are.
   const partlyIndexed = eventsNotFullyIndexed(db, calendarIds, range.wideFrom, range.wideTo);
+  const timeRows = busyRows(db, calendarIds.map((id) => ({ id, named: false })), range, BUSY_ROWS_READ);
   const rightsOfViewer = viewer.accountId ? (await resolveRightsOfMany(db, [viewer.accountId], { calendarIds })).get(viewer.accountId)! : new Map<string, CalendarAccess>();
   const lensOf = new Map<string, Lens>();
   for (const entry of entries) {
@@ -113,17 +114,19 @@ export async function readFreeBusy(
       if (lens) lensOf.set(calendar.id, lens);
     }
   }
-  // Only calendars the viewer sees are read; subject and location only of those shown at `details`.
+  // Only what calendars the viewer sees hold is kept; subject and location only of those shown at `details`.
   const shownCalendars = [...lensOf].map(([id, lens]) => ({ id, named: busyInstanceShows(lens, 'PUBLIC') === 'named' || busyInstanceShows(lens, 'PRIVATE') === 'named' }));
   const instances = await busyInstancesOf(
     ctx,
     viewer.accountId ? workOwner.account(viewer.accountId) : workOwner.anonymous,
-    shownCalendars,
+    shownRows(db, timeRows, calendarIds.length, shownCalendars, range),
     partlyIndexed.then((events) => events.filter((e) => lensOf.has(e.calendar_id))),
     zoneOfCalendar,
     range,
   );
 
+  const fromMs = from.getTime();
+  const toMs = to.getTime();
   const out = new Map<string, LeafFreeBusy>();
   for (const entry of entries) {
     const { domain, availability, calendars: own } = contexts.get(entry.entry_id)!;
@@ -150,15 +153,23 @@ export async function readFreeBusy(
     for (const calendar of shown) {
       const lens = lensOf.get(calendar.id)!;
       if (lens.public === 'details' || lens.private === 'details') view = 'details';
+      const busy = instances.get(calendar.id);
+      if (!busy) continue;
       // The privacy policy decides per class; a calendar's instances have few classes.
       const showsOf = new Map<string, ReturnType<typeof busyInstanceShows>>();
-      for (const instance of instances.get(calendar.id) ?? []) {
-        let shows = showsOf.get(instance.classification);
-        if (shows === undefined) showsOf.set(instance.classification, (shows = busyInstanceShows(lens, instance.classification)));
+      for (let i = 0; i < busy.start.length; i++) {
+        const start = busy.start[i]!;
+        const end = busy.end[i]!;
+        // Zero-length instances block no time.
+        if (!(start < end) || end <= fromMs || start >= toMs) continue;
+        const classification = busy.classification[i]!;
+        let shows = showsOf.get(classification);
+        if (shows === undefined) showsOf.set(classification, (shows = busyInstanceShows(lens, classification)));
         if (shows === 'nothing') continue;
-        timed.push({ start: instance.start, end: instance.end, busyType: instance.busyType });
+        const busyType = BUSY_TYPE_OF_RANK[busy.rank[i]!]!;
+        timed.push({ start, end, busyType });
         if (shows === 'named') {
-          details.push({ start: isoOf(instance.start), end: isoOf(instance.end), busyType: instance.busyType, summary: instance.summary, location: instance.location });
+          details.push({ start: isoOf(start), end: isoOf(end), busyType, summary: busy.summary?.[i] ?? null, location: busy.location?.[i] ?? null });
         }
       }
     }
@@ -185,55 +196,67 @@ function defaultHidden(viewer: FreeBusyViewer, domain: DomainFreeBusyRow): boole
   return (viewer.kind === 'anonymous' ? domain.freebusy_anonymous : domain.freebusy_external) === 'none';
 }
 
-/** A busy instance as free/busy keeps it: placed, in epoch milliseconds; subject and location only if read. */
-interface PlacedBusy {
-  start: number;
-  end: number;
-  busyType: BusyType;
-  classification: string;
-  summary: string | null;
-  location: string | null;
+/** Instances one read may return: one past the limit, to tell "over it" from "exactly at it". */
+const BUSY_ROWS_READ = FreeBusyLimits.maxBusyInstances + 1;
+
+type BusyRead = Awaited<ReturnType<typeof busyRows>>;
+
+/**
+ * The indexed busy instances of the calendars the viewer sees, from
+ * `timeRows` (every counting calendar's, read time-only while the rights
+ * were resolved: one round trip less than reading after them); calendars
+ * shown at `details` are read again with subject and location. If the read
+ * stopped at its limit while holding calendars the viewer does not see, only
+ * those it sees are read again, so what the viewer cannot see never counts
+ * toward the limit.
+ */
+async function shownRows(
+  db: Db,
+  timeRows: Promise<BusyRead>,
+  calendarsRead: number,
+  shown: ReadonlyArray<{ id: string; named: boolean }>,
+  range: { from: Date; to: Date; wideFrom: Date; wideTo: Date },
+): Promise<BusyRead> {
+  const read = await timeRows;
+  if (read.instances >= BUSY_ROWS_READ && shown.length < calendarsRead) return busyRows(db, shown, range, BUSY_ROWS_READ);
+  const named = shown.filter((c) => c.named);
+  const keep = new Set(shown.filter((c) => !c.named).map((c) => c.id));
+  if (keep.size === calendarsRead) return read;
+  const kept = read.calendars.filter((c) => keep.has(c.calendar_id));
+  const again = named.length === 0 ? { calendars: [], instances: 0 } : await busyRows(db, named, range, BUSY_ROWS_READ);
+  return { calendars: kept.concat(again.calendars), instances: kept.reduce((n, c) => n + c.start.length, again.instances) };
 }
 
 /**
- * The busy instances of each calendar overlapping [from, to), wall-clock ones
- * placed in the owner's zone; `owner` (workOwner): the reader's turn of the
- * worker pool; `unindexed`: the events the index does not fully hold.
+ * The busy instances of each calendar, wall-clock ones placed in the owner's
+ * zone (not yet clipped to the window); `owner` (workOwner): the reader's
+ * turn of the worker pool; `indexed`: the shown calendars' instances from the
+ * occurrence index; `unindexed`: the events the index does not fully hold.
  */
 async function busyInstancesOf(
   ctx: FreeBusyContext,
   owner: string,
-  calendars: ReadonlyArray<{ id: string; named: boolean }>,
+  indexed: Promise<BusyRead>,
   unindexed: Promise<CalendarEventRow[]>,
   zoneOf: Map<string, string>,
   range: { from: Date; to: Date; wideFrom: Date; wideTo: Date },
-): Promise<Map<string, PlacedBusy[]>> {
-  const out = new Map<string, PlacedBusy[]>();
-  const from = range.from.getTime();
-  const to = range.to.getTime();
-  const add = (calendarId: string, instance: PlacedBusy) => {
-    // Zero-length instances block no time.
-    if (!(instance.start < instance.end) || instance.end <= from || instance.start >= to) return;
-    const list = out.get(calendarId);
-    if (list) list.push(instance);
-    else out.set(calendarId, [instance]);
-  };
-  const [rows, partlyIndexed] = await Promise.all([busyRows(ctx.db, calendars, range, FreeBusyLimits.maxBusyInstances + 1), unindexed]);
-  if (rows.length > FreeBusyLimits.maxBusyInstances) {
+): Promise<Map<string, CalendarBusyRows>> {
+  const [read, partlyIndexed] = await Promise.all([indexed, unindexed]);
+  if (read.instances > FreeBusyLimits.maxBusyInstances) {
     throw new DmciError(ErrorCode.LIMIT_EXCEEDED, `these calendars hold more than ${FreeBusyLimits.maxBusyInstances} busy instances in the window: ask fewer principals or a shorter window`, {
       details: { limit: FreeBusyLimits.maxBusyInstances },
     });
   }
-  for (const row of rows) {
-    const zone = row.wall ? zoneOf.get(row.calendar_id)! : '';
-    add(row.calendar_id, {
-      start: row.wall ? wallClockToInstant(new Date(row.start_ms), zone).getTime() : row.start_ms,
-      end: row.wall ? wallClockToInstant(new Date(row.end_ms), zone).getTime() : row.end_ms,
-      busyType: row.busy_type,
-      classification: row.classification,
-      summary: row.summary,
-      location: row.location,
-    });
+  const out = new Map<string, CalendarBusyRows>();
+  for (const busy of read.calendars) {
+    out.set(busy.calendar_id, busy);
+    if (!busy.wall.includes(true)) continue;
+    const zone = zoneOf.get(busy.calendar_id)!;
+    for (let i = 0; i < busy.start.length; i++) {
+      if (!busy.wall[i]) continue;
+      busy.start[i] = wallClockToInstant(new Date(busy.start[i]!), zone).getTime();
+      busy.end[i] = wallClockToInstant(new Date(busy.end[i]!), zone).getTime();
+    }
   }
   if (partlyIndexed.length === 0) return out;
   // Outside the index (past the horizon, over a year back, a capped series): expanded in the worker pool, off the event loop.
@@ -242,12 +265,19 @@ async function busyInstancesOf(
     const result = expanded[i]!;
     if (!result.ok) throw DmciError.fromBody(result.error);
     const zone = zoneOf.get(event.calendar_id)!;
+    let busy = out.get(event.calendar_id);
+    if (!busy) out.set(event.calendar_id, (busy = { calendar_id: event.calendar_id, start: [], end: [], rank: [], classification: [], wall: [], summary: [], location: [] }));
     for (const inst of result.instances) {
       if (inst.busyType === 'FREE') continue;
       const wall = inst.floating || inst.allDay;
-      const start = wall ? wallClockToInstant(inst.start, zone) : inst.start;
-      const end = wall ? wallClockToInstant(inst.end, zone) : inst.end;
-      add(event.calendar_id, { start: start.getTime(), end: end.getTime(), busyType: inst.busyType, classification: inst.classification, summary: inst.summary, location: inst.location });
+      busy.start.push((wall ? wallClockToInstant(inst.start, zone) : inst.start).getTime());
+      busy.end.push((wall ? wallClockToInstant(inst.end, zone) : inst.end).getTime());
+      busy.rank.push(BUSY_RANK[inst.busyType]);
+      busy.classification.push(inst.classification);
+      busy.wall.push(false);
+      // A calendar read without subjects (not shown `named`) keeps none of these either.
+      busy.summary?.push(inst.summary);
+      busy.location?.push(inst.location);
     }
   }
   return out;
@@ -349,9 +379,9 @@ export async function queryWithLeaves(
   }
   const read = await readFreeBusy(ctx, { kind: 'account', domainId: viewer.domainId, accountId: viewer.accountId }, [...leaves.values()].map((l) => l.entry), from, to, known);
 
-  const render = (principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy) => renderPrincipal(principal, kind, via, fb, window);
-  const notFound = (principal: string, via: string | null): PrincipalFreeBusy => render(principal, null, via, empty('notFound'));
-  const principals: PrincipalFreeBusy[] = [];
+  const render = (principal: string, kind: PrincipalFreeBusyWire['kind'], via: string | null, fb: LeafFreeBusy) => renderPrincipal(principal, kind, via, fb, window);
+  const notFound = (principal: string, via: string | null): PrincipalFreeBusyWire => render(principal, null, via, empty('notFound'));
+  const principals: PrincipalFreeBusyWire[] = [];
   for (const slot of order) {
     if (!slot.entry) principals.push(notFound(slot.asked, null));
     else if (slot.group) {
@@ -359,11 +389,11 @@ export async function queryWithLeaves(
     } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
   }
   for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
-  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals) }, window, leaves: [...leaves.values()] };
+  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals, from.getTime()) }, window, leaves: [...leaves.values()] };
 }
 
 /** One principal's entry of a FreeBusy/query answer (and of a watch's push). */
-export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind'], via: string | null, fb: LeafFreeBusy, window: FreeBusyWindow): PrincipalFreeBusy {
+export function renderPrincipal(principal: string, kind: PrincipalFreeBusyWire['kind'], via: string | null, fb: LeafFreeBusy, window: FreeBusyWindow): PrincipalFreeBusyWire {
   const intervalMs = window.intervalMinutes * 60_000;
   const from = window.from.getTime();
   const count = slotCount(from, window.to.getTime(), intervalMs);
@@ -376,7 +406,7 @@ export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind
     members: null,
     memberCount: null,
     view: fb.view,
-    periods: fb.periods.map((p) => ({ start: isoOf(p.start), end: isoOf(p.end), busyType: p.busyType })),
+    periods: packBusyPeriods(fb.periods, from),
     details: fb.details,
     slots: !shown ? null : fb.status === 'noData' ? NO_DATA_DIGIT.repeat(count) : slotString(fb.periods, from, intervalMs, count),
     workingHours: fb.hours ? renderHours(fb.hours) : null,
@@ -392,23 +422,43 @@ export function renderPrincipal(principal: string, kind: PrincipalFreeBusy['kind
  * budget even so, LIMIT_EXCEEDED — then each entry's periods and details
  * together in time order, as far as they fit. An entry cut short keeps
  * exactly what starts before its `cutAt`; its slots stay complete.
+ * `from`: the window's start, which packed periods are offsets from.
  */
-export function withinAnswerBudget(principals: readonly PrincipalFreeBusy[], budget: AnswerBudget = new AnswerBudget()): PrincipalFreeBusy[] {
-  for (const p of principals) budget.charge({ ...p, periods: [], details: [] }, 'ask fewer principals or a shorter window');
+export function withinAnswerBudget(principals: readonly PrincipalFreeBusyWire[], from: number, budget: AnswerBudget = new AnswerBudget()): PrincipalFreeBusyWire[] {
+  for (const p of principals) budget.charge({ ...p, periods: { offsets: [], types: '' }, details: [] }, 'ask fewer principals or a shorter window');
   return principals.map((p) => {
+    const { offsets, types } = p.periods;
+    const detailStarts = p.details.map((d) => Date.parse(d.start));
     let i = 0;
     let j = 0;
-    while (i < p.periods.length || j < p.details.length) {
+    while (i < types.length || j < p.details.length) {
       // Periods first at equal starts: a cut then never splits one instant between the two lists.
-      const isPeriod = j >= p.details.length || (i < p.periods.length && p.periods[i]!.start <= p.details[j]!.start);
-      const next = isPeriod ? p.periods[i]! : p.details[j]!;
-      if (!budget.fits(next)) {
-        const cutAt = next.start;
-        return { ...p, periods: p.periods.slice(0, i).filter((x) => x.start < cutAt), details: p.details.slice(0, j).filter((x) => x.start < cutAt), cutAt };
+      const isPeriod = j >= p.details.length || (i < types.length && from + offsets[2 * i]! <= detailStarts[j]!);
+      if (!(isPeriod ? budget.fitsBytes(uintBytes(offsets[2 * i]!) + uintBytes(offsets[2 * i + 1]!) + 1) : budget.fits(p.details[j]))) {
+        const cut = isPeriod ? from + offsets[2 * i]! : detailStarts[j]!;
+        const periodsKept = isPeriod ? i : firstAtOrAfter(offsets, types.length, cut - from, i);
+        return {
+          ...p,
+          periods: { offsets: offsets.slice(0, 2 * periodsKept), types: types.slice(0, periodsKept) },
+          details: p.details.slice(0, j).filter((_, k) => detailStarts[k]! < cut),
+          cutAt: isoOf(cut),
+        };
       }
       if (isPeriod) i++;
       else j++;
     }
     return p;
   });
+}
+
+/** The first of the first `kept` packed periods starting at or after `offset`: those before it are what a cut keeps. */
+function firstAtOrAfter(offsets: readonly number[], count: number, offset: number, kept: number): number {
+  let k = Math.min(count, kept);
+  while (k > 0 && offsets[2 * (k - 1)]! >= offset) k--;
+  return k;
+}
+
+/** Bytes msgpack takes for a non-negative integer. */
+function uintBytes(n: number): number {
+  return n < 128 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : n < 4_294_967_296 ? 5 : 9;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { encodeFrame, ErrorCode, type MethodArgs, type MethodResult, type PrincipalFreeBusy, type PushFrame } from '../../protocol/index.ts';
+import { encodeFrame, ErrorCode, type MethodArgs, type MethodResult, type PrincipalFreeBusyWire, type PushFrame } from '../../protocol/index.ts';
 import type { ClusterBus } from '../cluster/cluster-bus.ts';
 import { DmciError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
@@ -179,7 +179,7 @@ export class FreeBusyWatches {
         const leaves = ids.map((id) => watch.leaves.get(id)!);
         const viewer = { kind: 'account' as const, domainId: watch.session.account.domainId, accountId: watch.session.account.id };
         const read = await readFreeBusy(this.options.ctx, viewer, leaves.map((l) => l.entry), watch.window.from, watch.window.to);
-        const changed: PrincipalFreeBusy[] = [];
+        const changed: PrincipalFreeBusyWire[] = [];
         for (const leaf of leaves) {
           const entry = renderPrincipal(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!, watch.window);
           const text = JSON.stringify(entry);
@@ -197,12 +197,12 @@ export class FreeBusyWatches {
     }
   }
 
-  private send(watch: Watch, changed: PrincipalFreeBusy[]): void {
+  private send(watch: Watch, changed: PrincipalFreeBusyWire[]): void {
     if (watch.session.transport.bufferedAmount >= this.options.highWaterBytes) return this.sendResync(watch);
     // A push is bounded like an answer (maxAnswerBytes): entries cut short carry cutAt; past it even so, a resync mark.
-    let principals: PrincipalFreeBusy[];
+    let principals: PrincipalFreeBusyWire[];
     try {
-      principals = withinAnswerBudget(changed);
+      principals = withinAnswerBudget(changed, watch.window.from.getTime());
     } catch (error) {
       if (error instanceof DmciError && error.code === ErrorCode.LIMIT_EXCEEDED) return this.sendResync(watch);
       throw error;

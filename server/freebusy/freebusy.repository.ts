@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { PREPARED } from '../db/prepared-statements.ts';
 import type { FreeBusyVisibility } from '../calendar/calendar.table.ts';
 import type { DirectoryKind } from '../directory/directory.table.ts';
+import type { Classification } from '../calendar/ical/types.ts';
 import type { AccountAvailabilityRow } from './freebusy.table.ts';
 
 /** Reads and writes of free/busy (server/freebusy/). Plain functions; `db` may be a transaction. */
@@ -136,7 +138,7 @@ export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_i
 export async function findPrincipalsWithContexts(db: Db, emails: readonly string[]): Promise<Array<PrincipalEntry & { context: PrincipalContext | null }>> {
   if (emails.length === 0) return [];
   const result = await sql<PrincipalEntry & Omit<ContextColumns, 'entry_id'>>`
-    select x.asked, x.entry_id, x.kind, x.email, x.account_id, x.domain_id,
+    select ${sql.raw(PREPARED)} x.asked, x.entry_id, x.kind, x.email, x.account_id, x.domain_id,
            ${CONTEXT_COLUMNS}
       from (${principalLookup(emails)}) x`.execute(db);
   return result.rows.map(({ domain, availability, calendars, ...entry }) => ({
@@ -149,44 +151,64 @@ export async function findPrincipalsWithContexts(db: Db, emails: readonly string
 export const BUSY_LOOK_BACK_MS = 86_400_000;
 const LONG_BUSY = sql`upper(during) - lower(during) > interval '1 day'`;
 
-export interface BusyRow {
+/**
+ * The busy instances one calendar holds in a window, by column (one entry per
+ * instance in each array): a query reads thousands, and objects per instance
+ * were most of its garbage.
+ */
+export interface CalendarBusyRows {
   calendar_id: string;
-  /** Epoch milliseconds (no Date per row: an answer reads thousands). */
-  start_ms: number;
-  end_ms: number;
-  busy_type: 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
-  classification: string;
+  /** Epoch milliseconds; for wall-clock instances (`wall`) the wall clock read as UTC, to be placed in the owner's zone. */
+  start: number[];
+  end: number[];
+  /** EWS digit of the busy type: 1 tentative, 2 busy, 3 out of office. */
+  rank: number[];
+  classification: Classification[];
+  /** Floating or all-day. */
+  wall: boolean[];
   /** Read only for calendars asked `named`; null otherwise. */
-  summary: string | null;
-  location: string | null;
-  /** Floating or all-day: start/end are wall clock read as UTC, to be placed in the owner's zone. */
-  wall: boolean;
+  summary: Array<string | null> | null;
+  location: Array<string | null> | null;
 }
+
+/** Per instance in `packed`: start and end (float8, epoch ms), flags (int2: busy digit | class << 2 | wall << 4). */
+const PACKED_INSTANCE_BYTES = 18;
+const CLASS_OF: readonly Classification[] = ['PUBLIC', 'PRIVATE', 'CONFIDENTIAL'];
 
 /**
  * The non-free indexed instances of the calendars overlapping [from, to)
  * (wall-clock rows: overlapping [wideFrom, wideTo), the window widened by the
- * floating slack; the caller places and clips them), at most `limit`. One
- * statement for all calendars, two btree range scans per calendar: those
- * starting at most BUSY_LOOK_BACK_MS before the (wide) window, and those
- * longer than that still running when it opens. Calendars not `named` read
- * index-only (time, busy type, class); only the `named` ones (shown at
- * `details`) visit the table for subject and location.
+ * floating slack; the caller places and clips them), at most `limit` in all,
+ * and how many were read. One statement for all calendars, two btree range
+ * scans per calendar: those starting at most BUSY_LOOK_BACK_MS before the
+ * (wide) window, and those longer than that still running when it opens.
+ * Calendars not `named` read index-only (time, busy type, class); only the
+ * `named` ones (shown at `details`) visit the table for subject and location.
+ *
+ * Each calendar's instances come back as one row, packed by PostgreSQL into a
+ * bytea (PACKED_INSTANCE_BYTES each): parsing thousands of text rows, a string
+ * per field, cost more than reading them (docs/decisions.md "FreeBusy/query
+ * speed"). The limit still stops the scans early: it applies to the instances
+ * before they are grouped.
  */
 export async function busyRows(
   db: Db,
   calendars: ReadonlyArray<{ id: string; named: boolean }>,
   range: { from: Date; to: Date; wideFrom: Date; wideTo: Date },
   limit: number,
-): Promise<BusyRow[]> {
-  if (calendars.length === 0) return [];
+): Promise<{ calendars: CalendarBusyRows[]; instances: number }> {
+  if (calendars.length === 0) return { calendars: [], instances: 0 };
   const { from, to, wideFrom, wideTo } = range;
   const lookFrom = new Date(wideFrom.getTime() - BUSY_LOOK_BACK_MS);
   const inWindow = sql`during_start < case when floating or all_day then ${wideTo}::timestamptz else ${to}::timestamptz end
         and upper(during) > case when floating or all_day then ${wideFrom}::timestamptz else ${from}::timestamptz end`;
   const scans = (named: boolean) => {
-    const columns = sql`(extract(epoch from during_start) * 1000)::float8 as start_ms, (extract(epoch from upper(during)) * 1000)::float8 as end_ms,
-           busy_type, classification, ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}, floating or all_day as wall`;
+    // Classes as event.ts normalises them (anything else is PRIVATE); the order of CLASS_OF.
+    const columns = sql`(extract(epoch from during_start) * 1000)::float8 as s, (extract(epoch from upper(during)) * 1000)::float8 as e,
+           ((case busy_type when 'BUSY-TENTATIVE' then 1 when 'BUSY-UNAVAILABLE' then 3 else 2 end)
+            + 4 * (case classification when 'PUBLIC' then 0 when 'CONFIDENTIAL' then 2 else 1 end)
+            + 16 * (floating or all_day)::int)::int2 as f,
+           ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}`;
     return sql`
       select ${columns} from event_instances
        where calendar_id = c.id and busy_type <> 'FREE' and during_start >= ${lookFrom}::timestamptz and during_start < ${wideTo}::timestamptz and ${inWindow}
@@ -196,14 +218,36 @@ export async function busyRows(
   };
   const plain = calendars.filter((c) => !c.named).map((c) => c.id);
   const named = calendars.filter((c) => c.named).map((c) => c.id);
-  // Rows name their calendar by position in its list (+n plain, -n named), not by a 36-character uuid string each.
-  const result = await sql<Omit<BusyRow, 'calendar_id'> & { k: number; calendar_id?: string }>`
-    select c.n::int4 as k, i.* from unnest(${sql.val(plain)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(false)}) i
-    union all
-    select -c.n::int4, i.* from unnest(${sql.val(named)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(true)}) i
-     limit ${limit}`.execute(db);
-  for (const row of result.rows) row.calendar_id = row.k > 0 ? plain[row.k - 1]! : named[-row.k - 1]!;
-  return result.rows as BusyRow[];
+  // Prepared: the text is the same whatever the calendars, and its planning cost a millisecond a query.
+  // Groups name their calendar by position in its list (+n plain, -n named), not by a 36-character uuid string.
+  const result = await sql<{ k: number; n: number; packed: Buffer; summaries: Array<string | null> | null; locations: Array<string | null> | null }>`
+    select ${sql.raw(PREPARED)} r.k, count(*)::int4 as n, string_agg(float8send(r.s) || float8send(r.e) || int2send(r.f), ''::bytea) as packed,
+           array_agg(r.summary) filter (where r.k < 0) as summaries, array_agg(r.location) filter (where r.k < 0) as locations
+      from (select c.n::int4 as k, i.* from unnest(${sql.val(plain)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(false)}) i
+            union all
+            select -c.n::int4, i.* from unnest(${sql.val(named)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(true)}) i
+            limit ${limit}) r
+     group by r.k`.execute(db);
+  let instances = 0;
+  const out = result.rows.map((row) => {
+    instances += row.n;
+    return unpackBusy(row.k > 0 ? plain[row.k - 1]! : named[-row.k - 1]!, row.packed, row.n, row.summaries, row.locations);
+  });
+  return { calendars: out, instances };
+}
+
+function unpackBusy(calendarId: string, packed: Buffer, n: number, summary: Array<string | null> | null, location: Array<string | null> | null): CalendarBusyRows {
+  if (packed.length !== n * PACKED_INSTANCE_BYTES) throw new Error(`busy rows of calendar ${calendarId}: ${packed.length} bytes for ${n} instances`);
+  const rows: CalendarBusyRows = { calendar_id: calendarId, start: new Array(n), end: new Array(n), rank: new Array(n), classification: new Array(n), wall: new Array(n), summary, location };
+  for (let i = 0, at = 0; i < n; i++, at += PACKED_INSTANCE_BYTES) {
+    rows.start[i] = packed.readDoubleBE(at);
+    rows.end[i] = packed.readDoubleBE(at + 8);
+    const flags = packed.readInt16BE(at + 16);
+    rows.rank[i] = flags & 3;
+    rows.classification[i] = CLASS_OF[(flags >> 2) & 3]!;
+    rows.wall[i] = (flags & 16) !== 0;
+  }
+  return rows;
 }
 
 export interface DomainFreeBusyRow {

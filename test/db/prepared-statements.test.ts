@@ -47,6 +47,11 @@ describe('prepared statements', () => {
       expect((await marked(3).execute(db)).rows).toEqual([{ n: 3 }]);
       expect((await marked(9).execute(db)).rows).toEqual([{ n: 9 }]);
       expect(await preparedTexts(db)).toEqual([expect.stringMatching(/^with \/\* prepared \*\/ recursive/)]);
+      // A multi-line template starts with white space before its marked select.
+      const indented = sql<{ n: number }>`
+        select ${sql.raw(PREPARED)} ${4}::int as n`;
+      expect((await indented.execute(db)).rows).toEqual([{ n: 4 }]);
+      expect(await preparedTexts(db)).toHaveLength(2);
     } finally {
       await db.destroy();
     }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { CloseCode, DefaultLimits, encodedSize, FreeBusyLimits, type PrincipalFreeBusy } from '../../protocol/index.ts';
+import { CloseCode, decodeResult, DefaultLimits, encodedSize, FreeBusyLimits, packBusyPeriods, unpackBusyPeriods, type MethodResult, type PrincipalFreeBusyWire } from '../../protocol/index.ts';
 import { withinAnswerBudget } from '../../server/freebusy/freebusy-query.ts';
 import { openAuthenticated, rawRequest, stallReading } from '../helpers/raw-socket.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -27,8 +27,9 @@ function denseSeries(k: number, summary: string): string {
   return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//dmci tests//EN', 'BEGIN:VEVENT', `UID:dense-${k}-${summary.length}@fb.test`, 'DTSTAMP:20261001T000000Z', `DTSTART:${fmt(start)}`, `DTEND:${fmt(new Date(start.getTime() + 60_000))}`, `SUMMARY:${summary}`, 'RRULE:FREQ=MINUTELY;INTERVAL=10;COUNT=5000', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 }
 
-function principal(n: number, periods: number, details: number): PrincipalFreeBusy {
-  const at = (i: number) => new Date(Date.parse(FROM) + i * 120_000).toISOString();
+function principal(n: number, periods: number, details: number): PrincipalFreeBusyWire {
+  const ms = (i: number) => Date.parse(FROM) + i * 120_000;
+  const at = (i: number) => new Date(ms(i)).toISOString();
   return {
     principal: `p${n}@example.com`,
     kind: 'person',
@@ -37,7 +38,7 @@ function principal(n: number, periods: number, details: number): PrincipalFreeBu
     members: null,
     memberCount: null,
     view: 'details',
-    periods: Array.from({ length: periods }, (_, i) => ({ start: at(i), end: at(i + 0.5), busyType: 'BUSY' as const })),
+    periods: packBusyPeriods(Array.from({ length: periods }, (_, i) => ({ start: ms(i), end: ms(i + 0.5), busyType: 'BUSY' as const })), Date.parse(FROM)),
     details: Array.from({ length: details }, (_, i) => ({ start: at(i), end: at(i + 0.5), busyType: 'BUSY' as const, summary: 's'.repeat(40), location: null })),
     slots: '2'.repeat(2976),
     workingHours: null,
@@ -49,7 +50,7 @@ function principal(n: number, periods: number, details: number): PrincipalFreeBu
 describe('withinAnswerBudget', () => {
   it('keeps 100 principals × a full window of periods and details within maxAnswerBytes, each cut entry exact up to its cutAt', () => {
     const asked = Array.from({ length: 100 }, (_, n) => principal(n, 5000, 5000));
-    const kept = withinAnswerBudget(asked);
+    const kept = withinAnswerBudget(asked, Date.parse(FROM));
     expect(encodedSize({ type: 'response', id: 1, ok: true, result: { from: FROM, to: TO, interval: 30, principals: kept } })).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
     expect(kept).toHaveLength(100);
     expect(kept[0]!.cutAt).toBeNull(); // the first ones whole
@@ -58,16 +59,17 @@ describe('withinAnswerBudget', () => {
     for (const [i, p] of kept.entries()) {
       expect(p.slots).toBe(asked[i]!.slots); // slots always complete
       if (p.cutAt === null) continue;
-      expect(p.periods.every((x) => x.start < p.cutAt!) && p.details.every((x) => x.start < p.cutAt!)).toBe(true);
+      const periods = unpackBusyPeriods(p.periods, FROM);
+      expect(periods.every((x) => x.start < p.cutAt!) && p.details.every((x) => x.start < p.cutAt!)).toBe(true);
       // Exact up to cutAt: everything asked that starts before it is there.
-      expect(p.periods).toEqual(asked[i]!.periods.filter((x) => x.start < p.cutAt!));
+      expect(periods).toEqual(unpackBusyPeriods(asked[i]!.periods, FROM).filter((x) => x.start < p.cutAt!));
       expect(p.details).toEqual(asked[i]!.details.filter((x) => x.start < p.cutAt!));
     }
   });
 
   it('refuses with LIMIT_EXCEEDED when the entries alone pass the budget', () => {
     const huge = Array.from({ length: 100 }, (_, n) => ({ ...principal(n, 0, 0), kind: 'group' as const, members: Array.from({ length: 100 }, (_, m) => `${'m'.repeat(300)}${m}@example.com`) }));
-    expect(() => withinAnswerBudget(huge)).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED', details: { limit: DefaultLimits.maxAnswerBytes } }));
+    expect(() => withinAnswerBudget(huge, Date.parse(FROM))).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED', details: { limit: DefaultLimits.maxAnswerBytes } }));
   });
 });
 
@@ -93,8 +95,10 @@ describe('free/busy answers over a dense calendar', { timeout: 300_000 }, () => 
   afterAll(() => server.stop());
 
   it('FreeBusy/query cuts the periods and details at cutAt within maxAnswerBytes; asking again from cutAt goes on', async () => {
-    const answer = await viewer.request('FreeBusy/query', { principals: ['dense@fb.test'], from: FROM, to: TO, interval: 1440 });
-    expect(encodedSize(answer)).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
+    // The bound is on the bytes sent (periods packed); the client library then unpacks them.
+    const sent = (await viewer.call('FreeBusy/query', { principals: ['dense@fb.test'], from: FROM, to: TO, interval: 1440 })) as MethodResult<'FreeBusy/query'>;
+    expect(encodedSize(sent)).toBeLessThanOrEqual(DefaultLimits.maxAnswerBytes);
+    const answer = decodeResult('FreeBusy/query', sent);
     const [dense] = answer.principals;
     // 5,000 instances every ten minutes: the first 35 days busy. Slots are never cut.
     expect(dense).toMatchObject({ status: 'ok', view: 'details', slots: '2'.repeat(35) + '0'.repeat(26) });
