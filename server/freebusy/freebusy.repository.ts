@@ -204,7 +204,8 @@ export async function busyRows(
         and upper(during) > case when floating or all_day then ${wideFrom}::timestamptz else ${from}::timestamptz end`;
   const scans = (named: boolean) => {
     // Classes as event.ts normalises them (anything else is PRIVATE); the order of CLASS_OF.
-    const columns = sql`(extract(epoch from during_start) * 1000)::float8 as s, (extract(epoch from upper(during)) * 1000)::float8 as e,
+    // date_part is float8 arithmetic; extract(epoch …) computes in numeric and cost more than the scans (bench database).
+    const columns = sql`round(date_part('epoch', during_start) * 1000) as s, round(date_part('epoch', upper(during)) * 1000) as e,
            ((case busy_type when 'BUSY-TENTATIVE' then 1 when 'BUSY-UNAVAILABLE' then 3 else 2 end)
             + 4 * (case classification when 'PUBLIC' then 0 when 'CONFIDENTIAL' then 2 else 1 end)
             + 16 * (floating or all_day)::int)::int2 as f,
