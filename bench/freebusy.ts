@@ -19,8 +19,9 @@ import { percentiles, round } from './support/stats.ts';
  * - FreeBusy/query for 100 people × 30 days with a 30-minute slot string,
  *   p50/p99 (target p50 ≤ 20 ms), against the same-run baseline: the raw SQL
  *   that reads those people's busy periods from the index;
- * - 10 × FreeBusy/suggest for 10 people and 5 rooms over two weeks (rooms are
- *   accounts on this branch: resource calendars arrive with issue 10).
+ * - 10 × FreeBusy/suggest for 10 people and 5 rooms over two weeks: GAL rooms
+ *   (resources), each booked 20 times in that fortnight through invitations
+ *   (the real path: the room's own calendar and its booking rows).
  * BENCH_KEEP_DIR=DIR keeps the seeded database in an embedded PostgreSQL
  * cluster under DIR (left running): the first run seeds it, later runs with
  * the same INSTANCES and PEOPLE skip the ~2 minutes of seeding.
@@ -47,10 +48,11 @@ export async function run(args: string[]): Promise<object> {
 
   const { server, url } = await startBenchServer(database.url);
   try {
-    const client = new DmciClient({ url, login: 'p0@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 120_000 });
-    await client.connect();
     const from = new Date(yearStart + 30 * DAY);
     const to = new Date(from.getTime() + 30 * DAY);
+    const rooms = await ensureRooms(url, from);
+    const client = new DmciClient({ url, login: 'p0@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 120_000 });
+    await client.connect();
     const queryMs: number[] = [];
     const sqlMs: number[] = [];
     const btreeMs: number[] = [];
@@ -85,7 +87,7 @@ export async function run(args: string[]): Promise<object> {
       periods += answer.principals.reduce((n, p) => n + p.periods.length, 0);
     }
 
-    // Suggestions: 10 people (5 required, 5 optional) and 5 "rooms" over two weeks, 1-hour meetings.
+    // Suggestions: 10 people (5 required, 5 optional) and the 5 rooms over two weeks, 1-hour meetings.
     const suggestMs: number[] = [];
     let suggestions = 0;
     for (let r = 0; r < SUGGEST_RUNS; r++) {
@@ -95,7 +97,7 @@ export async function run(args: string[]): Promise<object> {
       const answer = await client.request('FreeBusy/suggest', {
         required: pick(5, 0),
         optional: pick(5, 5),
-        rooms: pick(5, 10),
+        rooms,
         from: from.toISOString(),
         to: new Date(from.getTime() + 14 * DAY).toISOString(),
         duration: 60,
@@ -128,13 +130,54 @@ export async function run(args: string[]): Promise<object> {
       ratioBtree: { p50: round(q.p50! / b.p50!, 2), p99: round(q.p99! / b.p99!, 2) },
       loadAverage: loadavg().map((x) => round(x, 2)),
       ratio: { p50: round(q.p50! / s.p50!, 2), p99: round(q.p99! / s.p99!, 2) },
-      suggest: { what: 'FreeBusy/suggest, 10 people + 5 rooms (accounts), 2 weeks, 60 min, granularity 30', runs: SUGGEST_RUNS, ...roundAll(percentiles(suggestMs, [50, 99])), meanSuggestions: suggestions / SUGGEST_RUNS },
+      suggest: { what: 'FreeBusy/suggest, 10 people + 5 GAL rooms (20 bookings each in the fortnight), 2 weeks, 60 min, granularity 30', runs: SUGGEST_RUNS, ...roundAll(percentiles(suggestMs, [50, 99])), meanSuggestions: suggestions / SUGGEST_RUNS },
     };
   } finally {
     await db.destroy();
     await server.stop();
     await database.release();
   }
+}
+
+const ROOMS = 5;
+const BOOKINGS_PER_ROOM = 20;
+
+/**
+ * Five GAL rooms, each booked BOOKINGS_PER_ROOM times over the fortnight
+ * from `from` by an organizer outside the people queried (p1999), through
+ * invitations as a user books them. Idempotent: a kept database has them.
+ */
+async function ensureRooms(url: string, from: Date): Promise<string[]> {
+  const emails = Array.from({ length: ROOMS }, (_, i) => `room${i}@bench.example`);
+  const admin = new DmciClient({ url, login: 'admin@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 120_000 });
+  const organizer = new DmciClient({ url, login: 'p1999@bench.example', password: BENCH_PASSWORD, requestTimeoutMs: 120_000 });
+  await admin.connect();
+  await organizer.connect();
+  try {
+    const made = await Promise.all(emails.map((email, i) =>
+      admin.request('Admin/directoryCreate', { domain: 'bench.example', kind: 'resource', ifNotExists: true, fields: { displayName: `Room ${i}`, email, resourceType: 'room', capacity: 8 } })));
+    if (made.every((m) => !m.created)) return emails;
+    const calendarId = (await organizer.request('Calendar/get', {})).list.find((c) => c.isDefault)!.id;
+    for (const [i, room] of emails.entries()) {
+      for (let b = 0; b < BOOKINGS_PER_ROOM; b++) {
+        // Working days' hours 09:00–16:00 UTC over the fortnight, a different pattern per room.
+        const start = new Date(from.getTime() + Math.floor((b * 14) / BOOKINGS_PER_ROOM) * DAY + (9 + ((b + i * 3) % 8)) * 3_600_000);
+        const ics = roomMeeting(`bench-room${i}-${b}`, room, start);
+        const result = await organizer.request('CalendarEvent/set', { calendarId, create: { m: { ics } } });
+        if (Object.keys(result.notCreated).length > 0) throw new Error(`booking ${room}: ${JSON.stringify(result.notCreated)}`);
+      }
+    }
+    return emails;
+  } finally {
+    await Promise.all([admin.close(), organizer.close()]);
+  }
+}
+
+function roomMeeting(uid: string, room: string, start: Date): string {
+  const fmt = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//dmci bench//EN', 'BEGIN:VEVENT', `UID:${uid}@bench`, 'DTSTAMP:20261201T000000Z', `DTSTART:${fmt(start)}`,
+    `DTEND:${fmt(new Date(start.getTime() + 3_600_000))}`, 'SUMMARY:Room booking', 'ORGANIZER:mailto:p1999@bench.example',
+    `ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION:mailto:${room}`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
 }
 
 /** What a kept database was seeded with, or null for a new one. */
