@@ -43,6 +43,9 @@ export interface BookingRequest {
   now: Date;
 }
 
+/** When a resource declining for a conflict is free instead (`freeSlots`). */
+export type FreeSlots = Pick<ScheduleOutcome, 'freeNext' | 'freeEarlier'>;
+
 export type BookingAnswer = ScheduleOutcome & { partstat: 'ACCEPTED' | 'TENTATIVE' | 'DECLINED' };
 
 /** A resource's answer, and the occurrences past the index it declined alone (their overrides are made from these). */
@@ -210,9 +213,13 @@ async function freeSlots(
   instances: readonly BookedInstance[],
   conflict: BookingConflict,
   windowEnd: Date,
-): Promise<{ freeNext?: { start: string; end: string }; freeEarlier?: { start: string; end: string } }> {
+): Promise<FreeSlots> {
   const at = instances.find((r) => r.start.getTime() < Date.parse(conflict.end) && r.end.getTime() > Date.parse(conflict.start));
-  if (!at) return {};
+  return at ? freeSlotsAround(db, req, at, windowEnd) : {};
+}
+
+/** `freeSlots` for one occurrence the resource does not take (`at`): also a late decline's (series-skip-answers.ts). */
+export async function freeSlotsAround(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId' | 'now'>, at: { start: Date; end: Date }, windowEnd: Date): Promise<FreeSlots> {
   const length = at.end.getTime() - at.start.getTime();
   const span = SchedulingLimits.freeNextSearchDays * DAY_MS;
   const after = { from: at.start, to: new Date(Math.min(at.start.getTime() + span, windowEnd.getTime())) };
