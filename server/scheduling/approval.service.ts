@@ -81,7 +81,7 @@ export class ResourceApprovalService {
             const held = await heldRequest(trx, args.eventId, approver, decidable);
             if (!held) throw nothingHeld();
             if (partstat === 'ACCEPTED') {
-              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
+              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, attendee: held.link.attendee, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
               if (conflicts.length > 0) {
                 throw new DmciError(ErrorCode.BOOKING_CONFLICT, 'the request now overlaps a booking of the resource: decline it, or free that time first', { details: { conflicts } });
               }

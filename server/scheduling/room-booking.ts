@@ -3,6 +3,7 @@ import type { BookingConflict, ScheduleOutcome } from '../../protocol/index.ts';
 import type { PlannedIndex } from '../calendar/index-plan.ts';
 import type { Db } from '../db/database.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
+import { itipView, occurrencesDeclinedBy } from './itip.ts';
 import type { ResourcePolicyRow } from './scheduling.table.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { extendBookedSeries, forgetBookedSeries, instancesPastIndex, recordBookedSeries, type BookedInstance, type ExpandBookable } from './room-booking-reach.ts';
@@ -160,7 +161,7 @@ async function insertBookings(trx: Db, resourceId: string, copyEventId: string, 
  * `viewerAccountId`; nothing booked). The exclusion constraint has the last
  * word here too.
  */
-export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date; expand: ExpandBookable }): Promise<BookingConflict[]> {
+export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; attendee: string; viewerAccountId: string; now: Date; expand: ExpandBookable }): Promise<BookingConflict[]> {
   await releaseBookings(trx, [req.copyEventId]);
   const policy = await readPolicy(trx, req.resourceId);
   if (!policy) return [];
@@ -176,7 +177,10 @@ export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: 
   const past = { resourceId: req.resourceId, copyEventId: req.copyEventId, ics: copy.ics!, indexUntil: copy.expanded_until, lastEnd: copy.last_end, windowEnd };
   const { far, seriesUntil } = await instancesPastIndex(trx, req.expand, past);
   const indexed = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) }));
-  const future = [...indexed, ...far].filter((r) => r.end > req.now);
+  // Occurrences the resource declined alone stay unbooked: near ones are free in its index already (transparent),
+  // far ones (declined at booking time, or late: series-skip-answers.ts) are left out of the expansion here.
+  const declinedAlone = new Set(occurrencesDeclinedBy(itipView(copy.ics!), req.attendee));
+  const future = [...indexed, ...far.filter((r) => !declinedAlone.has(r.recurrenceId))].filter((r) => r.end > req.now);
   await extendAsFarAs(trx, req.expand, req.resourceId, req.copyEventId, future);
   const asked = { resourceId: req.resourceId, copyEventId: req.copyEventId, bookerAccountId: req.viewerAccountId };
   const conflicts = await conflictsWith(trx, asked, future, policy);

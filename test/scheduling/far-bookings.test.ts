@@ -26,7 +26,7 @@ let daveCal: string;
 
 const A = 'alice@far.test';
 const D = 'dave@far.test';
-const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split', 'late', 'crash', 'gone'] as const;
+const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split', 'late', 'crash', 'gone', 'approve'] as const;
 const room = (name: (typeof ROOMS)[number]) => `${name}@far.test`;
 
 beforeAll(async () => {
@@ -64,16 +64,16 @@ const LATE_RID = '20291204T100000Z';
  * 2029 — both accepted. Then the window grows and a one-off that afternoon reaches 2029: both series get rows up to
  * it, the first first, and the yearly one's 2029 instance is skipped.
  */
-async function meetLate(name: (typeof ROOMS)[number]) {
+async function meetLate(name: (typeof ROOMS)[number], grownWindowDays = 3650, answer: 'ACCEPTED' | 'TENTATIVE' = 'ACCEPTED') {
   await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 30 } });
   const weekly = await book(alice, aliceCal, A, room(name), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
   const uid = `yearly-${name}@far.test`;
   const ics = meeting({ uid, organizer: D, attendees: [A, { email: room(name), cutype: 'ROOM' }], start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY' });
   const created = await dave.request('CalendarEvent/set', { calendarId: daveCal, create: { y: { ics } } });
   const yearly = { id: created.created.y!.id, uid, outcome: created.scheduled![created.created.y!.id]![room(name)]! };
-  expect([weekly.outcome.partstat, yearly.outcome.partstat]).toEqual(['ACCEPTED', 'ACCEPTED']);
-  await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 3650 } });
-  expect((await book(dave, daveCal, D, room(name), { start: '2029-12-04T14:00:00Z' })).outcome.partstat).toBe('ACCEPTED');
+  expect([weekly.outcome.partstat, yearly.outcome.partstat]).toEqual([answer, answer]);
+  await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: grownWindowDays } });
+  expect((await book(dave, daveCal, D, room(name), { start: '2029-12-04T14:00:00Z' })).outcome.partstat).toBe(answer);
   return { weekly, yearly };
 }
 
@@ -197,6 +197,22 @@ describe('a series past the index horizon', () => {
     expect(replies).toMatchObject([{ partstat: 'DECLINED', recurrenceId: LATE_RID, eventId: yearly.id }]);
     const organizer = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [yearly.id] })).list[0]!;
     expect(partstatOf(organizer.ics, room('crash'), 1)).toBe('DECLINED');
+  });
+
+  it('a held series declined late in one occurrence can still be accepted by its approver: that occurrence stays out', async () => {
+    await admin.request('Admin/resourceSetPolicy', { email: room('approve'), policy: { mode: 'approval', approvers: [A] } });
+    // A window of 1,200 days: it reaches December 2029, not the next December 4th on a Tuesday (2035).
+    const { yearly } = await meetLate('approve', 1200, 'TENTATIVE');
+    expect(await server.app.services.seriesSkips.runOnce()).toBe(1);
+    const copy = await roomCopyOf(db, room('approve'), yearly.uid);
+    expect(partstatOf(copy.ics!, room('approve'), 1)).toBe('DECLINED');
+    // Accepting books the series again, without the occurrence the room declined (it would overlap the weekly series).
+    expect(await alice.request('Resource/decide', { eventId: copy.id, decision: 'accept' })).toEqual({ eventId: copy.id, partstat: 'ACCEPTED' });
+    const organizer = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [yearly.id] })).list[0]!;
+    expect([partstatOf(organizer.ics, room('approve'), 0), partstatOf(organizer.ics, room('approve'), 1)]).toEqual(['ACCEPTED', 'DECLINED']);
+    const rows = (await bookedRows(room('approve'))).map((r) => String(r.during));
+    expect(rows.filter((d) => d.includes('2029-12-04 10:00'))).toHaveLength(1);
+    expect(rows.some((d) => d.includes('2028-12-04'))).toBe(true);
   });
 
   it('a later series cancelled before the room answers leaves nothing to answer', async () => {
