@@ -26,7 +26,7 @@ let daveCal: string;
 
 const A = 'alice@far.test';
 const D = 'dave@far.test';
-const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split', 'late', 'crash', 'gone', 'approve'] as const;
+const ROOMS = ['north', 'south', 'east', 'west', 'held', 'split', 'late', 'crash', 'gone', 'approve', 'rebook'] as const;
 const room = (name: (typeof ROOMS)[number]) => `${name}@far.test`;
 
 beforeAll(async () => {
@@ -213,6 +213,22 @@ describe('a series past the index horizon', () => {
     const rows = (await bookedRows(room('approve'))).map((r) => String(r.during));
     expect(rows.filter((d) => d.includes('2029-12-04 10:00'))).toHaveLength(1);
     expect(rows.some((d) => d.includes('2028-12-04'))).toBe(true);
+  });
+
+  it('the earlier series cancelled after the late decline: the occurrence stays declined until the later series is changed', async () => {
+    const { weekly, yearly } = await meetLate('rebook');
+    expect(await server.app.services.seriesSkips.runOnce()).toBe(1);
+    await alice.request('CalendarEvent/set', { calendarId: aliceCal, destroy: [weekly.id] });
+    // The room does not re-book it by itself (as Exchange's rooms do not): the copies still say DECLINED, and no row holds it.
+    const organizer = (await dave.request('CalendarEvent/get', { calendarId: daveCal, ids: [yearly.id] })).list[0]!;
+    expect(partstatOf(organizer.ics, room('rebook'), 1)).toBe('DECLINED');
+    const at = async () => (await bookedRows(room('rebook'))).map((r) => String(r.during)).filter((d) => d.includes('2029-12-04 10:00'));
+    expect(await at()).toEqual([]);
+    // A significant change (here a location) asks the room again: it books that occurrence now, and the override goes.
+    const moved = meeting({ uid: yearly.uid, organizer: D, attendees: [A, { email: room('rebook'), cutype: 'ROOM' }], start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY', location: 'Harbour' });
+    const result = await dave.request('CalendarEvent/set', { calendarId: daveCal, update: { [yearly.id]: { ics: moved } } });
+    expect(result.scheduled![yearly.id]![room('rebook')]).toEqual({ delivery: 'answered', partstat: 'ACCEPTED' });
+    expect(await at()).toHaveLength(1);
   });
 
   it('a later series cancelled before the room answers leaves nothing to answer', async () => {
