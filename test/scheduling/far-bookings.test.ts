@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createLogger } from '../../server/log/logger.ts';
 import { SeriesSkipAnswers } from '../../server/scheduling/series-skip-answers.ts';
 import { claimDueSkips } from '../../server/scheduling/series-skips.repository.ts';
-import { bookRoom, defaultCalendar, eventsOf, inboxOf, meeting, partstatOf, roomCopyOf } from './helpers.ts';
+import { bookRoom, defaultCalendar, eventsOf, inboxOf, meeting, meetLate as meetLateIn, partstatOf, roomCopyOf } from './helpers.ts';
 
 const silentLog = createLogger('silent');
 
@@ -58,24 +58,9 @@ const book = bookRoom;
 /** The occurrence two endless series first share: December 4th 2029, a Tuesday. */
 const LATE_RID = '20291204T100000Z';
 
-/**
- * Two series without an end meeting only beyond what was compared when the later was booked (a 30-day window: about
- * two years, the index): weekly Tuesdays (Alice), then yearly on December 4th (Dave, Alice invited), a Tuesday first in
- * 2029 — both accepted. Then the window grows and a one-off that afternoon reaches 2029: both series get rows up to
- * it, the first first, and the yearly one's 2029 instance is skipped.
- */
-async function meetLate(name: (typeof ROOMS)[number], grownWindowDays = 3650, answer: 'ACCEPTED' | 'TENTATIVE' = 'ACCEPTED') {
-  await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: 30 } });
-  const weekly = await book(alice, aliceCal, A, room(name), { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
-  const uid = `yearly-${name}@far.test`;
-  const ics = meeting({ uid, organizer: D, attendees: [A, { email: room(name), cutype: 'ROOM' }], start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY' });
-  const created = await dave.request('CalendarEvent/set', { calendarId: daveCal, create: { y: { ics } } });
-  const yearly = { id: created.created.y!.id, uid, outcome: created.scheduled![created.created.y!.id]![room(name)]! };
-  expect([weekly.outcome.partstat, yearly.outcome.partstat]).toEqual([answer, answer]);
-  await admin.request('Admin/resourceSetPolicy', { email: room(name), policy: { bookingWindowDays: grownWindowDays } });
-  expect((await book(dave, daveCal, D, room(name), { start: '2029-12-04T14:00:00Z' })).outcome.partstat).toBe(answer);
-  return { weekly, yearly };
-}
+/** The late meeting of two endless series in one of this file's rooms (helpers.ts `meetLate`). */
+const meetLate = (name: (typeof ROOMS)[number], grownWindowDays = 3650, answer: 'ACCEPTED' | 'TENTATIVE' = 'ACCEPTED') =>
+  meetLateIn({ admin, alice, dave, aliceCal, daveCal, A, D }, room(name), grownWindowDays, answer);
 
 const skipsOf = async (name: (typeof ROOMS)[number]) =>
   (await db.selectFrom('resource_series_skips as s').innerJoin('directory_entries as e', 'e.id', 's.resource_id').select('s.recurrence_id').where('e.email', '=', room(name)).execute()).map((r) => r.recurrence_id);
