@@ -186,6 +186,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
   jobs.add(galTombstonePruneJob({ retentionMs: config.DMCI_GAL_TOMBSTONE_DAYS * 86_400_000, intervalMs: 60 * 60_000 }));
   jobs.add(auditPruneJob({ retentionDays: config.DMCI_AUDIT_RETENTION_DAYS }));
   jobs.add(screenPruneJob);
+  jobs.add(services.seriesSkips.job(config.DMCI_ROOM_SKIP_POLL_MS));
   jobs.add(consoleSessionPruneJob({ idleMs: config.DMCI_CONSOLE_IDLE_MS, maxMs: config.DMCI_CONSOLE_SESSION_MAX_MS }));
   // iMIP out: every node sends from the shared outbox (server/imip/outbox-sender.ts); off without DMCI_SMTP_URL.
   const outboxSender = config.DMCI_SMTP_URL ? startOutboxSender({ config, db, log, metrics, publish: busPublisher(bus) }) : undefined;

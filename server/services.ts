@@ -22,6 +22,7 @@ import { InboxService } from './inbox/inbox.service.ts';
 import { ResourceService } from './scheduling/resource.service.ts';
 import { imipOutOf } from './imip/imip-runtime.ts';
 import { ResourceApprovalService } from './scheduling/approval.service.ts';
+import { SeriesSkipAnswers } from './scheduling/series-skip-answers.ts';
 
 /** The services handlers, the LDAP door and the CLI call. */
 export interface Services {
@@ -44,6 +45,8 @@ export interface Services {
   resources: ResourceService;
   /** Approvers deciding resources' held requests (Resource/decide). */
   approvals: ResourceApprovalService;
+  /** Resources answering the occurrences their series could not book (two endless series meeting late); run as a job. */
+  seriesSkips: SeriesSkipAnswers;
   nodeId: string;
 }
 
@@ -92,7 +95,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   });
   const storage = new StorageService(db, accounts, config.DMCI_STORAGE_QUOTA_BYTES);
   const freeBusy = new FreeBusyService(db, accounts, calendarEvents, busPublisher(bus));
-  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), approvals: new ResourceApprovalService(db, bus, calendarEvents, config.DMCI_INVITATION_COPIES_PER_MINUTE), nodeId: config.nodeId };
+  return { accounts, domains, directory, calendars, calendarEvents, icalWork, storage, audit: new AuditService(db), screen: new ScreenService(db, configuredScreenLists(config)), freeBusy, inbox, resources: new ResourceService(db), approvals: new ResourceApprovalService(db, bus, calendarEvents, config.DMCI_INVITATION_COPIES_PER_MINUTE), seriesSkips: new SeriesSkipAnswers({ db, bus, events: calendarEvents, log: options.log, node: config.nodeId, invitationCopiesPerMinute: config.DMCI_INVITATION_COPIES_PER_MINUTE }), nodeId: config.nodeId };
 }
 
 /** The screening lists the configuration sets (they stay there; PostgreSQL holds those added at run time). */

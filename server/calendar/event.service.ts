@@ -32,7 +32,7 @@ import { Replan, Schedule } from '../scheduling/scheduler.ts';
 import type { CopyLink } from '../scheduling/scheduling.repository.ts';
 import { SchedulingLimits } from '../scheduling/scheduling-limits.ts';
 import type { ImipOut } from '../imip/imip-out.ts';
-import type { BookedInstance, ExpandBookable } from '../scheduling/room-booking-reach.ts';
+import type { ExpandedInstance, ExpandBookable } from '../scheduling/room-booking-reach.ts';
 import type { IndexPlan } from './index-plan.ts';
 
 export interface CalendarEventServiceOptions {
@@ -428,7 +428,7 @@ export class CalendarEventService {
    */
   expandBookable(owner: string): ExpandBookable {
     return async (ics, from, to) => {
-      const out: BookedInstance[] = [];
+      const out: ExpandedInstance[] = [];
       for (let cursor: Date | null = from; cursor !== null && cursor < to; ) {
         const plan: IndexPlan = await this.options.icalWork.run('extendIndex', { ics, from: cursor, horizon: to, limits: this.limits, maxRows: CalendarLimits.maxIndexedInstancesPerEvent }, owner);
         for (const r of plan.rows) if (r.status !== 'CANCELLED' && !r.transparent) out.push({ recurrenceId: r.recurrenceId, start: r.start, end: r.end, local: { startLocal: r.startLocal, endLocal: r.endLocal, allDay: r.allDay } });

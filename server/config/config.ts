@@ -100,6 +100,8 @@ const settings = {
   DMCI_STORAGE_QUOTA_BYTES: [z.coerce.number().int().min(0), String(256 * 1024 * 1024)],
   // Per-organizer invitation rate (issue 10): attendee copies per minute, a bucket one minute deep (docs/protocol.md §Scheduling).
   DMCI_INVITATION_COPIES_PER_MINUTE: [positiveInt, '2000'],
+  // Rooms (issue 10): how often each node answers the occurrences two endless series could not both book (docs/operations.md "Rooms").
+  DMCI_ROOM_SKIP_POLL_MS: [positiveInt.min(100).max(3_600_000), '30000'],
   // The audit log (docs/operations.md "Audit log"): records older than this are pruned hourly.
   DMCI_AUDIT_RETENTION_DAYS: [positiveInt.max(36_500), '365'],
   // Screening shared through PostgreSQL (docs/security.md "Screening"): each node re-reads it on every change hint and at least this often.

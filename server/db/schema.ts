@@ -9,7 +9,7 @@ import type { SyncScopeTable } from '../sync/sync-scope.table.ts';
 import type { AuditLogTable } from '../audit/audit.table.ts';
 import type { ScreenBlockTable, ScreenRuleTable } from '../security/screen.table.ts';
 import type { ClusterNodeTable, ConsoleSessionTable } from '../console/console.table.ts';
-import type { InvitationBudgetTable, ResourceBookingTable, ResourcePolicyTable, ResourceSeriesBookingTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
+import type { InvitationBudgetTable, ResourceBookingTable, ResourcePolicyTable, ResourceSeriesBookingTable, ResourceSeriesSkipTable, ScheduledCopyTable } from '../scheduling/scheduling.table.ts';
 import type { DelegateInboxCopyTable, InboxMessageTable } from '../inbox/inbox.table.ts';
 import type { ImipOutboxTable } from '../imip/outbox.table.ts';
 
@@ -39,6 +39,7 @@ export interface Database {
   resource_policies: ResourcePolicyTable;
   resource_bookings: ResourceBookingTable;
   resource_series_bookings: ResourceSeriesBookingTable;
+  resource_series_skips: ResourceSeriesSkipTable;
   scheduled_copies: ScheduledCopyTable;
   invitation_budgets: InvitationBudgetTable;
   inbox_messages: InboxMessageTable;

@@ -9,7 +9,6 @@ import type { Db } from '../db/database.ts';
 import { DmciError, forbidden, notFound } from '../errors.ts';
 import { calendarScope } from '../sync/scope-id.ts';
 import { busPublisher, writeScopes } from '../sync/scope-write.ts';
-import { MissingScope } from '../sync/sync-scope.repository.ts';
 import { itipView } from './itip.ts';
 import { bookHeld, releaseBookings } from './room-booking.ts';
 import { Replan, Schedule } from './scheduler.ts';
@@ -77,16 +76,12 @@ export class ResourceApprovalService {
           busPublisher(this.bus),
           async (writer) => {
             const trx = writer.trx;
-            const modseqs = await writer.bumpAll([scope, ...extra]).catch((error: unknown) => {
-              if (error instanceof MissingScope) throw new Replan(error.scope);
-              throw error;
-            });
-            await schedule.check(trx, modseqs);
+            const modseqs = await schedule.lockAsResource(writer, scope, extra);
             // Under the locks: still an approver, and the request still held.
             const held = await heldRequest(trx, args.eventId, approver, decidable);
             if (!held) throw nothingHeld();
             if (partstat === 'ACCEPTED') {
-              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
+              const conflicts = await bookHeld(trx, { resourceId: held.resourceId, copyEventId: held.copy.id, attendee: held.link.attendee, viewerAccountId: approver, now, expand: this.events.expandBookable(workOwner.account(approver)) });
               if (conflicts.length > 0) {
                 throw new DmciError(ErrorCode.BOOKING_CONFLICT, 'the request now overlaps a booking of the resource: decline it, or free that time first', { details: { conflicts } });
               }

@@ -158,8 +158,13 @@ export function standingAnswer(before: ItipView, after: ItipView, address: strin
   for (const [rid, c] of after.components) if (before.components.get(rid)?.booking !== c.booking) return undefined;
   const partstat = before.components.get('')?.attendees.get(address)?.partstat;
   if (!partstat || partstat === 'NEEDS-ACTION') return undefined;
-  const declined = [...before.components].filter(([rid, c]) => rid !== '' && partstat !== 'DECLINED' && c.attendees.get(address)?.partstat === 'DECLINED').map(([rid]) => rid);
+  const declined = partstat === 'DECLINED' ? [] : occurrencesDeclinedBy(before, address);
   return { partstat, declined };
+}
+
+/** The occurrences (override rids) in which `address` is DECLINED while the series may say otherwise. */
+export function occurrencesDeclinedBy(view: ItipView, address: string): string[] {
+  return [...view.components].filter(([rid, c]) => rid !== '' && c.attendees.get(address)?.partstat === 'DECLINED').map(([rid]) => rid);
 }
 
 export interface ItipEdits {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { forgetSkips, recordSkips } from './series-skips.repository.ts';
 
 /**
  * Bookings beyond the occurrence-index horizon (docs/decisions.md, "Room
@@ -22,6 +23,9 @@ import type { Db } from '../db/database.ts';
  * it was when the later one was booked); should they meet only further out,
  * they meet when a later request extends both: the series booked first keeps
  * the slot (its rows are made first; the later one's instance is skipped).
+ * The skipped instance is recorded (resource_series_skips) in the same
+ * transaction, and answered later as the resource — DECLINED for that
+ * occurrence in every copy — by series-skip-answers.ts.
  */
 
 export interface BookedInstance {
@@ -32,11 +36,14 @@ export interface BookedInstance {
   local?: { startLocal: string; endLocal: string; allDay: boolean };
 }
 
+/** An instance from the expansion: its wall-clock times are always known. */
+export type ExpandedInstance = BookedInstance & { local: NonNullable<BookedInstance['local']> };
+
 /**
  * Instances of a stored text STARTING in [from, to) that book time (not
  * cancelled, not transparent), expanded off the event loop.
  */
-export type ExpandBookable = (ics: string, from: Date, to: Date) => Promise<BookedInstance[]>;
+export type ExpandBookable = (ics: string, from: Date, to: Date) => Promise<ExpandedInstance[]>;
 
 /** The furthest end of any booking of the resource (rows or a series' reach), other than one copy's; null: nothing booked. */
 export async function furthestBooked(db: Db, resourceId: string, exceptEventId: string | null): Promise<Date | null> {
@@ -60,7 +67,7 @@ export async function instancesPastIndex(
   db: Db,
   expand: ExpandBookable,
   req: { resourceId: string; copyEventId: string | null; ics: string; indexUntil: Date | null; lastEnd: Date | null; windowEnd: Date },
-): Promise<{ far: BookedInstance[]; seriesUntil: Date | null }> {
+): Promise<{ far: ExpandedInstance[]; seriesUntil: Date | null }> {
   if (req.indexUntil === null) return { far: [], seriesUntil: null };
   const reach = req.lastEnd ?? latest([req.indexUntil, req.windowEnd, await furthestBooked(db, req.resourceId, req.copyEventId)]);
   return { far: reach > req.indexUntil ? await expand(req.ics, req.indexUntil, reach) : [], seriesUntil: req.lastEnd === null ? reach : null };
@@ -74,7 +81,8 @@ function latest(dates: ReadonlyArray<Date | null>): Date {
  * Makes the rows of every booked series of the resource up to `to` (other
  * than `exceptEventId`'s), oldest booking first. An instance overlapping a
  * row already there is skipped (ON CONFLICT DO NOTHING works with exclusion
- * constraints): the earlier booking keeps the room.
+ * constraints): the earlier booking keeps the room, and the skip is recorded
+ * for the resource's answer (series-skips.repository.ts).
  */
 export async function extendBookedSeries(trx: Db, expand: ExpandBookable, resourceId: string, to: Date, exceptEventId: string | null): Promise<void> {
   const due = await trx
@@ -90,11 +98,14 @@ export async function extendBookedSeries(trx: Db, expand: ExpandBookable, resour
   for (const series of due) {
     const rows = await expand(series.ics!, new Date(series.booked_until), to);
     if (rows.length > 0) {
-      await trx
+      const made = await trx
         .insertInto('resource_bookings')
         .values(rows.map((r) => ({ resource_id: resourceId, event_id: series.event_id, recurrence_id: r.recurrenceId, during: `[${r.start.toISOString()},${r.end.toISOString()})` })))
         .onConflict((oc) => oc.doNothing())
+        .returning('recurrence_id')
         .execute();
+      const booked = new Set(made.map((m) => m.recurrence_id));
+      await recordSkips(trx, resourceId, series.event_id, rows.filter((r) => !booked.has(r.recurrenceId)));
     }
     await trx.updateTable('resource_series_bookings').set({ booked_until: to }).where('event_id', '=', series.event_id).execute();
   }
@@ -109,7 +120,9 @@ export async function recordBookedSeries(trx: Db, resourceId: string, copyEventI
     .execute();
 }
 
+/** The copies' bookings are released: how far their series reached, and what they skipped, go with them. */
 export async function forgetBookedSeries(trx: Db, copyEventIds: readonly string[]): Promise<void> {
   if (copyEventIds.length === 0) return;
   await trx.deleteFrom('resource_series_bookings').where('event_id', 'in', [...copyEventIds]).execute();
+  await forgetSkips(trx, copyEventIds);
 }

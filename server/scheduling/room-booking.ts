@@ -3,6 +3,7 @@ import type { BookingConflict, ScheduleOutcome } from '../../protocol/index.ts';
 import type { PlannedIndex } from '../calendar/index-plan.ts';
 import type { Db } from '../db/database.ts';
 import { isPublic } from '../calendar/privacy/index.ts';
+import { itipView, occurrencesDeclinedBy } from './itip.ts';
 import type { ResourcePolicyRow } from './scheduling.table.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
 import { extendBookedSeries, forgetBookedSeries, instancesPastIndex, recordBookedSeries, type BookedInstance, type ExpandBookable } from './room-booking-reach.ts';
@@ -42,6 +43,9 @@ export interface BookingRequest {
   expand: ExpandBookable;
   now: Date;
 }
+
+/** When a resource declining for a conflict is free instead (`freeSlots`). */
+export type FreeSlots = Pick<ScheduleOutcome, 'freeNext' | 'freeEarlier'>;
 
 export type BookingAnswer = ScheduleOutcome & { partstat: 'ACCEPTED' | 'TENTATIVE' | 'DECLINED' };
 
@@ -157,7 +161,7 @@ async function insertBookings(trx: Db, resourceId: string, copyEventId: string, 
  * `viewerAccountId`; nothing booked). The exclusion constraint has the last
  * word here too.
  */
-export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; viewerAccountId: string; now: Date; expand: ExpandBookable }): Promise<BookingConflict[]> {
+export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: string; attendee: string; viewerAccountId: string; now: Date; expand: ExpandBookable }): Promise<BookingConflict[]> {
   await releaseBookings(trx, [req.copyEventId]);
   const policy = await readPolicy(trx, req.resourceId);
   if (!policy) return [];
@@ -173,7 +177,10 @@ export async function bookHeld(trx: Db, req: { resourceId: string; copyEventId: 
   const past = { resourceId: req.resourceId, copyEventId: req.copyEventId, ics: copy.ics!, indexUntil: copy.expanded_until, lastEnd: copy.last_end, windowEnd };
   const { far, seriesUntil } = await instancesPastIndex(trx, req.expand, past);
   const indexed = rows.map((r) => ({ recurrenceId: r.recurrence_id, start: new Date(r.start), end: new Date(r.end) }));
-  const future = [...indexed, ...far].filter((r) => r.end > req.now);
+  // Occurrences the resource declined alone stay unbooked: near ones are free in its index already (transparent),
+  // far ones (declined at booking time, or late: series-skip-answers.ts) are left out of the expansion here.
+  const declinedAlone = new Set(occurrencesDeclinedBy(itipView(copy.ics!), req.attendee));
+  const future = [...indexed, ...far.filter((r) => !declinedAlone.has(r.recurrenceId))].filter((r) => r.end > req.now);
   await extendAsFarAs(trx, req.expand, req.resourceId, req.copyEventId, future);
   const asked = { resourceId: req.resourceId, copyEventId: req.copyEventId, bookerAccountId: req.viewerAccountId };
   const conflicts = await conflictsWith(trx, asked, future, policy);
@@ -210,9 +217,13 @@ async function freeSlots(
   instances: readonly BookedInstance[],
   conflict: BookingConflict,
   windowEnd: Date,
-): Promise<{ freeNext?: { start: string; end: string }; freeEarlier?: { start: string; end: string } }> {
+): Promise<FreeSlots> {
   const at = instances.find((r) => r.start.getTime() < Date.parse(conflict.end) && r.end.getTime() > Date.parse(conflict.start));
-  if (!at) return {};
+  return at ? freeSlotsAround(db, req, at, windowEnd) : {};
+}
+
+/** `freeSlots` for one occurrence the resource does not take (`at`): also a late decline's (series-skip-answers.ts). */
+export async function freeSlotsAround(db: Db, req: Pick<BookingRequest, 'resourceId' | 'copyEventId' | 'now'>, at: { start: Date; end: Date }, windowEnd: Date): Promise<FreeSlots> {
   const length = at.end.getTime() - at.start.getTime();
   const span = SchedulingLimits.freeNextSearchDays * DAY_MS;
   const after = { from: at.start, to: new Date(Math.min(at.start.getTime() + span, windowEnd.getTime())) };

@@ -14,9 +14,11 @@ import { deleteInstances, deleteInstancesOfMany, insertInstancesOfMany } from '.
 import { insertInboxMessages, type NewInboxMessage } from '../inbox/inbox.repository.ts';
 import type { InboxKind } from '../inbox/inbox.table.ts';
 import { calendarScope, inboxScope } from '../sync/scope-id.ts';
+import type { ScopeWriter } from '../sync/scope-write.ts';
+import { MissingScope } from '../sync/sync-scope.repository.ts';
 import { allAttendees, componentOf, editItip, isSignificantChange, itipView, standingAnswer, type ItipEdits, type ItipView } from './itip.ts';
 import { outsideInvitation, type ImipOut } from '../imip/imip-out.ts';
-import { answerBooking, predictBooking, releaseBookings, type BookingDecision, type BookingRequest } from './room-booking.ts';
+import { answerBooking, predictBooking, releaseBookings, type BookingDecision, type BookingRequest, type FreeSlots } from './room-booking.ts';
 import type { BookedInstance, ExpandBookable } from './room-booking-reach.ts';
 import { addressesOfAccount, approversOf, copiesOf, copyTextsOf, delegateCopyOptIns, deleteLink, deleteLinks, dismissApprovals, findLiveEvent, insertLinks, linksOfCopies, ownerOfCalendar, resolveRecipients, rewriteTexts, type CopyLink, type Recipient } from './scheduling.repository.ts';
 import { SchedulingLimits } from './scheduling-limits.ts';
@@ -82,7 +84,16 @@ export interface ScheduleInput {
    * The answer reaches every internal attendee's copy of them, whose calendars are so written too.
    */
   answeredEvents?: readonly string[] | undefined;
+  /**
+   * Occurrences past the occurrence index that an answer names alone (a resource's late decline,
+   * series-skip-answers.ts): their wall-clock times by recurrence id, as the booking's expansion gave them.
+   * Server-made only: a client's reply names indexed occurrences.
+   */
+  occurrenceTimes?: ReadonlyMap<string, OccurrenceTimes> | undefined;
 }
+
+/** An occurrence's wall-clock times on the series' own clock (as the index holds them). */
+export type OccurrenceTimes = { startLocal: string; endLocal: string; allDay: boolean };
 
 type PreparedOk = Extract<PreparedWrite, { ok: true }>;
 
@@ -290,6 +301,20 @@ export class Schedule {
     for (const scope of await this.scopes(trx)) if (!bumped.has(scope)) throw new Replan(scope);
   }
 
+  /**
+   * A resource answering in its own transaction (Resource/decide, a late decline): bumps the resource calendar's
+   * scope and `extra` (what `scopes()` named before) in one sorted step, then `check`s — a scope gone or newly
+   * needed means Replan.
+   */
+  async lockAsResource(writer: ScopeWriter, own: string, extra: Iterable<string>): Promise<Modseqs> {
+    const modseqs = await writer.bumpAll([own, ...extra]).catch((error: unknown) => {
+      if (error instanceof MissingScope) throw new Replan(error.scope);
+      throw error;
+    });
+    await this.check(writer.trx, modseqs);
+    return modseqs;
+  }
+
   /** Accounts whose storage the call charges for copies (besides the calendar's owner): their ledgers must be opened with the owner's. */
   chargedAccounts(): string[] {
     return [...this.charged];
@@ -440,7 +465,7 @@ export class Schedule {
       const written = this.input.updates.get(copy.id);
       const how = reply ? { reply } : written?.ok ? { written } : undefined;
       if (!how || !copy.ics) continue;
-      const edit = await answerEdit(db, copy, attendeeOf.get(copy.id)!, how);
+      const edit = await answerEdit(db, copy, attendeeOf.get(copy.id)!, how, this.input.occurrenceTimes);
       if ('copyText' in edit && edit.copyText !== null) texts.add(this.signedAnswer(edit.copyText, attendeeOf.get(copy.id)!, this.input.sentBy));
     }
     const wanted = [...texts].filter((t) => !this.plans.has(t));
@@ -568,10 +593,7 @@ export class Schedule {
           partstat: 'DECLINED',
           summary: columns.summary,
           first_start: columns.first_start,
-          free_next_start: answer.freeNext ? new Date(answer.freeNext.start) : null,
-          free_next_end: answer.freeNext ? new Date(answer.freeNext.end) : null,
-          free_earlier_start: answer.freeEarlier ? new Date(answer.freeEarlier.start) : null,
-          free_earlier_end: answer.freeEarlier ? new Date(answer.freeEarlier.end) : null,
+          ...freeSlotColumns(answer),
         }),
       );
     }
@@ -612,8 +634,9 @@ export class Schedule {
    * own PARTSTAT may differ, per component, and they may add an occurrence
    * to answer it alone), by the reply shortcut, or by destroying it (a
    * decline). The copy and the organizer's copy change together; the
-   * organizer gets a reply in their inbox. Returns a refusal or the copy's
-   * new version (0 when destroyed).
+   * organizer gets a reply in their inbox (with `slots`: when a resource
+   * declining for a conflict is free instead). Returns a refusal or the
+   * copy's new version (0 when destroyed).
    */
   async answer(
     trx: Db,
@@ -621,11 +644,12 @@ export class Schedule {
     copy: CalendarEventRow,
     link: CopyLink,
     how: AnswerHow,
+    slots: FreeSlots = {},
   ): Promise<SetError | { version: number }> {
     const organizerRow = await findLiveEvent(trx, link.organizer_event_id);
     if (!organizerRow?.ics) return { code: ErrorCode.NOT_FOUND, message: "the organizer's event no longer exists" };
     const me = link.attendee;
-    const edit = await answerEdit(trx, copy, me, how);
+    const edit = await answerEdit(trx, copy, me, how, this.input.occurrenceTimes);
     if ('code' in edit) return edit;
     const { current, answers, added, answered } = edit;
     let { copyText } = edit;
@@ -641,7 +665,7 @@ export class Schedule {
 
     const stored = await this.storeAnswer(trx, modseqs, copy, copyText, me);
     if ('code' in stored) return stored;
-    await this.replyToOrganizer(trx, modseqs, organizerRow, me, current.sequence, answered);
+    await this.replyToOrganizer(trx, modseqs, organizerRow, me, current.sequence, answered, slots);
     return stored;
   }
 
@@ -788,7 +812,7 @@ export class Schedule {
   }
 
   /** The organizer's inbox (and their delegates' who chose copies) gets a reply. */
-  private async replyToOrganizer(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, sender: string, sequence: number, answered: { partstat: string; rid: string | null }): Promise<void> {
+  private async replyToOrganizer(trx: Db, modseqs: Modseqs, organizerRow: CalendarEventRow, sender: string, sequence: number, answered: { partstat: string; rid: string | null }, slots: FreeSlots = {}): Promise<void> {
     const organizerAccount = await ownerOfCalendar(trx, organizerRow.calendar_id);
     if (!organizerAccount) return;
     const organizerAddress = itipView(organizerRow.ics!).organizer ?? undefined;
@@ -803,6 +827,7 @@ export class Schedule {
         recurrence_id: answered.rid,
         summary: organizerRow.summary,
         first_start: organizerRow.first_start,
+        ...freeSlotColumns(slots),
       }),
     ], organizerRow.classification, () => organizerAddress);
   }
@@ -958,6 +983,7 @@ async function answerEdit(
   copy: CalendarEventRow,
   me: string,
   how: AnswerHow,
+  occurrenceTimes?: ReadonlyMap<string, OccurrenceTimes>,
 ): Promise<SetError | { current: ItipView; answers: Array<{ rid: string; address: string; partstat: string }>; added: string[]; copyText: string | null; answered: { partstat: string; rid: string | null } }> {
     const current = itipView(copy.ics!);
     const answers: Array<{ rid: string; address: string; partstat: string }> = [];
@@ -993,7 +1019,7 @@ async function answerEdit(
       let rid = '';
       let addComponents;
       if (recurrenceId !== undefined) {
-        const made = await occurrenceComponent(db, copy, recurrenceId);
+        const made = await occurrenceComponent(db, copy, recurrenceId, occurrenceTimes);
         if (!made) return { code: ErrorCode.NOT_FOUND, message: `the event has no occurrence ${recurrenceId}` };
         rid = made.rid;
         if (!current.components.has(rid)) {
@@ -1021,6 +1047,16 @@ async function answerEdit(
 function withPartstats(plan: PreparedOk, text: string, partstats: ReadonlyMap<string, string>): PreparedOk {
   const patch = (event: ParsedEvent): ParsedEvent => ({ ...event, attendees: event.attendees.map((a) => ({ ...a, partstat: partstats.get(a.email.toLowerCase()) ?? a.partstat })) });
   return { ok: true, index: plan.index, obj: { ...plan.obj, text, master: plan.obj.master && patch(plan.obj.master), overrides: plan.obj.overrides.map(patch) } };
+}
+
+/** The inbox columns of a `reply` that carries free slots. */
+function freeSlotColumns(slots: FreeSlots) {
+  return {
+    free_next_start: slots.freeNext ? new Date(slots.freeNext.start) : null,
+    free_next_end: slots.freeNext ? new Date(slots.freeNext.end) : null,
+    free_earlier_start: slots.freeEarlier ? new Date(slots.freeEarlier.start) : null,
+    free_earlier_end: slots.freeEarlier ? new Date(slots.freeEarlier.end) : null,
+  };
 }
 
 function staleAnswer(answered: number, current: number): SetError {
@@ -1063,9 +1099,11 @@ export function attendeeIndex(planned: PlannedIndex, obj: ParsedCalendarObject, 
  * A component for one occurrence of the copy's series (the reply shortcut
  * answering one occurrence): the master with RECURRENCE-ID and DTSTART at the
  * occurrence, its recurrence rules removed. The occurrence is found in the
- * occurrence index by its recurrenceId as CalendarEvent/query reports it.
+ * occurrence index by its recurrenceId as CalendarEvent/query reports it;
+ * past the index, from the times the server knows (`known`: a resource's
+ * late decline, from the booking's expansion).
  */
-async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string) {
+async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId: string, known?: ReadonlyMap<string, OccurrenceTimes>) {
   const instances = trx.selectFrom('event_instances').selectAll().where('event_id', '=', copy.id);
   let instance = await instances.where('recurrence_id', '=', recurrenceId).executeTakeFirst();
   // Not in canonical form: a DATE ('20261208') names that day's occurrence, a local time ('20261208T110000') the
@@ -1078,6 +1116,8 @@ async function occurrenceComponent(trx: Db, copy: CalendarEventRow, recurrenceId
     // Two occurrences on one day: which one is meant is not said, so neither is taken.
     if (found.length === 1) instance = found[0];
   }
+  const far = instance ? undefined : known?.get(recurrenceId);
+  if (far) return occurrenceOf(copy.ics!, { recurrence_id: recurrenceId, start_local: far.startLocal, end_local: far.endLocal, all_day: far.allDay });
   return instance ? occurrenceOf(copy.ics!, instance) : undefined;
 }
 

@@ -41,6 +41,31 @@ export interface ResourceSeriesBookingTable {
   booked_at: Generated<Date>;
 }
 
+/**
+ * An instance of a booked series not booked when its rows were extended (an earlier booking holds that time;
+ * migration 4000): answered later as the resource, DECLINED for that occurrence (series-skip-answers.ts).
+ */
+export interface ResourceSeriesSkipTable {
+  id: Generated<string>;
+  /** The resource's copy of the series. */
+  event_id: string;
+  resource_id: string;
+  recurrence_id: string;
+  /** tstzrange '[start,end)'. */
+  during: ColumnType<string, string, string>;
+  /** Wall-clock times on the series' own clock: the override is made from them (the occurrence is usually past the index). */
+  start_local: string;
+  end_local: string;
+  all_day: boolean;
+  created_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  lease_until: Date | null;
+  leased_by: string | null;
+  last_error: string | null;
+}
+export type ResourceSeriesSkipRow = Selectable<ResourceSeriesSkipTable>;
+
 export interface ScheduledCopyTable {
   event_id: string;
   organizer_event_id: string;

@@ -125,3 +125,35 @@ export function roomCopyOf(db: Db, room: string, uid: string) {
     .where('ev.deleted', '=', false)
     .executeTakeFirstOrThrow();
 }
+
+/** Who books in `meetLate`: a domain admin, the weekly series' organizer (A) and the yearly's (D), and their calendars. */
+export interface LateCast {
+  admin: DmciClient;
+  alice: DmciClient;
+  dave: DmciClient;
+  aliceCal: string;
+  daveCal: string;
+  A: string;
+  D: string;
+}
+
+/**
+ * Two series without an end meeting only beyond what was compared when the later was booked (a 30-day window: about
+ * two years, the index): weekly Tuesdays (A), then yearly on December 4th (D, A invited), a Tuesday first in 2029 —
+ * both answered `answer`. Then the window grows and a one-off that afternoon reaches 2029: both series get rows up
+ * to it, the first first, and the yearly one's 2029 instance (20291204T100000Z) is skipped.
+ */
+export async function meetLate(cast: LateCast, room: string, grownWindowDays = 3650, answer: 'ACCEPTED' | 'TENTATIVE' = 'ACCEPTED') {
+  const { admin, alice, dave, aliceCal, daveCal, A, D } = cast;
+  await admin.request('Admin/resourceSetPolicy', { email: room, policy: { bookingWindowDays: 30 } });
+  const weekly = await bookRoom(alice, aliceCal, A, room, { start: '2026-12-01T10:00:00Z', rrule: 'FREQ=WEEKLY' });
+  const uid = `yearly-${room}`;
+  const ics = meeting({ uid, organizer: D, attendees: [A, { email: room, cutype: 'ROOM' }], start: '2026-12-04T10:00:00Z', rrule: 'FREQ=YEARLY' });
+  const created = await dave.request('CalendarEvent/set', { calendarId: daveCal, create: { y: { ics } } });
+  const id = created.created.y!.id;
+  const yearly = { id, uid, outcome: created.scheduled![id]![room]! };
+  expect([weekly.outcome.partstat, yearly.outcome.partstat]).toEqual([answer, answer]);
+  await admin.request('Admin/resourceSetPolicy', { email: room, policy: { bookingWindowDays: grownWindowDays } });
+  expect((await bookRoom(dave, daveCal, D, room, { start: '2029-12-04T14:00:00Z' })).outcome.partstat).toBe(answer);
+  return { weekly, yearly };
+}
