@@ -64,7 +64,7 @@ export async function startLdapDoor(deps: {
     applicationName: `dmci:${config.nodeId}:ldap`,
     prepared: PREPARED_STATEMENTS,
   });
-  const index = new LdapIndex({ db, maxBytes: config.DMCI_LDAP_INDEX_MAX_MB * 1024 * 1024, log: ldapLog });
+  const index = new LdapIndex({ db, maxBytes: config.DMCI_LDAP_INDEX_MAX_MB * 1024 * 1024, log: ldapLog, onBytes: (bytes) => deps.metrics?.ldapIndexBytes.set(bytes) });
   const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const server = new LdapServer({
     limits,

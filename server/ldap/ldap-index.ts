@@ -101,7 +101,8 @@ export class LdapIndex {
   /** Searches this index answered (the rest went to SQL). */
   answered = 0;
 
-  constructor(private readonly deps: { db: Db; maxBytes: number; log: Logger }) {}
+  /** `onBytes`: told the new total whenever it changes (the dmci_ldap_index_bytes gauge). */
+  constructor(private readonly deps: { db: Db; maxBytes: number; log: Logger; onBytes?: (bytes: number) => void }) {}
 
   get enabled(): boolean {
     return this.deps.maxBytes > 0;
@@ -178,6 +179,7 @@ export class LdapIndex {
       index.changes.set(id, now);
     }
     index.applied = Math.max(index.applied, target);
+    this.deps.onBytes?.(this.bytes);
     if (this.bytes > maxBytes) {
       // Over the bound after changes: give the memory back, SQL answers until a rebuild fits.
       this.domains.delete(domainId);
@@ -194,7 +196,10 @@ export class LdapIndex {
     if (refused !== undefined && Date.now() - refused < INDEX_RETRY_MS) return;
     const run = this.build(domainId, domain)
       .catch((error: unknown) => this.deps.log.warn({ err: error, domainId }, 'LDAP index build failed; SQL answers'))
-      .finally(() => this.building.delete(domainId));
+      .finally(() => {
+        this.building.delete(domainId);
+        this.deps.onBytes?.(this.bytes);
+      });
     this.building.set(domainId, run);
   }
 

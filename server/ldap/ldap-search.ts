@@ -232,19 +232,21 @@ export class LdapSearch {
   ): Promise<LdapSearchDone> {
     const { limits } = this.deps;
     const clientLimit = request.sizeLimit > 0 ? request.sizeLimit : Infinity;
-    const fingerprint = searchFingerprint({
-      who: context.who,
-      base: normaliseDn(parseDn(request.base)),
-      scope: request.scope,
-      filter: filterToString(request.filter),
-      attributes: request.attributes,
-      typesOnly: request.typesOnly,
-      sizeLimit: request.sizeLimit,
-    });
+    // Only a paged search has a cookie to check or issue (a hash per search otherwise).
+    const fingerprint = () =>
+      searchFingerprint({
+        who: context.who,
+        base: normaliseDn(parseDn(request.base)),
+        scope: request.scope,
+        filter: filterToString(request.filter),
+        attributes: request.attributes,
+        typesOnly: request.typesOnly,
+        sizeLimit: request.sizeLimit,
+      });
     const paged = request.paged;
     const finished = (code: ResultCode, message = ''): LdapSearchDone => (paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message });
     if (paged && paged.size <= 0) return finished(ResultCode.success); // RFC 2696 §6: size 0 abandons the search
-    const cursor = paged && paged.cookie.length > 0 ? decodeCookie(paged.cookie, fingerprint) : undefined;
+    const cursor = paged && paged.cookie.length > 0 ? decodeCookie(paged.cookie, fingerprint()) : undefined;
     const sentBefore = cursor?.sent ?? 0;
     const budget = paged ? Math.min(paged.size, limits.maxSize, clientLimit - sentBefore) : Math.min(clientLimit, limits.maxSize);
     if (budget <= 0) return this.limitDone(request, 'client');
@@ -268,7 +270,7 @@ export class LdapSearch {
     if (rows.length <= room) return finished(ResultCode.success);
     const total = sentBefore + sent;
     if (paged && total < clientLimit) {
-      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint, { ...(last ? { after: last } : {}), sent: total }) };
+      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(last ? { after: last } : {}), sent: total }) };
     }
     return this.limitDone(request, total >= clientLimit ? 'client' : 'size');
   }
