@@ -138,6 +138,11 @@ export class LdapIndex {
     return new IndexView(index.snapshot, index.changes);
   }
 
+  /** Changed entries held beside the domain's snapshot (0 right after a build); undefined without an index. */
+  changesHeld(domainId: string): number | undefined {
+    return this.domains.get(domainId)?.changes.size;
+  }
+
   /** Resolves when the domain's build (if one runs) has finished. */
   async settled(domainId: string): Promise<void> {
     await this.building.get(domainId);

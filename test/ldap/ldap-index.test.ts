@@ -6,7 +6,7 @@ import { importDirectory } from '../../server/directory/import/importer.ts';
 import { createLogger } from '../../server/log/logger.ts';
 import { encodeSearchEntry } from '../../server/ldap/ldap-ber.ts';
 import type { OutgoingEntry } from '../../server/ldap/ldap-entry.ts';
-import { LdapIndex } from '../../server/ldap/ldap-index.ts';
+import { INDEX_REBUILD_AFTER, LdapIndex } from '../../server/ldap/ldap-index.ts';
 import type { LdapLimits } from '../../server/ldap/ldap-limits.ts';
 import { ATTRIBUTES } from '../../server/ldap/ldap-schema.ts';
 import { LdapSearch } from '../../server/ldap/ldap-search.ts';
@@ -216,5 +216,22 @@ describe('rebuilds and bounds', () => {
     expect(await run(indexed, '(mail=bob*)', ['jpegPhoto'])).toEqual(await run(bySql, '(mail=bob*)', ['jpegPhoto']));
     expect(await run(indexed, '(mail=eng*)', ['member'])).toEqual(await run(bySql, '(mail=eng*)', ['member']));
     expect(index.answered).toBe(before);
+  });
+
+  it('after more than INDEX_REBUILD_AFTER changes, keeps answering while a rebuilt snapshot replaces the old one', async () => {
+    const count = INDEX_REBUILD_AFTER + 50;
+    const ldif = Array.from({ length: count }, (_, k) =>
+      [`dn: mail=bulk${k}@example.com,ou=gal,dc=example,dc=com`, 'objectClass: inetOrgPerson', `mail: bulk${k}@example.com`, `cn: Bulk ${k}`, 'sn: Bulkload', ''].join('\n'),
+    ).join('\n');
+    expect((await importDirectory(server.app.db, ldif, { format: 'ldif', domain: 'example.com', publish: () => undefined })).errors).toBe(0);
+    // Answered from the snapshot plus the changes; the rebuild starts beside it.
+    // (More match than DMCI_LDAP_MAX_SIZE: both paths stop at the same 1,000.)
+    expect(await same('(sn=bulkload)', ['mail'])).toBe(limits.maxSize);
+    await index.settled(domainId);
+    // The rebuilt snapshot holds them (without the rebuild, all of them would still be held beside it) and answers the same.
+    expect(index.changesHeld(domainId)).toBe(0);
+    expect(await same('(|(sn=bulkload)(cn=bulk 1*))', ['mail', 'cn'])).toBe(limits.maxSize);
+    expect(await same('(cn=bulk 104*)', ['mail', 'cn'])).toBe(11);
+    expect(await same('(mail=bulk7@example.com)')).toBe(1);
   });
 });
