@@ -36,6 +36,53 @@ const BASE = 'ou=gal,dc=bench,dc=example';
 /** Names are drawn from the letters a..p, so a two-letter prefix matches about 1/256 of each name field. */
 const LETTERS = 'abcdefghijklmnop';
 
+/** Outlook's ambiguous-name filter for a typed prefix. */
+export const anrFilter = (prefix: string): string => `(|(cn=${prefix}*)(mail=${prefix}*)(sn=${prefix}*)(givenName=${prefix}*))`;
+/** Other filters address books send, cycling with the prefix: equality, any and final substrings, and/or/not. */
+export const OTHER_FILTERS: ReadonlyArray<(prefix: string) => string> = [
+  (p) => `(&(objectClass=person)(sn=${p}*)(title=Title 7))`,
+  (p) => `(mail=*${p}*)`,
+  (p) => `(&(givenName=${p}*)(!(departmentNumber=Dept 3)))`,
+  (p) => `(|(sn=*${p})(displayName=${p}* ${p}*))`,
+  (p) => `(&(ou=Dept 1*)(cn=*${p}*))`,
+];
+/** The attributes the benchmark's searches ask for (what an address book shows). */
+export const SEARCH_ATTRIBUTES = ['cn', 'mail', 'sn', 'givenName', 'title', 'department'];
+
+/** Waits until the node's LDAP index holds something (dmci_ldap_index_bytes on the ops port); resolves to its bytes, 0 after 5 minutes. */
+async function indexReady(opsPort: number): Promise<number> {
+  const until = Date.now() + 300_000;
+  while (Date.now() < until) {
+    const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    const bytes = Number(/^dmci_ldap_index_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+    if (bytes > 0) return bytes;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return 0;
+}
+
+/** One search with the benchmark's size limit and attributes; resolves to the number of entries received. */
+export function countEntries(client: ldap.Client, filter: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let count = 0;
+    client.search(BASE, { scope: 'one', filter, sizeLimit: SIZE_LIMIT, attributes: SEARCH_ATTRIBUTES }, (error, res) => {
+      if (error) return reject(error);
+      res.on('searchEntry', () => count++);
+      res.on('end', () => resolve(count));
+      // sizeLimitExceeded (4) is the normal outcome: more than 50 match, and the first 50 arrived.
+      res.on('error', (err: { code?: number }) => (err.code === 4 ? resolve(count) : reject(err as Error)));
+    });
+  });
+}
+
+/** The SQL statement the door runs for the ANR filter (the SQL path), sent straight to PostgreSQL; resolves to its row count. */
+export async function anrStatement(db: Db, domainId: string, prefix: string): Promise<number> {
+  const filter: FilterNode = { type: 'or', children: ['cn', 'mail', 'sn', 'givenName'].map((attribute) => ({ type: 'substrings', attribute, initial: prefix, any: [] })) };
+  const { where, genericPlan } = filterStatement(filter, { domainId, domain: DOMAIN });
+  const query = galQuery({ domainId, where, limit: SIZE_LIMIT + 1, needs: { aliases: false, members: false, photo: false }, prepared: genericPlan });
+  return (await query.execute(db)).rows.length;
+}
+
 export async function run(args: string[]): Promise<object> {
   const entries = Number(args[0] ?? ENTRIES);
   const database = await benchDatabase();
@@ -72,6 +119,12 @@ export async function run(args: string[]): Promise<object> {
       clients.push(client);
     }
 
+    // The first search of the GAL starts the node's index build (SQL answers until it is ready): measure the ready node.
+    await countEntries(clients[0]!, anrFilter('aa'));
+    const indexStarted = performance.now();
+    const indexBytes = await indexReady(started.opsPort);
+    const indexSeconds = (performance.now() - indexStarted) / 1000;
+
     for (let k = 0; k < CLIENTS; k++) {
       const client = ldap.createClient({ url: slapd.url, timeout: 30_000 });
       client.on('error', () => {});
@@ -84,38 +137,11 @@ export async function run(args: string[]): Promise<object> {
       const k = prefixIndex++ % (LETTERS.length * LETTERS.length);
       return LETTERS[Math.floor(k / LETTERS.length)]! + LETTERS[k % LETTERS.length]!;
     };
-    const anrFilter = (prefix: string) => `(|(cn=${prefix}*)(mail=${prefix}*)(sn=${prefix}*)(givenName=${prefix}*))`;
-    // Other filters address books send, cycling with the prefix: equality, any and final substrings, and/or/not.
-    const otherFilters = [
-      (p: string) => `(&(objectClass=person)(sn=${p}*)(title=Title 7))`,
-      (p: string) => `(mail=*${p}*)`,
-      (p: string) => `(&(givenName=${p}*)(!(departmentNumber=Dept 3)))`,
-      (p: string) => `(|(sn=*${p})(displayName=${p}* ${p}*))`,
-      (p: string) => `(&(ou=Dept 1*)(cn=*${p}*))`,
-    ];
+    const otherFilters = OTHER_FILTERS;
     let otherIndex = 0;
     const otherFilter = (prefix: string) => otherFilters[otherIndex++ % otherFilters.length]!(prefix);
-    const ldapSearch = (client: ldap.Client, prefix: string, filter: (prefix: string) => string = anrFilter) =>
-      new Promise<number>((resolve, reject) => {
-        let count = 0;
-        client.search(
-          BASE,
-          { scope: 'one', filter: filter(prefix), sizeLimit: SIZE_LIMIT, attributes: ['cn', 'mail', 'sn', 'givenName', 'title', 'department'] },
-          (error, res) => {
-            if (error) return reject(error);
-            res.on('searchEntry', () => count++);
-            res.on('end', () => resolve(count));
-            // sizeLimitExceeded (4) is the normal outcome: more than 50 match, and the first 50 arrived.
-            res.on('error', (err: { code?: number }) => (err.code === 4 ? resolve(count) : reject(err as Error)));
-          },
-        );
-      });
-    const sqlSearch = async (prefix: string) => {
-      const filter: FilterNode = { type: 'or', children: ['cn', 'mail', 'sn', 'givenName'].map((attribute) => ({ type: 'substrings', attribute, initial: prefix, any: [] })) };
-      const { where, genericPlan } = filterStatement(filter, { domainId, domain: DOMAIN });
-      const query = galQuery({ domainId, where, limit: SIZE_LIMIT + 1, needs: { aliases: false, members: false, photo: false }, prepared: genericPlan });
-      return (await query.execute(db)).rows.length;
-    };
+    const ldapSearch = (client: ldap.Client, prefix: string, filter: (prefix: string) => string = anrFilter) => countEntries(client, filter(prefix));
+    const sqlSearch = (prefix: string) => anrStatement(db, domainId, prefix);
 
     const sequential = async (search: (prefix: string) => Promise<number>) => {
       for (let k = 0; k < WARMUP; k++) await search(nextPrefix());
@@ -154,6 +180,7 @@ export async function run(args: string[]): Promise<object> {
       generationSeconds: round(generationSeconds, 1),
       filter: '(|(cn=XY*)(mail=XY*)(sn=XY*)(givenName=XY*)), XY cycling through 256 two-letter prefixes',
       sizeLimit: SIZE_LIMIT,
+      index: { bytes: indexBytes, readySeconds: round(indexSeconds, 1) },
       ldap: { sequential: ldapSequential, searchesPerSecond: ldapPerSecond, clients: CLIENTS },
       baselineSql: { sequential: sqlSequential, searchesPerSecond: sqlPerSecond, connections: CLIENTS },
       slapd: { loadSeconds: round(slapd.loadMs / 1000, 1), sequential: slapdSequential, searchesPerSecond: slapdPerSecond },

@@ -30,6 +30,7 @@ import { calendarFeed, calendarListFeed } from './calendar/calendar.feed.ts';
 import { calendarHandlers } from './calendar/calendar.handlers.ts';
 import { PushHub } from './sync/push-hub.ts';
 import { startLdapDoor } from './ldap/ldap-door.ts';
+import type { LdapIndex } from './ldap/ldap-index.ts';
 import { pushHandlers } from './sync/push.handlers.ts';
 import { OpenedResources } from './opened-resources.ts';
 import { DMCI_VERSION } from './version.ts';
@@ -68,6 +69,8 @@ export interface RunningApp {
   /** The LDAP door's port, and LDAPS's when a certificate is configured. */
   readonly ldapPort: number;
   readonly ldapsPort: number | undefined;
+  /** The LDAP door's in-memory GAL index (tests wait for its builds). */
+  readonly ldapIndex: LdapIndex;
   readonly pushHub: PushHub;
   readonly freeBusyWatches: FreeBusyWatches;
   /** The Internet free/busy door's port; undefined when DMCI_FREEBUSY_PORT is not set. */
@@ -271,6 +274,7 @@ async function startAppWith({ config, log, databaseUrl }: AppOptions, opened: Op
     gateway,
     ldapPort: ldapDoor.port,
     ldapsPort: ldapDoor.tlsPort,
+    ldapIndex: ldapDoor.index,
     pushHub,
     freeBusyWatches,
     freeBusyPort,

@@ -17,7 +17,7 @@ export async function prepareDatabase(url: string): Promise<{ admin: { login: st
 }
 
 /** A dmci node in a child process (so the load generator never shares its event loop). */
-export async function startBenchServer(databaseUrl: string, env: Record<string, string> = {}): Promise<{ server: BenchChild; url: string }> {
+export async function startBenchServer(databaseUrl: string, env: Record<string, string> = {}): Promise<{ server: BenchChild; url: string; opsPort: number }> {
   const { child, ready } = await BenchChild.start('./dmci-server.ts', {
     DATABASE_URL: databaseUrl,
     DMCI_PORT: '0',
@@ -38,5 +38,5 @@ export async function startBenchServer(databaseUrl: string, env: Record<string, 
     DMCI_PREAUTH_MAX_BYTES: String(2 ** 40),
     ...env,
   });
-  return { server: child, url: `ws://127.0.0.1:${ready.port as number}` };
+  return { server: child, url: `ws://127.0.0.1:${ready.port as number}`, opsPort: ready.opsPort as number };
 }

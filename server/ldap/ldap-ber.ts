@@ -28,17 +28,11 @@ export function encodeSearchEntry(messageId: number, entry: LdapEntry): Buffer {
   }
   const dnLength = Buffer.byteLength(entry.dn, 'utf8');
   const opContent = tlvSize(dnLength) + tlvSize(attributesContent);
-  const idOctets = integerOctets(messageId);
-  const messageContent = 2 + idOctets + tlvSize(opContent);
 
   // Pass 2: write.
-  const out = Buffer.allocUnsafe(tlvSize(messageContent));
-  let at = header(out, 0, 0x30, messageContent);
-  out[at++] = 0x02;
-  out[at++] = idOctets;
-  for (let k = idOctets - 1; k >= 0; k--) out[at++] = Math.floor(messageId / 256 ** k) % 256;
-  at = header(out, at, 0x64, opContent);
-  at = header(out, at, 0x04, dnLength);
+  const message = entryMessage(messageId, opContent);
+  const out = message.out;
+  let at = header(out, message.at, 0x04, dnLength);
   at += out.write(entry.dn, at, 'utf8');
   at = header(out, at, 0x30, attributesContent);
   let valueIndex = 0;
@@ -54,6 +48,22 @@ export function encodeSearchEntry(messageId: number, entry: LdapEntry): Buffer {
     }
   });
   return out;
+}
+
+/**
+ * A SearchResultEntry message buffer of exactly its size for `opContent`
+ * bytes of protocolOp contents, with everything before them written (the
+ * envelope, the message id, the protocolOp header); `at` is where they go.
+ */
+function entryMessage(messageId: number, opContent: number): { out: Buffer; at: number } {
+  const idOctets = integerOctets(messageId);
+  const messageContent = 2 + idOctets + tlvSize(opContent);
+  const out = Buffer.allocUnsafe(tlvSize(messageContent));
+  let at = header(out, 0, 0x30, messageContent);
+  out[at++] = 0x02;
+  out[at++] = idOctets;
+  for (let k = idOctets - 1; k >= 0; k--) out[at++] = Math.floor(messageId / 256 ** k) % 256;
+  return { out, at: header(out, at, 0x64, opContent) };
 }
 
 /** Bytes of a TLV whose contents are `size` bytes: tag, BER definite length (short form below 128), contents. */
@@ -86,4 +96,61 @@ function integerOctets(value: number): number {
   let octets = 1;
   while (value >= 256 ** octets) octets++;
   return Math.floor(value / 256 ** (octets - 1)) & 0x80 ? octets + 1 : octets;
+}
+
+/**
+ * One PartialAttribute (type and value set) as BER: the piece ldap-index.ts
+ * stores per attribute of an entry, so a search answered from the index
+ * copies bytes instead of encoding.
+ */
+export function encodeAttribute(attribute: LdapEntry['attributes'][number]): Buffer {
+  const typeLength = Buffer.byteLength(attribute.type, 'utf8');
+  const lengths = attribute.values.map((value) => (typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length));
+  const setContent = lengths.reduce((sum, length) => sum + tlvSize(length), 0);
+  const content = tlvSize(typeLength) + tlvSize(setContent);
+  const out = Buffer.allocUnsafe(tlvSize(content));
+  let at = header(out, 0, 0x30, content);
+  at = header(out, at, 0x04, typeLength);
+  at += out.write(attribute.type, at, 'utf8');
+  at = header(out, at, 0x31, setContent);
+  attribute.values.forEach((value, n) => {
+    at = header(out, at, 0x04, lengths[n]!);
+    at += typeof value === 'string' ? out.write(value, at, 'utf8') : value.copy(out, at);
+  });
+  return out;
+}
+
+/** An entry's DN as the OCTET STRING element that starts a SearchResultEntry. */
+export function encodeDn(dn: string): Buffer {
+  const length = Buffer.byteLength(dn, 'utf8');
+  const out = Buffer.allocUnsafe(tlvSize(length));
+  out.write(dn, header(out, 0, 0x04, length), 'utf8');
+  return out;
+}
+
+/** The byte length of the BER element (tag, length, contents) starting at `at`. */
+export function elementSize(bytes: Buffer, at: number): number {
+  const first = bytes[at + 1]!;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  let size = 0;
+  for (let k = 0; k < octets; k++) size = size * 256 + bytes[at + 2 + k]!;
+  return 2 + octets + size;
+}
+
+/**
+ * A SearchResultEntry from pre-encoded parts: the DN element (encodeDn) and
+ * the attribute elements (encodeAttribute), given as ranges of `source`.
+ * Same bytes as encodeSearchEntry of the same entry.
+ */
+export function assembleSearchEntry(messageId: number, source: Buffer, dn: readonly [number, number], pieces: readonly number[]): Buffer {
+  let attributesContent = 0;
+  for (let k = 0; k < pieces.length; k += 2) attributesContent += pieces[k + 1]! - pieces[k]!;
+  const opContent = dn[1] - dn[0] + tlvSize(attributesContent);
+  const message = entryMessage(messageId, opContent);
+  const out = message.out;
+  let at = message.at + source.copy(out, message.at, dn[0], dn[1]);
+  at = header(out, at, 0x30, attributesContent);
+  for (let k = 0; k < pieces.length; k += 2) at += source.copy(out, at, pieces[k]!, pieces[k + 1]!);
+  return out;
 }

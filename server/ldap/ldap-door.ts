@@ -9,6 +9,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import type { IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import { LdapBinder } from './ldap-bind.ts';
+import { LdapIndex } from './ldap-index.ts';
 import { LDAP_DB_POOL_SIZE, type LdapLimits } from './ldap-limits.ts';
 import { LdapSearch } from './ldap-search.ts';
 import { LdapServer } from './ldap-server.ts';
@@ -18,6 +19,8 @@ export interface LdapDoor {
   port: number;
   /** LDAPS port, when a certificate is configured. */
   tlsPort: number | undefined;
+  /** The node's in-memory GAL index (DMCI_LDAP_INDEX_MAX_MB). */
+  index: LdapIndex;
   close(): Promise<void>;
 }
 
@@ -61,13 +64,14 @@ export async function startLdapDoor(deps: {
     applicationName: `dmci:${config.nodeId}:ldap`,
     prepared: PREPARED_STATEMENTS,
   });
+  const index = new LdapIndex({ db, maxBytes: config.DMCI_LDAP_INDEX_MAX_MB * 1024 * 1024, log: ldapLog, onBytes: (bytes) => deps.metrics?.ldapIndexBytes.set(bytes) });
   const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const server = new LdapServer({
     limits,
     log: ldapLog,
     binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, log: ldapLog }),
     // With a certificate, the plain port offers StartTLS (and the root DSE says so).
-    search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [] }),
+    search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [], index }),
     ipScreen: deps.ipScreen,
     loginGuard: deps.loginGuard,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -86,6 +90,7 @@ export async function startLdapDoor(deps: {
   return {
     port,
     tlsPort,
+    index,
     close: async () => {
       await server.close();
       await db.destroy();

@@ -10,6 +10,15 @@ export interface LdapEntry {
   attributes: Array<{ type: string; values: Array<string | Buffer> }>;
 }
 
+/** An entry already in BER (from the door's index, ldap-index.ts): only the message id is left to fill in. */
+export interface PreEncodedEntry {
+  id: string;
+  encode(messageId: number): Buffer;
+}
+
+/** What a search hands to the wire: an entry to encode, or one already encoded. */
+export type OutgoingEntry = LdapEntry | PreEncodedEntry;
+
 /** A directory row as ldap-search.repository.ts reads it for LDAP: the table's columns, plus what joins add. */
 export type GalRow = Pick<
   DirectoryEntryRow,

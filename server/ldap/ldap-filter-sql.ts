@@ -38,10 +38,14 @@ export interface SqlFilterContext {
  * walking every entry in id order.)
  */
 class IdSet {
-  /** `ranged`: every set is one index range (equality or a literal prefix), whatever the values. */
+  /**
+   * `ranged`: every set is one index range (equality or a literal prefix), whatever the values;
+   * `probes`: then also the same tests as key lookups (one per set), for the door's in-memory index.
+   */
   constructor(
     readonly sets: ReadonlyArray<RawBuilder<unknown>>,
     readonly ranged: boolean,
+    readonly probes: readonly IndexProbe[] = [],
   ) {}
 
   toSql(): RawBuilder<boolean> {
@@ -55,6 +59,18 @@ interface Pair {
   f: Cond;
 }
 
+/**
+ * One prepared-value test of an OR of index ranges, as ldap-index.ts looks it
+ * up: the entries having a value of `attr` equal to `value` (prepared by the
+ * attribute's matching rule, as directory_match_values holds it), or starting
+ * with it when `prefix`.
+ */
+export interface IndexProbe {
+  attr: MatchKey;
+  value: string;
+  prefix: boolean;
+}
+
 export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBuilder<boolean> {
   return filterStatement(node, context).where;
 }
@@ -66,9 +82,15 @@ export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBui
  * planned once (db/prepared-statements.ts). Other shapes' best plans depend on
  * how many entries each value matches, which only a plan for the values sees.
  */
-export function filterStatement(node: FilterNode, context: SqlFilterContext): { where: RawBuilder<boolean>; genericPlan: boolean } {
+export function filterStatement(
+  node: FilterNode,
+  context: SqlFilterContext,
+): { where: RawBuilder<boolean>; genericPlan: boolean; probes: readonly IndexProbe[] | undefined } {
   const t = translate(node, context).t;
-  return { where: toSql(t), genericPlan: t instanceof IdSet && t.ranged };
+  const ranged = t instanceof IdSet && t.ranged;
+  // The same tests as key lookups: only for an OR of ranges, whose every set carries its probe.
+  const probes = ranged && t.probes.length === t.sets.length ? t.probes : undefined;
+  return { where: toSql(t), genericPlan: ranged, probes };
 }
 
 function translate(node: FilterNode, context: SqlFilterContext): Pair {
@@ -212,6 +234,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
   const rule = MATCH_FIELDS[attr].rule;
   let test: RawBuilder<boolean>;
   let ranged = false;
+  let probe: IndexProbe | undefined;
   switch (node.type) {
     case 'approx':
     case 'equality': {
@@ -226,6 +249,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       if (value === undefined) return undefined;
       test = sql<boolean>`v.value = ${value}`;
       ranged = true;
+      probe = { attr, value, prefix: false };
       break;
     }
     case 'substrings': {
@@ -240,6 +264,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
         const bounds = sql<boolean>`v.value ~>=~ ${range.low} and v.value ~<~ ${range.high}`;
         test = range.exact ? bounds : sql<boolean>`${bounds} and ${like}`;
         ranged = range.exact;
+        if (range.exact) probe = { attr, value: range.low, prefix: true };
       }
       break;
     }
@@ -247,7 +272,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).
       return undefined;
   }
-  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`], ranged);
+  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`], ranged, probe ? [probe] : []);
 }
 
 export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
@@ -291,7 +316,16 @@ function all(conds: Cond[]): Cond {
 function any(conds: Cond[]): Cond {
   if (conds.includes(true)) return true;
   const sets = conds.filter((c): c is IdSet => c instanceof IdSet);
-  const merged = sets.length > 1 ? [new IdSet(sets.flatMap((s) => s.sets), sets.every((s) => s.ranged))] : sets;
+  const merged =
+    sets.length > 1
+      ? [
+          new IdSet(
+            sets.flatMap((s) => s.sets),
+            sets.every((s) => s.ranged),
+            sets.flatMap((s) => s.probes),
+          ),
+        ]
+      : sets;
   const parts = [...merged, ...conds.filter((c): c is RawBuilder<boolean> => c !== false && !(c instanceof IdSet))];
   if (parts.length === 0) return false;
   if (parts.length === 1) return parts[0]!;

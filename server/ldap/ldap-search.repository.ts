@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { PREPARED } from '../db/prepared-statements.ts';
+import { galScope } from '../sync/scope-id.ts';
 import type { GalRow } from './ldap-entry.ts';
 
 /**
@@ -90,4 +91,44 @@ export async function galEntryExists(db: Db, domainId: string, by: 'mail' | 'uid
 export async function listDomainNames(db: Db, limit: number): Promise<string[]> {
   const rows = await db.selectFrom('domains').select('name').orderBy('name').limit(limit).execute();
   return rows.map((r) => r.name);
+}
+
+/** A domain's GAL scope version: every GAL write raises `modseq`; tombstones below `minModseq` may be pruned. */
+export interface GalVersion {
+  modseq: number;
+  minModseq: number;
+}
+
+/** The version the door's index checks itself against before each search (ldap-index.ts); undefined when the domain has no GAL scope. */
+export async function readGalVersion(db: Db, domainId: string): Promise<GalVersion | undefined> {
+  const { rows } = await sql<{ modseq: number; min_modseq: number }>`
+    select ${sql.raw(PREPARED)} modseq, min_modseq from sync_scopes where id = ${galScope(domainId)}`.execute(db);
+  const row = rows[0];
+  return row ? { modseq: row.modseq, minModseq: row.min_modseq } : undefined;
+}
+
+/**
+ * Entries whose LDAP form may have changed since `since`: stamped later
+ * (every write of an entry, its visibility, its aliases), or managed by
+ * such an entry (the manager's DN is shown, and an address change does not
+ * stamp the people it manages).
+ */
+export async function readChangedEntryIds(db: Db, domainId: string, since: number, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    select e.id from directory_entries e
+    where e.domain_id = ${domainId}
+      and (e.modseq > ${since} or e.manager_id in (select c.id from directory_entries c where c.domain_id = ${domainId} and c.modseq > ${since}))
+    limit ${limit}`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** Visible entries as the index holds them (searchGal's rows with aliases, without photo and members): a page after `after`, or the given ids. */
+export async function readIndexRows(db: Db, domainId: string, query: { after?: string | undefined; ids?: readonly string[]; limit: number }): Promise<GalResultRow[]> {
+  return searchGal(db, {
+    domainId,
+    where: query.ids ? sql<boolean>`e.id = any(${[...query.ids]}::uuid[])` : sql<boolean>`true`,
+    ...(query.after !== undefined ? { after: { id: query.after } } : {}),
+    limit: query.limit,
+    needs: { aliases: true, members: false, photo: false },
+  });
 }

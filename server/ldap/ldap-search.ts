@@ -1,15 +1,17 @@
 import type { Db } from '../db/database.ts';
 import { parseAttributeSelection, type AttributeSelection } from './ldap-attributes.ts';
 import { galBaseDn, isUuid, locateDn, normaliseDn, parseDn, type DnLocation } from './ldap-dn.ts';
-import { galEntry, rowNeeds, type LdapEntry } from './ldap-entry.ts';
+import { galEntry, rowNeeds, type OutgoingEntry } from './ldap-entry.ts';
 import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
 import { filterStatement } from './ldap-filter-sql.ts';
+import type { LdapIndex } from './ldap-index.ts';
+import { wantedAttributes } from './ldap-index-snapshot.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
 import { ACCOUNT_RECHECK_MS, DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
-import { findDomainId, galEntryExists, listDomainNames, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
+import { findDomainId, galEntryExists, listDomainNames, readGalVersion, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
 import { readPrivileges } from '../accounts/account.repository.ts';
 import { galBaseEntry, rootDse, subschemaEntry, syntheticToEntry, type Synthetic } from './ldap-special-entries.ts';
 
@@ -46,10 +48,13 @@ export class LdapSearch {
   private readonly accountChecks = new WeakMap<LdapIdentity, number>();
   private readonly domainIds = new Map<string, { id: string; at: number }>();
 
-  /** `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs. */
-  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[] }) {}
+  /**
+   * `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs.
+   * `index`: the node's in-memory GAL index, which answers the searches it can when it is current.
+   */
+  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[]; index?: LdapIndex }) {}
 
-  async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: LdapEntry) => void): Promise<LdapSearchDone> {
+  async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: OutgoingEntry) => void): Promise<LdapSearchDone> {
     const { limits } = this.deps;
     const started = Date.now();
     const clientTimeMs = request.timeLimitSeconds > 0 ? request.timeLimitSeconds * 1000 : Infinity;
@@ -76,7 +81,7 @@ export class LdapSearch {
     identity: LdapIdentity | undefined,
     request: LdapSearchRequest,
     context: { location: DnLocation; selection: AttributeSelection; deadline: number; clientTimeMs: number; checked: Promise<void> },
-    send: (entry: LdapEntry) => void,
+    send: (entry: OutgoingEntry) => void,
   ): Promise<LdapSearchDone> {
     const { limits } = this.deps;
     const { location, selection, deadline, clientTimeMs, checked } = context;
@@ -132,12 +137,12 @@ export class LdapSearch {
     identity: LdapIdentity | undefined,
     request: LdapSearchRequest,
     context: { location: Extract<DnLocation, { kind: 'base' | 'entry' }>; domain: string; domainId: string; deadline: number; checked: Promise<void> },
-    send: (entry: LdapEntry) => void,
+    send: (entry: OutgoingEntry) => void,
   ): Promise<LdapSearchDone> {
     const { location, domain, domainId, checked } = context;
     const selection = parseAttributeSelection(request.attributes);
     const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
-    const { where, genericPlan: prepared } = filterStatement(request.filter, { domainId, domain });
+    const { where, genericPlan: prepared, probes } = filterStatement(request.filter, { domainId, domain });
     const needs = rowNeeds(selection);
     const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
 
@@ -160,11 +165,20 @@ export class LdapSearch {
       if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
       return done();
     }
+    // The index holds entries without photos and members, and renders values, not bare types.
+    const index = this.deps.index;
+    const indexable = index?.enabled && probes && !needs.photo && !needs.members && !request.typesOnly;
+    const view = indexable ? await index.view(domainId, domain, await readGalVersion(db, domainId)) : undefined;
     return this.page(request, {
       who: identity?.accountId ?? '',
       deadline: context.deadline,
       baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
       rows: async (after, limit) => {
+        if (view) {
+          const found = view.lookup(probes!, after?.id, limit, wantedAttributes(selection));
+          await checked;
+          return found.map((entry) => ({ entry, key: { id: entry.id } }));
+        }
         const rows = await searchGal(db, { domainId, where, after, limit, needs, prepared });
         await checked;
         return rows.map((row) => ({ entry: toEntry(row), key: { id: row.id } }));
@@ -211,26 +225,28 @@ export class LdapSearch {
     context: {
       who: string;
       deadline: number;
-      baseEntry: LdapEntry | undefined;
-      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: LdapEntry; key: { id: string } }>>;
-      send: (entry: LdapEntry) => void;
+      baseEntry: OutgoingEntry | undefined;
+      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: OutgoingEntry; key: { id: string } }>>;
+      send: (entry: OutgoingEntry) => void;
     },
   ): Promise<LdapSearchDone> {
     const { limits } = this.deps;
     const clientLimit = request.sizeLimit > 0 ? request.sizeLimit : Infinity;
-    const fingerprint = searchFingerprint({
-      who: context.who,
-      base: normaliseDn(parseDn(request.base)),
-      scope: request.scope,
-      filter: filterToString(request.filter),
-      attributes: request.attributes,
-      typesOnly: request.typesOnly,
-      sizeLimit: request.sizeLimit,
-    });
+    // Only a paged search has a cookie to check or issue (a hash per search otherwise).
+    const fingerprint = () =>
+      searchFingerprint({
+        who: context.who,
+        base: normaliseDn(parseDn(request.base)),
+        scope: request.scope,
+        filter: filterToString(request.filter),
+        attributes: request.attributes,
+        typesOnly: request.typesOnly,
+        sizeLimit: request.sizeLimit,
+      });
     const paged = request.paged;
     const finished = (code: ResultCode, message = ''): LdapSearchDone => (paged ? { code, message, cookie: Buffer.alloc(0) } : { code, message });
     if (paged && paged.size <= 0) return finished(ResultCode.success); // RFC 2696 §6: size 0 abandons the search
-    const cursor = paged && paged.cookie.length > 0 ? decodeCookie(paged.cookie, fingerprint) : undefined;
+    const cursor = paged && paged.cookie.length > 0 ? decodeCookie(paged.cookie, fingerprint()) : undefined;
     const sentBefore = cursor?.sent ?? 0;
     const budget = paged ? Math.min(paged.size, limits.maxSize, clientLimit - sentBefore) : Math.min(clientLimit, limits.maxSize);
     if (budget <= 0) return this.limitDone(request, 'client');
@@ -254,7 +270,7 @@ export class LdapSearch {
     if (rows.length <= room) return finished(ResultCode.success);
     const total = sentBefore + sent;
     if (paged && total < clientLimit) {
-      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint, { ...(last ? { after: last } : {}), sent: total }) };
+      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(last ? { after: last } : {}), sent: total }) };
     }
     return this.limitDone(request, total >= clientLimit ? 'client' : 'size');
   }

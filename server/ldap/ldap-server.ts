@@ -572,7 +572,7 @@ export class LdapServer {
           if (!corked) socket.cork();
           corked = true;
           // Encoded and written by us: ldapjs's res.send re-filters attribute names (case-sensitively), and its encoder costs more than the query.
-          socket.write(encodeSearchEntry(res.messageId, entry));
+          socket.write('encode' in entry ? entry.encode(res.messageId) : encodeSearchEntry(res.messageId, entry));
         },
       );
       if (done.cookie) res.addControl(new ldap.PagedResultsControl({ value: { size: 0, cookie: done.cookie } }));

@@ -52,6 +52,7 @@ export class Metrics {
   readonly screenBlocks = new Counter({ name: 'dmci_screen_blocks_total', help: 'Blocks started on this node, by source (guard: its login guard; admin: an admin through this node)', labelNames: ['source'] as const, registers: [this.registry] });
   readonly screenBlocksActive = new Gauge({ name: 'dmci_screen_blocks_active', help: 'Addresses and ranges blocked now (shared by every node)', registers: [this.registry] });
   readonly ldapConnections = new Gauge({ name: 'dmci_ldap_connections_open', help: 'Open LDAP and LDAPS connections on this node', registers: [this.registry] });
+  readonly ldapIndexBytes = new Gauge({ name: 'dmci_ldap_index_bytes', help: "Bytes held by this node's in-memory LDAP GAL index, all domains (bounded by DMCI_LDAP_INDEX_MAX_MB)", registers: [this.registry] });
   // iMIP (docs/operations.md "Mail"): the outbox every node shares, and messages taken in through the LMTP door or `dmci itip-ingest`.
   readonly outboxPending = new Gauge({ name: 'dmci_outbox_pending', help: 'iMIP messages waiting in the outbox (shared by every node), read when /metrics is scraped', registers: [this.registry] });
   readonly outboxDelivered = new Counter({ name: 'dmci_outbox_delivered_total', help: 'iMIP messages this node handed to the SMTP server', registers: [this.registry] });

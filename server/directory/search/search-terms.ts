@@ -74,7 +74,19 @@ export interface MatchValue {
 
 export function matchValues(entry: TermSource): MatchValue[] {
   const out: MatchValue[] = [];
-  for (const [attr, field] of Object.entries(MATCH_FIELDS) as Array<[MatchKey, (typeof MATCH_FIELDS)[MatchKey]]>) {
+  forEachMatchValue(entry, (attr, value, raw) => out.push({ attr, value, approx: approxKeys(raw) }));
+  return out;
+}
+
+const MATCH_ENTRIES = Object.entries(MATCH_FIELDS) as Array<[MatchKey, (typeof MATCH_FIELDS)[MatchKey]]>;
+
+/**
+ * Each distinct prepared value of each matchable field of an entry, with the
+ * raw value it came from: what directory_match_values stores, and what the
+ * LDAP door's in-memory index (ldap-index.ts) holds, computed in this one place.
+ */
+export function forEachMatchValue(entry: TermSource, visit: (attr: MatchKey, value: string, raw: string) => void): void {
+  for (const [attr, field] of MATCH_ENTRIES) {
     const seen = new Set<string>();
     for (const raw of field.values(entry)) {
       if (!raw) continue;
@@ -82,10 +94,9 @@ export function matchValues(entry: TermSource): MatchValue[] {
       // A stored value that cannot be prepared (a private-use character) matches no assertion, as in slapd.
       if (value === undefined || seen.has(value)) continue;
       seen.add(value);
-      out.push({ attr, value, approx: approxKeys(raw) });
+      visit(attr, value, raw);
     }
   }
-  return out;
 }
 
 /** Letters of a word's prefixes stored besides the word, so that short typed prefixes are equality lookups. */
