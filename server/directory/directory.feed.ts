@@ -1,4 +1,4 @@
-import { ErrorCode, packChangesPage } from '../../protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
@@ -25,7 +25,7 @@ export function galFeed(db: Db): ScopeFeed {
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
       const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, { upTo: toModseq });
-      return page.hasMoreChanges ? null : packChangesPage(page);
+      return page.hasMoreChanges ? null : page;
     },
   };
 }

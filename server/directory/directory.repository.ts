@@ -1,8 +1,9 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
 import { nulError } from '../db/nul-guard.ts';
 import { PREPARED } from '../db/prepared-statements.ts';
-import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
+import type { DirectoryEntryTable, DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
 import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
 import { escapeLike, likeRange } from './search/string-prep.ts';
@@ -13,16 +14,12 @@ import { escapeLike, likeRange } from './search/string-prep.ts';
  * `modseq` arguments are that bump's value.
  */
 
-/** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
-const entryColumns = [
+/** The columns a reader's view of an entry is made of (ShownRow in directory.mapper.ts), for reads that show entries and nothing else. */
+const shownColumns = [
   'e.id',
-  'e.domain_id',
   'e.kind',
-  'e.account_id',
-  'e.source_key',
-  'e.email',
   'e.display_name',
-  'e.common_names',
+  'e.email',
   'e.given_name',
   'e.surname',
   'e.title',
@@ -31,37 +28,51 @@ const entryColumns = [
   'e.office',
   'e.business_phone',
   'e.mobile_phone',
-  'e.manager_id',
+  'e.account_id',
   'e.photo_type',
   'e.photo_etag',
-  'e.hidden',
-  'e.account_disabled',
   'e.resource_type',
   'e.capacity',
   'e.location',
   'e.modseq',
+  'e.updated_at',
+] as const;
+
+/** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
+const entryColumns = [
+  ...shownColumns,
+  'e.domain_id',
+  'e.source_key',
+  'e.common_names',
+  'e.manager_id',
+  'e.hidden',
+  'e.account_disabled',
   'e.created_modseq',
   'e.deleted',
   'e.visible',
   'e.visibility_modseq',
-  'e.updated_at',
 ] as const;
 
 function entries(db: Db) {
-  return db
-    .selectFrom('directory_entries as e')
-    .select(entryColumns)
-    // octet_length reads the TOAST header only, not the photo.
-    .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
-    // The manager as readers see it: null unless the manager is visible.
-    .select((eb) =>
-      eb
-        .selectFrom('directory_entries as m')
-        .select('m.id')
-        .whereRef('m.id', '=', 'e.manager_id')
-        .where('m.visible', '=', true)
-        .as('visible_manager_id'),
-    );
+  return withReaderColumns(db.selectFrom('directory_entries as e').select(entryColumns));
+}
+
+/** The photo's size and the manager as readers see it, beside a select of directory_entries as e. */
+function withReaderColumns<O>(query: SelectQueryBuilder<Database & { e: DirectoryEntryTable }, 'e', O>) {
+  return (
+    query
+      // octet_length reads the TOAST header only, not the photo.
+      .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
+      // The manager as readers see it: null unless the manager is visible.
+      .select((eb) =>
+        eb
+          .selectFrom('directory_entries as m')
+          .select('m.id')
+          .whereRef('m.id', '=', 'e.manager_id')
+          .where('m.visible', '=', true)
+          .as('visible_manager_id'),
+      )
+  );
 }
 export type EntryRow = Awaited<ReturnType<typeof findEntryById>> & {};
 
@@ -333,9 +344,9 @@ export async function listChanges(db: Db, domainId: string, after: { modseq: num
   return (afterId ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, afterId))) : query.where('e.modseq', '>', after.modseq)).execute();
 }
 
-/** Live visible rows with modseq <= upTo after `afterId`, in id order: one page of a full sync. */
+/** Live visible rows with modseq <= upTo after `afterId`, in id order, as readers see them (only the shown columns): one page of a full sync. */
 export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | null, limit: number) {
-  let query = entries(db)
+  let query = withReaderColumns(db.selectFrom('directory_entries as e').select(shownColumns))
     .where('e.domain_id', '=', domainId)
     .where('e.visible', '=', true)
     .where('e.modseq', '<=', upTo)

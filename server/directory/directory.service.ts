@@ -2,7 +2,6 @@ import {
   DirectoryLimits,
   ErrorCode,
   type AdminDirectoryEntry,
-  type DirectoryChangesPage,
   type DirectoryEntry,
   type DirectoryFields,
   type DirectoryKind,
@@ -66,7 +65,8 @@ export class DirectoryService {
 
   // ---- reading (Directory/*) ----
 
-  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
+  /** A page of the caller's GAL, in its wire form (entries by column). */
+  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<MethodResult<'Directory/changes'>> {
     return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges, this.snapshots ? { snapshots: this.snapshots } : {});
   }
 

@@ -1,5 +1,4 @@
-import type { DirectoryEntry } from '../../protocol/index.ts';
-import type { EntryRow } from './directory.repository.ts';
+import type { DirectoryEntryColumns } from '../../protocol/index.ts';
 
 /**
  * Pages of GAL full syncs, shared by every reader of a domain and read ahead.
@@ -19,12 +18,12 @@ import type { EntryRow } from './directory.repository.ts';
  * Nothing here changes what a client receives, only when it is read.
  */
 export interface SnapshotPage {
-  /** The live rows the walker reads (the page and, when there is more, the first row after it). */
-  rows: EntryRow[];
-  /** The rows of the page, rendered. */
-  entries: Map<string, DirectoryEntry>;
-  /** How many of `rows` fit the page's byte budget. */
-  fitted: number;
+  /** The ids of the page's entries, in order. */
+  ids: readonly string[];
+  /** The first live id after the page; null when the page is the last. */
+  nextId: string | null;
+  /** The page's entries by column, as they travel. */
+  columns: DirectoryEntryColumns;
   /** Estimated memory the page holds. */
   bytes: number;
 }
@@ -80,8 +79,9 @@ export class GalSnapshotPages {
    * only drops the page: the client's own request reads it again.
    */
   readAhead(key: SnapshotKey, page: SnapshotPage, read: (next: SnapshotKey) => Promise<SnapshotPage>): void {
-    if (page.rows.length <= page.fitted) return; // the last page
-    const next = { ...key, afterId: page.rows[page.fitted - 1]!.id };
+    const lastId = page.ids.at(-1);
+    if (page.nextId === null || lastId === undefined) return; // the last page
+    const next = { ...key, afterId: lastId };
     const id = keyOf(next);
     if (this.held.has(id) || this.readAheads >= this.options.maxReadAheads || this.used + page.bytes > this.options.maxBytes) return;
     this.readAheads++;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectoryEntry } from '../../protocol/index.ts';
-import type { EntryRow } from '../../server/directory/directory.repository.ts';
 import { GalSnapshotPages, type SnapshotKey, type SnapshotPage } from '../../server/directory/gal-snapshot-pages.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -12,9 +11,9 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * with exactly the GAL.
  */
 const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: 'd', pinned, afterId, limit: 3 });
-/** A page of `ids` (the last one stands for "there is more"), estimated at `bytes`. */
+/** A page of the first `fitted` of `ids` (the next one, if any, stands for "there is more"), estimated at `bytes`. */
 function page(ids: string[], bytes = 100, fitted = ids.length - 1): SnapshotPage {
-  return { rows: ids.map((id) => ({ id }) as EntryRow), entries: new Map<string, DirectoryEntry>(), fitted, bytes };
+  return { ids: ids.slice(0, fitted), nextId: ids[fitted] ?? null, columns: { count: 0, columns: {} }, bytes };
 }
 
 describe('GalSnapshotPages', () => {
@@ -64,7 +63,7 @@ describe('GalSnapshotPages', () => {
     let reads = 0;
     const waiting = pages.page(key('b'), async () => (reads++, page([])));
     release();
-    expect((await waiting).rows.map((r) => r.id)).toEqual(['c', 'd']);
+    expect((await waiting).ids).toEqual(['c', 'd']);
     expect(reads).toBe(0);
     // A last page (no row past it) has nothing to read ahead.
     pages.readAhead(key('b'), page(['c', 'd'], 100, 2), async (next) => (asked.push(next.afterId), page([])));
