@@ -1,11 +1,11 @@
-import { encodedSize, packEntries, type DirectoryChangesWire, type DirectoryEntry, type DirectoryEntryColumns } from '../../protocol/index.ts';
+import { encodedSize, ErrorCode, packEntries, type DirectoryChangesWire, type DirectoryEntry, type DirectoryEntryColumns } from '../../protocol/index.ts';
 import { AnswerBudget, ANSWER_BUDGET_BYTES } from '../answers/answer-budget.ts';
 import type { Db } from '../db/database.ts';
-import { notFound } from '../errors.ts';
+import { DmciError, notFound } from '../errors.ts';
 import { readChanges, walkLog, type ChangeLogReader } from '../sync/change-log.ts';
 import { galScope } from '../sync/scope-id.ts';
 import { encodeState, type SyncCursor } from '../sync/state-token.ts';
-import { aliasesInRange, aliasesOf, listChanges, listLiveById, memberCounts, membersOf, type EntryRow } from './directory.repository.ts';
+import { aliasesOf, aliasesOfLivePage, listChanges, listLivePage, memberCounts, membersOf, type EntryRow, type LivePosition } from './directory.repository.ts';
 import { toDirectoryEntry, toEntryColumns, type ShownRow } from './directory.mapper.ts';
 import type { GalSnapshotPages, SnapshotKey, SnapshotPage } from './gal-snapshot-pages.ts';
 
@@ -14,7 +14,7 @@ import type { GalSnapshotPages, SnapshotKey, SnapshotPage } from './gal-snapshot
  * over directory_entries, answered in the wire form (entries by column).
  * Readers never see hidden entries, disabled accounts or tombstones: those
  * rows count as gone (sent as destroyed). A full sync walks the visible rows
- * by id as of the modseq it started at, a page at a time from the shared
+ * in (modseq, id) order as of the modseq it started at, a page at a time from the shared
  * snapshot pages (gal-snapshot-pages.ts), rendered and packed once.
  */
 export async function galChanges(db: Db, domainId: string, sinceState: string | undefined, maxChanges: number, options: { upTo?: number; snapshots?: GalSnapshotPages } = {}): Promise<DirectoryChangesWire> {
@@ -52,12 +52,17 @@ interface GalRead {
 
 /**
  * A row as the walker meets it: a changed row of the log (rendered when the
- * page is fitted), or the id of a full sync's entry (its page comes rendered
- * and packed from the snapshot).
+ * page is fitted), or the place of a full sync's entry (its page comes
+ * rendered and packed from the snapshot).
  */
-type GalRow = EntryRow | string;
-const isLogRow = (row: GalRow): row is EntryRow => typeof row !== 'string';
+type GalRow = EntryRow | LivePosition;
+const isLogRow = (row: GalRow): row is EntryRow => 'visible' in row;
 const EMPTY: DirectoryEntryColumns = { count: 0, columns: {} };
+
+/** A full sync's state from before its pages were walked by (modseq, id) names no place in this order. */
+function byIdOnly(): never {
+  throw new DmciError(ErrorCode.CANNOT_CALCULATE_CHANGES, 'this full-sync state is from an earlier server version: sync again without sinceState');
+}
 
 /**
  * directory_entries as the walker reads them, and the page's entries by
@@ -75,19 +80,20 @@ function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: 
   const entries = new Map<string, DirectoryEntry>();
   const reader: ChangeLogReader<GalRow> = {
     changes: (after, upTo, limit) => listChanges(trx, domainId, after, upTo, limit),
-    live: async (pinned, afterId, limit) => {
-      const key = { domainId, pinned, afterId, limit };
+    liveByModseq: true,
+    live: async (pinned, afterId, limit, afterModseq) => {
+      const key = { domainId, pinned, after: afterId === null ? null : { modseq: afterModseq ?? byIdOnly(), id: afterId }, limit };
       snapshot = snapshots ? await snapshots.page(key, () => readSnapshotPage(trx, key)) : await readSnapshotPage(trx, key);
       snapshots?.readAhead(key, snapshot, (next) => db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((own) => readSnapshotPage(own, next)));
       // The row past the page tells the walker there is more.
-      return snapshot.nextId === null ? [...snapshot.ids] : [...snapshot.ids, snapshot.nextId];
+      return snapshot.next === null ? [...snapshot.rows] : [...snapshot.rows, snapshot.next];
     },
     entry: (row) =>
       isLogRow(row)
         ? { id: row.id, modseq: row.modseq, createdModseq: neverHeld(row) ? Number.MAX_SAFE_INTEGER : (row.created_modseq ?? 0), gone: !row.visible }
-        : // A full sync's entry: live, and created for a client that holds nothing (its modseq is not read).
-          { id: row, modseq: 0, createdModseq: 0, gone: false },
-    fit: async (rows) => snapshot?.ids.length ?? (await fitRows(trx, rows.filter(isLogRow), entries)),
+        : // A full sync's entry: live, and created for a client that holds nothing.
+          { id: row.id, modseq: row.modseq, createdModseq: 0, gone: false },
+    fit: async (rows) => snapshot?.rows.length ?? (await fitRows(trx, rows.filter(isLogRow), entries)),
   };
   const columns = (rows: readonly GalRow[]): DirectoryEntryColumns => {
     if (rows.length === 0) return EMPTY;
@@ -108,10 +114,10 @@ function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: 
  * answer's byte budget (so a page is as long as the budget allows).
  */
 async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage> {
-  const rows = await listLiveById(db, key.domainId, key.pinned, key.afterId, key.limit);
+  const rows = await listLivePage(db, key.domainId, key.pinned, key.after, key.limit);
   let length = await membersMayFit(db, rows.slice(0, key.limit - 1));
-  // The page's rows are a range of ids: their aliases are read by that range, the members of its groups by id.
-  const aliases = length === 0 ? new Map<string, string[]>() : await aliasesInRange(db, key.domainId, key.afterId, rows[length - 1]!.id);
+  // The page's rows are a range of the walk: their aliases are read by that range, the members of its groups by id.
+  const aliases = length === 0 ? new Map<string, string[]>() : await aliasesOfLivePage(db, key.domainId, key.pinned, key.after, rows[length - 1]!);
   const members = await membersOf(db, rows.slice(0, length).filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
   const pack = (n: number) => toEntryColumns(rows.slice(0, n), aliases, members);
   let columns = pack(length);
@@ -122,9 +128,10 @@ async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage>
     columns = pack(length);
     bytes = encodedSize(columns);
   }
-  const ids = rows.slice(0, length).map((r: ShownRow) => r.id);
+  const place = ({ modseq, id }: ShownRow): LivePosition => ({ modseq, id });
+  const next = rows[length];
   // The columns held as strings and arrays take about three times their encoded size.
-  return { ids, nextId: rows[length]?.id ?? null, columns, bytes: 3 * bytes };
+  return { rows: rows.slice(0, length).map(place), next: next ? place(next) : null, columns, bytes: 3 * bytes };
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { DirectoryEntryColumns } from '../../protocol/index.ts';
+import type { LivePosition } from './directory.repository.ts';
 
 /**
  * Pages of GAL full syncs, shared by every reader of a domain and read ahead.
  *
- * A full sync walks the domain's live entries by id as of a pinned modseq
- * (sync/change-log.ts). Its page for a cursor (pinned, afterId, size) is the
+ * A full sync walks the domain's live entries in (modseq, id) order as of a
+ * pinned modseq (sync/change-log.ts). Its page for a cursor (pinned, after, size) is the
  * same for every reader of the domain (the GAL has one view), and any answer
  * computed at or after `pinned` is a correct one: an entry changed or removed
  * since comes again in the log the client reads from `pinned` afterwards. So
@@ -18,10 +19,10 @@ import type { DirectoryEntryColumns } from '../../protocol/index.ts';
  * Nothing here changes what a client receives, only when it is read.
  */
 export interface SnapshotPage {
-  /** The ids of the page's entries, in order. */
-  ids: readonly string[];
-  /** The first live id after the page; null when the page is the last. */
-  nextId: string | null;
+  /** The page's entries, in order. */
+  rows: readonly LivePosition[];
+  /** The first live entry after the page; null when the page is the last. */
+  next: LivePosition | null;
   /** The page's entries by column, as they travel. */
   columns: DirectoryEntryColumns;
   /** Estimated memory the page holds. */
@@ -31,7 +32,7 @@ export interface SnapshotPage {
 export interface SnapshotKey {
   domainId: string;
   pinned: number;
-  afterId: string | null;
+  after: LivePosition | null;
   limit: number;
 }
 
@@ -79,9 +80,9 @@ export class GalSnapshotPages {
    * only drops the page: the client's own request reads it again.
    */
   readAhead(key: SnapshotKey, page: SnapshotPage, read: (next: SnapshotKey) => Promise<SnapshotPage>): void {
-    const lastId = page.ids.at(-1);
-    if (page.nextId === null || lastId === undefined) return; // the last page
-    const next = { ...key, afterId: lastId };
+    const last = page.rows.at(-1);
+    if (page.next === null || last === undefined) return; // the last page
+    const next = { ...key, after: last };
     const id = keyOf(next);
     if (this.held.has(id) || this.readAheads >= this.options.maxReadAheads || this.used + page.bytes > this.options.maxBytes) return;
     this.readAheads++;
@@ -141,5 +142,5 @@ export function galSnapshotPages(maxBytes: number): GalSnapshotPages | undefined
 }
 
 function keyOf(key: SnapshotKey): string {
-  return `${key.domainId}|${key.pinned}|${key.afterId ?? ''}|${key.limit}`;
+  return `${key.domainId}|${key.pinned}|${key.after ? `${key.after.modseq}/${key.after.id}` : ''}|${key.limit}`;
 }

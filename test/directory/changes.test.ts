@@ -173,6 +173,28 @@ describe('the GAL change log', () => {
     expect([...replica.values()].filter((e) => e.kind === 'group' && e.displayName.startsWith('Big '))).toHaveLength(20);
   });
 
+  it('walks a full sync in the order entries were written, (version, id), and sends a by-id full-sync state to a resync', async () => {
+    const entries: DirectoryEntry[] = [];
+    const states: string[] = [];
+    let state: string | undefined;
+    for (;;) {
+      const page = await changes({ sinceState: state, maxChanges: 7 });
+      entries.push(...page.created);
+      states.push(page.newState);
+      state = page.newState;
+      if (!page.hasMoreChanges) break;
+    }
+    expect(entries.length).toBeGreaterThan(20);
+    const order = (e: DirectoryEntry) => [e.version, e.id] as const;
+    const sorted = [...entries].sort((a, b) => order(a)[0] - order(b)[0] || (order(a)[1] < order(b)[1] ? -1 : 1));
+    expect(entries.map((e) => e.id)).toEqual(sorted.map((e) => e.id));
+    expect(new Set(entries.map((e) => e.version)).size).toBeGreaterThan(1);
+    // Every mid-sync state names its place by (modseq, id); one by id alone (an earlier server's) is not continued.
+    expect(states.slice(0, -1).every((s) => /^\d+~i\d+~a[0-9a-f-]{36}$/.test(s))).toBe(true);
+    const byId = states[0]!.replace(/~i\d+~a/, '~i~a');
+    await expect(directory.changes(actor, { sinceState: byId, maxChanges: 7 })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+  });
+
   it('prunes tombstones, raises min_modseq, and sends an older state to a full resync', async () => {
     const { entry: doomed } = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Doomed' }, ifNotExists: false });
     const replica = await fullSync();

@@ -10,10 +10,11 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * connector whose next pages were read before the GAL changed still ends
  * with exactly the GAL.
  */
-const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: 'd', pinned, afterId, limit: 3 });
+const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: 'd', pinned, after: afterId === null ? null : { modseq: 1, id: afterId }, limit: 3 });
 /** A page of the first `fitted` of `ids` (the next one, if any, stands for "there is more"), estimated at `bytes`. */
 function page(ids: string[], bytes = 100, fitted = ids.length - 1): SnapshotPage {
-  return { ids: ids.slice(0, fitted), nextId: ids[fitted] ?? null, columns: { count: 0, columns: {} }, bytes };
+  const place = (id: string) => ({ modseq: 1, id });
+  return { rows: ids.slice(0, fitted).map(place), next: ids[fitted] === undefined ? null : place(ids[fitted]!), columns: { count: 0, columns: {} }, bytes };
 }
 
 describe('GalSnapshotPages', () => {
@@ -56,17 +57,17 @@ describe('GalSnapshotPages', () => {
     let release!: () => void;
     const slow = new Promise<void>((resolve) => (release = resolve));
     const asked: Array<string | null> = [];
-    pages.readAhead(key(null), first, async (next) => (asked.push(next.afterId), await slow, page(['c', 'd'], 100, 2)));
+    pages.readAhead(key(null), first, async (next) => (asked.push(next.after?.id ?? null), await slow, page(['c', 'd'], 100, 2)));
     // The only slot is busy: a second read-ahead is not started.
-    pages.readAhead(key('x'), page(['x', 'y', 'z']), async (next) => (asked.push(next.afterId), page([])));
+    pages.readAhead(key('x'), page(['x', 'y', 'z']), async (next) => (asked.push(next.after?.id ?? null), page([])));
     expect(asked).toEqual(['b']);
     let reads = 0;
     const waiting = pages.page(key('b'), async () => (reads++, page([])));
     release();
-    expect((await waiting).ids).toEqual(['c', 'd']);
+    expect((await waiting).rows.map((r) => r.id)).toEqual(['c', 'd']);
     expect(reads).toBe(0);
     // A last page (no row past it) has nothing to read ahead.
-    pages.readAhead(key('b'), page(['c', 'd'], 100, 2), async (next) => (asked.push(next.afterId), page([])));
+    pages.readAhead(key('b'), page(['c', 'd'], 100, 2), async (next) => (asked.push(next.after?.id ?? null), page([])));
     expect(asked).toEqual(['b']);
   });
 });
