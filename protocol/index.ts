@@ -18,3 +18,4 @@ export * from './encoded-size.ts';
 export * from './methods/freebusy.ts';
 export * from './entry-columns.ts';
 export * from './result-decoding.ts';
+export * from './encoded-value.ts';

@@ -1,4 +1,4 @@
-import { encodedSize, ErrorCode, packEntries, type DirectoryChangesWire, type DirectoryEntry, type DirectoryEntryColumns } from '../../protocol/index.ts';
+import { Encoded, encodeMap, encodeValue, ErrorCode, packEntries, type DirectoryChangesWire, type DirectoryEntry, type DirectoryEntryColumns } from '../../protocol/index.ts';
 import { AnswerBudget, ANSWER_BUDGET_BYTES } from '../answers/answer-budget.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError, notFound } from '../errors.ts';
@@ -15,9 +15,16 @@ import type { GalSnapshotPages, SnapshotKey, SnapshotPage } from './gal-snapshot
  * Readers never see hidden entries, disabled accounts or tombstones: those
  * rows count as gone (sent as destroyed). A full sync walks the visible rows
  * in (modseq, id) order as of the modseq it started at, a page at a time from the shared
- * snapshot pages (gal-snapshot-pages.ts), rendered and packed once.
+ * snapshot pages (gal-snapshot-pages.ts), rendered, packed and encoded
+ * once: such a page's answer is encoded around the page's bytes.
  */
-export async function galChanges(db: Db, domainId: string, sinceState: string | undefined, maxChanges: number, options: { upTo?: number; snapshots?: GalSnapshotPages } = {}): Promise<DirectoryChangesWire> {
+export async function galChanges(
+  db: Db,
+  domainId: string,
+  sinceState: string | undefined,
+  maxChanges: number,
+  options: { upTo?: number; snapshots?: GalSnapshotPages } = {},
+): Promise<DirectoryChangesWire | Encoded<DirectoryChangesWire>> {
   const scope = galScope(domainId);
   return readChanges(
     db,
@@ -26,15 +33,9 @@ export async function galChanges(db: Db, domainId: string, sinceState: string | 
     async ({ trx, upTo: end, since }) => {
       const gal = galReader({ db, trx, domainId, since, snapshots: options.snapshots });
       const page = await walkLog(gal.reader, since, end, maxChanges);
-      return {
-        scope,
-        oldState: sinceState ?? encodeState(0),
-        newState: page.newState,
-        hasMoreChanges: page.hasMoreChanges,
-        created: gal.columns(page.created),
-        updated: gal.columns(page.updated),
-        destroyed: page.destroyed,
-      };
+      const [created, updated] = [gal.columns(page.created), gal.columns(page.updated)];
+      const answer = { scope, oldState: sinceState ?? encodeState(0), newState: page.newState, hasMoreChanges: page.hasMoreChanges, created, updated, destroyed: page.destroyed };
+      return created instanceof Encoded || updated instanceof Encoded ? encodeMap<DirectoryChangesWire>(answer) : { ...answer, created, updated };
     },
     { notFound: () => notFound('GAL'), ...(options.upTo !== undefined ? { upTo: options.upTo } : {}) },
   );
@@ -72,7 +73,7 @@ function byIdOnly(): never {
  * budget (counted as maps: an upper bound however the walker splits the page
  * into created and updated).
  */
-function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: ChangeLogReader<GalRow>; columns: (rows: readonly GalRow[]) => DirectoryEntryColumns } {
+function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: ChangeLogReader<GalRow>; columns: (rows: readonly GalRow[]) => DirectoryEntryColumns | Encoded<DirectoryEntryColumns> } {
   // An entry hidden since before the client's state was never held by it: its edits name nothing (no stray ids of hidden entries).
   const seenUpTo = since ? (since.afterId ? since.modseq - 1 : since.modseq) : 0;
   const neverHeld = (row: EntryRow) => !row.visible && (row.visibility_modseq ?? 0) <= seenUpTo;
@@ -95,11 +96,11 @@ function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: 
           { id: row.id, modseq: row.modseq, createdModseq: 0, gone: false },
     fit: async (rows) => snapshot?.rows.length ?? (await fitRows(trx, rows.filter(isLogRow), entries)),
   };
-  const columns = (rows: readonly GalRow[]): DirectoryEntryColumns => {
+  const columns = (rows: readonly GalRow[]): DirectoryEntryColumns | Encoded<DirectoryEntryColumns> => {
     if (rows.length === 0) return EMPTY;
     if (snapshot) {
       // The walker took the snapshot page whole: fit answered its length, and a full sync's rows all go to created.
-      if (rows.length !== snapshot.columns.count) throw new Error(`a full sync's page of ${rows.length} rows from a snapshot page of ${snapshot.columns.count}`);
+      if (rows.length !== snapshot.rows.length) throw new Error(`a full sync's page of ${rows.length} rows from a snapshot page of ${snapshot.rows.length}`);
       return snapshot.columns;
     }
     return packEntries(rows.filter(isLogRow).map((row) => entries.get(row.id)!));
@@ -110,7 +111,7 @@ function galReader({ db, trx, domainId, since, snapshots }: GalRead): { reader: 
 /**
  * A full sync's page: the live entries after `afterId` as of `pinned`, at
  * most limit - 1 (one more tells the walker there is more), rendered
- * straight into columns and fitted by their exact encoded size to the
+ * straight into columns, encoded, and fitted by that exact size to the
  * answer's byte budget (so a page is as long as the budget allows).
  */
 async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage> {
@@ -119,19 +120,17 @@ async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage>
   // The page's rows are a range of the walk: their aliases are read by that range, the members of its groups by id.
   const aliases = length === 0 ? new Map<string, string[]>() : await aliasesOfLivePage(db, key.domainId, key.pinned, key.after, rows[length - 1]!);
   const members = await membersOf(db, rows.slice(0, length).filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
-  const pack = (n: number) => toEntryColumns(rows.slice(0, n), aliases, members);
+  const pack = (n: number) => encodeValue(toEntryColumns(rows.slice(0, n), aliases, members));
   let columns = pack(length);
-  let bytes = encodedSize(columns);
-  while (bytes > ANSWER_BUDGET_BYTES && length > 1) {
+  while (columns.bytes.length > ANSWER_BUDGET_BYTES && length > 1) {
     // Entries are about equally large on average: cut in proportion, a little under, and measure again.
-    length = Math.max(1, Math.min(length - 1, Math.floor((length * ANSWER_BUDGET_BYTES * 0.98) / bytes)));
+    length = Math.max(1, Math.min(length - 1, Math.floor((length * ANSWER_BUDGET_BYTES * 0.98) / columns.bytes.length)));
     columns = pack(length);
-    bytes = encodedSize(columns);
   }
   const place = ({ modseq, id }: ShownRow): LivePosition => ({ modseq, id });
   const next = rows[length];
-  // The columns held as strings and arrays take about three times their encoded size.
-  return { rows: rows.slice(0, length).map(place), next: next ? place(next) : null, columns, bytes: 3 * bytes };
+  // Held: the encoded columns and a place (a small object sharing the id string) per entry.
+  return { rows: rows.slice(0, length).map(place), next: next ? place(next) : null, columns, bytes: columns.bytes.length + PLACE_BYTES * length };
 }
 
 /**
@@ -150,6 +149,8 @@ async function membersMayFit(db: Db, rows: readonly Pick<ShownRow, 'id' | 'kind'
   }
   return rows.length;
 }
+/** What a page's place of one entry ({modseq, id}) takes in memory, about. */
+const PLACE_BYTES = 48;
 /** A uuid string as msgpack: a str8 header of two bytes and 36 characters. */
 const ID_BYTES = 38;
 

@@ -26,7 +26,7 @@ export type ShownRow = Pick<
   | 'capacity'
   | 'location'
   | 'modseq'
-  | 'updated_at'
+  | 'updated_at_iso'
 >;
 
 type FieldRule<F extends keyof DirectoryEntry> = (row: ShownRow, aliases: readonly string[], memberIds: readonly string[] | undefined) => DirectoryEntry[F];
@@ -60,7 +60,7 @@ const FIELD_RULES: { [F in keyof DirectoryEntry]: FieldRule<F> } = {
   capacity: (row) => row.capacity,
   location: (row) => row.location,
   version: (row) => row.modseq,
-  updatedAt: (row) => row.updated_at.toISOString(),
+  updatedAt: (row) => row.updated_at_iso,
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof DirectoryEntry)[];
 const NO_ALIASES: readonly string[] = [];

@@ -35,7 +35,6 @@ const shownColumns = [
   'e.capacity',
   'e.location',
   'e.modseq',
-  'e.updated_at',
 ] as const;
 
 /** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
@@ -51,16 +50,19 @@ const entryColumns = [
   'e.deleted',
   'e.visible',
   'e.visibility_modseq',
+  'e.updated_at',
 ] as const;
 
 function entries(db: Db) {
   return withReaderColumns(db.selectFrom('directory_entries as e').select(entryColumns));
 }
 
-/** The photo's size and the manager as readers see it, beside a select of directory_entries as e. */
+/** The photo's size, the manager as readers see it and the time of the last change as the protocol spells it, beside a select of directory_entries as e. */
 function withReaderColumns<O>(query: SelectQueryBuilder<Database & { e: DirectoryEntryTable }, 'e', O>) {
   return (
     query
+      // Date.toISOString's form (UTC, milliseconds): formatted here, not parsed into a Date and formatted again per entry.
+      .select(sql<string>`to_char(e.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('updated_at_iso'))
       // octet_length reads the TOAST header only, not the photo.
       .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
       // The manager as readers see it: null unless the manager is visible.

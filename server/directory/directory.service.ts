@@ -2,6 +2,7 @@ import {
   DirectoryLimits,
   ErrorCode,
   type AdminDirectoryEntry,
+  type Encoded,
   type DirectoryEntry,
   type DirectoryFields,
   type DirectoryKind,
@@ -65,8 +66,8 @@ export class DirectoryService {
 
   // ---- reading (Directory/*) ----
 
-  /** A page of the caller's GAL, in its wire form (entries by column). */
-  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<MethodResult<'Directory/changes'>> {
+  /** A page of the caller's GAL, in its wire form (entries by column); a full sync's page encoded already. */
+  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<MethodResult<'Directory/changes'> | Encoded<MethodResult<'Directory/changes'>>> {
     return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges, this.snapshots ? { snapshots: this.snapshots } : {});
   }
 

@@ -1,4 +1,4 @@
-import type { DirectoryEntryColumns } from '../../protocol/index.ts';
+import type { DirectoryEntryColumns, Encoded } from '../../protocol/index.ts';
 import type { LivePosition } from './directory.repository.ts';
 
 /**
@@ -14,7 +14,7 @@ import type { LivePosition } from './directory.repository.ts';
  * offline address book does), and the next page can be read while the client
  * is still receiving this one.
  *
- * Bounded: at most `maxBytes` of pages (estimated), each kept `ttlMs`; least
+ * Bounded: at most `maxBytes` of pages (their encoded bytes), each kept `ttlMs`; least
  * recently used go first; at most `maxReadAheads` read-aheads run at once.
  * Nothing here changes what a client receives, only when it is read.
  */
@@ -23,9 +23,9 @@ export interface SnapshotPage {
   rows: readonly LivePosition[];
   /** The first live entry after the page; null when the page is the last. */
   next: LivePosition | null;
-  /** The page's entries by column, as they travel. */
-  columns: DirectoryEntryColumns;
-  /** Estimated memory the page holds. */
+  /** The page's entries by column, encoded as they travel. */
+  columns: Encoded<DirectoryEntryColumns>;
+  /** Memory the page holds (its encoded columns). */
   bytes: number;
 }
 

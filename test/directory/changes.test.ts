@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unpackChangesPage, type DirectoryChangesPage, type DirectoryEntry } from '../../protocol/index.ts';
+import { decodedValue, unpackChangesPage, type DirectoryChangesPage, type DirectoryEntry } from '../../protocol/index.ts';
 import { AccountService } from '../../server/accounts/account.service.ts';
 import type { Actor } from '../../server/accounts/actor.ts';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { PasswordHasher } from '../../server/accounts/password-hasher.ts';
 import type { Db } from '../../server/db/database.ts';
 import { registerAccountEntries } from '../../server/directory/account-entries.ts';
-import { insertEntry } from '../../server/directory/directory.repository.ts';
+import { findEntryById, insertEntry } from '../../server/directory/directory.repository.ts';
 import { DirectoryService } from '../../server/directory/directory.service.ts';
 import { writeGal } from '../../server/directory/gal-write.ts';
 import { pruneGalTombstones } from '../../server/directory/tombstone-prune.job.ts';
@@ -46,7 +46,7 @@ afterAll(async () => {
 type Replica = Map<string, DirectoryEntry>;
 
 /** A page as the client library hands it over (entries unpacked from the columns the service answers with). */
-const changes = async (args: { sinceState: string | undefined; maxChanges: number }): Promise<DirectoryChangesPage> => unpackChangesPage(await directory.changes(actor, args));
+const changes = async (args: { sinceState: string | undefined; maxChanges: number }): Promise<DirectoryChangesPage> => unpackChangesPage(decodedValue(await directory.changes(actor, args)));
 
 function apply(replica: Replica, page: DirectoryChangesPage): void {
   for (const entry of [...page.created, ...page.updated]) replica.set(entry.id, entry);
@@ -193,6 +193,15 @@ describe('the GAL change log', () => {
     expect(states.slice(0, -1).every((s) => /^\d+~i\d+~a[0-9a-f-]{36}$/.test(s))).toBe(true);
     const byId = states[0]!.replace(/~i\d+~a/, '~i~a');
     await expect(directory.changes(actor, { sinceState: byId, maxChanges: 7 })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+  });
+
+  it('spells updatedAt as the SQL formats it exactly as Date.toISOString spells the stored time (UTC, milliseconds cut, not rounded)', async () => {
+    const { entry } = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Stamped' }, ifNotExists: false });
+    for (const stamp of ['2026-01-02 03:04:05.678999+00', '2026-12-31 23:59:59.9999+05:30', '2026-06-01 00:00:00+00', '1999-02-03 04:05:06.001+00']) {
+      await sql`update directory_entries set updated_at = ${stamp}::timestamptz where id = ${entry.id}`.execute(db);
+      const row = (await findEntryById(db, entry.id))!;
+      expect(row.updated_at_iso).toBe(row.updated_at.toISOString());
+    }
   });
 
   it('prunes tombstones, raises min_modseq, and sends an older state to a full resync', async () => {

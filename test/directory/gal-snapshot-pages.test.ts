@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectoryEntry } from '../../protocol/index.ts';
+import { encodeValue, type DirectoryEntry } from '../../protocol/index.ts';
 import { GalSnapshotPages, type SnapshotKey, type SnapshotPage } from '../../server/directory/gal-snapshot-pages.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -14,7 +14,7 @@ const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: '
 /** A page of the first `fitted` of `ids` (the next one, if any, stands for "there is more"), estimated at `bytes`. */
 function page(ids: string[], bytes = 100, fitted = ids.length - 1): SnapshotPage {
   const place = (id: string) => ({ modseq: 1, id });
-  return { rows: ids.slice(0, fitted).map(place), next: ids[fitted] === undefined ? null : place(ids[fitted]!), columns: { count: 0, columns: {} }, bytes };
+  return { rows: ids.slice(0, fitted).map(place), next: ids[fitted] === undefined ? null : place(ids[fitted]!), columns: encodeValue({ count: 0, columns: {} }), bytes };
 }
 
 describe('GalSnapshotPages', () => {
