@@ -9,12 +9,36 @@ import { decodeServerFrame, encodeFrame } from './codec.ts';
 export class Encoded<T = unknown> {
   /** Only for typing: what the bytes decode to. */
   declare readonly decodesTo?: T;
-  constructor(readonly bytes: Uint8Array) {}
+  private joined: Uint8Array | undefined;
+  /** The bytes in order, in pieces (a map built around encoded values copies none of them). */
+  readonly parts: readonly Uint8Array[];
+  readonly byteLength: number;
+  constructor(parts: readonly Uint8Array[]) {
+    this.parts = parts;
+    this.byteLength = parts.reduce((n, part) => n + part.length, 0);
+  }
+
+  /** The bytes in one piece: copied together once, on first use. */
+  get bytes(): Uint8Array {
+    if (this.joined === undefined) {
+      if (this.parts.length === 1) this.joined = this.parts[0]!;
+      else {
+        const bytes = new Uint8Array(this.byteLength);
+        let at = 0;
+        for (const part of this.parts) {
+          bytes.set(part, at);
+          at += part.length;
+        }
+        this.joined = bytes;
+      }
+    }
+    return this.joined;
+  }
 }
 
 /** `value` encoded now, to be carried as it is later. */
 export function encodeValue<T>(value: T): Encoded<T> {
-  return new Encoded<T>(encodeFrame(value));
+  return new Encoded<T>([encodeFrame(value)]);
 }
 
 /**
@@ -29,17 +53,12 @@ export function encodeMap<T extends object>(value: { [K in keyof T]: T[K] | Enco
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined) continue;
     count++;
-    parts.push(encodeFrame(key), item instanceof Encoded ? item.bytes : encodeFrame(item));
+    parts.push(encodeFrame(key));
+    if (item instanceof Encoded) parts.push(...item.parts);
+    else parts.push(encodeFrame(item));
   }
   const header = count < 16 ? Uint8Array.of(0x80 | count) : count < 0x10000 ? Uint8Array.of(0xde, count >> 8, count & 0xff) : Uint8Array.of(0xdf, count >>> 24, (count >> 16) & 0xff, (count >> 8) & 0xff, count & 0xff);
-  const bytes = new Uint8Array(header.length + parts.reduce((n, part) => n + part.length, 0));
-  bytes.set(header);
-  let at = header.length;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return new Encoded<T>(bytes);
+  return new Encoded<T>([header, ...parts]);
 }
 
 /** What an Encoded map decodes to (decodeServerFrame's limits); a plain value as it is. */

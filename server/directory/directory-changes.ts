@@ -122,15 +122,15 @@ async function readSnapshotPage(db: Db, key: SnapshotKey): Promise<SnapshotPage>
   const members = await membersOf(db, rows.slice(0, length).filter((r) => r.kind === 'group').map((r) => r.id), { visibleOnly: true });
   const pack = (n: number) => encodeValue(toEntryColumns(rows.slice(0, n), aliases, members));
   let columns = pack(length);
-  while (columns.bytes.length > ANSWER_BUDGET_BYTES && length > 1) {
+  while (columns.byteLength > ANSWER_BUDGET_BYTES && length > 1) {
     // Entries are about equally large on average: cut in proportion, a little under, and measure again.
-    length = Math.max(1, Math.min(length - 1, Math.floor((length * ANSWER_BUDGET_BYTES * 0.98) / columns.bytes.length)));
+    length = Math.max(1, Math.min(length - 1, Math.floor((length * ANSWER_BUDGET_BYTES * 0.98) / columns.byteLength)));
     columns = pack(length);
   }
   const place = ({ modseq, id }: ShownRow): LivePosition => ({ modseq, id });
   const next = rows[length];
   // Held: the encoded columns and a place (a small object sharing the id string) per entry.
-  return { rows: rows.slice(0, length).map(place), next: next ? place(next) : null, columns, bytes: columns.bytes.length + PLACE_BYTES * length };
+  return { rows: rows.slice(0, length).map(place), next: next ? place(next) : null, columns, bytes: columns.byteLength + PLACE_BYTES * length };
 }
 
 /**

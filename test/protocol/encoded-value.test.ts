@@ -31,5 +31,8 @@ describe('encodeMap', () => {
     expect(decodedValue(inner)).toEqual({ created: { count: 2, columns: { id: ['a', 'b'] } }, destroyed: [] });
     expect(decodedValue({ plain: 1 })).toEqual({ plain: 1 });
     expect(frame).toBeInstanceOf(Encoded);
+    // Built around the encoded values without copying them: the pieces are the very arrays.
+    expect(frame.parts).toContain(inner.parts.at(-1));
+    expect(frame.byteLength).toBe(frame.bytes.length);
   });
 });
