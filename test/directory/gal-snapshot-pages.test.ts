@@ -72,6 +72,23 @@ describe('GalSnapshotPages', () => {
   });
 });
 
+describe('GalSnapshotPages read ahead', () => {
+  it('reads readAheadPages pages past the one asked for, one after the other, and goes on from pages it holds', async () => {
+    const pages = new GalSnapshotPages({ maxBytes: 10_000, ttlMs: 60_000, maxReadAheads: 2, readAheadPages: 2 });
+    const book: Record<string, string[]> = { b: ['c', 'd', 'e'], d: ['e', 'f', 'g'], f: ['g', 'h', 'i'], h: ['i'] };
+    const asked: Array<string | null> = [];
+    const read = async (next: SnapshotKey) => (asked.push(next.after?.id ?? null), page(book[next.after!.id]!));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    pages.readAhead(key(null), page(['a', 'b', 'c']), read);
+    await settle();
+    expect(asked).toEqual(['b', 'd']);
+    // The client asks for the page after b (held): reading goes on two past it, reading only what is not held.
+    pages.readAhead(key('b'), await pages.page(key('b'), () => Promise.reject(new Error('held'))), read);
+    await settle();
+    expect(asked).toEqual(['b', 'd', 'f']);
+  });
+});
+
 describe('a full sync whose next pages were read ahead, while the GAL changes', () => {
   let server: TestServer;
   const ENTRIES = 300;
