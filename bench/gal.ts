@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { DmciClient } from '../connector-sim/client.ts';
 import { encodedSize, type MethodResult } from '../protocol/index.ts';
 import { createDatabase } from '../server/db/database.ts';
@@ -57,6 +58,16 @@ function generateCsv(entries: number): string {
     rows.push(`${g}.${s}.${n}@${DOMAIN},${cap(g)} ${cap(s)},${cap(g)},${cap(s)},Title ${n % 50},Dept ${n % 40}`);
   }
   return rows.join('\n') + '\n';
+}
+
+/** CPU time a process has used (user + system), from /proc; null where there is none. */
+function cpuMs(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return null;
+  }
 }
 
 export async function run(args: string[]): Promise<object> {
@@ -125,6 +136,7 @@ export async function run(args: string[]): Promise<object> {
 
     // ---- Directory/changes initial sync vs one SQL read ----
     const syncMs: number[] = [];
+    const syncServerCpuMs: (number | null)[] = [];
     const sqlMs: number[] = [];
     /** One fresh connector's whole initial sync against `at`, in ms. */
     const initialSync = async (at: string): Promise<number> => {
@@ -160,7 +172,10 @@ export async function run(args: string[]): Promise<object> {
       return { pages, bytes };
     };
     for (let r = 0; r < SYNC_RUNS; r++) {
+      const cpu = cpuMs(server.process.pid);
       syncMs.push(await initialSync(url));
+      const after = cpuMs(server.process.pid);
+      syncServerCpuMs.push(cpu === null || after === null ? null : after - cpu);
       const s = performance.now();
       await sql`select * from directory_entries where domain_id = ${domainId} and visible order by modseq, id`.execute(db);
       sqlMs.push(performance.now() - s);
@@ -207,6 +222,7 @@ export async function run(args: string[]): Promise<object> {
         ratio: round(syncMs[0]! / Math.min(...sqlMs), 2),
         warmRatio: round(Math.min(...syncMs.slice(1)) / Math.min(...sqlMs), 2),
         wire: { pages: wire.pages, bytes: wire.bytes, bytesPerEntry: round(wire.bytes / galSize, 0) },
+        serverCpuMs: { what: "the node's CPU time (user + system) over each sync, as the load of the machine leaves it", runs: syncServerCpuMs },
       },
       syncWave: {
         what: `${WAVE} connectors' initial syncs at once on a fresh node, until the last one is complete`,

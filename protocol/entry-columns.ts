@@ -31,13 +31,23 @@ const REQUIRED = FIELDS.filter((field) => field !== 'aliases' && field !== 'isAc
 
 /** Entries → columns. Columns whose every value is empty are left out; string columns of few distinct values become dictionaries. */
 export function packEntries(entries: readonly DirectoryEntry[]): DirectoryEntryColumns {
+  return packColumns(entries.length, (field) => entries.map((entry) => entry[field]));
+}
+
+/**
+ * `count` entries given field by field → columns: `valuesOf(field)` returns
+ * that field of every entry, in entry order (a server renders its rows
+ * straight into columns this way, without an object per entry).
+ */
+export function packColumns(count: number, valuesOf: <F extends Field>(field: F) => DirectoryEntry[F][]): DirectoryEntryColumns {
   const columns: Record<string, EntryColumn<unknown>> = {};
   for (const field of FIELDS) {
-    const values = entries.map((entry) => entry[field]);
+    const values = valuesOf(field);
+    if (values.length !== count) throw new RangeError(`${values.length} values of ${field} for ${count} entries`);
     if (values.every((value) => isEmpty(field, value))) continue;
     columns[field] = dictionaryOf(values) ?? values;
   }
-  return { count: entries.length, columns: columns as DirectoryEntryColumns['columns'] };
+  return { count, columns: columns as DirectoryEntryColumns['columns'] };
 }
 
 /**

@@ -19,3 +19,4 @@ export * from './methods/freebusy.ts';
 export * from './entry-columns.ts';
 export * from './busy-periods.ts';
 export * from './result-decoding.ts';
+export * from './encoded-value.ts';

@@ -7,6 +7,8 @@ import { DmciError } from '../errors.ts';
  * bytes each), flags, `notFound` lists of ids asked for, and list headers.
  */
 export const ANSWER_RESERVE_BYTES = 64 * 1024;
+/** What an answer's objects may take in all: maxAnswerBytes less the reserve. */
+export const ANSWER_BUDGET_BYTES = DefaultLimits.maxAnswerBytes - ANSWER_RESERVE_BYTES;
 
 /**
  * The byte budget of one answer (issue 7): every page builder — /changes,
@@ -24,7 +26,7 @@ export class AnswerBudget {
   private used = 0;
   private count = 0;
 
-  constructor(private readonly limit = DefaultLimits.maxAnswerBytes - ANSWER_RESERVE_BYTES) {}
+  constructor(private readonly limit = ANSWER_BUDGET_BYTES) {}
 
   /** Counts `value` in and returns true if it fits (or is the first); false: end the page before it. */
   fits(value: unknown): boolean {

@@ -1,4 +1,4 @@
-import { ErrorCode, packChangesPage } from '../../protocol/index.ts';
+import { decodedValue, ErrorCode } from '../../protocol/index.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
 import type { Session } from '../sessions/session.ts';
@@ -24,8 +24,9 @@ export function galFeed(db: Db): ScopeFeed {
       return 'gal';
     },
     async loadChanges(scopeId: string, fromModseq: number, toModseq: number): Promise<unknown> {
-      const page = await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, { upTo: toModseq });
-      return page.hasMoreChanges ? null : packChangesPage(page);
+      // A push is a page of the log, never a full sync's encoded page; decodedValue only says so to the types.
+      const page = decodedValue(await galChanges(db, scopeKey(ScopeKind.gal, scopeId), encodeState(fromModseq), MAX_PUSH_CHANGES, { upTo: toModseq }));
+      return page.hasMoreChanges ? null : page;
     },
   };
 }

@@ -1,4 +1,3 @@
-import { packChangesPage } from '../../protocol/index.ts';
 import type { HandlerTable } from '../gateway/request-context.ts';
 import type { DirectoryService } from './directory.service.ts';
 
@@ -22,7 +21,7 @@ type DirectoryHandlers = Pick<
 export function directoryHandlers(directory: DirectoryService): DirectoryHandlers {
   return {
     // Pages travel with their entries by column (protocol/entry-columns.ts).
-    'Directory/changes': async (args, { actor }) => packChangesPage(await directory.changes(actor, args)),
+    'Directory/changes': async (args, { actor }) => directory.changes(actor, args),
     'Directory/get': async (args, { actor }) => directory.get(actor, args.ids),
     'Directory/getPhotos': async (args, { actor }) => directory.getPhotos(actor, args.ids),
     'Directory/query': async (args, { actor }) => directory.query(actor, args),

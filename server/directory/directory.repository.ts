@@ -1,8 +1,9 @@
-import { sql, type SqlBool } from 'kysely';
+import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
 import { nulError } from '../db/nul-guard.ts';
 import { PREPARED } from '../db/prepared-statements.ts';
-import type { DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
+import type { DirectoryEntryTable, DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
 import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
 import { escapeLike, likeRange } from './search/string-prep.ts';
@@ -13,16 +14,12 @@ import { escapeLike, likeRange } from './search/string-prep.ts';
  * `modseq` arguments are that bump's value.
  */
 
-/** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
-const entryColumns = [
+/** The columns a reader's view of an entry is made of (ShownRow in directory.mapper.ts), for reads that show entries and nothing else. */
+const shownColumns = [
   'e.id',
-  'e.domain_id',
   'e.kind',
-  'e.account_id',
-  'e.source_key',
-  'e.email',
   'e.display_name',
-  'e.common_names',
+  'e.email',
   'e.given_name',
   'e.surname',
   'e.title',
@@ -31,15 +28,24 @@ const entryColumns = [
   'e.office',
   'e.business_phone',
   'e.mobile_phone',
-  'e.manager_id',
+  'e.account_id',
   'e.photo_type',
   'e.photo_etag',
-  'e.hidden',
-  'e.account_disabled',
   'e.resource_type',
   'e.capacity',
   'e.location',
   'e.modseq',
+] as const;
+
+/** Every column but the photo bytes (which only Directory/getPhotos and exports read). */
+const entryColumns = [
+  ...shownColumns,
+  'e.domain_id',
+  'e.source_key',
+  'e.common_names',
+  'e.manager_id',
+  'e.hidden',
+  'e.account_disabled',
   'e.created_modseq',
   'e.deleted',
   'e.visible',
@@ -48,20 +54,27 @@ const entryColumns = [
 ] as const;
 
 function entries(db: Db) {
-  return db
-    .selectFrom('directory_entries as e')
-    .select(entryColumns)
-    // octet_length reads the TOAST header only, not the photo.
-    .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
-    // The manager as readers see it: null unless the manager is visible.
-    .select((eb) =>
-      eb
-        .selectFrom('directory_entries as m')
-        .select('m.id')
-        .whereRef('m.id', '=', 'e.manager_id')
-        .where('m.visible', '=', true)
-        .as('visible_manager_id'),
-    );
+  return withReaderColumns(db.selectFrom('directory_entries as e').select(entryColumns));
+}
+
+/** The photo's size, the manager as readers see it and the time of the last change as the protocol spells it, beside a select of directory_entries as e. */
+function withReaderColumns<O>(query: SelectQueryBuilder<Database & { e: DirectoryEntryTable }, 'e', O>) {
+  return (
+    query
+      // Date.toISOString's form (UTC, milliseconds): formatted here, not parsed into a Date and formatted again per entry.
+      .select(sql<string>`to_char(e.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('updated_at_iso'))
+      // octet_length reads the TOAST header only, not the photo.
+      .select(sql<number | null>`octet_length(e.photo)`.as('photo_size'))
+      // The manager as readers see it: null unless the manager is visible.
+      .select((eb) =>
+        eb
+          .selectFrom('directory_entries as m')
+          .select('m.id')
+          .whereRef('m.id', '=', 'e.manager_id')
+          .where('m.visible', '=', true)
+          .as('visible_manager_id'),
+      )
+  );
 }
 export type EntryRow = Awaited<ReturnType<typeof findEntryById>> & {};
 
@@ -155,15 +168,28 @@ function groupAliases(rows: readonly { entry_id: string; alias: string }[]): Map
 }
 
 /**
- * Aliases of the entries with ids in (afterId, lastId]: a full sync's page is
- * such a range, and naming it costs two ids where a list costs thousands
- * (sending, guarding and parsing a 5,000-id array was as slow as encoding the
- * page). Entries in the range that the caller does not show are its to skip.
+ * Aliases of the live entries of a GAL full-sync page: those visible with
+ * modseq <= upTo and (modseq, id) in (after, last]. Naming the page by its
+ * two ends costs two keys where a list costs thousands (sending, guarding
+ * and parsing a 5,000-id array was as slow as encoding the page).
  */
-export async function aliasesInRange(db: Db, domainId: string, afterId: string | null, lastId: string): Promise<Map<string, string[]>> {
-  let query = db.selectFrom('directory_aliases').select(['entry_id', 'alias']).where('domain_id', '=', domainId).where('entry_id', '<=', lastId);
-  if (afterId) query = query.where('entry_id', '>', afterId);
-  return groupAliases(await query.orderBy('alias').execute());
+export async function aliasesOfLivePage(db: Db, domainId: string, upTo: number, after: LivePosition | null, last: LivePosition): Promise<Map<string, string[]>> {
+  let query = db
+    .selectFrom('directory_entries as e')
+    .innerJoin('directory_aliases as a', 'a.entry_id', 'e.id')
+    .select(['a.entry_id', 'a.alias'])
+    .where('e.domain_id', '=', domainId)
+    .where('e.visible', '=', true)
+    .where('e.modseq', '<=', upTo)
+    .where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '<=', eb.tuple(last.modseq, last.id)));
+  if (after) query = query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, after.id)));
+  return groupAliases(await query.orderBy('a.alias').execute());
+}
+
+/** A row's place in a GAL full sync's (modseq, id) order. */
+export interface LivePosition {
+  modseq: number;
+  id: string;
 }
 
 /** Direct members of the groups; with visibleOnly, only members readers may see. */
@@ -333,15 +359,21 @@ export async function listChanges(db: Db, domainId: string, after: { modseq: num
   return (afterId ? query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, afterId))) : query.where('e.modseq', '>', after.modseq)).execute();
 }
 
-/** Live visible rows with modseq <= upTo after `afterId`, in id order: one page of a full sync. */
-export async function listLiveById(db: Db, domainId: string, upTo: number, afterId: string | null, limit: number) {
-  let query = entries(db)
+/**
+ * Live visible rows with modseq <= upTo after `after`, in (modseq, id) order,
+ * as readers see them (only the shown columns): one page of a GAL full sync.
+ * The order rows were written in, so a page reads neighbouring heap pages
+ * (by id, a page of 5,000 visited 5,000 pages scattered over the table).
+ */
+export async function listLivePage(db: Db, domainId: string, upTo: number, after: LivePosition | null, limit: number) {
+  let query = withReaderColumns(db.selectFrom('directory_entries as e').select(shownColumns))
     .where('e.domain_id', '=', domainId)
     .where('e.visible', '=', true)
     .where('e.modseq', '<=', upTo)
+    .orderBy('e.modseq')
     .orderBy('e.id')
     .limit(limit);
-  if (afterId) query = query.where('e.id', '>', afterId);
+  if (after) query = query.where((eb) => eb(eb.refTuple('e.modseq', 'e.id'), '>', eb.tuple(after.modseq, after.id)));
   return query.execute();
 }
 

@@ -2,7 +2,7 @@ import {
   DirectoryLimits,
   ErrorCode,
   type AdminDirectoryEntry,
-  type DirectoryChangesPage,
+  type Encoded,
   type DirectoryEntry,
   type DirectoryFields,
   type DirectoryKind,
@@ -66,7 +66,8 @@ export class DirectoryService {
 
   // ---- reading (Directory/*) ----
 
-  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<DirectoryChangesPage> {
+  /** A page of the caller's GAL, in its wire form (entries by column); a full sync's page encoded already. */
+  async changes(actor: Actor, args: MethodArgs<'Directory/changes'>): Promise<MethodResult<'Directory/changes'> | Encoded<MethodResult<'Directory/changes'>>> {
     return galChanges(this.db, readerDomain(actor), args.sinceState, args.maxChanges, this.snapshots ? { snapshots: this.snapshots } : {});
   }
 

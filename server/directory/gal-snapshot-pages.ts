@@ -1,11 +1,11 @@
-import type { DirectoryEntry } from '../../protocol/index.ts';
-import type { EntryRow } from './directory.repository.ts';
+import type { DirectoryEntryColumns, Encoded } from '../../protocol/index.ts';
+import type { LivePosition } from './directory.repository.ts';
 
 /**
  * Pages of GAL full syncs, shared by every reader of a domain and read ahead.
  *
- * A full sync walks the domain's live entries by id as of a pinned modseq
- * (sync/change-log.ts). Its page for a cursor (pinned, afterId, size) is the
+ * A full sync walks the domain's live entries in (modseq, id) order as of a
+ * pinned modseq (sync/change-log.ts). Its page for a cursor (pinned, after, size) is the
  * same for every reader of the domain (the GAL has one view), and any answer
  * computed at or after `pinned` is a correct one: an entry changed or removed
  * since comes again in the log the client reads from `pinned` afterwards. So
@@ -14,25 +14,26 @@ import type { EntryRow } from './directory.repository.ts';
  * offline address book does), and the next page can be read while the client
  * is still receiving this one.
  *
- * Bounded: at most `maxBytes` of pages (estimated), each kept `ttlMs`; least
- * recently used go first; at most `maxReadAheads` read-aheads run at once.
+ * Bounded: at most `maxBytes` of pages (their encoded bytes), each kept `ttlMs`; least
+ * recently used go first; at most `maxReadAheads` read-aheads run at once,
+ * at most `readAheadPages` past the page a client asked for.
  * Nothing here changes what a client receives, only when it is read.
  */
 export interface SnapshotPage {
-  /** The live rows the walker reads (the page and, when there is more, the first row after it). */
-  rows: EntryRow[];
-  /** The rows of the page, rendered. */
-  entries: Map<string, DirectoryEntry>;
-  /** How many of `rows` fit the page's byte budget. */
-  fitted: number;
-  /** Estimated memory the page holds. */
+  /** The page's entries, in order. */
+  rows: readonly LivePosition[];
+  /** The first live entry after the page; null when the page is the last. */
+  next: LivePosition | null;
+  /** The page's entries by column, encoded as they travel. */
+  columns: Encoded<DirectoryEntryColumns>;
+  /** Memory the page holds (its encoded columns). */
   bytes: number;
 }
 
 export interface SnapshotKey {
   domainId: string;
   pinned: number;
-  afterId: string | null;
+  after: LivePosition | null;
   limit: number;
 }
 
@@ -40,6 +41,8 @@ export interface GalSnapshotPagesOptions {
   maxBytes: number;
   ttlMs: number;
   maxReadAheads: number;
+  /** How many pages past the one asked for are read ahead (1 when not given). */
+  readAheadPages?: number;
   clock?: () => number;
 }
 
@@ -75,18 +78,27 @@ export class GalSnapshotPages {
   }
 
   /**
-   * Reads the page after `page` in the background, when it is not held, a
-   * read-ahead slot is free and the pages held leave room for it. A failure
-   * only drops the page: the client's own request reads it again.
+   * Reads the `pages` pages after `page` in the background, one after the
+   * other, each when it is not held, a read-ahead slot is free and the pages
+   * held leave room for it: while the server renders one page, PostgreSQL
+   * reads the next. A failure only drops the page: the client's own request
+   * reads it again.
    */
-  readAhead(key: SnapshotKey, page: SnapshotPage, read: (next: SnapshotKey) => Promise<SnapshotPage>): void {
-    if (page.rows.length <= page.fitted) return; // the last page
-    const next = { ...key, afterId: page.rows[page.fitted - 1]!.id };
+  readAhead(key: SnapshotKey, page: SnapshotPage, read: (next: SnapshotKey) => Promise<SnapshotPage>, pages = this.options.readAheadPages ?? 1): void {
+    const last = page.rows.at(-1);
+    if (pages <= 0 || page.next === null || last === undefined) return; // the last page
+    const next = { ...key, after: last };
     const id = keyOf(next);
-    if (this.held.has(id) || this.readAheads >= this.options.maxReadAheads || this.used + page.bytes > this.options.maxBytes) return;
+    const onward = (held: SnapshotPage) => this.readAhead(next, held, read, pages - 1);
+    const held = this.held.get(id);
+    if (held) {
+      held.page.then(onward, () => undefined);
+      return;
+    }
+    if (this.readAheads >= this.options.maxReadAheads || this.used + page.bytes > this.options.maxBytes) return;
     this.readAheads++;
     const reading = read(next).finally(() => this.readAheads--);
-    this.hold(id, reading).catch(() => undefined);
+    this.hold(id, reading).then(onward, () => undefined);
   }
 
   /** Pages held and their estimated bytes (metrics, tests). */
@@ -134,12 +146,14 @@ export class GalSnapshotPages {
 export const SNAPSHOT_PAGE_TTL_MS = 60_000;
 /** Read-aheads at once: each holds a database connection while it reads. */
 export const SNAPSHOT_READ_AHEADS = 2;
+/** Pages read ahead of the one a client asked for: the next, and the one after it while the next is rendered. */
+export const SNAPSHOT_READ_AHEAD_PAGES = 2;
 
 /** The pages a server keeps with `maxBytes` of memory (0: none, every page is read for its request). */
 export function galSnapshotPages(maxBytes: number): GalSnapshotPages | undefined {
-  return maxBytes > 0 ? new GalSnapshotPages({ maxBytes, ttlMs: SNAPSHOT_PAGE_TTL_MS, maxReadAheads: SNAPSHOT_READ_AHEADS }) : undefined;
+  return maxBytes > 0 ? new GalSnapshotPages({ maxBytes, ttlMs: SNAPSHOT_PAGE_TTL_MS, maxReadAheads: SNAPSHOT_READ_AHEADS, readAheadPages: SNAPSHOT_READ_AHEAD_PAGES }) : undefined;
 }
 
 function keyOf(key: SnapshotKey): string {
-  return `${key.domainId}|${key.pinned}|${key.afterId ?? ''}|${key.limit}`;
+  return `${key.domainId}|${key.pinned}|${key.after ? `${key.after.modseq}/${key.after.id}` : ''}|${key.limit}`;
 }

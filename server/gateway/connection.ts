@@ -6,7 +6,9 @@ import {
   CloseCode,
   decodeFrame,
   DefaultLimits,
+  Encoded,
   encodeFrame,
+  encodeMap,
   ErrorCode,
   HandshakeErrorCode,
   methodFamilies,
@@ -333,7 +335,7 @@ export class Connection implements SessionTransport {
   }
 
   private respond(id: RequestId, result: unknown): void {
-    const bytes = encodeFrame({ type: 'response', id, ok: true, result });
+    const bytes = result instanceof Encoded ? encodeMap({ type: 'response', id, ok: true, result }).bytes : encodeFrame({ type: 'response', id, ok: true, result });
     // The page builders keep answers within the limit (answer-budget.ts); this is the backstop for any that does not.
     if (bytes.byteLength > this.ctx.limits.maxAnswerBytes) {
       this.log.warn({ bytes: bytes.byteLength, limit: this.ctx.limits.maxAnswerBytes }, 'refusing an answer over maxAnswerBytes');

@@ -31,8 +31,18 @@ export interface LogEntry {
 export interface ChangeLogReader<Row> {
   /** Rows, live and gone, with (modseq, id) after `after` and modseq <= upTo, in that order, at most `limit`. */
   changes(after: { modseq: number; id: string | null }, upTo: number, limit: number): Promise<Row[]>;
-  /** A full sync's rows: live objects as of `pinned` with id > afterId, in id order, at most `limit`. */
-  live(pinned: number, afterId: string | null, limit: number): Promise<Row[]>;
+  /**
+   * A full sync's rows: live objects as of `pinned` with id > afterId, in id
+   * order, at most `limit`; with liveByModseq, those with (modseq, id) >
+   * (afterModseq, afterId) in (modseq, id) order instead.
+   */
+  live(pinned: number, afterId: string | null, limit: number, afterModseq?: number): Promise<Row[]>;
+  /**
+   * Full-sync rows come in (modseq, id) order (the order the table's rows
+   * were written in, so a page reads neighbouring rows rather than rows
+   * scattered by a random id): the state carries the last row's modseq too.
+   */
+  liveByModseq?: boolean;
   entry(row: Row): LogEntry;
   /**
    * Where a page may end early: how many of `rows` (in order, already at
@@ -114,14 +124,17 @@ function checkCovered(since: SyncCursor, scope: ScopeState, upTo: number): void 
 export async function walkLog<Row>(reader: ChangeLogReader<Row>, since: SyncCursor | null, upTo: number, maxChanges: number, window: WindowDays | null = since?.window ?? null): Promise<ChangePage<Row>> {
   if (!since || since.initial) {
     const pinned = since ? since.modseq : upTo;
-    const rows = await reader.live(pinned, since?.afterId ?? null, maxChanges + 1);
+    const rows = await reader.live(pinned, since?.afterId ?? null, maxChanges + 1, since?.afterModseq);
     const { page, more } = await takePage(reader, rows, maxChanges);
-    const last = page.at(-1);
+    const lastRow = page.at(-1);
+    const last = lastRow === undefined ? undefined : reader.entry(lastRow);
     return {
       created: page.filter((row) => !reader.entry(row).gone),
       updated: [],
       destroyed: [],
-      newState: encodeCursor(more && last ? { modseq: pinned, afterId: reader.entry(last).id, base: null, initial: true, window } : completeCursor(pinned, window)),
+      newState: encodeCursor(
+        more && last ? { modseq: pinned, afterId: last.id, ...(reader.liveByModseq ? { afterModseq: last.modseq } : {}), base: null, initial: true, window } : completeCursor(pinned, window),
+      ),
       // The log may have moved on while the full sync ran: the client continues from `pinned`.
       hasMoreChanges: more || upTo > pinned,
     };

@@ -10,6 +10,8 @@ import { DmciError } from '../errors.ts';
  *                               every row version with (modseq, id) <= (m, id)
  *                               has been sent (~b is left out when s = m)
  *   "<m>~i~a<id>"               mid full sync pinned at m: live rows with id <= <id> sent
+ *   "<m>~i<k>~a<id>"            mid full sync pinned at m, walked in (modseq, id) order:
+ *                               live rows with (modseq, id) <= (k, id) sent (the GAL)
  *   any of these + "~w<a>_<b>"  a windowed replica covering UTC days [a, b)
  *                               (calendar events only)
  *
@@ -30,8 +32,14 @@ export interface SyncCursor {
   afterId: string | null;
   /** Mid-page only: the state the paged read started from (the replica is complete up to it). */
   base: number | null;
-  /** A full sync pinned at `modseq`, walking live rows by id. */
+  /** A full sync pinned at `modseq`, walking live rows by id (or by (modseq, id), see afterModseq). */
   initial: boolean;
+  /**
+   * Mid full sync of a reader that walks live rows in (modseq, id) order:
+   * the modseq of the row at afterId as that page read it (the row may have
+   * changed since). Absent for readers that walk by id alone.
+   */
+  afterModseq?: number;
   window: WindowDays | null;
 }
 
@@ -41,7 +49,7 @@ export interface WindowDays {
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const TOKEN = new RegExp(`^(\\d{1,15})(~i)?(?:~a(${UUID}))?(?:~b(\\d{1,15}))?(?:~w(\\d{1,7})_(\\d{1,7}))?$`);
+const TOKEN = new RegExp(`^(\\d{1,15})(~i(\\d{1,15})?)?(?:~a(${UUID}))?(?:~b(\\d{1,15}))?(?:~w(\\d{1,7})_(\\d{1,7}))?$`);
 /** The grammars of the previous calendar and GAL tokens (a plain "<m>" is the same in both). */
 const LEGACY = [new RegExp(`^(?:w\\d{1,7}_\\d{1,7}\\.)?(?:b\\d{1,15}\\.)?i?\\d{1,15}(?:-[0-9a-f-]{36})?$`), new RegExp(`^i?\\d{1,15}(?:\\.${UUID})?$`)];
 
@@ -56,7 +64,7 @@ export function completeCursor(modseq: number, window: WindowDays | null = null)
 
 export function encodeCursor(cursor: SyncCursor): string {
   let token = String(cursor.modseq);
-  if (cursor.initial && cursor.afterId) token += '~i';
+  if (cursor.initial && cursor.afterId) token += cursor.afterModseq === undefined ? '~i' : `~i${cursor.afterModseq}`;
   if (cursor.afterId) token += `~a${cursor.afterId}`;
   if (cursor.afterId && !cursor.initial && cursor.base !== null && cursor.base !== cursor.modseq) token += `~b${cursor.base}`;
   if (cursor.window) token += `~w${cursor.window.startDay}_${cursor.window.endDay}`;
@@ -71,13 +79,16 @@ export function decodeCursor(state: string): SyncCursor {
     }
     throw invalid(state);
   }
-  const [, modseq, initial, afterId, base, startDay, endDay] = match;
+  const [, modseq, initial, afterModseq, afterId, base, startDay, endDay] = match;
   if ((initial && !afterId) || (base !== undefined && (initial || Number(base) > Number(modseq)))) throw invalid(state);
+  // A full sync's rows are those up to its pinned modseq.
+  if (afterModseq !== undefined && Number(afterModseq) > Number(modseq)) throw invalid(state);
   return {
     modseq: Number(modseq),
     afterId: afterId ?? null,
     base: base === undefined ? null : Number(base),
     initial: initial !== undefined,
+    ...(afterModseq !== undefined ? { afterModseq: Number(afterModseq) } : {}),
     window: startDay === undefined ? null : { startDay: Number(startDay), endDay: Number(endDay) },
   };
 }

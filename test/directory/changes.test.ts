@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectoryChangesPage, DirectoryEntry } from '../../protocol/index.ts';
+import { decodedValue, unpackChangesPage, type DirectoryChangesPage, type DirectoryEntry } from '../../protocol/index.ts';
 import { AccountService } from '../../server/accounts/account.service.ts';
 import type { Actor } from '../../server/accounts/actor.ts';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { PasswordHasher } from '../../server/accounts/password-hasher.ts';
 import type { Db } from '../../server/db/database.ts';
 import { registerAccountEntries } from '../../server/directory/account-entries.ts';
-import { insertEntry } from '../../server/directory/directory.repository.ts';
+import { findEntryById, insertEntry } from '../../server/directory/directory.repository.ts';
 import { DirectoryService } from '../../server/directory/directory.service.ts';
 import { writeGal } from '../../server/directory/gal-write.ts';
 import { pruneGalTombstones } from '../../server/directory/tombstone-prune.job.ts';
@@ -45,6 +45,9 @@ afterAll(async () => {
 
 type Replica = Map<string, DirectoryEntry>;
 
+/** A page as the client library hands it over (entries unpacked from the columns the service answers with). */
+const changes = async (args: { sinceState: string | undefined; maxChanges: number }): Promise<DirectoryChangesPage> => unpackChangesPage(decodedValue(await directory.changes(actor, args)));
+
 function apply(replica: Replica, page: DirectoryChangesPage): void {
   for (const entry of [...page.created, ...page.updated]) replica.set(entry.id, entry);
   for (const id of page.destroyed) replica.delete(id);
@@ -53,7 +56,7 @@ function apply(replica: Replica, page: DirectoryChangesPage): void {
 /** Follows the log from `state` until hasMoreChanges is false; returns the final state. */
 async function follow(replica: Replica, state: string | undefined, maxChanges: number): Promise<string> {
   for (;;) {
-    const page = await directory.changes(actor, { sinceState: state, maxChanges });
+    const page = await changes({ sinceState: state, maxChanges });
     if (state !== undefined) expect(page.oldState).toBe(state);
     apply(replica, page);
     state = page.newState;
@@ -136,7 +139,7 @@ describe('the GAL change log', () => {
     const states: string[] = [];
     let state = before;
     for (;;) {
-      const page = await directory.changes(actor, { sinceState: state, maxChanges: 4 });
+      const page = await changes({ sinceState: state, maxChanges: 4 });
       expect(page.created.length + page.updated.length + page.destroyed.length).toBeLessThanOrEqual(4);
       apply(replica, page);
       states.push(page.newState);
@@ -160,7 +163,7 @@ describe('the GAL change log', () => {
         select g.id, p.id from directory_entries g, directory_entries p
         where g.domain_id = ${domainId} and g.display_name like 'Big %' and p.domain_id = ${domainId} and p.display_name like 'Member %'`.execute(trx);
     });
-    const first = await directory.changes(actor, { sinceState: state, maxChanges: 5000 });
+    const first = await changes({ sinceState: state, maxChanges: 5000 });
     expect(first.hasMoreChanges).toBe(true);
     const groups = first.created.filter((e) => e.kind === 'group');
     expect(groups.reduce((n, g) => n + g.memberIds!.length, 0)).toBeLessThanOrEqual((2 * 1024 * 1024) / 40);
@@ -170,19 +173,50 @@ describe('the GAL change log', () => {
     expect([...replica.values()].filter((e) => e.kind === 'group' && e.displayName.startsWith('Big '))).toHaveLength(20);
   });
 
+  it('walks a full sync in the order entries were written, (version, id), and sends a by-id full-sync state to a resync', async () => {
+    const entries: DirectoryEntry[] = [];
+    const states: string[] = [];
+    let state: string | undefined;
+    for (;;) {
+      const page = await changes({ sinceState: state, maxChanges: 7 });
+      entries.push(...page.created);
+      states.push(page.newState);
+      state = page.newState;
+      if (!page.hasMoreChanges) break;
+    }
+    expect(entries.length).toBeGreaterThan(20);
+    const order = (e: DirectoryEntry) => [e.version, e.id] as const;
+    const sorted = [...entries].sort((a, b) => order(a)[0] - order(b)[0] || (order(a)[1] < order(b)[1] ? -1 : 1));
+    expect(entries.map((e) => e.id)).toEqual(sorted.map((e) => e.id));
+    expect(new Set(entries.map((e) => e.version)).size).toBeGreaterThan(1);
+    // Every mid-sync state names its place by (modseq, id); one by id alone (an earlier server's) is not continued.
+    expect(states.slice(0, -1).every((s) => /^\d+~i\d+~a[0-9a-f-]{36}$/.test(s))).toBe(true);
+    const byId = states[0]!.replace(/~i\d+~a/, '~i~a');
+    await expect(directory.changes(actor, { sinceState: byId, maxChanges: 7 })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
+  });
+
+  it('spells updatedAt as the SQL formats it exactly as Date.toISOString spells the stored time (UTC, milliseconds cut, not rounded)', async () => {
+    const { entry } = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Stamped' }, ifNotExists: false });
+    for (const stamp of ['2026-01-02 03:04:05.678999+00', '2026-12-31 23:59:59.9999+05:30', '2026-06-01 00:00:00+00', '1999-02-03 04:05:06.001+00']) {
+      await sql`update directory_entries set updated_at = ${stamp}::timestamptz where id = ${entry.id}`.execute(db);
+      const row = (await findEntryById(db, entry.id))!;
+      expect(row.updated_at_iso).toBe(row.updated_at.toISOString());
+    }
+  });
+
   it('prunes tombstones, raises min_modseq, and sends an older state to a full resync', async () => {
     const { entry: doomed } = await directory.adminCreate(actor, { domain: 'changes.test', kind: 'person', fields: { displayName: 'Doomed' }, ifNotExists: false });
     const replica = await fullSync();
     const state = await follow(replica, undefined, 5000);
     await directory.adminDelete(actor, doomed.id);
-    const page = await directory.changes(actor, { sinceState: state, maxChanges: 100 });
+    const page = await changes({ sinceState: state, maxChanges: 100 });
     expect(page.destroyed).toContain(doomed.id);
 
     expect(await pruneGalTombstones(db, new Date(Date.now() - 60_000))).toBe(0);
     expect(await pruneGalTombstones(db, new Date(Date.now() + 60_000))).toBeGreaterThan(0);
     await expect(directory.changes(actor, { sinceState: state, maxChanges: 100 })).rejects.toMatchObject({ code: 'CANNOT_CALCULATE_CHANGES' });
     // From the state after the delete, nothing was lost: changes still work.
-    const later = await directory.changes(actor, { sinceState: page.newState, maxChanges: 100 });
+    const later = await changes({ sinceState: page.newState, maxChanges: 100 });
     expect(later).toMatchObject({ created: [], updated: [], destroyed: [] });
     const fresh = await fullSync();
     expect(fresh.has(doomed.id)).toBe(false);

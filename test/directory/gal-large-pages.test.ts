@@ -11,12 +11,14 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * decoded answers with those limits and dropped the page, so the request hung.)
  */
 const ENTRIES = 6000;
+const LONG_TITLES = Array.from({ length: 10 }, (_, k) => `Title ${k} ${'of a very long committee name '.repeat(7)}`.trim());
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
   await server.createAccount('admin@big.test', undefined, 'global_admin');
-  const rows = Array.from({ length: ENTRIES }, (_, n) => `person${n}@big.test,Person Number ${n},Department ${n % 40}`);
-  const report = await importDirectory(server.app.db, `email,displayName,department\n${rows.join('\n')}\n`, { format: 'csv', publish: () => undefined });
+  // Long titles shared by many (a dictionary column): as maps a page of 5,000 would pass 2 MiB, by column it is far below.
+  const rows = Array.from({ length: ENTRIES }, (_, n) => `person${n}@big.test,Person Number ${n},Department ${n % 40},${LONG_TITLES[n % LONG_TITLES.length]}`);
+  const report = await importDirectory(server.app.db, `email,displayName,department,title\n${rows.join('\n')}\n`, { format: 'csv', publish: () => undefined });
   expect(report.created).toBe(ENTRIES);
 }, 120_000);
 afterAll(() => server.stop());
@@ -25,6 +27,9 @@ it('answers every page of an initial sync with the largest page size', async () 
   const client = await server.connect('admin@big.test', undefined, { requestTimeoutMs: 30_000 });
   const replica = new Set<string>();
   let page = await client.request('Directory/changes', { maxChanges: 5000 });
+  // Fitted by the page's exact size by column, not by the entries' size as maps (~2.7 MB here).
+  expect(page.created).toHaveLength(5000);
+  expect(page.created.filter((e) => LONG_TITLES.includes(e.title ?? '')).length).toBeGreaterThanOrEqual(4999);
   let pages = 1;
   for (;;) {
     for (const entry of page.created) replica.add(entry.id);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectoryEntry } from '../../protocol/index.ts';
-import type { EntryRow } from '../../server/directory/directory.repository.ts';
+import { encodeValue, type DirectoryEntry } from '../../protocol/index.ts';
 import { GalSnapshotPages, type SnapshotKey, type SnapshotPage } from '../../server/directory/gal-snapshot-pages.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -11,10 +10,11 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
  * connector whose next pages were read before the GAL changed still ends
  * with exactly the GAL.
  */
-const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: 'd', pinned, afterId, limit: 3 });
-/** A page of `ids` (the last one stands for "there is more"), estimated at `bytes`. */
+const key = (afterId: string | null, pinned = 10): SnapshotKey => ({ domainId: 'd', pinned, after: afterId === null ? null : { modseq: 1, id: afterId }, limit: 3 });
+/** A page of the first `fitted` of `ids` (the next one, if any, stands for "there is more"), estimated at `bytes`. */
 function page(ids: string[], bytes = 100, fitted = ids.length - 1): SnapshotPage {
-  return { rows: ids.map((id) => ({ id }) as EntryRow), entries: new Map<string, DirectoryEntry>(), fitted, bytes };
+  const place = (id: string) => ({ modseq: 1, id });
+  return { rows: ids.slice(0, fitted).map(place), next: ids[fitted] === undefined ? null : place(ids[fitted]!), columns: encodeValue({ count: 0, columns: {} }), bytes };
 }
 
 describe('GalSnapshotPages', () => {
@@ -57,9 +57,9 @@ describe('GalSnapshotPages', () => {
     let release!: () => void;
     const slow = new Promise<void>((resolve) => (release = resolve));
     const asked: Array<string | null> = [];
-    pages.readAhead(key(null), first, async (next) => (asked.push(next.afterId), await slow, page(['c', 'd'], 100, 2)));
+    pages.readAhead(key(null), first, async (next) => (asked.push(next.after?.id ?? null), await slow, page(['c', 'd'], 100, 2)));
     // The only slot is busy: a second read-ahead is not started.
-    pages.readAhead(key('x'), page(['x', 'y', 'z']), async (next) => (asked.push(next.afterId), page([])));
+    pages.readAhead(key('x'), page(['x', 'y', 'z']), async (next) => (asked.push(next.after?.id ?? null), page([])));
     expect(asked).toEqual(['b']);
     let reads = 0;
     const waiting = pages.page(key('b'), async () => (reads++, page([])));
@@ -67,8 +67,25 @@ describe('GalSnapshotPages', () => {
     expect((await waiting).rows.map((r) => r.id)).toEqual(['c', 'd']);
     expect(reads).toBe(0);
     // A last page (no row past it) has nothing to read ahead.
-    pages.readAhead(key('b'), page(['c', 'd'], 100, 2), async (next) => (asked.push(next.afterId), page([])));
+    pages.readAhead(key('b'), page(['c', 'd'], 100, 2), async (next) => (asked.push(next.after?.id ?? null), page([])));
     expect(asked).toEqual(['b']);
+  });
+});
+
+describe('GalSnapshotPages read ahead', () => {
+  it('reads readAheadPages pages past the one asked for, one after the other, and goes on from pages it holds', async () => {
+    const pages = new GalSnapshotPages({ maxBytes: 10_000, ttlMs: 60_000, maxReadAheads: 2, readAheadPages: 2 });
+    const book: Record<string, string[]> = { b: ['c', 'd', 'e'], d: ['e', 'f', 'g'], f: ['g', 'h', 'i'], h: ['i'] };
+    const asked: Array<string | null> = [];
+    const read = async (next: SnapshotKey) => (asked.push(next.after?.id ?? null), page(book[next.after!.id]!));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    pages.readAhead(key(null), page(['a', 'b', 'c']), read);
+    await settle();
+    expect(asked).toEqual(['b', 'd']);
+    // The client asks for the page after b (held): reading goes on two past it, reading only what is not held.
+    pages.readAhead(key('b'), await pages.page(key('b'), () => Promise.reject(new Error('held'))), read);
+    await settle();
+    expect(asked).toEqual(['b', 'd', 'f']);
   });
 });
 

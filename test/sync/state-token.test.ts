@@ -10,10 +10,17 @@ describe('state tokens (one format for every scope)', () => {
     { modseq: 9, afterId: id, base: null, initial: true, window: null },
     { modseq: 0, afterId: null, base: null, initial: false, window: { startDay: 20500, endDay: 20520 } },
     { modseq: 12, afterId: id, base: null, initial: true, window: { startDay: 1, endDay: 2 } },
+    { modseq: 9, afterId: id, afterModseq: 7, base: null, initial: true, window: null },
+    { modseq: 9, afterId: id, afterModseq: 9, base: null, initial: true, window: null },
     { modseq: 57, afterId: id, base: 40, initial: false, window: null },
     { modseq: 57, afterId: id, base: 40, initial: false, window: { startDay: 3, endDay: 9 } },
   ])('round-trips %j', (cursor) => {
     expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+  });
+
+  it("spells a full sync's place in (modseq, id) order after ~i", () => {
+    expect(encodeCursor({ modseq: 9, afterId: id, afterModseq: 7, base: null, initial: true, window: null })).toBe(`9~i7~a${id}`);
+    expect(decodeCursor(`9~i~a${id}`)).not.toHaveProperty('afterModseq');
   });
 
   it('spells a complete state as the plain modseq', () => {
@@ -22,7 +29,7 @@ describe('state tokens (one format for every scope)', () => {
     expect(decodeState('42')).toBe(42);
   });
 
-  it.each(['', 'x', '-1', '57~', '57~a', `57~anothex`, '57~i', '1e3', '12345678901234567', `57~a${id}~b60`, `57~i~a${id}~b1`, '57~w1', 'abc'])('refuses %j with INVALID_STATE', (state) => {
+  it.each(['', 'x', '-1', '57~', '57~a', `57~anothex`, '57~i', '1e3', '12345678901234567', `57~a${id}~b60`, `57~i~a${id}~b1`, `57~i58~a${id}`, `57~i7`, '57~w1', 'abc'])('refuses %j with INVALID_STATE', (state) => {
     expect(() => decodeCursor(state)).toThrow(expect.objectContaining({ code: 'INVALID_STATE' }));
   });
 
