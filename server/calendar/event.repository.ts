@@ -179,10 +179,11 @@ export async function liveEventsUpTo(db: Db, calendarId: string, cursor: { modse
  */
 export async function eventsNotFullyIndexed(db: Db, calendarIds: readonly string[], from: Date, to: Date): Promise<CalendarEventRow[]> {
   if (calendarIds.length === 0) return [];
+  // `= any(array)`: one parameter whatever the number of calendars (an IN list of 100 cost more to plan than to run).
   return db
     .selectFrom('calendar_events')
     .selectAll()
-    .where('calendar_id', 'in', [...calendarIds])
+    .where('calendar_id', '=', sql<string>`any(${sql.val([...calendarIds])}::uuid[])`)
     .where('deleted', '=', false)
     .where((eb) => eb.or([eb('expanded_until', '<', to), eb('expanded_from', '>', from)]))
     .where('first_start', '<', to)

@@ -49,6 +49,8 @@ const settings = {
   DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(), undefined],
   DMCI_DB_WAIT_MS: [z.coerce.number().int().min(0).max(600_000), '10000'],
   DMCI_DB_POOL_SIZE: [positiveInt.max(200), '10'],
+  // The embedded PostgreSQL's shared_buffers (server/db/embedded-postgres.ts); unset: a quarter of the memory, 128–2048 MB.
+  DMCI_PG_SHARED_BUFFERS_MB: [positiveInt.min(16).max(1_048_576).optional(), undefined],
   DMCI_LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   DMCI_TLS_CERT: [z.string().min(1).optional(), undefined],
   DMCI_TLS_KEY: [z.string().min(1).optional(), undefined],

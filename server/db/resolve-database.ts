@@ -20,7 +20,13 @@ export async function resolveDatabase(config: Config, log: Logger, applicationNa
     return { url: config.DATABASE_URL, release: async () => {}, embedded: false };
   }
   try {
-    const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, log, applicationName, create: options.create ?? true });
+    const embedded = await openEmbeddedPostgres({
+      dataDir: config.dataDir,
+      log,
+      applicationName,
+      create: options.create ?? true,
+      ...(config.DMCI_PG_SHARED_BUFFERS_MB !== undefined ? { sharedBuffersMb: config.DMCI_PG_SHARED_BUFFERS_MB } : {}),
+    });
     return { url: embedded.url, release: () => embedded.release(), embedded: true };
   } catch (error) {
     if (error instanceof NoClusterError) throw new NoClusterError(`${error.message}; ${describeConfigSource(config)}`);

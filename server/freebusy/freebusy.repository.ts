@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { PREPARED } from '../db/prepared-statements.ts';
 import type { FreeBusyVisibility } from '../calendar/calendar.table.ts';
@@ -89,61 +89,98 @@ export interface PrincipalContext {
 /** An account's own working hours and out-of-office period (null fields: the domain's). */
 export type OwnAvailability = Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>;
 
-/** What principalContexts reads of a row before decoding. */
+/** What a context query reads of a row before decoding: plain columns (JSON per row cost more to build and parse than the rest of the query). */
 interface ContextColumns {
   entry_id: string;
-  domain: DomainFreeBusyRow;
-  availability: (Omit<OwnAvailability, 'oof_from' | 'oof_until'> & { oof_from: string | null; oof_until: string | null }) | null;
-  calendars: CountingCalendar[] | null;
+  domain_id: string;
+  domain_name: string;
+  freebusy_internal: FreeBusyVisibility;
+  freebusy_external: FreeBusyVisibility;
+  freebusy_anonymous: FreeBusyVisibility;
+  domain_work_days: number[];
+  domain_work_start: number;
+  domain_work_end: number;
+  domain_time_zone: string;
+  /** False when the account has no availability row (a resource never has one). */
+  own_availability: boolean;
+  work_days: number[] | null;
+  work_start: number | null;
+  work_end: number | null;
+  time_zone: string | null;
+  oof_from: Date | null;
+  oof_until: Date | null;
+  calendar_ids: string[] | null;
+  calendar_owners: Array<string | null> | null;
+  calendar_visibilities: Array<FreeBusyVisibility | null> | null;
 }
 
-/** The select list of a principal's context, for a row `x` with entry_id, account_id and domain_id. */
-const CONTEXT_COLUMNS = sql`
-           (select to_jsonb(d) from (select ${sql.join(DOMAIN_COLUMNS.map((c) => sql.ref(c)))} from domains where id = x.domain_id) d) as domain,
-           (select jsonb_build_object('work_days', a.work_days, 'work_start', a.work_start, 'work_end', a.work_end,
-                                      'time_zone', a.time_zone, 'oof_from', a.oof_from, 'oof_until', a.oof_until)
-              from account_availability a where a.account_id = x.account_id) as availability,
-           (select jsonb_agg(jsonb_build_object('id', c.id, 'account_id', c.account_id, 'freebusy_visibility', c.freebusy_visibility))
-              from calendars c
-             where (c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default))
-                -- A room's or resource's own calendar: its bookings are its busy time.
-                or c.resource_id = x.entry_id) as calendars`;
+/**
+ * `source` (rows with entry_id, account_id and domain_id, as `x`) with each
+ * row's context: its domain's policy, its own availability row, its
+ * calendars that count — an account's calendars with the flag (else its
+ * default calendar) and a room's or resource's own calendar (its bookings
+ * are its busy time).
+ */
+function withContexts(source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    select x.*, dm.name as domain_name, dm.freebusy_internal, dm.freebusy_external, dm.freebusy_anonymous,
+           dm.work_days as domain_work_days, dm.work_start as domain_work_start, dm.work_end as domain_work_end, dm.work_time_zone as domain_time_zone,
+           av.account_id is not null as own_availability, av.work_days, av.work_start, av.work_end, av.time_zone, av.oof_from, av.oof_until,
+           cals.ids as calendar_ids, cals.owners as calendar_owners, cals.visibilities as calendar_visibilities
+      from (${source}) x
+      join domains dm on dm.id = x.domain_id
+      left join account_availability av on av.account_id = x.account_id
+      cross join lateral (select array_agg(c.id) as ids, array_agg(c.account_id) as owners, array_agg(c.freebusy_visibility) as visibilities
+                            from calendars c
+                           where (c.account_id = x.account_id and coalesce(c.freebusy_counts, c.is_default)) or c.resource_id = x.entry_id) cals`;
+}
 
 function toContext(r: ContextColumns): PrincipalContext {
   return {
     entry_id: r.entry_id,
-    domain: r.domain,
-    availability: r.availability
-      ? { ...r.availability, oof_from: r.availability.oof_from ? new Date(r.availability.oof_from) : null, oof_until: r.availability.oof_until ? new Date(r.availability.oof_until) : null }
+    domain: {
+      id: r.domain_id,
+      name: r.domain_name,
+      freebusy_internal: r.freebusy_internal,
+      freebusy_external: r.freebusy_external,
+      freebusy_anonymous: r.freebusy_anonymous,
+      work_days: r.domain_work_days,
+      work_start: r.domain_work_start,
+      work_end: r.domain_work_end,
+      work_time_zone: r.domain_time_zone,
+    },
+    availability: r.own_availability
+      ? { work_days: r.work_days, work_start: r.work_start, work_end: r.work_end, time_zone: r.time_zone, oof_from: r.oof_from, oof_until: r.oof_until }
       : null,
-    calendars: r.calendars ?? [],
+    calendars: (r.calendar_ids ?? []).map((id, i) => ({ id, account_id: r.calendar_owners![i] ?? null, freebusy_visibility: r.calendar_visibilities![i] ?? null })),
   };
 }
 
 /** The context of each entry in one query (domain policy, availability, counting calendars). */
 export async function principalContexts(db: Db, entries: ReadonlyArray<{ entry_id: string; account_id: string | null; domain_id: string }>): Promise<Map<string, PrincipalContext>> {
   if (entries.length === 0) return new Map();
-  const result = await sql<ContextColumns>`
-    select x.entry_id, ${CONTEXT_COLUMNS}
-      from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
-           as x(entry_id, account_id, domain_id)`.execute(db);
+  const source = sql`select * from unnest(${sql.val(entries.map((e) => e.entry_id))}::uuid[], ${sql.val(entries.map((e) => e.account_id))}::uuid[], ${sql.val(entries.map((e) => e.domain_id))}::uuid[])
+           as x(entry_id, account_id, domain_id)`;
+  const result = await sql<ContextColumns>`${withContexts(source)}`.execute(db);
   return new Map(result.rows.map((r) => [r.entry_id, toContext(r)]));
 }
 
 /**
  * findPrincipals and the context of each person or resource found (groups
  * get none: their members are read with principalContexts), in one query:
- * FreeBusy/query's first round trip.
+ * FreeBusy/query's first round trip. Prepared: its text does not depend on the emails.
  */
 export async function findPrincipalsWithContexts(db: Db, emails: readonly string[]): Promise<Array<PrincipalEntry & { context: PrincipalContext | null }>> {
   if (emails.length === 0) return [];
-  const result = await sql<PrincipalEntry & Omit<ContextColumns, 'entry_id'>>`
-    select ${sql.raw(PREPARED)} x.asked, x.entry_id, x.kind, x.email, x.account_id, x.domain_id,
-           ${CONTEXT_COLUMNS}
-      from (${principalLookup(emails)}) x`.execute(db);
-  return result.rows.map(({ domain, availability, calendars, ...entry }) => ({
-    ...entry,
-    context: entry.kind === 'group' ? null : toContext({ entry_id: entry.entry_id, domain, availability, calendars }),
+  const result = await sql<PrincipalEntry & ContextColumns>`select ${sql.raw(PREPARED)} * from (${withContexts(principalLookup(emails))}) y`.execute(db);
+  return result.rows.map((row) => ({
+    asked: row.asked,
+    entry_id: row.entry_id,
+    kind: row.kind,
+    email: row.email,
+    account_id: row.account_id,
+    domain_id: row.domain_id,
+    context: row.kind === 'group' ? null : toContext(row),
   }));
 }
 
@@ -205,7 +242,7 @@ export async function busyRows(
   const scans = (named: boolean) => {
     // Classes as event.ts normalises them (anything else is PRIVATE); the order of CLASS_OF.
     // date_part is float8 arithmetic; extract(epoch …) computes in numeric and cost more than the scans (bench database).
-    const columns = sql`round(date_part('epoch', during_start) * 1000) as s, round(date_part('epoch', upper(during)) * 1000) as e,
+    const columns = sql`date_part('epoch', during_start) * 1000 as s, date_part('epoch', upper(during)) * 1000 as e,
            ((case busy_type when 'BUSY-TENTATIVE' then 1 when 'BUSY-UNAVAILABLE' then 3 else 2 end)
             + 4 * (case classification when 'PUBLIC' then 0 when 'CONFIDENTIAL' then 2 else 1 end)
             + 16 * (floating or all_day)::int)::int2 as f,
@@ -241,8 +278,9 @@ function unpackBusy(calendarId: string, packed: Buffer, n: number, summary: Arra
   if (packed.length !== n * PACKED_INSTANCE_BYTES) throw new Error(`busy rows of calendar ${calendarId}: ${packed.length} bytes for ${n} instances`);
   const rows: CalendarBusyRows = { calendar_id: calendarId, start: new Array(n), end: new Array(n), rank: new Array(n), classification: new Array(n), wall: new Array(n), summary, location };
   for (let i = 0, at = 0; i < n; i++, at += PACKED_INSTANCE_BYTES) {
-    rows.start[i] = packed.readDoubleBE(at);
-    rows.end[i] = packed.readDoubleBE(at + 8);
+    // Whole milliseconds: seconds × 1000 in float8 can be off by a rounding error when an instant has a fraction.
+    rows.start[i] = Math.round(packed.readDoubleBE(at));
+    rows.end[i] = Math.round(packed.readDoubleBE(at + 8));
     const flags = packed.readInt16BE(at + 16);
     rows.rank[i] = flags & 3;
     rows.classification[i] = CLASS_OF[(flags >> 2) & 3]!;
