@@ -90,7 +90,7 @@ export interface PrincipalContext {
 export type OwnAvailability = Pick<AccountAvailabilityRow, 'work_days' | 'work_start' | 'work_end' | 'time_zone' | 'oof_from' | 'oof_until'>;
 
 /** What a context query reads of a row before decoding: plain columns (JSON per row cost more to build and parse than the rest of the query). */
-interface ContextColumns {
+interface ContextColumns extends OwnAvailability {
   entry_id: string;
   domain_id: string;
   domain_name: string;
@@ -103,12 +103,6 @@ interface ContextColumns {
   domain_time_zone: string;
   /** False when the account has no availability row (a resource never has one). */
   own_availability: boolean;
-  work_days: number[] | null;
-  work_start: number | null;
-  work_end: number | null;
-  time_zone: string | null;
-  oof_from: Date | null;
-  oof_until: Date | null;
   calendar_ids: string[] | null;
   calendar_owners: Array<string | null> | null;
   calendar_visibilities: Array<FreeBusyVisibility | null> | null;
