@@ -54,8 +54,12 @@ function dateSize(date: Date): number {
   return 15;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** UTF-8 length of a JS string; a lone surrogate counts 3 bytes (it is encoded as U+FFFD). */
 function utf8Length(text: string): number {
+  // Most strings are ASCII (slot strings, emails, instants): one native test instead of a loop.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -36,9 +36,9 @@ export class Encoded<T = unknown> {
   }
 }
 
-/** `value` encoded now, to be carried as it is later. */
-export function encodeValue<T>(value: T): Encoded<T> {
-  return new Encoded<T>([encodeFrame(value)]);
+/** `value` encoded now, to be carried as it is later; `expectedBytes` as for encodeFrame. */
+export function encodeValue<T>(value: T, expectedBytes?: number): Encoded<T> {
+  return new Encoded<T>([encodeFrame(value, expectedBytes)]);
 }
 
 /**

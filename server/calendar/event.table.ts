@@ -36,6 +36,8 @@ export interface EventInstanceTable {
   during: ColumnType<string, string, string>;
   /** lower(during), stored by PostgreSQL: what the start-ordered indexes hold. */
   during_start: GeneratedAlways<Date>;
+  /** What free/busy reads of a busy instance, stored by PostgreSQL (migration 4300; null when FREE). */
+  busy_packed: GeneratedAlways<Buffer | null>;
   start_local: string;
   end_local: string;
   tzid: string | null;

@@ -71,7 +71,7 @@ export async function deleteInstancesOfMany(db: Db, eventIds: readonly string[])
 }
 
 /** An index row as a query reads it: placed in the viewer's zone (start_at, end_at) and joined to its event. */
-export type IndexedInstance = Omit<Selectable<EventInstanceTable>, 'during' | 'during_start'> & {
+export type IndexedInstance = Omit<Selectable<EventInstanceTable>, 'during' | 'during_start' | 'busy_packed'> & {
   uid: string;
   start_at: Date;
   end_at: Date;

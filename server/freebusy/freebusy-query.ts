@@ -1,5 +1,5 @@
 import { AnswerBudget } from '../answers/answer-budget.ts';
-import { ErrorCode, FreeBusyLimits, packBusyPeriods, type BusyDetail, type MethodArgs, type MethodResult, type PrincipalFreeBusyWire } from '../../protocol/index.ts';
+import { encodeValue, ErrorCode, FreeBusyLimits, packBusyPeriods, type BusyDetail, type Encoded, type MethodArgs, type MethodResult, type PrincipalFreeBusyWire } from '../../protocol/index.ts';
 import { CalendarLimits, DAY_MS } from '../calendar/calendar-limits.ts';
 import { eventsNotFullyIndexed } from '../calendar/event.repository.ts';
 import type { CalendarEventRow } from '../calendar/event.table.ts';
@@ -10,7 +10,7 @@ import { resolveRightsOfMany, type CalendarAccess } from '../calendar/calendar-a
 import { wallClockToInstant } from '../calendar/zoned-time.ts';
 import type { Db } from '../db/database.ts';
 import { DmciError } from '../errors.ts';
-import { BUSY_RANK, BUSY_TYPE_OF_RANK, mergeBusy, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
+import { BUSY_RANK, BUSY_TYPE_OF_RANK, BusyEdges, NO_DATA_DIGIT, slotCount, slotString, type TimedBusy } from './busy-merge.ts';
 import { busyRows, findPrincipalsWithContexts, groupLeaves, principalContexts, type CalendarBusyRows, type DomainFreeBusyRow, type PrincipalContext, type PrincipalEntry } from './freebusy.repository.ts';
 import { freeBusyLensFor, type FreeBusyViewer } from './visibility.ts';
 import { effectiveHours, renderHours, type Hours } from './working-hours.ts';
@@ -147,7 +147,7 @@ export async function readFreeBusy(
       out.set(entry.entry_id, { ...empty('noData'), hours: hoursOf.get(entry.entry_id)!, outOfOffice });
       continue;
     }
-    const timed: TimedBusy[] = [];
+    const edges = new BusyEdges(fromMs, toMs);
     const details: BusyDetail[] = [];
     let view: 'time' | 'details' = 'time';
     for (const calendar of shown) {
@@ -166,10 +166,10 @@ export async function readFreeBusy(
         let shows = showsOf.get(classification);
         if (shows === undefined) showsOf.set(classification, (shows = busyInstanceShows(lens, classification)));
         if (shows === 'nothing') continue;
-        const busyType = BUSY_TYPE_OF_RANK[busy.rank[i]!]!;
-        timed.push({ start, end, busyType });
+        const rank = busy.rank[i]!;
+        edges.add(start, end, rank);
         if (shows === 'named') {
-          details.push({ start: isoOf(start), end: isoOf(end), busyType, summary: busy.summary?.[i] ?? null, location: busy.location?.[i] ?? null });
+          details.push({ start: isoOf(start), end: isoOf(end), busyType: BUSY_TYPE_OF_RANK[rank]!, summary: busy.summary?.[i] ?? null, location: busy.location?.[i] ?? null });
         }
       }
     }
@@ -177,7 +177,7 @@ export async function readFreeBusy(
     out.set(entry.entry_id, {
       status: 'ok',
       view,
-      periods: mergeBusy(timed, from.getTime(), to.getTime()),
+      periods: edges.merged(),
       details,
       hours: hoursOf.get(entry.entry_id)!,
       outOfOffice,
@@ -299,15 +299,19 @@ export function isoOf(ms: number): string {
   return iso;
 }
 
-/** FreeBusy/query for an account viewer. */
+/** FreeBusy/query for an account viewer, encoded at once into a buffer of the size its budget counted. */
 export async function queryFreeBusy(
   ctx: FreeBusyContext,
   viewer: { accountId: string; domainId: string },
   args: MethodArgs<'FreeBusy/query'>,
   now: Date,
-): Promise<MethodResult<'FreeBusy/query'>> {
-  return (await queryWithLeaves(ctx, viewer, args, now)).answer;
+): Promise<Encoded<MethodResult<'FreeBusy/query'>>> {
+  const { answer, answerBytes } = await queryWithLeaves(ctx, viewer, args, now);
+  return encodeValue(answer, answerBytes + ANSWER_ENVELOPE_BYTES);
 }
+
+/** Room for what the budget does not count: the answer's window and interval. */
+const ANSWER_ENVELOPE_BYTES = 128;
 
 /** A principal of an answer whose calendars were read: a person or resource asked, or a group's member. */
 export type QueriedLeaf = Leaf;
@@ -318,7 +322,7 @@ export async function queryWithLeaves(
   viewer: { accountId: string; domainId: string },
   args: MethodArgs<'FreeBusy/query'>,
   now: Date,
-): Promise<{ answer: MethodResult<'FreeBusy/query'>; window: FreeBusyWindow; leaves: Leaf[] }> {
+): Promise<{ answer: MethodResult<'FreeBusy/query'>; answerBytes: number; window: FreeBusyWindow; leaves: Leaf[] }> {
   const asked = [...new Set(args.principals.map((p) => p.trim().toLowerCase()))];
   const window = queryWindow(args, now, asked.length);
   const { from, to } = window;
@@ -389,7 +393,9 @@ export async function queryWithLeaves(
     } else principals.push(render(slot.asked, slot.entry.kind, null, read.get(slot.entry.entry_id)!));
   }
   for (const leaf of expanded) principals.push(render(leaf.principal, leaf.entry.kind, leaf.via, read.get(leaf.entry.entry_id)!));
-  return { answer: { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals, from.getTime()) }, window, leaves: [...leaves.values()] };
+  const budget = new AnswerBudget();
+  const answer = { from: from.toISOString(), to: to.toISOString(), interval: window.intervalMinutes, principals: withinAnswerBudget(principals, from.getTime(), budget) };
+  return { answer, answerBytes: budget.usedBytes, window, leaves: [...leaves.values()] };
 }
 
 /** One principal's entry of a FreeBusy/query answer (and of a watch's push). */

@@ -203,7 +203,7 @@ export interface CalendarBusyRows {
   location: Array<string | null> | null;
 }
 
-/** Per instance in `packed`: start and end (float8, epoch ms), flags (int2: busy digit | class << 2 | wall << 4). */
+/** Per instance in `packed` (event_instances.busy_packed, migration 4300): start and end (float8, epoch ms), flags (int2: busy digit | class << 2 | wall << 4). */
 const PACKED_INSTANCE_BYTES = 18;
 const CLASS_OF: readonly Classification[] = ['PUBLIC', 'PRIVATE', 'CONFIDENTIAL'];
 
@@ -235,13 +235,8 @@ export async function busyRows(
   const inWindow = sql`during_start < case when floating or all_day then ${wideTo}::timestamptz else ${to}::timestamptz end
         and upper(during) > case when floating or all_day then ${wideFrom}::timestamptz else ${from}::timestamptz end`;
   const scans = (named: boolean) => {
-    // Classes as event.ts normalises them (anything else is PRIVATE); the order of CLASS_OF.
-    // date_part is float8 arithmetic; extract(epoch …) computes in numeric and cost more than the scans (bench database).
-    const columns = sql`date_part('epoch', during_start) * 1000 as s, date_part('epoch', upper(during)) * 1000 as e,
-           ((case busy_type when 'BUSY-TENTATIVE' then 1 when 'BUSY-UNAVAILABLE' then 3 else 2 end)
-            + 4 * (case classification when 'PUBLIC' then 0 when 'CONFIDENTIAL' then 2 else 1 end)
-            + 16 * (floating or all_day)::int)::int2 as f,
-           ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}`;
+    // busy_packed: the instance's bytes as PACKED_INSTANCE_BYTES describes, stored when it was written (migration 4300).
+    const columns = sql`busy_packed as p, ${named ? sql`summary, location` : sql`null::text as summary, null::text as location`}`;
     return sql`
       select ${columns} from event_instances
        where calendar_id = c.id and busy_type <> 'FREE' and during_start >= ${lookFrom}::timestamptz and during_start < ${wideTo}::timestamptz and ${inWindow}
@@ -254,7 +249,7 @@ export async function busyRows(
   // Prepared: the text is the same whatever the calendars, and its planning cost a millisecond a query.
   // Groups name their calendar by position in its list (+n plain, -n named), not by a 36-character uuid string.
   const result = await sql<{ k: number; n: number; packed: Buffer; summaries: Array<string | null> | null; locations: Array<string | null> | null }>`
-    select ${sql.raw(PREPARED)} r.k, count(*)::int4 as n, string_agg(float8send(r.s) || float8send(r.e) || int2send(r.f), ''::bytea) as packed,
+    select ${sql.raw(PREPARED)} r.k, count(*)::int4 as n, string_agg(r.p, ''::bytea) as packed,
            array_agg(r.summary) filter (where r.k < 0) as summaries, array_agg(r.location) filter (where r.k < 0) as locations
       from (select c.n::int4 as k, i.* from unnest(${sql.val(plain)}::uuid[]) with ordinality as c(id, n) cross join lateral (${scans(false)}) i
             union all

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, type FreeBusyDomainPolicy, type FreeBusySettings, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
+import { ErrorCode, type Encoded, type FreeBusyDomainPolicy, type FreeBusySettings, type MethodArgs, type MethodResult } from '../../protocol/index.ts';
 import type { AccountService } from '../accounts/account.service.ts';
 import { requireAdmin, type Actor } from '../accounts/actor.ts';
 import type { CalendarEventService } from '../calendar/event.service.ts';
@@ -46,7 +46,7 @@ export class FreeBusyService {
   /** Free/busy reads expand what the occurrence index does not hold where calendar reads do: in the worker pool. */
   readonly expandUnindexed: FreeBusyContext['expandUnindexed'] = (owner, events, from, to) => this.calendarEvents.expandUnindexed(owner, events, from, to);
 
-  async query(actor: Actor, args: MethodArgs<'FreeBusy/query'>): Promise<MethodResult<'FreeBusy/query'>> {
+  async query(actor: Actor, args: MethodArgs<'FreeBusy/query'>): Promise<Encoded<MethodResult<'FreeBusy/query'>>> {
     if (actor.kind !== 'account') throw forbidden('free/busy is asked by an account');
     return queryFreeBusy(this, { accountId: actor.accountId, domainId: actor.domainId }, args, this.clock());
   }

@@ -18,6 +18,33 @@ describe('mergeBusy', () => {
   it('nested periods of the same type stay one period', () => {
     expect(mergeBusy([b(1, 6, 'BUSY'), b(2, 3, 'BUSY'), b(2, 4, 'BUSY-TENTATIVE')], 0, 24 * H)).toEqual([b(1, 6, 'BUSY')]);
   });
+
+  it('equals a minute-by-minute model on random instances, before 1970 too', () => {
+    const TYPES: TimedBusy['busyType'][] = ['BUSY-TENTATIVE', 'BUSY', 'BUSY-UNAVAILABLE'];
+    const M = 60_000;
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648), seed % n);
+    for (const origin of [Date.UTC(2026, 11, 1), Date.UTC(1969, 11, 31, 23)]) {
+      for (let round = 0; round < 200; round++) {
+        const instances = Array.from({ length: random(12) }, () => {
+          const start = origin + (random(130) - 10) * M;
+          return { start, end: start + random(40) * M, busyType: TYPES[random(3)]! };
+        });
+        const from = origin;
+        const to = origin + 100 * M;
+        // The model: each minute's highest rank, then runs of one rank.
+        const rankAt = Array.from({ length: 100 }, (_, m) => Math.max(0, ...instances.filter((i) => i.start <= from + m * M && i.end > from + m * M).map((i) => TYPES.indexOf(i.busyType) + 1)));
+        const expected: TimedBusy[] = [];
+        rankAt.forEach((rank, m) => {
+          if (rank === 0) return;
+          const last = expected[expected.length - 1];
+          if (last && last.end === from + m * M && last.busyType === TYPES[rank - 1]) last.end += M;
+          else expected.push({ start: from + m * M, end: from + (m + 1) * M, busyType: TYPES[rank - 1]! });
+        });
+        expect(mergeBusy(instances, from, to)).toEqual(expected);
+      }
+    }
+  });
 });
 
 describe('slotString', () => {
