@@ -114,9 +114,12 @@ export class DirectoryReadLease {
       return;
     }
     const returned = this.clock.now();
+    const lapsed = returned >= this.heldUntil;
     // A lease that lapsed (in this node's view) may have been missed by writers meanwhile: trust only reads sent from now on.
-    if (returned >= this.heldUntil) this.trustFrom = returned;
+    if (lapsed) this.trustFrom = returned;
     this.heldUntil = sent + leaseMs;
+    // Rows of nodes long gone (a node without DMCI_NODE_ID gets a new id each start), swept on the rare renewals after a lapse.
+    if (lapsed) await sql`delete from directory_read_leases where expires_at < clock_timestamp() - interval '1 day'`.execute(db).catch(() => {});
   }
 
   /** Gives the lease up (node shutdown): writers stop waiting for this node at once. */

@@ -222,4 +222,13 @@ describe('directory read leases', () => {
     await writes.adminUpdate(systemActor, bob, { title: 'Engineer V' });
     expect(clock.slept).toBe(slept);
   });
+
+  it('rows of nodes gone for more than a day are swept by a renewal after a lapse', async () => {
+    await sql`insert into directory_read_leases (node_id, expires_at) values ('node-gone', clock_timestamp() - interval '25 hours'), ('node-recent', clock_timestamp() - interval '1 hour')`.execute(server.app.db);
+    const lease = new DirectoryReadLease({ db: dbB, nodeId: 'node-b-6', windowMs: WINDOW_MS, log, clock: new StepClock() });
+    await lease.renew();
+    const { rows } = await sql<{ node_id: string }>`select node_id from directory_read_leases where node_id in ('node-gone', 'node-recent', 'node-b-6') order by node_id`.execute(server.app.db);
+    expect(rows.map((r) => r.node_id)).toEqual(['node-b-6', 'node-recent']);
+    await lease.release();
+  });
 });
