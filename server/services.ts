@@ -16,6 +16,7 @@ import type { Metrics } from './ops/metrics.ts';
 import type { LoginGuard } from './security/login-guard.ts';
 import { StorageService } from './quota/storage.service.ts';
 import { busPublisher } from './sync/scope-write.ts';
+import { settleDirectoryWrite, settlingPublisher } from './cluster/directory-read-lease.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { ScreenService, type ConfiguredLists } from './security/screen.service.ts';
 import { InboxService } from './inbox/inbox.service.ts';
@@ -65,7 +66,9 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
     maxPerKey: config.DMCI_HASH_QUEUE_PER_ADDRESS,
   });
   // The server passes the guard its doors share; the CLI checks no passwords and gets the defaults.
-  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000, options.loginGuard);
+  // Directory and account writes wait out LDAP nodes' read window before they are acknowledged (cluster/directory-read-lease.ts).
+  const windowMs = config.DMCI_DIRECTORY_READ_WINDOW_MS;
+  const accounts = new AccountService(db, hasher, config.DMCI_RESUME_TOKEN_TTL_HOURS * 3_600_000, options.loginGuard, () => settleDirectoryWrite(db, windowMs));
   const domains = new DomainService(db);
   const calendars = new CalendarService(db, bus);
   // Hooks run in this order and bump in sorted scope order: calendars:<account> before gal:<domain>.
@@ -73,7 +76,7 @@ export function createServices(options: { db: Db; bus: Pick<ClusterBus, 'publish
   registerAccountEntries(accounts, domains);
   const inbox = new InboxService(db, busPublisher(bus));
   accounts.onAccountCreated(inbox.createInbox);
-  const directory = new DirectoryService(db, busPublisher(bus), galSnapshotPages(config.DMCI_GAL_SNAPSHOT_BYTES));
+  const directory = new DirectoryService(db, settlingPublisher(busPublisher(bus), db, windowMs), galSnapshotPages(config.DMCI_GAL_SNAPSHOT_BYTES));
   const icalWork = new IcalWorkerPool({
     size: config.DMCI_ICAL_WORKERS,
     maxQueue: config.DMCI_ICAL_QUEUE,

@@ -58,6 +58,8 @@ export class AccountService {
     private readonly hasher: PasswordHasher,
     private readonly resumeTokenTtlMs: number,
     private readonly guard: LoginGuard = defaultGuard(),
+    /** After an account write commits, before it is acknowledged: LDAP nodes' read window (cluster/directory-read-lease.ts). */
+    private readonly settle: () => Promise<void> = async () => {},
   ) {}
 
   /** Runs inside the creating transaction: the default calendar, the GAL entry, ... */
@@ -206,6 +208,7 @@ export class AccountService {
         await recordAudit(trx, actor, { action: 'account.create', target: row.email, domainId: row.domain_id, after: audited(row) });
         return row;
       });
+      await this.settle();
       return { account: toAccount(account), created: true };
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -279,7 +282,7 @@ export class AccountService {
 
   private async replacePassword(accountId: string, password: string, audit: { actor: Actor; action: AuditAction; address?: string }): Promise<Date> {
     const passwordHash = await this.hasher.hash(password);
-    return this.db.transaction().execute(async (trx) => {
+    const changedAt = await this.db.transaction().execute(async (trx) => {
       const changedAt = await setPasswordHash(trx, accountId, passwordHash);
       await deleteResumeTokensOf(trx, accountId);
       const account = (await findAccountById(trx, accountId))!;
@@ -287,6 +290,8 @@ export class AccountService {
       await announceAccountChange(trx, accountId);
       return changedAt;
     });
+    await this.settle();
+    return changedAt;
   }
 
   private async change(
@@ -304,6 +309,7 @@ export class AccountService {
       await announceAccountChange(trx, accountId);
       return updated;
     });
+    await this.settle();
     return toAccount(row);
   }
 

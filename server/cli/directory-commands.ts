@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { DomainName } from '../../protocol/index.ts';
 import { sendHints } from '../cluster/cluster-bus.ts';
+import { settleDirectoryWrite } from '../cluster/directory-read-lease.ts';
 import type { ScopePublisher } from '../sync/scope-write.ts';
 import type { Db } from '../db/database.ts';
 import { exportLdif } from '../directory/import/ldif-export.ts';
@@ -49,6 +50,8 @@ export function registerDirectoryCommands(program: Command, { run, cliLog, setEx
               bar.update(done);
             },
           });
+          // Once for the whole import (it commits in many batches), before the report acknowledges it: LDAP nodes' read window.
+          if (done.committed) await settleDirectoryWrite(db, config.DMCI_DIRECTORY_READ_WINDOW_MS);
           // One record for the whole import (it commits in many batches): the counts, not the entries.
           if (done.committed) {
             const { created, updated, unchanged, deleted, errors } = done;

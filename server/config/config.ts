@@ -45,6 +45,9 @@ const settings = {
   DMCI_LDAP_BIND_DEADLINE_MS: [positiveInt, '10000'],
   // The LDAP door's in-memory GAL index (server/ldap/ldap-index.ts), all domains together; 0 = off (SQL answers every search).
   DMCI_LDAP_INDEX_MAX_MB: [z.coerce.number().int().min(0).max(1_048_576), '256'],
+  // How long an LDAP node may answer from a directory/account read it already made; every directory or account write waits this long
+  // after commit while some node holds a read lease (server/cluster/directory-read-lease.ts); 0 = every search reads, writes never wait.
+  DMCI_DIRECTORY_READ_WINDOW_MS: [z.coerce.number().int().min(0).max(1_000), '50'],
   DMCI_DATA_DIR: [z.string().min(1), './.dmci'],
   DATABASE_URL: [z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(), undefined],
   DMCI_DB_WAIT_MS: [z.coerce.number().int().min(0).max(600_000), '10000'],

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { AccountService } from '../accounts/account.service.ts';
+import { DirectoryReadLease } from '../cluster/directory-read-lease.ts';
 import type { Config } from '../config/config.ts';
 import { createDatabase } from '../db/database.ts';
 import { PREPARED_STATEMENTS } from '../db/prepared-statements.ts';
@@ -65,13 +66,15 @@ export async function startLdapDoor(deps: {
     prepared: PREPARED_STATEMENTS,
   });
   const index = new LdapIndex({ db, maxBytes: config.DMCI_LDAP_INDEX_MAX_MB * 1024 * 1024, log: ldapLog, onBytes: (bytes) => deps.metrics?.ldapIndexBytes.set(bytes) });
+  // Searches answer from version and privilege reads this recent while the lease holds; writers wait as long (DMCI_DIRECTORY_READ_WINDOW_MS).
+  const lease = new DirectoryReadLease({ db, nodeId: config.nodeId, windowMs: config.DMCI_DIRECTORY_READ_WINDOW_MS, log: ldapLog });
   const tls = config.tls ? { port: config.DMCI_LDAPS_PORT, cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } : undefined;
   const server = new LdapServer({
     limits,
     log: ldapLog,
     binder: new LdapBinder({ accounts: deps.accounts, loginGuard: deps.loginGuard, log: ldapLog }),
     // With a certificate, the plain port offers StartTLS (and the root DSE says so).
-    search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [], index }),
+    search: new LdapSearch({ db, limits, vendorVersion: deps.version, supportedExtensions: tls ? [STARTTLS_OID] : [], index, lease }),
     ipScreen: deps.ipScreen,
     loginGuard: deps.loginGuard,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -93,6 +96,8 @@ export async function startLdapDoor(deps: {
     index,
     close: async () => {
       await server.close();
+      // Writers stop waiting for this node at once (a node that dies instead costs writers the window until its lease expires).
+      await lease.release().catch((error: unknown) => ldapLog.warn({ err: error }, 'directory read lease not released; it expires by itself'));
       await db.destroy();
     },
   };

@@ -7,12 +7,14 @@ import { filterStatement } from './ldap-filter-sql.ts';
 import type { LdapIndex } from './ldap-index.ts';
 import { wantedAttributes } from './ldap-index-snapshot.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
-import { ACCOUNT_RECHECK_MS, DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
+import { DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
-import { findDomainId, galEntryExists, listDomainNames, readGalVersion, searchGal, setStatementTimeout } from './ldap-search.repository.ts';
+import { findDomainId, galEntryExists, listDomainNames, readGalVersion, searchGal, setStatementTimeout, type GalVersion } from './ldap-search.repository.ts';
 import { readPrivileges } from '../accounts/account.repository.ts';
+import type { DirectoryReadLease } from '../cluster/directory-read-lease.ts';
+import { FreshReads } from '../cluster/fresh-reads.ts';
 import { galBaseEntry, rootDse, subschemaEntry, syntheticToEntry, type Synthetic } from './ldap-special-entries.ts';
 
 export type SearchScope = 'base' | 'one' | 'sub';
@@ -45,14 +47,33 @@ export interface LdapSearchDone {
  * Size and time limits are dmci's own, since ldapjs enforces neither.
  */
 export class LdapSearch {
-  private readonly accountChecks = new WeakMap<LdapIdentity, number>();
   private readonly domainIds = new Map<string, { id: string; at: number }>();
+  /** The domain's GAL scope version, for the index's freshness check. */
+  private readonly galVersion: (domainId: string) => Promise<GalVersion | undefined>;
+  /** A bound account's role, state and password date, checked before every search. */
+  private readonly privileges: (accountId: string) => Promise<Awaited<ReturnType<typeof readPrivileges>>>;
 
   /**
    * `db` is the LDAP door's own pool: its connections carry statement_timeout = limits.maxTimeMs.
    * `index`: the node's in-memory GAL index, which answers the searches it can when it is current.
+   * `lease`: the node's directory read lease; with it, the version and privilege reads above are
+   * answered from reads made less than DMCI_DIRECTORY_READ_WINDOW_MS ago (writers wait that long
+   * before acknowledging, cluster/directory-read-lease.ts); without it, each search reads both.
    */
-  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[]; index?: LdapIndex }) {}
+  constructor(private readonly deps: { db: Db; limits: LdapLimits; vendorVersion: string; supportedExtensions?: string[]; index?: LdapIndex; lease?: DirectoryReadLease }) {
+    const { db, lease } = deps;
+    const readVersion = (domainId: string) => readGalVersion(db, domainId);
+    const readAccount = (accountId: string) => readPrivileges(db, accountId);
+    if (lease) {
+      const versions = new FreshReads(lease, readVersion);
+      const accounts = new FreshReads(lease, readAccount);
+      this.galVersion = (domainId) => versions.get(domainId);
+      this.privileges = (accountId) => accounts.get(accountId);
+    } else {
+      this.galVersion = readVersion;
+      this.privileges = readAccount;
+    }
+  }
 
   async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: OutgoingEntry) => void): Promise<LdapSearchDone> {
     const { limits } = this.deps;
@@ -168,7 +189,7 @@ export class LdapSearch {
     // The index holds entries without photos and members, and renders values, not bare types.
     const index = this.deps.index;
     const indexable = index?.enabled && probes && !needs.photo && !needs.members && !request.typesOnly;
-    const view = indexable ? await index.view(domainId, domain, await readGalVersion(db, domainId)) : undefined;
+    const view = indexable ? await index.view(domainId, domain, await this.galVersion(domainId)) : undefined;
     return this.page(request, {
       who: identity?.accountId ?? '',
       deadline: context.deadline,
@@ -189,20 +210,18 @@ export class LdapSearch {
 
   /**
    * A bound connection keeps its rights only while its account is enabled,
-   * its password unchanged and its role and domain as they were at bind time.
-   * A privileged binding (an admin's) is re-read before every search, so a
-   * demoted or disabled admin loses its reach at once; a plain user's at
-   * most every ACCOUNT_RECHECK_MS.
+   * its password unchanged and its role and domain as they were at bind time,
+   * checked before every search: a disabled or demoted account (a user's or
+   * an admin's) loses its reach with the first search after the change was
+   * acknowledged, on every node (the read may be one the node's read lease
+   * still trusts; account writes wait for that window).
    */
   private async checkAccount(identity: LdapIdentity | undefined): Promise<void> {
     if (!identity) return;
-    const checkedAt = this.accountChecks.get(identity) ?? 0;
-    if (identity.role === 'user' && Date.now() - checkedAt < ACCOUNT_RECHECK_MS) return;
-    const now = await readPrivileges(this.deps.db, identity.accountId);
+    const now = await this.privileges(identity.accountId);
     if (!now?.enabled || now.password_changed_at.getTime() !== identity.passwordChangedAt.getTime() || now.role !== identity.role || now.domain_id !== identity.domainId) {
       throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled, its password or role changed: bind again');
     }
-    this.accountChecks.set(identity, Date.now());
   }
 
   /** Domain ids by name; only found ones are remembered, so a new domain is seen at once. */

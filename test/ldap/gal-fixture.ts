@@ -1,4 +1,5 @@
 import { systemActor } from '../../server/accounts/actor.ts';
+import type { LdapLimits } from '../../server/ldap/ldap-limits.ts';
 import { seedGal } from '../helpers/ldap.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -17,6 +18,20 @@ export const PHOTO = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46
 
 /** Visible entries of example.com: 4 accounts' people minus the disabled one, plus the seeded ones. */
 export const VISIBLE_IN_EXAMPLE = 3 /* alice, admin, dave */ + 6 /* bob, abby, abe, eng, atlas, nemo */ + FILLERS;
+
+/** Limits for an LdapSearch built by a test beside the server (a second "node"): anonymous reads allowed. */
+export const SEARCH_LIMITS: LdapLimits = {
+  allowAnonymous: true,
+  maxSize: 1000,
+  maxTimeMs: 10_000,
+  maxFilterDepth: 16,
+  maxFilterBytes: 4096,
+  idleTimeoutMs: 300_000,
+  maxConnections: 10,
+  requireTls: false,
+  maxConnectionsPerAddress: 10,
+  bindDeadlineMs: 10_000,
+};
 
 export async function startGalServer(env: Record<string, string> = {}): Promise<TestServer> {
   // The LDAP tests open a client per case from one address: more than the per-address default.

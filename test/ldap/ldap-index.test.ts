@@ -7,13 +7,12 @@ import { createLogger } from '../../server/log/logger.ts';
 import { encodeSearchEntry } from '../../server/ldap/ldap-ber.ts';
 import type { OutgoingEntry } from '../../server/ldap/ldap-entry.ts';
 import { INDEX_REBUILD_AFTER, LdapIndex } from '../../server/ldap/ldap-index.ts';
-import type { LdapLimits } from '../../server/ldap/ldap-limits.ts';
 import { ATTRIBUTES } from '../../server/ldap/ldap-schema.ts';
 import { LdapSearch } from '../../server/ldap/ldap-search.ts';
 import { toFilterNode } from '../../server/ldap/ldap-server.ts';
 import { raiseMinModseq } from '../../server/sync/sync-scope.repository.ts';
 import type { TestServer } from '../helpers/server.ts';
-import { BASE, startGalServer } from './gal-fixture.ts';
+import { BASE, SEARCH_LIMITS, startGalServer } from './gal-fixture.ts';
 
 /**
  * The LDAP door's in-memory GAL index (server/ldap/ldap-index.ts), on a
@@ -22,18 +21,7 @@ import { BASE, startGalServer } from './gal-fixture.ts';
  * node, as far as the index can tell). Each answer is compared byte for byte
  * with the SQL path's answer to the same search.
  */
-const limits: LdapLimits = {
-  allowAnonymous: true,
-  maxSize: 1000,
-  maxTimeMs: 10_000,
-  maxFilterDepth: 16,
-  maxFilterBytes: 4096,
-  idleTimeoutMs: 300_000,
-  maxConnections: 10,
-  requireTls: false,
-  maxConnectionsPerAddress: 10,
-  bindDeadlineMs: 10_000,
-};
+const limits = SEARCH_LIMITS;
 const log = createLogger('silent');
 /** Every attribute the index holds (all but photos and members, which send a search to SQL), operational ones included. */
 const HELD = [...ATTRIBUTES.filter((def) => def.source.kind !== 'photo' && def.source.kind !== 'members').map((def) => def.name), '+'];

@@ -1,0 +1,62 @@
+import type { DirectoryReadLease } from './directory-read-lease.ts';
+
+/** Keys held at most; past it, entries no longer trusted are dropped. */
+const MAX_KEYS = 10_000;
+
+interface Held<V> {
+  current?: { value: V; sentAt: number };
+  inflight?: { promise: Promise<V>; sentAt: number };
+}
+
+/**
+ * Reads of one kind (a GAL scope's version, an account's privileges) that a
+ * node may answer from while its read lease trusts them
+ * (directory-read-lease.ts). Past half the window a fresh read starts in the
+ * background, so steady traffic never waits for one; a search finding
+ * nothing trusted waits for a read sent since (a shared one when in flight).
+ */
+export class FreshReads<K, V> {
+  private readonly held = new Map<K, Held<V>>();
+
+  constructor(
+    private readonly lease: DirectoryReadLease,
+    private readonly read: (key: K) => Promise<V>,
+  ) {}
+
+  get(key: K): Promise<V> {
+    const { lease } = this;
+    let held = this.held.get(key);
+    if (!held) {
+      if (this.held.size >= MAX_KEYS) this.sweep();
+      this.held.set(key, (held = {}));
+    }
+    const { current, inflight } = held;
+    if (current && lease.trusts(current.sentAt)) {
+      if (!inflight && lease.clock.now() - current.sentAt >= lease.windowMs / 2) this.start(key, held).catch(() => {});
+      return Promise.resolve(current.value);
+    }
+    if (inflight && lease.trusts(inflight.sentAt)) return inflight.promise;
+    return this.start(key, held);
+  }
+
+  private start(key: K, held: Held<V>): Promise<V> {
+    const sentAt = this.lease.clock.now();
+    const promise = this.read(key);
+    held.inflight = { promise, sentAt };
+    const settle = () => {
+      if (held.inflight?.promise === promise) held.inflight = undefined;
+    };
+    promise.then(
+      (value) => {
+        settle();
+        if (!held.current || held.current.sentAt < sentAt) held.current = { value, sentAt };
+      },
+      settle,
+    );
+    return promise;
+  }
+
+  private sweep(): void {
+    for (const [key, held] of this.held) if (!held.inflight && !(held.current && this.lease.trusts(held.current.sentAt))) this.held.delete(key);
+  }
+}
