@@ -30,8 +30,8 @@ import * as imipOutbox from './2026-11-29_2600_imip_outbox.ts';
 import * as farBookings from './2026-11-30_3200_far_bookings.ts';
 import * as inboxFreeSlots from './2026-11-30_3600_inbox_free_slots.ts';
 import * as resourceSeriesSkips from './2026-11-30_4000_resource_series_skips.ts';
-import * as busyPacked from './2026-11-30_4300_busy_packed.ts';
 import * as directoryReadLeases from './2026-11-30_4200_directory_read_leases.ts';
+import * as busyPacked from './2026-11-30_4300_busy_packed.ts';
 
 /**
  * Every migration, by name. Names sort in the order they run; never rename or
@@ -69,6 +69,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-30_3600_inbox_free_slots': inboxFreeSlots,
   '2026-11-30_3700_busy_index': busyIndex,
   '2026-11-30_4000_resource_series_skips': resourceSeriesSkips,
-  '2026-11-30_4300_busy_packed': busyPacked,
   '2026-11-30_4200_directory_read_leases': directoryReadLeases,
+  '2026-11-30_4300_busy_packed': busyPacked,
 };
