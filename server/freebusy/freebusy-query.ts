@@ -307,11 +307,15 @@ export async function queryFreeBusy(
   now: Date,
 ): Promise<Encoded<MethodResult<'FreeBusy/query'>>> {
   const { answer, answerBytes } = await queryWithLeaves(ctx, viewer, args, now);
-  return encodeValue(answer, answerBytes + ANSWER_ENVELOPE_BYTES);
+  return encodeValue(answer, Math.ceil(answerBytes * 1.02) + ANSWER_ENVELOPE_BYTES);
 }
 
-/** Room for what the budget does not count: the answer's window and interval. */
-const ANSWER_ENVELOPE_BYTES = 128;
+/**
+ * Room for what the budget does not count: the answer's window and interval, and a few
+ * bytes per principal (its period arrays' headers). An estimate short by one byte would
+ * make the encoder double its buffer at the very end.
+ */
+const ANSWER_ENVELOPE_BYTES = 1024;
 
 /** A principal of an answer whose calendars were read: a person or resource asked, or a group's member. */
 export type QueriedLeaf = Leaf;
