@@ -42,6 +42,13 @@ export async function setup(project: TestProject): Promise<void> {
   }
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
+  if (embedded) {
+    // A cluster for this run only, thrown away at teardown: no crash safety needed. Without the
+    // flushes, a test database (created from the template, dropped after its file) costs ~0.2 s
+    // instead of ~1.3 s, and no test's commit waits for the disk. Never done to TEST_DATABASE_URL.
+    for (const setting of ['fsync', 'full_page_writes', 'synchronous_commit']) await admin.query(`alter system set ${setting} = off`);
+    await admin.query('select pg_reload_conf()');
+  }
   await admin.query(`drop database if exists ${TEMPLATE_DB} with (force)`);
   await admin.query(`create database ${TEMPLATE_DB}`);
   await admin.end();
