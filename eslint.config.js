@@ -106,6 +106,11 @@ export default tseslint.config(
     },
   },
   {
+    // The test runner's own config uses the test harness (test/helpers/prebuilt-bins.ts's vite plugin).
+    files: ['vitest.config.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     // The admin console's browser modules: plain browser JavaScript, outside the TypeScript project.
     files: ['server/console/assets/*.js'],
     ...tseslint.configs.disableTypeChecked,

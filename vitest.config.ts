@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { compiledWorkerForTests } from './test/helpers/prebuilt-bins.ts';
 
 export default defineConfig({
+  // The servers tests start load the calendar worker the global setup compiled (test/helpers/prebuilt-bins.ts).
+  plugins: [compiledWorkerForTests()],
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config/config.ts';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
-import { REPO_ROOT, runCommand } from '../helpers/run.ts';
+import { binScript, REPO_ROOT, runCommand } from '../helpers/run.ts';
 
 /**
  * Issue 12 §5: one configuration for server and CLI (a config file, the
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 /** `dmci ...` run from `cwd`, as an operator in some other directory would. */
 const dmci = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
-  runCommand(process.execPath, [join(REPO_ROOT, 'bin/dmci.mjs'), ...args], { cwd: options.cwd ?? dir, env: { DMCI_ARGON2_MEMORY_KIB: '1024', ...options.env }, timeoutMs: 120_000 });
+  runCommand(process.execPath, [binScript('dmci'), ...args], { cwd: options.cwd ?? dir, env: { DMCI_ARGON2_MEMORY_KIB: '1024', ...options.env }, timeoutMs: 120_000 });
 
 describe('the config file', () => {
   it('is read from DMCI_CONFIG; relative paths in it are relative to the file; the environment overrides it', async () => {

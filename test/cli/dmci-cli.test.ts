@@ -25,7 +25,7 @@ describe('dmci CLI', { timeout: 180_000 }, () => {
   it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
     const url = await createEmptyTestDatabase();
     try {
-      const first = await runBin('dmci', ['--json', 'migrate'], { env: { DATABASE_URL: url } });
+      const first = await runBin('dmci', ['--json', 'migrate'], { env: { DATABASE_URL: url }, fromSource: true });
       expect(first.code, first.stderr).toBe(0);
       expect(JSON.parse(first.stdout)).toEqual({ applied: Object.keys(migrations).sort() });
       const db = new pg.Client({ connectionString: url });

@@ -70,7 +70,7 @@ describe('loadConfig', () => {
 
 describe('dmci start with a bad setting', { timeout: 120_000 }, () => {
   it('exits 2 with a message naming the variable', async () => {
-    const result = await runBin('dmci', ['start'], { env: { DMCI_PORT: 'abc' } });
+    const result = await runBin('dmci', ['start'], { env: { DMCI_PORT: 'abc' }, fromSource: true });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('DMCI_PORT');
     expect(result.stderr).toMatch(/^dmci: invalid DMCI_PORT: "abc"/);

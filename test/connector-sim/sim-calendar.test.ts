@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCalendar } from '../../connector-sim/calendar-sources.ts';
 import type { DmciClient } from '../../connector-sim/client.ts';
-import { cleanEnv, REPO_ROOT, runBin } from '../helpers/run.ts';
+import { binScript, cleanEnv, REPO_ROOT, runBin } from '../helpers/run.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /** dmci-sim's calendar commands, run as processes against a real server: event put/list, sync (--watch), verify. */
@@ -84,7 +84,7 @@ describe('dmci-sim calendar commands', { timeout: 120_000 }, () => {
   });
 
   it('sync --watch applies a push as it comes and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['bin/dmci-sim.mjs', 'sync', '--watch'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [binScript('dmci-sim'), 'sync', '--watch'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -18,7 +18,8 @@ afterAll(() => server.stop());
 // Child processes: slow on a busy machine.
 describe('dmci-sim', { timeout: 120_000 }, () => {
   it('login prints the welcome summary, as text and as JSON', async () => {
-    const [text, json] = await Promise.all([runBin('dmci-sim', ['login'], { env }), runBin('dmci-sim', ['--json', 'login'], { env })]);
+    // The text form runs bin/dmci-sim.mjs through tsx as installed; the rest spawn the run's bundle (binScript).
+    const [text, json] = await Promise.all([runBin('dmci-sim', ['login'], { env, fromSource: true }), runBin('dmci-sim', ['--json', 'login'], { env })]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('logged in as sim@example.com (Sim User, user, domain example.com)');
     expect(json.code, json.stderr).toBe(0);

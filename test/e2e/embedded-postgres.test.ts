@@ -6,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DmciClient } from '../../connector-sim/client.ts';
-import { cleanEnv, REPO_ROOT, runCommand } from '../helpers/run.ts';
+import { binScript, cleanEnv, REPO_ROOT, runCommand } from '../helpers/run.ts';
 import { freePort } from '../helpers/ports.ts';
 
 /**
@@ -60,7 +60,7 @@ async function makeNode(asUser?: string): Promise<Node> {
 
 /** argv for running `bin/dmci.mjs …` as the node's user. */
 function command(node: Node, args: string[]): [string, string[]] {
-  const script = [join(REPO_ROOT, 'bin/dmci.mjs'), ...args];
+  const script = [binScript('dmci'), ...args];
   return node.asUser ? ['runuser', ['-u', node.asUser, '--', process.execPath, ...script]] : [process.execPath, script];
 }
 

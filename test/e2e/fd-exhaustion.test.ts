@@ -8,7 +8,7 @@ import { systemActor } from '../../server/accounts/actor.ts';
 import { PasswordHasher } from '../../server/accounts/password-hasher.ts';
 import { DomainService } from '../../server/domains/domain.service.ts';
 import { createTestDatabase, dropTestDatabase, openTestDb } from '../helpers/database.ts';
-import { cleanEnv, REPO_ROOT } from '../helpers/run.ts';
+import { binScript, cleanEnv, REPO_ROOT } from '../helpers/run.ts';
 
 /**
  * A node that runs out of file descriptors (a connection flood, or an
@@ -50,7 +50,8 @@ describe('file descriptor exhaustion', { timeout: 120_000 }, () => {
 
     const [port, opsPort] = [await freePort(), await freePort()];
     const env = { DATABASE_URL: databaseUrl, DMCI_PORT: String(port), DMCI_OPS_PORT: String(opsPort), DMCI_CONSOLE_PORT: '0', DMCI_LDAP_PORT: '0', DMCI_LDAPS_PORT: '0', DMCI_HOST: '127.0.0.1', DMCI_OPS_HOST: '127.0.0.1', DMCI_LOG_LEVEL: 'warn', DMCI_DB_POOL_SIZE: '2', DMCI_ARGON2_MEMORY_KIB: '1024', DMCI_TRUSTED_HOSTS: '127.0.0.1/32' };
-    child = spawn('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" bin/dmci.mjs start`], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // From source (tsx), as installed: the run's bundle (binScript) loads its npm packages' modules in parallel and runs out of descriptors at 200 before it starts.
+    child = spawn('sh', ['-c', `ulimit -n 200 && exec "${process.execPath}" "${binScript('dmci', { fromSource: true })}" start`], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../helpers/database.ts';
 import { freePort } from '../helpers/ports.ts';
-import { cleanEnv, REPO_ROOT, runBin, type RunResult } from '../helpers/run.ts';
+import { binScript, cleanEnv, REPO_ROOT, runBin, type RunResult } from '../helpers/run.ts';
 
 /**
  * Issue 12 §4: a start-up that fails exits non-zero with one clear line on
@@ -99,7 +99,7 @@ describe('dmci start: failed start-ups exit', { timeout: 180_000 }, () => {
   it('on SIGTERM during start-up: finishes starting, drains, stops the embedded PostgreSQL and exits 0', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'dmci-earlyterm-'));
     dirs.push(dataDir);
-    const child = spawn(process.execPath, ['bin/dmci.mjs', 'start'], { cwd: REPO_ROOT, env: cleanEnv({ ...(await baseEnv()), DMCI_DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [binScript('dmci'), 'start'], { cwd: REPO_ROOT, env: cleanEnv({ ...(await baseEnv()), DMCI_DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let signalled = false;

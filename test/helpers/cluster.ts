@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { runDmci } from './run.ts';
+import { binScript, runDmci } from './run.ts';
 
 /**
- * Real dmci nodes as child processes (`node bin/dmci.mjs start`), for tests
- * that need several nodes on one PostgreSQL, a SIGKILL, or the CLI.
+ * Real dmci nodes as child processes (`node bin/dmci.mjs start`, prebuilt:
+ * see binScript), for tests that need several nodes on one PostgreSQL, a
+ * SIGKILL, or the CLI.
  */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const DMCI_BIN = fileURLToPath(new URL('../../bin/dmci.mjs', import.meta.url));
 
 export const nodeEnv = (databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> => ({
   DATABASE_URL: databaseUrl,
@@ -40,7 +40,7 @@ export interface NodeProcess {
 }
 
 export async function startNode(name: string, databaseUrl: string, extra: Record<string, string> = {}): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [DMCI_BIN, 'start'], {
+  const child = spawn(process.execPath, [binScript('dmci'), 'start'], {
     cwd: repoRoot,
     env: { ...process.env, ...nodeEnv(databaseUrl, { DMCI_NODE_ID: name, ...extra }) },
     stdio: ['ignore', 'pipe', 'pipe'],

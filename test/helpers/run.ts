@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import type { BinName } from './prebuilt-bins.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -12,13 +14,30 @@ export interface RunResult {
 }
 
 /**
- * Runs one of the repository's commands (`bin/dmci.mjs`, `bin/dmci-sim.mjs`)
+ * The script to spawn for one of the repository's commands: the bundle the
+ * global setup built for this run (test/helpers/prebuilt-bins.ts: the same bin
+ * script and sources, without seconds of tsx loading per spawn), or with
+ * `fromSource` (or outside vitest, e.g. `npm run torture`) `bin/<name>.mjs`
+ * itself, loading the TypeScript through tsx as an operator's install does.
+ */
+export function binScript(bin: BinName, options: { fromSource?: boolean } = {}): string {
+  const source = `${REPO_ROOT}bin/${bin}.mjs`;
+  if (options.fromSource) return source;
+  try {
+    return inject('dmciBins')?.[bin] ?? source;
+  } catch {
+    return source; // not in a vitest worker
+  }
+}
+
+/**
+ * Runs one of the repository's commands (`dmci`, `dmci-sim`; see binScript)
  * as a child process, as an operator would, and collects its output.
  * The environment is the test process's minus anything DMCI_/DATABASE_URL,
  * plus `env`.
  */
-export function runBin(bin: 'dmci' | 'dmci-sim', args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  return runCommand(process.execPath, [`bin/${bin}.mjs`, ...args], options);
+export function runBin(bin: BinName, args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; fromSource?: boolean } = {}): Promise<RunResult> {
+  return runCommand(process.execPath, [binScript(bin, options), ...args], options);
 }
 
 /**

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCode } from '../../../protocol/errors.ts';
 import { DmciError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
+import { compiledWorkerUrl } from './compiled-worker.ts';
 import type { TaskInput, TaskName, TaskOutput } from './tasks.ts';
 import type { TaskMessage, TaskReply } from './worker.ts';
 
@@ -19,6 +20,8 @@ export interface IcalWorkerPoolOptions {
   log: Logger;
   /** Told of every task that got a result or a refusal: its name and seconds from queueing (metrics). */
   observe?: (task: TaskName, seconds: number) => void;
+  /** Load worker.ts through tsx even where a compiled worker exists (compiled-worker.ts): for tests of that path. */
+  fromSource?: boolean;
 }
 
 /**
@@ -76,7 +79,8 @@ const BUSY_RETRY_MS = 1000;
  *
  * The sources are TypeScript run through tsx, so each worker starts from a
  * small bootstrap that registers tsx's loader in its own thread (loader hooks
- * are per thread) and then imports worker.ts. Idle workers are unref'd: they
+ * are per thread) and then imports worker.ts (or, in a compiled build, loads
+ * its compiled worker: compiled-worker.ts). Idle workers are unref'd: they
  * never keep a process alive.
  */
 export class IcalWorkerPool {
@@ -194,7 +198,7 @@ export class IcalWorkerPool {
   }
 
   private spawn(): void {
-    const worker = new Worker(bootstrap(), { eval: true, name: 'dmci-ical' });
+    const worker = new Worker(bootstrap(this.options.fromSource ? undefined : compiledWorkerUrl), { eval: true, name: 'dmci-ical' });
     let loaded!: () => void;
     let failed!: (error: Error) => void;
     const slot: Slot = { worker, job: null, timer: undefined, ready: false, loaded: new Promise((resolve, reject) => ((loaded = resolve), (failed = reject))) };
@@ -265,13 +269,14 @@ export class IcalWorkerPool {
   }
 }
 
-let bootstrapCode: string | undefined;
-/** Code of a worker: register tsx's ESM loader in the thread, then load worker.ts. */
-function bootstrap(): string {
-  if (!bootstrapCode) {
+let sourceBootstrap: string | undefined;
+/** Code of a worker: load the compiled worker if given, else register tsx's ESM loader in the thread, then load worker.ts. */
+function bootstrap(compiled: string | undefined): string {
+  if (compiled) return `import(${JSON.stringify(compiled)});`;
+  if (!sourceBootstrap) {
     const tsxApi = new URL('esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx'))).href;
     const entry = new URL('./worker.ts', import.meta.url).href;
-    bootstrapCode = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+    sourceBootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
   }
-  return bootstrapCode;
+  return sourceBootstrap;
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { denseVtimezoneEvent } from '../../../bench/support/hostile-inputs.ts';
+import { compiledWorkerUrl } from '../../../server/calendar/ical-work/compiled-worker.ts';
 import { IcalWorkerPool, workOwner } from '../../../server/calendar/ical-work/pool.ts';
 import { defaultIcalLimits } from '../../../server/calendar/ical/index.ts';
 import { createLogger } from '../../../server/log/logger.ts';
@@ -7,7 +8,7 @@ import { simpleEvent } from '../helpers.ts';
 
 /** The worker-thread pool that keeps calendar parsing off the event loop: bounded queues, fairness between accounts, cut-off, recovery. */
 const pools: IcalWorkerPool[] = [];
-function pool(options: { size?: number; maxQueue?: number; maxQueuePerOwner?: number; taskTimeoutMs?: number } = {}): IcalWorkerPool {
+function pool(options: { size?: number; maxQueue?: number; maxQueuePerOwner?: number; taskTimeoutMs?: number; fromSource?: boolean } = {}): IcalWorkerPool {
   const created = new IcalWorkerPool({ size: 1, maxQueue: 8, taskTimeoutMs: 60_000, log: createLogger('silent'), ...options });
   pools.push(created);
   return created;
@@ -28,7 +29,9 @@ const input = (texts: string[], unbounded = false) => ({
 
 describe('calendar worker pool', () => {
   it('parses in a worker thread and returns plain results, refusals per object', async () => {
-    const out = await pool().run('prepareWrites', input([simpleEvent({ uid: 'w1@h', rrule: 'FREQ=WEEKLY;COUNT=3' }), 'not iCalendar']), A);
+    // Under vitest the pool loads the run's compiled worker (test/helpers/prebuilt-bins.ts); this one loads worker.ts through tsx, as dmci does.
+    expect(compiledWorkerUrl).toMatch(/^file:.*\/ical-worker\.mjs$/);
+    const out = await pool({ fromSource: true }).run('prepareWrites', input([simpleEvent({ uid: 'w1@h', rrule: 'FREQ=WEEKLY;COUNT=3' }), 'not iCalendar']), A);
     expect(out.results[0]).toMatchObject({ ok: true, obj: { uid: 'w1@h', firstStart: new Date('2026-12-01T10:00:00Z') } });
     expect(out.results[0]!.ok && out.results[0]!.index.rows).toHaveLength(0); // all three lie past the 60-day horizon
     expect(out.results[1]).toMatchObject({ ok: false, error: { code: 'INVALID_ICALENDAR' } });
