@@ -1,4 +1,5 @@
 import { systemActor } from '../../server/accounts/actor.ts';
+import type { LdapLimits } from '../../server/ldap/ldap-limits.ts';
 import { seedGal } from '../helpers/ldap.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -57,3 +58,17 @@ export async function startGalServer(env: Record<string, string> = {}): Promise<
   await seedGal(server.app.db, 'other.test', [{ email: 'otto@other.test', displayName: 'Otto Other', givenName: 'Otto' }]);
   return server;
 }
+
+/** Door limits for tests that drive LdapSearch directly (anonymous reads allowed). */
+export const TEST_LDAP_LIMITS: LdapLimits = {
+  allowAnonymous: true,
+  maxSize: 1000,
+  maxTimeMs: 10_000,
+  maxFilterDepth: 16,
+  maxFilterBytes: 4096,
+  idleTimeoutMs: 300_000,
+  maxConnections: 10,
+  requireTls: false,
+  maxConnectionsPerAddress: 10,
+  bindDeadlineMs: 10_000,
+};
