@@ -27,6 +27,23 @@ export function bytesStartWith(buf: Uint8Array, start: number, end: number, need
   return end - start >= needle.length && occursAt(buf, start, needle);
 }
 
+/** Whether `buf[start, end)` ends with `needle`. */
+export function bytesEndWith(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+  return end - start >= needle.length && occursAt(buf, end - needle.length, needle);
+}
+
+/**
+ * A test of one value for a substrings assertion's parts: the general
+ * matcher, or for the common one-part forms (`ab*`, `*ab`) the one comparison
+ * they need (walks test thousands of values).
+ */
+export function partsTest(parts: ByteParts): (buf: Uint8Array, start: number, end: number) => boolean {
+  const { initial, any, final } = parts;
+  if (any.length === 0 && final.length === 0) return (buf, start, end) => bytesStartWith(buf, start, end, initial);
+  if (any.length === 0 && initial.length === 0) return (buf, start, end) => bytesEndWith(buf, start, end, final);
+  return (buf, start, end) => bytesMatchParts(buf, start, end, parts);
+}
+
 /**
  * Whether `buf[start, end)` matches LIKE `initial%any…%final`: it starts with
  * `initial`, ends with `final` (the two not overlapping) and holds each `any`

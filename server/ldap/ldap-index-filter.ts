@@ -4,7 +4,7 @@ import { prepareValue, substringsParts } from '../directory/search/string-prep.t
 import { isUuid } from './ldap-dn.ts';
 import { parseGeneralizedTime } from './ldap-entry.ts';
 import type { FilterNode } from './ldap-filter.ts';
-import { bytesEqual, bytesMatchParts, toByteParts } from './ldap-index-filter-bytes.ts';
+import { bytesEqual, bytesMatchParts, partsTest, toByteParts } from './ldap-index-filter-bytes.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { ATTRIBUTES, hasRule, KIND_CLASSES, kindsWhere, lookupAttribute, type AttributeDef } from './ldap-schema.ts';
 import type { DirectoryKind } from '../directory/directory.table.ts';
@@ -265,8 +265,7 @@ function matchLeaf(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey): In
       const parts = substringsParts(node, rule);
       if (parts === undefined) return constant(UNDEFINED);
       if (parts === null) return constant(FALSE);
-      const bytes = toByteParts(parts);
-      const match = (buf: Uint8Array, start: number, end: number) => bytesMatchParts(buf, start, end, bytes);
+      const match = partsTest(toByteParts(parts));
       // Entries with a value starting with the initial part hold every match.
       const candidates: Candidates = parts.initial ? { kind: 'probe', probe: { attr, value: parts.initial, prefix: true } } : ALL;
       return decided((entry) => entry.someValue(attr, match), candidates);

@@ -5,6 +5,7 @@ import { compileIndexFilter, planCandidates } from '../../server/ldap/ldap-index
 import { findEntries, IndexDeadlineError, TESTS_PER_TURN } from '../../server/ldap/ldap-index-filter-search.ts';
 import { indexEntry, Snapshot, wantedAttributes, type IndexedEntry } from '../../server/ldap/ldap-index-snapshot.ts';
 import type { FilterNode } from '../../server/ldap/ldap-filter.ts';
+import { bytesMatchParts, partsTest, toByteParts } from '../../server/ldap/ldap-index-filter-bytes.ts';
 
 /**
  * The index's filter search on a packed snapshot, without a database: what
@@ -77,5 +78,32 @@ describe('the index filter search', () => {
     const expected = entries.filter((_, n) => n % 7 === 3 && String(n).startsWith('1')).map((e) => e.id);
     expect(await ids(wide, 5000)).toEqual(expected);
     expect(await ids(wide, 5)).toEqual(expected.slice(0, 5));
+  });
+});
+
+describe('byte matching of prepared values', () => {
+  it('answers as LIKE initial%any%final does, the one-part shortcuts included', () => {
+    const like = (value: string, parts: { initial: string; any: string[]; final: string }) =>
+      new RegExp(`^${[parts.initial, ...parts.any, parts.final].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'su').test(value);
+    const values = ['', 'a', 'ab', 'aba', 'abab', 'ba', 'xaby', 'václav', 'ελένη', 'a b'];
+    const partsList = [
+      { initial: 'ab', any: [], final: '' },
+      { initial: '', any: [], final: 'ba' },
+      { initial: 'ab', any: [], final: 'ba' },
+      { initial: '', any: ['b'], final: '' },
+      { initial: 'a', any: ['b', 'a'], final: 'b' },
+      { initial: 'vá', any: [], final: '' },
+      { initial: '', any: ['λέ'], final: 'η' },
+      { initial: '', any: [' '], final: '' },
+    ];
+    for (const parts of partsList) {
+      const test = partsTest(toByteParts(parts));
+      for (const value of values) {
+        const bytes = Buffer.from(`__${value}__`);
+        const expected = like(value, parts);
+        expect(test(bytes, 2, bytes.length - 2), `${value} ~ ${JSON.stringify(parts)}`).toBe(expected);
+        expect(bytesMatchParts(bytes, 2, bytes.length - 2, toByteParts(parts))).toBe(expected);
+      }
+    }
   });
 });
