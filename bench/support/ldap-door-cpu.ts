@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import ldap from 'ldapjs';
 import { startApp } from '../../server/app.ts';
@@ -17,7 +20,9 @@ import { keptBenchDatabase } from './kept-database.ts';
  * GAL), then runs the bench's ANR and "other" filters N times each through a
  * node started in this process, with an ldapjs client, and reports
  * process.cpuUsage per search (client and server together) beside the same
- * count of the bare SQL statement. Add `--cpu-prof` to node for a profile.
+ * count of the bare SQL statement, and the kept cluster's PostgreSQL
+ * processes' CPU per search (from /proc). Add `--cpu-prof` to node for a
+ * profile.
  */
 const DOMAIN = 'bench.example';
 const LETTERS = 'abcdefghijklmnop';
@@ -65,16 +70,37 @@ const others = OTHER_FILTERS;
 const search = (filter: string) => countEntries(client, filter);
 const bareSql = (prefix: string) => anrStatement(db, domainId, prefix);
 
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+/** CPU used so far by the kept cluster's postmaster and its children (backends), in ms. */
+function postgresCpuMs(): number {
+  const postmaster = readFileSync(join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the parenthesised command: state ppid … utime (14th) stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === postmaster || fields[1] === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / ticksPerSecond) * 1000;
+}
+
 async function measure(name: string, n: number, run: (k: number) => Promise<number>): Promise<void> {
   for (let k = 0; k < Math.min(200, n); k++) await run(k);
   const cpu = process.cpuUsage();
+  const pgBefore = postgresCpuMs();
   const t = performance.now();
   let returned = 0;
   for (let k = 0; k < n; k++) returned += await run(k);
   const used = process.cpuUsage(cpu);
   const wall = performance.now() - t;
+  const pg = postgresCpuMs() - pgBefore;
   console.log(
-    `${name.padEnd(22)} cpu/search ${((used.user + used.system) / 1000 / n).toFixed(3)} ms (user ${(used.user / 1000 / n).toFixed(3)}, sys ${(used.system / 1000 / n).toFixed(3)}), wall/search ${(wall / n).toFixed(2)} ms, entries/search ${(returned / n).toFixed(1)}`,
+    `${name.padEnd(48)} cpu/search ${((used.user + used.system) / 1000 / n).toFixed(3)} ms (user ${(used.user / 1000 / n).toFixed(3)}, sys ${(used.system / 1000 / n).toFixed(3)}), postgres ${(pg / n).toFixed(3)} ms, wall/search ${(wall / n).toFixed(2)} ms, entries/search ${(returned / n).toFixed(1)}`,
   );
 }
 
@@ -88,6 +114,10 @@ const only = process.env.LDAP_CPU_ONLY;
 if (!only || only === 'sql') await measure('sql statement', searches, () => bareSql(nextPrefix()));
 if (!only || only === 'anr') await measure('ldap anr', searches, () => search(anr(nextPrefix())));
 if (!only || only === 'other') await measure('ldap other filters', Math.ceil(searches / 10), (k) => search(others[k % others.length]!(nextPrefix())));
+// Each "other" filter on its own (their costs differ by an order of magnitude).
+if (!only || only === 'others') {
+  for (const other of others) await measure(`other ${other('XY')}`, Math.ceil(searches / 10), () => search(other(nextPrefix())));
+}
 
 await new Promise<void>((resolve) => client.unbind(() => resolve()));
 await app.stop();

@@ -38,14 +38,10 @@ export interface SqlFilterContext {
  * walking every entry in id order.)
  */
 class IdSet {
-  /**
-   * `ranged`: every set is one index range (equality or a literal prefix), whatever the values;
-   * `probes`: then also the same tests as key lookups (one per set), for the door's in-memory index.
-   */
+  /** `ranged`: every set is one index range (equality or a literal prefix), whatever the values. */
   constructor(
     readonly sets: ReadonlyArray<RawBuilder<unknown>>,
     readonly ranged: boolean,
-    readonly probes: readonly IndexProbe[] = [],
   ) {}
 
   toSql(): RawBuilder<boolean> {
@@ -57,18 +53,6 @@ type Cond = RawBuilder<boolean> | boolean | IdSet;
 interface Pair {
   t: Cond;
   f: Cond;
-}
-
-/**
- * One prepared-value test of an OR of index ranges, as ldap-index.ts looks it
- * up: the entries having a value of `attr` equal to `value` (prepared by the
- * attribute's matching rule, as directory_match_values holds it), or starting
- * with it when `prefix`.
- */
-export interface IndexProbe {
-  attr: MatchKey;
-  value: string;
-  prefix: boolean;
 }
 
 export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBuilder<boolean> {
@@ -85,12 +69,9 @@ export function filterToSql(node: FilterNode, context: SqlFilterContext): RawBui
 export function filterStatement(
   node: FilterNode,
   context: SqlFilterContext,
-): { where: RawBuilder<boolean>; genericPlan: boolean; probes: readonly IndexProbe[] | undefined } {
+): { where: RawBuilder<boolean>; genericPlan: boolean } {
   const t = translate(node, context).t;
-  const ranged = t instanceof IdSet && t.ranged;
-  // The same tests as key lookups: only for an OR of ranges, whose every set carries its probe.
-  const probes = ranged && t.probes.length === t.sets.length ? t.probes : undefined;
-  return { where: toSql(t), genericPlan: ranged, probes };
+  return { where: toSql(t), genericPlan: t instanceof IdSet && t.ranged };
 }
 
 function translate(node: FilterNode, context: SqlFilterContext): Pair {
@@ -234,7 +215,6 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
   const rule = MATCH_FIELDS[attr].rule;
   let test: RawBuilder<boolean>;
   let ranged = false;
-  let probe: IndexProbe | undefined;
   switch (node.type) {
     case 'approx':
     case 'equality': {
@@ -249,7 +229,6 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       if (value === undefined) return undefined;
       test = sql<boolean>`v.value = ${value}`;
       ranged = true;
-      probe = { attr, value, prefix: false };
       break;
     }
     case 'substrings': {
@@ -264,7 +243,6 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
         const bounds = sql<boolean>`v.value ~>=~ ${range.low} and v.value ~<~ ${range.high}`;
         test = range.exact ? bounds : sql<boolean>`${bounds} and ${like}`;
         ranged = range.exact;
-        if (range.exact) probe = { attr, value: range.low, prefix: true };
       }
       break;
     }
@@ -272,7 +250,7 @@ function matchTest(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey, con
       // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).
       return undefined;
   }
-  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`], ranged, probe ? [probe] : []);
+  return new IdSet([sql`select v.entry_id from directory_match_values v where v.domain_id = ${context.domainId} and v.attr = ${attr} and ${test}`], ranged);
 }
 
 export function likePattern(node: { initial?: string; any: string[]; final?: string }): string {
@@ -322,7 +300,6 @@ function any(conds: Cond[]): Cond {
           new IdSet(
             sets.flatMap((s) => s.sets),
             sets.every((s) => s.ranged),
-            sets.flatMap((s) => s.probes),
           ),
         ]
       : sets;

@@ -4,7 +4,7 @@ import type { AttributeSelection } from './ldap-attributes.ts';
 import { wantsAttribute } from './ldap-attributes.ts';
 import { assembleSearchEntry, elementSize, encodeAttribute, encodeDn } from './ldap-ber.ts';
 import { galEntry, type GalRow, type PreEncodedEntry } from './ldap-entry.ts';
-import type { IndexProbe } from './ldap-filter-sql.ts';
+import { KINDS, type EntryView, type IndexProbe } from './ldap-index-filter.ts';
 import { ATTRIBUTES } from './ldap-schema.ts';
 
 /**
@@ -17,7 +17,10 @@ import { ATTRIBUTES } from './ldap-schema.ts';
  *   PartialAttribute element), rendered by galEntry, the one policy for
  *   what an entry shows;
  * - prepared match values per attribute, sorted, in one Buffer with their
- *   entry ordinals: equality and prefix tests are two binary searches.
+ *   entry ordinals: equality and prefix tests are two binary searches;
+ * - per entry, the numbers of its keys (its prepared values), its kind, which
+ *   attributes it shows, its capacity and timestamps: what a filter's test
+ *   reads (ldap-index-filter.ts) without making a string of anything.
  *
  * Everything lives in a few Buffers and typed arrays, off the JS heap, so
  * 100,000 entries cost the garbage collector a handful of objects.
@@ -26,29 +29,82 @@ import { ATTRIBUTES } from './ldap-schema.ts';
 const ID_BYTES = 36;
 const ALL: AttributeSelection = { allUser: true, allOperational: true, named: new Set(), otherNames: new Set() };
 const DEF_INDEX = new Map(ATTRIBUTES.map((def, n) => [def.name, n]));
+// Which attributes an entry shows is one 32-bit mask.
+if (ATTRIBUTES.length > 32) throw new Error('ldap-index-snapshot: more than 32 attributes do not fit the presence mask');
 
-/** One entry as the index holds it: its BER record and its prepared match values. */
+/** What a filter reads of an entry besides its values (see EntryView). */
+export interface EntryFacts {
+  kind: number;
+  /** Bit n: the entry shows ATTRIBUTES[n]. */
+  present: number;
+  capacity: number;
+  created: number;
+  updated: number;
+}
+/** Bytes an entry's facts take in a snapshot (kind, mask, capacity, two timestamps, its keys' start). */
+const FACT_BYTES = 1 + 4 + 4 + 16 + 4;
+
+/** One entry as the index holds it: its BER record, its prepared match values and its facts. */
 export interface IndexedEntry {
   id: string;
   record: Buffer;
   values: Array<[MatchKey, string]>;
+  facts: EntryFacts;
 }
 
 /** Renders a row (read as galQuery reads it, aliases included, without photo and members) into index form. */
 export function indexEntry(row: GalRow, domain: string): IndexedEntry {
   const entry = galEntry(row, domain, ALL, false);
   const parts = [encodeDn(entry.dn)];
-  for (const attribute of entry.attributes) parts.push(Buffer.from([DEF_INDEX.get(attribute.type)!]), encodeAttribute(attribute));
+  let present = 0;
+  for (const attribute of entry.attributes) {
+    const n = DEF_INDEX.get(attribute.type)!;
+    present |= 1 << n;
+    parts.push(Buffer.from([n]), encodeAttribute(attribute));
+  }
   const values: Array<[MatchKey, string]> = [];
   forEachMatchValue({ ...row, aliases: row.aliases ?? [] }, (attr, value) => values.push([attr, value]));
-  return { id: row.id, record: Buffer.concat(parts), values };
+  const facts = { kind: KINDS.indexOf(row.kind), present: present >>> 0, capacity: row.capacity ?? 0, created: wholeSeconds(row.created_at), updated: wholeSeconds(row.updated_at) };
+  return { id: row.id, record: Buffer.concat(parts), values, facts };
 }
 
-/** Approximate bytes an entry costs in a snapshot (record, id, keys and their offsets). */
+function wholeSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** Approximate bytes an entry costs in a snapshot (record, id, facts, keys with their offsets and entry numbers both ways). */
 export function entryBytes(entry: IndexedEntry): number {
-  let bytes = entry.record.length + ID_BYTES + 8;
-  for (const [, value] of entry.values) bytes += Buffer.byteLength(value, 'utf8') + 8;
+  let bytes = entry.record.length + ID_BYTES + 8 + FACT_BYTES;
+  for (const [, value] of entry.values) bytes += Buffer.byteLength(value, 'utf8') + 12;
   return bytes;
+}
+
+/** A changed entry held beside a snapshot, as a filter reads it. */
+export class ChangedEntryView implements EntryView {
+  constructor(private readonly entry: IndexedEntry) {}
+  kind(): number {
+    return this.entry.facts.kind;
+  }
+  has(def: number): boolean {
+    return ((this.entry.facts.present >>> def) & 1) === 1;
+  }
+  capacity(): number {
+    return this.entry.facts.capacity;
+  }
+  seconds(column: 'created_at' | 'updated_at'): number {
+    return column === 'created_at' ? this.entry.facts.created : this.entry.facts.updated;
+  }
+  id(): string {
+    return this.entry.id;
+  }
+  someValue(attr: MatchKey, test: (buf: Uint8Array, start: number, end: number) => boolean): boolean {
+    for (const [key, value] of this.entry.values) {
+      if (key !== attr) continue;
+      const bytes = Buffer.from(value);
+      if (test(bytes, 0, bytes.length)) return true;
+    }
+    return false;
+  }
 }
 
 /** Which attribute schema indexes a selection wants: the same test galEntry applies. */
@@ -68,8 +124,16 @@ export function preEncoded(id: string, source: Buffer, start: number, end: numbe
   return { id, encode: (messageId) => assembleSearchEntry(messageId, source, [start, dnEnd], pieces) };
 }
 
-export function probeMatches(probe: IndexProbe, values: ReadonlyArray<[MatchKey, string]>): boolean {
-  return values.some(([attr, value]) => attr === probe.attr && (probe.prefix ? value.startsWith(probe.value) : value === probe.value));
+/** Per entry (by ordinal), what a filter's test reads besides the keys' bytes. */
+interface EntryColumns {
+  /** Its key numbers (ascending) are entryKeys[entryKeyStart[n], entryKeyStart[n + 1]). */
+  entryKeyStart: Uint32Array;
+  entryKeys: Uint32Array;
+  kinds: Uint8Array;
+  present: Uint32Array;
+  capacities: Int32Array;
+  /** Created then updated, in whole seconds. */
+  times: Float64Array;
 }
 
 export class Snapshot {
@@ -84,6 +148,7 @@ export class Snapshot {
     private readonly keyEntry: Uint32Array,
     /** Per attribute, its keys' half-open range of key numbers. */
     private readonly attrKeys: ReadonlyMap<MatchKey, readonly [number, number]>,
+    private readonly columns: EntryColumns,
     readonly bytes: number,
   ) {}
 
@@ -95,12 +160,21 @@ export class Snapshot {
     const count = entries.length;
     const ids = Buffer.allocUnsafe(count * ID_BYTES);
     const recordStart = new Uint32Array(count + 1);
+    const kinds = new Uint8Array(count);
+    const present = new Uint32Array(count);
+    const capacities = new Int32Array(count);
+    const times = new Float64Array(count * 2);
     let recordBytes = 0;
     const perAttr = new Map<MatchKey, { values: string[]; entries: number[] }>();
     entries.forEach((entry, n) => {
       ids.write(entry.id, n * ID_BYTES, ID_BYTES, 'latin1');
       recordStart[n] = recordBytes;
       recordBytes += entry.record.length;
+      kinds[n] = entry.facts.kind;
+      present[n] = entry.facts.present;
+      capacities[n] = entry.facts.capacity;
+      times[n * 2] = entry.facts.created;
+      times[n * 2 + 1] = entry.facts.updated;
       for (const [attr, value] of entry.values) {
         let list = perAttr.get(attr);
         if (!list) perAttr.set(attr, (list = { values: [], entries: [] }));
@@ -143,8 +217,17 @@ export class Snapshot {
       await yieldToLoop();
     }
     keyStart[keyCount] = at;
-    const bytes = ids.length + records.length + recordStart.byteLength + keys.length + keyStart.byteLength + keyEntry.byteLength;
-    return new Snapshot(count, ids, records, recordStart, keys, keyStart, keyEntry, attrKeys, bytes);
+    // Each entry's key numbers: counted, then filled in ascending key order.
+    const entryKeyStart = new Uint32Array(count + 1);
+    for (let key = 0; key < keyCount; key++) entryKeyStart[keyEntry[key]! + 1]!++;
+    for (let n = 0; n < count; n++) entryKeyStart[n + 1]! += entryKeyStart[n]!;
+    const entryKeys = new Uint32Array(keyCount);
+    const fill = entryKeyStart.slice(0, count);
+    for (let key = 0; key < keyCount; key++) entryKeys[fill[keyEntry[key]!]!++] = key;
+    const columns: EntryColumns = { entryKeyStart, entryKeys, kinds, present, capacities, times };
+    let bytes = ids.length + records.length + recordStart.byteLength + keys.length + keyStart.byteLength + keyEntry.byteLength;
+    for (const column of Object.values(columns)) bytes += column.byteLength;
+    return new Snapshot(count, ids, records, recordStart, keys, keyStart, keyEntry, attrKeys, columns, bytes);
   }
 
   id(ordinal: number): string {
@@ -163,17 +246,20 @@ export class Snapshot {
     return low;
   }
 
+  /** How many keys a probe finds (entries, counting one per matching value). */
+  probeSize(probe: IndexProbe): number {
+    const [from, to] = this.probeRange(probe);
+    return to - from;
+  }
+
   /** Ordinals of entries matching any probe, ascending, without repeats. */
   matching(probes: readonly IndexProbe[]): Uint32Array {
-    const ranges: Array<[number, number]> = [];
+    const ranges: Array<readonly [number, number]> = [];
     let total = 0;
     for (const probe of probes) {
-      const range = this.attrKeys.get(probe.attr);
-      if (!range) continue;
-      const from = this.lowerBound(range[0], range[1], (key) => key < probe.value);
-      const to = this.lowerBound(from, range[1], probe.prefix ? (key) => key < probe.value || key.startsWith(probe.value) : (key) => key <= probe.value);
-      ranges.push([from, to]);
-      total += to - from;
+      const range = this.probeRange(probe);
+      ranges.push(range);
+      total += range[1] - range[0];
     }
     const found = new Uint32Array(total);
     let n = 0;
@@ -184,8 +270,21 @@ export class Snapshot {
     return found.subarray(0, unique);
   }
 
+  /** A reusable view of one entry at a time for filter tests (see EntryView). */
+  view(): SnapshotEntryView {
+    return new SnapshotEntryView(this, this.attrKeys, this.keys, this.keyStart, this.columns);
+  }
+
   entry(ordinal: number, wanted: readonly boolean[]): PreEncodedEntry {
     return preEncoded(this.id(ordinal), this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted);
+  }
+
+  private probeRange(probe: IndexProbe): readonly [number, number] {
+    const range = this.attrKeys.get(probe.attr);
+    if (!range) return [0, 0];
+    const from = this.lowerBound(range[0], range[1], (key) => key < probe.value);
+    const to = this.lowerBound(from, range[1], probe.prefix ? (key) => key < probe.value || key.startsWith(probe.value) : (key) => key <= probe.value);
+    return [from, to];
   }
 
   /** The first key number in [from, to) whose key does not satisfy `before` (which holds for a prefix of the range). */
@@ -198,5 +297,64 @@ export class Snapshot {
       else high = mid;
     }
     return low;
+  }
+}
+
+/** One snapshot entry at a time (`at`), read in place: no string is made but for `id()`. */
+export class SnapshotEntryView implements EntryView {
+  private ordinal = 0;
+
+  private readonly entryKeyStart: Uint32Array;
+  private readonly entryKeys: Uint32Array;
+  private readonly kinds: Uint8Array;
+  private readonly present: Uint32Array;
+  private readonly capacities: Int32Array;
+  private readonly times: Float64Array;
+
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly attrKeys: ReadonlyMap<MatchKey, readonly [number, number]>,
+    private readonly keys: Buffer,
+    private readonly keyStart: Uint32Array,
+    columns: EntryColumns,
+  ) {
+    ({ entryKeyStart: this.entryKeyStart, entryKeys: this.entryKeys, kinds: this.kinds, present: this.present, capacities: this.capacities, times: this.times } = columns);
+  }
+
+  at(ordinal: number): this {
+    this.ordinal = ordinal;
+    return this;
+  }
+  kind(): number {
+    return this.kinds[this.ordinal]!;
+  }
+  has(def: number): boolean {
+    return ((this.present[this.ordinal]! >>> def) & 1) === 1;
+  }
+  capacity(): number {
+    return this.capacities[this.ordinal]!;
+  }
+  seconds(column: 'created_at' | 'updated_at'): number {
+    return this.times[this.ordinal * 2 + (column === 'created_at' ? 0 : 1)]!;
+  }
+  id(): string {
+    return this.snapshot.id(this.ordinal);
+  }
+  someValue(attr: MatchKey, test: (buf: Uint8Array, start: number, end: number) => boolean): boolean {
+    const range = this.attrKeys.get(attr);
+    if (range === undefined) return false;
+    const from = range[0];
+    const to = range[1];
+    const keys = this.keys;
+    const keyStart = this.keyStart;
+    const entryKeys = this.entryKeys;
+    const end = this.entryKeyStart[this.ordinal + 1]!;
+    for (let k = this.entryKeyStart[this.ordinal]!; k < end; k++) {
+      const key = entryKeys[k]!;
+      // Ascending: the attribute's keys are one run among the entry's.
+      if (key >= to) break;
+      if (key >= from && test(keys, keyStart[key]!, keyStart[key + 1]!)) return true;
+    }
+    return false;
   }
 }

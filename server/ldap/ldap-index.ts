@@ -1,14 +1,16 @@
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log/logger.ts';
 import type { PreEncodedEntry } from './ldap-entry.ts';
-import type { IndexProbe } from './ldap-filter-sql.ts';
-import { entryBytes, indexEntry, preEncoded, probeMatches, Snapshot, type IndexedEntry } from './ldap-index-snapshot.ts';
+import type { IndexFilter } from './ldap-index-filter.ts';
+import { findEntries } from './ldap-index-filter-search.ts';
+import { entryBytes, indexEntry, Snapshot, type IndexedEntry } from './ldap-index-snapshot.ts';
 import { readChangedEntryIds, readGalVersion, readIndexRows, type GalVersion } from './ldap-search.repository.ts';
 
 /**
  * The LDAP door's per-node in-memory index of the GAL, for the searches
- * address books send most: an OR of equality and prefix tests (Outlook's
- * ambiguous-name filter, exact mail lookups). PostgreSQL stays the truth;
+ * address books send: any filter over the attributes it holds (Outlook's
+ * ambiguous-name filter, exact mail lookups, AND/OR/NOT, substrings;
+ * ldap-index-filter.ts decides which). PostgreSQL stays the truth;
  * this is derived from it and answers only when provably current:
  *
  * - **Freshness.** Every search reads the domain's GAL scope version (one
@@ -64,33 +66,9 @@ export class IndexView {
     private readonly changes: ReadonlyMap<string, IndexedEntry | null>,
   ) {}
 
-  /** Up to `limit` entries matching any probe with ids after `after`, in id order, as galQuery would find them. */
-  lookup(probes: readonly IndexProbe[], after: string | undefined, limit: number, wanted: readonly boolean[]): PreEncodedEntry[] {
-    const { snapshot, changes } = this;
-    const base = snapshot.matching(probes);
-    let at = 0;
-    if (after !== undefined) {
-      const first = snapshot.firstAfter(after);
-      while (at < base.length && base[at]! < first) at++;
-    }
-    const changed = [...changes.values()]
-      .filter((entry): entry is IndexedEntry => entry !== null && (after === undefined || entry.id > after) && probes.some((probe) => probeMatches(probe, entry.values)))
-      .sort((a, b) => (a.id < b.id ? -1 : 1));
-    const out: PreEncodedEntry[] = [];
-    let c = 0;
-    while (out.length < limit) {
-      // Snapshot entries that changed since are answered from their changed form (or not at all).
-      while (at < base.length && changes.size > 0 && changes.has(snapshot.id(base[at]!))) at++;
-      const fromBase = at < base.length ? snapshot.id(base[at]!) : undefined;
-      const fromChanges = changed[c];
-      if (fromBase === undefined && fromChanges === undefined) break;
-      if (fromChanges === undefined || (fromBase !== undefined && fromBase < fromChanges.id)) out.push(snapshot.entry(base[at++]!, wanted));
-      else {
-        out.push(preEncoded(fromChanges.id, fromChanges.record, 0, fromChanges.record.length, wanted));
-        c++;
-      }
-    }
-    return out;
+  /** Up to `limit` entries matching the filter with ids after `after`, in id order, as galQuery would find them (see findEntries). */
+  lookup(filter: IndexFilter, after: string | undefined, limit: number, wanted: readonly boolean[], deadline: number): Promise<PreEncodedEntry[]> {
+    return findEntries(this.snapshot, this.changes, filter, after, limit, wanted, deadline);
   }
 }
 

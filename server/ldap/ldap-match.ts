@@ -1,7 +1,8 @@
 import { approxKeys } from '../directory/search/name-fold.ts';
 import { MATCH_FIELDS } from '../directory/search/search-terms.ts';
-import { prepareSubstring, prepareValue, substringsPattern, type MatchRule } from '../directory/search/string-prep.ts';
+import { prepareValue, substringsParts, type MatchRule } from '../directory/search/string-prep.ts';
 import type { FilterNode } from './ldap-filter.ts';
+import { bytesMatchParts, toByteParts } from './ldap-index-filter-bytes.ts';
 import { hasRule, lookupAttribute } from './ldap-schema.ts';
 
 /**
@@ -94,24 +95,17 @@ function tester(node: Exclude<FilterNode, { type: 'and' | 'or' | 'not' | 'undefi
     case 'lte':
       return (v) => v.toLowerCase() <= node.value.toLowerCase();
     case 'substrings': {
-      const initial = node.initial ? prepareSubstring(node.initial, rule, 'initial') : '';
-      const final = node.final ? prepareSubstring(node.final, rule, 'final') : '';
-      const any = node.any.map((part) => prepareSubstring(part, rule, 'any'));
-      const pattern = substringsPattern(node, rule);
-      if (pattern === undefined || initial === undefined || final === undefined || any.some((p) => p === undefined)) return undefined;
-      if (pattern === null) return () => false;
+      const parts = substringsParts(node, rule);
+      if (parts === undefined) return undefined;
+      if (parts === null) return () => false;
+      const bytes = toByteParts(parts);
       return (raw) => {
         const v = prepareValue(raw, rule);
-        if (v === undefined || !v.startsWith(initial) || !v.endsWith(final) || v.length < initial.length + final.length) return false;
-        let position = initial.length;
-        const end = v.length - final.length;
-        for (const part of any as string[]) {
-          const found = v.indexOf(part, position);
-          if (found < 0 || found + part.length > end) return false;
-          position = found + part.length;
-        }
-        return true;
+        if (v === undefined) return false;
+        const b = Buffer.from(v);
+        return bytesMatchParts(b, 0, b.length, bytes);
       };
     }
   }
 }
+

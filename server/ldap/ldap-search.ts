@@ -5,6 +5,8 @@ import { galEntry, rowNeeds, type OutgoingEntry } from './ldap-entry.ts';
 import { checkFilterLimits, filterToString, type FilterNode } from './ldap-filter.ts';
 import { filterStatement } from './ldap-filter-sql.ts';
 import type { LdapIndex } from './ldap-index.ts';
+import { compileIndexFilter } from './ldap-index-filter.ts';
+import { IndexDeadlineError } from './ldap-index-filter-search.ts';
 import { wantedAttributes } from './ldap-index-snapshot.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
 import { DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
@@ -145,7 +147,8 @@ export class LdapSearch {
         return below(trx);
       });
     } catch (error) {
-      if ((error as { code?: string }).code === '57014') {
+      // PostgreSQL's statement_timeout, or the index's walk past the deadline.
+      if ((error as { code?: string }).code === '57014' || error instanceof IndexDeadlineError) {
         return done(ResultCode.timeLimitExceeded, `search took longer than ${Math.min(clientTimeMs, limits.maxTimeMs)} ms`);
       }
       throw error;
@@ -163,7 +166,8 @@ export class LdapSearch {
     const { location, domain, domainId, checked } = context;
     const selection = parseAttributeSelection(request.attributes);
     const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
-    const { where, genericPlan: prepared, probes } = filterStatement(request.filter, { domainId, domain });
+    // The SQL translation only when SQL answers (the index answers most searches without it).
+    const statement = () => filterStatement(request.filter, { domainId, domain });
     const needs = rowNeeds(selection);
     const toEntry = (row: Parameters<typeof galEntry>[0]) => galEntry(row, domain, selection, request.typesOnly);
 
@@ -172,7 +176,7 @@ export class LdapSearch {
         throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
       }
       if (request.scope !== 'one') {
-        const rows = await searchGal(db, { domainId, where, only: { by: location.by, value: location.value }, limit: 1, needs });
+        const rows = await searchGal(db, { domainId, where: statement().where, only: { by: location.by, value: location.value }, limit: 1, needs });
         await checked;
         for (const row of rows) send(toEntry(row));
       }
@@ -188,19 +192,20 @@ export class LdapSearch {
     }
     // The index holds entries without photos and members, and renders values, not bare types.
     const index = this.deps.index;
-    const indexable = index?.enabled && probes && !needs.photo && !needs.members && !request.typesOnly;
-    const view = indexable ? await index.view(domainId, domain, await this.galVersion(domainId)) : undefined;
+    const indexFilter = index?.enabled && !needs.photo && !needs.members && !request.typesOnly ? compileIndexFilter(request.filter) : undefined;
+    const view = indexFilter ? await index!.view(domainId, domain, await this.galVersion(domainId)) : undefined;
+    const sqlStatement = view ? undefined : statement();
     return this.page(request, {
       who: identity?.accountId ?? '',
       deadline: context.deadline,
       baseEntry: baseMatches ? syntheticToEntry(base, selection, request.typesOnly, false) : undefined,
       rows: async (after, limit) => {
         if (view) {
-          const found = view.lookup(probes!, after?.id, limit, wantedAttributes(selection));
+          const found = await view.lookup(indexFilter!, after?.id, limit, wantedAttributes(selection), context.deadline);
           await checked;
           return found.map((entry) => ({ entry, key: { id: entry.id } }));
         }
-        const rows = await searchGal(db, { domainId, where, after, limit, needs, prepared });
+        const rows = await searchGal(db, { domainId, where: sqlStatement!.where, after, limit, needs, prepared: sqlStatement!.genericPlan });
         await checked;
         return rows.map((row) => ({ entry: toEntry(row), key: { id: row.id } }));
       },

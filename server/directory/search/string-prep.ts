@@ -116,13 +116,20 @@ export function prepareSubstring(value: string, rule: MatchRule, position: Subst
  * matches with no value (FALSE).
  */
 export function substringsPattern(node: { initial?: string; any: string[]; final?: string }, rule: MatchRule): string | null | undefined {
+  const parts = substringsParts(node, rule);
+  if (!parts) return parts;
+  return `${escapeLike(parts.initial)}%${parts.any.map((part) => `${escapeLike(part)}%`).join('')}${escapeLike(parts.final)}`;
+}
+
+/** A substrings assertion's prepared parts (the literal pieces of substringsPattern's LIKE), with the same undefined and null. */
+export function substringsParts(node: { initial?: string; any: string[]; final?: string }, rule: MatchRule): { initial: string; any: string[]; final: string } | null | undefined {
   const initial = node.initial ? prepareSubstring(node.initial, rule, 'initial') : '';
   const final = node.final ? prepareSubstring(node.final, rule, 'final') : '';
   const any = node.any.map((part) => prepareSubstring(part, rule, 'any'));
   if (initial === undefined || final === undefined || any.some((part) => part === undefined)) return undefined;
   const given = [node.initial, ...node.any, node.final];
   if (rule === 'telephoneNumber' && [initial, ...any, final].some((part, n) => part === '' && given[n])) return null;
-  return `${escapeLike(initial)}%${any.map((part) => `${escapeLike(part!)}%`).join('')}${escapeLike(final)}`;
+  return { initial, any: any as string[], final };
 }
 
 /**

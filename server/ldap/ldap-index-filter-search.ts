@@ -1,0 +1,115 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { PreEncodedEntry } from './ldap-entry.ts';
+import { planCandidates, TRUE, type IndexFilter } from './ldap-index-filter.ts';
+import { ChangedEntryView, preEncoded, type IndexedEntry, type Snapshot } from './ldap-index-snapshot.ts';
+
+/**
+ * Candidates larger than this share of the snapshot are not gathered and
+ * sorted: walking the entries in id order and testing each finds the first
+ * matches sooner (a size-limited search stops there), and the test includes
+ * the lookup's own condition.
+ */
+const WALK_SHARE = 1 / 16;
+/**
+ * Entries tested between two turns of the event loop: a filter that matches
+ * little walks the whole snapshot, and other connections must not wait for it
+ * (nor may it outlive the search's time limit).
+ */
+export const TESTS_PER_TURN = 8_192;
+
+/** The search's time limit passed while testing entries. */
+export class IndexDeadlineError extends Error {}
+
+/**
+ * Up to `limit` entries matching a compiled filter with ids after `after`, in
+ * id order (the SQL path's order, so sizes limits and pages cut at the same
+ * entries): the snapshot's entries, less those changed since, merged with the
+ * changed entries' current forms. The snapshot's side starts from the
+ * filter's key lookups when they are few, else walks every entry; either way
+ * each candidate is tested with the whole filter, and nothing past the
+ * limit is tested. Every TESTS_PER_TURN tests it yields to the event loop,
+ * and throws IndexDeadlineError once `deadline` (ms since the epoch) passed.
+ */
+export async function findEntries(
+  snapshot: Snapshot,
+  current: ReadonlyMap<string, IndexedEntry | null>,
+  filter: IndexFilter,
+  after: string | undefined,
+  limit: number,
+  wanted: readonly boolean[],
+  deadline: number,
+): Promise<PreEncodedEntry[]> {
+  const changed = [...current.values()]
+    .filter((entry): entry is IndexedEntry => entry !== null && (after === undefined || entry.id > after) && filter.test(new ChangedEntryView(entry)) === TRUE)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  // The changed entries as of the search's start: catch-ups of later searches change the live map while this one yields.
+  const held = { changes: current };
+  const matches = snapshotMatches(snapshot, held, filter, after);
+  const next = async (): Promise<number> => {
+    for (;;) {
+      const ordinal = matches();
+      if (ordinal !== PAUSED) return ordinal;
+      if (Date.now() > deadline) throw new IndexDeadlineError('time limit reached while testing entries');
+      if (held.changes === current && current.size > 0) held.changes = new Map(current);
+      await yieldToLoop();
+    }
+  };
+  const out: PreEncodedEntry[] = [];
+  let c = 0;
+  let ordinal = out.length < limit ? await next() : -1;
+  while (out.length < limit) {
+    const fromChanges = changed[c];
+    if (ordinal < 0 && fromChanges === undefined) break;
+    if (fromChanges === undefined || (ordinal >= 0 && snapshot.id(ordinal) < fromChanges.id)) {
+      out.push(snapshot.entry(ordinal, wanted));
+      ordinal = out.length < limit ? await next() : -1;
+    } else {
+      out.push(preEncoded(fromChanges.id, fromChanges.record, 0, fromChanges.record.length, wanted));
+      c++;
+    }
+  }
+  return out;
+}
+
+/** What the snapshot's side answers after TESTS_PER_TURN tests without a match: ask again after a turn of the loop. */
+const PAUSED = -2;
+
+/**
+ * The snapshot's matching ordinals after `after`, ascending, one per call (-1
+ * at the end, PAUSED after TESTS_PER_TURN tests), skipping entries changed since.
+ */
+function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string, IndexedEntry | null> }, filter: IndexFilter, after: string | undefined): () => number {
+  const first = after === undefined ? 0 : snapshot.firstAfter(after);
+  const plan = planCandidates(filter.candidates, (probe) => snapshot.probeSize(probe));
+  const candidates = plan && plan.total <= snapshot.count * WALK_SHARE ? snapshot.matching(plan.probes) : undefined;
+  const view = snapshot.view();
+  // A candidate list, or every ordinal.
+  let at = candidates ? lowerBound(candidates, first) : first;
+  const end = candidates ? candidates.length : snapshot.count;
+  let tests = 0;
+  return () => {
+    while (at < end) {
+      if (++tests > TESTS_PER_TURN) {
+        tests = 0;
+        return PAUSED;
+      }
+      const ordinal = candidates ? candidates[at++]! : at++;
+      if (filter.test(view.at(ordinal)) !== TRUE) continue;
+      // An entry changed since the snapshot is answered in its changed form (or not at all).
+      if (held.changes.size > 0 && held.changes.has(snapshot.id(ordinal))) continue;
+      return ordinal;
+    }
+    return -1;
+  };
+}
+
+function lowerBound(sorted: Uint32Array, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
