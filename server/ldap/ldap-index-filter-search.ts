@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PreEncodedEntry } from './ldap-entry.ts';
-import { planCandidates, TRUE, type IndexFilter } from './ldap-index-filter.ts';
+import { planCandidates, TRUE, type IndexFilter, type IndexProbe } from './ldap-index-filter.ts';
 import { ChangedEntryView, preEncoded, type IndexedEntry, type Snapshot } from './ldap-index-snapshot.ts';
 
 /**
@@ -80,8 +80,15 @@ const PAUSED = -2;
  */
 function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string, IndexedEntry | null> }, filter: IndexFilter, after: string | undefined): () => number {
   const first = after === undefined ? 0 : snapshot.firstAfter(after);
-  const plan = planCandidates(filter.candidates, (probe) => snapshot.probeSize(probe));
-  const candidates = plan && plan.total <= snapshot.count * WALK_SHARE ? snapshot.matching(plan.probes) : undefined;
+  // Each probe's key range is found once: sizing the plan and gathering its candidates use the same ranges.
+  const ranges = new Map<IndexProbe, readonly [number, number]>();
+  const rangeOf = (probe: IndexProbe) => {
+    let range = ranges.get(probe);
+    if (range === undefined) ranges.set(probe, (range = snapshot.probeRange(probe)));
+    return range;
+  };
+  const plan = planCandidates(filter.candidates, (probe) => rangeOf(probe)[1] - rangeOf(probe)[0]);
+  const candidates = plan && plan.total <= snapshot.count * WALK_SHARE ? snapshot.matching(plan.probes.map(rangeOf)) : undefined;
   const view = snapshot.view();
   // A candidate list, or every ordinal.
   let at = candidates ? lowerBound(candidates, first) : first;

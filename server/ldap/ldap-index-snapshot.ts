@@ -252,15 +252,10 @@ export class Snapshot {
     return to - from;
   }
 
-  /** Ordinals of entries matching any probe, ascending, without repeats. */
-  matching(probes: readonly IndexProbe[]): Uint32Array {
-    const ranges: Array<readonly [number, number]> = [];
+  /** Ordinals of the entries under any of the key ranges (probeRange's), ascending, without repeats. */
+  matching(ranges: ReadonlyArray<readonly [number, number]>): Uint32Array {
     let total = 0;
-    for (const probe of probes) {
-      const range = this.probeRange(probe);
-      ranges.push(range);
-      total += range[1] - range[0];
-    }
+    for (const [from, to] of ranges) total += to - from;
     const found = new Uint32Array(total);
     let n = 0;
     for (const [from, to] of ranges) for (let k = from; k < to; k++) found[n++] = this.keyEntry[k]!;
@@ -279,7 +274,8 @@ export class Snapshot {
     return preEncoded(this.id(ordinal), this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted);
   }
 
-  private probeRange(probe: IndexProbe): readonly [number, number] {
+  /** The key numbers a probe finds, [from, to). */
+  probeRange(probe: IndexProbe): readonly [number, number] {
     const range = this.attrKeys.get(probe.attr);
     if (!range) return [0, 0];
     const from = this.lowerBound(range[0], range[1], (key) => key < probe.value);
