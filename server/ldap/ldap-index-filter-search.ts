@@ -11,11 +11,19 @@ import { ChangedEntryView, preEncoded, type IndexedEntry, type Snapshot } from '
  */
 const WALK_SHARE = 1 / 16;
 /**
- * Entries tested between two turns of the event loop: a filter that matches
- * little walks the whole snapshot, and other connections must not wait for it
- * (nor may it outlive the search's time limit).
+ * Entries tested between two turns of the event loop at most: a filter that
+ * matches little walks the whole snapshot, and other connections must not wait
+ * for it (nor may it outlive the search's time limit).
  */
 export const TESTS_PER_TURN = 8_192;
+/**
+ * And at most this long between two turns: a filter's test costs as much as its
+ * leaves (hundreds fit in DMCI_LDAP_MAX_FILTER_BYTES), and 8,192 tests of such a
+ * filter held the loop ~0.9 s, so eight such searches at once made every other
+ * LDAP search wait seconds. The clock is read every TESTS_PER_CLOCK_READ tests.
+ */
+export const TURN_MS = 2;
+const TESTS_PER_CLOCK_READ = 64;
 
 /** The search's time limit passed while testing entries. */
 export class IndexDeadlineError extends Error {}
@@ -38,13 +46,15 @@ export async function findEntries(
   limit: number,
   wanted: readonly boolean[],
   deadline: number,
+  /** Milliseconds on a monotonic clock (tests drive their own). */
+  clock: () => number = () => performance.now(),
 ): Promise<PreEncodedEntry[]> {
   const changed = [...current.values()]
     .filter((entry): entry is IndexedEntry => entry !== null && (after === undefined || entry.id > after) && filter.test(new ChangedEntryView(entry)) === TRUE)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   // The changed entries as of the search's start: catch-ups of later searches change the live map while this one yields.
   const held = { changes: current };
-  const matches = snapshotMatches(snapshot, held, filter, after);
+  const matches = snapshotMatches(snapshot, held, filter, after, clock);
   const next = async (): Promise<number> => {
     for (;;) {
       const ordinal = matches();
@@ -71,14 +81,14 @@ export async function findEntries(
   return out;
 }
 
-/** What the snapshot's side answers after TESTS_PER_TURN tests without a match: ask again after a turn of the loop. */
+/** What the snapshot's side answers after TESTS_PER_TURN tests or TURN_MS without a match: ask again after a turn of the loop. */
 const PAUSED = -2;
 
 /**
  * The snapshot's matching ordinals after `after`, ascending, one per call (-1
- * at the end, PAUSED after TESTS_PER_TURN tests), skipping entries changed since.
+ * at the end, PAUSED after TESTS_PER_TURN tests or TURN_MS), skipping entries changed since.
  */
-function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string, IndexedEntry | null> }, filter: IndexFilter, after: string | undefined): () => number {
+function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string, IndexedEntry | null> }, filter: IndexFilter, after: string | undefined, clock: () => number): () => number {
   const first = after === undefined ? 0 : snapshot.firstAfter(after);
   // Each probe's key range is found once: sizing the plan and gathering its candidates use the same ranges.
   const ranges = new Map<IndexProbe, readonly [number, number]>();
@@ -94,9 +104,12 @@ function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string
   let at = candidates ? lowerBound(candidates, first) : first;
   const end = candidates ? candidates.length : snapshot.count;
   let tests = 0;
+  let turnStarted = 0;
   return () => {
+    // A turn starts with the first call and after each pause (the caller yielded meanwhile).
+    if (tests === 0) turnStarted = clock();
     while (at < end) {
-      if (++tests > TESTS_PER_TURN) {
+      if (++tests > TESTS_PER_TURN || (tests % TESTS_PER_CLOCK_READ === 0 && clock() - turnStarted > TURN_MS)) {
         tests = 0;
         return PAUSED;
       }

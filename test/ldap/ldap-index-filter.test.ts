@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAttributeSelection } from '../../server/ldap/ldap-attributes.ts';
 import type { GalRow } from '../../server/ldap/ldap-entry.ts';
 import { compileIndexFilter, planCandidates } from '../../server/ldap/ldap-index-filter.ts';
-import { findEntries, IndexDeadlineError, TESTS_PER_TURN } from '../../server/ldap/ldap-index-filter-search.ts';
+import { findEntries, IndexDeadlineError, TESTS_PER_TURN, TURN_MS } from '../../server/ldap/ldap-index-filter-search.ts';
 import { indexEntry, Snapshot, wantedAttributes, type IndexedEntry } from '../../server/ldap/ldap-index-snapshot.ts';
 import type { FilterNode } from '../../server/ldap/ldap-filter.ts';
 import { bytesMatchParts, partsTest, toByteParts } from '../../server/ldap/ldap-index-filter-bytes.ts';
@@ -58,6 +58,20 @@ describe('the index filter search', () => {
     setImmediate(() => (ranMeanwhile = true));
     expect(await ids(node)).toEqual([entries[COUNT - 1]!.id]);
     expect(ranMeanwhile).toBe(true);
+  });
+
+  it('lets other work run after TURN_MS of tests, however few: a costly filter never holds the loop for TESTS_PER_TURN tests', async () => {
+    const node: FilterNode = { type: 'substrings', attribute: 'sn', any: ['as'] };
+    // A clock that moves TURN_MS + 1 at every read: each read past the first says the turn is over.
+    let now = 0;
+    const clock = () => (now += TURN_MS + 1);
+    let ranMeanwhile = false;
+    setImmediate(() => (ranMeanwhile = true));
+    const found = await findEntries(snapshot, new Map(), compile(node), undefined, 1000, wanted, Infinity, clock);
+    expect(found.map((e) => e.id)).toEqual([entries[COUNT - 1]!.id]);
+    expect(ranMeanwhile).toBe(true);
+    // Many pauses, not the two TESTS_PER_TURN allows: the clock was read every few dozen tests.
+    expect(now / (TURN_MS + 1)).toBeGreaterThan(COUNT / 100);
   });
 
   it('stops at the deadline instead of walking on', async () => {
