@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { PREPARED } from '../db/prepared-statements.ts';
 import type { AccountUpdate, NewAccountRow } from './account.table.ts';
 import { escapeLike } from '../directory/search/string-prep.ts';
 
@@ -80,7 +81,8 @@ export async function findRevokedAccounts(db: Db, ids: readonly string[]) {
  * every node and every door.
  */
 export async function readPrivileges(db: Db, id: string) {
-  return db.selectFrom('accounts').select(['role', 'enabled', 'domain_id', 'password_changed_at']).where('id', '=', id).executeTakeFirst();
+  // Prepared: the LDAP door reads it for every bound connection many times a second.
+  return db.selectFrom('accounts').modifyFront(sql.raw(PREPARED)).select(['role', 'enabled', 'domain_id', 'password_changed_at']).where('id', '=', id).executeTakeFirst();
 }
 
 // ---- resume tokens ----

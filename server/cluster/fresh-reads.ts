@@ -2,6 +2,14 @@ import type { DirectoryReadLease } from './directory-read-lease.ts';
 
 /** Keys held at most; past it, entries no longer trusted are dropped. */
 const MAX_KEYS = 10_000;
+/**
+ * A search finding a read older than this share of the window starts a fresh
+ * one in the background. Late enough that steady traffic reads each key about
+ * once per 3/4 window (each read is a PostgreSQL round trip that both
+ * processes pay for), early enough that the read (a millisecond) returns long
+ * before the old one stops being trusted.
+ */
+const REFRESH_AT = 3 / 4;
 
 interface Held<V> {
   current?: { value: V; sentAt: number };
@@ -11,7 +19,7 @@ interface Held<V> {
 /**
  * Reads of one kind (a GAL scope's version, an account's privileges) that a
  * node may answer from while its read lease trusts them
- * (directory-read-lease.ts). Past half the window a fresh read starts in the
+ * (directory-read-lease.ts). Past REFRESH_AT of the window a fresh read starts in the
  * background, so steady traffic never waits for one; a search finding
  * nothing trusted waits for a read sent since (a shared one when in flight).
  */
@@ -32,7 +40,7 @@ export class FreshReads<K, V> {
     }
     const { current, inflight } = held;
     if (current && lease.trusts(current.sentAt)) {
-      if (!inflight && lease.clock.now() - current.sentAt >= lease.windowMs / 2) this.start(key, held).catch(() => {});
+      if (!inflight && lease.clock.now() - current.sentAt >= lease.windowMs * REFRESH_AT) this.start(key, held).catch(() => {});
       return Promise.resolve(current.value);
     }
     if (inflight && lease.trusts(inflight.sentAt)) return inflight.promise;

@@ -1,3 +1,4 @@
+import { PAGED_RESULTS_OID } from './ldap-paging.ts';
 import type { LdapEntry } from './ldap-entry.ts';
 
 /**
@@ -56,14 +57,8 @@ export function encodeSearchEntry(messageId: number, entry: LdapEntry): Buffer {
  * envelope, the message id, the protocolOp header); `at` is where they go.
  */
 function entryMessage(messageId: number, opContent: number): { out: Buffer; at: number } {
-  const idOctets = integerOctets(messageId);
-  const messageContent = 2 + idOctets + tlvSize(opContent);
-  const out = Buffer.allocUnsafe(tlvSize(messageContent));
-  let at = header(out, 0, 0x30, messageContent);
-  out[at++] = 0x02;
-  out[at++] = idOctets;
-  for (let k = idOctets - 1; k >= 0; k--) out[at++] = Math.floor(messageId / 256 ** k) % 256;
-  return { out, at: header(out, at, 0x64, opContent) };
+  const out = Buffer.allocUnsafe(tlvSize(messageContentSize(messageId, opContent)));
+  return { out, at: writeMessageStart(out, 0, messageId, 0x64, opContent) };
 }
 
 /** Bytes of a TLV whose contents are `size` bytes: tag, BER definite length (short form below 128), contents. */
@@ -141,16 +136,100 @@ export function elementSize(bytes: Buffer, at: number): number {
 /**
  * A SearchResultEntry from pre-encoded parts: the DN element (encodeDn) and
  * the attribute elements (encodeAttribute), given as ranges of `source`.
- * Same bytes as encodeSearchEntry of the same entry.
+ * Same bytes as encodeSearchEntry of the same entry; measured first
+ * (`size`), then written into an answer's buffer (`writeInto`), so a whole
+ * answer is one allocation.
  */
-export function assembleSearchEntry(messageId: number, source: Buffer, dn: readonly [number, number], pieces: readonly number[]): Buffer {
-  let attributesContent = 0;
-  for (let k = 0; k < pieces.length; k += 2) attributesContent += pieces[k + 1]! - pieces[k]!;
-  const opContent = dn[1] - dn[0] + tlvSize(attributesContent);
-  const message = entryMessage(messageId, opContent);
-  const out = message.out;
-  let at = message.at + source.copy(out, message.at, dn[0], dn[1]);
-  at = header(out, at, 0x30, attributesContent);
-  for (let k = 0; k < pieces.length; k += 2) at += source.copy(out, at, pieces[k]!, pieces[k + 1]!);
+export class AssembledEntry {
+  private readonly attributesContent: number;
+
+  constructor(
+    private readonly source: Buffer,
+    private readonly dn: readonly [number, number],
+    private readonly pieces: readonly number[],
+  ) {
+    let content = 0;
+    for (let k = 0; k < pieces.length; k += 2) content += pieces[k + 1]! - pieces[k]!;
+    this.attributesContent = content;
+  }
+
+  size(messageId: number): number {
+    return tlvSize(messageContentSize(messageId, this.opContent()));
+  }
+
+  /** Writes the message at `at`; returns where it ends. */
+  writeInto(out: Buffer, at: number, messageId: number): number {
+    const { source, dn, pieces } = this;
+    at = writeMessageStart(out, at, messageId, 0x64, this.opContent());
+    at = copyBytes(source, dn[0], dn[1], out, at);
+    at = header(out, at, 0x30, this.attributesContent);
+    for (let k = 0; k < pieces.length; k += 2) at = copyBytes(source, pieces[k]!, pieces[k + 1]!, out, at);
+    return at;
+  }
+
+  private opContent(): number {
+    return this.dn[1] - this.dn[0] + tlvSize(this.attributesContent);
+  }
+}
+
+/** Copies source[start, end) to out[at…]; returns the end. Short pieces by hand: a native copy costs more than it moves. */
+function copyBytes(source: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  if (end - start > 64) return at + source.copy(out, at, start, end);
+  for (let k = start; k < end; k++) out[at++] = source[k]!;
+  return at;
+}
+
+/** Contents of an LDAPMessage envelope: the message id, then a protocolOp of `opContent` bytes. */
+function messageContentSize(messageId: number, opContent: number): number {
+  return 2 + integerOctets(messageId) + tlvSize(opContent);
+}
+
+/** Writes an LDAPMessage's envelope, id and protocolOp header at `at` (controls none); returns where the op's contents go. */
+function writeMessageStart(out: Buffer, at: number, messageId: number, opTag: number, opContent: number, controls = 0): number {
+  const idOctets = integerOctets(messageId);
+  at = header(out, at, 0x30, messageContentSize(messageId, opContent) + controls);
+  out[at++] = 0x02;
+  out[at++] = idOctets;
+  for (let k = idOctets - 1; k >= 0; k--) out[at++] = Math.floor(messageId / 256 ** k) % 256;
+  return header(out, at, opTag, opContent);
+}
+
+/**
+ * A SearchResultDone (RFC 4511 §4.5.2) with its result, and the paged
+ * results control (RFC 2696) when `cookie` is given.
+ */
+export function encodeSearchDone(messageId: number, result: { code: number; matchedDN: string; message: string; cookie?: Buffer }): Buffer {
+  const matched = Buffer.from(result.matchedDN, 'utf8');
+  const diagnostic = Buffer.from(result.message, 'utf8');
+  const opContent = 3 + tlvSize(matched.length) + tlvSize(diagnostic.length);
+  // controls [0] { Control { controlType, controlValue OCTET STRING { SEQUENCE { size 0, cookie } } } }
+  const oid = PAGED_OID_BYTES;
+  const pagedValue = result.cookie ? 3 + tlvSize(result.cookie.length) : 0;
+  const control = result.cookie ? tlvSize(oid.length) + tlvSize(tlvSize(pagedValue)) : 0;
+  const controls = result.cookie ? tlvSize(tlvSize(control)) : 0;
+  const out = Buffer.allocUnsafe(tlvSize(messageContentSize(messageId, opContent) + controls));
+  let at = writeMessageStart(out, 0, messageId, 0x65, opContent, controls);
+  out[at++] = 0x0a;
+  out[at++] = 1;
+  out[at++] = result.code;
+  at = header(out, at, 0x04, matched.length);
+  at += matched.copy(out, at);
+  at = header(out, at, 0x04, diagnostic.length);
+  at += diagnostic.copy(out, at);
+  if (result.cookie) {
+    at = header(out, at, 0xa0, tlvSize(control));
+    at = header(out, at, 0x30, control);
+    at = header(out, at, 0x04, oid.length);
+    at += oid.copy(out, at);
+    at = header(out, at, 0x04, tlvSize(pagedValue));
+    at = header(out, at, 0x30, pagedValue);
+    out[at++] = 0x02;
+    out[at++] = 1;
+    out[at++] = 0;
+    at = header(out, at, 0x04, result.cookie.length);
+    at += result.cookie.copy(out, at);
+  }
   return out;
 }
+
+const PAGED_OID_BYTES = Buffer.from(PAGED_RESULTS_OID);

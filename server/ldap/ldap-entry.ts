@@ -1,3 +1,4 @@
+import type { AssembledEntry } from './ldap-ber.ts';
 import type { DirectoryEntryRow } from '../directory/directory.table.ts';
 import { proxyAddresses } from '../directory/search/search-terms.ts';
 import { wantsAttribute, type AttributeSelection } from './ldap-attributes.ts';
@@ -13,7 +14,7 @@ export interface LdapEntry {
 /** An entry already in BER (from the door's index, ldap-index.ts): only the message id is left to fill in. */
 export interface PreEncodedEntry {
   id: string;
-  encode(messageId: number): Buffer;
+  encoded: AssembledEntry;
 }
 
 /** What a search hands to the wire: an entry to encode, or one already encoded. */

@@ -75,3 +75,38 @@ function indexOf(buf: Uint8Array, from: number, to: number, needle: Uint8Array):
   for (let at = from; at <= lastStart; at++) if (buf[at] === first && occursAt(buf, at, needle)) return at;
   return -1;
 }
+
+/**
+ * The order of `buf[start, end)` against `needle` as UTF-8 bytes (negative,
+ * zero, positive), comparing at most `width` bytes of each: with
+ * `width = needle.length` a value that starts with the needle compares equal.
+ * UTF-8 byte order is code point order, the order the index sorts its keys in.
+ */
+export function compareBytes(buf: Uint8Array, start: number, end: number, needle: Uint8Array, width = Infinity): number {
+  const length = Math.min(end - start, width);
+  const needleLength = Math.min(needle.length, width);
+  const common = Math.min(length, needleLength);
+  for (let k = 0; k < common; k++) {
+    const difference = buf[start + k]! - needle[k]!;
+    if (difference !== 0) return difference;
+  }
+  return length - needleLength;
+}
+
+/**
+ * Code point order of two well-formed strings, which is their UTF-8 byte
+ * order (compareBytes'). JS's `<` compares UTF-16 code units, which differs
+ * only where a character above U+FFFF meets one in U+E000..U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const common = Math.min(a.length, b.length);
+  for (let k = 0; k < common; k++) {
+    const x = a.charCodeAt(k);
+    const y = b.charCodeAt(k);
+    if (x === y) continue;
+    // Surrogates (U+D800..DFFF, only ever part of a character above U+FFFF) sort after U+E000..FFFF.
+    if (x >= 0xd800 && y >= 0xd800) return (x >= 0xe000 ? x - 0x800 : x + 0x2000) - (y >= 0xe000 ? y - 0x800 : y + 0x2000);
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -55,24 +55,32 @@ export async function findEntries(
   // The changed entries as of the search's start: catch-ups of later searches change the live map while this one yields.
   const held = { changes: current };
   const matches = snapshotMatches(snapshot, held, filter, after, clock);
-  const next = async (): Promise<number> => {
+  // Only a pause waits for the event loop: a match found within the turn costs no await.
+  const afterPause = async (): Promise<number> => {
     for (;;) {
-      const ordinal = matches();
-      if (ordinal !== PAUSED) return ordinal;
       if (Date.now() > deadline) throw new IndexDeadlineError('time limit reached while testing entries');
       if (held.changes === current && current.size > 0) held.changes = new Map(current);
       await yieldToLoop();
+      const ordinal = matches();
+      if (ordinal !== PAUSED) return ordinal;
     }
+  };
+  const next = (): number | Promise<number> => {
+    const ordinal = matches();
+    return ordinal === PAUSED ? afterPause() : ordinal;
   };
   const out: PreEncodedEntry[] = [];
   let c = 0;
-  let ordinal = out.length < limit ? await next() : -1;
+  const first = limit > 0 ? next() : -1;
+  let ordinal = typeof first === 'number' ? first : await first;
   while (out.length < limit) {
     const fromChanges = changed[c];
     if (ordinal < 0 && fromChanges === undefined) break;
     if (fromChanges === undefined || (ordinal >= 0 && snapshot.id(ordinal) < fromChanges.id)) {
       out.push(snapshot.entry(ordinal, wanted));
-      ordinal = out.length < limit ? await next() : -1;
+      if (out.length >= limit) break;
+      const found = next();
+      ordinal = typeof found === 'number' ? found : await found;
     } else {
       out.push(preEncoded(fromChanges.id, fromChanges.record, 0, fromChanges.record.length, wanted));
       c++;
@@ -99,10 +107,12 @@ function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string
   };
   const plan = planCandidates(filter.candidates, (probe) => rangeOf(probe)[1] - rangeOf(probe)[0]);
   const candidates = plan && plan.total <= snapshot.count * WALK_SHARE ? snapshot.matching(plan.probes.map(rangeOf)) : undefined;
+  // Every candidate of an exact filter matches (its lookups are its whole condition): no test.
+  const tested = !(candidates && filter.exact);
   const view = snapshot.view();
-  // A candidate list, or every ordinal.
-  let at = candidates ? lowerBound(candidates, first) : first;
-  const end = candidates ? candidates.length : snapshot.count;
+  // The next ordinal to look at: of the candidates, or of every entry.
+  let at = first;
+  const end = snapshot.count;
   let tests = 0;
   let turnStarted = 0;
   return () => {
@@ -113,23 +123,15 @@ function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string
         tests = 0;
         return PAUSED;
       }
-      const ordinal = candidates ? candidates[at++]! : at++;
-      if (filter.test(view.at(ordinal)) !== TRUE) continue;
+      const ordinal = candidates ? candidates.next(at) : at;
+      if (ordinal < 0) break;
+      at = ordinal + 1;
+      if (tested && filter.test(view.at(ordinal)) !== TRUE) continue;
       // An entry changed since the snapshot is answered in its changed form (or not at all).
       if (held.changes.size > 0 && held.changes.has(snapshot.id(ordinal))) continue;
       return ordinal;
     }
+    at = end;
     return -1;
   };
-}
-
-function lowerBound(sorted: Uint32Array, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid]! < value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }

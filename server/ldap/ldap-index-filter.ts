@@ -66,6 +66,11 @@ export type Candidates = { kind: 'all' } | { kind: 'probe'; probe: IndexProbe } 
 export interface IndexFilter {
   test: (entry: EntryView) => Truth;
   candidates: Candidates;
+  /**
+   * The test is TRUE for exactly the entries its candidates' lookups find
+   * (an equality or a prefix leaf, an OR of such): a candidate needs no test.
+   */
+  exact?: boolean;
 }
 
 const ALL: Candidates = { kind: 'all' };
@@ -157,7 +162,9 @@ function combine(type: 'and' | 'or', children: IndexFilter[]): IndexFilter {
     }
     return result;
   };
-  return { test, candidates: { kind: type, parts: children.map((child) => child.candidates) } };
+  // An OR is TRUE where some child is: the union of exact children's lookups, exactly.
+  const exact = type === 'or' && children.every((child) => child.exact);
+  return { test, candidates: { kind: type, parts: children.map((child) => child.candidates) }, ...(exact ? { exact } : {}) };
 }
 
 /** A two-valued test: TRUE or FALSE, never Undefined. */
@@ -259,7 +266,7 @@ function matchLeaf(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey): In
       if (value === undefined) return constant(UNDEFINED);
       const needle = Buffer.from(value);
       const equal = (buf: Uint8Array, start: number, end: number) => bytesEqual(buf, start, end, needle);
-      return decided((entry) => entry.someValue(attr, equal), { kind: 'probe', probe: { attr, value, prefix: false } });
+      return { ...decided((entry) => entry.someValue(attr, equal), { kind: 'probe', probe: { attr, value, prefix: false } }), exact: true };
     }
     case 'substrings': {
       const parts = substringsParts(node, rule);
@@ -268,7 +275,9 @@ function matchLeaf(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey): In
       const match = partsTest(toByteParts(parts));
       // Entries with a value starting with the initial part hold every match.
       const candidates: Candidates = parts.initial ? { kind: 'probe', probe: { attr, value: parts.initial, prefix: true } } : ALL;
-      return decided((entry) => entry.someValue(attr, match), candidates);
+      const test = decided((entry) => entry.someValue(attr, match), candidates);
+      // `ab*`: the prefix lookup is the whole condition.
+      return parts.initial && parts.any.length === 0 && !parts.final ? { ...test, exact: true } : test;
     }
     default:
       // Ordering: no string attribute has an ordering rule (hasRule stops these earlier).

@@ -2,8 +2,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { forEachMatchValue, type MatchKey } from '../directory/search/search-terms.ts';
 import type { AttributeSelection } from './ldap-attributes.ts';
 import { wantsAttribute } from './ldap-attributes.ts';
-import { assembleSearchEntry, elementSize, encodeAttribute, encodeDn } from './ldap-ber.ts';
+import { AssembledEntry, elementSize, encodeAttribute, encodeDn } from './ldap-ber.ts';
 import { galEntry, type GalRow, type PreEncodedEntry } from './ldap-entry.ts';
+import { compareBytes, compareCodePoints } from './ldap-index-filter-bytes.ts';
 import { KINDS, type EntryView, type IndexProbe } from './ldap-index-filter.ts';
 import { ATTRIBUTES } from './ldap-schema.ts';
 
@@ -27,6 +28,10 @@ import { ATTRIBUTES } from './ldap-schema.ts';
  */
 
 const ID_BYTES = 36;
+/** A value that may hold a lone surrogate (written to UTF-8 as U+FFFD: the key is compared as that). */
+const LONE_SURROGATE_POSSIBLE = /[\uD800-\uDFFF]/;
+/** A value where JS's code unit order may differ from code point order. */
+const ABOVE_SURROGATES = /[\uD800-\uFFFF]/;
 const ALL: AttributeSelection = { allUser: true, allOperational: true, named: new Set(), otherNames: new Set() };
 const DEF_INDEX = new Map(ATTRIBUTES.map((def, n) => [def.name, n]));
 // Which attributes an entry shows is one 32-bit mask.
@@ -121,7 +126,7 @@ export function preEncoded(id: string, source: Buffer, start: number, end: numbe
     if (wanted[source[at]!]) pieces.push(at + 1, at + 1 + size);
     at += 1 + size;
   }
-  return { id, encode: (messageId) => assembleSearchEntry(messageId, source, [start, dnEnd], pieces) };
+  return { id, encoded: new AssembledEntry(source, [start, dnEnd], pieces) };
 }
 
 /** Per entry (by ordinal), what a filter's test reads besides the keys' bytes. */
@@ -200,16 +205,20 @@ export class Snapshot {
     let k = 0;
     let at = 0;
     for (const [attr, list] of perAttr) {
-      // JS string order (UTF-16 code units); lookups compare the same way, and every order keeps a prefix's keys together.
-      const order = Array.from(list.values.keys()).sort((a, b) => {
-        const x = list.values[a]!;
-        const y = list.values[b]!;
-        return x < y ? -1 : x > y ? 1 : list.entries[a]! - list.entries[b]!;
+      // UTF-8 byte order (code point order), so lookups compare the packed bytes in place; a prefix's keys are one run.
+      // JS's `<` agrees for the strings that hold no code unit from U+D800 up: those (rare) compare by code point.
+      const values = list.values.map((value) => (LONE_SURROGATE_POSSIBLE.test(value) ? Buffer.from(value).toString() : value));
+      const high = values.map((value) => ABOVE_SURROGATES.test(value));
+      const order = Array.from(values.keys()).sort((a, b) => {
+        const x = values[a]!;
+        const y = values[b]!;
+        const order = high[a] || high[b] ? compareCodePoints(x, y) : x < y ? -1 : x > y ? 1 : 0;
+        return order !== 0 ? order : list.entries[a]! - list.entries[b]!;
       });
       const from = k;
       for (const n of order) {
         keyStart[k] = at;
-        at += keys.write(list.values[n]!, at, 'utf8');
+        at += keys.write(values[n]!, at, 'utf8');
         keyEntry[k] = list.entries[n]!;
         k++;
       }
@@ -252,17 +261,12 @@ export class Snapshot {
     return to - from;
   }
 
-  /** Ordinals of the entries under any of the key ranges (probeRange's), ascending, without repeats. */
-  matching(ranges: ReadonlyArray<readonly [number, number]>): Uint32Array {
-    let total = 0;
-    for (const [from, to] of ranges) total += to - from;
-    const found = new Uint32Array(total);
-    let n = 0;
-    for (const [from, to] of ranges) for (let k = from; k < to; k++) found[n++] = this.keyEntry[k]!;
-    found.sort();
-    let unique = 0;
-    for (let k = 0; k < found.length; k++) if (k === 0 || found[k] !== found[k - 1]) found[unique++] = found[k]!;
-    return found.subarray(0, unique);
+  /** The entries under any of the key ranges (probeRange's). */
+  matching(ranges: ReadonlyArray<readonly [number, number]>): OrdinalSet {
+    const found = new OrdinalSet(this.count);
+    const keyEntry = this.keyEntry;
+    for (const [from, to] of ranges) for (let k = from; k < to; k++) found.add(keyEntry[k]!);
+    return found;
   }
 
   /** A reusable view of one entry at a time for filter tests (see EntryView). */
@@ -278,21 +282,50 @@ export class Snapshot {
   probeRange(probe: IndexProbe): readonly [number, number] {
     const range = this.attrKeys.get(probe.attr);
     if (!range) return [0, 0];
-    const from = this.lowerBound(range[0], range[1], (key) => key < probe.value);
-    const to = this.lowerBound(from, range[1], probe.prefix ? (key) => key < probe.value || key.startsWith(probe.value) : (key) => key <= probe.value);
+    const needle = Buffer.from(probe.value);
+    // Keys before the needle; then keys up to it (equality) or starting with it (prefix: compared on its length).
+    const from = this.lowerBound(range[0], range[1], needle, Infinity, 0);
+    const to = this.lowerBound(from, range[1], needle, probe.prefix ? needle.length : Infinity, 1);
     return [from, to];
   }
 
-  /** The first key number in [from, to) whose key does not satisfy `before` (which holds for a prefix of the range). */
-  private lowerBound(from: number, to: number, before: (key: string) => boolean): number {
+  /** The first key number in [from, to) whose key, cut to `width` bytes, is not below `needle` (`orEqual`: not at or below it). */
+  private lowerBound(from: number, to: number, needle: Buffer, width: number, orEqual: 0 | 1): number {
+    const { keys, keyStart } = this;
     let low = from;
     let high = to;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (before(this.keys.toString('utf8', this.keyStart[mid]!, this.keyStart[mid + 1]!))) low = mid + 1;
+      if (compareBytes(keys, keyStart[mid]!, keyStart[mid + 1]!, needle, width) < orEqual) low = mid + 1;
       else high = mid;
     }
     return low;
+  }
+}
+
+/** A set of entry ordinals as a bitmap: gathered in any order, read back ascending. */
+export class OrdinalSet {
+  private readonly words: Uint32Array;
+
+  constructor(count: number) {
+    this.words = new Uint32Array((count + 31) >>> 5);
+  }
+
+  add(ordinal: number): void {
+    this.words[ordinal >>> 5]! |= 1 << (ordinal & 31);
+  }
+
+  /** The smallest member not below `from`, or -1. */
+  next(from: number): number {
+    const words = this.words;
+    let w = from >>> 5;
+    if (w >= words.length) return -1;
+    let word = words[w]! & (-1 << (from & 31));
+    while (word === 0) {
+      if (++w >= words.length) return -1;
+      word = words[w]!;
+    }
+    return (w << 5) + 31 - Math.clz32(word & -word);
   }
 }
 

@@ -36,5 +36,7 @@ export const MAX_NAMING_CONTEXTS = 1000;
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Connections in the LDAP door's own database pool (each with statement_timeout = DMCI_LDAP_MAX_TIME_MS). */
 export const LDAP_DB_POOL_SIZE = 4;
+/** Distinct search base DNs a node keeps parsed (what clients send over and over); past it the memory starts over. */
+export const MAX_REMEMBERED_BASES = 1000;
 /** A domain name's id is remembered this long (domains are created rarely and never renamed). */
 export const DOMAIN_CACHE_MS = 60_000;

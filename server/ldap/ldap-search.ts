@@ -9,7 +9,7 @@ import { compileIndexFilter } from './ldap-index-filter.ts';
 import { IndexDeadlineError } from './ldap-index-filter-search.ts';
 import { wantedAttributes } from './ldap-index-snapshot.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
-import { DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, type LdapLimits } from './ldap-limits.ts';
+import { DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, MAX_REMEMBERED_BASES, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
@@ -50,6 +50,7 @@ export interface LdapSearchDone {
  */
 export class LdapSearch {
   private readonly domainIds = new Map<string, { id: string; at: number }>();
+  private readonly locations = new Map<string, DnLocation>();
   /** The domain's GAL scope version, for the index's freshness check. */
   private readonly galVersion: (domainId: string) => Promise<GalVersion | undefined>;
   /** A bound account's role, state and password date, checked before every search. */
@@ -84,7 +85,7 @@ export class LdapSearch {
     const deadline = started + Math.min(clientTimeMs, limits.maxTimeMs);
     checkFilterLimits(request.filter, { maxDepth: limits.maxFilterDepth });
     const selection = parseAttributeSelection(request.attributes);
-    const location = locateDn(parseDn(request.base));
+    const location = this.locate(request.base);
 
     // The account check runs beside the search, on another pooled connection (one round trip
     // less per search): nothing is sent before it passes, and its refusal wins over any other answer.
@@ -139,7 +140,7 @@ export class LdapSearch {
       const domainId = await this.domainId(domain);
       if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
       if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
-      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, domain, domainId, deadline, checked }, send);
+      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, selection, domain, domainId, deadline, checked }, send);
       // The LDAP pool's statement_timeout is dmci's cap; only a client asking for less needs a transaction to lower it.
       if (clientTimeMs >= limits.maxTimeMs) return await below(this.deps.db);
       return await this.deps.db.transaction().execute(async (trx) => {
@@ -160,11 +161,17 @@ export class LdapSearch {
     db: Db,
     identity: LdapIdentity | undefined,
     request: LdapSearchRequest,
-    context: { location: Extract<DnLocation, { kind: 'base' | 'entry' }>; domain: string; domainId: string; deadline: number; checked: Promise<void> },
+    context: {
+      location: Extract<DnLocation, { kind: 'base' | 'entry' }>;
+      selection: AttributeSelection;
+      domain: string;
+      domainId: string;
+      deadline: number;
+      checked: Promise<void>;
+    },
     send: (entry: OutgoingEntry) => void,
   ): Promise<LdapSearchDone> {
-    const { location, domain, domainId, checked } = context;
-    const selection = parseAttributeSelection(request.attributes);
+    const { location, selection, domain, domainId, checked } = context;
     const done = (): LdapSearchDone => (request.paged ? { code: ResultCode.success, message: '', cookie: Buffer.alloc(0) } : { code: ResultCode.success, message: '' });
     // The SQL translation only when SQL answers (the index answers most searches without it).
     const statement = () => filterStatement(request.filter, { domainId, domain });
@@ -183,8 +190,9 @@ export class LdapSearch {
       return done();
     }
 
-    const base = galBaseEntry(domain);
-    const baseMatches = request.scope !== 'one' && matchesEntry(request.filter, syntheticEntry(base.attributes));
+    // The base entry itself is only in a base or subtree search's answer.
+    const base = request.scope === 'one' ? undefined : galBaseEntry(domain);
+    const baseMatches = base !== undefined && matchesEntry(request.filter, syntheticEntry(base.attributes));
     if (request.scope === 'base') {
       await checked;
       if (baseMatches) send(syntheticToEntry(base, selection, request.typesOnly, false));
@@ -227,6 +235,20 @@ export class LdapSearch {
     if (!now?.enabled || now.password_changed_at.getTime() !== identity.passwordChangedAt.getTime() || now.role !== identity.role || now.domain_id !== identity.domainId) {
       throw new LdapError(ResultCode.insufficientAccessRights, 'the bound account was disabled, its password or role changed: bind again');
     }
+  }
+
+  /**
+   * Where a base DN falls in dmci's tree, parsed once per distinct text:
+   * clients search the same few bases over and over. Bounded: cleared when full.
+   */
+  private locate(base: string): DnLocation {
+    let location = this.locations.get(base);
+    if (location === undefined) {
+      location = locateDn(parseDn(base));
+      if (this.locations.size >= MAX_REMEMBERED_BASES) this.locations.clear();
+      this.locations.set(base, location);
+    }
+    return location;
   }
 
   /** Domain ids by name; only found ones are remembered, so a new domain is seen at once. */

@@ -8,14 +8,13 @@ import type { Metrics } from '../ops/metrics.ts';
 import { normaliseAddress, type IpScreen } from '../security/ip-screen.ts';
 import type { LoginGuard } from '../security/login-guard.ts';
 import type { LdapBinder } from './ldap-bind.ts';
-import { encodeSearchEntry } from './ldap-ber.ts';
-import type { FilterNode } from './ldap-filter.ts';
+import { SearchAnswer } from './ldap-answer.ts';
 import type { LdapIdentity } from './ldap-identity.ts';
 import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, type LdapLimits } from './ldap-limits.ts';
 import { MessageSplitter } from './ldap-framing.ts';
-import { PAGED_RESULTS_OID } from './ldap-paging.ts';
+import { decodeSearchRequest, peekMessage, SEARCH_REQUEST_TAG } from './ldap-request.ts';
 import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
-import type { LdapSearch, LdapSearchRequest } from './ldap-search.ts';
+import type { LdapSearch } from './ldap-search.ts';
 import { STARTTLS_OID } from './ldap-special-entries.ts';
 
 /**
@@ -25,12 +24,14 @@ import { STARTTLS_OID } from './ldap-special-entries.ts';
  * LdapSearch; everything it sends back comes from an LdapEntry or an
  * LdapError. Known ldapjs 3.0.7 pitfalls handled here:
  *
- * - its server turns a search filter from BER into a string and parses that
- *   string again, which mangles values holding `\`, non-BMP characters or
- *   stray UTF-8 bytes; we parse the BER filter once, ourselves (patchParsers);
- * - a malformed filter, base DN or attribute name, or a SASL bind, makes its
- *   parser throw and drop the connection without an answer; we answer with
- *   protocolError, invalidDNSyntax or authMethodNotSupported instead;
+ * - search requests never reach it: they are the door's hot path, and its
+ *   message objects (a DN parsed twice, an object per filter item, a string
+ *   round trip that mangled values holding `\` or non-BMP characters) cost
+ *   more than answering from the index; ldap-request.ts decodes them and
+ *   SearchAnswer writes the answer (docs/decisions.md);
+ * - a malformed bind name or a SASL bind makes its parser throw and drop the
+ *   connection without an answer; we answer with authMethodNotSupported
+ *   instead (patchParsers);
  * - it answers anonymous binds with success before any handler runs; we route
  *   every bind to LdapBinder;
  * - its parser buffers without bound and recurses per message; we feed it
@@ -59,29 +60,7 @@ interface BerReader {
   peek(): number;
   readSequence(tag?: number): number;
   readString(tag?: number, asBuffer?: boolean): string;
-  readEnumeration(): number;
   readInt(): number;
-  readBoolean(): boolean;
-  readRawBuffer(tag: number): Buffer;
-  offset: number;
-  length: number;
-}
-interface LdapjsFilter {
-  type: string;
-  attribute?: string;
-  value?: string;
-  initial?: string;
-  any?: string[];
-  final?: string;
-  clauses?: LdapjsFilter[];
-  filter?: LdapjsFilter;
-  matchingRule?: string;
-  dnAttributes?: boolean;
-}
-interface LdapjsControl {
-  type: string;
-  criticality: boolean;
-  value: { size?: number; cookie?: Buffer } | null;
 }
 interface LdapjsConnection extends Socket {
   parser: { write(data: Buffer): void };
@@ -89,21 +68,12 @@ interface LdapjsConnection extends Socket {
 interface LdapjsRequest {
   connection: LdapjsConnection;
   messageId: number;
-  controls: LdapjsControl[];
   // bind
   version?: number;
   name?: { toString(): string };
   credentials?: string;
   // extended
   requestName?: string;
-  // search
-  baseObject?: { toString(): string };
-  scope?: number;
-  filter?: LdapjsFilter;
-  attributes?: string[];
-  sizeLimit?: number;
-  timeLimit?: number;
-  typesOnly?: boolean;
   protocolOp: number;
 }
 interface LdapjsResponse {
@@ -111,7 +81,6 @@ interface LdapjsResponse {
   responseName?: string;
   matchedDN: string;
   diagnosticMessage: string;
-  addControl(control: unknown): void;
   end(status?: number): void;
 }
 type Handler = (req: LdapjsRequest, res: LdapjsResponse, next: () => void) => void;
@@ -122,7 +91,6 @@ interface LdapjsServer {
   on(event: string, listener: (...args: unknown[]) => void): void;
   newConnection(socket: Socket): void;
   bind(name: string, handler: Handler): void;
-  search(name: string, handler: Handler): void;
   add(name: string, handler: Handler): void;
   modify(name: string, handler: Handler): void;
   del(name: string, handler: Handler): void;
@@ -137,11 +105,7 @@ interface MessageClass {
 }
 interface LdapjsModule {
   createServer(options: Record<string, unknown>): LdapjsServer;
-  SearchRequest: MessageClass;
   BindRequest: MessageClass;
-  PagedResultsControl: new (options: { value: { size: number; cookie: Buffer } }) => unknown;
-  PresenceFilter: new (options: { attribute: string }) => LdapjsFilter;
-  filters: { parseBer(reader: BerReader): LdapjsFilter };
   DN: { fromString(text: string): unknown };
   operations: Record<string, number>;
 }
@@ -149,53 +113,12 @@ const ldap = ldapjs as unknown as LdapjsModule;
 
 // ---- parser patches (process-wide, installed once) ----
 
-/** What went wrong while parsing a request, keyed by the placeholder object ldapjs carries instead. */
-const parseProblems = new WeakMap<object, LdapError>();
-/** BER size of each parsed filter, checked against the configured limit by the search handler. */
-const filterSizes = new WeakMap<object, number>();
-const INVALID_BASE = 'cn=dmci-invalid-base';
 const UNSUPPORTED_AUTH = 'cn=dmci-unsupported-authentication';
 let patched = false;
 
 function patchParsers(): void {
   if (patched) return;
   patched = true;
-
-  ldap.SearchRequest.parseToPojo = (ber: BerReader) => {
-    const protocolOp = ber.readSequence();
-    let baseObject = ber.readString();
-    const scope = ber.readEnumeration();
-    const derefAliases = ber.readEnumeration();
-    const sizeLimit = ber.readInt();
-    const timeLimit = ber.readInt();
-    const typesOnly = ber.readBoolean();
-    const filterBuffer = ber.readRawBuffer(ber.peek());
-    let filter: LdapjsFilter;
-    try {
-      const Reader = (ber as object).constructor as new (buffer: Buffer) => BerReader;
-      filter = ldap.filters.parseBer(new Reader(filterBuffer));
-    } catch (error) {
-      filter = new ldap.PresenceFilter({ attribute: 'objectClass' });
-      parseProblems.set(filter, new LdapError(ResultCode.protocolError, `malformed search filter: ${(error as Error).message}`));
-    }
-    filterSizes.set(filter, filterBuffer.length);
-    try {
-      ldap.DN.fromString(baseObject);
-    } catch {
-      parseProblems.set(filter, new LdapError(ResultCode.invalidDNSyntax, `invalid base DN ${JSON.stringify(baseObject.slice(0, 200))}`));
-      baseObject = INVALID_BASE;
-    }
-    const attributes: string[] = [];
-    ber.readSequence();
-    const end = ber.offset + ber.length;
-    while (ber.offset < end) {
-      const name = ber.readString();
-      // ldapjs throws on names outside RFC 4512; RFC 4511 says unknown ones are simply not returned.
-      if (['*', '+', '1.1'].includes(name) || /^[A-Za-z][\w.;-]*$/.test(name)) attributes.push(name);
-    }
-    if (!Number.isInteger(scope) || scope < 0 || scope > 2) parseProblems.set(filter, new LdapError(ResultCode.protocolError, `invalid search scope ${scope}`));
-    return { protocolOp, baseObject, scope: scope >= 0 && scope <= 2 ? scope : 0, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
-  };
 
   ldap.BindRequest.parseToPojo = (ber: BerReader) => {
     const protocolOp = ber.readSequence();
@@ -224,52 +147,6 @@ function patchParsers(): void {
     }
     return { protocolOp, version, name, authentication: 'simple', credentials };
   };
-}
-
-// ---- filter conversion ----
-
-/** ldapjs filter object → dmci's FilterNode. Recursion is bounded: the filter's BER size was checked first. */
-export function toFilterNode(filter: LdapjsFilter): FilterNode {
-  switch (filter.type) {
-    case 'AndFilter':
-      return { type: 'and', children: (filter.clauses ?? []).map(toFilterNode) };
-    case 'OrFilter':
-      return { type: 'or', children: (filter.clauses ?? []).map(toFilterNode) };
-    case 'NotFilter':
-      return { type: 'not', child: toFilterNode(filter.filter!) };
-    case 'EqualityFilter':
-      return { type: 'equality', attribute: filter.attribute!, value: filter.value ?? '' };
-    case 'ApproximateFilter':
-      return { type: 'approx', attribute: filter.attribute!, value: filter.value ?? '' };
-    case 'GreaterThanEqualsFilter':
-      return { type: 'gte', attribute: filter.attribute!, value: filter.value ?? '' };
-    case 'LessThanEqualsFilter':
-      return { type: 'lte', attribute: filter.attribute!, value: filter.value ?? '' };
-    case 'PresenceFilter':
-      return { type: 'present', attribute: filter.attribute! };
-    case 'SubstringFilter':
-      return {
-        type: 'substrings',
-        attribute: filter.attribute!,
-        ...(filter.initial ? { initial: filter.initial } : {}),
-        any: filter.any ?? [],
-        ...(filter.final ? { final: filter.final } : {}),
-      };
-    case 'ExtensibleFilter': {
-      // (attr:=value) and (attr:caseIgnoreMatch:=value) are plain equality; other matching rules and dn-attributes are Undefined.
-      const rule = filter.matchingRule?.toLowerCase();
-      if (filter.attribute && !filter.dnAttributes && (!rule || ['caseignorematch', '2.5.13.2', 'caseignoreia5match', '1.3.6.1.4.1.1466.109.114.2'].includes(rule))) {
-        return { type: 'equality', attribute: filter.attribute, value: filter.value ?? '' };
-      }
-      return { type: 'undefined', description: `${filter.attribute ?? ''}:${filter.matchingRule ?? ''}:=` };
-    }
-    default:
-      return { type: 'undefined', description: filter.type };
-  }
-}
-
-function toScope(scope: number | undefined): LdapSearchRequest['scope'] {
-  return scope === 2 ? 'sub' : scope === 1 ? 'one' : 'base';
 }
 
 // ---- the server ----
@@ -334,7 +211,6 @@ export class LdapServer {
     const bindOp = ldap.operations.LDAP_REQ_BIND;
     server._getHandlerChain = (req, res) => (req.protocolOp === bindOp ? { backend: server, handlers: [this.handler((q, s) => this.onBind(q, s))] } : route(req, res));
 
-    server.search('', this.handler((req, res) => this.onSearch(req, res)));
     const readOnly = this.handler(async () => {
       throw new LdapError(ResultCode.unwillingToPerform, 'the GAL is read-only over LDAP: change it through the dmci protocol or `dmci import`');
     });
@@ -411,7 +287,13 @@ export class LdapServer {
     const splitter = new MessageSplitter();
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const message of splitter.push(chunk)) connection.parser.write(message);
+        for (const message of splitter.push(chunk)) {
+          const head = peekMessage(message);
+          if (!head) throw new Error('not an LDAPMessage');
+          // Searches are answered here (ldap-request.ts); every other operation by ldapjs.
+          if (head.opTag === SEARCH_REQUEST_TAG) this.onSearch(socket, state, message);
+          else connection.parser.write(message);
+        }
       } catch (error) {
         log.info({ remoteAddress: address, err: (error as Error).message }, 'LDAP connection closed: not speaking LDAP within limits');
         socket.destroy();
@@ -423,39 +305,48 @@ export class LdapServer {
   private handler(handle: (req: LdapjsRequest, res: LdapjsResponse) => Promise<void>): Handler {
     return (req, res, next) => {
       const state = this.states.get(req.connection);
+      const answer = (result: OperationResult) => {
+        res.matchedDN = result.matchedDN;
+        res.diagnosticMessage = result.message;
+        res.end(result.code);
+      };
       if (!state) {
-        res.end(ResultCode.other);
+        answer({ code: ResultCode.other, matchedDN: '', message: '' });
         return next();
       }
-      if (state.inFlight >= MAX_OPERATIONS_PER_CONNECTION) {
-        res.diagnosticMessage = `at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once per connection`;
-        res.end(ResultCode.busy);
-        return next();
-      }
-      state.inFlight++;
-      handle(req, res)
-        .catch((error: unknown) => {
-          if (error instanceof LdapError) {
-            res.matchedDN = error.matchedDN;
-            res.diagnosticMessage = error.message;
-            res.end(error.code);
-            return;
-          }
-          if (error instanceof DmciError && error.code !== ErrorCode.INTERNAL) {
-            // A refusal by a shared check (NUL in a value, a limit): the client's fault, not a failure.
-            res.diagnosticMessage = error.message;
-            res.end(ResultCode.unwillingToPerform);
-            return;
-          }
-          this.deps.log.error({ err: error, remoteAddress: state.address }, 'LDAP operation failed');
-          res.diagnosticMessage = 'internal server error';
-          res.end(ResultCode.other);
-        })
-        .finally(() => {
-          state.inFlight--;
-          next();
-        });
+      void this.run(state, () => handle(req, res), answer).finally(next);
     };
+  }
+
+  /**
+   * Runs one operation within the connection's concurrency limit; a refusal
+   * or a failure is answered through `answer` (an LdapError's code, a shared
+   * check's refusal as unwillingToPerform, anything else as `other`, logged).
+   */
+  private async run(state: ConnectionState, operation: () => Promise<void>, answer: (result: OperationResult) => void): Promise<void> {
+    if (state.inFlight >= MAX_OPERATIONS_PER_CONNECTION) {
+      answer({ code: ResultCode.busy, matchedDN: '', message: `at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once per connection` });
+      return;
+    }
+    state.inFlight++;
+    let failure: OperationResult | undefined;
+    try {
+      await operation();
+    } catch (error) {
+      failure = this.failure(error, state);
+    } finally {
+      state.inFlight--;
+    }
+    if (failure) answer(failure);
+  }
+
+  /** The result that answers a failed operation. */
+  private failure(error: unknown, state: ConnectionState): OperationResult {
+    if (error instanceof LdapError) return { code: error.code, matchedDN: error.matchedDN, message: error.message };
+    // A refusal by a shared check (NUL in a value, a limit): the client's fault, not a failure.
+    if (error instanceof DmciError && error.code !== ErrorCode.INTERNAL) return { code: ResultCode.unwillingToPerform, matchedDN: '', message: error.message };
+    this.deps.log.error({ err: error, remoteAddress: state.address }, 'LDAP operation failed');
+    return { code: ResultCode.other, matchedDN: '', message: 'internal server error' };
   }
 
   /**
@@ -514,79 +405,42 @@ export class LdapServer {
     res.end(ResultCode.success);
   }
 
-  private async onSearch(req: LdapjsRequest, res: LdapjsResponse): Promise<void> {
+  /** A SearchRequest message (decoded here, not by ldapjs): answered on `socket`, entries and result in as few writes as possible. */
+  private onSearch(socket: Socket, state: ConnectionState, message: Buffer): void {
     const started = performance.now();
+    const decoded = decodeSearchRequest(message, this.deps.limits.maxFilterBytes);
+    const answer = new SearchAnswer(socket, decoded.messageId);
     let result = 'other';
     let entries = 0;
-    try {
-      const done = await this.search(req, res, () => entries++);
-      result = resultCodeName(done);
-    } catch (error) {
-      if (error instanceof LdapError) result = resultCodeName(error.code);
-      throw error;
-    } finally {
+    const done = (outcome: OperationResult) => {
+      answer.done(outcome);
+      result = resultCodeName(outcome.code);
+    };
+    const search = async () => {
+      if (decoded.problem) throw decoded.problem;
+      const outcome = await this.deps.search.search(state.identity, decoded.request!, (entry) => {
+        entries++;
+        answer.entry(entry);
+      });
+      done({ code: outcome.code, matchedDN: '', message: outcome.message, ...(outcome.cookie ? { cookie: outcome.cookie } : {}) });
+      this.deps.log.debug({ remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries, result, ms: Math.round(performance.now() - started) }, 'LDAP search');
+    };
+    void this.run(state, search, done).finally(() => {
       const { metrics } = this.deps;
       metrics?.ldapSearches.inc({ result });
       metrics?.ldapEntries.inc(entries);
       metrics?.ldapDuration.observe({ operation: 'search' }, (performance.now() - started) / 1000);
-    }
+    });
   }
+}
 
-  /** Runs one search; resolves to its result code. */
-  private async search(req: LdapjsRequest, res: LdapjsResponse, onEntry: () => void): Promise<number> {
-    const state = this.states.get(req.connection)!;
-    const filter = req.filter!;
-    const problem = parseProblems.get(filter);
-    if (problem) throw problem;
-    const filterBytes = filterSizes.get(filter) ?? 0;
-    if (filterBytes > this.deps.limits.maxFilterBytes) {
-      throw new LdapError(ResultCode.adminLimitExceeded, `search filter is ${filterBytes} bytes; the limit is ${this.deps.limits.maxFilterBytes} (DMCI_LDAP_MAX_FILTER_BYTES)`);
-    }
-    let paged: LdapSearchRequest['paged'];
-    for (const control of req.controls) {
-      if (control.type === PAGED_RESULTS_OID) paged = { size: control.value?.size ?? 0, cookie: control.value?.cookie ?? Buffer.alloc(0) };
-      else if (control.criticality) throw new LdapError(ResultCode.unavailableCriticalExtension, `critical control ${control.type} is not supported`);
-    }
-    const started = Date.now();
-    let count = 0;
-    // Entries and the result go out in one write: corked, each entry's write only queues its buffer, and
-    // uncork hands them all to the socket at once (one syscall per search instead of one per entry).
-    const socket = req.connection;
-    let corked = false;
-    try {
-      const done = await this.deps.search.search(
-        state.identity,
-        {
-          base: req.baseObject?.toString() ?? '',
-          scope: toScope(req.scope),
-          filter: toFilterNode(filter),
-          attributes: req.attributes ?? [],
-          typesOnly: req.typesOnly ?? false,
-          sizeLimit: Math.max(0, req.sizeLimit ?? 0),
-          timeLimitSeconds: Math.max(0, req.timeLimit ?? 0),
-          ...(paged ? { paged } : {}),
-        },
-        (entry) => {
-          count++;
-          onEntry();
-          if (!corked) socket.cork();
-          corked = true;
-          // Encoded and written by us: ldapjs's res.send re-filters attribute names (case-sensitively), and its encoder costs more than the query.
-          socket.write('encode' in entry ? entry.encode(res.messageId) : encodeSearchEntry(res.messageId, entry));
-        },
-      );
-      if (done.cookie) res.addControl(new ldap.PagedResultsControl({ value: { size: 0, cookie: done.cookie } }));
-      res.diagnosticMessage = done.message;
-      res.end(done.code);
-      this.deps.log.debug(
-        { remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries: count, result: resultCodeName(done.code), ms: Date.now() - started },
-        'LDAP search',
-      );
-      return done.code;
-    } finally {
-      if (corked) socket.uncork();
-    }
-  }
+/** How an operation ended, as its result message carries it. */
+interface OperationResult {
+  code: number;
+  matchedDN: string;
+  message: string;
+  /** The paged results control's cookie (searches). */
+  cookie?: Buffer;
 }
 
 /**

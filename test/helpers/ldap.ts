@@ -3,6 +3,8 @@ import { connect as netConnect } from 'node:net';
 import ldap from 'ldapjs';
 import { sql } from 'kysely';
 import type { Db } from '../../server/db/database.ts';
+import type { FilterNode } from '../../server/ldap/ldap-filter.ts';
+import { BerReader, decodeFilter } from '../../server/ldap/ldap-request.ts';
 import { refreshSearchTerms } from '../../server/directory/search/search-terms.ts';
 
 /**
@@ -254,4 +256,13 @@ export async function seedGal(db: Db, domain: string, seeds: GalSeed[]): Promise
   // Raw rows bypass the repository: compute their search terms as it would.
   await refreshSearchTerms(db, [...ids.values()]);
   return ids;
+}
+
+/**
+ * A filter as the door decodes it (ldap-request.ts): an ldapjs filter, or its
+ * string form parsed by ldapjs, encoded to BER the way a client sends it.
+ */
+export function filterNode(filter: string | { toBer(): { buffer: Buffer } }): FilterNode {
+  const ber = (typeof filter === 'string' ? (ldap.parseFilter(filter) as unknown as { toBer(): { buffer: Buffer } }) : filter).toBer().buffer;
+  return decodeFilter(new BerReader(ber, 0, ber.length), 1);
 }

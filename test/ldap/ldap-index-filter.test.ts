@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseAttributeSelection } from '../../server/ldap/ldap-attributes.ts';
 import type { GalRow } from '../../server/ldap/ldap-entry.ts';
-import { compileIndexFilter, planCandidates } from '../../server/ldap/ldap-index-filter.ts';
+import { compileIndexFilter, planCandidates, TRUE } from '../../server/ldap/ldap-index-filter.ts';
 import { findEntries, IndexDeadlineError, TESTS_PER_TURN, TURN_MS } from '../../server/ldap/ldap-index-filter-search.ts';
-import { indexEntry, Snapshot, wantedAttributes, type IndexedEntry } from '../../server/ldap/ldap-index-snapshot.ts';
+import { ChangedEntryView, indexEntry, OrdinalSet, Snapshot, wantedAttributes, type IndexedEntry } from '../../server/ldap/ldap-index-snapshot.ts';
 import type { FilterNode } from '../../server/ldap/ldap-filter.ts';
-import { bytesMatchParts, partsTest, toByteParts } from '../../server/ldap/ldap-index-filter-bytes.ts';
+import { bytesMatchParts, compareBytes, compareCodePoints, partsTest, toByteParts } from '../../server/ldap/ldap-index-filter-bytes.ts';
 
 /**
  * The index's filter search on a packed snapshot, without a database: what
@@ -119,5 +119,73 @@ describe('byte matching of prepared values', () => {
         expect(bytesMatchParts(bytes, 2, bytes.length - 2, toByteParts(parts))).toBe(expected);
       }
     }
+  });
+});
+
+describe('key order and lookups', () => {
+  // Characters where UTF-16 code unit order and code point (UTF-8 byte) order disagree, and their neighbours:
+  // U+FA0E (a CJK ideograph string preparation keeps) against U+1F600 and U+20000; some that preparation maps or refuses.
+  const alphabet = ['a', 'z', 'é', 'Ω', '中', '\uFA0E', '\uFF41', '\uFFFD', '\u{1F600}', '\u{20000}', '\u{10FFFF}'];
+  const randomString = (random: () => number) =>
+    Array.from({ length: Math.floor(random() * 4) }, () => alphabet[Math.floor(random() * alphabet.length)]!).join('');
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+  it('compares strings by code point exactly as their UTF-8 bytes compare', () => {
+    for (let k = 0; k < 3000; k++) {
+      const a = randomString(random);
+      const b = randomString(random);
+      const bytes = Buffer.from(a);
+      expect(Math.sign(compareCodePoints(a, b)), `${a} vs ${b}`).toBe(Math.sign(compareBytes(bytes, 0, bytes.length, Buffer.from(b))));
+      expect(Math.sign(compareCodePoints(a, b))).toBe(Math.sign(Buffer.compare(bytes, Buffer.from(b))));
+    }
+  });
+
+  it('finds by equality and prefix every key holding characters above U+FFFF and in U+E000..FFFF', async () => {
+    const surnames = Array.from({ length: 400 }, () => `x${randomString(random)}`);
+    const held = surnames.map((surname, n) => indexEntry(row(n, surname), 'example.com'));
+    const packed = await Snapshot.build(held);
+    const found = async (node: FilterNode) =>
+      (await findEntries(packed, new Map(), compileIndexFilter(node)!, undefined, 1000, wanted, Infinity)).map((e) => e.id).sort();
+    // The lookups must find what testing every entry finds (the test compares prepared values' bytes, order aside).
+    const tested = (node: FilterNode) => {
+      const filter = compileIndexFilter(node)!;
+      return held.filter((entry) => filter.test(new ChangedEntryView(entry)) === TRUE).map((e) => e.id).sort();
+    };
+    let nonEmpty = 0;
+    for (const probe of ['x', 'x\u{1F600}', 'x\uFA0E', 'x\uFF41', 'x\u{20000}', 'x中', 'xé', ...surnames.slice(0, 40)]) {
+      for (const node of [{ type: 'substrings', attribute: 'sn', initial: probe, any: [] }, { type: 'equality', attribute: 'sn', value: probe }] as FilterNode[]) {
+        const expected = tested(node);
+        if (expected.length > 0) nonEmpty++;
+        expect(await found(node), JSON.stringify(node)).toEqual(expected);
+      }
+    }
+    expect(nonEmpty).toBeGreaterThan(40);
+  });
+
+  it('a bitmap of ordinals reads back ascending from any point', () => {
+    const set = new OrdinalSet(200);
+    const members = [0, 31, 32, 63, 64, 100, 199];
+    for (const n of [...members].reverse()) set.add(n);
+    const read = (from: number) => {
+      const out: number[] = [];
+      for (let n = set.next(from); n >= 0; n = set.next(n + 1)) out.push(n);
+      return out;
+    };
+    expect(read(0)).toEqual(members);
+    expect(read(32)).toEqual(members.slice(2));
+    expect(read(65)).toEqual([100, 199]);
+    expect(read(200)).toEqual([]);
+    expect(new OrdinalSet(5).next(0)).toBe(-1);
+  });
+
+  it('marks exact only the filters whose lookups are their whole condition', () => {
+    const prefix: FilterNode = { type: 'substrings', attribute: 'cn', initial: 'ab', any: [] };
+    const equality: FilterNode = { type: 'equality', attribute: 'mail', value: 'p1@example.com' };
+    expect(compile({ type: 'or', children: [prefix, equality] }).exact).toBe(true);
+    expect(compile({ type: 'substrings', attribute: 'cn', initial: 'ab', any: ['c'] }).exact).toBeFalsy();
+    expect(compile({ type: 'substrings', attribute: 'cn', initial: 'ab', any: [], final: 'z' }).exact).toBeFalsy();
+    expect(compile({ type: 'and', children: [prefix, equality] }).exact).toBeFalsy();
+    expect(compile({ type: 'or', children: [prefix, { type: 'present', attribute: 'title' }] }).exact).toBeFalsy();
   });
 });

@@ -1,15 +1,14 @@
 import { sql } from 'kysely';
-import ldap from 'ldapjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { importDirectory } from '../../server/directory/import/importer.ts';
 import { createLogger } from '../../server/log/logger.ts';
-import { encodeSearchEntry } from '../../server/ldap/ldap-ber.ts';
 import type { OutgoingEntry } from '../../server/ldap/ldap-entry.ts';
 import { INDEX_REBUILD_AFTER, LdapIndex } from '../../server/ldap/ldap-index.ts';
 import { ATTRIBUTES } from '../../server/ldap/ldap-schema.ts';
 import { LdapSearch } from '../../server/ldap/ldap-search.ts';
-import { toFilterNode } from '../../server/ldap/ldap-server.ts';
+import { encodeOutgoing } from '../../server/ldap/ldap-answer.ts';
+import { filterNode } from '../helpers/ldap.ts';
 import { filterToString, type FilterNode } from '../../server/ldap/ldap-filter.ts';
 import { raiseMinModseq } from '../../server/sync/sync-scope.repository.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -56,13 +55,13 @@ async function run(search: LdapSearch, filter: string | FilterNode, attributes: 
       base: BASE,
       scope: options.scope ?? 'one',
       // Nodes for values ldapjs's string parser would keep escaped (it does not unescape \\xx).
-      filter: typeof filter === 'string' ? toFilterNode(ldap.parseFilter(filter) as never) : filter,
+      filter: typeof filter === 'string' ? filterNode(filter) : filter,
       attributes,
       typesOnly: false,
       sizeLimit: options.sizeLimit ?? 0,
       timeLimitSeconds: 0,
     },
-    (entry: OutgoingEntry) => entries.push(('encode' in entry ? entry.encode(7) : encodeSearchEntry(7, entry)).toString('hex')),
+    (entry: OutgoingEntry) => entries.push(encodeOutgoing(entry, 7).toString('hex')),
   );
   return { code: done.code, entries };
 }
@@ -114,8 +113,8 @@ describe('answers as SQL does', () => {
       const entries: string[] = [];
       const done = await indexed.search(
         undefined,
-        { base: BASE, scope: 'one', filter: toFilterNode(ldap.parseFilter('(sn=filler)') as never), attributes: ['mail'], typesOnly: false, sizeLimit: 0, timeLimitSeconds: 0, paged: { size: 4, cookie } },
-        (entry) => entries.push(('encode' in entry ? entry.encode(7) : encodeSearchEntry(7, entry)).toString('hex')),
+        { base: BASE, scope: 'one', filter: filterNode('(sn=filler)'), attributes: ['mail'], typesOnly: false, sizeLimit: 0, timeLimitSeconds: 0, paged: { size: 4, cookie } },
+        (entry) => entries.push(encodeOutgoing(entry, 7).toString('hex')),
       );
       pages.push(...entries);
       cookie = done.cookie ?? Buffer.alloc(0);

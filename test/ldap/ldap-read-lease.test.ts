@@ -1,5 +1,4 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import ldap from 'ldapjs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountService } from '../../server/accounts/account.service.ts';
@@ -14,7 +13,8 @@ import { LdapIndex } from '../../server/ldap/ldap-index.ts';
 import type { LdapIdentity } from '../../server/ldap/ldap-identity.ts';
 import { ResultCode } from '../../server/ldap/ldap-result.ts';
 import { LdapSearch } from '../../server/ldap/ldap-search.ts';
-import { toFilterNode } from '../../server/ldap/ldap-server.ts';
+import { encodeOutgoing } from '../../server/ldap/ldap-answer.ts';
+import { filterNode } from '../helpers/ldap.ts';
 import type { ScopePublisher } from '../../server/sync/scope-write.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { BASE, SEARCH_LIMITS, startGalServer } from './gal-fixture.ts';
@@ -103,8 +103,8 @@ async function names(search: LdapSearch, identity: LdapIdentity | undefined, fil
   try {
     const done = await search.search(
       identity,
-      { base: BASE, scope: 'one', filter: toFilterNode(ldap.parseFilter(filter) as never), attributes: ['cn'], typesOnly: false, sizeLimit: 0, timeLimitSeconds: 0 },
-      (entry) => found.push('encode' in entry ? entry.encode(1).toString('latin1') : entry.dn),
+      { base: BASE, scope: 'one', filter: filterNode(filter), attributes: ['cn'], typesOnly: false, sizeLimit: 0, timeLimitSeconds: 0 },
+      (entry) => found.push('encoded' in entry ? encodeOutgoing(entry, 1).toString('latin1') : entry.dn),
     );
     return { code: done.code, names: found.map((text) => /mail=([^,]+),ou=gal/.exec(text)?.[1] ?? text).sort() };
   } catch (error) {

@@ -7,7 +7,7 @@ import { LdapTestClient } from '../helpers/ldap.ts';
 import { DEFAULT_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 import { SLAPD_ROOT_PASSWORD, startSlapd, type RunningSlapd } from '../../bench/support/slapd.ts';
 import { LdapSearch } from '../../server/ldap/ldap-search.ts';
-import { toFilterNode } from '../../server/ldap/ldap-server.ts';
+import { filterNode } from '../helpers/ldap.ts';
 import { SEARCH_LIMITS } from './gal-fixture.ts';
 
 /**
@@ -84,7 +84,7 @@ async function dns(client: LdapTestClient, filter: Filter): Promise<string[]> {
 /** The SQL path's answer, in dns()'s form. */
 async function sqlDns(filter: Filter): Promise<string[]> {
   const found: string[] = [];
-  const request = { base: BASE, scope: 'one' as const, filter: toFilterNode(filter as never), attributes: ['1.1'], typesOnly: false, sizeLimit: 1000, timeLimitSeconds: 0 };
+  const request = { base: BASE, scope: 'one' as const, filter: filterNode(filter as never), attributes: ['1.1'], typesOnly: false, sizeLimit: 1000, timeLimitSeconds: 0 };
   const done = await bySql.search(undefined, request, (entry) => {
     if ('dn' in entry) found.push(entry.dn);
   });

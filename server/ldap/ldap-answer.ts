@@ -1,0 +1,60 @@
+import { encodeSearchDone, encodeSearchEntry, type AssembledEntry } from './ldap-ber.ts';
+import type { OutgoingEntry } from './ldap-entry.ts';
+
+/**
+ * Bytes gathered before they go to the socket. An answer from the index (50
+ * entries, ~12 KB) is one buffer and one write; a large one (photos, pages
+ * of thousands) goes out in pieces about this big, never held whole.
+ */
+export const ANSWER_FLUSH_BYTES = 64 * 1024;
+
+/** What an answer writes to: a socket, or a test's collector. */
+export interface AnswerSink {
+  write(chunk: Buffer): unknown;
+}
+
+/** An entry's SearchResultEntry message with `messageId`, as one Buffer. */
+export function encodeOutgoing(entry: OutgoingEntry, messageId: number): Buffer {
+  if (!('encoded' in entry)) return encodeSearchEntry(messageId, entry);
+  const out = Buffer.allocUnsafe(entry.encoded.size(messageId));
+  entry.encoded.writeInto(out, 0, messageId);
+  return out;
+}
+
+/**
+ * One search's answer on the wire: its entries, then its SearchResultDone,
+ * gathered and written as few buffers as ANSWER_FLUSH_BYTES allows (one per
+ * write syscall; an entry per write cost more than finding it).
+ */
+export class SearchAnswer {
+  /** Entries not written yet: encoded ones (SQL's, synthetic ones) and assembled ones, measured. */
+  private pending: Array<Buffer | AssembledEntry> = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly sink: AnswerSink,
+    private readonly messageId: number,
+  ) {}
+
+  entry(entry: OutgoingEntry): void {
+    const part = 'encoded' in entry ? entry.encoded : encodeSearchEntry(this.messageId, entry);
+    this.pending.push(part);
+    this.pendingBytes += Buffer.isBuffer(part) ? part.length : part.size(this.messageId);
+    if (this.pendingBytes >= ANSWER_FLUSH_BYTES) this.flush();
+  }
+
+  /** Writes what is pending with the SearchResultDone after it. */
+  done(result: { code: number; matchedDN: string; message: string; cookie?: Buffer }): void {
+    this.flush(encodeSearchDone(this.messageId, result));
+  }
+
+  private flush(last?: Buffer): void {
+    const out = Buffer.allocUnsafe(this.pendingBytes + (last?.length ?? 0));
+    let at = 0;
+    for (const part of this.pending) at = Buffer.isBuffer(part) ? at + part.copy(out, at) : part.writeInto(out, at, this.messageId);
+    last?.copy(out, at);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (out.length > 0) this.sink.write(out);
+  }
+}
