@@ -17,7 +17,8 @@ import { percentiles, round } from './support/stats.ts';
  * benchmark. On a generated 100,000-entry GAL, the prefix search Outlook
  * sends while you type a name, `(|(cn=ab*)(mail=ab*)(sn=ab*)(givenName=ab*))`
  * with a size limit of 50, over LDAP against a dmci node in a child process:
- * latency (sequential, one client) and throughput (CLIENTS clients at once).
+ * latency (sequential, one client; the compared servers take turns on the
+ * same prefix) and throughput (CLIENTS clients at once).
  * Baselines in the same run: the same SQL statement the door runs, sent
  * straight to PostgreSQL through a pool; and OpenLDAP's slapd (mdb, eq/sub
  * indexes on the searched attributes) holding the same entries, asked the
@@ -139,20 +140,33 @@ export async function run(args: string[]): Promise<object> {
     };
     const otherFilters = OTHER_FILTERS;
     let otherIndex = 0;
-    const otherFilter = (prefix: string) => otherFilters[otherIndex++ % otherFilters.length]!(prefix);
+    let lastOther = '';
+    const otherFilter = (prefix: string) => (lastOther = otherFilters[otherIndex++ % otherFilters.length]!(prefix));
     const ldapSearch = (client: ldap.Client, prefix: string, filter: (prefix: string) => string = anrFilter) => countEntries(client, filter(prefix));
     const sqlSearch = (prefix: string) => anrStatement(db, domainId, prefix);
 
-    const sequential = async (search: (prefix: string) => Promise<number>) => {
-      for (let k = 0; k < WARMUP; k++) await search(nextPrefix());
-      const latencies: number[] = [];
-      let returned = 0;
-      for (let k = 0; k < SEQUENTIAL; k++) {
-        const t = performance.now();
-        returned += await search(nextPrefix());
-        latencies.push(performance.now() - t);
+    // Latency, one search at a time, the compared servers taking turns on the same prefix: on a shared
+    // machine, load that comes and goes then weighs on each alike (blocks of one server after the other
+    // had moved the ratio by ±15% between runs).
+    const sequential = async <T extends string>(searches: Record<T, (prefix: string) => Promise<number>>) => {
+      const targets = Object.entries(searches) as Array<[T, (prefix: string) => Promise<number>]>;
+      for (let k = 0; k < WARMUP; k++) {
+        const prefix = nextPrefix();
+        for (const [, search] of targets) await search(prefix);
       }
-      return { latencyMs: percentiles(latencies, [50, 90, 99]), meanEntriesPerSearch: round(returned / SEQUENTIAL, 1) };
+      const latencies = new Map(targets.map(([name]) => [name, [] as number[]]));
+      const returned = new Map(targets.map(([name]) => [name, 0]));
+      for (let k = 0; k < SEQUENTIAL; k++) {
+        const prefix = nextPrefix();
+        for (const [name, search] of targets) {
+          const t = performance.now();
+          returned.set(name, returned.get(name)! + (await search(prefix)));
+          latencies.get(name)!.push(performance.now() - t);
+        }
+      }
+      return Object.fromEntries(
+        targets.map(([name]) => [name, { latencyMs: percentiles(latencies.get(name)!, [50, 90, 99]), meanEntriesPerSearch: round(returned.get(name)! / SEQUENTIAL, 1) }]),
+      ) as Record<T, { latencyMs: Record<string, number>; meanEntriesPerSearch: number }>;
     };
     const concurrent = async (search: (worker: number, prefix: string) => Promise<number>) => {
       const t = performance.now();
@@ -164,14 +178,14 @@ export async function run(args: string[]): Promise<object> {
       return round((CLIENTS * CONCURRENT_PER_CLIENT) / ((performance.now() - t) / 1000), 0);
     };
 
-    const ldapSequential = await sequential((prefix) => ldapSearch(clients[0]!, prefix));
-    const sqlSequential = await sequential(sqlSearch);
-    const slapdSequential = await sequential((prefix) => ldapSearch(slapdClients[0]!, prefix));
+    const anr = await sequential({ dmci: (prefix) => ldapSearch(clients[0]!, prefix), sql: sqlSearch, slapd: (prefix) => ldapSearch(slapdClients[0]!, prefix) });
+    const [ldapSequential, sqlSequential, slapdSequential] = [anr.dmci, anr.sql, anr.slapd];
     const ldapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix));
     const sqlPerSecond = await concurrent((_worker, prefix) => sqlSearch(prefix));
     const slapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix));
-    const otherLdap = await sequential((prefix) => ldapSearch(clients[0]!, prefix, otherFilter));
-    const otherSlapd = await sequential((prefix) => ldapSearch(slapdClients[0]!, prefix, otherFilter));
+    // Both servers get the same filter for the same prefix.
+    const others = await sequential({ dmci: (prefix) => ldapSearch(clients[0]!, prefix, otherFilter), slapd: (prefix) => ldapSearch(slapdClients[0]!, prefix, () => lastOther) });
+    const [otherLdap, otherSlapd] = [others.dmci, others.slapd];
     const otherLdapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix, otherFilter));
     const otherSlapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix, otherFilter));
 

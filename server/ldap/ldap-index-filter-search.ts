@@ -49,9 +49,12 @@ export async function findEntries(
   /** Milliseconds on a monotonic clock (tests drive their own). */
   clock: () => number = () => performance.now(),
 ): Promise<PreEncodedEntry[]> {
-  const changed = [...current.values()]
-    .filter((entry): entry is IndexedEntry => entry !== null && (after === undefined || entry.id > after) && filter.test(new ChangedEntryView(entry)) === TRUE)
-    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const changed =
+    current.size === 0
+      ? []
+      : [...current.values()]
+          .filter((entry): entry is IndexedEntry => entry !== null && (after === undefined || entry.id > after) && filter.test(new ChangedEntryView(entry)) === TRUE)
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
   // The changed entries as of the search's start: catch-ups of later searches change the live map while this one yields.
   const held = { changes: current };
   const matches = snapshotMatches(snapshot, held, filter, after, clock);

@@ -119,6 +119,11 @@ export function wantedAttributes(selection: AttributeSelection): boolean[] {
 
 /** An entry to send, encoded on demand with the search's message id. */
 export function preEncoded(id: string, source: Buffer, start: number, end: number, wanted: readonly boolean[]): PreEncodedEntry {
+  return { id, encoded: assembled(source, start, end, wanted) };
+}
+
+/** The wanted parts of a packed record (its DN, then per attribute its schema index and element). */
+function assembled(source: Buffer, start: number, end: number, wanted: readonly boolean[]): AssembledEntry {
   const dnEnd = start + elementSize(source, start);
   const pieces: number[] = [];
   for (let at = dnEnd; at < end; ) {
@@ -126,7 +131,7 @@ export function preEncoded(id: string, source: Buffer, start: number, end: numbe
     if (wanted[source[at]!]) pieces.push(at + 1, at + 1 + size);
     at += 1 + size;
   }
-  return { id, encoded: new AssembledEntry(source, [start, dnEnd], pieces) };
+  return new AssembledEntry(source, [start, dnEnd], pieces);
 }
 
 /** Per entry (by ordinal), what a filter's test reads besides the keys' bytes. */
@@ -275,7 +280,7 @@ export class Snapshot {
   }
 
   entry(ordinal: number, wanted: readonly boolean[]): PreEncodedEntry {
-    return preEncoded(this.id(ordinal), this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted);
+    return new SnapshotEntry(this, ordinal, assembled(this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted));
   }
 
   /** The key numbers a probe finds, [from, to). */
@@ -326,6 +331,19 @@ export class OrdinalSet {
       word = words[w]!;
     }
     return (w << 5) + 31 - Math.clz32(word & -word);
+  }
+}
+
+/** A snapshot's entry to send. Its id (a string made from the packed bytes) only when asked: a page's last entry, a merge with changed entries. */
+class SnapshotEntry implements PreEncodedEntry {
+  constructor(
+    private readonly snapshot: Snapshot,
+    private readonly ordinal: number,
+    readonly encoded: AssembledEntry,
+  ) {}
+
+  get id(): string {
+    return this.snapshot.id(this.ordinal);
   }
 }
 

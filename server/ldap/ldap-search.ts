@@ -211,7 +211,13 @@ export class LdapSearch {
         if (view) {
           const found = await view.lookup(indexFilter!, after?.id, limit, wantedAttributes(selection), context.deadline);
           await checked;
-          return found.map((entry) => ({ entry, key: { id: entry.id } }));
+          // The key is read for a page's last entry only (its id is made on demand).
+          return found.map((entry) => ({
+            entry,
+            get key() {
+              return { id: entry.id };
+            },
+          }));
         }
         const rows = await searchGal(db, { domainId, where: sqlStatement!.where, after, limit, needs, prepared: sqlStatement!.genericPlan });
         await checked;
@@ -306,16 +312,17 @@ export class LdapSearch {
       context.send(baseEntry);
       sent++;
     }
-    let last = cursor?.after;
+    let lastRow: (typeof rows)[number] | undefined;
     for (const row of rows.slice(0, room)) {
       if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
       context.send(row.entry);
       sent++;
-      last = row.key;
+      lastRow = row;
     }
     if (rows.length <= room) return finished(ResultCode.success);
     const total = sentBefore + sent;
     if (paged && total < clientLimit) {
+      const last = lastRow ? lastRow.key : cursor?.after;
       return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(last ? { after: last } : {}), sent: total }) };
     }
     return this.limitDone(request, total >= clientLimit ? 'client' : 'size');

@@ -67,7 +67,8 @@ function mapAndNormalize(text: string, fold: boolean): string | undefined {
 }
 
 function words(text: string): string[] {
-  return text.split(SPACES).filter((w) => w !== '');
+  // Without a combining mark every run of SPACEs separates words: a plain split (ANR prefixes, addresses).
+  return (PRINTABLE_ASCII.test(text) ? text.split(' ') : text.split(SPACES)).filter((w) => w !== '');
 }
 
 /**
