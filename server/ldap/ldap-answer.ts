@@ -1,5 +1,5 @@
-import { encodeSearchDone, encodeSearchEntry, type AssembledEntry } from './ldap-ber.ts';
-import type { OutgoingEntry } from './ldap-entry.ts';
+import { encodeSearchDone, encodeSearchEntry } from './ldap-ber.ts';
+import type { OutgoingEntry, PreEncodedEntry } from './ldap-entry.ts';
 
 /**
  * Bytes gathered before they go to the socket. An answer from the index (50
@@ -15,9 +15,9 @@ export interface AnswerSink {
 
 /** An entry's SearchResultEntry message with `messageId`, as one Buffer. */
 export function encodeOutgoing(entry: OutgoingEntry, messageId: number): Buffer {
-  if (!('encoded' in entry)) return encodeSearchEntry(messageId, entry);
-  const out = Buffer.allocUnsafe(entry.encoded.size(messageId));
-  entry.encoded.writeInto(out, 0, messageId);
+  if (!('writeInto' in entry)) return encodeSearchEntry(messageId, entry);
+  const out = Buffer.allocUnsafe(entry.size(messageId));
+  entry.writeInto(out, 0, messageId);
   return out;
 }
 
@@ -28,7 +28,7 @@ export function encodeOutgoing(entry: OutgoingEntry, messageId: number): Buffer 
  */
 export class SearchAnswer {
   /** Entries not written yet: encoded ones (SQL's, synthetic ones) and assembled ones, measured. */
-  private pending: Array<Buffer | AssembledEntry> = [];
+  private pending: Array<Buffer | PreEncodedEntry> = [];
   private pendingBytes = 0;
 
   constructor(
@@ -37,7 +37,7 @@ export class SearchAnswer {
   ) {}
 
   entry(entry: OutgoingEntry): void {
-    const part = 'encoded' in entry ? entry.encoded : encodeSearchEntry(this.messageId, entry);
+    const part = 'writeInto' in entry ? entry : encodeSearchEntry(this.messageId, entry);
     this.pending.push(part);
     this.pendingBytes += Buffer.isBuffer(part) ? part.length : part.size(this.messageId);
     if (this.pendingBytes >= ANSWER_FLUSH_BYTES) this.flush();

@@ -134,47 +134,33 @@ export function elementSize(bytes: Buffer, at: number): number {
 }
 
 /**
- * A SearchResultEntry from pre-encoded parts: the DN element (encodeDn) and
- * the attribute elements (encodeAttribute), given as ranges of `source`.
- * Same bytes as encodeSearchEntry of the same entry; measured first
- * (`size`), then written into an answer's buffer (`writeInto`), so a whole
- * answer is one allocation.
+ * A SearchResultEntry from pre-encoded parts (the DN element, encodeDn; the
+ * attribute elements, encodeAttribute): its size, for `attributesContent`
+ * bytes of attribute elements after a DN element of `dnBytes`.
  */
-export class AssembledEntry {
-  private readonly attributesContent: number;
-
-  constructor(
-    private readonly source: Buffer,
-    private readonly dn: readonly [number, number],
-    private readonly pieces: readonly number[],
-  ) {
-    let content = 0;
-    for (let k = 0; k < pieces.length; k += 2) content += pieces[k + 1]! - pieces[k]!;
-    this.attributesContent = content;
-  }
-
-  size(messageId: number): number {
-    return tlvSize(messageContentSize(messageId, this.opContent()));
-  }
-
-  /** Writes the message at `at`; returns where it ends. */
-  writeInto(out: Buffer, at: number, messageId: number): number {
-    const { source, dn, pieces } = this;
-    at = writeMessageStart(out, at, messageId, 0x64, this.opContent());
-    at = copyBytes(source, dn[0], dn[1], out, at);
-    at = header(out, at, 0x30, this.attributesContent);
-    for (let k = 0; k < pieces.length; k += 2) at = copyBytes(source, pieces[k]!, pieces[k + 1]!, out, at);
-    return at;
-  }
-
-  private opContent(): number {
-    return this.dn[1] - this.dn[0] + tlvSize(this.attributesContent);
-  }
+export function assembledEntrySize(messageId: number, dnBytes: number, attributesContent: number): number {
+  return tlvSize(messageContentSize(messageId, dnBytes + tlvSize(attributesContent)));
 }
 
-/** Copies source[start, end) to out[at…]; returns the end. Short pieces by hand: a native copy costs more than it moves. */
-function copyBytes(source: Buffer, start: number, end: number, out: Buffer, at: number): number {
-  if (end - start > 64) return at + source.copy(out, at, start, end);
+/**
+ * Writes such an entry's start at `at`: the envelope, the message id, the
+ * protocolOp header, the DN element (copied from source[dnStart, dnEnd)) and
+ * the attributes' header; returns where the attribute elements go
+ * (copyBytes them there). Same bytes as encodeSearchEntry.
+ */
+export function writeAssembledEntryStart(out: Buffer, at: number, messageId: number, source: Buffer, dnStart: number, dnEnd: number, attributesContent: number): number {
+  at = writeMessageStart(out, at, messageId, 0x64, dnEnd - dnStart + tlvSize(attributesContent));
+  at = copyBytes(source, dnStart, dnEnd, out, at);
+  return header(out, at, 0x30, attributesContent);
+}
+
+/**
+ * Copies source[start, end) to out[at…]; returns the end. Pieces of an entry
+ * (a DN, an attribute: tens of bytes) by hand: Buffer#copy makes a view object
+ * per call and crosses into C++, which costs more than it moves.
+ */
+export function copyBytes(source: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  if (end - start > 512) return at + source.copy(out, at, start, end);
   for (let k = start; k < end; k++) out[at++] = source[k]!;
   return at;
 }

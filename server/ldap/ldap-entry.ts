@@ -1,4 +1,3 @@
-import type { AssembledEntry } from './ldap-ber.ts';
 import type { DirectoryEntryRow } from '../directory/directory.table.ts';
 import { proxyAddresses } from '../directory/search/search-terms.ts';
 import { wantsAttribute, type AttributeSelection } from './ldap-attributes.ts';
@@ -13,8 +12,11 @@ export interface LdapEntry {
 
 /** An entry already in BER (from the door's index, ldap-index.ts): only the message id is left to fill in. */
 export interface PreEncodedEntry {
-  id: string;
-  encoded: AssembledEntry;
+  readonly id: string;
+  /** Bytes of its SearchResultEntry message with this message id. */
+  size(messageId: number): number;
+  /** Writes that message at `at`; returns where it ends. */
+  writeInto(out: Buffer, at: number, messageId: number): number;
 }
 
 /** What a search hands to the wire: an entry to encode, or one already encoded. */

@@ -14,8 +14,11 @@ export interface ByteParts {
 }
 
 export function toByteParts(parts: { initial: string; any: readonly string[]; final: string }): ByteParts {
-  return { initial: Buffer.from(parts.initial), any: parts.any.map((part) => Buffer.from(part)), final: Buffer.from(parts.final) };
+  return { initial: bytesOf(parts.initial), any: parts.any.map(bytesOf), final: bytesOf(parts.final) };
 }
+
+const NO_BYTES = Buffer.alloc(0);
+const bytesOf = (text: string): Buffer => (text === '' ? NO_BYTES : Buffer.from(text));
 
 /** Whether `buf[start, end)` is exactly `needle`. */
 export function bytesEqual(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {

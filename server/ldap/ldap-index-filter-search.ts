@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PreEncodedEntry } from './ldap-entry.ts';
 import { planCandidates, TRUE, type IndexFilter, type IndexProbe } from './ldap-index-filter.ts';
-import { ChangedEntryView, preEncoded, type IndexedEntry, type Snapshot } from './ldap-index-snapshot.ts';
+import { changedEntry, ChangedEntryView, type IndexedEntry, type Snapshot } from './ldap-index-snapshot.ts';
 
 /**
  * Candidates larger than this share of the snapshot are not gathered and
@@ -85,7 +85,7 @@ export async function findEntries(
       const found = next();
       ordinal = typeof found === 'number' ? found : await found;
     } else {
-      out.push(preEncoded(fromChanges.id, fromChanges.record, 0, fromChanges.record.length, wanted));
+      out.push(changedEntry(fromChanges, wanted));
       c++;
     }
   }

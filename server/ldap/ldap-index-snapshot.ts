@@ -2,7 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { forEachMatchValue, type MatchKey } from '../directory/search/search-terms.ts';
 import type { AttributeSelection } from './ldap-attributes.ts';
 import { wantsAttribute } from './ldap-attributes.ts';
-import { AssembledEntry, elementSize, encodeAttribute, encodeDn } from './ldap-ber.ts';
+import { assembledEntrySize, copyBytes, elementSize, encodeAttribute, encodeDn, writeAssembledEntryStart } from './ldap-ber.ts';
 import { galEntry, type GalRow, type PreEncodedEntry } from './ldap-entry.ts';
 import { compareBytes, compareCodePoints } from './ldap-index-filter-bytes.ts';
 import { KINDS, type EntryView, type IndexProbe } from './ldap-index-filter.ts';
@@ -117,21 +117,69 @@ export function wantedAttributes(selection: AttributeSelection): boolean[] {
   return ATTRIBUTES.map((def) => wantsAttribute(selection, def));
 }
 
-/** An entry to send, encoded on demand with the search's message id. */
-export function preEncoded(id: string, source: Buffer, start: number, end: number, wanted: readonly boolean[]): PreEncodedEntry {
-  return { id, encoded: assembled(source, start, end, wanted) };
+/**
+ * An entry to send from a packed record (its DN element, then per attribute
+ * its schema index and element): the wanted attributes are measured and
+ * copied straight from the record with the search's message id, nothing
+ * held per part.
+ */
+abstract class RecordEntry implements PreEncodedEntry {
+  /** Bytes of the wanted attribute elements (measured once). */
+  private attributesContent = -1;
+
+  constructor(
+    private readonly source: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly wanted: readonly boolean[],
+  ) {}
+
+  abstract readonly id: string;
+
+  size(messageId: number): number {
+    const { source, start, end, wanted } = this;
+    const dnBytes = elementSize(source, start);
+    if (this.attributesContent < 0) {
+      let content = 0;
+      for (let at = start + dnBytes; at < end; ) {
+        const size = elementSize(source, at + 1);
+        if (wanted[source[at]!]) content += size;
+        at += 1 + size;
+      }
+      this.attributesContent = content;
+    }
+    return assembledEntrySize(messageId, dnBytes, this.attributesContent);
+  }
+
+  writeInto(out: Buffer, at: number, messageId: number): number {
+    const { source, start, end, wanted } = this;
+    if (this.attributesContent < 0) this.size(messageId);
+    const dnEnd = start + elementSize(source, start);
+    let to = writeAssembledEntryStart(out, at, messageId, source, start, dnEnd, this.attributesContent);
+    // The same walk as size's, copying the wanted elements.
+    for (let from = dnEnd; from < end; ) {
+      const size = elementSize(source, from + 1);
+      if (wanted[source[from]!]) to = copyBytes(source, from + 1, from + 1 + size, out, to);
+      from += 1 + size;
+    }
+    return to;
+  }
 }
 
-/** The wanted parts of a packed record (its DN, then per attribute its schema index and element). */
-function assembled(source: Buffer, start: number, end: number, wanted: readonly boolean[]): AssembledEntry {
-  const dnEnd = start + elementSize(source, start);
-  const pieces: number[] = [];
-  for (let at = dnEnd; at < end; ) {
-    const size = elementSize(source, at + 1);
-    if (wanted[source[at]!]) pieces.push(at + 1, at + 1 + size);
-    at += 1 + size;
+/** A changed entry held beside a snapshot, to send. */
+class ChangedRecordEntry extends RecordEntry {
+  constructor(
+    readonly id: string,
+    record: Buffer,
+    wanted: readonly boolean[],
+  ) {
+    super(record, 0, record.length, wanted);
   }
-  return new AssembledEntry(source, [start, dnEnd], pieces);
+}
+
+/** A changed entry (held beside a snapshot) to send, with the attributes `wanted`. */
+export function changedEntry(entry: IndexedEntry, wanted: readonly boolean[]): PreEncodedEntry {
+  return new ChangedRecordEntry(entry.id, entry.record, wanted);
 }
 
 /** Per entry (by ordinal), what a filter's test reads besides the keys' bytes. */
@@ -280,7 +328,7 @@ export class Snapshot {
   }
 
   entry(ordinal: number, wanted: readonly boolean[]): PreEncodedEntry {
-    return new SnapshotEntry(this, ordinal, assembled(this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted));
+    return new SnapshotEntry(this, ordinal, this.records, this.recordStart[ordinal]!, this.recordStart[ordinal + 1]!, wanted);
   }
 
   /** The key numbers a probe finds, [from, to). */
@@ -335,12 +383,17 @@ export class OrdinalSet {
 }
 
 /** A snapshot's entry to send. Its id (a string made from the packed bytes) only when asked: a page's last entry, a merge with changed entries. */
-class SnapshotEntry implements PreEncodedEntry {
+class SnapshotEntry extends RecordEntry {
   constructor(
     private readonly snapshot: Snapshot,
     private readonly ordinal: number,
-    readonly encoded: AssembledEntry,
-  ) {}
+    records: Buffer,
+    start: number,
+    end: number,
+    wanted: readonly boolean[],
+  ) {
+    super(records, start, end, wanted);
+  }
 
   get id(): string {
     return this.snapshot.id(this.ordinal);

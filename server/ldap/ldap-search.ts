@@ -211,17 +211,11 @@ export class LdapSearch {
         if (view) {
           const found = await view.lookup(indexFilter!, after?.id, limit, wantedAttributes(selection), context.deadline);
           await checked;
-          // The key is read for a page's last entry only (its id is made on demand).
-          return found.map((entry) => ({
-            entry,
-            get key() {
-              return { id: entry.id };
-            },
-          }));
+          return found;
         }
         const rows = await searchGal(db, { domainId, where: sqlStatement!.where, after, limit, needs, prepared: sqlStatement!.genericPlan });
         await checked;
-        return rows.map((row) => ({ entry: toEntry(row), key: { id: row.id } }));
+        return rows.map((row) => Object.assign(toEntry(row), { id: row.id }));
       },
       send,
     });
@@ -278,7 +272,8 @@ export class LdapSearch {
       who: string;
       deadline: number;
       baseEntry: OutgoingEntry | undefined;
-      rows: (after: PageCursor['after'], limit: number) => Promise<Array<{ entry: OutgoingEntry; key: { id: string } }>>;
+      /** Entries in id order after `after`, with their ids (the cursor of a page's last one). */
+      rows: (after: PageCursor['after'], limit: number) => Promise<ReadonlyArray<OutgoingEntry & { readonly id: string }>>;
       send: (entry: OutgoingEntry) => void;
     },
   ): Promise<LdapSearchDone> {
@@ -312,17 +307,17 @@ export class LdapSearch {
       context.send(baseEntry);
       sent++;
     }
-    let lastRow: (typeof rows)[number] | undefined;
-    for (const row of rows.slice(0, room)) {
+    const sending = Math.min(room, rows.length);
+    for (let n = 0; n < sending; n++) {
       if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
-      context.send(row.entry);
+      context.send(rows[n]!);
       sent++;
-      lastRow = row;
     }
     if (rows.length <= room) return finished(ResultCode.success);
     const total = sentBefore + sent;
     if (paged && total < clientLimit) {
-      const last = lastRow ? lastRow.key : cursor?.after;
+      // The cursor: the last entry sent (its id is made now: index entries make it on demand).
+      const last = sending > 0 ? { id: rows[sending - 1]!.id } : cursor?.after;
       return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(last ? { after: last } : {}), sent: total }) };
     }
     return this.limitDone(request, total >= clientLimit ? 'client' : 'size');

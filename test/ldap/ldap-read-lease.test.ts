@@ -104,7 +104,7 @@ async function names(search: LdapSearch, identity: LdapIdentity | undefined, fil
     const done = await search.search(
       identity,
       { base: BASE, scope: 'one', filter: filterNode(filter), attributes: ['cn'], typesOnly: false, sizeLimit: 0, timeLimitSeconds: 0 },
-      (entry) => found.push('encoded' in entry ? encodeOutgoing(entry, 1).toString('latin1') : entry.dn),
+      (entry) => found.push('writeInto' in entry ? encodeOutgoing(entry, 1).toString('latin1') : entry.dn),
     );
     return { code: done.code, names: found.map((text) => /mail=([^,]+),ou=gal/.exec(text)?.[1] ?? text).sort() };
   } catch (error) {
