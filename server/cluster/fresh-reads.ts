@@ -14,6 +14,8 @@ const REFRESH_AT = 3 / 4;
 interface Held<V> {
   current?: { value: V; sentAt: number };
   inflight?: { promise: Promise<V>; sentAt: number };
+  /** A background refresh is due to start once the current turn of the event loop ends. */
+  refreshing?: boolean;
 }
 
 /**
@@ -40,11 +42,25 @@ export class FreshReads<K, V> {
     }
     const { current, inflight } = held;
     if (current && lease.trusts(current.sentAt)) {
-      if (!inflight && lease.clock.now() - current.sentAt >= lease.windowMs * REFRESH_AT) this.start(key, held).catch(() => {});
+      if (!inflight && !held.refreshing && lease.clock.now() - current.sentAt >= lease.windowMs * REFRESH_AT) this.refreshSoon(key, held);
       return Promise.resolve(current.value);
     }
     if (inflight && lease.trusts(inflight.sentAt)) return inflight.promise;
     return this.start(key, held);
+  }
+
+  /**
+   * Starts a background refresh after the current turn of the event loop:
+   * the search that noticed the read aging answers first (building and
+   * sending a query is work its client would otherwise wait for). The read's
+   * sentAt is taken when it is sent, so the delay never extends its trust.
+   */
+  private refreshSoon(key: K, held: Held<V>): void {
+    held.refreshing = true;
+    setImmediate(() => {
+      held.refreshing = false;
+      if (!held.inflight) this.start(key, held).catch(() => {});
+    });
   }
 
   private start(key: K, held: Held<V>): Promise<V> {

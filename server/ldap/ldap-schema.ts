@@ -134,7 +134,8 @@ for (const def of ATTRIBUTES) for (const name of [def.name, ...(def.aliases ?? [
  * filter they evaluate to Undefined, in an attribute list they are skipped.
  */
 export function lookupAttribute(description: string): AttributeDef | undefined {
-  const base = description.split(';')[0]!.toLowerCase();
+  const options = description.indexOf(';');
+  const base = (options < 0 ? description : description.slice(0, options)).toLowerCase();
   return byName.get(base.startsWith('oid.') ? base.slice(4) : base);
 }
 

@@ -137,7 +137,7 @@ export class LdapSearch {
     if (identity && !mayReadDomain(identity, domain)) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
 
     try {
-      const domainId = await this.domainId(domain);
+      const domainId = this.cachedDomainId(domain) ?? (await this.domainId(domain));
       if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
       if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
       const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, selection, domain, domainId, deadline, checked }, send);
@@ -251,10 +251,16 @@ export class LdapSearch {
     return location;
   }
 
+  /** A domain's id when it was read less than DOMAIN_CACHE_MS ago (no await on a search's usual path). */
+  private cachedDomainId(name: string): string | undefined {
+    const cached = this.domainIds.get(name);
+    return cached && Date.now() - cached.at < DOMAIN_CACHE_MS ? cached.id : undefined;
+  }
+
   /** Domain ids by name; only found ones are remembered, so a new domain is seen at once. */
   private async domainId(name: string): Promise<string | undefined> {
-    const cached = this.domainIds.get(name);
-    if (cached && Date.now() - cached.at < DOMAIN_CACHE_MS) return cached.id;
+    const cached = this.cachedDomainId(name);
+    if (cached) return cached;
     const id = await findDomainId(this.deps.db, name);
     if (id) this.domainIds.set(name, { id, at: Date.now() });
     else this.domainIds.delete(name);
