@@ -56,9 +56,11 @@ export type GalRow = Pick<
   members?: Array<[string | null, string]> | null;
 };
 
+const DEF_BY_NAME = new Map(ATTRIBUTES.map((def) => [def.name, def]));
+
 /** Which costly parts of a row a selection needs, so the query reads nothing else. */
 export function rowNeeds(selection: AttributeSelection): { aliases: boolean; members: boolean; photo: boolean } {
-  const wants = (name: string) => ATTRIBUTES.some((def) => def.name === name && wantsAttribute(selection, def));
+  const wants = (name: string) => wantsAttribute(selection, DEF_BY_NAME.get(name)!);
   return {
     aliases: wants('otherMailbox') || wants('proxyAddresses'),
     members: wants('member'),

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import ldap from 'ldapjs';
 import { describe, expect, it } from 'vitest';
+import { ANSWER_FLUSH_BYTES, encodeOutgoing, SearchAnswer } from '../../server/ldap/ldap-answer.ts';
 import { encodeSearchDone } from '../../server/ldap/ldap-ber.ts';
+import type { LdapEntry } from '../../server/ldap/ldap-entry.ts';
 import { PAGED_RESULTS_OID } from '../../server/ldap/ldap-paging.ts';
 import { decodeSearchRequest, MAX_DECODED_FILTER_DEPTH, peekMessage, SEARCH_REQUEST_TAG } from '../../server/ldap/ldap-request.ts';
 import { ResultCode } from '../../server/ldap/ldap-result.ts';
@@ -141,5 +143,31 @@ describe('encoding a SearchResultDone', () => {
     expect(parsed.controls.map((control) => [control.type, control.value])).toEqual([[PAGED_RESULTS_OID, { size: 0, cookie: Buffer.from([9, 8]) }]]);
     const plain = ldapMessages.LdapMessage.parse(new asn1.BerReader(encodeSearchDone(1, { code: 0, matchedDN: '', message: '' })));
     expect([plain.status, plain.controls]).toEqual([0, []]);
+  });
+});
+
+describe('writing an answer', () => {
+  const entry = (n: number, bytes: number): LdapEntry => ({ dn: `mail=p${n}@example.com,ou=gal,dc=example,dc=com`, attributes: [{ type: 'description', values: ['x'.repeat(bytes)] }] });
+
+  it('is one write for a small answer, entries then the result, the same bytes as encoding each', () => {
+    const writes: Buffer[] = [];
+    const answer = new SearchAnswer({ write: (chunk) => writes.push(chunk) }, 5);
+    const entries = [entry(1, 10), entry(2, 20)];
+    for (const e of entries) answer.entry(e);
+    expect(writes).toHaveLength(0);
+    answer.done({ code: 0, matchedDN: '', message: '' });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toEqual(Buffer.concat([...entries.map((e) => encodeOutgoing(e, 5)), encodeSearchDone(5, { code: 0, matchedDN: '', message: '' })]));
+  });
+
+  it('goes out in pieces of about ANSWER_FLUSH_BYTES when large, not encoded whole first', () => {
+    const writes: Buffer[] = [];
+    const answer = new SearchAnswer({ write: (chunk) => writes.push(chunk) }, 9);
+    const entries = Array.from({ length: 100 }, (_, n) => entry(n, 3000));
+    for (const e of entries) answer.entry(e);
+    answer.done({ code: 4, matchedDN: '', message: 'size limit of 100 reached' });
+    expect(writes.length).toBeGreaterThan(3);
+    for (const chunk of writes) expect(chunk.length).toBeLessThan(ANSWER_FLUSH_BYTES + 3100);
+    expect(Buffer.concat(writes)).toEqual(Buffer.concat([...entries.map((e) => encodeOutgoing(e, 9)), encodeSearchDone(9, { code: 4, matchedDN: '', message: 'size limit of 100 reached' })]));
   });
 });
