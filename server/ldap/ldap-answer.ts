@@ -4,7 +4,7 @@ import type { OutgoingEntry, PreEncodedEntry } from './ldap-entry.ts';
 /**
  * Bytes gathered before they go to the socket. An answer from the index (50
  * entries, ~12 KB) is one buffer and one write; a large one (photos, pages
- * of thousands) goes out in pieces about this big, never held whole.
+ * of thousands) goes out in pieces about this big, not encoded whole first.
  */
 export const ANSWER_FLUSH_BYTES = 64 * 1024;
 

@@ -28,6 +28,15 @@ export interface LdapLimits {
 
 /** One LDAP message (a BER PDU) may not exceed this; a bigger one closes the connection. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
+/**
+ * Answers written to a connection and not yet read by its client: above the
+ * first the door stops reading that connection's requests until the client
+ * has read (they wait in its TCP connection); above the second it closes the
+ * connection. A client that never reads costs the node at most this much
+ * (plus the operations it already had in progress).
+ */
+export const UNREAD_PAUSE_BYTES = 4 * 1024 * 1024;
+export const UNREAD_CLOSE_BYTES = 64 * 1024 * 1024;
 /** Operations one connection may have in progress at once; more are answered with busy (51). */
 export const MAX_OPERATIONS_PER_CONNECTION = 8;
 /** Domains listed in a global admin's root DSE namingContexts. */

@@ -10,7 +10,7 @@ import type { LoginGuard } from '../security/login-guard.ts';
 import type { LdapBinder } from './ldap-bind.ts';
 import { SearchAnswer } from './ldap-answer.ts';
 import type { LdapIdentity } from './ldap-identity.ts';
-import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, type LdapLimits } from './ldap-limits.ts';
+import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, UNREAD_CLOSE_BYTES, UNREAD_PAUSE_BYTES, type LdapLimits } from './ldap-limits.ts';
 import { MessageSplitter } from './ldap-framing.ts';
 import { decodeSearchRequest, peekMessage, SEARCH_REQUEST_TAG } from './ldap-request.ts';
 import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
@@ -405,11 +405,29 @@ export class LdapServer {
     res.end(ResultCode.success);
   }
 
+  /**
+   * Writes part of an answer, within the connection's unread budget: past
+   * UNREAD_PAUSE_BYTES the connection's requests are no longer read until its
+   * client has read what is queued; past UNREAD_CLOSE_BYTES it is closed.
+   */
+  private writeAnswer(socket: Socket, state: ConnectionState, chunk: Buffer): void {
+    if (socket.destroyed) return;
+    socket.write(chunk);
+    const unread = socket.writableLength;
+    if (unread > UNREAD_CLOSE_BYTES) {
+      this.deps.log.info({ remoteAddress: state.address, unreadBytes: unread }, `LDAP connection closed: more than ${UNREAD_CLOSE_BYTES} bytes of answers not read`);
+      socket.destroy();
+    } else if (unread > UNREAD_PAUSE_BYTES && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
+  }
+
   /** A SearchRequest message (decoded here, not by ldapjs): answered on `socket`, entries and result in as few writes as possible. */
   private onSearch(socket: Socket, state: ConnectionState, message: Buffer): void {
     const started = performance.now();
     const decoded = decodeSearchRequest(message, this.deps.limits.maxFilterBytes);
-    const answer = new SearchAnswer(socket, decoded.messageId);
+    const answer = new SearchAnswer({ write: (chunk) => this.writeAnswer(socket, state, chunk) }, decoded.messageId);
     let result = 'other';
     let entries = 0;
     const done = (outcome: OperationResult) => {

@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import ldap from 'ldapjs';
 import { systemActor } from '../../server/accounts/actor.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -484,6 +485,42 @@ describe('bad input', () => {
     await rawExchange(server.app.ldapPort, Buffer.concat(Array.from({ length: 20_000 }, () => abandon)), 500);
     const result = await (await boundAs()).search(BASE, { filter: '(mail=bob@example.com)' });
     expect(mails(result)).toEqual(['bob@example.com']);
+  });
+});
+
+describe('a client that never reads its answers', () => {
+  it('stops being read past UNREAD_PAUSE_BYTES while everyone else is served', async () => {
+    const message = (id: number, op: unknown) => ((op as { toBer(): { buffer: Buffer } }).toBer().buffer);
+    const Ldap = ldap as unknown as { BindRequest: new (o: unknown) => unknown; SearchRequest: new (o: unknown) => unknown };
+    const bind = message(1, new Ldap.BindRequest({ messageId: 1, name: 'alice@example.com', credentials: PASSWORD }));
+    // Every entry with every attribute: a few KiB per answer.
+    const searches = Array.from({ length: 2000 }, (_, k) => message(k + 2, new Ldap.SearchRequest({ messageId: k + 2, baseObject: BASE, scope: 'one', filter: ldap.parseFilter('(objectClass=*)'), attributes: ['*', '+'] })));
+    // Searches answered with entries (not busy: a connection has at most 8 operations in progress).
+    const searchesDone = async () => {
+      const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
+      return [...text.matchAll(/^dmci_ldap_searches_total\{result="(\w+)"\} (\d+)/gm)].filter((m) => m[1] !== 'busy').reduce((sum, m) => sum + Number(m[2]), 0);
+    };
+    const before = await searchesDone();
+    const socket = netConnect(server.app.ldapPort, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(bind);
+    await new Promise((resolve) => socket.once('data', resolve));
+    // From here on nothing is read: the kernel's buffers fill, then the server's.
+    socket.pause();
+    // A few at a time, so that each runs (not busy) while the server still reads.
+    for (let k = 0; k < searches.length; k += 4) {
+      socket.write(Buffer.concat(searches.slice(k, k + 4)));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const ran = (await searchesDone()) - before;
+    // Some ran (until the unread bytes passed the mark), far from all: the rest wait unread in the TCP connection.
+    expect(ran).toBeGreaterThan(10);
+    expect(ran).toBeLessThan(searches.length / 2);
+    const other = await (await boundAs()).search(BASE, { filter: '(mail=bob@example.com)' });
+    expect(mails(other)).toEqual(['bob@example.com']);
+    socket.destroy();
   });
 });
 
