@@ -37,6 +37,14 @@ export const MAX_MESSAGE_BYTES = 256 * 1024;
  */
 export const UNREAD_PAUSE_BYTES = 4 * 1024 * 1024;
 export const UNREAD_CLOSE_BYTES = 64 * 1024 * 1024;
+/**
+ * Rows one read of a search asking for photos or members fetches (the SQL
+ * path; a page is read in such sub-pages, each after the last one's entries
+ * went out): such a row is up to ~1 MB while it is decoded (a 100 KiB photo,
+ * a group's 5,000 members), so one search holds at most ~8 MB of rows,
+ * whatever its page size.
+ */
+export const LARGE_ROWS_PER_READ = 8;
 /** Operations one connection may have in progress at once; more are answered with busy (51). */
 export const MAX_OPERATIONS_PER_CONNECTION = 8;
 /** Domains listed in a global admin's root DSE namingContexts. */

@@ -9,7 +9,7 @@ import { compileIndexFilter } from './ldap-index-filter.ts';
 import { IndexDeadlineError } from './ldap-index-filter-search.ts';
 import { wantedAttributes } from './ldap-index-snapshot.ts';
 import { mayReadDomain, type LdapIdentity } from './ldap-identity.ts';
-import { DOMAIN_CACHE_MS, MAX_NAMING_CONTEXTS, MAX_REMEMBERED_BASES, type LdapLimits } from './ldap-limits.ts';
+import { DOMAIN_CACHE_MS, LARGE_ROWS_PER_READ, MAX_NAMING_CONTEXTS, MAX_REMEMBERED_BASES, type LdapLimits } from './ldap-limits.ts';
 import { matchesEntry, syntheticEntry } from './ldap-match.ts';
 import { decodeCookie, encodeCookie, searchFingerprint, type PageCursor } from './ldap-paging.ts';
 import { LdapError, ResultCode } from './ldap-result.ts';
@@ -35,6 +35,13 @@ export interface LdapSearchRequest {
   paged?: { size: number; cookie: Buffer };
 }
 
+/**
+ * Whether the connection can take more of an answer now: undefined when it
+ * can, else a promise that settles once it can, or at `until` at the latest
+ * (rejected when the connection is gone).
+ */
+export type Room = (until: number) => Promise<void> | undefined;
+
 export interface LdapSearchDone {
   code: ResultCode;
   message: string;
@@ -44,8 +51,9 @@ export interface LdapSearchDone {
 
 /**
  * Answers searches: resolves the base DN in dmci's tree (ldap-dn.ts), checks
- * the caller may read that domain, and pages through matching entries with
- * one SQL query per request (page), never holding the directory in memory.
+ * the caller may read that domain, and pages through matching entries from
+ * the node's index or with SQL (one query per page; sub-pages when rows
+ * carry photos or members), never holding the directory in memory.
  * Size and time limits are dmci's own, since ldapjs enforces neither.
  */
 export class LdapSearch {
@@ -78,7 +86,7 @@ export class LdapSearch {
     }
   }
 
-  async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: OutgoingEntry) => void): Promise<LdapSearchDone> {
+  async search(identity: LdapIdentity | undefined, request: LdapSearchRequest, send: (entry: OutgoingEntry) => void, room?: Room): Promise<LdapSearchDone> {
     const { limits } = this.deps;
     const started = Date.now();
     const clientTimeMs = request.timeLimitSeconds > 0 ? request.timeLimitSeconds * 1000 : Infinity;
@@ -92,7 +100,7 @@ export class LdapSearch {
     const checked = this.checkAccount(identity);
     checked.catch(() => {}); // awaited on every path below; this only keeps an early failure from being reported as unhandled
     try {
-      const done = await this.searchChecked(identity, request, { location, selection, deadline, clientTimeMs, checked }, send);
+      const done = await this.searchChecked(identity, request, { location, selection, deadline, clientTimeMs, checked, room }, send);
       await checked;
       return done;
     } catch (error) {
@@ -104,11 +112,11 @@ export class LdapSearch {
   private async searchChecked(
     identity: LdapIdentity | undefined,
     request: LdapSearchRequest,
-    context: { location: DnLocation; selection: AttributeSelection; deadline: number; clientTimeMs: number; checked: Promise<void> },
+    context: { location: DnLocation; selection: AttributeSelection; deadline: number; clientTimeMs: number; checked: Promise<void>; room: Room | undefined },
     send: (entry: OutgoingEntry) => void,
   ): Promise<LdapSearchDone> {
     const { limits } = this.deps;
-    const { location, selection, deadline, clientTimeMs, checked } = context;
+    const { location, selection, deadline, clientTimeMs, checked, room } = context;
     const sendSynthetic = (entry: Synthetic, lenient: boolean) => {
       if (matchesEntry(request.filter, syntheticEntry(entry.attributes))) send(syntheticToEntry(entry, selection, request.typesOnly, lenient));
     };
@@ -140,7 +148,7 @@ export class LdapSearch {
       const domainId = this.cachedDomainId(domain) ?? (await this.domainId(domain));
       if (!domainId) throw new LdapError(ResultCode.noSuchObject, 'no such entry');
       if (location.kind === 'outside') throw new LdapError(ResultCode.noSuchObject, 'no such entry', galBaseDn(domain));
-      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, selection, domain, domainId, deadline, checked }, send);
+      const below = (db: Db) => this.searchBelowBase(db, identity, request, { location, selection, domain, domainId, deadline, checked, room }, send);
       // The LDAP pool's statement_timeout is dmci's cap; only a client asking for less needs a transaction to lower it.
       if (clientTimeMs >= limits.maxTimeMs) return await below(this.deps.db);
       return await this.deps.db.transaction().execute(async (trx) => {
@@ -168,6 +176,7 @@ export class LdapSearch {
       domainId: string;
       deadline: number;
       checked: Promise<void>;
+      room: Room | undefined;
     },
     send: (entry: OutgoingEntry) => void,
   ): Promise<LdapSearchDone> {
@@ -217,7 +226,10 @@ export class LdapSearch {
         await checked;
         return rows.map((row) => Object.assign(toEntry(row), { id: row.id }));
       },
+      // Photos and members make rows large: read them a few at a time.
+      rowsPerRead: view || (!needs.photo && !needs.members) ? Infinity : LARGE_ROWS_PER_READ,
       send,
+      room: context.room,
     });
   }
 
@@ -270,7 +282,10 @@ export class LdapSearch {
   /**
    * A one- or sub-level search under a GAL base: the base entry itself (sub
    * scope, first page only), then rows in key order, within the page size,
-   * the client's size limit (across pages) and dmci's cap.
+   * the client's size limit (across pages) and dmci's cap. Rows are read
+   * `rowsPerRead` at a time (large rows: LARGE_ROWS_PER_READ), and an entry
+   * goes out only while the connection has room (`room`), so what one search
+   * holds is bounded by that, not by its page size.
    */
   private async page(
     request: LdapSearchRequest,
@@ -280,7 +295,9 @@ export class LdapSearch {
       baseEntry: OutgoingEntry | undefined;
       /** Entries in id order after `after`, with their ids (the cursor of a page's last one). */
       rows: (after: PageCursor['after'], limit: number) => Promise<ReadonlyArray<OutgoingEntry & { readonly id: string }>>;
+      rowsPerRead: number;
       send: (entry: OutgoingEntry) => void;
+      room: Room | undefined;
     },
   ): Promise<LdapSearchDone> {
     const { limits } = this.deps;
@@ -305,26 +322,38 @@ export class LdapSearch {
     if (budget <= 0) return this.limitDone(request, 'client');
 
     let sent = 0;
-    const baseEntry = cursor ? undefined : context.baseEntry;
-    const room = budget - (baseEntry ? 1 : 0);
-    // Rows first: `rows` resolves only once the bound account's check passed, and nothing goes out before.
-    const rows = await context.rows(cursor?.after, room + 1);
-    if (baseEntry) {
-      context.send(baseEntry);
-      sent++;
+    let baseEntry = cursor ? undefined : context.baseEntry;
+    /** Rows this page may still send, and the last one sent (the next read starts after it). */
+    let room = budget - (baseEntry ? 1 : 0);
+    let after = cursor?.after;
+    for (;;) {
+      const take = Math.min(room, context.rowsPerRead);
+      const lastRead = take === room;
+      // The page's last read asks for one more row: whether one is left decides between done and a cookie.
+      // Rows first: `rows` resolves only once the bound account's check passed, and nothing goes out before.
+      const rows = await context.rows(after, lastRead ? take + 1 : take);
+      if (baseEntry) {
+        context.send(baseEntry);
+        baseEntry = undefined;
+        sent++;
+      }
+      const sending = Math.min(take, rows.length);
+      for (let n = 0; n < sending; n++) {
+        const waiting = context.room?.(context.deadline);
+        if (waiting) await waiting;
+        if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
+        context.send(rows[n]!);
+        sent++;
+      }
+      room -= sending;
+      // The cursor: the last entry sent (its id is made now: index entries make it on demand).
+      if (sending > 0) after = { id: rows[sending - 1]!.id };
+      if (rows.length < take || (lastRead && rows.length === take)) return finished(ResultCode.success);
+      if (lastRead) break;
     }
-    const sending = Math.min(room, rows.length);
-    for (let n = 0; n < sending; n++) {
-      if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
-      context.send(rows[n]!);
-      sent++;
-    }
-    if (rows.length <= room) return finished(ResultCode.success);
     const total = sentBefore + sent;
     if (paged && total < clientLimit) {
-      // The cursor: the last entry sent (its id is made now: index entries make it on demand).
-      const last = sending > 0 ? { id: rows[sending - 1]!.id } : cursor?.after;
-      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(last ? { after: last } : {}), sent: total }) };
+      return { code: ResultCode.success, message: '', cookie: encodeCookie(fingerprint(), { ...(after ? { after } : {}), sent: total }) };
     }
     return this.limitDone(request, total >= clientLimit ? 'client' : 'size');
   }

@@ -14,7 +14,7 @@ import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, UNREAD_CLOSE_B
 import { MessageSplitter } from './ldap-framing.ts';
 import { decodeSearchRequest, peekMessage, SEARCH_REQUEST_TAG } from './ldap-request.ts';
 import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
-import type { LdapSearch } from './ldap-search.ts';
+import type { LdapSearch, Room } from './ldap-search.ts';
 import { STARTTLS_OID } from './ldap-special-entries.ts';
 
 /**
@@ -423,6 +423,33 @@ export class LdapServer {
     }
   }
 
+  /**
+   * A search's wait for room on its connection (LdapSearch's `Room`): none
+   * while at most UNREAD_PAUSE_BYTES of answers wait unread, else until the
+   * client has read them, the search's deadline, or the connection is gone.
+   * A large answer thus waits for its client instead of piling up in memory.
+   */
+  private roomOn(socket: Socket): Room {
+    return (until) => {
+      if (socket.writableLength <= UNREAD_PAUSE_BYTES && !socket.destroyed) return undefined;
+      return new Promise<void>((resolve, reject) => {
+        const settle = (error?: LdapError) => {
+          clearTimeout(timer);
+          socket.off('drain', onDrain);
+          socket.off('close', onClose);
+          if (error) reject(error);
+          else resolve();
+        };
+        const onDrain = () => settle();
+        const onClose = () => settle(new LdapError(ResultCode.unavailable, 'the connection closed'));
+        const timer = setTimeout(onDrain, Math.max(0, until - Date.now()));
+        if (socket.destroyed) return onClose();
+        socket.on('drain', onDrain);
+        socket.on('close', onClose);
+      });
+    };
+  }
+
   /** A SearchRequest message (decoded here, not by ldapjs): answered on `socket`, entries and result in as few writes as possible. */
   private onSearch(socket: Socket, state: ConnectionState, message: Buffer): void {
     const started = performance.now();
@@ -439,7 +466,7 @@ export class LdapServer {
       const outcome = await this.deps.search.search(state.identity, decoded.request!, (entry) => {
         entries++;
         answer.entry(entry);
-      });
+      }, this.roomOn(socket));
       done({ code: outcome.code, matchedDN: '', message: outcome.message, ...(outcome.cookie ? { cookie: outcome.cookie } : {}) });
       this.deps.log.debug({ remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries, result, ms: Math.round(performance.now() - started) }, 'LDAP search');
     };

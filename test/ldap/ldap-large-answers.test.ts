@@ -1,0 +1,155 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import ldap from 'ldapjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageSplitter } from '../../server/ldap/ldap-framing.ts';
+import { UNREAD_PAUSE_BYTES } from '../../server/ldap/ldap-limits.ts';
+import { peekMessage } from '../../server/ldap/ldap-request.ts';
+import { LdapTestClient, pagedControl, seedGal } from '../helpers/ldap.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * Answers far larger than what a client reads at once: every entry with a
+ * 100 KiB photo (both photo attributes: ~200 KiB per entry on the wire).
+ * Such a search reads its rows a few at a time and sends them only while the
+ * connection has room, so a client that reads slowly (or not at all) costs
+ * the node a bounded amount of memory, and still gets the whole answer.
+ */
+const BASE = 'ou=gal,dc=example,dc=com';
+const PASSWORD = 'correct horse battery staple';
+const ENTRIES = 160;
+const PHOTO_BYTES = 100 * 1024;
+/** The answer is ~32 MB: far above what the door may hold for one search (its unread mark plus a few rows). */
+const ANSWER_BYTES = ENTRIES * 2 * PHOTO_BYTES;
+
+let server: TestServer;
+
+// A full collection before each memory reading, so that only what is still held is counted.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+const liveBuffers = () => {
+  collectGarbage();
+  return process.memoryUsage().arrayBuffers;
+};
+
+beforeAll(async () => {
+  server = await startTestServer({ DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '1000' });
+  await server.createAccount('alice@example.com', PASSWORD, 'user', 'Alice Anders');
+  const photo = (k: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(PHOTO_BYTES - 6, k), Buffer.from([0xff, 0xd9])]);
+  await seedGal(
+    server.app.db,
+    'example.com',
+    Array.from({ length: ENTRIES }, (_, k) => ({ email: `portrait${String(k).padStart(3, '0')}@example.com`, displayName: `Portrait ${k}`, surname: 'Portrait', photo: photo(k) })),
+  );
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+const searchRequest = (messageId: number) =>
+  (
+    new (ldap as unknown as { SearchRequest: new (o: unknown) => { toBer(): { buffer: Buffer } } }).SearchRequest({
+      messageId,
+      baseObject: BASE,
+      scope: 'one',
+      filter: ldap.parseFilter('(sn=Portrait)'),
+      attributes: ['mail', 'jpegPhoto', 'thumbnailPhoto'],
+    }) as { toBer(): { buffer: Buffer } }
+  ).toBer().buffer;
+
+async function searchesFinished(): Promise<number> {
+  const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
+  return [...text.matchAll(/^dmci_ldap_searches_total\{result="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function boundRawSocket(): Promise<Socket> {
+  const bind = (new (ldap as unknown as { BindRequest: new (o: unknown) => { toBer(): { buffer: Buffer } } }).BindRequest({ messageId: 1, name: 'alice@example.com', credentials: PASSWORD })).toBer().buffer;
+  const socket = netConnect(server.app.ldapPort, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(bind);
+  await new Promise((resolve) => socket.once('data', resolve));
+  return socket;
+}
+
+describe('an answer larger than its client reads', () => {
+  it('waits for the client instead of queuing in memory, serves others meanwhile, and delivers every entry', async () => {
+    const socket = await boundRawSocket();
+    const finishedBefore = await searchesFinished();
+    // The client sends its search and then reads nothing for a while.
+    socket.pause();
+    const heldBefore = liveBuffers();
+    socket.write(searchRequest(2));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const held = liveBuffers() - heldBefore;
+    // Still in progress: the rest of the answer waits for the client, not in the node's memory.
+    expect(await searchesFinished()).toBe(finishedBefore);
+    expect(held).toBeLessThan(UNREAD_PAUSE_BYTES + 8 * 1024 * 1024);
+    expect(held).toBeLessThan(ANSWER_BYTES / 2);
+
+    const other = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
+    expect((await other.bind('alice@example.com', PASSWORD)).code).toBe(0);
+    const small = await other.search(BASE, { scope: 'one', filter: '(mail=portrait007@example.com)', attributes: ['mail'] });
+    expect(small.entries.map((e) => e.attrs.mail)).toEqual([['portrait007@example.com']]);
+    await other.close();
+
+    // Now the client reads: the whole answer arrives, then its SearchResultDone (success).
+    const splitter = new MessageSplitter(1024 * 1024);
+    const received = await new Promise<{ entries: number; done: Buffer }>((resolve, reject) => {
+      let entries = 0;
+      socket.on('data', (chunk: Buffer) => {
+        for (const message of splitter.push(chunk)) {
+          const head = peekMessage(message)!;
+          if (head.opTag === 0x64) entries++;
+          else if (head.opTag === 0x65) resolve({ entries, done: message });
+          else reject(new Error(`unexpected operation ${head.opTag.toString(16)}`));
+        }
+      });
+      socket.resume();
+    });
+    expect(received.entries).toBe(ENTRIES);
+    // SEQUENCE { messageID 2, [APPLICATION 5] { resultCode ENUMERATED success (0), ... } }
+    expect([...received.done.subarray(2, 9)]).toEqual([0x02, 0x01, 0x02, 0x65, received.done[6], 0x0a, 0x01]);
+    expect(received.done[9]).toBe(0);
+    socket.destroy();
+  }, 30_000);
+
+  it('ends the search when its connection goes away before the answer was read', async () => {
+    const socket = await boundRawSocket();
+    const finishedBefore = await searchesFinished();
+    socket.pause();
+    socket.write(searchRequest(2));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await searchesFinished()).toBe(finishedBefore);
+    socket.destroy();
+    // Not left waiting until its time limit (10 s): it ends as soon as the door sees the close.
+    const until = Date.now() + 3000;
+    while ((await searchesFinished()) === finishedBefore && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await searchesFinished()).toBe(finishedBefore + 1);
+  }, 30_000);
+
+  it('pages of such entries come whole, in sub-pages, across the page boundaries', async () => {
+    const client = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
+    expect((await client.bind('alice@example.com', PASSWORD)).code).toBe(0);
+    const mails: string[] = [];
+    let cookie: Buffer = Buffer.alloc(0);
+    let pages = 0;
+    do {
+      const page = await client.search(BASE, { scope: 'one', filter: '(sn=Portrait)', attributes: ['mail', 'jpegPhoto'] }, [pagedControl(50, cookie)]);
+      expect(page.code).toBe(0);
+      for (const entry of page.entries) {
+        mails.push(entry.attrs.mail![0]!);
+        expect(Buffer.from(entry.attrs.jpegPhoto![0]!.slice('base64:'.length), 'base64').length).toBe(PHOTO_BYTES);
+      }
+      cookie = page.cookie ?? Buffer.alloc(0);
+      pages++;
+    } while (cookie.length > 0);
+    expect(pages).toBe(Math.ceil(ENTRIES / 50));
+    expect(mails.sort()).toEqual(Array.from({ length: ENTRIES }, (_, k) => `portrait${String(k).padStart(3, '0')}@example.com`));
+    // Unpaged with a size limit: exactly that many, then sizeLimitExceeded.
+    const limited = await client.search(BASE, { scope: 'one', filter: '(sn=Portrait)', attributes: ['mail', 'jpegPhoto'], sizeLimit: 21 });
+    expect([limited.code, limited.entries.length]).toEqual([4, 21]);
+    await client.close();
+  }, 60_000);
+});
