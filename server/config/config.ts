@@ -43,6 +43,7 @@ const settings = {
   DMCI_LDAP_REQUIRE_TLS: [bool, 'false'],
   DMCI_LDAP_MAX_CONNECTIONS_PER_IP: [positiveInt, '100'],
   DMCI_LDAP_BIND_DEADLINE_MS: [positiveInt, '10000'],
+  DMCI_LDAP_MAX_UNREAD_MB: [positiveInt.max(1_048_576), '256'],
   // The LDAP door's in-memory GAL index (server/ldap/ldap-index.ts), all domains together; 0 = off (SQL answers every search).
   DMCI_LDAP_INDEX_MAX_MB: [z.coerce.number().int().min(0).max(1_048_576), '256'],
   // How long an LDAP node may answer from a directory/account read it already made; every directory or account write waits this long

@@ -35,6 +35,7 @@ export function ldapLimits(config: Config): LdapLimits {
     idleTimeoutMs: config.DMCI_LDAP_IDLE_TIMEOUT_MS,
     maxConnections: config.DMCI_LDAP_MAX_CONNECTIONS,
     maxConnectionsPerAddress: config.DMCI_LDAP_MAX_CONNECTIONS_PER_IP,
+    maxUnreadBytes: config.DMCI_LDAP_MAX_UNREAD_MB * 1024 * 1024,
     bindDeadlineMs: config.DMCI_LDAP_BIND_DEADLINE_MS,
     requireTls: config.DMCI_LDAP_REQUIRE_TLS,
   };

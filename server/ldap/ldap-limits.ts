@@ -22,6 +22,8 @@ export interface LdapLimits {
   requireTls: boolean;
   /** DMCI_LDAP_MAX_CONNECTIONS_PER_IP: LDAP connections from one address (per port), so one address cannot hold every slot; trusted hosts exempt. */
   maxConnectionsPerAddress: number;
+  /** DMCI_LDAP_MAX_UNREAD_MB, in bytes: answers queued unread on all the node's LDAP connections together; past it the connection holding the most is closed (ldap-unread.ts). */
+  maxUnreadBytes: number;
   /** DMCI_LDAP_BIND_DEADLINE_MS: a connection not bound by then is closed (when anonymous access is off, an unbound connection can do nothing but read the root DSE); trusted hosts exempt. */
   bindDeadlineMs: number;
 }

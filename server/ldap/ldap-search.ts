@@ -283,9 +283,9 @@ export class LdapSearch {
    * A one- or sub-level search under a GAL base: the base entry itself (sub
    * scope, first page only), then rows in key order, within the page size,
    * the client's size limit (across pages) and dmci's cap. Rows are read
-   * `rowsPerRead` at a time (large rows: LARGE_ROWS_PER_READ), and an entry
-   * goes out only while the connection has room (`room`), so what one search
-   * holds is bounded by that, not by its page size.
+   * `rowsPerRead` at a time (large rows: LARGE_ROWS_PER_READ), each read only
+   * once the connection has room (`room`), so what one search holds is one
+   * read's rows and what its connection already queued, not its page.
    */
   private async page(
     request: LdapSearchRequest,
@@ -327,6 +327,10 @@ export class LdapSearch {
     let room = budget - (baseEntry ? 1 : 0);
     let after = cursor?.after;
     for (;;) {
+      // Each read waits until the connection has room: while it waits, the search holds no rows.
+      const waiting = context.room?.(context.deadline);
+      if (waiting) await waiting;
+      if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
       const take = Math.min(room, context.rowsPerRead);
       const lastRead = take === room;
       // The page's last read asks for one more row: whether one is left decides between done and a cookie.
@@ -339,8 +343,6 @@ export class LdapSearch {
       }
       const sending = Math.min(take, rows.length);
       for (let n = 0; n < sending; n++) {
-        const waiting = context.room?.(context.deadline);
-        if (waiting) await waiting;
         if (Date.now() > context.deadline) return finished(ResultCode.timeLimitExceeded, 'time limit reached');
         context.send(rows[n]!);
         sent++;

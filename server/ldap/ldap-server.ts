@@ -10,12 +10,13 @@ import type { LoginGuard } from '../security/login-guard.ts';
 import type { LdapBinder } from './ldap-bind.ts';
 import { SearchAnswer } from './ldap-answer.ts';
 import type { LdapIdentity } from './ldap-identity.ts';
-import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, UNREAD_CLOSE_BYTES, UNREAD_PAUSE_BYTES, type LdapLimits } from './ldap-limits.ts';
+import { MAX_OPERATIONS_PER_CONNECTION, TLS_HANDSHAKE_TIMEOUT_MS, type LdapLimits } from './ldap-limits.ts';
 import { MessageSplitter } from './ldap-framing.ts';
 import { decodeSearchRequest, peekMessage, SEARCH_REQUEST_TAG } from './ldap-request.ts';
 import { LdapError, ResultCode, resultCodeName } from './ldap-result.ts';
-import type { LdapSearch, Room } from './ldap-search.ts';
+import type { LdapSearch } from './ldap-search.ts';
 import { STARTTLS_OID } from './ldap-special-entries.ts';
+import { UnreadAnswers } from './ldap-unread.ts';
 
 /**
  * The LDAP door (1389, LDAPS 1636): the only file that imports ldapjs
@@ -168,10 +169,12 @@ export class LdapServer {
   private readonly sockets = new Set<Socket>();
   private readonly states = new WeakMap<Socket, ConnectionState>();
   private readonly perAddress = new Map<string, number>();
+  private readonly unread: UnreadAnswers;
   private closing = false;
 
   constructor(private readonly deps: LdapServerDeps) {
     patchParsers();
+    this.unread = new UnreadAnswers({ nodeLimit: deps.limits.maxUnreadBytes, sockets: () => this.sockets, log: deps.log });
   }
 
   get connectionCount(): number {
@@ -405,56 +408,11 @@ export class LdapServer {
     res.end(ResultCode.success);
   }
 
-  /**
-   * Writes part of an answer, within the connection's unread budget: past
-   * UNREAD_PAUSE_BYTES the connection's requests are no longer read until its
-   * client has read what is queued; past UNREAD_CLOSE_BYTES it is closed.
-   */
-  private writeAnswer(socket: Socket, state: ConnectionState, chunk: Buffer): void {
-    if (socket.destroyed) return;
-    socket.write(chunk);
-    const unread = socket.writableLength;
-    if (unread > UNREAD_CLOSE_BYTES) {
-      this.deps.log.info({ remoteAddress: state.address, unreadBytes: unread }, `LDAP connection closed: more than ${UNREAD_CLOSE_BYTES} bytes of answers not read`);
-      socket.destroy();
-    } else if (unread > UNREAD_PAUSE_BYTES && !socket.isPaused()) {
-      socket.pause();
-      socket.once('drain', () => socket.resume());
-    }
-  }
-
-  /**
-   * A search's wait for room on its connection (LdapSearch's `Room`): none
-   * while at most UNREAD_PAUSE_BYTES of answers wait unread, else until the
-   * client has read them, the search's deadline, or the connection is gone.
-   * A large answer thus waits for its client instead of piling up in memory.
-   */
-  private roomOn(socket: Socket): Room {
-    return (until) => {
-      if (socket.writableLength <= UNREAD_PAUSE_BYTES && !socket.destroyed) return undefined;
-      return new Promise<void>((resolve, reject) => {
-        const settle = (error?: LdapError) => {
-          clearTimeout(timer);
-          socket.off('drain', onDrain);
-          socket.off('close', onClose);
-          if (error) reject(error);
-          else resolve();
-        };
-        const onDrain = () => settle();
-        const onClose = () => settle(new LdapError(ResultCode.unavailable, 'the connection closed'));
-        const timer = setTimeout(onDrain, Math.max(0, until - Date.now()));
-        if (socket.destroyed) return onClose();
-        socket.on('drain', onDrain);
-        socket.on('close', onClose);
-      });
-    };
-  }
-
   /** A SearchRequest message (decoded here, not by ldapjs): answered on `socket`, entries and result in as few writes as possible. */
   private onSearch(socket: Socket, state: ConnectionState, message: Buffer): void {
     const started = performance.now();
     const decoded = decodeSearchRequest(message, this.deps.limits.maxFilterBytes);
-    const answer = new SearchAnswer({ write: (chunk) => this.writeAnswer(socket, state, chunk) }, decoded.messageId);
+    const answer = new SearchAnswer({ write: (chunk) => this.unread.write(socket, chunk, state.address) }, decoded.messageId);
     let result = 'other';
     let entries = 0;
     const done = (outcome: OperationResult) => {
@@ -466,7 +424,7 @@ export class LdapServer {
       const outcome = await this.deps.search.search(state.identity, decoded.request!, (entry) => {
         entries++;
         answer.entry(entry);
-      }, this.roomOn(socket));
+      }, this.unread.room(socket));
       done({ code: outcome.code, matchedDN: '', message: outcome.message, ...(outcome.cookie ? { cookie: outcome.cookie } : {}) });
       this.deps.log.debug({ remoteAddress: state.address, userId: state.identity?.accountId ?? null, entries, result, ms: Math.round(performance.now() - started) }, 'LDAP search');
     };

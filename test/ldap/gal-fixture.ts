@@ -30,6 +30,7 @@ export const SEARCH_LIMITS: LdapLimits = {
   maxConnections: 10,
   requireTls: false,
   maxConnectionsPerAddress: 10,
+  maxUnreadBytes: 256 * 1024 * 1024,
   bindDeadlineMs: 10_000,
 };
 

@@ -23,6 +23,9 @@ const PHOTO_BYTES = 100 * 1024;
 /** The answer is ~32 MB: far above what the door may hold for one search (its unread mark plus a few rows). */
 const ANSWER_BYTES = ENTRIES * 2 * PHOTO_BYTES;
 
+/** The node's limit on answers queued unread (all connections): above one such connection's share, below four's. */
+const NODE_UNREAD_MB = 12;
+
 let server: TestServer;
 
 // A full collection before each memory reading, so that only what is still held is counted.
@@ -34,7 +37,7 @@ const liveBuffers = () => {
 };
 
 beforeAll(async () => {
-  server = await startTestServer({ DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '1000' });
+  server = await startTestServer({ DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '1000', DMCI_LDAP_MAX_UNREAD_MB: String(NODE_UNREAD_MB) });
   await server.createAccount('alice@example.com', PASSWORD, 'user', 'Alice Anders');
   const photo = (k: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(PHOTO_BYTES - 6, k), Buffer.from([0xff, 0xd9])]);
   await seedGal(
@@ -61,6 +64,29 @@ const searchRequest = (messageId: number) =>
 async function searchesFinished(): Promise<number> {
   const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
   return [...text.matchAll(/^dmci_ldap_searches_total\{result="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function openConnections(): Promise<number> {
+  const text = await (await fetch(`${server.opsUrl}/metrics`)).text();
+  return Number(/^dmci_ldap_connections_open (\d+)/m.exec(text)?.[1]);
+}
+
+/** Reads the rest of search 2's answer on `socket`: its entries, and its SearchResultDone message. */
+function readAnswer(socket: Socket): Promise<{ entries: number; done: Buffer }> {
+  const splitter = new MessageSplitter(1024 * 1024);
+  return new Promise((resolve, reject) => {
+    let entries = 0;
+    socket.on('data', (chunk: Buffer) => {
+      for (const message of splitter.push(chunk)) {
+        const head = peekMessage(message)!;
+        if (head.opTag === 0x64) entries++;
+        else if (head.opTag === 0x65) resolve({ entries, done: message });
+        else reject(new Error(`unexpected operation ${head.opTag.toString(16)}`));
+      }
+    });
+    socket.once('close', () => reject(new Error('closed before the answer was read')));
+    socket.resume();
+  });
 }
 
 async function boundRawSocket(): Promise<Socket> {
@@ -95,19 +121,7 @@ describe('an answer larger than its client reads', () => {
     await other.close();
 
     // Now the client reads: the whole answer arrives, then its SearchResultDone (success).
-    const splitter = new MessageSplitter(1024 * 1024);
-    const received = await new Promise<{ entries: number; done: Buffer }>((resolve, reject) => {
-      let entries = 0;
-      socket.on('data', (chunk: Buffer) => {
-        for (const message of splitter.push(chunk)) {
-          const head = peekMessage(message)!;
-          if (head.opTag === 0x64) entries++;
-          else if (head.opTag === 0x65) resolve({ entries, done: message });
-          else reject(new Error(`unexpected operation ${head.opTag.toString(16)}`));
-        }
-      });
-      socket.resume();
-    });
+    const received = await readAnswer(socket);
     expect(received.entries).toBe(ENTRIES);
     // SEQUENCE { messageID 2, [APPLICATION 5] { resultCode ENUMERATED success (0), ... } }
     expect([...received.done.subarray(2, 9)]).toEqual([0x02, 0x01, 0x02, 0x65, received.done[6], 0x0a, 0x01]);
@@ -127,6 +141,33 @@ describe('an answer larger than its client reads', () => {
     const until = Date.now() + 3000;
     while ((await searchesFinished()) === finishedBefore && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await searchesFinished()).toBe(finishedBefore + 1);
+  }, 30_000);
+
+  it('past the node\'s limit on unread answers, closes the connections holding the most, and only as many as needed', async () => {
+    const openBefore = await openConnections();
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => boundRawSocket()));
+    expect(await openConnections()).toBe(openBefore + 4);
+    for (const socket of sockets) {
+      socket.pause();
+      socket.write(searchRequest(2));
+    }
+    // Each would queue ~5 MB (the unread mark and one read of rows): 4 of them are over the node's 12 MB.
+    const until = Date.now() + 5000;
+    while ((await openConnections()) > openBefore + 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const open = (await openConnections()) - openBefore;
+    expect(open).toBeGreaterThanOrEqual(1);
+    expect(open).toBeLessThanOrEqual(2);
+
+    // Those left get their whole answer once they read; a client that reads is served meanwhile.
+    const other = new LdapTestClient(`ldap://127.0.0.1:${server.app.ldapPort}`);
+    expect((await other.bind('alice@example.com', PASSWORD)).code).toBe(0);
+    expect((await other.search(BASE, { scope: 'one', filter: '(mail=portrait011@example.com)', attributes: ['mail'] })).entries).toHaveLength(1);
+    await other.close();
+    const answers = await Promise.allSettled(sockets.map((socket) => readAnswer(socket)));
+    const whole = answers.filter((a) => a.status === 'fulfilled').map((a) => a.value.entries);
+    expect(whole).toEqual(Array.from({ length: open }, () => ENTRIES));
+    for (const socket of sockets) socket.destroy();
   }, 30_000);
 
   it('pages of such entries come whole, in sub-pages, across the page boundaries', async () => {
