@@ -140,31 +140,35 @@ export async function run(args: string[]): Promise<object> {
       const k = prefixIndex++ % (LETTERS.length * LETTERS.length);
       return LETTERS[Math.floor(k / LETTERS.length)]! + LETTERS[k % LETTERS.length]!;
     };
-    const otherFilters = OTHER_FILTERS;
     let otherIndex = 0;
-    let lastOther = '';
-    const otherFilter = (prefix: string) => (lastOther = otherFilters[otherIndex++ % otherFilters.length]!(prefix));
-    const ldapSearch = (client: ldap.Client, prefix: string, filter: (prefix: string) => string = anrFilter) => countEntries(client, filter(prefix));
-    const sqlSearch = (prefix: string) => anrStatement(db, domainId, prefix);
+    const otherFilter = (prefix: string) => OTHER_FILTERS[otherIndex++ % OTHER_FILTERS.length]!(prefix);
+    type Search = (prefix: string, filter: string) => Promise<number>;
+    const ldapSearch = (client: ldap.Client): Search => (_prefix, filter) => countEntries(client, filter);
+    const sqlSearch: Search = (prefix) => anrStatement(db, domainId, prefix);
 
-    // Latency, one search at a time, the compared servers taking turns on the same prefix: on a shared
-    // machine, load that comes and goes then weighs on each alike (blocks of one server after the other
-    // had moved the ratio by ±15% between runs).
-    const sequential = async <T extends string>(searches: Record<T, (prefix: string) => Promise<number>>) => {
-      const targets = Object.entries(searches) as Array<[T, (prefix: string) => Promise<number>]>;
-      for (let k = 0; k < WARMUP; k++) {
+    // Latency, one search at a time, the compared servers taking turns on the same prefix and filter: on a
+    // shared machine, load that comes and goes then weighs on each alike (blocks of one server after the
+    // other had moved the ratio by ±15% between runs). Who goes first rotates with each prefix, so that
+    // none always runs right after the same other one.
+    const sequential = async <T extends string>(searches: Record<T, Search>, filterFor: (prefix: string) => string) => {
+      const targets = Object.entries(searches) as Array<[T, Search]>;
+      const turn = async (k: number, each: (name: T, run: () => Promise<number>) => Promise<void>) => {
         const prefix = nextPrefix();
-        for (const [, search] of targets) await search(prefix);
-      }
+        const filter = filterFor(prefix);
+        for (let j = 0; j < targets.length; j++) {
+          const [name, search] = targets[(j + k) % targets.length]!;
+          await each(name, () => search(prefix, filter));
+        }
+      };
+      for (let k = 0; k < WARMUP; k++) await turn(k, async (_name, run) => void (await run()));
       const latencies = new Map(targets.map(([name]) => [name, [] as number[]]));
       const returned = new Map(targets.map(([name]) => [name, 0]));
       for (let k = 0; k < SEQUENTIAL; k++) {
-        const prefix = nextPrefix();
-        for (const [name, search] of targets) {
+        await turn(k, async (name, run) => {
           const t = performance.now();
-          returned.set(name, returned.get(name)! + (await search(prefix)));
+          returned.set(name, returned.get(name)! + (await run()));
           latencies.get(name)!.push(performance.now() - t);
-        }
+        });
       }
       return Object.fromEntries(
         targets.map(([name]) => [name, { latencyMs: percentiles(latencies.get(name)!, [50, 90, 99]), meanEntriesPerSearch: round(returned.get(name)! / SEQUENTIAL, 1) }]),
@@ -180,16 +184,16 @@ export async function run(args: string[]): Promise<object> {
       return round((CLIENTS * CONCURRENT_PER_CLIENT) / ((performance.now() - t) / 1000), 0);
     };
 
-    const anr = await sequential({ dmci: (prefix) => ldapSearch(clients[0]!, prefix), sql: sqlSearch, slapd: (prefix) => ldapSearch(slapdClients[0]!, prefix) });
+    const anr = await sequential({ dmci: ldapSearch(clients[0]!), sql: sqlSearch, slapd: ldapSearch(slapdClients[0]!) }, anrFilter);
     const [ldapSequential, sqlSequential, slapdSequential] = [anr.dmci, anr.sql, anr.slapd];
-    const ldapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix));
-    const sqlPerSecond = await concurrent((_worker, prefix) => sqlSearch(prefix));
-    const slapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix));
+    const ldapPerSecond = await concurrent((worker, prefix) => countEntries(clients[worker]!, anrFilter(prefix)));
+    const sqlPerSecond = await concurrent((_worker, prefix) => sqlSearch(prefix, ''));
+    const slapdPerSecond = await concurrent((worker, prefix) => countEntries(slapdClients[worker]!, anrFilter(prefix)));
     // Both servers get the same filter for the same prefix.
-    const others = await sequential({ dmci: (prefix) => ldapSearch(clients[0]!, prefix, otherFilter), slapd: (prefix) => ldapSearch(slapdClients[0]!, prefix, () => lastOther) });
+    const others = await sequential({ dmci: ldapSearch(clients[0]!), slapd: ldapSearch(slapdClients[0]!) }, otherFilter);
     const [otherLdap, otherSlapd] = [others.dmci, others.slapd];
-    const otherLdapPerSecond = await concurrent((worker, prefix) => ldapSearch(clients[worker]!, prefix, otherFilter));
-    const otherSlapdPerSecond = await concurrent((worker, prefix) => ldapSearch(slapdClients[worker]!, prefix, otherFilter));
+    const otherLdapPerSecond = await concurrent((worker, prefix) => countEntries(clients[worker]!, otherFilter(prefix)));
+    const otherSlapdPerSecond = await concurrent((worker, prefix) => countEntries(slapdClients[worker]!, otherFilter(prefix)));
 
     return {
       entries,
@@ -201,7 +205,7 @@ export async function run(args: string[]): Promise<object> {
       baselineSql: { sequential: sqlSequential, searchesPerSecond: sqlPerSecond, connections: CLIENTS },
       slapd: { loadSeconds: round(slapd.loadMs / 1000, 1), sequential: slapdSequential, searchesPerSecond: slapdPerSecond },
       otherFilters: {
-        filters: otherFilters.map((f) => f('XY')),
+        filters: OTHER_FILTERS.map((f) => f('XY')),
         dmci: { sequential: otherLdap, searchesPerSecond: otherLdapPerSecond },
         slapd: { sequential: otherSlapd, searchesPerSecond: otherSlapdPerSecond },
       },
@@ -214,7 +218,7 @@ export async function run(args: string[]): Promise<object> {
         otherThroughputDmciOverSlapd: round(otherLdapPerSecond / otherSlapdPerSecond, 2),
       },
       notes:
-        'LDAP latency includes the ldapjs client (encoding the request, parsing 50 entries) in the benchmark process, the server process (request parsing, filter to SQL, the same statement, entry encoding) and the hops between them; the baseline is the statement alone from the benchmark process. The machine is 2 shared cores: compare the same-run ratios, not absolute times.',
+        'LDAP latency includes the ldapjs client (encoding the request, parsing 50 entries) in the benchmark process, the server process (request parsing, filter to SQL, the same statement, entry encoding) and the hops between them; the baseline is the statement alone from the benchmark process. Latency: the compared targets take turns on each prefix (the same filter for each), who goes first rotating. The machine is 2 shared cores: compare the same-run ratios, not absolute times.',
     };
   } finally {
     await Promise.all([...clients, ...slapdClients].map((c) => new Promise<void>((resolve) => c.unbind(() => resolve()))));
