@@ -29,7 +29,7 @@ export function nulError(): DmciError {
   return new DmciError(ErrorCode.INVALID_ARGUMENTS, 'text must not contain NUL (U+0000) characters', { details: { reason: 'nul' } });
 }
 
-function holdsNul(value: unknown): boolean {
+export function holdsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0');
   if (typeof value !== 'object' || value === null || value instanceof Date || ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some(holdsNul);

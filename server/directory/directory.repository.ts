@@ -3,6 +3,7 @@ import type { Database } from '../db/schema.ts';
 import type { Db } from '../db/database.ts';
 import { nulError } from '../db/nul-guard.ts';
 import { PREPARED } from '../db/prepared-statements.ts';
+import { ShapedStatement } from '../db/shaped-statement.ts';
 import type { DirectoryEntryTable, DirectoryEntryUpdate, DirectoryKind, NewDirectoryEntryRow } from './directory.table.ts';
 import { queryWords } from './search/name-fold.ts';
 import { anrWordCondition, refreshSearchTerms, TERM_COLUMNS, TERM_ENTRY_COLUMNS, TERMS_VERSION, writeSearchTerms } from './search/search-terms.ts';
@@ -407,27 +408,39 @@ function likePrefix(text: string): string {
  * the answer's order, so a page is read and the scan stops; longer words
  * are a range of keys, few enough to sort. Further words are semi-joins.
  */
-function anrPage(db: Db, options: SearchOptions, words: readonly string[]) {
-  const keyCondition = (alias: string, word: string) => {
-    const condition = anrWordCondition(word);
-    const key = sql.ref(`${alias}.key`);
-    if ('equals' in condition) return sql<SqlBool>`${key} = ${condition.equals}`;
-    // Range bounds rather than `like`: a prepared statement's generic plan can scan them (db/prepared-statements.ts).
-    const range = likeRange(likePrefix(condition.prefix));
-    return range ? sql<SqlBool>`${key} ~>=~ ${range.low} and ${key} ~<~ ${range.high}` : sql<SqlBool>`${key} like ${likePrefix(condition.prefix)}`;
-  };
+function anrPage(db: Db, options: AnrOptions, lookups: readonly WordLookup[]) {
   let query = db
     .selectFrom('directory_anr_keys as k')
     .select(['k.entry_id', 'k.sort_name'])
     .where('k.domain_id', '=', options.domainId)
-    .where(keyCondition('k', words[0]!));
+    .where(lookupCondition('k', lookups[0]!));
   if (!options.includeHidden) query = query.where('k.visible', '=', true);
   if (options.kinds?.length) query = query.where('k.kind', 'in', [...options.kinds]);
-  for (const word of words.slice(1)) {
-    query = query.where('k.entry_id', 'in', db.selectFrom('directory_anr_keys as w').select('w.entry_id').where('w.domain_id', '=', options.domainId).where(keyCondition('w', word)));
+  for (const lookup of lookups.slice(1)) {
+    query = query.where('k.entry_id', 'in', db.selectFrom('directory_anr_keys as w').select('w.entry_id').where('w.domain_id', '=', options.domainId).where(lookupCondition('w', lookup)));
   }
   if (options.after) query = query.where(sql<SqlBool>`(k.sort_name, k.entry_id) > (${options.after.name}, ${options.after.id}::uuid)`);
   return query.groupBy(['k.sort_name', 'k.entry_id']);
+}
+
+type AnrOptions = Pick<SearchOptions, 'domainId' | 'kinds' | 'after' | 'includeHidden'>;
+
+/** How one typed word is looked up among the keys: the statement's text depends on which, its values are parameters. */
+type WordLookup = { equals: string } | { low: string; high: string } | { like: string };
+
+function wordLookup(word: string): WordLookup {
+  const condition = anrWordCondition(word);
+  if ('equals' in condition) return { equals: condition.equals };
+  // Range bounds rather than `like`: a prepared statement's generic plan can scan them (db/prepared-statements.ts).
+  const range = likeRange(likePrefix(condition.prefix));
+  return range ? { low: range.low, high: range.high } : { like: likePrefix(condition.prefix) };
+}
+
+function lookupCondition(alias: string, lookup: WordLookup) {
+  const key = sql.ref(`${alias}.key`);
+  if ('equals' in lookup) return sql<SqlBool>`${key} = ${lookup.equals}`;
+  if ('like' in lookup) return sql<SqlBool>`${key} like ${lookup.like}`;
+  return sql<SqlBool>`${key} ~>=~ ${lookup.low} and ${key} ~<~ ${lookup.high}`;
 }
 
 function browseBase(db: Db, options: SearchOptions) {
@@ -452,9 +465,49 @@ export async function searchEntries(db: Db, options: SearchOptions) {
   if (!options.prefix) return browseEntries(db, options);
   const words = typedWords(options.prefix);
   if (words.length === 0) return { rows: [], hasMore: false };
-  // One statement: the key page (read in index order, stopping at the page size), then its entries with their aliases.
-  const page = anrPage(db, options, words).orderBy('k.sort_name').orderBy('k.entry_id').offset(options.offset).limit(options.limit + 1);
-  let query = entries(db)
+  const lookups = words.map(wordLookup);
+  // The statement's text follows from which parts it has; every value is a parameter (ANR_SEARCH compiles each shape once).
+  const shape: AnrShape = {
+    lookups: lookups.map((lookup) => Object.keys(lookup)[0] as AnrShape['lookups'][number]),
+    kinds: options.kinds?.length ?? 0,
+    after: options.after !== undefined,
+    includeHidden: options.includeHidden ?? false,
+  };
+  const values: Record<string, string | number> = { domainId: options.domainId, offset: options.offset, limit: options.limit + 1 };
+  lookups.forEach((lookup, n) => Object.entries(lookup).forEach(([part, value]) => (values[`w${n}${part}`] = value)));
+  options.kinds?.forEach((kind, n) => (values[`kind${n}`] = kind));
+  if (options.after) Object.assign(values, { afterName: options.after.name, afterId: options.after.id });
+  const { rows } = await db.executeQuery(ANR_SEARCH.compile(db, shape, values));
+  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+}
+
+interface AnrShape {
+  lookups: Array<'equals' | 'low' | 'like'>;
+  kinds: number;
+  after: boolean;
+  includeHidden: boolean;
+}
+
+/**
+ * Directory/query's statement, one text per shape: the key page (read in index
+ * order, stopping at the page size), then its entries with their aliases.
+ */
+const ANR_SEARCH = new ShapedStatement((db: Db, shape: AnrShape, values: Record<string, string | number>) => {
+  const lookups = shape.lookups.map((kind, n): WordLookup =>
+    kind === 'low' ? { low: String(values[`w${n}low`]), high: String(values[`w${n}high`]) } : kind === 'equals' ? { equals: String(values[`w${n}equals`]) } : { like: String(values[`w${n}like`]) },
+  );
+  const options: AnrOptions = {
+    domainId: String(values.domainId),
+    kinds: Array.from({ length: shape.kinds }, (_, n) => values[`kind${n}`] as DirectoryKind),
+    ...(shape.after ? { after: { name: String(values.afterName), id: String(values.afterId) } } : {}),
+    includeHidden: shape.includeHidden,
+  };
+  const page = anrPage(db, options, lookups)
+    .orderBy('k.sort_name')
+    .orderBy('k.entry_id')
+    .offset(values.offset as number)
+    .limit(values.limit as number);
+  const query = entries(db)
     .innerJoin(page.as('p'), 'p.entry_id', 'e.id')
     .select('p.sort_name')
     .select(sql<string[]>`array(select a.alias from directory_aliases a where a.entry_id = e.id order by a.alias)`.as('aliases'))
@@ -462,10 +515,8 @@ export async function searchEntries(db: Db, options: SearchOptions) {
     .orderBy('p.entry_id');
   // One word (what is typed into a name box) is one index range whatever it is: planned once. Further words are
   // semi-joins whose best order depends on how common each word is.
-  if (words.length === 1) query = query.modifyFront(sql.raw(PREPARED));
-  const rows = await query.execute();
-  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
-}
+  return shape.lookups.length === 1 ? query.modifyFront(sql.raw(PREPARED)) : query;
+});
 
 async function browseEntries(db: Db, options: SearchOptions) {
   let query = browseBase(db, options)
@@ -487,7 +538,7 @@ export async function countEntries(db: Db, options: SearchOptions): Promise<numb
     const words = typedWords(options.prefix);
     if (words.length === 0) return 0;
     const row = await db
-      .selectFrom(anrPage(db, { ...options, after: undefined }, words).as('matches'))
+      .selectFrom(anrPage(db, { ...options, after: undefined }, words.map(wordLookup)).as('matches'))
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
