@@ -1,7 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PreEncodedEntry } from './ldap-entry.ts';
 import { planCandidates, TRUE, type IndexFilter, type IndexProbe } from './ldap-index-filter.ts';
-import { changedEntry, ChangedEntryView, type IndexedEntry, type Snapshot } from './ldap-index-snapshot.ts';
+import { changedEntry, ChangedEntryView, type IndexedEntry, type ProbeKeys, type Snapshot } from './ldap-index-snapshot.ts';
 
 /**
  * Candidates larger than this share of the snapshot are not gathered and
@@ -10,6 +10,13 @@ import { changedEntry, ChangedEntryView, type IndexedEntry, type Snapshot } from
  * the lookup's own condition.
  */
 const WALK_SHARE = 1 / 16;
+/**
+ * A `contains` lookup (`*ab*`) finding more keys than this stops and walks
+ * instead: each found key costs a search call, and with that many matches
+ * a size-limited walk finds its page within a few thousand entries, while
+ * the scan would go on through the whole attribute.
+ */
+const CONTAINS_MOST_KEYS = 256;
 /**
  * Entries tested between two turns of the event loop at most: a filter that
  * matches little walks the whole snapshot, and other connections must not wait
@@ -101,15 +108,16 @@ const PAUSED = -2;
  */
 function snapshotMatches(snapshot: Snapshot, held: { changes: ReadonlyMap<string, IndexedEntry | null> }, filter: IndexFilter, after: string | undefined, clock: () => number): () => number {
   const first = after === undefined ? 0 : snapshot.firstAfter(after);
-  // Each probe's key range is found once: sizing the plan and gathering its candidates use the same ranges.
-  const ranges = new Map<IndexProbe, readonly [number, number]>();
-  const rangeOf = (probe: IndexProbe) => {
-    let range = ranges.get(probe);
-    if (range === undefined) ranges.set(probe, (range = snapshot.probeRange(probe)));
-    return range;
+  // Each probe's keys are found once: sizing the plan and gathering its candidates use the same ones.
+  const most = snapshot.count * WALK_SHARE;
+  const found = new Map<IndexProbe, ProbeKeys>();
+  const keysOf = (probe: IndexProbe) => {
+    let keys = found.get(probe);
+    if (keys === undefined) found.set(probe, (keys = snapshot.probeKeys(probe, Math.min(most, CONTAINS_MOST_KEYS))));
+    return keys;
   };
-  const plan = planCandidates(filter.candidates, (probe) => rangeOf(probe)[1] - rangeOf(probe)[0]);
-  const candidates = plan && plan.total <= snapshot.count * WALK_SHARE ? snapshot.matching(plan.probes.map(rangeOf)) : undefined;
+  const plan = planCandidates(filter.candidates, (probe) => keysOf(probe).size);
+  const candidates = plan && plan.total <= most ? snapshot.matching(plan.probes.map(keysOf)) : undefined;
   // Every candidate of an exact filter matches (its lookups are its whole condition): no test.
   const tested = !(candidates && filter.exact);
   const view = snapshot.view();

@@ -48,12 +48,14 @@ export interface EntryView {
 
 /**
  * One key lookup: the entries having a prepared value of `attr` equal to
- * `value`, or starting with it when `prefix`.
+ * `value`, starting with it when `prefix`, or holding it anywhere when
+ * `contains` (a scan of the attribute's packed keys, not a range).
  */
 export interface IndexProbe {
   attr: MatchKey;
   value: string;
   prefix: boolean;
+  contains?: boolean;
 }
 
 /**
@@ -273,8 +275,13 @@ function matchLeaf(node: Exclude<Leaf, { type: 'present' }>, attr: MatchKey): In
       if (parts === undefined) return constant(UNDEFINED);
       if (parts === null) return constant(FALSE);
       const match = partsTest(toByteParts(parts));
-      // Entries with a value starting with the initial part hold every match.
-      const candidates: Candidates = parts.initial ? { kind: 'probe', probe: { attr, value: parts.initial, prefix: true } } : ALL;
+      // Entries with a value starting with the initial part hold every match; else those holding its longest other part.
+      const inside = [...parts.any, parts.final].reduce((longest, part) => (part.length > longest.length ? part : longest), '');
+      const candidates: Candidates = parts.initial
+        ? { kind: 'probe', probe: { attr, value: parts.initial, prefix: true } }
+        : inside
+          ? { kind: 'probe', probe: { attr, value: inside, prefix: false, contains: true } }
+          : ALL;
       const test = decided((entry) => entry.someValue(attr, match), candidates);
       // `ab*`: the prefix lookup is the whole condition.
       return parts.initial && parts.any.length === 0 && !parts.final ? { ...test, exact: true } : test;

@@ -310,16 +310,73 @@ export class Snapshot {
 
   /** How many keys a probe finds (entries, counting one per matching value). */
   probeSize(probe: IndexProbe): number {
-    const [from, to] = this.probeRange(probe);
-    return to - from;
+    return this.probeKeys(probe, Infinity).size;
   }
 
-  /** The entries under any of the key ranges (probeRange's). */
-  matching(ranges: ReadonlyArray<readonly [number, number]>): OrdinalSet {
-    const found = new OrdinalSet(this.count);
+  /**
+   * The keys a probe finds: a range of key numbers, or for `contains` the
+   * keys holding the value, found with Buffer#indexOf over the attribute's
+   * packed keys (one memory scan, not a test per entry). More than `most` of
+   * those, or a density that would reach it, are not listed (size Infinity):
+   * the caller walks the entries then.
+   */
+  probeKeys(probe: IndexProbe, most: number): ProbeKeys {
+    if (!probe.contains) {
+      const [from, to] = this.probeRange(probe);
+      return { size: to - from, from, to };
+    }
+    const range = this.attrKeys.get(probe.attr);
+    if (!range) return { size: 0, keys: [] };
+    const keys = this.containing(range, Buffer.from(probe.value), most);
+    return keys ? { size: keys.length, keys } : { size: Infinity, keys: [] };
+  }
+
+  /** The entries under any of the probes' keys. */
+  matching(found: readonly ProbeKeys[]): OrdinalSet {
+    const set = new OrdinalSet(this.count);
     const keyEntry = this.keyEntry;
-    for (const [from, to] of ranges) for (let k = from; k < to; k++) found.add(keyEntry[k]!);
-    return found;
+    for (const probe of found) {
+      if ('keys' in probe) for (const k of probe.keys) set.add(keyEntry[k]!);
+      else for (let k = probe.from; k < probe.to; k++) set.add(keyEntry[k]!);
+    }
+    return set;
+  }
+
+  /** Key numbers in `range` whose key holds `needle` (not across two keys), ascending; undefined past `most`. */
+  private containing(range: readonly [number, number], needle: Buffer, most: number): number[] | undefined {
+    if (needle.length === 0) return undefined;
+    const { keyStart } = this;
+    const [first, end] = range;
+    const base = keyStart[first]!;
+    const region = this.keys.subarray(base, keyStart[end]!);
+    const found: number[] = [];
+    let k = first;
+    let at = 0;
+    for (;;) {
+      const hit = region.indexOf(needle, at);
+      if (hit < 0) return found;
+      // The key holding the hit's first byte: the last one starting at or before it.
+      let low = k;
+      let high = end - 1;
+      while (low < high) {
+        const mid = (low + high + 1) >>> 1;
+        if (keyStart[mid]! - base <= hit) low = mid;
+        else high = mid - 1;
+      }
+      k = low;
+      const keyEnd = keyStart[k + 1]! - base;
+      if (hit + needle.length <= keyEnd) {
+        found.push(k);
+        // Past `most`, or on course to pass it at this density (judged after a few): stop scanning.
+        if (found.length > most || (found.length >= DENSITY_SAMPLE && found.length * region.length > most * keyEnd)) return undefined;
+        at = keyEnd;
+        k++;
+        if (k >= end) return found;
+      } else {
+        // Across the boundary into the next key: not a match; look again from the next byte.
+        at = hit + 1;
+      }
+    }
   }
 
   /** A reusable view of one entry at a time for filter tests (see EntryView). */
@@ -355,6 +412,12 @@ export class Snapshot {
     return low;
   }
 }
+
+/** Keys found by a `contains` scan before their density says whether it will pass its `most`. */
+const DENSITY_SAMPLE = 16;
+
+/** The keys one probe finds: a range of key numbers, or a list (a `contains` probe's). */
+export type ProbeKeys = { size: number; from: number; to: number } | { size: number; keys: readonly number[] };
 
 /** A set of entry ordinals as a bitmap: gathered in any order, read back ascending. */
 export class OrdinalSet {

@@ -52,7 +52,7 @@ const ids = async (node: FilterNode, limit = 1000, deadline = Infinity) => (awai
 describe('the index filter search', () => {
   it('a walk over more than TESTS_PER_TURN entries lets other work run, and finds what is at the end', async () => {
     // Only the last entry matches, and nothing narrows the search: every entry is tested.
-    const node: FilterNode = { type: 'substrings', attribute: 'sn', any: ['as'] };
+    const node: FilterNode = { type: 'not', child: { type: 'equality', attribute: 'sn', value: 'many' } };
     expect(planCandidates(compile(node).candidates, (probe) => snapshot.probeSize(probe))).toBeUndefined();
     let ranMeanwhile = false;
     setImmediate(() => (ranMeanwhile = true));
@@ -61,7 +61,7 @@ describe('the index filter search', () => {
   });
 
   it('lets other work run after TURN_MS of tests, however few: a costly filter never holds the loop for TESTS_PER_TURN tests', async () => {
-    const node: FilterNode = { type: 'substrings', attribute: 'sn', any: ['as'] };
+    const node: FilterNode = { type: 'not', child: { type: 'equality', attribute: 'sn', value: 'many' } };
     // A clock that moves TURN_MS + 1 at every read: each read past the first says the turn is over.
     let now = 0;
     const clock = () => (now += TURN_MS + 1);
@@ -92,6 +92,39 @@ describe('the index filter search', () => {
     const expected = entries.filter((_, n) => n % 7 === 3 && String(n).startsWith('1')).map((e) => e.id);
     expect(await ids(wide, 5000)).toEqual(expected);
     expect(await ids(wide, 5)).toEqual(expected.slice(0, 5));
+  });
+});
+
+describe('substrings without an initial part', () => {
+  it('start from the keys holding their longest part, found by one scan, not from a walk of every entry', async () => {
+    // Only the last entry's surname holds "as": one key, one candidate.
+    const rare: FilterNode = { type: 'substrings', attribute: 'sn', any: ['as'] };
+    expect(planCandidates(compile(rare).candidates, (probe) => snapshot.probeSize(probe))!.total).toBe(1);
+    expect(await ids(rare)).toEqual([entries[COUNT - 1]!.id]);
+    // A final part is a key holding it too; the test still decides (here: at the end).
+    expect(await ids({ type: 'substrings', attribute: 'sn', any: [], final: 'st' })).toEqual([entries[COUNT - 1]!.id]);
+    expect(await ids({ type: 'substrings', attribute: 'sn', any: [], final: 'as' })).toEqual([]);
+    // "234@" ends the local part of p234@, p1234@ and p11234@ only.
+    const expected = entries.filter((_, n) => `p${n}@`.includes('234@')).map((e) => e.id);
+    expect(await ids({ type: 'substrings', attribute: 'mail', any: ['234@'] })).toEqual(expected);
+    // Many matches: more than a sixteenth of the entries, so the entries are walked (the first ones match at once).
+    const common: FilterNode = { type: 'substrings', attribute: 'sn', any: ['an'] };
+    expect(planCandidates(compile(common).candidates, (probe) => snapshot.probeSize(probe))!.total).toBeGreaterThan(COUNT / 16);
+    expect(await ids(common, 3)).toEqual(entries.slice(0, 3).map((e) => e.id));
+  });
+
+  it('never match across two keys of the packed run', async () => {
+    // Keys "ab" and "cd" lie side by side: "bc" is in the packed bytes but in neither value.
+    const packed = await Snapshot.build([
+      indexEntry({ ...row(1, 'ab'), title: null }, 'example.com'),
+      indexEntry({ ...row(2, 'cd'), title: null }, 'example.com'),
+    ]);
+    const probe = { attr: 'sn' as const, value: 'bc', prefix: false, contains: true };
+    expect(packed.probeKeys(probe, Infinity).size).toBe(0);
+    expect(packed.probeKeys({ ...probe, value: 'b' }, Infinity).size).toBe(1);
+    expect(packed.probeKeys({ ...probe, value: 'd' }, Infinity).size).toBe(1);
+    // Past `most` keys, none are listed: the caller walks instead.
+    expect(packed.probeKeys({ attr: 'mail', value: '@example.com', prefix: false, contains: true }, 1).size).toBe(Infinity);
   });
 });
 
