@@ -352,7 +352,11 @@ export class Snapshot {
     const found: number[] = [];
     let k = first;
     let at = 0;
+    // Hits that run into the next key cost a search each too: a needle made to straddle every boundary
+    // (an address's end and the next one's start) must not hold the loop for a search per key.
+    let searches = 0;
     for (;;) {
+      if (++searches > 2 * most + DENSITY_SAMPLE) return undefined;
       const hit = region.indexOf(needle, at);
       if (hit < 0) return found;
       // The key holding the hit's first byte: the last one starting at or before it.

@@ -123,6 +123,10 @@ describe('substrings without an initial part', () => {
     expect(packed.probeKeys(probe, Infinity).size).toBe(0);
     expect(packed.probeKeys({ ...probe, value: 'b' }, Infinity).size).toBe(1);
     expect(packed.probeKeys({ ...probe, value: 'd' }, Infinity).size).toBe(1);
+    // A needle that straddles every boundary ("ab|ab") costs a search per key: past a few, the caller walks instead.
+    const repeated = await Snapshot.build(Array.from({ length: 200 }, (_, n) => indexEntry({ ...row(n, 'ab'), title: null }, 'example.com')));
+    expect(repeated.probeKeys({ attr: 'sn', value: 'ba', prefix: false, contains: true }, 8).size).toBe(Infinity);
+    expect(repeated.probeKeys({ attr: 'sn', value: 'ba', prefix: false, contains: true }, Infinity).size).toBe(0);
     // Past `most` keys, none are listed: the caller walks instead.
     expect(packed.probeKeys({ attr: 'mail', value: '@example.com', prefix: false, contains: true }, 1).size).toBe(Infinity);
   });
