@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import ldap from 'ldapjs';
 import { describe, expect, it } from 'vitest';
-import { ANSWER_FLUSH_BYTES, encodeOutgoing, SearchAnswer } from '../../server/ldap/ldap-answer.ts';
+import { ANSWER_FLUSH_BYTES, encodeOutgoing, FIRST_WRITE_ENTRIES, SearchAnswer } from '../../server/ldap/ldap-answer.ts';
 import { encodeSearchDone } from '../../server/ldap/ldap-ber.ts';
 import type { LdapEntry } from '../../server/ldap/ldap-entry.ts';
 import { PAGED_RESULTS_OID } from '../../server/ldap/ldap-paging.ts';
@@ -149,7 +149,7 @@ describe('encoding a SearchResultDone', () => {
 describe('writing an answer', () => {
   const entry = (n: number, bytes: number): LdapEntry => ({ dn: `mail=p${n}@example.com,ou=gal,dc=example,dc=com`, attributes: [{ type: 'description', values: ['x'.repeat(bytes)] }] });
 
-  it('is one write for a small answer, entries then the result, the same bytes as encoding each', () => {
+  it('is one write for an answer of fewer than FIRST_WRITE_ENTRIES entries, entries then the result, the same bytes as encoding each', () => {
     const writes: Buffer[] = [];
     const answer = new SearchAnswer({ write: (chunk) => writes.push(chunk) }, 5);
     const entries = [entry(1, 10), entry(2, 20)];
@@ -158,6 +158,21 @@ describe('writing an answer', () => {
     answer.done({ code: 0, matchedDN: '', message: '' });
     expect(writes).toHaveLength(1);
     expect(writes[0]).toEqual(Buffer.concat([...entries.map((e) => encodeOutgoing(e, 5)), encodeSearchDone(5, { code: 0, matchedDN: '', message: '' })]));
+  });
+
+  it('writes its first FIRST_WRITE_ENTRIES entries at once, the rest with the result', () => {
+    const writes: Buffer[] = [];
+    const answer = new SearchAnswer({ write: (chunk) => writes.push(chunk) }, 7);
+    const entries = Array.from({ length: 50 }, (_, n) => entry(n, 40));
+    for (const [n, e] of entries.entries()) {
+      answer.entry(e);
+      // Nothing before the FIRST_WRITE_ENTRIES-th entry, then nothing more until the result.
+      expect(writes).toHaveLength(n + 1 < FIRST_WRITE_ENTRIES ? 0 : 1);
+    }
+    answer.done({ code: 4, matchedDN: '', message: '' });
+    expect(writes).toHaveLength(2);
+    expect(writes[0]).toEqual(Buffer.concat(entries.slice(0, FIRST_WRITE_ENTRIES).map((e) => encodeOutgoing(e, 7))));
+    expect(writes[1]).toEqual(Buffer.concat([...entries.slice(FIRST_WRITE_ENTRIES).map((e) => encodeOutgoing(e, 7)), encodeSearchDone(7, { code: 4, matchedDN: '', message: '' })]));
   });
 
   it('goes out in pieces of about ANSWER_FLUSH_BYTES when large, not encoded whole first', () => {
