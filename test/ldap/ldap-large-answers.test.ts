@@ -35,6 +35,23 @@ const liveBuffers = () => {
   collectGarbage();
   return process.memoryUsage().arrayBuffers;
 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Live ArrayBuffer bytes once two readings 200 ms apart agree within 512 KiB
+ * (at most 5 s): V8 frees collected backing stores on a background thread, so
+ * on a busy machine a reading right after a collection can still count ~10 MB
+ * of garbage (seen in CI).
+ */
+async function settledBuffers(): Promise<number> {
+  let last = liveBuffers();
+  const until = Date.now() + 5000;
+  for (;;) {
+    await sleep(200);
+    const now = liveBuffers();
+    if (Math.abs(now - last) < 512 * 1024 || Date.now() > until) return now;
+    last = now;
+  }
+}
 
 beforeAll(async () => {
   server = await startTestServer({ DMCI_LDAP_MAX_CONNECTIONS_PER_IP: '1000', DMCI_LDAP_MAX_UNREAD_MB: String(NODE_UNREAD_MB) });
@@ -89,6 +106,26 @@ function readAnswer(socket: Socket): Promise<{ entries: number; done: Buffer }> 
   });
 }
 
+/** Destroys an open connection's socket and waits until the node has seen it close: a later test counts the open connections. */
+async function closeSocket(socket: Socket): Promise<void> {
+  const before = await openConnections();
+  socket.destroy();
+  const until = Date.now() + 5000;
+  while ((await openConnections()) >= before && Date.now() < until) await sleep(50);
+}
+
+/** The open connections once the count holds still for 250 ms (earlier tests' closes have reached the node), at most 5 s. */
+async function settledConnections(): Promise<number> {
+  let last = await openConnections();
+  for (let k = 0; k < 20; k++) {
+    await sleep(250);
+    const now = await openConnections();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function boundRawSocket(): Promise<Socket> {
   const bind = (new (ldap as unknown as { BindRequest: new (o: unknown) => { toBer(): { buffer: Buffer } } }).BindRequest({ messageId: 1, name: 'alice@example.com', credentials: PASSWORD })).toBer().buffer;
   const socket = netConnect(server.app.ldapPort, '127.0.0.1');
@@ -105,10 +142,10 @@ describe('an answer larger than its client reads', () => {
     const finishedBefore = await searchesFinished();
     // The client sends its search and then reads nothing for a while.
     socket.pause();
-    const heldBefore = liveBuffers();
+    const heldBefore = await settledBuffers();
     socket.write(searchRequest(2));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const held = liveBuffers() - heldBefore;
+    await sleep(1500);
+    const held = (await settledBuffers()) - heldBefore;
     // Still in progress: the rest of the answer waits for the client, not in the node's memory.
     expect(await searchesFinished()).toBe(finishedBefore);
     expect(held).toBeLessThan(UNREAD_PAUSE_BYTES + 8 * 1024 * 1024);
@@ -126,7 +163,7 @@ describe('an answer larger than its client reads', () => {
     // SEQUENCE { messageID 2, [APPLICATION 5] { resultCode ENUMERATED success (0), ... } }
     expect([...received.done.subarray(2, 9)]).toEqual([0x02, 0x01, 0x02, 0x65, received.done[6], 0x0a, 0x01]);
     expect(received.done[9]).toBe(0);
-    socket.destroy();
+    await closeSocket(socket);
   }, 30_000);
 
   it('ends the search when its connection goes away before the answer was read', async () => {
@@ -134,17 +171,17 @@ describe('an answer larger than its client reads', () => {
     const finishedBefore = await searchesFinished();
     socket.pause();
     socket.write(searchRequest(2));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(await searchesFinished()).toBe(finishedBefore);
-    socket.destroy();
+    await closeSocket(socket);
     // Not left waiting until its time limit (10 s): it ends as soon as the door sees the close.
     const until = Date.now() + 3000;
-    while ((await searchesFinished()) === finishedBefore && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await searchesFinished()) === finishedBefore && Date.now() < until) await sleep(50);
     expect(await searchesFinished()).toBe(finishedBefore + 1);
   }, 30_000);
 
   it('past the node\'s limit on unread answers, closes the connections holding the most, and only as many as needed', async () => {
-    const openBefore = await openConnections();
+    const openBefore = await settledConnections();
     const sockets = await Promise.all(Array.from({ length: 4 }, () => boundRawSocket()));
     expect(await openConnections()).toBe(openBefore + 4);
     for (const socket of sockets) {
@@ -153,8 +190,8 @@ describe('an answer larger than its client reads', () => {
     }
     // Each would queue ~5 MB (the unread mark and one read of rows): 4 of them are over the node's 12 MB.
     const until = Date.now() + 5000;
-    while ((await openConnections()) > openBefore + 2 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    while ((await openConnections()) > openBefore + 2 && Date.now() < until) await sleep(100);
+    await sleep(500);
     const open = (await openConnections()) - openBefore;
     expect(open).toBeGreaterThanOrEqual(1);
     expect(open).toBeLessThanOrEqual(2);
