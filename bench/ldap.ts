@@ -168,27 +168,25 @@ export async function run(args: string[]): Promise<object> {
           await each(name, () => search(prefix, filter));
         }
       };
-      const warmup = new Map(targets.map(([name]) => [name, [] as number[]]));
-      for (let k = 0; k < WARMUP; k++) {
-        await turn(k, async (name, run) => {
-          const t = performance.now();
-          await run();
-          warmup.get(name)!.push(performance.now() - t);
-        });
-      }
-      const latencies = new Map(targets.map(([name]) => [name, [] as number[]]));
-      const returned = new Map(targets.map(([name]) => [name, 0]));
-      for (let k = 0; k < SEQUENTIAL; k++) {
-        await turn(k, async (name, run) => {
-          const t = performance.now();
-          returned.set(name, returned.get(name)! + (await run()));
-          latencies.get(name)!.push(performance.now() - t);
-        });
-      }
+      // Each target's latencies and entries received over `turns` turns.
+      const timedTurns = async (turns: number) => {
+        const latencies = new Map(targets.map(([name]) => [name, [] as number[]]));
+        const returned = new Map(targets.map(([name]) => [name, 0]));
+        for (let k = 0; k < turns; k++) {
+          await turn(k, async (name, run) => {
+            const t = performance.now();
+            returned.set(name, returned.get(name)! + (await run()));
+            latencies.get(name)!.push(performance.now() - t);
+          });
+        }
+        return { latencies, returned };
+      };
+      const warmup = await timedTurns(WARMUP);
+      const { latencies, returned } = await timedTurns(SEQUENTIAL);
       return Object.fromEntries(
         targets.map(([name]) => [
           name,
-          { latencyMs: percentiles(latencies.get(name)!, [50, 90, 99]), meanEntriesPerSearch: round(returned.get(name)! / SEQUENTIAL, 1), warmupP50Ms: median(warmup.get(name)!) },
+          { latencyMs: percentiles(latencies.get(name)!, [50, 90, 99]), meanEntriesPerSearch: round(returned.get(name)! / SEQUENTIAL, 1), warmupP50Ms: median(warmup.latencies.get(name)!) },
         ]),
       ) as Record<T, { latencyMs: Record<string, number>; meanEntriesPerSearch: number; warmupP50Ms: number }>;
     };
